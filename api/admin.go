@@ -1,0 +1,143 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// maxImport bounds one stock import request. 100,000 lines of 100 bytes is
+// 10 MB; this leaves room for long keys.
+const maxImport = 256 << 20
+
+type importResponse struct {
+	Added      int         `json:"added"`
+	Duplicates int         `json:"duplicates"`
+	Invalid    int         `json:"invalid"`
+	Errors     []lineError `json:"errors,omitempty"`
+}
+
+type lineError struct {
+	Line int    `json:"line"`
+	Why  string `json:"why"`
+}
+
+// adminActor is who an admin API call is audited as: the name in the
+// X-Cardflow-Actor header (the CLI sends the local user), else "admin".
+func adminActor(r *http.Request) storage.Actor {
+	name := r.Header.Get("X-Cardflow-Actor")
+	if name == "" || len(name) > 64 {
+		name = "admin"
+	}
+	return storage.Actor{Name: name, Platform: "admin-api"}
+}
+
+func (s *Server) importStock(w http.ResponseWriter, r *http.Request) {
+	sku := r.PathValue("sku")
+	res, err := s.engine.ImportStock(adminActor(r), sku, http.MaxBytesReader(w, r.Body, maxImport))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge,
+			fmt.Sprintf("import is larger than %d MiB; split the file (the %d cards before the cut were imported)", maxImport>>20, res.Added), "")
+		return
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("sku %q is not configured", sku), "sku")
+		return
+	case errors.Is(err, processor.ErrNotStocked):
+		writeError(w, http.StatusUnprocessableEntity, "unknown_sku", fmt.Sprintf("sku %q has no own-stock source to import into", sku), "sku")
+		return
+	case err != nil:
+		s.writeEngineError(w, r, err)
+		return
+	}
+	out := importResponse{Added: res.Added, Duplicates: res.Duplicates, Invalid: res.Invalid}
+	for _, le := range res.Errors {
+		out.Errors = append(out.Errors, lineError(le))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type stockLevel struct {
+	SKU   string `json:"sku"`
+	Level int    `json:"level"`
+}
+
+func (s *Server) stockLevels(w http.ResponseWriter, r *http.Request) {
+	levels, err := s.engine.StockLevels()
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	out := make([]stockLevel, 0, len(levels))
+	for sku, n := range levels {
+		out = append(out, stockLevel{SKU: sku, Level: n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SKU < out[j].SKU })
+	writeJSON(w, http.StatusOK, map[string]any{"stock": out})
+}
+
+type actionBody struct {
+	Reason string `json:"reason"`
+}
+
+// orderAction is POST /v1/orders/{id}/{approve|retry|refund|reissue}: the
+// same engine actions as the chat buttons. A refused action (the order is in
+// another state) is a 409 that says what happened before.
+func (s *Server) orderAction(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such order", "")
+		return
+	}
+	var body actionBody
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			writeError(w, http.StatusBadRequest, codeInvalidRequest, `body must be empty or {"reason": "..."}`, "")
+			return
+		}
+	}
+	actor := adminActor(r)
+	var o *storage.Order
+	switch r.PathValue("action") {
+	case processor.ActionApprove:
+		o, err = s.engine.Approve(actor, id)
+	case processor.ActionRetry:
+		o, err = s.engine.Retry(actor, id)
+	case processor.ActionRefund:
+		o, err = s.engine.Refund(actor, id, body.Reason)
+	case processor.ActionReissue:
+		o, err = s.engine.Reissue(actor, id)
+	default:
+		writeError(w, http.StatusNotFound, codeNotFound, "unknown action; use approve, retry, refund or reissue", "")
+		return
+	}
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	s.writeOrder(w, r, http.StatusOK, o)
+}
+
+// backup streams a consistent copy of the database.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	name := "cardflow-" + time.Now().UTC().Format("20060102-150405") + ".db"
+	_, err := s.engine.Backup(w, func(size int64) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	})
+	if err != nil {
+		// Headers may be gone already; all we can do is log and cut the stream.
+		s.log.Error().Err(err).Msg("backup failed")
+		panic(http.ErrAbortHandler)
+	}
+}

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// Engine is what the HTTP handlers need from the order engine.
+type Engine interface {
+	Submit(processor.Request) (*storage.Order, bool, error)
+	Order(id uint64) (*storage.Order, error)
+	OrderByExternal(storefront, externalID string) (*storage.Order, error)
+	View(*storage.Order) (processor.OrderView, error)
+
+	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
+	StockLevels() (map[string]int, error)
+	Approve(actor storage.Actor, id uint64) (*storage.Order, error)
+	Retry(actor storage.Actor, id uint64) (*storage.Order, error)
+	Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error)
+	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
+	Backup(w io.Writer, size func(int64)) (int64, error)
+	Ready() <-chan struct{}
+}
+
+// Options configure the server.
+type Options struct {
+	Engine      Engine
+	Storefronts map[string][]byte // id → secret
+	AdminToken  string
+	Now         func() time.Time
+	Log         zerolog.Logger
+}
+
+// Server holds the handlers of both listeners.
+type Server struct {
+	engine      Engine
+	storefronts map[string][]byte
+	adminToken  []byte
+	now         func() time.Time
+	log         zerolog.Logger
+	replays     *replayGuard
+}
+
+// New builds the server.
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Server{
+		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
+		now: opts.Now, log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
+	}
+}
+
+// Storefront is the handler of [api] listen: the storefront API and health.
+func (s *Server) Storefront() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/orders", s.signed(s.createOrder))
+	mux.Handle("GET /v1/orders/{id}", s.signed(s.getOrder))
+	mux.Handle("GET /v1/orders", s.signed(s.findOrder))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return s.recoverer(notFoundJSON(mux))
+}
+
+// Admin is the handler of [admin] listen.
+func (s *Server) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/stock/{sku}", s.importStock)
+	mux.HandleFunc("GET /v1/stock", s.stockLevels)
+	mux.HandleFunc("POST /v1/orders/{id}/{action}", s.orderAction)
+	mux.HandleFunc("GET /v1/backup", s.backup)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.recoverer(s.bearer(notFoundJSON(mux)))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	select {
+	case <-s.engine.Ready():
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	default:
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "recovering", "")
+	}
+}
+
+// notFoundJSON answers unknown paths and wrong methods in the API's error
+// format instead of net/http's plain text.
+func notFoundJSON(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			rec := &statusProbe{ResponseWriter: w}
+			mux.ServeHTTP(rec, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// statusProbe rewrites net/http's plain-text 404 and 405 as JSON errors.
+type statusProbe struct {
+	http.ResponseWriter
+	rewritten bool
+}
+
+func (p *statusProbe) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		p.rewritten = true
+		writeError(p.ResponseWriter, code, codeNotFound, "no such endpoint", "")
+	case http.StatusMethodNotAllowed:
+		p.rewritten = true
+		p.ResponseWriter.Header().Del("Content-Type")
+		writeError(p.ResponseWriter, code, codeInvalidRequest, "method not allowed", "")
+	default:
+		p.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (p *statusProbe) Write(b []byte) (int, error) {
+	if p.rewritten {
+		return len(b), nil
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+// recoverer turns a handler panic into a plain 500: never a stack trace to
+// the client, always one in the log.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Str("path", r.URL.Path).Msg("handler panicked")
+				writeError(w, http.StatusInternalServerError, codeInternal, "internal error", "")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"cardflow/storage"
+)
+
+type orderResponse struct {
+	Order any `json:"order"`
+}
+
+// createOrder is POST /v1/orders: 201 for a new order, 200 for a repeat of
+// the same request, 409 for a different request with a taken external_id.
+func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, storefront string, body []byte) {
+	req, err := decodeOrder(storefront, body)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	o, created, err := s.engine.Submit(req)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	s.writeOrder(w, r, status, o)
+}
+
+// getOrder is GET /v1/orders/{id}; another storefront's order is a 404.
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, storefront string, _ []byte) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusNotFound, codeNotFound, "no such order", "")
+		return
+	}
+	o, err := s.engine.Order(id)
+	if err == nil && o.Storefront != storefront {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	s.writeOrder(w, r, http.StatusOK, o)
+}
+
+// findOrder is GET /v1/orders?external_id=...
+func (s *Server) findOrder(w http.ResponseWriter, r *http.Request, storefront string, _ []byte) {
+	ext := r.URL.Query().Get("external_id")
+	if ext == "" {
+		writeError(w, http.StatusBadRequest, codeInvalidRequest, "external_id query parameter is required", "external_id")
+		return
+	}
+	o, err := s.engine.OrderByExternal(storefront, ext)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	s.writeOrder(w, r, http.StatusOK, o)
+}
+
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *storage.Order) {
+	v, err := s.engine.View(o)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	writeJSON(w, status, orderResponse{Order: v})
+}

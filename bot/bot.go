@@ -1,0 +1,197 @@
+// Package bot is the platform-neutral operator layer: it turns operators'
+// commands and button presses into engine calls, checks who may do what, and
+// renders orders and alerts as short phone-readable messages in Chinese or
+// English. Chat adapters (bot/console, ...) translate their platform's
+// updates into Message and Press, and Reply back.
+package bot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/config"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// Identity is who wrote a message or pressed a button, as the platform says.
+type Identity struct {
+	Platform string // console, telegram, qq
+	UserID   string
+	Name     string // display name, for replies only
+}
+
+// Message is a text an operator sent.
+type Message struct {
+	From Identity
+	Text string
+}
+
+// Press is a button an operator pressed; Data is the button's Data.
+type Press struct {
+	From Identity
+	Data string
+}
+
+// Reply is what the bot answers or announces.
+type Reply struct {
+	Text    string
+	Buttons []Button
+}
+
+// Button is an inline button. Data is short (Telegram allows 64 bytes):
+// "o:ap:12" approves order 12.
+type Button struct {
+	Label string
+	Data  string
+}
+
+// Role is what an operator may do.
+type Role int
+
+// Roles, from least to most.
+const (
+	RoleViewer Role = iota + 1
+	RoleOperator
+	RoleAdmin
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleViewer:
+		return "viewer"
+	case RoleOperator:
+		return "operator"
+	case RoleAdmin:
+		return "admin"
+	}
+	return "none"
+}
+
+// Operator is an identity the shop trusts.
+type Operator struct {
+	Name string
+	Role Role
+}
+
+// Authorizer says which operator, if any, an identity is.
+type Authorizer interface {
+	Operator(Identity) (Operator, bool)
+}
+
+// Engine is what the operator layer needs from the order engine.
+type Engine interface {
+	FindOrder(ref string) (*storage.Order, error)
+	OpenOrders(s storage.Status, limit int) ([]*storage.Order, int, error)
+	Approve(actor storage.Actor, id uint64) (*storage.Order, error)
+	Retry(actor storage.Actor, id uint64) (*storage.Order, error)
+	Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error)
+	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
+	StockLevels() (map[string]int, error)
+	Product(sku string) (config.Product, bool)
+	Waiting(sku string) int
+	Vault() *storage.Vault
+	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
+	Audit(storage.AuditEntry) error
+}
+
+// Options configure the operator layer.
+type Options struct {
+	Engine      Engine
+	Auth        Authorizer
+	Language    string
+	RefundLimit int64 // fen; operators above it need an admin
+	Location    *time.Location
+	Log         zerolog.Logger
+}
+
+// Bot is the operator layer.
+type Bot struct {
+	engine      Engine
+	auth        Authorizer
+	lang        string
+	refundLimit int64
+	loc         *time.Location
+	log         zerolog.Logger
+}
+
+// New builds the operator layer.
+func New(opts Options) *Bot {
+	if opts.Location == nil {
+		opts.Location = Shanghai()
+	}
+	return &Bot{engine: opts.Engine, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
+		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger()}
+}
+
+// Shanghai is the shop's default time zone; a fixed +08:00 stands in when the
+// system has no zone data (Go's embedded tzdata is linked by cmd/cardflow).
+func Shanghai() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// Lang is the language replies are written in.
+func (b *Bot) Lang() string { return b.lang }
+
+// Handle answers one message. Texts that are not commands get no reply.
+func (b *Bot) Handle(ctx context.Context, m Message) (Reply, bool) {
+	name, args, ok := ParseCommand(m.Text)
+	if !ok {
+		return Reply{}, false
+	}
+	return b.run(ctx, m.From, name, args), true
+}
+
+// ParseCommand splits "/refund@cardflow_bot 12 buyer asked" into "refund"
+// and its arguments. Leading @mentions (QQ) are skipped.
+func ParseCommand(text string) (string, []string, bool) {
+	fields := strings.Fields(text)
+	for len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") || len(fields[0]) < 2 {
+		return "", nil, false
+	}
+	name, _, _ := strings.Cut(fields[0][1:], "@")
+	return strings.ToLower(name), fields[1:], true
+}
+
+// actor is how an operator appears in the order history and audit log.
+func actor(op Operator, id Identity) storage.Actor {
+	return storage.Actor{Name: op.Name, Platform: id.Platform}
+}
+
+// errorReply turns an engine error into an operator-facing answer.
+func (b *Bot) errorReply(ref string, err error) Reply {
+	var st *processor.StateError
+	switch {
+	case errors.As(err, &st):
+		return Reply{Text: b.already(st)}
+	case errors.Is(err, storage.ErrNotFound):
+		return Reply{Text: T(b.lang, "not_found", ref)}
+	}
+	b.log.Error().Err(err).Str("ref", ref).Msg("operator command failed")
+	return Reply{Text: T(b.lang, "internal")}
+}
+
+// already says what happened before a stale press: "已由 alice 于 03:12 批准".
+func (b *Bot) already(st *processor.StateError) string {
+	verb := pick(b.lang, actionNames[string(st.Last.To)])
+	if verb == "" {
+		verb = string(st.Last.To)
+	}
+	who := st.Last.Actor.Name
+	if who == "" {
+		who = "system"
+	}
+	return T(b.lang, "already", st.Order.ID, StatusName(b.lang, string(st.Order.Status)), who,
+		st.Last.At.In(b.loc).Format("01-02 15:04"), verb)
+}

@@ -1,0 +1,108 @@
+package bot
+
+import "fmt"
+
+// Languages operators can read.
+const (
+	LangZH = "zh"
+	LangEN = "en"
+)
+
+// catalogue holds every operator-facing string: Simplified Chinese first,
+// English second. Format verbs must match between the two.
+var catalogue = map[string][2]string{
+	"help": {
+		"可用命令：\n/order <单号> 查看订单\n/pending 待审核与失败订单\n/approve <单号> 批准\n/retry <单号> 重试\n/refund <单号> [原因] 退款\n/reissue <单号> 补发新卡密\n/stock [sku] 库存\n/help 帮助",
+		"Commands:\n/order <id> show an order\n/pending review and failed queues\n/approve <id> approve\n/retry <id> retry\n/refund <id> [reason] refund\n/reissue <id> send new card keys\n/stock [sku] stock levels\n/help this help",
+	},
+	"unknown_command":  {"未知命令 %s，发送 /help 查看可用命令。", "Unknown command %s; send /help for the list."},
+	"usage":            {"用法：%s", "Usage: %s"},
+	"not_found":        {"找不到订单 %s。", "No order %s."},
+	"not_operator":     {"抱歉，您不是本店的操作员，无法执行此操作。", "Sorry, you are not an operator of this shop."},
+	"not_allowed":      {"抱歉，您的角色（%s）不能执行 %s。", "Sorry, your role (%s) cannot %s."},
+	"internal":         {"出错了，请稍后再试（已记录日志）。", "Something went wrong; please try again (it is logged)."},
+	"done_approve":     {"✅ 订单 #%d 已由 %s 批准，进入发货队列。", "✅ Order #%d approved by %s; it is on its way."},
+	"done_retry":       {"🔁 订单 #%d 已由 %s 重新提交处理。", "🔁 Order #%d sent back to fulfilment by %s."},
+	"done_refund":      {"↩️ 订单 #%d 已由 %s 退款。", "↩️ Order #%d refunded by %s."},
+	"done_reissue":     {"🔄 订单 #%d 已由 %s 安排补发新卡密。", "🔄 Order #%d: new card keys on the way (by %s)."},
+	"already":          {"订单 #%d 当前为「%s」，已由 %s 于 %s %s。", "Order #%[1]d is %[2]s: already %[5]s by %[3]s at %[4]s."},
+	"stock_header":     {"📦 库存", "📦 Stock"},
+	"stock_line":       {"%s %s：%d", "%s %s: %d"},
+	"stock_low":        {"（低于 %d）", " (below %d)"},
+	"stock_waiting":    {"，%d 单等待补货", ", %d orders waiting"},
+	"stock_none":       {"没有自有库存商品。", "No products are sold from own stock."},
+	"pending_header":   {"待处理：审核 %d 单，失败 %d 单", "Waiting for a person: %d in review, %d failed"},
+	"pending_none":     {"没有待处理的订单。🎉", "Nothing is waiting for a person. 🎉"},
+	"pending_more":     {"…另有 %d 单", "…and %d more"},
+	"order_title":      {"订单 #%d · %s ×%d · ¥%s", "Order #%d · %s ×%d · ¥%s"},
+	"order_status":     {"状态：%s", "Status: %s"},
+	"order_reason":     {"原因：%s", "Reason: %s"},
+	"order_external":   {"商城单号：%s（%s）", "Storefront order: %s (%s)"},
+	"order_buyer":      {"买家：%s", "Buyer: %s"},
+	"order_account":    {"充值账号：%s", "Account: %s"},
+	"order_cards":      {"卡密：%s", "Cards: %s"},
+	"order_created":    {"下单：%s", "Placed: %s"},
+	"order_delivered":  {"发货：%s", "Delivered: %s"},
+	"order_history":    {"记录：", "History:"},
+	"btn_approve":      {"批准", "Approve"},
+	"btn_refund":       {"退款", "Refund"},
+	"btn_retry":        {"重试", "Retry"},
+	"btn_details":      {"详情", "Details"},
+	"alert_oos":        {"⚠️ 缺货：%s 库存不足（剩 %d），订单 #%d 等待补货。", "⚠️ Out of stock: %s has %d left; order #%d is waiting."},
+	"alert_oos_ok":     {"✅ 已补货：%s 现有库存 %d。", "✅ Restocked: %s now has %d."},
+	"alert_failed":     {"❌ 订单 #%d（%s）自动处理失败：%s，需要人工处理。", "❌ Order #%d (%s) failed: %s. A person must decide."},
+	"alert_cb":         {"⚠️ 商城 %s 的回调持续失败超过 24 小时（订单 #%d）：%s", "⚠️ Callbacks to storefront %s have failed for over 24 h (order #%d): %s"},
+	"alert_cb_ok":      {"✅ 商城 %s 的回调已恢复。", "✅ Callbacks to storefront %s work again."},
+	"alert_generic":    {"⚠️ %s：%s", "⚠️ %s: %s"},
+	"alert_generic_ok": {"✅ 已恢复：%s", "✅ Resolved: %s"},
+}
+
+// statusNames are the order states as operators read them.
+var statusNames = map[string][2]string{
+	"pending":    {"处理中", "pending"},
+	"review":     {"待审核", "in review"},
+	"processing": {"采购中", "processing"},
+	"delivered":  {"已发货", "delivered"},
+	"failed":     {"失败", "failed"},
+	"refunded":   {"已退款", "refunded"},
+}
+
+// actionNames are past-tense verbs for "already approved by alice".
+var actionNames = map[string][2]string{
+	"pending":   {"处理", "sent on"},
+	"review":    {"转审核", "held"},
+	"delivered": {"发货", "delivered"},
+	"failed":    {"标记失败", "failed"},
+	"refunded":  {"退款", "refunded"},
+}
+
+// T formats a catalogue string in lang (Chinese unless lang is "en").
+func T(lang, key string, args ...any) string {
+	pair, ok := catalogue[key]
+	if !ok {
+		return key
+	}
+	s := pair[0]
+	if lang == LangEN {
+		s = pair[1]
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+func pick(lang string, pair [2]string) string {
+	if lang == LangEN {
+		return pair[1]
+	}
+	return pair[0]
+}
+
+// StatusName is an order status in lang.
+func StatusName(lang, status string) string {
+	if pair, ok := statusNames[status]; ok {
+		return pick(lang, pair)
+	}
+	return status
+}

@@ -1,0 +1,82 @@
+package bot
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"cardflow/storage"
+)
+
+// Button data is "o:<verb>:<order id>": short, well under Telegram's 64 bytes.
+const (
+	pressApprove = "ap"
+	pressRefund  = "rf"
+	pressRetry   = "rt"
+	pressDetails = "dt"
+)
+
+var pressActions = map[string]struct {
+	action string
+	role   Role
+}{
+	pressApprove: {"approve", RoleOperator},
+	pressRefund:  {"refund", RoleOperator},
+	pressRetry:   {"retry", RoleOperator},
+	pressDetails: {"", RoleViewer},
+}
+
+func pressData(verb string, id uint64) string { return "o:" + verb + ":" + strconv.FormatUint(id, 10) }
+
+// HandlePress acts on a button press. The actor is checked first; a press on
+// an order that has moved on says what already happened. The reply is meant
+// to replace the pressed message's text (or to answer it, on platforms that
+// cannot edit).
+func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
+	parts := strings.Split(p.Data, ":")
+	if len(parts) != 3 || parts[0] != "o" {
+		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
+	}
+	spec, ok := pressActions[parts[1]]
+	id, err := strconv.ParseUint(parts[2], 10, 64)
+	if !ok || err != nil {
+		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
+	}
+	op, ok := b.auth.Operator(p.From)
+	if !ok {
+		b.refuse(p.From, Operator{}, "button:"+p.Data)
+		return Reply{Text: T(b.lang, "not_operator")}
+	}
+	if op.Role < spec.role {
+		b.refuse(p.From, op, "button:"+p.Data)
+		return Reply{Text: T(b.lang, "not_allowed", op.Role, spec.action)}
+	}
+	o, err := b.engine.FindOrder(parts[2])
+	if err == nil && o.ID != id { // matched an external id, not this order
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		return b.errorReply(parts[2], err)
+	}
+	if spec.action == "" {
+		return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
+	}
+	return b.act(op, p.From, spec.action, o, "")
+}
+
+// ButtonCommand is the typed command a button stands for, for channels that
+// cannot show buttons (the console; plain-text fallbacks).
+func ButtonCommand(data string) string {
+	parts := strings.Split(data, ":")
+	if len(parts) != 3 || parts[0] != "o" {
+		return ""
+	}
+	spec, ok := pressActions[parts[1]]
+	if !ok {
+		return ""
+	}
+	if spec.action == "" {
+		return "/order " + parts[2]
+	}
+	return "/" + spec.action + " " + parts[2]
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/api"
+	"cardflow/config"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// app is one running cardflow: store, engine and HTTP servers, built from a
+// config. serve and demo both run one.
+type app struct {
+	cfg     *config.Config
+	log     zerolog.Logger
+	store   *storage.Store
+	engine  *processor.Engine
+	api     *api.Server
+	servers []*http.Server
+
+	apiAddr, adminAddr string
+	errc    chan error // a server that stopped on its own
+}
+
+// appOptions are what differs between serve and demo.
+type appOptions struct {
+	alerts  processor.Deliverer
+	observe func(processor.Change)
+}
+
+// newApp opens the store and builds the engine and the HTTP handlers.
+// Nothing runs until start.
+func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptions) (*app, error) {
+	store, err := storage.Open(cfg.DataDir, master, storage.Options{})
+	if err != nil {
+		return nil, err
+	}
+	storefronts := make([]processor.Storefront, 0, len(cfg.Storefronts))
+	secrets := make(map[string][]byte, len(cfg.Storefronts))
+	for _, s := range cfg.Storefronts {
+		storefronts = append(storefronts, processor.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+		secrets[s.ID] = []byte(s.Secret.Reveal())
+	}
+	engine := processor.New(store, processor.Options{
+		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts,
+		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
+		Log: log, Alerts: opts.alerts, Observe: opts.observe,
+	})
+	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log})
+	return &app{cfg: cfg, log: log, store: store, engine: engine, api: srv, errc: make(chan error, 2)}, nil
+}
+
+// start serves on the listeners (opened from the config when nil) and then
+// starts the engine: recovery runs while /healthz already answers and
+// /readyz says not yet.
+func (a *app) start(ctx context.Context, apiLn, adminLn net.Listener) error {
+	var err error
+	if apiLn == nil {
+		if apiLn, err = net.Listen("tcp", a.cfg.API.Listen); err != nil {
+			return fmt.Errorf("api.listen %s: %w", a.cfg.API.Listen, err)
+		}
+	}
+	if adminLn == nil {
+		if adminLn, err = net.Listen("tcp", a.cfg.Admin.Listen); err != nil {
+			_ = apiLn.Close()
+			return fmt.Errorf("admin.listen %s: %w", a.cfg.Admin.Listen, err)
+		}
+	}
+	a.apiAddr, a.adminAddr = apiLn.Addr().String(), adminLn.Addr().String()
+	a.serve(apiLn, a.api.Storefront())
+	a.serve(adminLn, a.api.Admin())
+	a.log.Info().Str("api", a.apiAddr).Str("admin", a.adminAddr).Str("data_dir", a.cfg.DataDir).Msg("listening")
+	return a.engine.Start(ctx)
+}
+
+func (a *app) serve(ln net.Listener, h http.Handler) {
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	a.servers = append(a.servers, s)
+	go func() {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.errc <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
+		}
+	}()
+}
+
+// stop shuts down in dependency order: no new requests, then in-flight work,
+// then the store. It is safe after a failed start.
+func (a *app) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range a.servers {
+		_ = s.Shutdown(ctx)
+	}
+	a.engine.Stop()
+	if err := a.store.Close(); err != nil {
+		a.log.Error().Err(err).Msg("close store")
+	}
+	a.log.Info().Msg("stopped")
+}

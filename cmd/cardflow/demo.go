@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"cardflow/bot"
+	"cardflow/bot/console"
+	"cardflow/config"
+	"cardflow/internal/adminclient"
+	"cardflow/internal/demo"
+	"cardflow/internal/logging"
+	"cardflow/internal/storefront"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+func cmdDemo(args []string) int {
+	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fset.String("dir", "./cardflow-demo", "data directory (created; reused by the next run)")
+	lang := fset.String("lang", "zh", "operator language: zh or en")
+	if err := fset.Parse(args); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runDemo(ctx, *dir, *lang); err != nil {
+		fmt.Fprintf(os.Stderr, "cardflow demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runDemo(ctx context.Context, dir, lang string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	keyText, master, err := demoMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		return err
+	}
+	secret, token := randomHex(24), randomHex(24)
+	apiLn, err := listenFrom(8080, 20)
+	if err != nil {
+		return err
+	}
+	adminLn, err := listenFrom(8081, 20)
+	if err != nil {
+		return err
+	}
+	// The simulated storefront's callback receiver checks every callback.
+	receiver := storefront.NewReceiver(map[string][]byte{demo.StorefrontID: []byte(secret)})
+	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for callbacks: %w", err)
+	}
+	cbSrv := &http.Server{Handler: receiver, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = cbSrv.Serve(cbLn) }()
+	defer cbSrv.Close()
+
+	cfg := demo.Config(dir, apiLn.Addr().String(), adminLn.Addr().String(),
+		"http://"+cbLn.Addr().String()+"/cardflow/callback", secret, token)
+	cfg.Bot.Language = lang
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	log, err := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format, append(cfg.Secrets(), keyText))
+	if err != nil {
+		return err
+	}
+
+	// The engine is built before the operator layer (which needs it), so its
+	// alerts reach the console through a relay set before the engine starts.
+	relay := &alertRelay{}
+	var con *console.Console
+	a, err := newApp(cfg, master, log, appOptions{alerts: relay, observe: func(c processor.Change) {
+		if con != nil {
+			if line := feedLine(lang, c); line != "" {
+				con.Println(line)
+			}
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	operator := bot.New(bot.Options{Engine: a.engine, Auth: console.Authorizer{Name: localUser()}, Language: lang,
+		RefundLimit: int64(cfg.Bot.RefundLimit), Log: log})
+	con = console.New(operator, os.Stdin, os.Stdout, localUser())
+	relay.to = bot.NewAlerts(operator, con)
+	if err := a.start(ctx, apiLn, adminLn); err != nil {
+		a.stop()
+		return err
+	}
+	defer a.stop()
+
+	admin := &adminclient.Client{BaseURL: "http://" + a.adminAddr, Token: token, Actor: "demo"}
+	if err := fillDemoStock(ctx, admin, dir); err != nil {
+		return err
+	}
+	printBanner(lang, a, token)
+
+	shop := &demo.Shop{
+		Client: &storefront.Client{BaseURL: "http://" + a.apiAddr, ID: demo.StorefrontID, Secret: []byte(secret)},
+		RunID:  time.Now().Format("150405"),
+		Log:    con.Println,
+	}
+	go shop.Run(ctx)
+	go restockLater(ctx, admin, con)
+	go reportCallbacks(ctx, receiver, con, lang)
+	go func() { _ = con.Run(ctx) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-a.errc:
+		return err
+	}
+	con.Println(pickLang(lang, "正在停止…（再次运行 cardflow demo 会从同一数据继续）", "stopping… (run cardflow demo again to resume from the same data)"))
+	return nil
+}
+
+// alertRelay forwards alerts to a receiver wired after the engine was built.
+type alertRelay struct{ to processor.Deliverer }
+
+func (r *alertRelay) Deliver(ctx context.Context, ev *storage.Event) error {
+	if r.to == nil {
+		return errors.New("alert receiver not wired yet")
+	}
+	return r.to.Deliver(ctx, ev)
+}
+
+// demoMasterKey reads the demo's master key, generating it on the first run.
+func demoMasterKey(path string) (string, []byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err := config.GenerateMasterKey()
+		if err != nil {
+			return "", nil, err
+		}
+		if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+			return "", nil, fmt.Errorf("write demo master key: %w", err)
+		}
+		data = []byte(key)
+	} else if err != nil {
+		return "", nil, fmt.Errorf("read demo master key: %w", err)
+	}
+	text := strings.TrimSpace(string(data))
+	key, err := base64.StdEncoding.DecodeString(text)
+	if err != nil || len(key) != 32 {
+		return "", nil, fmt.Errorf("%s is not a base64 32-byte key; delete it to start a fresh demo", path)
+	}
+	return text, key, nil
+}
+
+// listenFrom listens on 127.0.0.1:port or the next free port of n.
+func listenFrom(port, n int) (net.Listener, error) {
+	var err error
+	for p := port; p < port+n; p++ {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			return ln, nil
+		}
+	}
+	return nil, fmt.Errorf("no free port in 127.0.0.1:%d-%d: %w", port, port+n-1, err)
+}
+
+// fillDemoStock imports generated card keys on the first run only.
+func fillDemoStock(ctx context.Context, admin *adminclient.Client, dir string) error {
+	marker := filepath.Join(dir, "stocked")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	for sku, lines := range demo.InitialStock() {
+		if _, err := admin.ImportStock(ctx, sku, strings.NewReader(lines)); err != nil {
+			return fmt.Errorf("fill demo stock %s: %w", sku, err)
+		}
+	}
+	return os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o600)
+}
+
+// restockLater plays the supplier who delivers the missing SKU.
+func restockLater(ctx context.Context, admin *adminclient.Client, con *console.Console) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(demo.RestockAfter):
+	}
+	res, err := admin.ImportStock(ctx, demo.RestockSKU, strings.NewReader(demo.CardLines(demo.RestockSKU, demo.RestockCount)))
+	if err != nil {
+		con.Println("restock failed: " + err.Error())
+		return
+	}
+	con.Println(fmt.Sprintf("📥 %s +%d", demo.RestockSKU, res.Added))
+}
+
+// reportCallbacks prints what the simulated storefront verified.
+func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.Console, lang string) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, problems := r.Stats(), r.Problems()
+		con.Println(fmt.Sprintf(pickLang(lang, "🛒 商城已验证 %d 个回调（%d 单已发货，%d 次重复投递），问题 %d 个",
+			"🛒 storefront verified %d callbacks (%d orders delivered, %d repeats), %d problems"),
+			st.Accepted, st.Delivered, st.Repeats, len(problems)))
+		for _, p := range problems {
+			con.Println("   ✗ " + p)
+		}
+	}
+}
+
+func feedLine(lang string, c processor.Change) string {
+	mark := map[storage.Status]string{storage.StatusDelivered: "✓", storage.StatusFailed: "✗", storage.StatusRefunded: "↩",
+		storage.StatusReview: "?", storage.StatusPending: "·"}[c.To]
+	if c.To == storage.StatusPending && c.From == "" {
+		return "" // new orders are too many to list; their outcome is shown
+	}
+	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(bot.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, bot.StatusName(lang, string(c.To)))
+	if c.Reason != "" {
+		line += " (" + c.Reason + ")"
+	}
+	return line
+}
+
+func printBanner(lang string, a *app, token string) {
+	fmt.Println(pickLang(lang, "cardflow 演示已启动", "cardflow demo is running"))
+	fmt.Printf("  storefront API  http://%s\n  admin API       http://%s  (token %s)\n  data            %s\n",
+		a.apiAddr, a.adminAddr, token, a.cfg.DataDir)
+	fmt.Println(pickLang(lang, "输入 /help 查看命令，例如 /order 12、/stock、/pending；Ctrl-C 退出。",
+		"Type /help for commands, e.g. /order 12, /stock, /pending; Ctrl-C quits."))
+}
+
+func pickLang(lang, zh, en string) string {
+	if lang == bot.LangEN {
+		return en
+	}
+	return zh
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

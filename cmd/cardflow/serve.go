@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/config"
+	"cardflow/internal/logging"
+)
+
+func cmdServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "", "path to the TOML config file (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(os.Stderr, "cardflow serve: -config PATH is required (see config.toml.example)")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	master, err := cfg.MasterKey()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cardflow serve: %v\n", err)
+		return 2
+	}
+	log, err := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format, cfg.Secrets())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cardflow serve: %v\n", err)
+		return 2
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn().Str("config", *path).Msg(w)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveUntilDone(ctx, cfg, master, log)
+}
+
+func serveUntilDone(ctx context.Context, cfg *config.Config, master []byte, log zerolog.Logger) int {
+	a, err := newApp(cfg, master, log, appOptions{})
+	if err != nil {
+		log.Error().Err(err).Msg("start failed")
+		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
+		return 1
+	}
+	if err := a.start(ctx, nil, nil); err != nil {
+		a.stop()
+		log.Error().Err(err).Msg("start failed")
+		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
+		return 1
+	}
+	log.Info().Str("version", version).Msg("ready")
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-a.errc:
+		log.Error().Err(err).Msg("server stopped")
+		code = 1
+	}
+	a.stop()
+	return code
+}
+
+func cmdCheck(args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	path := fs.String("config", "", "path to the TOML config file (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(os.Stderr, "cardflow check: -config PATH is required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintf(os.Stderr, "%v\n%d problem(s) in %s\n", err, len(ps), *path)
+		} else {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		return 1
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", *path, w)
+	}
+	if _, err := cfg.MasterKey(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: master key: %v\n", *path, err)
+		return 1
+	}
+	fmt.Printf("%s: ok (%d storefronts, %d suppliers, %d products)\n", *path, len(cfg.Storefronts), len(cfg.Suppliers), len(cfg.Products))
+	return 0
+}

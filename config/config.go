@@ -1,0 +1,143 @@
+// Package config is cardflow's TOML configuration: one struct, its defaults,
+// a strict loader and one Validate with fix-it messages.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"cardflow/internal/money"
+)
+
+// Config is the whole configuration file (DESIGN §11).
+type Config struct {
+	DataDir       string `toml:"data_dir"`
+	MasterKeyFile string `toml:"master_key_file"`
+
+	API         API          `toml:"api"`
+	Admin       Admin        `toml:"admin"`
+	Log         Log          `toml:"log"`
+	Storefronts []Storefront `toml:"storefronts"`
+	Suppliers   []Supplier   `toml:"suppliers"`
+	Products    []Product    `toml:"products"`
+	Processing  Processing   `toml:"processing"`
+	Bot         Bot          `toml:"bot"`
+
+	// Set by Load and Validate.
+	file     string          // path of the loaded file, for problems
+	lines    *lineMap        // where each key is written, for problems
+	failed   map[string]bool // secrets whose _env/_file could not be read
+	warnings []string
+}
+
+// API is the storefront-facing HTTP server.
+type API struct {
+	Listen string `toml:"listen"`
+}
+
+// Admin is the operator HTTP API, bound to loopback by default.
+type Admin struct {
+	Listen    string `toml:"listen"`
+	Token     Secret `toml:"token"`
+	TokenEnv  string `toml:"token_env"`
+	TokenFile string `toml:"token_file"`
+}
+
+// Log selects the logger's level and format.
+type Log struct {
+	Level  string `toml:"level"`  // trace | debug | info | warn | error
+	Format string `toml:"format"` // json | console
+}
+
+// Storefront is one shop front that submits orders and receives callbacks.
+type Storefront struct {
+	ID          string `toml:"id"`
+	Secret      Secret `toml:"secret"`
+	SecretEnv   string `toml:"secret_env"`
+	SecretFile  string `toml:"secret_file"`
+	CallbackURL string `toml:"callback_url"`
+}
+
+// Supplier types.
+const (
+	SupplierStock = "stock"
+)
+
+// Supplier is one source of goods.
+type Supplier struct {
+	Name string `toml:"name"`
+	Type string `toml:"type"`
+}
+
+// Product kinds.
+const (
+	KindCard   = "card"
+	KindDirect = "direct"
+)
+
+// Product is one sellable SKU and where its goods come from, in priority order.
+type Product struct {
+	SKU         string   `toml:"sku"`
+	Name        string   `toml:"name"`
+	Kind        string   `toml:"kind"`
+	MaxQuantity int      `toml:"max_quantity"`
+	BatchSize   int      `toml:"batch_size"`
+	LowStock    int      `toml:"low_stock"`
+	Sources     []Source `toml:"sources"`
+}
+
+// Source is one supplier a product can be bought from.
+type Source struct {
+	Supplier string       `toml:"supplier"`
+	Item     string       `toml:"item"`
+	Units    int          `toml:"units"`    // supplier units per product unit
+	MaxCost  money.Amount `toml:"max_cost"` // per product unit; 0 means no limit
+}
+
+// Routing modes.
+const (
+	RoutingPriority = "priority"
+)
+
+// Reasons that processing.auto_refund may list.
+const (
+	RefundInvalidAccount = "invalid_account"
+	RefundOutOfStock     = "out_of_stock"
+)
+
+// Processing tunes the order engine.
+type Processing struct {
+	Workers    int      `toml:"workers"`
+	StockWait  Duration `toml:"stock_wait"`
+	Routing    string   `toml:"routing"`     // priority
+	AutoRefund []string `toml:"auto_refund"` // reasons refunded without a person
+}
+
+// Bot is the platform-neutral operator layer.
+type Bot struct {
+	Language    string       `toml:"language"` // zh | en
+	RefundLimit money.Amount `toml:"refund_limit"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30s").
+type Duration time.Duration
+
+// Std returns the standard library value.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// String formats the duration like time.Duration ("30m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText writes the Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a Go duration string such as "30s" or "1h30m".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		// time's own message only repeats the input; say what to write instead.
+		return fmt.Errorf("invalid duration %q: write a Go duration such as \"30s\", \"5m\" or \"1h30m\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}

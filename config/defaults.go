@@ -1,0 +1,94 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// DefaultAdminTokenEnv is read for the admin token when none of admin.token,
+// admin.token_env and admin.token_file is given.
+const DefaultAdminTokenEnv = "CARDFLOW_ADMIN_TOKEN"
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() *Config {
+	c := base()
+	c.applyDefaults(nil)
+	return c
+}
+
+// base holds the defaults a TOML decode can keep: top-level values.
+func base() *Config {
+	return &Config{
+		DataDir: "./data",
+		API:     API{Listen: "127.0.0.1:8080"},
+		Admin:   Admin{Listen: "127.0.0.1:8081"},
+		Log:     Log{Level: "info", Format: "json"},
+		Processing: Processing{
+			Workers:   16,
+			StockWait: Duration(30 * time.Minute),
+			Routing:   RoutingPriority,
+		},
+		Bot: Bot{Language: "zh", RefundLimit: 500_00},
+	}
+}
+
+// applyDefaults fills what a decode cannot: defaults that depend on other
+// keys, and per-element defaults of products and sources. A zero value the
+// file wrote explicitly (written[key]) is kept, so that `low_stock = 0` turns
+// the alert off and `max_quantity = 0` is reported rather than hidden.
+func (c *Config) applyDefaults(written map[string]bool) {
+	if c.Admin.Token == "" && c.Admin.TokenEnv == "" && c.Admin.TokenFile == "" {
+		c.Admin.TokenEnv = DefaultAdminTokenEnv
+	}
+	setInt := func(v *int, def int, key string) {
+		if *v == 0 && !written[key] {
+			*v = def
+		}
+	}
+	for i := range c.Products {
+		p, key := &c.Products[i], fmt.Sprintf("products[%d]", i)
+		setInt(&p.MaxQuantity, 10, key+".max_quantity")
+		setInt(&p.BatchSize, 5, key+".batch_size")
+		setInt(&p.LowStock, 20, key+".low_stock")
+		if p.Kind == "" && !written[key+".kind"] {
+			p.Kind = KindCard
+		}
+		for j := range p.Sources {
+			setInt(&p.Sources[j].Units, 1, fmt.Sprintf("%s.sources[%d].units", key, j))
+		}
+	}
+}
+
+// resolvePaths makes data_dir and every *_file key relative to dir, the
+// directory of the config file, so the service does not depend on its
+// working directory.
+func (c *Config) resolvePaths(dir string) {
+	c.DataDir = resolvePath(dir, c.DataDir)
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		for _, f := range tomlFields(v.Type()) {
+			fv := v.FieldByIndex(f.Index)
+			switch {
+			case isTable(f.Type):
+				walk(fv)
+			case isTableArray(f.Type):
+				for i := 0; i < fv.Len(); i++ {
+					walk(fv.Index(i))
+				}
+			case f.Type.Kind() == reflect.String && strings.HasSuffix(tagName(f), "_file"):
+				fv.SetString(resolvePath(dir, fv.String()))
+			}
+		}
+	}
+	walk(reflect.ValueOf(c).Elem())
+}
+
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}

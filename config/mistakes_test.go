@@ -1,0 +1,178 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLoadReportsMistake tries one mistake per case on top of a valid config
+// and checks the key, the line (the line holding mark) and the message.
+func TestLoadReportsMistake(t *testing.T) {
+	valid := readTestdata(t, "valid.toml")
+	edit := func(old, new string) string {
+		if !strings.Contains(valid, old) {
+			t.Fatalf("valid.toml has no %q", old)
+		}
+		return strings.Replace(valid, old, new, 1)
+	}
+	const adminLiteral = `token = "0123456789abcdef-admin"`
+	const shopSecret = `secret = "0123456789abcdef-shop1"`
+	cases := []struct {
+		name  string
+		src   string
+		env   map[string]string
+		files map[string]string
+		key   string
+		mark  string // text on the line the problem must point at
+		msg   []string
+	}{
+		{"unknown top-level table [telegarm]", valid + "\n[telegarm]\ntoken_env = \"T\"\n",
+			nil, nil, "telegarm", "[telegarm]", []string{`unknown table "telegarm" at the top level`, "remove it"}},
+		{"misspelt key levle in [log]", "[log]\nlevle = \"debug\"\n" + valid,
+			nil, nil, "log.levle", "levle", []string{`unknown key "levle" in [log]`, `did you mean "level"?`}},
+		{"misspelt key calback_url in the second [[storefronts]]", valid + "\n[[storefronts]]\nid = \"shop2\"\n" + shopSecret + "\ncalback_url = \"https://b.example/cb\"\n",
+			nil, nil, "storefronts[1].calback_url", "calback_url", []string{`unknown key "calback_url" in [[storefronts]]`, `did you mean "callback_url"?`}},
+		{"misspelt key suplier in the second [[products.sources]]", valid + "  [[products.sources]]\n  suplier = \"own\"\n",
+			nil, nil, "products[0].sources[1].suplier", "suplier", []string{`did you mean "supplier"?`}},
+		{"syntax error: unterminated string", "[api]\nlisten = \"127.0.0.1:8080\n" + valid,
+			nil, nil, "api.listen", "listen =", []string{"TOML syntax error", "strings cannot contain newlines"}},
+		{"syntax error: key defined twice", "[log]\nlevel = \"info\"\nlevel = \"debug\"\n" + valid,
+			nil, nil, "log.level", `level = "debug"`, []string{"TOML syntax error", "already been defined", "remove or rename the duplicate"}},
+		{"table [api] given as a string", "api = \"127.0.0.1:8080\"\n" + valid,
+			nil, nil, "api", "api =", []string{"must be a table, not a value", "[api] section"}},
+		{"array of tables products.sources given as a number", valid + "\n[[products]]\nsku = \"b\"\nsources = 5\n",
+			nil, nil, "products[1].sources", "sources = 5", []string{"must be an array of tables", "[[products.sources]]"}},
+		{"wrong type: max_quantity = \"ten\"", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nmax_quantity = \"ten\""),
+			nil, nil, "products[0].max_quantity", "max_quantity", []string{"must be an integer, not a string", "max_quantity = 10"}},
+		{"wrong type: storefront id = 5", edit(`id = "shop1"`, "id = 5"),
+			nil, nil, "storefronts[0].id", "id = 5", []string{"must be a string, not an integer"}},
+		{"bad duration stock_wait = \"30\"", valid + "\n[processing]\nstock_wait = \"30\"\n",
+			nil, nil, "processing.stock_wait", "stock_wait", []string{`invalid duration "30"`, `"30s"`}},
+		{"duration as integer stock_wait = 30", valid + "\n[processing]\nstock_wait = 30\n",
+			nil, nil, "processing.stock_wait", "stock_wait", []string{"must be a duration string, not an integer", `stock_wait = "30s"`}},
+		{"amount with three decimals max_cost = \"98.505\"", valid + "  max_cost = \"98.505\"\n",
+			nil, nil, "products[0].sources[0].max_cost", "max_cost", []string{"more than two decimals", `max_cost = "98.50"`}},
+		{"amount as float refund_limit = 500.5", valid + "\n[bot]\nrefund_limit = 500.5\n",
+			nil, nil, "bot.refund_limit", "refund_limit", []string{"must be a decimal string, not a float"}},
+		{"duplicate storefront id shop1", valid + "\n[[storefronts]]\nid = \"shop1\" # second\n" + shopSecret + "\ncallback_url = \"https://b.example/cb\"\n",
+			nil, nil, "storefronts[1].id", "# second", []string{`"shop1" is already the id of storefronts[0]`}},
+		{"duplicate sku qb-100", valid + "\n[[products]]\nsku = \"qb-100\" # second\n  [[products.sources]]\n  supplier = \"own\"\n",
+			nil, nil, "products[1].sku", "# second", []string{`"qb-100" is already the sku of products[0]`}},
+		{"source names unknown supplier fulu", edit(`supplier = "own"`, `supplier = "fulu"`),
+			nil, nil, "products[0].sources[0].supplier", "fulu", []string{`"fulu" is not a declared supplier`, "use one of: own"}},
+		{"same supplier twice in one product", valid + "  [[products.sources]]\n  supplier = \"own\" # again\n",
+			nil, nil, "products[0].sources[1].supplier", "# again", []string{"once per product"}},
+		{"product without sources", valid + "\n[[products]] # lonely\nsku = \"lonely\"\n",
+			nil, nil, "products[1].sources", "# lonely", []string{"at least one [[products.sources]]"}},
+		{"stock source with an item", valid + "  item = \"10000587\"\n",
+			nil, nil, "products[0].sources[0].item", "item =", []string{"must be empty for the stock supplier"}},
+		{"stock source with units = 2", valid + "  units = 2\n",
+			nil, nil, "products[0].sources[0].units", "units =", []string{"must be 1 for the stock supplier"}},
+		{"explicit max_quantity = 0", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nmax_quantity = 0"),
+			nil, nil, "products[0].max_quantity", "max_quantity", []string{"0 is out of range; use 1 to 10000"}},
+		{"both secret and secret_env on a storefront", edit(shopSecret, shopSecret+"\nsecret_env = \"SHOP1_SECRET\""),
+			nil, nil, "storefronts[0].secret_env", "secret_env", []string{"storefronts[0].secret is also set", "one way only"}},
+		{"admin token_env names an unset variable", edit(adminLiteral, `token_env = "CARDFLOW_TEST_TOKEN"`),
+			map[string]string{"CARDFLOW_TEST_TOKEN": unset}, nil, "admin.token_env", "token_env",
+			[]string{"environment variable CARDFLOW_TEST_TOKEN is not set; export it or use admin.token_file"}},
+		{"admin token_env names an empty variable", edit(adminLiteral, `token_env = "CARDFLOW_TEST_TOKEN"`),
+			map[string]string{"CARDFLOW_TEST_TOKEN": ""}, nil, "admin.token_env", "token_env",
+			[]string{"environment variable CARDFLOW_TEST_TOKEN is empty", "admin.token_file"}},
+		{"storefront secret_file that does not exist", edit(shopSecret, `secret_file = "secrets/missing"`),
+			nil, nil, "storefronts[0].secret_file", "secret_file", []string{"read secret file", filepath.Join("secrets", "missing")}},
+		{"admin token of 5 characters", edit(adminLiteral, `token = "short"`),
+			nil, nil, "admin.token", "short", []string{"5 characters and at least 16 are needed", "openssl rand -hex 24"}},
+		{"storefront secret of 8 bytes from a file", edit(shopSecret, `secret_file = "shop1.secret"`),
+			nil, map[string]string{"shop1.secret": "8-bytes!\n"}, "storefronts[0].secret_file", "secret_file", []string{"8 bytes and at least 16"}},
+		{"log.level = verbose", "[log]\nlevel = \"verbose\"\n" + valid,
+			nil, nil, "log.level", "verbose", []string{`"verbose" is not allowed`, "trace, debug, info, warn, error"}},
+		{"log.format = xml", "[log]\nformat = \"xml\"\n" + valid,
+			nil, nil, "log.format", "xml", []string{"json, console"}},
+		{"bot.language = fr", valid + "\n[bot]\nlanguage = \"fr\"\n",
+			nil, nil, "bot.language", `"fr"`, []string{"zh, en"}},
+		{"supplier type fulu", edit(`type = "stock"`, `type = "fulu"`),
+			nil, nil, "suppliers[0].type", "fulu", []string{`"fulu" is not supported by this build`, "supported types: stock"}},
+		{"routing = adaptive", valid + "\n[processing]\nrouting = \"adaptive\"\n",
+			nil, nil, "processing.routing", "adaptive", []string{"no adaptive routing yet"}},
+		{"auto_refund lists an unknown reason", valid + "\n[processing]\nauto_refund = [\"out_of_stock\", \"angry_buyer\"]\n",
+			nil, nil, "processing.auto_refund[1]", "auto_refund", []string{`"angry_buyer" is not a refund reason`}},
+		{"callback_url not absolute", edit(`callback_url = "https://shop.example.com/cardflow/callback"`, `callback_url = "/cardflow/callback"`),
+			nil, nil, "storefronts[0].callback_url", "callback_url", []string{"not an absolute http or https URL"}},
+		{"callback_url with ftp scheme", edit(`callback_url = "https://shop.example.com/cardflow/callback"`, `callback_url = "ftp://shop.example.com/cb"`),
+			nil, nil, "storefronts[0].callback_url", "callback_url", []string{"not an absolute http or https URL"}},
+		{"direct product", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nkind = \"direct\""),
+			nil, nil, "products[0].kind", "direct", []string{"direct top-ups need an upstream supplier"}},
+		{"storefront id with a space", edit(`id = "shop1"`, `id = "shop 1"`),
+			nil, nil, "storefronts[0].id", "shop 1", []string{"1 to 32 letters"}},
+		{"supplier name in upper case", edit(`name = "own"`, `name = "Own"`),
+			nil, nil, "suppliers[0].name", "Own", []string{"lowercase"}},
+		{"api.listen without a port", "[api]\nlisten = \"8080\"\n" + valid,
+			nil, nil, "api.listen", "8080", []string{"is not host:port", `"127.0.0.1:8080"`}},
+		{"admin.listen equal to api.listen", "[admin]\nlisten = \"127.0.0.1:8080\"\n" + strings.Replace(valid, "[admin]\n", "", 1),
+			nil, nil, "admin.listen", "listen", []string{"collides with api.listen"}},
+		{"data_dir empty", "data_dir = \"\"\n" + valid,
+			nil, nil, "data_dir", "data_dir", []string{"must be set"}},
+		{"processing.workers = 2000", valid + "\n[processing]\nworkers = 2000\n",
+			nil, nil, "processing.workers", "workers", []string{"use 1 to 1024"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			setenv(t, tc.env)
+			ps := loadProblems(t, writeConfig(t, tc.src, tc.files))
+			p, ok := findProblem(ps, tc.key)
+			if !ok {
+				t.Fatalf("no problem for key %q; got:\n%v", tc.key, ps)
+			}
+			if want := lineOf(t, tc.src, tc.mark); p.Line != want {
+				t.Errorf("line = %d, want %d (%q); problem: %s", p.Line, want, tc.mark, p)
+			}
+			for _, m := range tc.msg {
+				if !strings.Contains(p.Msg, m) {
+					t.Errorf("message %q does not contain %q", p.Msg, m)
+				}
+			}
+			if !strings.HasSuffix(p.File, "config.toml") {
+				t.Errorf("file = %q, want the config path", p.File)
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblemAtOnceInLineOrder(t *testing.T) {
+	src := readTestdata(t, "many_problems.toml")
+	ps := loadProblems(t, writeConfig(t, src, nil))
+	want := []struct{ key, mark string }{
+		{"api.listne", "listne"},
+		{"log.level", "verbose"},
+		{"storefronts[0].callback_url", "/cardflow/callback"},
+		{"products[0].max_quantity", `"ten"`},
+		{"products[0].sources[0].max_cost", "98.505"},
+		{"products[1].sku", "qb-100"}, // the second one; checked by index below
+		{"products[1].sources[0].supplier", "fulu"},
+		{"processing.stock_wait", "soon"},
+		{"telegarm", "[telegarm]"},
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), ps)
+	}
+	for i, w := range want {
+		if ps[i].Key != w.key {
+			t.Errorf("problem %d key = %q, want %q", i, ps[i].Key, w.key)
+		}
+		if w.key == "products[1].sku" {
+			continue
+		}
+		if line := lineOf(t, src, w.mark); ps[i].Line != line {
+			t.Errorf("problem %d (%s) line = %d, want %d", i, w.key, ps[i].Line, line)
+		}
+	}
+	// Error() prints one "file:line: key: message" per problem.
+	lines := strings.Split(ps.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("Error() has %d lines, want %d", len(lines), len(want))
+	}
+	if !strings.HasSuffix(lines[0], "config.toml:4: api.listne: unknown key \"listne\" in [api]; did you mean \"listen\"?") {
+		t.Errorf("first line = %q", lines[0])
+	}
+}

@@ -1,0 +1,108 @@
+// Package demo is the simulated shop behind `cardflow demo`: its catalogue,
+// generated card keys, and a storefront that places a realistic mix of
+// orders (small, large, bursty, out of stock) and checks every callback.
+package demo
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"cardflow/config"
+	"cardflow/internal/money"
+)
+
+// StorefrontID is the simulated storefront's id.
+const StorefrontID = "demo-shop"
+
+// Products of the demo shop. jd-100 starts empty and is restocked after a
+// while; psn-200 is never restocked, so its orders fail and wait for an
+// operator.
+var Products = []config.Product{
+	{SKU: "qb-10", Name: "Q币 10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 20},
+	{SKU: "steam-50", Name: "Steam 充值卡 50元", Kind: config.KindCard, MaxQuantity: 20, BatchSize: 5, LowStock: 10},
+	{SKU: "netease-30", Name: "网易一卡通 30元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 10},
+	{SKU: "jd-100", Name: "京东E卡 100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 5},
+	{SKU: "psn-200", Name: "PSN 点卡 200元", Kind: config.KindCard, MaxQuantity: 5, BatchSize: 5, LowStock: 5},
+}
+
+// prices in fen per unit.
+var prices = map[string]money.Amount{"qb-10": 1000, "steam-50": 5000, "netease-30": 3000, "jd-100": 10000, "psn-200": 20000}
+
+// initialStock is what a fresh demo data dir starts with.
+var initialStock = map[string]int{"qb-10": 400, "steam-50": 150, "netease-30": 200}
+
+// RestockSKU is imported RestockAfter into the run.
+const (
+	RestockSKU   = "jd-100"
+	RestockCount = 60
+	RestockAfter = 40 * time.Second
+	StockWait    = 90 * time.Second
+)
+
+// Config is the demo's configuration, built in code on cardflow's defaults.
+func Config(dataDir, apiAddr, adminAddr, callbackURL string, secret, adminToken string) *config.Config {
+	cfg := config.Default()
+	cfg.DataDir = dataDir
+	cfg.API.Listen, cfg.Admin.Listen = apiAddr, adminAddr
+	cfg.Admin.Token, cfg.Admin.TokenEnv = config.Secret(adminToken), ""
+	cfg.Log.Format, cfg.Log.Level = "console", "warn"
+	cfg.Storefronts = []config.Storefront{{ID: StorefrontID, Secret: config.Secret(secret), CallbackURL: callbackURL}}
+	cfg.Suppliers = []config.Supplier{{Name: "own", Type: config.SupplierStock}}
+	cfg.Processing.StockWait = config.Duration(StockWait)
+	cfg.Products = make([]config.Product, len(Products))
+	for i, p := range Products {
+		p.Sources = []config.Source{{Supplier: "own", Units: 1}}
+		cfg.Products[i] = p
+	}
+	return cfg
+}
+
+// InitialStock returns card lines for a fresh demo, per SKU.
+func InitialStock() map[string]string {
+	out := make(map[string]string, len(initialStock))
+	for sku, n := range initialStock {
+		out[sku] = CardLines(sku, n)
+	}
+	return out
+}
+
+// CardLines generates n random demo card keys for sku, one
+// "number,password,expires_at" per line.
+func CardLines(sku string, n int) string {
+	var b strings.Builder
+	prefix := strings.ToUpper(strings.ReplaceAll(sku, "-", ""))
+	expires := time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
+	for range n {
+		fmt.Fprintf(&b, "%s-%s-%s,%s,%s\n", prefix, randomString(4), randomString(8), randomDigits(8), expires)
+	}
+	return b.String()
+}
+
+const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[randInt(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + randInt(10))
+	}
+	return string(b)
+}
+
+func randInt(n int) int {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return int(v.Int64())
+}

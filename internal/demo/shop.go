@@ -1,0 +1,67 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"cardflow/internal/money"
+	"cardflow/internal/storefront"
+)
+
+// Shop places the demo's orders through the signed storefront API.
+type Shop struct {
+	Client *storefront.Client
+	RunID  string           // makes external ids unique across runs
+	Log    func(msg string) // where the shop reports problems
+	n      int
+}
+
+// Run places orders until ctx ends: a steady trickle of small orders, now and
+// then a large one, a burst from one buyer, and orders for the SKUs that are
+// out of stock.
+func (s *Shop) Run(ctx context.Context) {
+	// An early order for the SKU that is restocked later, and one for the SKU
+	// that never is, so the operator sees both endings.
+	s.place(ctx, RestockSKU, 1, "u-1001")
+	s.place(ctx, "psn-200", 1, "u-1002")
+	tick := time.NewTicker(700 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		switch {
+		case i%40 == 25: // a burst: one buyer, eight orders in a row
+			for range 8 {
+				s.place(ctx, "qb-10", 1, "u-burst")
+			}
+		case i%20 == 10: // a large order: ¥600
+			s.place(ctx, "steam-50", 12, fmt.Sprintf("u-%d", 3000+rand.IntN(50)))
+		case i%30 == 15:
+			s.place(ctx, RestockSKU, 1+rand.IntN(2), fmt.Sprintf("u-%d", 4000+rand.IntN(50)))
+		default:
+			skus := []string{"qb-10", "qb-10", "steam-50", "netease-30"}
+			s.place(ctx, skus[rand.IntN(len(skus))], 1+rand.IntN(3), fmt.Sprintf("u-%d", 1000+rand.IntN(200)))
+		}
+	}
+}
+
+func (s *Shop) place(ctx context.Context, sku string, qty int, buyer string) {
+	s.n++
+	o := storefront.NewOrder{
+		ExternalID: fmt.Sprintf("DEMO-%s-%04d", s.RunID, s.n),
+		SKU:        sku,
+		Quantity:   qty,
+		Amount:     (prices[sku] * money.Amount(qty)).String(),
+		Buyer:      storefront.Buyer{ID: buyer, Contact: buyer + "@example.com", IP: fmt.Sprintf("203.0.113.%d", rand.IntN(250)+1)},
+	}
+	_, _, err := s.Client.Create(ctx, o)
+	if err != nil && !errors.Is(err, context.Canceled) && s.Log != nil {
+		s.Log(fmt.Sprintf("storefront: order %s refused: %v", o.ExternalID, err))
+	}
+}

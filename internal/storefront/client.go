@@ -1,0 +1,138 @@
+// Package storefront is a storefront as cardflow sees it from outside: a
+// client that signs order requests and a callback receiver that verifies
+// signatures and checks the delivery invariants. The demo, the load tools
+// and the end-to-end tests use it; it speaks only the HTTP contract of
+// DESIGN §4, never cardflow's Go types.
+package storefront
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"cardflow/internal/signing"
+)
+
+// Order is the ORDER object of the API, decoded independently of cardflow.
+type Order struct {
+	ID          string  `json:"id"`
+	ExternalID  string  `json:"external_id"`
+	Storefront  string  `json:"storefront"`
+	SKU         string  `json:"sku"`
+	Quantity    int     `json:"quantity"`
+	Amount      string  `json:"amount"`
+	Status      string  `json:"status"`
+	Reason      string  `json:"reason"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+	DeliveredAt *string `json:"delivered_at"`
+	Cards       []Card  `json:"cards"`
+}
+
+// Card is a delivered card key.
+type Card struct {
+	Number    string `json:"number"`
+	Password  string `json:"password"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// NewOrder is the body of POST /v1/orders.
+type NewOrder struct {
+	ExternalID string            `json:"external_id"`
+	SKU        string            `json:"sku"`
+	Quantity   int               `json:"quantity"`
+	Amount     string            `json:"amount"`
+	Buyer      Buyer             `json:"buyer"`
+	Account    string            `json:"account,omitempty"`
+	Extra      map[string]string `json:"extra,omitempty"`
+}
+
+// Buyer is who pays.
+type Buyer struct {
+	ID      string `json:"id,omitempty"`
+	Contact string `json:"contact,omitempty"`
+	IP      string `json:"ip,omitempty"`
+}
+
+// APIError is a non-2xx answer.
+type APIError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%d %s: %s (field %q)", e.Status, e.Code, e.Message, e.Field)
+}
+
+// Client calls cardflow's storefront API as one storefront.
+type Client struct {
+	BaseURL string // http://127.0.0.1:8080
+	ID      string
+	Secret  []byte
+	HTTP    *http.Client
+	Now     func() time.Time
+}
+
+// Create submits an order. It returns the order and the HTTP status (201 new,
+// 200 repeat).
+func (c *Client) Create(ctx context.Context, o NewOrder) (Order, int, error) {
+	body, err := json.Marshal(o)
+	if err != nil {
+		return Order{}, 0, fmt.Errorf("encode order: %w", err)
+	}
+	return c.Do(ctx, http.MethodPost, "/v1/orders", body)
+}
+
+// Get reads an order by cardflow id.
+func (c *Client) Get(ctx context.Context, id string) (Order, int, error) {
+	return c.Do(ctx, http.MethodGet, "/v1/orders/"+id, nil)
+}
+
+// Do sends one signed request and decodes {"order": ...} or the error.
+func (c *Client) Do(ctx context.Context, method, path string, body []byte) (Order, int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return Order{}, 0, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	signing.Apply(req, c.ID, c.Secret, now(), body)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Order{}, 0, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Order{}, resp.StatusCode, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb struct {
+			Error APIError `json:"error"`
+		}
+		_ = json.Unmarshal(data, &eb)
+		eb.Error.Status = resp.StatusCode
+		return Order{}, resp.StatusCode, &eb.Error
+	}
+	var ob struct {
+		Order Order `json:"order"`
+	}
+	if err := json.Unmarshal(data, &ob); err != nil {
+		return Order{}, resp.StatusCode, fmt.Errorf("decode answer: %w", err)
+	}
+	return ob.Order, resp.StatusCode, nil
+}

@@ -1,0 +1,165 @@
+package storefront
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"cardflow/internal/signing"
+)
+
+// Callback is the body cardflow POSTs to callback_url.
+type Callback struct {
+	EventID   string `json:"event_id"`
+	Type      string `json:"type"`
+	CreatedAt string `json:"created_at"`
+	Order     Order  `json:"order"`
+}
+
+// Receiver is a storefront's callback endpoint. It verifies each callback's
+// signature, acknowledges it (or fails a share of them on purpose), and keeps
+// what a storefront would need to check cardflow's promises: every order's
+// callbacks, the cards each order got, and who got each card.
+type Receiver struct {
+	Secrets  map[string][]byte // storefront id → secret
+	FailRate float64           // share of valid callbacks answered 500, for chaos tests
+	Now      func() time.Time
+	// OnCallback, if set, sees every accepted callback (after recording).
+	OnCallback func(Callback)
+
+	mu       sync.Mutex
+	events   map[string]bool     // event ids seen
+	byOrder  map[string][]string // order id → callback types in arrival order
+	cardSets map[string]string   // order id → first delivered card set
+	cardTo   map[string]string   // card number → order id
+	problems []string
+	accepted int
+	rejected int
+	dupes    int
+}
+
+// NewReceiver verifies callbacks signed with secrets.
+func NewReceiver(secrets map[string][]byte) *Receiver {
+	return &Receiver{Secrets: secrets, events: map[string]bool{}, byOrder: map[string][]string{},
+		cardSets: map[string]string{}, cardTo: map[string]string{}}
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	secret, ok := r.Secrets[req.Header.Get(signing.HeaderStorefront)]
+	if !ok {
+		r.reject(w, "unknown storefront header")
+		return
+	}
+	if _, err := signing.Check(secret, now(), req.Header.Get(signing.HeaderTimestamp), req.Header.Get(signing.HeaderSignature),
+		req.Method, req.URL.RequestURI(), body); err != nil {
+		r.reject(w, "bad callback signature: "+err.Error())
+		return
+	}
+	var cb Callback
+	if err := json.Unmarshal(body, &cb); err != nil || cb.EventID == "" {
+		r.reject(w, "undecodable callback")
+		return
+	}
+	if r.FailRate > 0 && rand.Float64() < r.FailRate {
+		http.Error(w, "try later", http.StatusInternalServerError)
+		return
+	}
+	r.record(cb)
+	if r.OnCallback != nil {
+		r.OnCallback(cb)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *Receiver) reject(w http.ResponseWriter, why string) {
+	r.mu.Lock()
+	r.rejected++
+	r.problems = append(r.problems, why)
+	r.mu.Unlock()
+	http.Error(w, why, http.StatusUnauthorized)
+}
+
+// record checks one callback against what came before.
+func (r *Receiver) record(cb Callback) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.accepted++
+	if r.events[cb.EventID] {
+		r.dupes++ // at-least-once: a repeat is fine, and changes nothing
+		return
+	}
+	r.events[cb.EventID] = true
+	id := cb.Order.ID
+	r.byOrder[id] = append(r.byOrder[id], cb.Type)
+	if cb.Type != "order.delivered" {
+		return
+	}
+	numbers := make([]string, 0, len(cb.Order.Cards))
+	for _, c := range cb.Order.Cards {
+		numbers = append(numbers, c.Number)
+	}
+	if len(numbers) != cb.Order.Quantity {
+		r.problems = append(r.problems, fmt.Sprintf("order %s delivered %d cards for quantity %d", id, len(numbers), cb.Order.Quantity))
+	}
+	slices.Sort(numbers)
+	set := strings.Join(numbers, "\n")
+	if prev, ok := r.cardSets[id]; ok && prev != set {
+		r.problems = append(r.problems, fmt.Sprintf("order %s delivered twice with different cards", id))
+	}
+	r.cardSets[id] = set
+	for _, n := range numbers {
+		if other, ok := r.cardTo[n]; ok && other != id {
+			r.problems = append(r.problems, fmt.Sprintf("a card went to orders %s and %s", other, id))
+		}
+		r.cardTo[n] = id
+	}
+}
+
+// Delivered reports whether an order's delivered callback arrived.
+func (r *Receiver) Delivered(orderID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.cardSets[orderID]
+	return ok
+}
+
+// Types returns the callback types an order received, in order.
+func (r *Receiver) Types(orderID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.byOrder[orderID])
+}
+
+// Stats are the receiver's counters.
+type Stats struct {
+	Accepted, Rejected, Repeats, Orders, Delivered int
+}
+
+// Stats returns the counters.
+func (r *Receiver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Stats{Accepted: r.accepted, Rejected: r.rejected, Repeats: r.dupes, Orders: len(r.byOrder), Delivered: len(r.cardSets)}
+}
+
+// Problems lists every broken promise seen so far.
+func (r *Receiver) Problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.problems)
+}

@@ -1,0 +1,93 @@
+package processor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/internal/signing"
+	"cardflow/storage"
+)
+
+var errNoHandler = errors.New("no handler for this event kind")
+
+// CallbackBody is what a storefront's callback_url receives.
+type CallbackBody struct {
+	EventID   string    `json:"event_id"`
+	Type      string    `json:"type"`
+	CreatedAt string    `json:"created_at"`
+	Order     OrderView `json:"order"`
+}
+
+// callbacks delivers order events to storefronts, signed like requests.
+type callbacks struct {
+	engine *Engine
+	client *http.Client
+}
+
+func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
+	e := cb.engine
+	sf, ok := e.storefronts[ev.Target]
+	if !ok {
+		return fmt.Errorf("storefront %q is not configured", ev.Target)
+	}
+	o, err := e.Order(ev.OrderID)
+	if err != nil {
+		return fmt.Errorf("read order: %w", err)
+	}
+	view, err := e.view(o, snapshot{status: ev.Status, reason: ev.Reason, updatedAt: ev.UpdatedAt,
+		deliveredAt: ev.DeliveredAt, cardSet: ev.CardSet})
+	if err != nil {
+		return fmt.Errorf("render order: %w", err)
+	}
+	body, err := json.Marshal(CallbackBody{EventID: ev.ID, Type: ev.Type, CreatedAt: stamp(ev.CreatedAt), Order: view})
+	if err != nil {
+		return fmt.Errorf("encode callback: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sf.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build callback request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	signing.Apply(req, sf.ID, sf.Secret, e.now(), body)
+	resp, err := cb.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post callback: %w", redactURL(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("callback answered %s", resp.Status)
+	}
+	return nil
+}
+
+// redactURL drops the URL from a transport error: a callback URL may carry a
+// token in its query.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// logAlerts is the alert receiver when no operator channel is wired: the
+// alert is logged and acknowledged.
+type logAlerts struct{ log zerolog.Logger }
+
+func (l logAlerts) Deliver(_ context.Context, ev *storage.Event) error {
+	if a := ev.Alert; a != nil {
+		l.log.Warn().Str("alert", a.Key).Str("type", a.Type).Bool("resolved", a.Resolved).
+			Uint64("order_id", a.OrderID).Str("sku", a.SKU).Str("target", a.Target).Str("detail", a.Detail).
+			Time("raised_at", ev.CreatedAt).Msg("alert")
+	}
+	return nil
+}

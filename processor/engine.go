@@ -1,0 +1,264 @@
+// Package processor is the order engine: intake, fulfilment from own stock,
+// waiting for stock, operator actions, recovery after a crash, and the outbox
+// that carries every side effect (storefront callbacks, alerts) to its
+// receiver at least once.
+package processor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/config"
+	"cardflow/storage"
+)
+
+// Storefront is what the engine needs to call a storefront back.
+type Storefront struct {
+	ID          string
+	Secret      []byte
+	CallbackURL string
+}
+
+// Options are the engine's dependencies and settings. cmd/cardflow fills them
+// from the config; tests fill them directly.
+type Options struct {
+	Products    []config.Product
+	Suppliers   []config.Supplier
+	Storefronts []Storefront
+	Workers     int
+	StockWait   time.Duration
+	AutoRefund  []string // reasons refunded without a person
+
+	Now        func() time.Time // injected clock; time.Now when nil
+	Log        zerolog.Logger
+	HTTPClient *http.Client // for callbacks; a 10 s client when nil
+
+	// Alerts receives alert events from the outbox. Nil logs them.
+	Alerts Deliverer
+	// Observe, when set, sees every committed transition (live console
+	// feed, metrics). It must not block.
+	Observe func(Change)
+}
+
+// Change is one committed transition, for observers.
+type Change struct {
+	OrderID uint64
+	SKU     string
+	From    storage.Status
+	To      storage.Status
+	Reason  string
+	Actor   storage.Actor
+	At      time.Time
+}
+
+// Engine processes orders. Create it with New, then Start; Stop waits for
+// in-flight work.
+type Engine struct {
+	store       *storage.Store
+	log         zerolog.Logger
+	now         func() time.Time
+	products    map[string]config.Product
+	storefronts map[string]Storefront
+	// supplierTypes maps a supplier name to its type.
+	supplierTypes map[string]string
+	stockWait     time.Duration
+	autoRefund    map[string]bool
+	workers       int
+	observe       func(Change)
+
+	queue   *workQueue
+	waits   *stockWaits
+	outbox  *dispatcher
+	ready   chan struct{} // closed when recovery is done
+	stopped chan struct{}
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// New builds an engine over an open store.
+func New(store *storage.Store, opts Options) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 16
+	}
+	if opts.StockWait <= 0 {
+		opts.StockWait = 30 * time.Minute
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	e := &Engine{
+		store:         store,
+		log:           opts.Log.With().Str("component", "engine").Logger(),
+		now:           opts.Now,
+		products:      make(map[string]config.Product, len(opts.Products)),
+		storefronts:   make(map[string]Storefront, len(opts.Storefronts)),
+		supplierTypes: make(map[string]string, len(opts.Suppliers)),
+		stockWait:     opts.StockWait,
+		autoRefund:    make(map[string]bool),
+		workers:       opts.Workers,
+		observe:       opts.Observe,
+		queue:         newWorkQueue(),
+		waits:         newStockWaits(),
+		ready:         make(chan struct{}),
+		stopped:       make(chan struct{}),
+	}
+	for _, p := range opts.Products {
+		e.products[p.SKU] = p
+	}
+	for _, s := range opts.Storefronts {
+		e.storefronts[s.ID] = s
+	}
+	for _, s := range opts.Suppliers {
+		e.supplierTypes[s.Name] = s.Type
+	}
+	for _, r := range opts.AutoRefund {
+		e.autoRefund[r] = true
+	}
+	alerts := opts.Alerts
+	if alerts == nil {
+		alerts = logAlerts{log: e.log}
+	}
+	e.outbox = newDispatcher(store, opts.Log, opts.Now, map[string]Deliverer{
+		kindCallback: &callbacks{engine: e, client: opts.HTTPClient},
+		kindAlert:    alerts,
+	})
+	return e
+}
+
+// Start recovers unfinished work from the store and starts the workers, the
+// outbox and the stock-wait timer. It returns once recovery is done.
+func (e *Engine) Start(ctx context.Context) error {
+	ctx, e.cancel = context.WithCancel(ctx)
+	if err := e.recover(); err != nil {
+		e.cancel()
+		return fmt.Errorf("recover: %w", err)
+	}
+	if err := e.outbox.load(); err != nil {
+		e.cancel()
+		return fmt.Errorf("load outbox: %w", err)
+	}
+	for range e.workers {
+		e.wg.Go(e.work)
+	}
+	e.wg.Go(func() { e.outbox.run(ctx) })
+	e.wg.Go(func() { e.expireLoop(ctx) })
+	close(e.ready)
+	return nil
+}
+
+// Ready is closed once recovery is done and work has started.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
+
+// Stop stops taking work, lets in-flight orders and callbacks finish, and
+// returns. Orders still queued stay pending in the store for the next start.
+func (e *Engine) Stop() {
+	select {
+	case <-e.stopped:
+		return
+	default:
+	}
+	close(e.stopped)
+	e.queue.close()
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+}
+
+// Store returns the engine's store (for the admin API's backup and stock reads).
+func (e *Engine) Store() *storage.Store { return e.store }
+
+// Backup writes a consistent copy of the database (see storage.Store.Backup).
+func (e *Engine) Backup(w io.Writer, size func(int64)) (int64, error) { return e.store.Backup(w, size) }
+
+// Product returns a configured product.
+func (e *Engine) Product(sku string) (config.Product, bool) {
+	p, ok := e.products[sku]
+	return p, ok
+}
+
+// Products returns the configured products in config order.
+func (e *Engine) Products() []config.Product {
+	out := make([]config.Product, 0, len(e.products))
+	for _, p := range e.products {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Backlog is the number of outbox events not yet acknowledged.
+func (e *Engine) Backlog() int { return e.outbox.backlog() }
+
+// QueueLen is the number of orders waiting for a worker.
+func (e *Engine) QueueLen() int { return e.queue.len() }
+
+// commit runs fn in a write transaction and, once it is durable, reports its
+// transitions to the observer and hands its new events to the outbox. It is
+// the one door through which the engine changes state, so that "durable
+// before the side effect" holds everywhere.
+func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
+	var c effects
+	err := e.store.Update(func(tx *storage.Tx) error {
+		c = effects{now: e.now()} // fn may run again: start clean each time
+		return fn(tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	if e.observe != nil {
+		for _, ch := range c.changes {
+			e.observe(ch)
+		}
+	}
+	if len(c.events) > 0 {
+		e.outbox.add(c.events)
+	}
+	return nil
+}
+
+// effects collects what a write did, to act on after its commit.
+type effects struct {
+	now     time.Time
+	changes []Change
+	events  []*storage.Event
+}
+
+// move changes an order's status inside a transaction and records what the
+// commit must announce.
+func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
+	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
+	o.Move(to, reason, actor, c.now)
+}
+
+// event queues an outbox event in the transaction.
+func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
+	ev.CreatedAt, ev.NextAt = c.now, c.now
+	if err := tx.AddEvent(ev); err != nil {
+		return err
+	}
+	c.events = append(c.events, ev)
+	return nil
+}
+
+// callback queues the storefront callback of an order's current state.
+func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
+	return c.event(tx, &storage.Event{
+		Kind: kindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
+		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
+		CardSet: o.CardSet(),
+	})
+}
+
+// alert queues an alert for the operators.
+func (c *effects) alert(tx *storage.Tx, a storage.Alert) error {
+	return c.event(tx, &storage.Event{Kind: kindAlert, Type: a.Type, OrderID: 0, Alert: &a})
+}

@@ -1,0 +1,55 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"cardflow/storage"
+)
+
+// Sentinels the edges (API, chat) map to their own answers.
+var (
+	ErrNotFound = storage.ErrNotFound
+	// ErrConflict: the external id is taken by an order with a different body.
+	ErrConflict = errors.New("external_id already used with a different request")
+	// ErrStopped: the engine is shutting down and takes no new work.
+	ErrStopped = errors.New("engine is stopping")
+)
+
+// Input error codes, as the storefront API names them.
+const (
+	CodeInvalidRequest  = "invalid_request"
+	CodeUnknownSKU      = "unknown_sku"
+	CodeInvalidQuantity = "invalid_quantity"
+	CodeInvalidAmount   = "invalid_amount"
+	CodeAccountRequired = "account_required"
+)
+
+// InputError is a request the engine refuses before storing anything.
+type InputError struct {
+	Code  string
+	Field string
+	Msg   string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
+
+func inputErr(code, field, format string, args ...any) error {
+	return &InputError{Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// StateError is an operator action that does not fit the order's state: a
+// second press of a stale button, or approve and refund racing. It carries the
+// order and the transition that got there first, so the edge can say
+// "already approved by alice at 03:12".
+type StateError struct {
+	Action string
+	Order  *storage.Order
+	Last   storage.Transition
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("cannot %s order %d: it is %s (since %s by %s)", e.Action, e.Order.ID,
+		e.Order.Status, e.Last.At.Format(time.RFC3339), e.Last.Actor.Name)
+}

@@ -1,0 +1,172 @@
+package processor
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"cardflow/config"
+	"cardflow/internal/money"
+	"cardflow/storage"
+)
+
+// Request is a paid order as a storefront submits it.
+type Request struct {
+	Storefront string
+	ExternalID string
+	SKU        string
+	Quantity   int
+	Amount     money.Amount
+	Buyer      storage.Buyer
+	Account    string
+	Extra      map[string]string
+}
+
+var externalIDRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// Limits on free-text fields, so one order cannot bloat the store.
+const (
+	maxFieldLen = 256
+	maxExtra    = 16
+)
+
+// validate checks the request against the catalogue. It returns an
+// *InputError naming the field.
+func (e *Engine) validate(r *Request) (config.Product, error) {
+	if !externalIDRe.MatchString(r.ExternalID) {
+		return config.Product{}, inputErr(CodeInvalidRequest, "external_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+	}
+	p, ok := e.products[r.SKU]
+	if !ok {
+		return p, inputErr(CodeUnknownSKU, "sku", "unknown sku %q", r.SKU)
+	}
+	if r.Quantity < 1 || r.Quantity > p.MaxQuantity {
+		return p, inputErr(CodeInvalidQuantity, "quantity", "must be between 1 and %d for %s", p.MaxQuantity, p.SKU)
+	}
+	if r.Amount < 0 || r.Amount > money.Max {
+		return p, inputErr(CodeInvalidAmount, "amount", "must be between 0.00 and %s", money.Max)
+	}
+	if p.Kind == config.KindDirect && r.Account == "" {
+		return p, inputErr(CodeAccountRequired, "account", "is required for direct top-up product %s", p.SKU)
+	}
+	for field, v := range map[string]string{
+		"account": r.Account, "buyer.id": r.Buyer.ID, "buyer.contact": r.Buyer.Contact, "buyer.ip": r.Buyer.IP,
+	} {
+		if len(v) > maxFieldLen {
+			return p, inputErr(CodeInvalidRequest, field, "is longer than %d bytes", maxFieldLen)
+		}
+	}
+	if len(r.Extra) > maxExtra {
+		return p, inputErr(CodeInvalidRequest, "extra", "has more than %d entries", maxExtra)
+	}
+	for k, v := range r.Extra {
+		if len(k) > 64 || len(v) > maxFieldLen {
+			return p, inputErr(CodeInvalidRequest, "extra", "keys are at most 64 bytes and values %d", maxFieldLen)
+		}
+	}
+	return p, nil
+}
+
+// hash identifies a request's content, so a retried submit can be told from a
+// different order reusing the external id. It is computed over the parsed
+// fields, so whitespace or key order in the storefront's JSON do not matter.
+func (r *Request) hash() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	keys := make([]string, 0, len(r.Extra))
+	for k := range r.Extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	extra := make([][2]string, 0, len(keys))
+	for _, k := range keys {
+		extra = append(extra, [2]string{k, r.Extra[k]})
+	}
+	_ = enc.Encode([]any{r.Storefront, r.ExternalID, r.SKU, r.Quantity, int64(r.Amount), r.Buyer.ID, r.Buyer.Contact, r.Buyer.IP, r.Account, extra})
+	sum := sha256.Sum256(buf.Bytes())
+	return sum[:]
+}
+
+// Submit accepts a paid order. It returns the stored order and whether it was
+// created now (false: the same request was submitted before). A different
+// request with a taken external id gets ErrConflict; a request that does not
+// fit the catalogue gets an *InputError. The order is durable when Submit
+// returns.
+func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
+	select {
+	case <-e.stopped:
+		return nil, false, ErrStopped
+	default:
+	}
+	p, err := e.validate(&r)
+	if err != nil {
+		return nil, false, err
+	}
+	h := r.hash()
+	var (
+		order   *storage.Order
+		created bool
+	)
+	err = e.commit(func(tx *storage.Tx, c *effects) error {
+		order, created = nil, false
+		old, err := tx.OrderByExternal(r.Storefront, r.ExternalID)
+		switch {
+		case err == nil:
+			if !bytes.Equal(old.RequestHash, h) {
+				return ErrConflict
+			}
+			order = old
+			return nil
+		case !errors.Is(err, storage.ErrNotFound):
+			return err
+		}
+		o := &storage.Order{
+			ExternalID: r.ExternalID, Storefront: r.Storefront, SKU: r.SKU, Kind: p.Kind,
+			Quantity: r.Quantity, Amount: r.Amount, Buyer: r.Buyer, Account: r.Account, Extra: r.Extra,
+			RequestHash: h, CreatedAt: c.now,
+		}
+		c.move(o, storage.StatusPending, "", storage.Actor{Name: r.Storefront, Platform: "storefront"})
+		if err := tx.CreateOrder(o); err != nil {
+			return err
+		}
+		c.changes[len(c.changes)-1].OrderID = o.ID // the id exists only now
+		order, created = o, true
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, false, err
+		}
+		return nil, false, fmt.Errorf("store order: %w", err)
+	}
+	if created {
+		e.queue.push(order.ID)
+	}
+	return order, created, nil
+}
+
+// Order reads an order by id.
+func (e *Engine) Order(id uint64) (*storage.Order, error) {
+	var o *storage.Order
+	err := e.store.View(func(tx *storage.Tx) error {
+		var err error
+		o, err = tx.Order(id)
+		return err
+	})
+	return o, err
+}
+
+// OrderByExternal reads an order by its storefront's external id.
+func (e *Engine) OrderByExternal(storefront, externalID string) (*storage.Order, error) {
+	var o *storage.Order
+	err := e.store.View(func(tx *storage.Tx) error {
+		var err error
+		o, err = tx.OrderByExternal(storefront, externalID)
+		return err
+	})
+	return o, err
+}

@@ -1,0 +1,328 @@
+package processor
+
+import (
+	"container/heap"
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/storage"
+)
+
+// Outbox event kinds.
+const (
+	kindCallback = "callback"
+	kindAlert    = "alert"
+)
+
+// Deliverer hands one outbox event to its receiver. A nil error is the
+// receiver's acknowledgement; anything else is retried later.
+type Deliverer interface {
+	Deliver(ctx context.Context, ev *storage.Event) error
+}
+
+// Retry schedule: exponential from a second up to an hour apart, for ever;
+// an alert is raised once an event has failed for alertAfter.
+const (
+	backoffMin  = time.Second
+	backoffMax  = time.Hour
+	alertAfter  = 24 * time.Hour
+	concurrency = 64
+)
+
+// dispatcher delivers outbox events. Events of one lane (one order's
+// callbacks, or all alerts) go strictly in sequence: the next is sent only
+// after the previous was acknowledged. Different lanes go in parallel.
+type dispatcher struct {
+	store    *storage.Store
+	log      zerolog.Logger
+	now      func() time.Time
+	handlers map[string]Deliverer
+
+	mu      sync.Mutex
+	lanes   map[laneKey]*lane
+	due     laneHeap // lanes with an idle head, by the head's NextAt
+	pending int      // events not yet acknowledged
+	wake    chan struct{}
+}
+
+type laneKey struct {
+	kind    string
+	orderID uint64
+}
+
+type lane struct {
+	key    laneKey
+	events []*storage.Event
+	busy   bool // head is being delivered
+	index  int  // in due; -1 when not there
+}
+
+func newDispatcher(store *storage.Store, log zerolog.Logger, now func() time.Time, handlers map[string]Deliverer) *dispatcher {
+	return &dispatcher{
+		store: store, log: log.With().Str("component", "outbox").Logger(), now: now, handlers: handlers,
+		lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
+	}
+}
+
+// load reads every unacknowledged event (after a restart).
+func (d *dispatcher) load() error {
+	var events []*storage.Event
+	err := d.store.View(func(tx *storage.Tx) error {
+		return tx.Events(func(ev *storage.Event) error {
+			events = append(events, ev)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	d.add(events)
+	return nil
+}
+
+// add schedules events committed to the store, in sequence order.
+func (d *dispatcher) add(events []*storage.Event) {
+	d.mu.Lock()
+	for _, ev := range events {
+		k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
+		l := d.lanes[k]
+		if l == nil {
+			l = &lane{key: k, index: -1}
+			d.lanes[k] = l
+		}
+		l.events = append(l.events, ev)
+		d.pending++
+		if len(l.events) == 1 && !l.busy {
+			heap.Push(&d.due, l)
+		}
+	}
+	d.mu.Unlock()
+	d.kick()
+}
+
+func (d *dispatcher) kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) backlog() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
+// run sends due events until ctx ends, then waits for sends in flight.
+func (d *dispatcher) run(ctx context.Context) {
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d.mu.Lock()
+		var next *lane
+		wait := time.Hour
+		if d.due.Len() > 0 {
+			head := d.due[0].events[0]
+			if w := head.NextAt.Sub(d.now()); w > 0 {
+				wait = w
+			} else {
+				next = heap.Pop(&d.due).(*lane)
+				next.busy = true
+			}
+		}
+		d.mu.Unlock()
+		if next != nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				d.release(next)
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				d.send(ctx, next)
+			})
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// release puts a lane back without sending (shutdown).
+func (d *dispatcher) release(l *lane) {
+	d.mu.Lock()
+	l.busy = false
+	heap.Push(&d.due, l)
+	d.mu.Unlock()
+}
+
+// send delivers a lane's head event and records the result durably.
+func (d *dispatcher) send(ctx context.Context, l *lane) {
+	d.mu.Lock()
+	ev := l.events[0]
+	d.mu.Unlock()
+	h := d.handlers[ev.Kind]
+	var err error
+	if h == nil {
+		err = errNoHandler
+	} else {
+		sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = h.Deliver(sendCtx, ev)
+		cancel()
+	}
+	if ctx.Err() != nil && err != nil {
+		d.release(l) // shutting down: the event stays in the store as it was
+		return
+	}
+	if err == nil {
+		var added []*storage.Event
+		serr := d.store.Update(func(tx *storage.Tx) error {
+			added = nil
+			if err := tx.DeleteEvent(ev.Seq); err != nil || !ev.Alerted {
+				return err
+			}
+			a, err := addCallbackAlert(tx, ev, d.now(), true, "")
+			added = append(added, a)
+			return err
+		})
+		if serr != nil {
+			d.log.Error().Err(serr).Uint64("event_seq", ev.Seq).Msg("acknowledge event failed")
+			d.retryLater(l, ev, serr)
+			return
+		}
+		d.mu.Lock()
+		l.events[0] = nil
+		l.events = l.events[1:]
+		d.pending--
+		d.requeue(l)
+		d.mu.Unlock()
+		if len(added) > 0 {
+			d.add(added)
+		}
+		d.kick()
+		return
+	}
+	d.retryLater(l, ev, err)
+}
+
+// retryLater records a failed attempt and schedules the next one.
+func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
+	now := d.now()
+	next := *ev
+	next.Attempts++
+	next.NextAt = now.Add(backoff(next.Attempts))
+	next.LastError = truncate(cause.Error(), 200)
+	raise := !next.Alerted && next.Kind == kindCallback && now.Sub(next.CreatedAt) >= alertAfter
+	next.Alerted = next.Alerted || raise
+	var added []*storage.Event
+	err := d.store.Update(func(tx *storage.Tx) error {
+		added = nil
+		if err := tx.PutEvent(&next); err != nil {
+			return err
+		}
+		if !raise {
+			return nil
+		}
+		a, err := addCallbackAlert(tx, ev, now, false, next.LastError)
+		added = append(added, a)
+		return err
+	})
+	d.log.Warn().Err(cause).Uint64("event_seq", ev.Seq).Str("type", ev.Type).Uint64("order_id", ev.OrderID).
+		Int("attempts", next.Attempts).Time("next_at", next.NextAt).Msg("event delivery failed")
+	d.mu.Lock()
+	if err == nil {
+		l.events[0] = &next
+	} else {
+		// Keep the in-memory schedule even if the store refused the update;
+		// the stored copy is only behind on its attempt count.
+		d.log.Error().Err(err).Uint64("event_seq", ev.Seq).Msg("record failed attempt")
+		ev.NextAt = next.NextAt
+	}
+	d.requeue(l)
+	d.mu.Unlock()
+	if len(added) > 0 {
+		d.add(added)
+	}
+	d.kick()
+}
+
+// addCallbackAlert raises (or resolves) the alert for a storefront whose
+// callbacks keep failing.
+func addCallbackAlert(tx *storage.Tx, ev *storage.Event, now time.Time, resolved bool, detail string) (*storage.Event, error) {
+	a := &storage.Event{Kind: kindAlert, Type: AlertCallbackFailing, CreatedAt: now, NextAt: now,
+		Alert: &storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: AlertCallbackFailing,
+			OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}}
+	return a, tx.AddEvent(a)
+}
+
+// requeue puts an idle lane with events back on the heap, or drops it. Call
+// with mu held.
+func (d *dispatcher) requeue(l *lane) {
+	l.busy = false
+	if len(l.events) == 0 {
+		delete(d.lanes, l.key)
+		return
+	}
+	heap.Push(&d.due, l)
+}
+
+// backoff is the wait after the n-th failed attempt: 1 s, 2 s, 4 s … capped
+// at an hour, with ±10 % jitter so that a recovered receiver is not hit by
+// every retry in the same second.
+func backoff(n int) time.Duration {
+	d := backoffMax
+	if n < 13 {
+		d = min(backoffMin<<(n-1), backoffMax)
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	return d + jitter
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// laneHeap orders idle lanes by their head event's NextAt, then sequence.
+type laneHeap []*lane
+
+func (h laneHeap) Len() int { return len(h) }
+func (h laneHeap) Less(i, j int) bool {
+	a, b := h[i].events[0], h[j].events[0]
+	if !a.NextAt.Equal(b.NextAt) {
+		return a.NextAt.Before(b.NextAt)
+	}
+	return a.Seq < b.Seq
+}
+func (h laneHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *laneHeap) Push(x any) {
+	l := x.(*lane)
+	l.index = len(*h)
+	*h = append(*h, l)
+}
+func (h *laneHeap) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	l.index = -1
+	*h = old[:len(old)-1]
+	return l
+}

@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// AddEvent appends an event to the outbox, giving it a sequence number and a
+// globally unique event_id (a restored backup can reuse sequence numbers, so
+// the id also carries random bytes).
+func (t *Tx) AddEvent(e *Event) error {
+	b := t.tx.Bucket(bucketOutbox)
+	seq, err := t.nextEventSeq()
+	if err != nil {
+		return err
+	}
+	var r [6]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return fmt.Errorf("generate event id: %w", err)
+	}
+	e.Seq = seq
+	e.ID = fmt.Sprintf("ev_%d_%s", seq, hex.EncodeToString(r[:]))
+	return t.putEvent(b, e)
+}
+
+// nextEventSeq keeps its own counter in meta: the outbox bucket's sequence
+// would do, but events are deleted when acknowledged and a counter that lives
+// apart from them makes that obvious.
+func (t *Tx) nextEventSeq() (uint64, error) {
+	meta := t.tx.Bucket(bucketMeta)
+	var n uint64
+	if v := meta.Get(keyEventSeq); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	n++
+	if err := meta.Put(keyEventSeq, u64(n)); err != nil {
+		return 0, fmt.Errorf("advance event seq: %w", err)
+	}
+	return n, nil
+}
+
+// PutEvent rewrites an event (after a failed delivery attempt).
+func (t *Tx) PutEvent(e *Event) error {
+	b := t.tx.Bucket(bucketOutbox)
+	if b.Get(u64(e.Seq)) == nil {
+		return fmt.Errorf("event %d: %w", e.Seq, ErrNotFound)
+	}
+	return t.putEvent(b, e)
+}
+
+func (t *Tx) putEvent(b interface{ Put(k, v []byte) error }, e *Event) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event %d: %w", e.Seq, err)
+	}
+	if err := b.Put(u64(e.Seq), v); err != nil {
+		return fmt.Errorf("write event %d: %w", e.Seq, err)
+	}
+	return nil
+}
+
+// DeleteEvent removes an acknowledged event. Deleting one already gone is
+// fine: acknowledgements may be repeated.
+func (t *Tx) DeleteEvent(seq uint64) error {
+	if err := t.tx.Bucket(bucketOutbox).Delete(u64(seq)); err != nil {
+		return fmt.Errorf("delete event %d: %w", seq, err)
+	}
+	return nil
+}
+
+// Event reads one event.
+func (t *Tx) Event(seq uint64) (*Event, error) {
+	v := t.tx.Bucket(bucketOutbox).Get(u64(seq))
+	if v == nil {
+		return nil, fmt.Errorf("event %d: %w", seq, ErrNotFound)
+	}
+	e := new(Event)
+	if err := json.Unmarshal(v, e); err != nil {
+		return nil, fmt.Errorf("decode event %d: %w", seq, err)
+	}
+	return e, nil
+}
+
+// Events calls fn for every pending event in sequence order.
+func (t *Tx) Events(fn func(*Event) error) error {
+	return t.tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+		e := new(Event)
+		if err := json.Unmarshal(v, e); err != nil {
+			return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		return fn(e)
+	})
+}

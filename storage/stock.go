@@ -1,0 +1,160 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Where a fingerprint points: a card waiting in stock or one delivered.
+const (
+	printInStock    = 's'
+	printDelivered  = 'd'
+	fingerprintSize = len(Fingerprint{})
+)
+
+// PrintState says where a card key with a given fingerprint is.
+type PrintState struct {
+	InStock   bool
+	SKU       string // in stock: which SKU holds it
+	Delivered bool
+	OrderID   uint64 // delivered: to which order
+}
+
+// Fingerprint reports whether a card is known, and where it is.
+func (t *Tx) Fingerprint(fp Fingerprint) (PrintState, bool) {
+	v := t.tx.Bucket(bucketPrints).Get(fp[:])
+	if len(v) < 9 {
+		return PrintState{}, false
+	}
+	id := binary.BigEndian.Uint64(v[1:9])
+	if v[0] == printDelivered {
+		return PrintState{Delivered: true, OrderID: id}, true
+	}
+	return PrintState{InStock: true, SKU: string(v[9:])}, true
+}
+
+// AddStock puts sealed cards into a SKU's stock. A card whose fingerprint is
+// already known (in any stock, or delivered, or earlier in cards) is counted
+// as a duplicate and not added.
+func (t *Tx) AddStock(sku string, cards []SealedCard) (added, duplicates int, err error) {
+	b, err := t.tx.Bucket(bucketStock).CreateBucketIfNotExists([]byte(sku))
+	if err != nil {
+		return 0, 0, fmt.Errorf("create stock bucket %s: %w", sku, err)
+	}
+	b.FillPercent = 1.0 // appended at the end, taken from the front
+	prints := t.tx.Bucket(bucketPrints)
+	for _, c := range cards {
+		if prints.Get(c.FP[:]) != nil {
+			duplicates++
+			continue
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return 0, 0, fmt.Errorf("allocate stock seq: %w", err)
+		}
+		v := make([]byte, 0, fingerprintSize+len(c.Box))
+		v = append(append(v, c.FP[:]...), c.Box...)
+		if err := b.Put(u64(seq), v); err != nil {
+			return 0, 0, fmt.Errorf("write stock card: %w", err)
+		}
+		if err := prints.Put(c.FP[:], printValue(printInStock, seq, sku)); err != nil {
+			return 0, 0, fmt.Errorf("write fingerprint: %w", err)
+		}
+		added++
+	}
+	if added > 0 {
+		if err := t.addLevel(sku, added); err != nil {
+			return 0, 0, err
+		}
+	}
+	return added, duplicates, nil
+}
+
+// TakeStock removes the n oldest cards of a SKU and records them as delivered
+// to orderID, in the caller's transaction: either the order gets them and no
+// one else ever can, or nothing happened. ErrStockEmpty if fewer than n.
+func (t *Tx) TakeStock(sku string, n int, orderID uint64) ([]SealedCard, error) {
+	if t.StockLevel(sku) < n {
+		return nil, ErrStockEmpty
+	}
+	b := t.tx.Bucket(bucketStock).Bucket([]byte(sku))
+	if b == nil {
+		return nil, ErrStockEmpty
+	}
+	cards := make([]SealedCard, 0, n)
+	keys := make([][]byte, 0, n)
+	c := b.Cursor()
+	for k, v := c.First(); k != nil && len(cards) < n; k, v = c.Next() {
+		if len(v) < fingerprintSize {
+			return nil, fmt.Errorf("stock %s card %x: damaged record", sku, k)
+		}
+		var sc SealedCard
+		copy(sc.FP[:], v[:fingerprintSize])
+		sc.Box = append([]byte(nil), v[fingerprintSize:]...) // bbolt memory is only valid inside the tx
+		cards = append(cards, sc)
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	if len(cards) < n {
+		return nil, ErrStockEmpty
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return nil, fmt.Errorf("remove stock card: %w", err)
+		}
+	}
+	if err := t.ClaimPrints(cards, orderID); err != nil {
+		return nil, err
+	}
+	return cards, t.addLevel(sku, -n)
+}
+
+// ClaimPrints records cards as delivered to orderID. The caller has checked
+// (with Fingerprint) that none belongs to another order.
+func (t *Tx) ClaimPrints(cards []SealedCard, orderID uint64) error {
+	prints := t.tx.Bucket(bucketPrints)
+	for _, c := range cards {
+		if err := prints.Put(c.FP[:], printValue(printDelivered, orderID, "")); err != nil {
+			return fmt.Errorf("write fingerprint: %w", err)
+		}
+	}
+	return nil
+}
+
+// StockLevel is the number of cards in a SKU's stock.
+func (t *Tx) StockLevel(sku string) int {
+	v := t.tx.Bucket(bucketLevels).Get([]byte(sku))
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+// StockLevels lists every SKU that has ever had stock, with its level.
+func (t *Tx) StockLevels() map[string]int {
+	levels := make(map[string]int)
+	_ = t.tx.Bucket(bucketLevels).ForEach(func(k, v []byte) error {
+		if len(v) == 8 {
+			levels[string(k)] = int(binary.BigEndian.Uint64(v))
+		}
+		return nil
+	})
+	return levels
+}
+
+func (t *Tx) addLevel(sku string, delta int) error {
+	n := t.StockLevel(sku) + delta
+	if n < 0 {
+		return fmt.Errorf("stock %s level would be %d", sku, n)
+	}
+	if err := t.tx.Bucket(bucketLevels).Put([]byte(sku), u64(uint64(n))); err != nil {
+		return fmt.Errorf("write stock level %s: %w", sku, err)
+	}
+	return nil
+}
+
+func printValue(kind byte, id uint64, sku string) []byte {
+	v := make([]byte, 9, 9+len(sku))
+	v[0] = kind
+	binary.BigEndian.PutUint64(v[1:], id)
+	return append(v, sku...)
+}

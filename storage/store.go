@@ -1,0 +1,217 @@
+// Package storage keeps all of cardflow's state in one bbolt file: orders and
+// their history, the work-queue index, own stock (sealed), card fingerprints,
+// the outbox and the audit log. Every write goes through one group-commit
+// writer (see writer.go); reads use short bbolt View transactions.
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "cardflow.db"
+
+// schemaVersion is bumped when the layout changes; Open refuses newer files.
+const schemaVersion = 1
+
+var (
+	bucketMeta   = []byte("meta")
+	bucketOrders = []byte("orders")
+	bucketExt    = []byte("ext")    // storefront \x00 external_id → order id
+	bucketOpen   = []byte("open")   // status code + order id → nothing
+	bucketStock  = []byte("stock")  // sku → (seq → fingerprint || box)
+	bucketLevels = []byte("levels") // sku → count
+	bucketPrints = []byte("prints") // fingerprint → where the card is
+	bucketOutbox = []byte("outbox") // seq → Event
+	bucketAudit  = []byte("audit")  // seq → AuditEntry
+	allBuckets   = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints, bucketOutbox, bucketAudit}
+	keySchema    = []byte("schema")
+	keyCheck     = []byte("master_check")
+	keyInstance  = []byte("instance")
+	keyEventSeq  = []byte("event_seq")
+)
+
+// Options tune Open. The zero value is what production uses.
+type Options struct {
+	// LockTimeout is how long Open waits for another process's file lock.
+	LockTimeout time.Duration
+	// MaxBatch caps how many queued writes share one commit.
+	MaxBatch int
+}
+
+// Store is the open database.
+type Store struct {
+	db       *bolt.DB
+	vault    *Vault
+	instance string
+	w        *writer
+}
+
+// Open opens (creating if needed) the database in dir, checks that master is
+// the key it was created with, and starts the writer.
+func Open(dir string, master []byte, opts Options) (*Store, error) {
+	vault, err := NewVault(master)
+	if err != nil {
+		return nil, err
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2048
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("restrict data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("restrict database file: %w", err)
+	}
+	s := &Store{db: db, vault: vault}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.w = startWriter(s, opts.MaxBatch)
+	return s, nil
+}
+
+// init creates the buckets on a new file and checks schema and master key on
+// an existing one.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySchema); v != nil {
+			if got := binary.BigEndian.Uint64(v); got > schemaVersion {
+				return fmt.Errorf("%w: file has schema %d, this build knows up to %d; upgrade cardflow", ErrSchema, got, schemaVersion)
+			}
+		}
+		if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
+			return fmt.Errorf("write schema version: %w", err)
+		}
+		if check := meta.Get(keyCheck); check != nil {
+			if err := s.vault.verify(check); err != nil {
+				return err
+			}
+		} else {
+			check, err := s.vault.checkValue()
+			if err != nil {
+				return err
+			}
+			if err := meta.Put(keyCheck, check); err != nil {
+				return fmt.Errorf("write master key check: %w", err)
+			}
+		}
+		inst := meta.Get(keyInstance)
+		if inst == nil {
+			inst = make([]byte, 8)
+			if _, err := rand.Read(inst); err != nil {
+				return fmt.Errorf("generate instance id: %w", err)
+			}
+			if err := meta.Put(keyInstance, inst); err != nil {
+				return fmt.Errorf("write instance id: %w", err)
+			}
+		}
+		s.instance = fmt.Sprintf("%x", inst)
+		return nil
+	})
+}
+
+// Vault returns the store's card vault, for sealing before a write and
+// opening after a read.
+func (s *Store) Vault() *Vault { return s.vault }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Close stops the writer (after the queued writes) and closes the file.
+func (s *Store) Close() error {
+	s.w.stop()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// View runs fn in a read transaction. Keep it short: a long read blocks the
+// file from growing.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, store: s}) })
+}
+
+// Update queues fn for the writer and waits until its commit is durable. fn
+// may run more than once (when a write sharing its commit fails), so it must
+// only touch the transaction and variables it assigns afresh on each run.
+// If fn returns an error none of its writes are kept.
+func (s *Store) Update(fn func(*Tx) error) error { return s.w.do(fn) }
+
+// Backup writes a consistent copy of the database to w. The copy is itself a
+// valid database: start cardflow on it to restore. size, if not nil, learns
+// the copy's exact length before the first byte is written.
+func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("write backup: %w", err)
+	}
+	return n, nil
+}
+
+// Size is the database file's size in bytes.
+func (s *Store) Size() int64 {
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+// Check runs bbolt's consistency check; tests call it on cleanup.
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() { // drain: the checker goroutine writes every error
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	})
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

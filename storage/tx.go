@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a read or write transaction with cardflow's typed operations. Write
+// methods keep the indexes in step with the records they change.
+type Tx struct {
+	tx    *bolt.Tx
+	store *Store
+}
+
+// Vault returns the store's vault.
+func (t *Tx) Vault() *Vault { return t.store.vault }
+
+// Order reads one order.
+func (t *Tx) Order(id uint64) (*Order, error) {
+	v := t.tx.Bucket(bucketOrders).Get(u64(id))
+	if v == nil {
+		return nil, fmt.Errorf("order %d: %w", id, ErrNotFound)
+	}
+	o := new(Order)
+	if err := json.Unmarshal(v, o); err != nil {
+		return nil, fmt.Errorf("decode order %d: %w", id, err)
+	}
+	o.stored = o.Status
+	return o, nil
+}
+
+// OrderByExternal finds a storefront's order by its external id.
+func (t *Tx) OrderByExternal(storefront, externalID string) (*Order, error) {
+	id := t.tx.Bucket(bucketExt).Get(extKey(storefront, externalID))
+	if id == nil {
+		return nil, fmt.Errorf("order %s/%s: %w", storefront, externalID, ErrNotFound)
+	}
+	return t.Order(binary.BigEndian.Uint64(id))
+}
+
+// CreateOrder stores a new order, giving it the next id. The caller has
+// checked that its external id is free.
+func (t *Tx) CreateOrder(o *Order) error {
+	id, err := t.tx.Bucket(bucketOrders).NextSequence()
+	if err != nil {
+		return fmt.Errorf("allocate order id: %w", err)
+	}
+	o.ID = id
+	o.stored = ""
+	if err := t.tx.Bucket(bucketExt).Put(extKey(o.Storefront, o.ExternalID), u64(id)); err != nil {
+		return fmt.Errorf("index order %d: %w", id, err)
+	}
+	return t.PutOrder(o)
+}
+
+// PutOrder writes an order and moves it between the open-order index entries
+// when its status changed since it was read.
+func (t *Tx) PutOrder(o *Order) error {
+	v, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode order %d: %w", o.ID, err)
+	}
+	if err := t.tx.Bucket(bucketOrders).Put(u64(o.ID), v); err != nil {
+		return fmt.Errorf("write order %d: %w", o.ID, err)
+	}
+	if o.stored != o.Status {
+		open := t.tx.Bucket(bucketOpen)
+		if o.stored != "" && o.stored.open() {
+			if err := open.Delete(openKey(o.stored, o.ID)); err != nil {
+				return fmt.Errorf("unindex order %d: %w", o.ID, err)
+			}
+		}
+		if o.Status.open() {
+			if err := open.Put(openKey(o.Status, o.ID), nil); err != nil {
+				return fmt.Errorf("index order %d: %w", o.ID, err)
+			}
+		}
+		o.stored = o.Status
+	}
+	return nil
+}
+
+// OpenOrders lists the ids of orders in an open status, oldest first. This is
+// the engine's work list; it never touches closed orders.
+func (t *Tx) OpenOrders(s Status, limit int) []uint64 {
+	var ids []uint64
+	prefix := []byte{s.code()}
+	c := t.tx.Bucket(bucketOpen).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, binary.BigEndian.Uint64(k[1:]))
+		if limit > 0 && len(ids) == limit {
+			break
+		}
+	}
+	return ids
+}
+
+// CountOpen counts orders in an open status.
+func (t *Tx) CountOpen(s Status) int {
+	n := 0
+	prefix := []byte{s.code()}
+	c := t.tx.Bucket(bucketOpen).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// LastOrderID is the highest order id handed out.
+func (t *Tx) LastOrderID() uint64 { return t.tx.Bucket(bucketOrders).Sequence() }
+
+// RecentOrders calls fn for orders from the newest back, until fn returns false.
+func (t *Tx) RecentOrders(fn func(*Order) bool) error {
+	c := t.tx.Bucket(bucketOrders).Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		o := new(Order)
+		if err := json.Unmarshal(v, o); err != nil {
+			return fmt.Errorf("decode order %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		o.stored = o.Status
+		if !fn(o) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func extKey(storefront, externalID string) []byte {
+	k := make([]byte, 0, len(storefront)+1+len(externalID))
+	k = append(k, storefront...)
+	k = append(k, 0)
+	return append(k, externalID...)
+}
+
+func openKey(s Status, id uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = s.code()
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k
+}

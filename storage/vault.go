@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Card is one card key in plaintext. It only exists in memory, between the
+// edge that receives it (import, supplier) and the edge that hands it out
+// (storefront API, callback). Its String never shows the secret parts.
+type Card struct {
+	Number    string `json:"number"`
+	Password  string `json:"password,omitempty"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+}
+
+// String masks the card to its last four characters so that an accidental
+// %v in a log line or chat message cannot leak it.
+func (c Card) String() string { return "card(" + Mask(c.Number) + ")" }
+
+// GoString masks like String for %#v.
+func (c Card) GoString() string { return c.String() }
+
+// Mask keeps the last four characters of s: "****1234".
+func Mask(s string) string {
+	r := []rune(s)
+	if len(r) <= 4 {
+		return "****"
+	}
+	return "****" + string(r[len(r)-4:])
+}
+
+// Fingerprint is the keyed HMAC of a normalized card key. It is what makes a
+// card unique across stock and deliveries without storing the key itself.
+type Fingerprint [32]byte
+
+// SealedCard is a card as stored: its fingerprint and its AES-256-GCM box.
+// Moving a card from stock to an order copies the box untouched.
+type SealedCard struct {
+	FP  Fingerprint `json:"fp"`
+	Box []byte      `json:"box"`
+}
+
+// Vault seals card keys and computes their fingerprints. The master key never
+// leaves it; the cipher and HMAC keys are derived from it with HKDF so that
+// one key is never used for two purposes.
+type Vault struct {
+	aead  cipher.AEAD
+	fpKey []byte
+}
+
+const (
+	cardAAD     = "cardflow/card/v1"
+	checkPlain  = "cardflow master key check"
+	checkAAD    = "cardflow/check/v1"
+	masterBytes = 32
+)
+
+// NewVault derives the vault's keys from a 32-byte master key.
+func NewVault(master []byte) (*Vault, error) {
+	if len(master) != masterBytes {
+		return nil, fmt.Errorf("%w: got %d bytes, need %d", ErrMasterKey, len(master), masterBytes)
+	}
+	encKey, err := hkdf.Key(sha256.New, master, nil, "cardflow card encryption v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive encryption key: %w", err)
+	}
+	fpKey, err := hkdf.Key(sha256.New, master, nil, "cardflow card fingerprint v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive fingerprint key: %w", err)
+	}
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, fmt.Errorf("create cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("create gcm: %w", err)
+	}
+	return &Vault{aead: aead, fpKey: fpKey}, nil
+}
+
+// Normalize is the form a card key is compared in: surrounding and inner
+// spaces and dashes dropped, letters upper-cased, full-width characters folded.
+// "abcd-efgh ijkl" and "ABCDEFGHIJKL" are the same card.
+func Normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII, as typed on Chinese keyboards
+			r -= 0xFEE0
+		}
+		if unicode.IsSpace(r) || r == '-' {
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// Fingerprint identifies a card by its number, or by its password when the
+// supplier issues password-only keys. Two cards with the same number are the
+// same card even if their passwords differ: delivering both would hand one
+// physical card to two buyers.
+func (v *Vault) Fingerprint(c Card) Fingerprint {
+	id := Normalize(c.Number)
+	if id == "" {
+		id = "pwd:" + Normalize(c.Password)
+	}
+	m := hmac.New(sha256.New, v.fpKey)
+	m.Write([]byte(id))
+	var fp Fingerprint
+	copy(fp[:], m.Sum(nil))
+	return fp
+}
+
+// Seal encrypts a card with a fresh random nonce.
+func (v *Vault) Seal(c Card) (SealedCard, error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return SealedCard{}, fmt.Errorf("encode card: %w", err)
+	}
+	box, err := v.seal(plain, cardAAD)
+	if err != nil {
+		return SealedCard{}, err
+	}
+	return SealedCard{FP: v.Fingerprint(c), Box: box}, nil
+}
+
+// Open decrypts a sealed card.
+func (v *Vault) Open(s SealedCard) (Card, error) {
+	plain, err := v.open(s.Box, cardAAD)
+	if err != nil {
+		return Card{}, err
+	}
+	var c Card
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return Card{}, fmt.Errorf("decode card: %w", err)
+	}
+	return c, nil
+}
+
+// OpenAll decrypts a list of sealed cards.
+func (v *Vault) OpenAll(sealed []SealedCard) ([]Card, error) {
+	cards := make([]Card, 0, len(sealed))
+	for _, s := range sealed {
+		c, err := v.Open(s)
+		if err != nil {
+			return nil, err
+		}
+		cards = append(cards, c)
+	}
+	return cards, nil
+}
+
+func (v *Vault) seal(plain []byte, aad string) ([]byte, error) {
+	nonce := make([]byte, v.aead.NonceSize(), v.aead.NonceSize()+len(plain)+v.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("read nonce: %w", err)
+	}
+	return v.aead.Seal(nonce, nonce, plain, []byte(aad)), nil
+}
+
+func (v *Vault) open(box []byte, aad string) ([]byte, error) {
+	n := v.aead.NonceSize()
+	if len(box) < n+v.aead.Overhead() {
+		return nil, ErrDecrypt
+	}
+	plain, err := v.aead.Open(nil, box[:n], box[n:], []byte(aad))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return plain, nil
+}
+
+// checkValue is stored once per database so that opening it with another
+// master key fails at start-up instead of at the first delivery.
+func (v *Vault) checkValue() ([]byte, error) { return v.seal([]byte(checkPlain), checkAAD) }
+
+func (v *Vault) verify(stored []byte) error {
+	plain, err := v.open(stored, checkAAD)
+	if err != nil || string(plain) != checkPlain {
+		return fmt.Errorf("%w: this database was created with a different master key", ErrMasterKey)
+	}
+	return nil
+}
