@@ -47,6 +47,17 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_oos_ok", al.SKU, al.Count)}
 	case al.Type == "out_of_stock":
 		return Reply{Text: T(l, "alert_oos", al.SKU, al.Count, al.OrderID)}
+	case al.Type == "review" && al.Resolved:
+		return Reply{Text: T(l, "alert_review_done", al.OrderID, al.Detail)}
+	case al.Type == "review":
+		return Reply{
+			Text: T(l, "alert_review", al.OrderID, al.SKU, al.Detail),
+			Buttons: []Button{
+				{T(l, "btn_approve"), pressData(pressApprove, al.OrderID)},
+				{T(l, "btn_refund"), pressData(pressRefund, al.OrderID)},
+				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
+			},
+		}
 	case al.Type == "order_failed":
 		return Reply{
 			Text: T(l, "alert_failed", al.OrderID, al.SKU, al.Detail),

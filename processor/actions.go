@@ -39,12 +39,28 @@ func (e *Engine) Retry(actor storage.Actor, id uint64) (*storage.Order, error) {
 		})
 }
 
+// refundable are the states an order can be refunded from.
+var refundable = []storage.Status{storage.StatusPending, storage.StatusReview, storage.StatusFailed, storage.StatusDelivered}
+
 // Refund ends an order and tells the storefront to return the buyer's money.
 // A delivered order can be refunded after sale; its cards stay delivered (a
 // handed-out key is never handed out again).
 func (e *Engine) Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error) {
-	return e.act(actor, ActionRefund, id, note,
-		[]storage.Status{storage.StatusPending, storage.StatusReview, storage.StatusFailed, storage.StatusDelivered},
+	return e.refund(actor, id, note, refundable)
+}
+
+// RefundFrom refunds only if the order is still in state from. A Refund
+// button on a review prompt means "refuse this order", not "refund whatever
+// it has become": if Approve won the race, this refund is refused and says so.
+func (e *Engine) RefundFrom(actor storage.Actor, id uint64, note string, from storage.Status) (*storage.Order, error) {
+	if !slices.Contains(refundable, from) {
+		return nil, fmt.Errorf("refund from %s: not a refundable state", from)
+	}
+	return e.refund(actor, id, note, []storage.Status{from})
+}
+
+func (e *Engine) refund(actor storage.Actor, id uint64, note string, from []storage.Status) (*storage.Order, error) {
+	return e.act(actor, ActionRefund, id, note, from,
 		func(tx *storage.Tx, c *effects, o *storage.Order) error {
 			o.WaitUntil = time.Time{}
 			c.move(o, storage.StatusRefunded, operatorReason(actor), actor)
@@ -93,8 +109,15 @@ func (e *Engine) act(actor storage.Actor, action string, id uint64, note string,
 			order = o
 			return tx.Audit(entry)
 		}
+		was := o.Status
 		if err := apply(tx, c, o); err != nil {
 			return err
+		}
+		if was == storage.StatusReview { // the review prompt is answered
+			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
+				Resolved: true, OrderID: o.ID, SKU: o.SKU, Detail: action + " · " + actor.Name}); err != nil {
+				return err
+			}
 		}
 		entry.Outcome = "ok"
 		order = o

@@ -39,6 +39,9 @@ type Options struct {
 	Log        zerolog.Logger
 	HTTPClient *http.Client // for callbacks; a 10 s client when nil
 
+	// Screen decides at intake whether an order is held for review or
+	// refused. Nil lets every order through.
+	Screen Screener
 	// Alerts receives alert events from the outbox. Nil logs them.
 	Alerts Deliverer
 	// Observe, when set, sees every committed transition (live console
@@ -71,6 +74,7 @@ type Engine struct {
 	autoRefund    map[string]bool
 	workers       int
 	observe       func(Change)
+	screen        Screener
 
 	queue   *workQueue
 	waits   *stockWaits
@@ -106,6 +110,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		autoRefund:    make(map[string]bool),
 		workers:       opts.Workers,
 		observe:       opts.Observe,
+		screen:        opts.Screen,
 		queue:         newWorkQueue(),
 		waits:         newStockWaits(),
 		ready:         make(chan struct{}),

@@ -32,6 +32,7 @@ const (
 	AlertOutOfStock      = "out_of_stock"
 	AlertOrderFailed     = "order_failed"
 	AlertCallbackFailing = "callback_failing"
+	AlertReview          = "review"
 )
 
 func (e *Engine) work() {

@@ -14,6 +14,27 @@ import (
 	"cardflow/storage"
 )
 
+// Intake decisions a Screener can make (DESIGN §7 actions).
+const (
+	DecideAllow  = "allow"
+	DecideReview = "review"
+	DecideRefund = "refund"
+)
+
+// Decision is a Screener's verdict on a new order. Reason names what decided,
+// e.g. "rule:large-order".
+type Decision struct {
+	Action string
+	Reason string
+}
+
+// Screener looks at a new order inside its intake transaction (so it can read
+// buyer history consistently) and decides whether it goes straight to
+// fulfilment, waits for a person, or is refused.
+type Screener interface {
+	Screen(tx *storage.Tx, o *storage.Order) (Decision, error)
+}
+
 // Request is a paid order as a storefront submits it.
 type Request struct {
 	Storefront string
@@ -135,7 +156,7 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		}
 		c.changes[len(c.changes)-1].OrderID = o.ID // the id exists only now
 		order, created = o, true
-		return nil
+		return e.screenOrder(tx, c, o)
 	})
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -143,10 +164,37 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		}
 		return nil, false, fmt.Errorf("store order: %w", err)
 	}
-	if created {
+	if created && order.Status == storage.StatusPending {
 		e.queue.push(order.ID)
 	}
 	return order, created, nil
+}
+
+// screenOrder applies the intake decision to a just-created order.
+func (e *Engine) screenOrder(tx *storage.Tx, c *effects, o *storage.Order) error {
+	if e.screen == nil {
+		return nil
+	}
+	d, err := e.screen.Screen(tx, o)
+	if err != nil {
+		return fmt.Errorf("screen order: %w", err)
+	}
+	switch d.Action {
+	case DecideReview:
+		c.move(o, storage.StatusReview, d.Reason, storage.System)
+		if err := tx.PutOrder(o); err != nil {
+			return err
+		}
+		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
+			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
+	case DecideRefund:
+		c.move(o, storage.StatusRefunded, d.Reason, storage.System)
+		if err := tx.PutOrder(o); err != nil {
+			return err
+		}
+		return c.callback(tx, o, CallbackRefunded)
+	}
+	return nil
 }
 
 // Order reads an order by id.

@@ -27,11 +27,12 @@ type app struct {
 	servers []*http.Server
 
 	apiAddr, adminAddr string
-	errc    chan error // a server that stopped on its own
+	errc               chan error // a server that stopped on its own
 }
 
 // appOptions are what differs between serve and demo.
 type appOptions struct {
+	screen  processor.Screener
 	alerts  processor.Deliverer
 	observe func(processor.Change)
 }
@@ -52,7 +53,7 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	engine := processor.New(store, processor.Options{
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
-		Log: log, Alerts: opts.alerts, Observe: opts.observe,
+		Log: log, Screen: opts.screen, Alerts: opts.alerts, Observe: opts.observe,
 	})
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log})
 	return &app{cfg: cfg, log: log, store: store, engine: engine, api: srv, errc: make(chan error, 2)}, nil

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cardflow/internal/adminclient"
+	"cardflow/internal/storefront"
+)
+
+const (
+	testShopSecret = "crash-test-shop-secret-0123"
+	testAdminToken = "crash-test-admin-token-0123"
+	testMasterKey  = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes 0..31
+)
+
+// service is a config and environment for running the real binary.
+type service struct {
+	dir, config    string
+	apiAddr, admin string
+	env            []string
+	receiver       *storefront.Receiver
+	callbackURL    string
+}
+
+func newService(t *testing.T, extra string) *service {
+	t.Helper()
+	s := &service{dir: t.TempDir(), apiAddr: freeAddr(t), admin: freeAddr(t)}
+	s.receiver = storefront.NewReceiver(map[string][]byte{"shop1": []byte(testShopSecret)})
+	cb := httptest.NewServer(s.receiver)
+	t.Cleanup(cb.Close)
+	s.callbackURL = cb.URL + "/cardflow/callback"
+	s.env = []string{"CARDFLOW_MASTER_KEY=" + testMasterKey, "CARDFLOW_ADMIN_TOKEN=" + testAdminToken,
+		"CARDFLOW_SHOP1_SECRET=" + testShopSecret}
+	s.config = filepath.Join(s.dir, "config.toml")
+	cfg := fmt.Sprintf(`data_dir = "data"
+[api]
+listen = %q
+[admin]
+listen = %q
+[log]
+level = "warn"
+[[storefronts]]
+id = "shop1"
+secret_env = "CARDFLOW_SHOP1_SECRET"
+callback_url = %q
+[[suppliers]]
+name = "own"
+type = "stock"
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 5
+  [[products.sources]]
+  supplier = "own"
+[processing]
+workers = 8
+%s`, s.apiAddr, s.admin, s.callbackURL, extra)
+	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *service) start(t *testing.T) *proc {
+	t.Helper()
+	return startProc(t, s.env, "http://"+s.apiAddr+"/readyz", "serve", "-config", s.config)
+}
+
+func (s *service) client() *storefront.Client {
+	return &storefront.Client{BaseURL: "http://" + s.apiAddr, ID: "shop1", Secret: []byte(testShopSecret),
+		HTTP: &http.Client{Timeout: 5 * time.Second}}
+}
+
+func (s *service) adminClient() *adminclient.Client {
+	return &adminclient.Client{BaseURL: "http://" + s.admin, Token: testAdminToken, Actor: "test"}
+}
+
+// TestCrashRecoveryKeepsEveryPromise runs the real binary, sends many
+// concurrent signed orders, kills it with SIGKILL at random moments, restarts
+// it, and checks from the storefront's side that every accepted order was
+// delivered, no card went to two orders, and no order got two card sets.
+func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	s := newService(t, "")
+	p := s.start(t)
+	const cards, orders, senders, kills = 8000, 3000, 16, 6
+	var lines strings.Builder
+	for i := range cards {
+		fmt.Fprintf(&lines, "CRASH-%06d,pw-%06d\n", i, i)
+	}
+	res, err := s.adminClient().ImportStock(context.Background(), "qb-10", strings.NewReader(lines.String()))
+	if err != nil || res.Added != cards {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+
+	// Senders: each order is retried (signed afresh) until cardflow answers,
+	// as a storefront would; a crash between commit and answer must give the
+	// same order back on the retry.
+	var (
+		mu       sync.Mutex
+		accepted = map[string]string{} // external id → cardflow id
+		quantity = map[string]int{}    // cardflow id → quantity
+		next     atomic.Int64
+		wg       sync.WaitGroup
+	)
+	client := s.client()
+	for range senders {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > orders {
+					return
+				}
+				o := storefront.NewOrder{ExternalID: fmt.Sprintf("C-%05d", n), SKU: "qb-10", Quantity: 1 + int(n%3),
+					Amount: fmt.Sprintf("%d.00", 10*(1+n%3)), Buyer: storefront.Buyer{ID: fmt.Sprintf("b%d", n%50)}}
+				for attempt := 0; ; attempt++ {
+					got, status, err := client.Create(context.Background(), o)
+					if err == nil && (status == 201 || status == 200) {
+						mu.Lock()
+						accepted[o.ExternalID] = got.ID
+						quantity[got.ID] = got.Quantity
+						mu.Unlock()
+						break
+					}
+					var apiErr *storefront.APIError
+					if errors.As(err, &apiErr) && apiErr.Status < 500 {
+						t.Errorf("order %s refused: %v", o.ExternalID, err)
+						return
+					}
+					if attempt > 2000 {
+						t.Errorf("order %s never accepted: %v", o.ExternalID, err)
+						return
+					}
+					<-time.After(5 * time.Millisecond) // the service is down: back off briefly, like a storefront
+				}
+			}
+		})
+	}
+
+	// Killer: SIGKILL at random moments while orders flow, then restart.
+	midFlight := 0
+	for range kills {
+		<-time.After(time.Duration(50+rand.IntN(250)) * time.Millisecond)
+		if next.Load() < orders {
+			midFlight++
+		}
+		p.kill()
+		p = s.start(t)
+	}
+	wg.Wait()
+	if midFlight < 3 {
+		t.Fatalf("only %d of %d kills hit while orders were being sent; the test proved little", midFlight, kills)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if len(accepted) != orders {
+		t.Fatalf("%d orders accepted, want %d", len(accepted), orders)
+	}
+
+	// Everything accepted is delivered and its callback received.
+	waitUntil(t, 60*time.Second, "every accepted order delivered to the storefront", func() bool {
+		for _, id := range accepted {
+			if !s.receiver.Delivered(id) {
+				return false
+			}
+		}
+		return true
+	})
+	if p := s.receiver.Problems(); len(p) > 0 {
+		t.Fatalf("storefront saw broken promises: %v", p)
+	}
+	// The API agrees with the callbacks, and cards are unique across orders.
+	owner := map[string]string{}
+	total := 0
+	for ext, id := range accepted {
+		o, _, err := client.Get(context.Background(), id)
+		if err != nil || o.Status != "delivered" || o.ExternalID != ext || len(o.Cards) != quantity[id] {
+			t.Fatalf("order %s (%s): %+v %v", id, ext, o, err)
+		}
+		for _, c := range o.Cards {
+			if other, ok := owner[c.Number]; ok {
+				t.Fatalf("card %s… delivered to %s and %s", c.Number[:8], other, id)
+			}
+			owner[c.Number] = id
+			total++
+		}
+	}
+	levels, err := s.adminClient().Stock(context.Background())
+	if err != nil || len(levels) != 1 || levels[0].Level != cards-total {
+		t.Fatalf("stock after %d cards delivered: %+v %v", total, levels, err)
+	}
+	st := s.receiver.Stats()
+	t.Logf("%d orders, %d cards delivered over %d kills (%d mid-flight); callbacks accepted %d (repeats %d)",
+		orders, total, kills, midFlight, st.Accepted, st.Repeats)
+	p.interrupt(t)
+}

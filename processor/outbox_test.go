@@ -1,0 +1,152 @@
+package processor
+
+import (
+	"testing"
+	"time"
+
+	"cardflow/storage"
+)
+
+// downReceiver puts a failing switch in front of the fixture's receiver.
+func downReceiver(f *fixture) *failingReceiver {
+	fr := &failingReceiver{failing: true, next: f.receiver}
+	f.cbServer.Config.Handler = fr
+	return fr
+}
+
+func (r *failingReceiver) heal() {
+	r.mu.Lock()
+	r.failing = false
+	r.mu.Unlock()
+}
+
+func (r *failingReceiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
+// storedEvents reads the unacknowledged events from the store.
+func (f *fixture) storedEvents() []*storage.Event {
+	var out []*storage.Event
+	_ = f.store.View(func(tx *storage.Tx) error {
+		return tx.Events(func(e *storage.Event) error { out = append(out, e); return nil })
+	})
+	return out
+}
+
+// tick moves the clock and wakes the outbox, as time passing would.
+func (f *fixture) tick(d time.Duration) {
+	f.clock.Add(d)
+	f.engine.outbox.kick()
+}
+
+func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {
+	f := newFixture(t, nil)
+	down := downReceiver(f)
+	f.importCards("qb-10", "BO", 1)
+	o := f.submit("BO-1", "qb-10", 1, 1000)
+	f.waitFor("first attempt", func() bool { return down.count() >= 1 })
+	f.waitFor("attempt recorded", func() bool {
+		ev := f.storedEvents()
+		return len(ev) == 1 && ev[0].Attempts == 1
+	})
+	ev := f.storedEvents()[0]
+	if d := ev.NextAt.Sub(f.clock.Now()); d < 900*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("first retry in %v, want about 1s", d)
+	}
+	if ev.LastError == "" || ev.ID == "" {
+		t.Errorf("event %+v lacks error or id", ev)
+	}
+	// Nothing is sent before the backoff ends, whatever wakes the outbox.
+	f.engine.outbox.kick()
+	f.tick(500 * time.Millisecond)
+	if down.count() != 1 {
+		t.Fatalf("retried before backoff: %d calls", down.count())
+	}
+	f.tick(600 * time.Millisecond)
+	f.waitFor("second attempt", func() bool { return down.count() == 2 })
+	f.waitFor("backoff doubled", func() bool {
+		ev := f.storedEvents()
+		return len(ev) == 1 && ev[0].Attempts == 2 && ev[0].NextAt.Sub(f.clock.Now()) > 1500*time.Millisecond
+	})
+	down.heal()
+	f.tick(3 * time.Second)
+	f.waitCallbacks(o.ID, CallbackDelivered)
+	f.waitOutboxEmpty()
+	if n := len(f.storedEvents()); n != 0 {
+		t.Errorf("%d events left in the store after acknowledgement", n)
+	}
+}
+
+func TestBackoffGrowsToAnHourAndNoFurther(t *testing.T) {
+	prev := time.Duration(0)
+	for n := 1; n <= 20; n++ {
+		d := backoff(n)
+		if d > backoffMax+backoffMax/10 {
+			t.Fatalf("backoff(%d) = %v, over the cap", n, d)
+		}
+		if n <= 10 && d < prev {
+			t.Errorf("backoff(%d) = %v shrank from %v", n, d, prev)
+		}
+		prev = d
+	}
+	if d := backoff(1); d < 900*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("backoff(1) = %v", d)
+	}
+	if d := backoff(20); d < 54*time.Minute {
+		t.Errorf("backoff(20) = %v, want about an hour", d)
+	}
+}
+
+func TestCallbacksOfOneOrderArriveInOrder(t *testing.T) {
+	f := newFixture(t, nil)
+	down := downReceiver(f)
+	o := f.submit("ORD-1", "jd-100", 1, 10000)
+	f.waitFor("delayed attempted", func() bool { return down.count() >= 1 })
+	f.importCards("jd-100", "ORD", 1)
+	f.waitStatus(o.ID, storage.StatusDelivered)
+	// The delivered event waits behind the unacknowledged delayed one.
+	f.tick(10 * time.Second)
+	f.waitFor("retry of the head", func() bool { return down.count() >= 2 })
+	down.heal()
+	f.tick(time.Minute)
+	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
+}
+
+func TestCallbackFailingForADayRaisesAlertAndResolves(t *testing.T) {
+	f := newFixture(t, nil)
+	down := downReceiver(f)
+	f.importCards("qb-10", "DAY", 1)
+	o := f.submit("DAY-1", "qb-10", 1, 1000)
+	f.waitFor("first attempt", func() bool { return down.count() >= 1 })
+	f.waitFor("attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
+	if f.alerts.has(AlertCallbackFailing, false, "shop") {
+		t.Fatal("alert raised before 24 h")
+	}
+	f.tick(25 * time.Hour)
+	f.waitFor("alert after a day", func() bool { return f.alerts.has(AlertCallbackFailing, false, "shop") })
+	down.heal()
+	f.tick(2 * time.Hour)
+	f.waitCallbacks(o.ID, CallbackDelivered)
+	f.waitFor("alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
+}
+
+func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
+	f := newFixture(t, nil)
+	down := downReceiver(f)
+	f.importCards("qb-10", "RS", 1)
+	o := f.submit("RS-1", "qb-10", 1, 1000)
+	f.waitFor("attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
+	before := f.storedEvents()[0].ID
+	f.restart()
+	if ev := f.storedEvents(); len(ev) != 1 || ev[0].ID != before {
+		t.Fatalf("after restart: %+v, want the same event %s", ev, before)
+	}
+	down.heal()
+	f.tick(time.Minute)
+	f.waitCallbacks(o.ID, CallbackDelivered)
+	if got := f.receiver.Stats(); got.Accepted != 1 {
+		t.Errorf("receiver accepted %d callbacks, want 1", got.Accepted)
+	}
+}

@@ -1,0 +1,77 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestNormalizeTreatsFormattingVariantsAsOneCard(t *testing.T) {
+	same := []string{"ABCD-EFGH-1234", "abcd efgh 1234", " abcdEFGH1234 ", "ＡＢＣＤ－ＥＦＧＨ－１２３４"}
+	v, err := NewVault(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v.Fingerprint(Card{Number: same[0]})
+	for _, s := range same[1:] {
+		if got := v.Fingerprint(Card{Number: s, Password: "different"}); got != want {
+			t.Errorf("fingerprint(%q) differs from fingerprint(%q)", s, same[0])
+		}
+	}
+	if v.Fingerprint(Card{Number: "ABCD-EFGH-1235"}) == want {
+		t.Error("different numbers share a fingerprint")
+	}
+	// Password-only keys are identified by their password.
+	if v.Fingerprint(Card{Password: "p1"}) == v.Fingerprint(Card{Password: "p2"}) {
+		t.Error("password-only cards with different passwords share a fingerprint")
+	}
+	// The fingerprint is keyed: another master key gives another fingerprint.
+	other, _ := NewVault([]byte(strings.Repeat("k", 32)))
+	if other.Fingerprint(Card{Number: same[0]}) == want {
+		t.Error("fingerprint does not depend on the master key")
+	}
+}
+
+func TestSealOpenRoundTripAndTamper(t *testing.T) {
+	v, _ := NewVault(testKey)
+	c := Card{Number: "CARD-0001", Password: "pw-1", ExpiresAt: "2027-12-31"}
+	s, err := v.Seal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(s.Box), "CARD-0001") || strings.Contains(string(s.Box), "pw-1") {
+		t.Fatal("sealed box holds plaintext")
+	}
+	got, err := v.Open(s)
+	if err != nil || got != c {
+		t.Fatalf("open = %+v, %v", got, err)
+	}
+	s2, _ := v.Seal(c)
+	if string(s2.Box) == string(s.Box) {
+		t.Error("two seals of one card are identical: nonce reused")
+	}
+	s.Box[len(s.Box)-1] ^= 1
+	if _, err := v.Open(s); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("tampered box: err = %v, want ErrDecrypt", err)
+	}
+	if _, err := v.Open(SealedCard{Box: []byte("short")}); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("short box: err = %v, want ErrDecrypt", err)
+	}
+}
+
+func TestCardNeverPrintsItsSecret(t *testing.T) {
+	c := Card{Number: "SECRETNUMBER9876", Password: "SECRETPASS"}
+	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
+		out := fmt.Sprintf(format, c)
+		if strings.Contains(out, "SECRETNUMBER") || strings.Contains(out, "SECRETPASS") {
+			t.Errorf("%s printed %q", format, out)
+		}
+		if !strings.Contains(out, "9876") {
+			t.Errorf("%s = %q; want the last 4 characters", format, out)
+		}
+	}
+	if Mask("abc") != "****" || Mask("卡密一二三四五") != "****二三四五" {
+		t.Errorf("Mask = %q, %q", Mask("abc"), Mask("卡密一二三四五"))
+	}
+}
