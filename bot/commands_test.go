@@ -262,12 +262,24 @@ func TestPendingShowsTenOfEachQueueAndCountsTheRest(t *testing.T) {
 	}
 }
 
-func TestStockWithoutStockedProducts(t *testing.T) {
+func TestStockWarnsOnlyBelowTheLowStockLevel(t *testing.T) {
 	f := newFixture(t)
-	f.importCards(skuSmall, "cards-qb10.txt")
-	r := f.send(f.bot(LangEN), viewerID, "/stock")
-	containsAll(t, "/stock", r.Text, "qb-10 Q币10元: 6", "qb-100 Q币100元: 0 (below 2)")
-	containsNone(t, "/stock", r.Text, "qb-10 Q币10元: 6 (below")
+	f.importCards(skuSmall, "cards-qb10.txt") // six cards; low_stock is 3
+	b := f.bot(LangEN)
+	for _, tt := range []struct {
+		deliver int
+		line    string
+	}{
+		{0, "qb-10 Q币10元: 6\n"},
+		{3, "qb-10 Q币10元: 3\n"},
+		{1, "qb-10 Q币10元: 2 (below 3)\n"},
+	} {
+		for range tt.deliver {
+			f.delivered(skuSmall)
+		}
+		r := f.send(b, viewerID, "/stock")
+		containsAll(t, "/stock", r.Text+"\n", tt.line, "qb-100 Q币100元: 0 (below 2)")
+	}
 }
 
 func TestStockOfAnUnknownSKUSaysSo(t *testing.T) {

@@ -267,17 +267,24 @@ func (f *fixture) rememberSecrets(data []byte) {
 	}
 }
 
-// submit places an order from the fake storefront.
+// submit places an order from the fake storefront, with external id EXT-n
+// for the n-th order of the fixture.
 func (f *fixture) submit(sku, amount string) *storage.Order {
+	f.t.Helper()
+	f.shared.mu.Lock()
+	f.shared.ext++
+	ext := fmt.Sprintf("EXT-%d", f.shared.ext)
+	f.shared.mu.Unlock()
+	return f.submitExt(ext, sku, amount)
+}
+
+// submitExt places an order with the given external id.
+func (f *fixture) submitExt(ext, sku, amount string) *storage.Order {
 	f.t.Helper()
 	amt, err := money.Parse(amount)
 	if err != nil {
 		f.t.Fatalf("amount %q: %v", amount, err)
 	}
-	f.shared.mu.Lock()
-	f.shared.ext++
-	ext := fmt.Sprintf("EXT-%d", f.shared.ext)
-	f.shared.mu.Unlock()
 	o, created, err := f.engine.Submit(processor.Request{
 		Storefront: storefront, ExternalID: ext, SKU: sku, Quantity: 1, Amount: amt,
 		Buyer: storage.Buyer{ID: "buyer-7", Contact: "wx:lucky7"},

@@ -324,3 +324,25 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 		}
 	}
 }
+
+// TestPressNeverActsOnAnOrderFoundByExternalID: button data carries an order
+// id; a storefront's numeric external id that happens to match must not
+// redirect the press to another order.
+func TestPressNeverActsOnAnOrderFoundByExternalID(t *testing.T) {
+	f := newFixture(t)
+	o := f.submitExt("424242", skuSmall, "800.00") // #1, in review
+	b := f.bot("")
+	r := f.send(b, adminID, "/order 424242") // typed, an external id is fine
+	if !strings.HasPrefix(r.Text, "订单 #1 · qb-10") {
+		t.Errorf("/order by numeric external id = %q", r.Text)
+	}
+	for _, data := range []string{"o:ap:424242", "o:rf:424242", "o:dt:424242"} {
+		r := f.press(b, adminID, data)
+		if r.Text != "找不到订单 424242。" {
+			t.Errorf("press %s = %q, want not found", data, r.Text)
+		}
+	}
+	if got := f.order(o.ID); got.Status != storage.StatusReview {
+		t.Errorf("order #1 is %s, want still in review", got.Status)
+	}
+}

@@ -97,7 +97,11 @@ func New(store *storage.Store, opts Options) *Engine {
 		opts.StockWait = 30 * time.Minute
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// Keep a connection per concurrent callback: the default of two idle
+		// connections per host would reconnect for almost every callback.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = concurrency
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	e := &Engine{
 		store:         store,

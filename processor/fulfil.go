@@ -82,14 +82,8 @@ func (e *Engine) fulfil(id uint64) error {
 			// The product left the config while the order waited.
 			return e.failOrder(tx, c, o, ReasonUnknownSKU)
 		}
-		if e.hasStockSource(p) {
-			cards, err := tx.TakeStock(o.SKU, o.Quantity, o.ID)
-			switch {
-			case err == nil:
-				return e.deliver(tx, c, o, cards)
-			case !errors.Is(err, storage.ErrStockEmpty):
-				return err
-			}
+		if ok, err := e.deliverFromStock(tx, c, o, p); ok || err != nil {
+			return err
 		}
 		return e.startWaiting(tx, c, o, &out)
 	})
@@ -112,6 +106,22 @@ func (e *Engine) hasStockSource(p config.Product) bool {
 		}
 	}
 	return false
+}
+
+// deliverFromStock delivers a pending order from own stock if the product
+// has an own-stock source and enough cards are on hand.
+func (e *Engine) deliverFromStock(tx *storage.Tx, c *effects, o *storage.Order, p config.Product) (bool, error) {
+	if !e.hasStockSource(p) {
+		return false, nil
+	}
+	cards, err := tx.TakeStock(o.SKU, o.Quantity)
+	if errors.Is(err, storage.ErrStockEmpty) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, e.deliver(tx, c, o, cards)
 }
 
 func (e *Engine) deliver(tx *storage.Tx, c *effects, o *storage.Order, cards []storage.SealedCard) error {

@@ -156,7 +156,14 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		}
 		c.changes[len(c.changes)-1].OrderID = o.ID // the id exists only now
 		order, created = o, true
-		return e.screenOrder(tx, c, o)
+		if err := e.screenOrder(tx, c, o); err != nil || o.Status != storage.StatusPending {
+			return err
+		}
+		// Own stock on hand: deliver in the intake transaction itself. The
+		// order is then written once instead of twice, and the storefront's
+		// answer already carries the cards. Anything else goes to the workers.
+		_, err = e.deliverFromStock(tx, c, o, p)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrConflict) {

@@ -55,12 +55,12 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 	s, _ := openTest(t)
 	cards := sealN(t, s, "B", 3)
 	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", cards); return err }))
-	err := s.Update(func(tx *Tx) error { _, err := tx.TakeStock("qb-10", 4, 1); return err })
+	err := s.Update(func(tx *Tx) error { _, err := tx.TakeStock("qb-10", 4); return err })
 	if !errors.Is(err, ErrStockEmpty) {
 		t.Fatalf("take 4 of 3: err = %v", err)
 	}
 	var got []SealedCard
-	must(t, s.Update(func(tx *Tx) (err error) { got, err = tx.TakeStock("qb-10", 2, 42); return err }))
+	must(t, s.Update(func(tx *Tx) (err error) { got, err = tx.TakeStock("qb-10", 2); return err }))
 	if len(got) != 2 || got[0].FP != cards[0].FP || got[1].FP != cards[1].FP {
 		t.Fatalf("took %d cards, want the two oldest", len(got))
 	}
@@ -68,8 +68,11 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 		if n := tx.StockLevel("qb-10"); n != 1 {
 			t.Errorf("level = %d, want 1", n)
 		}
+		if st, _ := tx.Fingerprint(cards[2].FP); !st.InStock || st.SKU != "qb-10" {
+			t.Errorf("untaken card state %+v", st)
+		}
 		st, _ := tx.Fingerprint(cards[0].FP)
-		if !st.Delivered || st.OrderID != 42 {
+		if !st.Delivered || st.InStock {
 			t.Errorf("taken card state %+v", st)
 		}
 		return nil
@@ -93,7 +96,7 @@ func TestConcurrentTakersNeverShareACard(t *testing.T) {
 		wg.Go(func() {
 			for {
 				var got []SealedCard
-				err := s.Update(func(tx *Tx) (err error) { got, err = tx.TakeStock("qb-10", 3, id); return err })
+				err := s.Update(func(tx *Tx) (err error) { got, err = tx.TakeStock("qb-10", 3); return err })
 				if errors.Is(err, ErrStockEmpty) {
 					return
 				}

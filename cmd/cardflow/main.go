@@ -17,6 +17,7 @@ Usage:
   cardflow check -config PATH                 validate a config file
   cardflow keygen                             print a new random master key
   cardflow stock import -sku SKU [flags] FILE import card keys through the admin API
+  cardflow bench [-orders N] [-rate R]        measure intake and delivery throughput on loopback
   cardflow version                            print version and build info
 `
 
@@ -41,6 +42,8 @@ func run(args []string) int {
 		return cmdKeygen(args[1:])
 	case "stock":
 		return cmdStock(args[1:])
+	case "bench":
+		return cmdBench(args[1:])
 	case "version", "-version", "--version":
 		return cmdVersion()
 	case "help", "-h", "-help", "--help":

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// demoRun is a running `cardflow demo` whose stdout is collected line by line.
+type demoRun struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	lines []string
+	done  chan struct{}
+}
+
+func startDemo(t *testing.T, dir string) *demoRun {
+	t.Helper()
+	cmd := exec.Command(cardflowBinary(t), "demo", "-dir", dir)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	d := &demoRun{cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.lines = append(d.lines, sc.Text())
+			d.mu.Unlock()
+		}
+		_ = cmd.Wait()
+		close(d.done)
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-d.done })
+	return d
+}
+
+func (d *demoRun) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.lines, "\n")
+}
+
+func (d *demoRun) waitFor(t *testing.T, what string, re *regexp.Regexp) []string {
+	t.Helper()
+	var m []string
+	waitUntil(t, 60*time.Second, what, func() bool {
+		m = re.FindStringSubmatch(d.output())
+		return m != nil
+	})
+	return m
+}
+
+func (d *demoRun) stop(t *testing.T) {
+	t.Helper()
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("demo did not stop on Ctrl-C:\n%s", d.output())
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("demo exit code %d:\n%s", code, d.output())
+	}
+}
+
+// TestDemoRunsShowsOrdersAcceptsCommandsAndResumes starts the demo with no
+// configuration, watches orders being delivered and an out-of-stock alert,
+// types operator commands, stops it with Ctrl-C and starts it again on the
+// same data.
+func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	dir := t.TempDir() + "/demo"
+	d := startDemo(t, dir)
+	d.waitFor(t, "banner", regexp.MustCompile(`storefront API\s+http://127\.0\.0\.1:\d+`))
+	d.waitFor(t, "an out-of-stock alert", regexp.MustCompile(`缺货：(jd-100|psn-200)`))
+	m := d.waitFor(t, "a delivered order", regexp.MustCompile(`✓ #(\d+) \S+ → 已发货`))
+	delivered := m[1]
+
+	io.WriteString(d.stdin, "/order "+delivered+"\n")
+	d.waitFor(t, "order details with masked cards", regexp.MustCompile(`订单 #`+delivered+` [^\n]*\n状态：已发货[\s\S]*卡密：\*\*\*\*`))
+	io.WriteString(d.stdin, "/stock\n")
+	d.waitFor(t, "stock levels", regexp.MustCompile(`📦 库存\n[\s\S]*qb-10 Q币 10元：\d+`))
+	io.WriteString(d.stdin, "/help\n")
+	d.waitFor(t, "help", regexp.MustCompile(`/approve <单号>`))
+	m = d.waitFor(t, "a large order held for review", regexp.MustCompile(`🔍 订单 #(\d+)（steam-50）待审核`))
+	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
+	d.waitFor(t, "approval", regexp.MustCompile(`订单 #`+m[1]+` 已由 \S+ 批准`))
+	d.waitFor(t, "the approved order delivered", regexp.MustCompile(`✓ #`+m[1]+` steam-50 → 已发货`))
+	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
+	d.waitFor(t, "a repeated approval told what happened", regexp.MustCompile(`订单 #`+m[1]+` 当前为「已发货」，已由`))
+	d.stop(t)
+	if strings.Contains(d.output(), "panic") {
+		t.Fatalf("panic in output:\n%s", d.output())
+	}
+	last := lastOrderID(d.output())
+
+	// A second run resumes from the same data: new orders continue the ids.
+	d2 := startDemo(t, dir)
+	m = d2.waitFor(t, "a delivered order after restart", regexp.MustCompile(`✓ #(\d+) \S+ → 已发货`))
+	if n, _ := strconv.Atoi(m[1]); n <= last {
+		t.Fatalf("second run delivered #%d, want ids after %d", n, last)
+	}
+	d2.stop(t)
+}
+
+func lastOrderID(out string) int {
+	last := 0
+	for _, m := range regexp.MustCompile(`#(\d+)`).FindAllStringSubmatch(out, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > last {
+			last = n
+		}
+	}
+	return last
+}
