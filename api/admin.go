@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"time"
 
 	"cardflow/processor"
 	"cardflow/storage"
@@ -54,6 +53,10 @@ func (s *Server) importStock(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, processor.ErrNotStocked):
 		writeError(w, http.StatusUnprocessableEntity, "unknown_sku", fmt.Sprintf("sku %q has no own-stock source to import into", sku), "sku")
+		return
+	case errors.Is(err, processor.ErrImportRead):
+		writeError(w, http.StatusBadRequest, codeInvalidRequest,
+			fmt.Sprintf("the upload broke off; the %d cards before the break were imported, send the rest again (duplicates are skipped)", res.Added), "")
 		return
 	case err != nil:
 		s.writeEngineError(w, r, err)
@@ -129,7 +132,7 @@ func (s *Server) orderAction(w http.ResponseWriter, r *http.Request) {
 
 // backup streams a consistent copy of the database.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
-	name := "cardflow-" + time.Now().UTC().Format("20060102-150405") + ".db"
+	name := "cardflow-" + s.now().UTC().Format("20060102-150405") + ".db"
 	_, err := s.engine.Backup(w, func(size int64) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)

@@ -63,6 +63,8 @@ func authMessage(err error) string {
 	switch {
 	case errors.Is(err, signing.ErrMissing):
 		return "missing " + signing.HeaderTimestamp + " or " + signing.HeaderSignature
+	case errors.Is(err, signing.ErrBadTime):
+		return signing.HeaderTimestamp + " must be the current unix time in seconds"
 	case errors.Is(err, signing.ErrTimestamp):
 		return "timestamp is more than 300 s away from the server clock"
 	case errors.Is(err, signing.ErrReplay):

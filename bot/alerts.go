@@ -48,13 +48,15 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 	case al.Type == "out_of_stock":
 		return Reply{Text: T(l, "alert_oos", al.SKU, al.Count, al.OrderID)}
 	case al.Type == "review" && al.Resolved:
-		return Reply{Text: T(l, "alert_review_done", al.OrderID, al.Detail)}
+		return Reply{Text: T(l, "alert_review_done", al.OrderID, al.Target, ActionName(l, al.Detail))}
+	case al.Type == "order_failed" && al.Resolved:
+		return Reply{Text: T(l, "alert_failed_done", al.OrderID, al.Target, ActionName(l, al.Detail))}
 	case al.Type == "review":
 		return Reply{
 			Text: T(l, "alert_review", al.OrderID, al.SKU, al.Detail),
 			Buttons: []Button{
 				{T(l, "btn_approve"), pressData(pressApprove, al.OrderID)},
-				{T(l, "btn_refund"), pressData(pressRefund, al.OrderID)},
+				{T(l, "btn_refund"), refundData(al.OrderID, storage.StatusReview)},
 				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
 			},
 		}
@@ -63,7 +65,7 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 			Text: T(l, "alert_failed", al.OrderID, al.SKU, al.Detail),
 			Buttons: []Button{
 				{T(l, "btn_retry"), pressData(pressRetry, al.OrderID)},
-				{T(l, "btn_refund"), pressData(pressRefund, al.OrderID)},
+				{T(l, "btn_refund"), refundData(al.OrderID, storage.StatusFailed)},
 				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
 			},
 		}

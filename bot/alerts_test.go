@@ -35,7 +35,7 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			zh:    "❌ 订单 #7（qb-100）自动处理失败：out_of_stock，需要人工处理。",
 			en:    "❌ Order #7 (qb-100) failed: out_of_stock. A person must decide.",
 			buttons: [][3]string{
-				{"重试", "Retry", "o:rt:7"}, {"退款", "Refund", "o:rf:7"}, {"详情", "Details", "o:dt:7"},
+				{"重试", "Retry", "o:rt:7"}, {"退款", "Refund", "o:rf:7:f"}, {"详情", "Details", "o:dt:7"},
 			},
 		},
 		{
@@ -44,14 +44,14 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			zh:    "🔍 订单 #12（qb-10）待审核：rule:large-order",
 			en:    "🔍 Order #12 (qb-10) needs review: rule:large-order",
 			buttons: [][3]string{
-				{"批准", "Approve", "o:ap:12"}, {"退款", "Refund", "o:rf:12"}, {"详情", "Details", "o:dt:12"},
+				{"批准", "Approve", "o:ap:12"}, {"退款", "Refund", "o:rf:12:r"}, {"详情", "Details", "o:dt:12"},
 			},
 		},
 		{
 			name:  "review resolved",
-			alert: storage.Alert{Key: "review:12", Type: "review", OrderID: 12, SKU: "qb-10", Resolved: true, Detail: "approve · alice"},
-			zh:    "订单 #12 审核完成：approve · alice",
-			en:    "Order #12 reviewed: approve · alice",
+			alert: storage.Alert{Key: "review:12", Type: "review", OrderID: 12, SKU: "qb-10", Resolved: true, Target: "alice", Detail: "approve"},
+			zh:    "订单 #12 已由 alice 批准。",
+			en:    "Order #12 approved by alice.",
 		},
 		{
 			name: "callback failing",
@@ -174,9 +174,9 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 		{"⚠️ 缺货：qb-100 库存不足（剩 0），订单 #1 等待补货。", nil},
 		{"✅ 已补货：qb-100 现有库存 2。", nil},
 		{"⚠️ 缺货：qb-100 库存不足（剩 0），订单 #3 等待补货。", nil},
-		{"❌ 订单 #3（qb-100）自动处理失败：out_of_stock，需要人工处理。", []string{"o:rt:3", "o:rf:3", "o:dt:3"}},
-		{"🔍 订单 #4（qb-10）待审核：rule:large-order", []string{"o:ap:4", "o:rf:4", "o:dt:4"}},
-		{"订单 #4 审核完成：", nil}, // then who and what; see the check below
+		{"❌ 订单 #3（qb-100）自动处理失败：out_of_stock，需要人工处理。", []string{"o:rt:3", "o:rf:3:f", "o:dt:3"}},
+		{"🔍 订单 #4（qb-10）待审核：rule:large-order", []string{"o:ap:4", "o:rf:4:r", "o:dt:4"}},
+		{"订单 #4 已由 alice 批准。", nil},
 	}
 	f.eventually("every alert announced", func() bool { return len(sink.all()) >= len(want) })
 	got := sink.all()
@@ -197,9 +197,6 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 // TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp: the order that raised
 // the alert failed; stock arriving later must still close the alert.
 func TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp(t *testing.T) {
-	t.Skip("BUG: processor/stock.go ImportStock only raises the out_of_stock resolved alert when " +
-		"e.waits.waiting(sku) > 0; once the waiting orders failed (ExpireWaits → waits.forget) or were refunded, " +
-		"importing stock never resolves the open \"out_of_stock:qb-100\" alert (DESIGN §8: closed with a resolved message)")
 	f := newFixture(t)
 	b := f.bot(LangEN)
 	sink := &recordSink{}

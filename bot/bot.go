@@ -91,6 +91,7 @@ type Engine interface {
 	Approve(actor storage.Actor, id uint64) (*storage.Order, error)
 	Retry(actor storage.Actor, id uint64) (*storage.Order, error)
 	Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error)
+	RefundFrom(actor storage.Actor, id uint64, note string, from ...storage.Status) (*storage.Order, error)
 	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
 	StockLevels() (map[string]int, error)
 	Product(sku string) (config.Product, bool)
@@ -157,10 +158,13 @@ func ParseCommand(text string) (string, []string, bool) {
 	for len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
 		fields = fields[1:]
 	}
-	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") || len(fields[0]) < 2 {
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") {
 		return "", nil, false
 	}
 	name, _, _ := strings.Cut(fields[0][1:], "@")
+	if name == "" {
+		return "", nil, false
+	}
 	return strings.ToLower(name), fields[1:], true
 }
 
@@ -184,10 +188,7 @@ func (b *Bot) errorReply(ref string, err error) Reply {
 
 // already says what happened before a stale press: "已由 alice 于 03:12 批准".
 func (b *Bot) already(st *processor.StateError) string {
-	verb := pick(b.lang, actionNames[string(st.Last.To)])
-	if verb == "" {
-		verb = string(st.Last.To)
-	}
+	verb := ActionName(b.lang, processor.ActionOf(st.Last))
 	who := st.Last.Actor.Name
 	if who == "" {
 		who = "system"

@@ -40,14 +40,14 @@ var usages = map[string]string{
 }
 
 func (b *Bot) run(ctx context.Context, id Identity, name string, args []string) Reply {
-	cmd, ok := commands[name]
-	if !ok {
-		return Reply{Text: T(b.lang, "unknown_command", "/"+name)}
-	}
-	op, ok := b.auth.Operator(id)
+	op, ok := b.auth.Operator(id) // strangers learn nothing, not even which commands exist
 	if !ok {
 		b.refuse(id, Operator{}, "/"+name)
 		return Reply{Text: T(b.lang, "not_operator")}
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return Reply{Text: T(b.lang, "unknown_command", "/"+name)}
 	}
 	if op.Role < cmd.role {
 		b.refuse(id, op, "/"+name)
@@ -114,6 +114,9 @@ func (b *Bot) cmdStock(_ context.Context, _ Operator, _ Identity, args []string)
 			skus = append(skus, sku)
 		}
 	}
+	if len(skus) == 0 && len(args) > 0 {
+		return Reply{Text: T(b.lang, "stock_unknown", args[0])}
+	}
 	if len(skus) == 0 {
 		return Reply{Text: T(b.lang, "stock_none")}
 	}
@@ -149,7 +152,9 @@ func orderAction(action string) func(*Bot, context.Context, Operator, Identity, 
 }
 
 // act performs an order action for an operator, enforcing the refund limit.
-func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, note string) Reply {
+// A refund with from set only happens while the order is still in one of
+// those states.
+func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, note string, from ...storage.Status) Reply {
 	if action == "refund" && op.Role < RoleAdmin && int64(o.Amount) > b.refundLimit {
 		b.refuse(id, op, fmt.Sprintf("refund %d over limit", o.ID))
 		return Reply{Text: T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}
@@ -162,7 +167,11 @@ func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, not
 	case "retry":
 		_, err = b.engine.Retry(a, orderID)
 	case "refund":
-		_, err = b.engine.Refund(a, orderID, note)
+		if len(from) > 0 {
+			_, err = b.engine.RefundFrom(a, orderID, note, from...)
+		} else {
+			_, err = b.engine.Refund(a, orderID, note)
+		}
 	case "reissue":
 		_, err = b.engine.Reissue(a, orderID)
 	}

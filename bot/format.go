@@ -63,12 +63,12 @@ func (b *Bot) orderButtons(o *storage.Order) []Button {
 	case storage.StatusReview:
 		return []Button{
 			{T(b.lang, "btn_approve"), pressData(pressApprove, o.ID)},
-			{T(b.lang, "btn_refund"), pressData(pressRefund, o.ID)},
+			{T(b.lang, "btn_refund"), refundData(o.ID, storage.StatusReview)},
 		}
 	case storage.StatusFailed:
 		return []Button{
 			{T(b.lang, "btn_retry"), pressData(pressRetry, o.ID)},
-			{T(b.lang, "btn_refund"), pressData(pressRefund, o.ID)},
+			{T(b.lang, "btn_refund"), refundData(o.ID, storage.StatusFailed)},
 		}
 	}
 	return nil

@@ -51,7 +51,9 @@ var catalogue = map[string][2]string{
 	"alert_oos":         {"⚠️ 缺货：%s 库存不足（剩 %d），订单 #%d 等待补货。", "⚠️ Out of stock: %s has %d left; order #%d is waiting."},
 	"alert_oos_ok":      {"✅ 已补货：%s 现有库存 %d。", "✅ Restocked: %s now has %d."},
 	"alert_review":      {"🔍 订单 #%d（%s）待审核：%s", "🔍 Order #%d (%s) needs review: %s"},
-	"alert_review_done": {"订单 #%d 审核完成：%s", "Order #%d reviewed: %s"},
+	"alert_review_done": {"订单 #%d 已由 %s %s。", "Order #%d %[3]s by %[2]s."},
+	"alert_failed_done": {"订单 #%d 已由 %s %s。", "Order #%d %[3]s by %[2]s."},
+	"stock_unknown":     {"没有自有库存商品 %s。发送 /stock 查看全部。", "No own-stock product %s; send /stock for all."},
 	"alert_failed":      {"❌ 订单 #%d（%s）自动处理失败：%s，需要人工处理。", "❌ Order #%d (%s) failed: %s. A person must decide."},
 	"alert_cb":          {"⚠️ 商城 %s 的回调持续失败超过 24 小时（订单 #%d）：%s", "⚠️ Callbacks to storefront %s have failed for over 24 h (order #%d): %s"},
 	"alert_cb_ok":       {"✅ 商城 %s 的回调已恢复。", "✅ Callbacks to storefront %s work again."},
@@ -69,13 +71,27 @@ var statusNames = map[string][2]string{
 	"refunded":   {"已退款", "refunded"},
 }
 
-// actionNames are past-tense verbs for "already approved by alice".
+// actionNames are past-tense verbs for "already approved by alice", keyed by
+// processor.ActionOf.
 var actionNames = map[string][2]string{
-	"pending":   {"处理", "sent on"},
-	"review":    {"转审核", "held"},
-	"delivered": {"发货", "delivered"},
-	"failed":    {"标记失败", "failed"},
-	"refunded":  {"退款", "refunded"},
+	"approve": {"批准", "approved"},
+	"retry":   {"重试", "retried"},
+	"reissue": {"补发", "reissued"},
+	"refund":  {"退款", "refunded"},
+	"deliver": {"发货", "delivered"},
+	"fail":    {"标记失败", "failed"},
+	"hold":    {"转人工审核", "held for review"},
+	"accept":  {"接单", "accepted"},
+	"wait":    {"转入等待", "set waiting"},
+	"process": {"提交供货商", "sent to a supplier"},
+}
+
+// ActionName is a processor.ActionOf name in lang, past tense.
+func ActionName(lang, action string) string {
+	if pair, ok := actionNames[action]; ok {
+		return pick(lang, pair)
+	}
+	return action
 }
 
 // T formats a catalogue string in lang (Chinese unless lang is "en").

@@ -28,17 +28,41 @@ var pressActions = map[string]struct {
 
 func pressData(verb string, id uint64) string { return "o:" + verb + ":" + strconv.FormatUint(id, 10) }
 
+// refundData is a Refund button that only refunds while the order is still in
+// the state the prompt was shown for ("o:rf:12:r"): pressed on a stale review
+// prompt after Approve won, it must say so, not refund a delivered order.
+func refundData(id uint64, from storage.Status) string {
+	return pressData(pressRefund, id) + ":" + stateCodes[from]
+}
+
+var stateCodes = map[storage.Status]string{storage.StatusReview: "r", storage.StatusFailed: "f"}
+
+func stateOfCode(code string) storage.Status {
+	for st, c := range stateCodes {
+		if c == code {
+			return st
+		}
+	}
+	return ""
+}
+
 // HandlePress acts on a button press. The actor is checked first; a press on
 // an order that has moved on says what already happened. The reply is meant
 // to replace the pressed message's text (or to answer it, on platforms that
 // cannot edit).
 func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	parts := strings.Split(p.Data, ":")
-	if len(parts) != 3 || parts[0] != "o" {
+	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
 	}
 	spec, ok := pressActions[parts[1]]
 	id, err := strconv.ParseUint(parts[2], 10, 64)
+	var from storage.Status
+	if len(parts) == 4 {
+		if from = stateOfCode(parts[3]); from == "" || parts[1] != pressRefund {
+			ok = false
+		}
+	}
 	if !ok || err != nil {
 		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
 	}
@@ -61,18 +85,27 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	if spec.action == "" {
 		return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 	}
-	return b.act(op, p.From, spec.action, o, "")
+	if spec.action != "refund" {
+		return b.act(op, p.From, spec.action, o, "")
+	}
+	// A Refund button only ever sits on a review prompt or a failure alert;
+	// pressed later, it must not refund what the order has become since.
+	states := []storage.Status{storage.StatusReview, storage.StatusFailed}
+	if from != "" {
+		states = []storage.Status{from}
+	}
+	return b.act(op, p.From, spec.action, o, "", states...)
 }
 
 // ButtonCommand is the typed command a button stands for, for channels that
 // cannot show buttons (the console; plain-text fallbacks).
 func ButtonCommand(data string) string {
 	parts := strings.Split(data, ":")
-	if len(parts) != 3 || parts[0] != "o" {
+	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return ""
 	}
 	spec, ok := pressActions[parts[1]]
-	if !ok {
+	if !ok || (len(parts) == 4 && (parts[1] != pressRefund || stateOfCode(parts[3]) == "")) {
 		return ""
 	}
 	if spec.action == "" {

@@ -49,14 +49,17 @@ func (e *Engine) Refund(actor storage.Actor, id uint64, note string) (*storage.O
 	return e.refund(actor, id, note, refundable)
 }
 
-// RefundFrom refunds only if the order is still in state from. A Refund
-// button on a review prompt means "refuse this order", not "refund whatever
-// it has become": if Approve won the race, this refund is refused and says so.
-func (e *Engine) RefundFrom(actor storage.Actor, id uint64, note string, from storage.Status) (*storage.Order, error) {
-	if !slices.Contains(refundable, from) {
-		return nil, fmt.Errorf("refund from %s: not a refundable state", from)
+// RefundFrom refunds only if the order is still in one of the states from. A
+// Refund button on a review prompt means "refuse this order", not "refund
+// whatever it has become": if Approve won the race, this refund is refused
+// and says so.
+func (e *Engine) RefundFrom(actor storage.Actor, id uint64, note string, from ...storage.Status) (*storage.Order, error) {
+	for _, st := range from {
+		if !slices.Contains(refundable, st) {
+			return nil, fmt.Errorf("refund from %s: not a refundable state", st)
+		}
 	}
-	return e.refund(actor, id, note, []storage.Status{from})
+	return e.refund(actor, id, note, from)
 }
 
 func (e *Engine) refund(actor storage.Actor, id uint64, note string, from []storage.Status) (*storage.Order, error) {
@@ -109,13 +112,13 @@ func (e *Engine) act(actor storage.Actor, action string, id uint64, note string,
 			order = o
 			return tx.Audit(entry)
 		}
-		was := o.Status
 		if err := apply(tx, c, o); err != nil {
 			return err
 		}
-		if was == storage.StatusReview { // the review prompt is answered
-			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
-				Resolved: true, OrderID: o.ID, SKU: o.SKU, Detail: action + " · " + actor.Name}); err != nil {
+		// The review prompt or failure alert of this order is answered.
+		for _, typ := range []string{AlertReview, AlertOrderFailed} {
+			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", typ, o.ID), Type: typ, Resolved: true,
+				OrderID: o.ID, SKU: o.SKU, Target: actor.Name, Detail: action}); err != nil {
 				return err
 			}
 		}

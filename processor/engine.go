@@ -267,7 +267,28 @@ func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
 	})
 }
 
-// alert queues an alert for the operators.
+// alert raises or resolves an alert for the operators (see raiseAlert).
 func (c *effects) alert(tx *storage.Tx, a storage.Alert) error {
-	return c.event(tx, &storage.Event{Kind: kindAlert, Type: a.Type, OrderID: 0, Alert: &a})
+	ev, err := raiseAlert(tx, a, c.now)
+	if ev != nil {
+		c.events = append(c.events, ev)
+	}
+	return err
+}
+
+// raiseAlert queues an alert event, keeping one alert per problem: raising a
+// key that is already open, or resolving one that is not, does nothing. The
+// open keys live in the store, so this holds across restarts.
+func raiseAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event, error) {
+	if tx.AlertOpen(a.Key) != a.Resolved {
+		return nil, nil
+	}
+	if err := tx.SetAlertOpen(a.Key, !a.Resolved); err != nil {
+		return nil, err
+	}
+	ev := &storage.Event{Kind: kindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
+	if err := tx.AddEvent(ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }

@@ -50,6 +50,45 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
-	return fmt.Sprintf("cannot %s order %d: it is %s (since %s by %s)", e.Action, e.Order.ID,
-		e.Order.Status, e.Last.At.Format(time.RFC3339), e.Last.Actor.Name)
+	msg := fmt.Sprintf("cannot %s order %d: it is %s", e.Action, e.Order.ID, e.Order.Status)
+	if e.Last.Actor.Name != "" {
+		msg += fmt.Sprintf(" (%s by %s at %s)", pastTense[ActionOf(e.Last)], e.Last.Actor.Name, e.Last.At.UTC().Format(time.RFC3339))
+	}
+	return msg
+}
+
+var pastTense = map[string]string{
+	"hold": "held for review", "deliver": "delivered", "fail": "failed", ActionRefund: "refunded", "process": "sent to a supplier",
+	ActionApprove: "approved", ActionRetry: "retried", ActionReissue: "reissued", "accept": "accepted", "wait": "set waiting",
+}
+
+// ActionOf names what a transition was, as a person would say it: "approve"
+// for review → pending, "retry" for failed → pending, and so on. Operators
+// read it in "already approved by alice at 03:12".
+func ActionOf(t storage.Transition) string {
+	switch t.To {
+	case storage.StatusReview:
+		return "hold"
+	case storage.StatusDelivered:
+		return "deliver"
+	case storage.StatusFailed:
+		return "fail"
+	case storage.StatusRefunded:
+		return ActionRefund
+	case storage.StatusProcessing:
+		return "process"
+	case storage.StatusPending:
+		switch t.From {
+		case storage.StatusReview:
+			return ActionApprove
+		case storage.StatusFailed:
+			return ActionRetry
+		case storage.StatusDelivered:
+			return ActionReissue
+		case "":
+			return "accept"
+		}
+		return "wait"
+	}
+	return string(t.To)
 }

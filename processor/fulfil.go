@@ -125,10 +125,14 @@ func (e *Engine) deliverFromStock(tx *storage.Tx, c *effects, o *storage.Order, 
 }
 
 func (e *Engine) deliver(tx *storage.Tx, c *effects, o *storage.Order, cards []storage.SealedCard) error {
+	reason := ""
+	if len(o.Replaced) > 0 {
+		reason = ReasonReissue // tells the storefront this is a new set, on purpose
+	}
 	o.Cards = cards
 	o.DeliveredAt = c.now
 	o.WaitUntil = time.Time{}
-	c.move(o, storage.StatusDelivered, "", storage.System)
+	c.move(o, storage.StatusDelivered, reason, storage.System)
 	if err := tx.PutOrder(o); err != nil {
 		return err
 	}
@@ -152,9 +156,6 @@ func (e *Engine) startWaiting(tx *storage.Tx, c *effects, o *storage.Order, out 
 	}
 	if err := c.callback(tx, o, CallbackDelayed); err != nil {
 		return err
-	}
-	if e.waits.waiting(o.SKU) > 0 {
-		return nil // the SKU's alert is already out
 	}
 	return c.alert(tx, storage.Alert{
 		Key: AlertOutOfStock + ":" + o.SKU, Type: AlertOutOfStock, SKU: o.SKU, OrderID: o.ID,

@@ -60,7 +60,7 @@ func (a *alertLog) has(typ string, resolved bool, detail string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, al := range a.alerts {
-		if al.Type == typ && al.Resolved == resolved && strings.Contains(al.Key+al.Detail, detail) {
+		if al.Type == typ && al.Resolved == resolved && strings.Contains(al.Key+al.Detail+al.Target, detail) {
 			return true
 		}
 	}

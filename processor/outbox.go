@@ -195,7 +195,9 @@ func (d *dispatcher) send(ctx context.Context, l *lane) {
 				return err
 			}
 			a, err := addCallbackAlert(tx, ev, d.now(), true, "")
-			added = append(added, a)
+			if a != nil {
+				added = append(added, a)
+			}
 			return err
 		})
 		if serr != nil {
@@ -237,7 +239,9 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 			return nil
 		}
 		a, err := addCallbackAlert(tx, ev, now, false, next.LastError)
-		added = append(added, a)
+		if a != nil {
+			added = append(added, a)
+		}
 		return err
 	})
 	d.log.Warn().Err(cause).Uint64("event_seq", ev.Seq).Str("type", ev.Type).Uint64("order_id", ev.OrderID).
@@ -262,10 +266,8 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 // addCallbackAlert raises (or resolves) the alert for a storefront whose
 // callbacks keep failing.
 func addCallbackAlert(tx *storage.Tx, ev *storage.Event, now time.Time, resolved bool, detail string) (*storage.Event, error) {
-	a := &storage.Event{Kind: kindAlert, Type: AlertCallbackFailing, CreatedAt: now, NextAt: now,
-		Alert: &storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: AlertCallbackFailing,
-			OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}}
-	return a, tx.AddEvent(a)
+	return raiseAlert(tx, storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: AlertCallbackFailing,
+		OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}, now)
 }
 
 // requeue puts an idle lane with events back on the heap, or drops it. Call

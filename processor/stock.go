@@ -22,13 +22,20 @@ type ImportResult struct {
 	Errors     []stock.LineError `json:"-"` // the first invalid lines, for the operator
 }
 
-// ErrNotStocked: the SKU has no own-stock source to import into.
-var ErrNotStocked = errors.New("product has no own-stock source")
+// Import errors.
+var (
+	// ErrNotStocked: the SKU has no own-stock source to import into.
+	ErrNotStocked = errors.New("product has no own-stock source")
+	// ErrImportRead: the upload broke off; the cards before the break are in.
+	ErrImportRead = errors.New("reading the import failed")
+)
 
 // ImportStock reads card lines from r, seals them and adds them to a SKU's
-// stock. Cards already known (in stock, delivered, or earlier in the same
-// file) are counted as duplicates. Orders waiting for the SKU wake up. The
-// import is audited with its counts, never its contents.
+// stock, in transactions of importChunk cards. Cards already known (in
+// stock, delivered, or earlier in the same file) are counted as duplicates.
+// Orders waiting for the SKU wake up. The import is audited with its counts,
+// never its contents — also when it stops half-way (a broken upload), since
+// the chunks before the break are in stock.
 func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (ImportResult, error) {
 	var res ImportResult
 	p, ok := e.products[sku]
@@ -38,32 +45,55 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 	if !e.hasStockSource(p) {
 		return res, fmt.Errorf("import %s: %w", sku, ErrNotStocked)
 	}
-	vault := e.store.Vault()
 	rd := stock.NewReader(r)
+	readErr := e.importCards(sku, rd, &res)
+	res.Invalid = len(rd.Invalid)
+	res.Errors = rd.Invalid[:min(len(rd.Invalid), 20)]
+
+	entry := storage.AuditEntry{Actor: actor, Action: "stock.import", Target: sku, Outcome: "ok",
+		Detail: fmt.Sprintf("added=%d duplicates=%d invalid=%d", res.Added, res.Duplicates, res.Invalid)}
+	if readErr != nil {
+		entry.Outcome = "error"
+		entry.Detail += "; stopped early: the upload broke off"
+	}
+	err := e.commit(func(tx *storage.Tx, c *effects) error {
+		entry.At = c.now
+		if err := tx.Audit(entry); err != nil || res.Added == 0 {
+			return err
+		}
+		return c.alert(tx, storage.Alert{Key: AlertOutOfStock + ":" + sku, Type: AlertOutOfStock, SKU: sku,
+			Resolved: true, Count: tx.StockLevel(sku)})
+	})
+	if res.Added > 0 {
+		e.StockArrived(sku)
+	}
+	e.log.Info().Str("sku", sku).Str("actor", actor.Name).Int("added", res.Added).Int("duplicates", res.Duplicates).
+		Int("invalid", res.Invalid).Bool("complete", readErr == nil).Msg("stock imported")
+	if readErr != nil {
+		return res, fmt.Errorf("import %s: %w", sku, readErr)
+	}
+	if err != nil {
+		return res, fmt.Errorf("import %s: audit: %w", sku, err)
+	}
+	return res, nil
+}
+
+// importCards seals and stores cards chunk by chunk, counting into res.
+func (e *Engine) importCards(sku string, rd *stock.Reader, res *ImportResult) error {
+	vault := e.store.Vault()
 	chunk := make([]storage.SealedCard, 0, importChunk)
-	flush := func(last bool) error {
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
 		var added, dups int
-		err := e.commit(func(tx *storage.Tx, c *effects) error {
+		err := e.store.Update(func(tx *storage.Tx) error {
 			var err error
 			added, dups, err = tx.AddStock(sku, chunk)
-			if err != nil || !last {
-				return err
-			}
-			entry := storage.AuditEntry{
-				At: c.now, Actor: actor, Action: "stock.import", Target: sku, Outcome: "ok",
-				Detail: fmt.Sprintf("added=%d duplicates=%d invalid=%d", res.Added+added, res.Duplicates+dups, len(rd.Invalid)),
-			}
-			if err := tx.Audit(entry); err != nil {
-				return err
-			}
-			if res.Added+added > 0 && e.waits.waiting(sku) > 0 {
-				return c.alert(tx, storage.Alert{Key: AlertOutOfStock + ":" + sku, Type: AlertOutOfStock, SKU: sku,
-					Resolved: true, Count: tx.StockLevel(sku)})
-			}
-			return nil
+			return err
 		})
 		if err != nil {
-			return fmt.Errorf("import %s: %w", sku, err)
+			return err
 		}
 		res.Added += added
 		res.Duplicates += dups
@@ -73,33 +103,24 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 	for {
 		card, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return flush()
 		}
 		if err != nil {
-			return res, fmt.Errorf("import %s: %w", sku, err)
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return fmt.Errorf("%w: %w", ErrImportRead, err)
 		}
 		sealed, err := vault.Seal(card)
 		if err != nil {
-			return res, fmt.Errorf("import %s: %w", sku, err)
+			return err
 		}
-		chunk = append(chunk, sealed)
-		if len(chunk) == importChunk {
-			if err := flush(false); err != nil {
-				return res, err
+		if chunk = append(chunk, sealed); len(chunk) == importChunk {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 	}
-	if err := flush(true); err != nil {
-		return res, err
-	}
-	res.Invalid = len(rd.Invalid)
-	res.Errors = rd.Invalid[:min(len(rd.Invalid), 20)]
-	e.log.Info().Str("sku", sku).Str("actor", actor.Name).Int("added", res.Added).
-		Int("duplicates", res.Duplicates).Int("invalid", res.Invalid).Msg("stock imported")
-	if res.Added > 0 {
-		e.StockArrived(sku)
-	}
-	return res, nil
 }
 
 // StockLevels returns the level of every configured stocked SKU.

@@ -94,3 +94,23 @@ func (t *Tx) Events(fn func(*Event) error) error {
 		return fn(e)
 	})
 }
+
+// AlertOpen reports whether an alert with this key was raised and not yet
+// resolved. The engine uses it so that one problem is one alert, across
+// restarts too.
+func (t *Tx) AlertOpen(key string) bool { return t.tx.Bucket(bucketAlerts).Get([]byte(key)) != nil }
+
+// SetAlertOpen records an alert as raised (open) or resolved.
+func (t *Tx) SetAlertOpen(key string, open bool) error {
+	b := t.tx.Bucket(bucketAlerts)
+	var err error
+	if open {
+		err = b.Put([]byte(key), nil)
+	} else {
+		err = b.Delete([]byte(key))
+	}
+	if err != nil {
+		return fmt.Errorf("record alert %s: %w", key, err)
+	}
+	return nil
+}

@@ -34,7 +34,8 @@ var (
 	bucketPrints = []byte("prints") // fingerprint → where the card is
 	bucketOutbox = []byte("outbox") // seq → Event
 	bucketAudit  = []byte("audit")  // seq → AuditEntry
-	allBuckets   = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints, bucketOutbox, bucketAudit}
+	bucketAlerts = []byte("alerts") // open alert key → nothing
+	allBuckets   = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints, bucketOutbox, bucketAudit, bucketAlerts}
 	keySchema    = []byte("schema")
 	keyCheck     = []byte("master_check")
 	keyInstance  = []byte("instance")

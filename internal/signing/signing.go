@@ -28,6 +28,7 @@ const Window = 300 * time.Second
 // Errors returned by Check. They all mean 401 to the caller.
 var (
 	ErrMissing   = errors.New("missing signature headers")
+	ErrBadTime   = errors.New("timestamp is not unix seconds")
 	ErrTimestamp = errors.New("timestamp outside the allowed window")
 	ErrSignature = errors.New("signature mismatch")
 	ErrReplay    = errors.New("signature already used")
@@ -62,7 +63,7 @@ func Check(secret []byte, now time.Time, timestamp, signature, method, pathAndQu
 	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return 0, ErrTimestamp
+		return 0, ErrBadTime
 	}
 	if d := now.Unix() - ts; d > int64(Window/time.Second) || d < -int64(Window/time.Second) {
 		return 0, ErrTimestamp

@@ -34,19 +34,22 @@ type LineError struct {
 
 // Reader reads card lines: `number`, `number,password` or
 // `number,password,expires_at`, one per line. Blank lines, a UTF-8 byte order
-// mark, CRLF line ends and a header line naming the columns are skipped.
+// mark, CRLF line ends and a header line naming the columns are skipped; a
+// line of any length that is not a card is counted as invalid, never fatal
+// (a binary file picked by mistake is a file of invalid lines).
 type Reader struct {
 	sc      *bufio.Scanner
+	split   lineSplitter
 	line    int
 	Invalid []LineError // every line that was not a card, in order
 }
 
 // NewReader reads card lines from r.
 func NewReader(r io.Reader) *Reader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	sc.Split(scanLines)
-	return &Reader{sc: sc}
+	rd := &Reader{sc: bufio.NewScanner(r)}
+	rd.sc.Buffer(make([]byte, 0, 64*1024), 2*maxScan)
+	rd.sc.Split(rd.split.scan)
+	return rd
 }
 
 // Next returns the next valid card. It returns io.EOF at the end, and another
@@ -54,6 +57,11 @@ func NewReader(r io.Reader) *Reader {
 func (r *Reader) Next() (storage.Card, error) {
 	for r.sc.Scan() {
 		r.line++
+		if r.split.tooLong {
+			r.split.tooLong = false
+			r.Invalid = append(r.Invalid, LineError{Line: r.line, Why: "line too long"})
+			continue
+		}
 		raw := r.sc.Bytes()
 		if r.line == 1 {
 			raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
@@ -75,9 +83,15 @@ func (r *Reader) Next() (storage.Card, error) {
 	return storage.Card{}, io.EOF
 }
 
+// headerWords are column names shops put on the first line of an export.
+var headerWords = map[string]bool{
+	"number": true, "card": true, "card_number": true, "cardnumber": true, "no": true, "卡号": true,
+	"卡密": true, "密码": true, "password": true, "card_pwd": true,
+}
+
 func isHeader(s string) bool {
-	s = strings.ToLower(strings.ReplaceAll(s, " ", ""))
-	return s == "number" || strings.HasPrefix(s, "number,password") || strings.HasPrefix(s, "card_number")
+	first, _, _ := strings.Cut(s, ",")
+	return headerWords[strings.ToLower(strings.TrimSpace(first))]
 }
 
 func parseLine(s string) (storage.Card, string) {
@@ -128,13 +142,34 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
-// scanLines is bufio.ScanLines that also ends a line at a lone '\r' (old Mac
-// exports). Lines longer than the scanner buffer (1 MiB) fail the import.
-func scanLines(data []byte, atEOF bool) (int, []byte, error) {
+// maxScan is the longest line the reader holds in memory; a longer one is
+// skipped up to its end and reported as too long.
+const maxScan = 64 * 1024
+
+// lineSplitter is bufio.ScanLines that also ends a line at a lone '\r' (old
+// Mac exports) and, instead of failing on a line over maxScan, skips it and
+// flags it.
+type lineSplitter struct {
+	skipping bool // inside an over-long line
+	tooLong  bool // the token just returned stands for an over-long line
+}
+
+func (s *lineSplitter) scan(data []byte, atEOF bool) (int, []byte, error) {
 	if atEOF && len(data) == 0 {
 		return 0, nil, nil
 	}
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+	i := bytes.IndexAny(data, "\r\n")
+	if s.skipping {
+		if i < 0 {
+			if atEOF {
+				s.skipping = false
+			}
+			return len(data), nil, nil // discard, keep looking for the end
+		}
+		s.skipping = false
+		return i + 1, nil, nil
+	}
+	if i >= 0 {
 		adv := i + 1
 		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
 			adv++
@@ -142,6 +177,10 @@ func scanLines(data []byte, atEOF bool) (int, []byte, error) {
 			return 0, nil, nil // need one more byte to see CRLF
 		}
 		return adv, data[:i], nil
+	}
+	if len(data) >= maxScan {
+		s.skipping, s.tooLong = !atEOF, true
+		return len(data), []byte{}, nil
 	}
 	if atEOF {
 		return len(data), data, nil
