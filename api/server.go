@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"time"
 
@@ -79,6 +80,10 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("GET /v1/stock", s.stockLevels)
 	mux.HandleFunc("POST /v1/orders/{id}/{action}", s.orderAction)
 	mux.HandleFunc("GET /v1/backup", s.backup)
+	// Profiles for operators chasing a slowdown; behind the admin token.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

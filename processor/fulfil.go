@@ -83,7 +83,10 @@ func (e *Engine) fulfil(id uint64) error {
 			return e.failOrder(tx, c, o, ReasonUnknownSKU)
 		}
 		if ok, err := e.deliverFromStock(tx, c, o, p); ok || err != nil {
-			return err
+			if err != nil {
+				return err
+			}
+			return tx.PutOrder(o)
 		}
 		return e.startWaiting(tx, c, o, &out)
 	})
@@ -109,7 +112,8 @@ func (e *Engine) hasStockSource(p config.Product) bool {
 }
 
 // deliverFromStock delivers a pending order from own stock if the product
-// has an own-stock source and enough cards are on hand.
+// has an own-stock source and enough cards are on hand. The caller writes
+// the order.
 func (e *Engine) deliverFromStock(tx *storage.Tx, c *effects, o *storage.Order, p config.Product) (bool, error) {
 	if !e.hasStockSource(p) {
 		return false, nil
@@ -124,6 +128,8 @@ func (e *Engine) deliverFromStock(tx *storage.Tx, c *effects, o *storage.Order, 
 	return true, e.deliver(tx, c, o, cards)
 }
 
+// deliver marks an order delivered with cards and queues its callback; the
+// caller writes the order.
 func (e *Engine) deliver(tx *storage.Tx, c *effects, o *storage.Order, cards []storage.SealedCard) error {
 	reason := ""
 	if len(o.Replaced) > 0 {
@@ -133,9 +139,6 @@ func (e *Engine) deliver(tx *storage.Tx, c *effects, o *storage.Order, cards []s
 	o.DeliveredAt = c.now
 	o.WaitUntil = time.Time{}
 	c.move(o, storage.StatusDelivered, reason, storage.System)
-	if err := tx.PutOrder(o); err != nil {
-		return err
-	}
 	return c.callback(tx, o, CallbackDelivered)
 }
 

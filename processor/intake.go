@@ -150,20 +150,24 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 			Quantity: r.Quantity, Amount: r.Amount, Buyer: r.Buyer, Account: r.Account, Extra: r.Extra,
 			RequestHash: h, CreatedAt: c.now,
 		}
+		if o.ID, err = tx.NewOrderID(); err != nil {
+			return err
+		}
 		c.move(o, storage.StatusPending, "", storage.Actor{Name: r.Storefront, Platform: "storefront"})
-		if err := tx.CreateOrder(o); err != nil {
-			return err
-		}
-		c.changes[len(c.changes)-1].OrderID = o.ID // the id exists only now
 		order, created = o, true
-		if err := e.screenOrder(tx, c, o); err != nil || o.Status != storage.StatusPending {
+		if err := e.screenOrder(c, tx, o); err != nil {
 			return err
 		}
-		// Own stock on hand: deliver in the intake transaction itself. The
-		// order is then written once instead of twice, and the storefront's
-		// answer already carries the cards. Anything else goes to the workers.
-		_, err = e.deliverFromStock(tx, c, o, p)
-		return err
+		if o.Status == storage.StatusPending {
+			// Own stock on hand: deliver in the intake transaction itself.
+			// The order is then written once instead of twice, and the
+			// storefront's answer already carries the cards. Anything else
+			// goes to the workers.
+			if _, err := e.deliverFromStock(tx, c, o, p); err != nil {
+				return err
+			}
+		}
+		return tx.CreateOrder(o)
 	})
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -177,8 +181,8 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 	return order, created, nil
 }
 
-// screenOrder applies the intake decision to a just-created order.
-func (e *Engine) screenOrder(tx *storage.Tx, c *effects, o *storage.Order) error {
+// screenOrder applies the intake decision to a new order (not yet written).
+func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error {
 	if e.screen == nil {
 		return nil
 	}
@@ -189,16 +193,10 @@ func (e *Engine) screenOrder(tx *storage.Tx, c *effects, o *storage.Order) error
 	switch d.Action {
 	case DecideReview:
 		c.move(o, storage.StatusReview, d.Reason, storage.System)
-		if err := tx.PutOrder(o); err != nil {
-			return err
-		}
 		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
 			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
 	case DecideRefund:
 		c.move(o, storage.StatusRefunded, d.Reason, storage.System)
-		if err := tx.PutOrder(o); err != nil {
-			return err
-		}
 		return c.callback(tx, o, CallbackRefunded)
 	}
 	return nil

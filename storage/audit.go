@@ -8,8 +8,7 @@ import (
 // Audit appends an entry to the audit log. There is no method to change or
 // remove one: the log is append-only by construction.
 func (t *Tx) Audit(e AuditEntry) error {
-	b := t.tx.Bucket(bucketAudit)
-	b.FillPercent = 1.0 // keys only grow
+	b := t.appending(bucketAudit)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("allocate audit seq: %w", err)

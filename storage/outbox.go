@@ -12,7 +12,7 @@ import (
 // globally unique event_id (a restored backup can reuse sequence numbers, so
 // the id also carries random bytes).
 func (t *Tx) AddEvent(e *Event) error {
-	b := t.tx.Bucket(bucketOutbox)
+	b := t.appending(bucketOutbox)
 	seq, err := t.nextEventSeq()
 	if err != nil {
 		return err
