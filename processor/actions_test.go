@@ -172,6 +172,12 @@ func TestReissueGivesNewCardsAndKeepsOldOnesOutOfCirculation(t *testing.T) {
 	// The storefront gets a second delivered callback with the new set;
 	// the first callback still carries the first set (snapshot per event).
 	f.waitFor("second delivered callback", func() bool { return len(f.receiver.Types(fmt.Sprint(o.ID))) == 2 })
+	if v, _ := f.engine.View(second); v.Reason != ReasonReissue || len(v.Cards) != 2 {
+		t.Errorf("reissued order shows reason %q and %d cards, want reason reissue and the new cards", v.Reason, len(v.Cards))
+	}
+	if p := f.receiver.Problems(); len(p) > 0 {
+		t.Errorf("storefront complained about the reissue: %v", p)
+	}
 	_ = f.store.View(func(tx *storage.Tx) error {
 		for _, c := range first.Cards {
 			st, _ := tx.Fingerprint(c.FP)
