@@ -28,6 +28,7 @@ type Engine interface {
 	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
 	Backup(w io.Writer, size func(int64)) (int64, error)
 	Ready() <-chan struct{}
+	Hint(no string)
 }
 
 // Options configure the server.
@@ -35,6 +36,7 @@ type Options struct {
 	Engine      Engine
 	Storefronts map[string][]byte // id → secret
 	AdminToken  string
+	Notify      []SupplierNotify // supplier callbacks served on the storefront listener
 	Now         func() time.Time
 	Log         zerolog.Logger
 }
@@ -47,6 +49,7 @@ type Server struct {
 	now         func() time.Time
 	log         zerolog.Logger
 	replays     *replayGuard
+	notifiers   []SupplierNotify
 }
 
 // New builds the server.
@@ -57,6 +60,7 @@ func New(opts Options) *Server {
 	return &Server{
 		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
+		notifiers: opts.Notify,
 	}
 }
 
@@ -70,6 +74,9 @@ func (s *Server) Storefront() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	for _, n := range s.notifiers {
+		mux.HandleFunc("POST "+n.Path, s.notify(n))
+	}
 	return s.recoverer(notFoundJSON(mux))
 }
 

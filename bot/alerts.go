@@ -69,6 +69,13 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
 			},
 		}
+	case al.Type == "supplier_down" && al.Resolved:
+		return Reply{Text: T(l, "alert_sup_up", al.Target)}
+	case al.Type == "supplier_down":
+		return Reply{Text: T(l, "alert_sup_down", al.Target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
+	case al.Type == "duplicate_card":
+		return Reply{Text: T(l, "alert_dup_card", al.Target, al.OrderID), Buttons: []Button{
+			{T(l, "btn_details"), pressData(pressDetails, al.OrderID)}, {T(l, "btn_pause"), "s:pa:" + al.Target}}}
 	case al.Type == "callback_failing" && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", al.Target)}
 	case al.Type == "callback_failing":

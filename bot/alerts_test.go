@@ -67,16 +67,29 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			en:    "✅ Callbacks to storefront shop work again.",
 		},
 		{
+			name:    "supplier down",
+			alert:   storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu"},
+			zh:      "🔴 供货商 fulu 连续无响应，已熔断；新订单改走其他渠道。",
+			en:      "🔴 Supplier fulu stopped answering; new orders go elsewhere.",
+			buttons: [][3]string{{"暂停", "Pause", "s:pa:fulu"}},
+		},
+		{
+			name:  "supplier up",
+			alert: storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu", Resolved: true},
+			zh:    "🟢 供货商 fulu 已恢复。",
+			en:    "🟢 Supplier fulu answers again.",
+		},
+		{
 			name:  "unknown type",
-			alert: storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu", Detail: "5 timeouts in a row"},
-			zh:    "⚠️ supplier_down:fulu：5 timeouts in a row",
-			en:    "⚠️ supplier_down:fulu: 5 timeouts in a row",
+			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "98.00 left"},
+			zh:    "⚠️ balance_low:fulu：98.00 left",
+			en:    "⚠️ balance_low:fulu: 98.00 left",
 		},
 		{
 			name:  "unknown type resolved",
-			alert: storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu", Resolved: true},
-			zh:    "✅ 已恢复：supplier_down:fulu",
-			en:    "✅ Resolved: supplier_down:fulu",
+			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Resolved: true},
+			zh:    "✅ 已恢复：balance_low:fulu",
+			en:    "✅ Resolved: balance_low:fulu",
 		},
 	}
 	for _, lg := range langs {

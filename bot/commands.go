@@ -19,15 +19,18 @@ type command struct {
 // commands is the command table. Roles follow DESIGN §8: viewers read,
 // operators act on orders, admins do everything.
 var commands = map[string]command{
-	"help":    {RoleViewer, (*Bot).cmdHelp},
-	"start":   {RoleViewer, (*Bot).cmdHelp},
-	"order":   {RoleViewer, (*Bot).cmdOrder},
-	"pending": {RoleViewer, (*Bot).cmdPending},
-	"stock":   {RoleViewer, (*Bot).cmdStock},
-	"approve": {RoleOperator, orderAction("approve")},
-	"retry":   {RoleOperator, orderAction("retry")},
-	"refund":  {RoleOperator, orderAction("refund")},
-	"reissue": {RoleAdmin, orderAction("reissue")},
+	"help":      {RoleViewer, (*Bot).cmdHelp},
+	"start":     {RoleViewer, (*Bot).cmdHelp},
+	"order":     {RoleViewer, (*Bot).cmdOrder},
+	"pending":   {RoleViewer, (*Bot).cmdPending},
+	"stock":     {RoleViewer, (*Bot).cmdStock},
+	"approve":   {RoleOperator, orderAction("approve")},
+	"retry":     {RoleOperator, orderAction("retry")},
+	"refund":    {RoleOperator, orderAction("refund")},
+	"reissue":   {RoleAdmin, orderAction("reissue")},
+	"suppliers": {RoleViewer, (*Bot).cmdSuppliers},
+	"pause":     {RoleAdmin, pauseAction(true)},
+	"resume":    {RoleAdmin, pauseAction(false)},
 }
 
 // usages show how to call the commands that take arguments.
@@ -37,6 +40,8 @@ var usages = map[string]string{
 	"retry":   "/retry <id>",
 	"refund":  "/refund <id> [reason]",
 	"reissue": "/reissue <id>",
+	"pause":   "/pause <supplier|sku>",
+	"resume":  "/resume <supplier|sku>",
 }
 
 func (b *Bot) run(ctx context.Context, id Identity, name string, args []string) Reply {

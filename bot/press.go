@@ -52,6 +52,9 @@ func stateOfCode(code string) storage.Status {
 // cannot edit).
 func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	parts := strings.Split(p.Data, ":")
+	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
+		return b.pressPause(p, parts[2])
+	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
 	}
@@ -101,6 +104,9 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 // cannot show buttons (the console; plain-text fallbacks).
 func ButtonCommand(data string) string {
 	parts := strings.Split(data, ":")
+	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
+		return "/pause " + parts[2]
+	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return ""
 	}
@@ -112,4 +118,18 @@ func ButtonCommand(data string) string {
 		return "/order " + parts[2]
 	}
 	return "/" + spec.action + " " + parts[2]
+}
+
+// pressPause is the Pause button of a supplier alert (admins only).
+func (b *Bot) pressPause(p Press, supplier string) Reply {
+	op, ok := b.auth.Operator(p.From)
+	if !ok {
+		b.refuse(p.From, Operator{}, "button:"+p.Data)
+		return Reply{Text: T(b.lang, "not_operator")}
+	}
+	if op.Role < RoleAdmin {
+		b.refuse(p.From, op, "button:"+p.Data)
+		return Reply{Text: T(b.lang, "not_allowed", op.Role, "pause")}
+	}
+	return b.setPaused(op, p.From, supplier, true)
 }

@@ -60,13 +60,38 @@ type Storefront struct {
 
 // Supplier types.
 const (
-	SupplierStock = "stock"
+	SupplierStock = "stock" // own card-key inventory
+	SupplierFulu  = "fulu"  // 福禄开放平台 2.0
+	SupplierSim   = "sim"   // simulator for the demo and benchmarks
 )
 
-// Supplier is one source of goods.
+// Supplier is one source of goods. Which keys apply depends on Type.
 type Supplier struct {
 	Name string `toml:"name"`
 	Type string `toml:"type"`
+
+	// Remote suppliers (fulu, sim).
+	Timeout Duration `toml:"timeout"` // one request; default 10s
+	Grace   Duration `toml:"grace"`   // unknown outcome: "not found" is final after this; default 10m
+
+	// fulu
+	BaseURL       string `toml:"base_url"`
+	AppKey        Secret `toml:"app_key"`
+	AppKeyEnv     string `toml:"app_key_env"`
+	AppKeyFile    string `toml:"app_key_file"`
+	AppSecret     Secret `toml:"app_secret"`
+	AppSecretEnv  string `toml:"app_secret_env"`
+	AppSecretFile string `toml:"app_secret_file"`
+	NotifyPath    string `toml:"notify_path"` // Fulu's callbacks arrive here on [api] listen
+
+	// sim
+	Latency        Duration     `toml:"latency"`         // mean answer time; default 200ms
+	FailRate       float64      `toml:"fail_rate"`       // share of orders definitely failed
+	UnknownRate    float64      `toml:"unknown_rate"`    // share of answers lost (the order may exist)
+	DuplicateRate  float64      `toml:"duplicate_rate"`  // share of orders that return an already issued card
+	OutageRate     float64      `toml:"outage_rate"`     // chance per minute that an outage starts
+	OutageDuration Duration     `toml:"outage_duration"` // how long an outage lasts; default 1m
+	UnitCost       money.Amount `toml:"unit_cost"`       // what one supplier unit costs; default "0"
 }
 
 // Product kinds.

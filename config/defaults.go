@@ -48,6 +48,26 @@ func (c *Config) applyDefaults(written map[string]bool) {
 			*v = def
 		}
 	}
+	for i := range c.Suppliers {
+		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
+		if s.Type == SupplierStock {
+			continue
+		}
+		setDuration := func(v *Duration, def time.Duration, name string) {
+			if *v == 0 && !written[key+"."+name] {
+				*v = Duration(def)
+			}
+		}
+		setDuration(&s.Timeout, 10*time.Second, "timeout")
+		setDuration(&s.Grace, 10*time.Minute, "grace")
+		if s.Type == SupplierSim {
+			setDuration(&s.Latency, 200*time.Millisecond, "latency")
+			setDuration(&s.OutageDuration, time.Minute, "outage_duration")
+		}
+		if s.Type == SupplierFulu && s.BaseURL == "" && !written[key+".base_url"] {
+			s.BaseURL = "https://openapi.fulu.com"
+		}
+	}
 	for i := range c.Products {
 		p, key := &c.Products[i], fmt.Sprintf("products[%d]", i)
 		setInt(&p.MaxQuantity, 10, key+".max_quantity")

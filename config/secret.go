@@ -56,6 +56,12 @@ func (c *Config) secretRefs() []secretRef {
 	for i := range c.Storefronts {
 		refs = append(refs, c.storefrontSecretRef(i))
 	}
+	for i := range c.Suppliers {
+		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
+		refs = append(refs,
+			secretRef{key + ".app_key", &s.AppKey, s.AppKeyEnv, s.AppKeyFile},
+			secretRef{key + ".app_secret", &s.AppSecret, s.AppSecretEnv, s.AppSecretFile})
+	}
 	return refs
 }
 

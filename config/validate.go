@@ -17,7 +17,7 @@ var (
 	supplierNamePattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 	skuPattern          = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-	supplierTypes = []string{SupplierStock}
+	supplierTypes = []string{SupplierStock, SupplierFulu, SupplierSim}
 	refundReasons = []string{RefundInvalidAccount, RefundOutOfStock}
 )
 
@@ -51,6 +51,7 @@ func (c *Config) validate() Problems {
 	v.oneOf("log.format", c.Log.Format, "json", "console")
 	v.storefronts()
 	suppliers := v.suppliers()
+	v.notifyPaths()
 	v.products(suppliers)
 	v.processing()
 	v.oneOf("bot.language", c.Bot.Language, "zh", "en")
@@ -184,6 +185,7 @@ func (v *validator) suppliers() map[string]string {
 			}
 			v.add(key+".type", "%s; supported types: %s", what, strings.Join(supplierTypes, ", "))
 		}
+		v.supplierKeys(key, s)
 		if s.Name != "" {
 			types[s.Name] = s.Type
 		}

@@ -32,11 +32,7 @@ func (v *validator) products(suppliers map[string]string) {
 		default:
 			skus[p.SKU] = i
 		}
-		switch p.Kind {
-		case KindCard:
-		case KindDirect:
-			v.add(key+".kind", `direct top-ups need an upstream supplier, which this build does not have yet; use kind = "card"`)
-		default:
+		if p.Kind != KindCard && p.Kind != KindDirect {
 			v.add(key+".kind", "%q is not allowed; use %q or %q", p.Kind, KindCard, KindDirect)
 		}
 		if p.MaxQuantity < 1 || p.MaxQuantity > 10000 {
@@ -48,11 +44,12 @@ func (v *validator) products(suppliers map[string]string) {
 		if p.LowStock < 0 {
 			v.add(key+".low_stock", "%d is negative; use 0 (no alert) or more (default 20)", p.LowStock)
 		}
-		v.sources(key, p.Sources, suppliers, declared)
+		v.sources(key, p, suppliers, declared)
 	}
 }
 
-func (v *validator) sources(product string, sources []Source, suppliers map[string]string, declared []string) {
+func (v *validator) sources(product string, p Product, suppliers map[string]string, declared []string) {
+	sources := p.Sources
 	if len(sources) == 0 {
 		v.add(product+".sources", `at least one [[products.sources]] is required; add one below the product with supplier = "own"`)
 	}
@@ -79,6 +76,12 @@ func (v *validator) sources(product string, sources []Source, suppliers map[stri
 		}
 		if s.MaxCost < 0 {
 			v.add(key+".max_cost", `must not be negative; write it like max_cost = "98.50", or "0" for no limit`)
+		}
+		if known && typ == SupplierFulu && s.Item == "" {
+			v.add(key+".item", `must be set: the Fulu product_id to buy, like item = "10000587"`)
+		}
+		if known && typ == SupplierStock && p.Kind == KindDirect {
+			v.add(key+".supplier", "%q is own stock, which holds card keys; a direct top-up product needs a fulu or sim source", s.Supplier)
 		}
 		if known && typ == SupplierStock {
 			// Own stock is imported per product, so there is no item id and

@@ -34,6 +34,7 @@ func (e *Engine) Retry(actor storage.Actor, id uint64) (*storage.Order, error) {
 	return e.act(actor, ActionRetry, id, "", []storage.Status{storage.StatusFailed},
 		func(tx *storage.Tx, c *effects, o *storage.Order) error {
 			o.WaitUntil = time.Time{}
+			archive(o, false)
 			c.move(o, storage.StatusPending, operatorReason(actor), actor)
 			return tx.PutOrder(o)
 		})
@@ -85,6 +86,7 @@ func (e *Engine) Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
 				o.Cards = nil
 			}
 			o.DeliveredAt = time.Time{}
+			archive(o, true)
 			c.move(o, storage.StatusPending, ReasonReissue, actor)
 			return tx.PutOrder(o)
 		})

@@ -5,6 +5,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,7 +16,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
+	"cardflow/internal/money"
 	"cardflow/storage"
+	"cardflow/suppliers"
 )
 
 // Storefront is what the engine needs to call a storefront back.
@@ -38,6 +41,13 @@ type Options struct {
 	Now        func() time.Time // injected clock; time.Now when nil
 	Log        zerolog.Logger
 	HTTPClient *http.Client // for callbacks; a 10 s client when nil
+
+	// Sources are the remote suppliers by name (fulu, sim); own stock
+	// needs none.
+	Sources map[string]suppliers.Supplier
+	// BreakerProbe is how long a supplier marked down rests before one
+	// request probes it (default 30 s).
+	BreakerProbe time.Duration
 
 	// Screen decides at intake whether an order is held for review or
 	// refused. Nil lets every order through.
@@ -70,19 +80,31 @@ type Engine struct {
 	storefronts map[string]Storefront
 	// supplierTypes maps a supplier name to its type.
 	supplierTypes map[string]string
+	supplierNames []string // in config order
 	stockWait     time.Duration
 	autoRefund    map[string]bool
 	workers       int
 	observe       func(Change)
 	screen        Screener
 
-	queue   *workQueue
-	waits   *stockWaits
-	outbox  *dispatcher
-	ready   chan struct{} // closed when recovery is done
-	stopped chan struct{}
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
+	queue  *workQueue
+	waits  *stockWaits
+	outbox *dispatcher
+	timers *timers
+
+	// Remote suppliers.
+	sources     map[string]suppliers.Supplier
+	breakers    *breakers
+	timeouts    map[string]time.Duration
+	graces      map[string]time.Duration
+	unitCosts   map[string]money.Amount
+	supplierSem chan struct{}
+	supplierWG  sync.WaitGroup
+	runCtx      context.Context
+	ready       chan struct{} // closed when recovery is done
+	stopped     chan struct{}
+	wg          sync.WaitGroup
+	cancel      context.CancelFunc
 }
 
 // New builds an engine over an open store.
@@ -126,9 +148,22 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, s := range opts.Storefronts {
 		e.storefronts[s.ID] = s
 	}
+	e.sources, e.timeouts, e.graces, e.unitCosts = opts.Sources, map[string]time.Duration{}, map[string]time.Duration{}, map[string]money.Amount{}
+	var remote []string
 	for _, s := range opts.Suppliers {
 		e.supplierTypes[s.Name] = s.Type
+		e.supplierNames = append(e.supplierNames, s.Name)
+		e.timeouts[s.Name] = cmp.Or(s.Timeout.Std(), 10*time.Second)
+		e.graces[s.Name] = cmp.Or(s.Grace.Std(), 10*time.Minute)
+		e.unitCosts[s.Name] = s.UnitCost
+		if s.Type != config.SupplierStock {
+			remote = append(remote, s.Name)
+		}
 	}
+	e.breakers = newBreakers(remote, cmp.Or(opts.BreakerProbe, breakerProbe), e.supplierChanged)
+	e.supplierSem = make(chan struct{}, supplierConc)
+	e.runCtx = context.Background()
+	e.timers = newTimers(opts.Now, e.wakeUp)
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
@@ -147,6 +182,7 @@ func New(store *storage.Store, opts Options) *Engine {
 // outbox and the stock-wait timer. It returns once recovery is done.
 func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(ctx)
+	e.runCtx = ctx
 	if err := e.recover(); err != nil {
 		e.cancel()
 		return fmt.Errorf("recover: %w", err)
@@ -160,6 +196,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.wg.Go(func() { e.outbox.run(ctx) })
 	e.wg.Go(func() { e.expireLoop(ctx) })
+	e.wg.Go(func() { e.timers.run(ctx) })
 	close(e.ready)
 	return nil
 }
@@ -181,6 +218,16 @@ func (e *Engine) Stop() {
 		e.cancel()
 	}
 	e.wg.Wait()
+	e.supplierWG.Wait()
+}
+
+// wakeUp is what a timer does: query an attempt, or look at an order again.
+func (e *Engine) wakeUp(id uint64, no string) {
+	if no == "" {
+		e.queue.push(id)
+		return
+	}
+	e.goSupplier(func(ctx context.Context) { e.query(ctx, id, no) })
 }
 
 // Store returns the engine's store (for the admin API's backup and stock reads).

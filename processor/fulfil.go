@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,6 +32,8 @@ const (
 	AlertOrderFailed     = "order_failed"
 	AlertCallbackFailing = "callback_failing"
 	AlertReview          = "review"
+	AlertDuplicateCard   = "duplicate_card"
+	AlertSupplierDown    = "supplier_down"
 )
 
 func (e *Engine) work() {
@@ -50,55 +51,37 @@ func (e *Engine) work() {
 	}
 }
 
-// outcome of one look at a pending order.
-type outcome struct {
-	waitSKU   string    // out of stock: register as waiting for this SKU
-	waitUntil time.Time // and give up then
-	firstWait bool      // this look started the wait
-}
-
-// fulfil looks at one order and, if it is pending, delivers it from own stock
-// in a single transaction: the cards leave stock, their fingerprints are
-// marked delivered to this order, the order becomes delivered and its callback
-// is queued — all or nothing, so no card can reach two orders and no delivered
-// order can miss its callback, whatever crashes.
+// fulfil looks at one order and moves it on (see advance). Delivery from own
+// stock happens inside this one transaction: the cards leave stock, the order
+// becomes delivered and its callback is queued — all or nothing, so no card
+// can reach two orders and no delivered order can miss its callback,
+// whatever crashes.
 func (e *Engine) fulfil(id uint64) error {
-	var out outcome
+	var pl plan
 	var sku string
-	var seen uint64
 	err := e.commit(func(tx *storage.Tx, c *effects) error {
-		out = outcome{}
+		pl = plan{}
 		o, err := tx.Order(id)
 		if err != nil {
 			return err
 		}
-		if o.Status != storage.StatusPending {
+		if o.Status != storage.StatusPending && o.Status != storage.StatusProcessing {
 			return nil
 		}
 		sku = o.SKU
-		seen = e.waits.current(o.SKU)
-		p, ok := e.products[o.SKU]
-		if !ok {
-			// The product left the config while the order waited.
-			return e.failOrder(tx, c, o, ReasonUnknownSKU)
+		pl.seen = e.waits.current(o.SKU)
+		if err := e.advance(tx, c, o, &pl); err != nil {
+			return err
 		}
-		if ok, err := e.deliverFromStock(tx, c, o, p); ok || err != nil {
-			if err != nil {
-				return err
-			}
-			return tx.PutOrder(o)
-		}
-		return e.startWaiting(tx, c, o, &out)
+		return tx.PutOrder(o)
 	})
 	if err != nil {
 		return fmt.Errorf("order %d: %w", id, err)
 	}
-	if out.waitSKU != "" && !e.waits.wait(out.waitSKU, id, out.waitUntil, seen) {
-		e.queue.push(id) // stock arrived while we looked: look again
-	}
-	if out.waitSKU == "" && sku != "" {
+	if pl.waitSKU == "" && sku != "" {
 		e.waits.forget(sku, id)
 	}
+	e.afterCommit(id, &pl)
 	return nil
 }
 
@@ -109,23 +92,6 @@ func (e *Engine) hasStockSource(p config.Product) bool {
 		}
 	}
 	return false
-}
-
-// deliverFromStock delivers a pending order from own stock if the product
-// has an own-stock source and enough cards are on hand. The caller writes
-// the order.
-func (e *Engine) deliverFromStock(tx *storage.Tx, c *effects, o *storage.Order, p config.Product) (bool, error) {
-	if !e.hasStockSource(p) {
-		return false, nil
-	}
-	cards, err := tx.TakeStock(o.SKU, o.Quantity)
-	if errors.Is(err, storage.ErrStockEmpty) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, e.deliver(tx, c, o, cards)
 }
 
 // deliver marks an order delivered with cards and queues its callback; the
@@ -142,45 +108,16 @@ func (e *Engine) deliver(tx *storage.Tx, c *effects, o *storage.Order, cards []s
 	return c.callback(tx, o, CallbackDelivered)
 }
 
-// startWaiting keeps an order pending for stock. The first time, it tells the
-// storefront the order is delayed and the operators that a SKU ran out;
-// later looks change nothing in the store.
-func (e *Engine) startWaiting(tx *storage.Tx, c *effects, o *storage.Order, out *outcome) error {
-	out.waitSKU = o.SKU
-	if o.Reason == ReasonOutOfStock && !o.WaitUntil.IsZero() {
-		out.waitUntil = o.WaitUntil
-		return nil
-	}
-	o.WaitUntil = c.now.Add(e.stockWait)
-	out.waitUntil, out.firstWait = o.WaitUntil, true
-	c.move(o, storage.StatusPending, ReasonOutOfStock, storage.System)
-	if err := tx.PutOrder(o); err != nil {
-		return err
-	}
-	if err := c.callback(tx, o, CallbackDelayed); err != nil {
-		return err
-	}
-	return c.alert(tx, storage.Alert{
-		Key: AlertOutOfStock + ":" + o.SKU, Type: AlertOutOfStock, SKU: o.SKU, OrderID: o.ID,
-		Count: tx.StockLevel(o.SKU),
-	})
-}
-
 // failOrder ends automatic handling: failed for a person to decide, or
-// refunded at once when the reason is in auto_refund.
+// refunded at once when the reason is in auto_refund. The caller writes the
+// order.
 func (e *Engine) failOrder(tx *storage.Tx, c *effects, o *storage.Order, reason string) error {
 	o.WaitUntil = time.Time{}
 	if e.autoRefund[reason] {
 		c.move(o, storage.StatusRefunded, reason, storage.System)
-		if err := tx.PutOrder(o); err != nil {
-			return err
-		}
 		return c.callback(tx, o, CallbackRefunded)
 	}
 	c.move(o, storage.StatusFailed, reason, storage.System)
-	if err := tx.PutOrder(o); err != nil {
-		return err
-	}
 	if err := c.callback(tx, o, CallbackFailed); err != nil {
 		return err
 	}
@@ -221,10 +158,13 @@ func (e *Engine) ExpireWaits() {
 				return err
 			}
 			sku = o.SKU
-			if o.Status != storage.StatusPending || o.Reason != ReasonOutOfStock || c.now.Before(o.WaitUntil) {
+			if o.Status != storage.StatusPending || o.WaitUntil.IsZero() || c.now.Before(o.WaitUntil) {
 				return nil
 			}
-			return e.failOrder(tx, c, o, ReasonOutOfStock)
+			if err := e.failOrder(tx, c, o, o.Reason); err != nil {
+				return err
+			}
+			return tx.PutOrder(o)
 		})
 		if err != nil {
 			e.log.Error().Err(err).Uint64("order_id", id).Msg("expire stock wait failed")

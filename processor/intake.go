@@ -131,9 +131,10 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 	var (
 		order   *storage.Order
 		created bool
+		pl      plan
 	)
 	err = e.commit(func(tx *storage.Tx, c *effects) error {
-		order, created = nil, false
+		order, created, pl = nil, false, plan{}
 		old, err := tx.OrderByExternal(r.Storefront, r.ExternalID)
 		switch {
 		case err == nil:
@@ -159,11 +160,12 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 			return err
 		}
 		if o.Status == storage.StatusPending {
-			// Own stock on hand: deliver in the intake transaction itself.
-			// The order is then written once instead of twice, and the
-			// storefront's answer already carries the cards. Anything else
-			// goes to the workers.
-			if _, err := e.deliverFromStock(tx, c, o, p); err != nil {
+			// Move the order on in the intake transaction itself: own stock
+			// on hand is delivered now (the order is written once, and the
+			// storefront's answer already carries the cards); a supplier
+			// purchase is stored now and sent after the commit.
+			pl.seen = e.waits.current(o.SKU)
+			if err := e.advance(tx, c, o, &pl); err != nil {
 				return err
 			}
 		}
@@ -175,8 +177,8 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		}
 		return nil, false, fmt.Errorf("store order: %w", err)
 	}
-	if created && order.Status == storage.StatusPending {
-		e.queue.push(order.ID)
+	if created {
+		e.afterCommit(order.ID, &pl)
 	}
 	return order, created, nil
 }

@@ -39,6 +39,20 @@ func (f *fixture) storedEvents() []*storage.Event {
 func (f *fixture) tick(d time.Duration) {
 	f.clock.Add(d)
 	f.engine.outbox.kick()
+	f.engine.timers.kick()
+}
+
+// tickUntil moves the clock by step until cond holds, as time passing would
+// (each step is small enough for signed callbacks to stay valid).
+func (f *fixture) tickUntil(what string, step time.Duration, cond func() bool) {
+	f.t.Helper()
+	f.waitFor(what, func() bool {
+		if cond() {
+			return true
+		}
+		f.tick(step)
+		return false
+	})
 }
 
 func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {

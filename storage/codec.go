@@ -34,6 +34,14 @@ func (e *encoder) time(t time.Time) {
 	e.varint(t.UnixNano())
 }
 
+func (e *encoder) bool(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
 func (e *encoder) cards(cs []SealedCard) {
 	e.uvarint(uint64(len(cs)))
 	for _, c := range cs {
@@ -81,6 +89,27 @@ func encodeOrder(dst []byte, o *Order) []byte {
 		e.str(h.Reason)
 		e.str(h.Actor.Name)
 		e.str(h.Actor.Platform)
+	}
+	e.uvarint(uint64(len(o.Attempts)))
+	for _, a := range o.Attempts {
+		e.str(a.No)
+		e.str(a.Supplier)
+		e.str(a.Item)
+		e.uvarint(uint64(a.Batch))
+		e.uvarint(uint64(a.Quantity))
+		e.uvarint(uint64(a.Units))
+		e.str(string(a.State))
+		e.str(a.Reason)
+		e.str(a.Detail)
+		e.time(a.SentAt)
+		e.time(a.NextAt)
+		e.uvarint(uint64(a.Queries))
+		e.uvarint(uint64(a.Resubmits))
+		e.varint(int64(a.Cost))
+		e.str(a.SupplierID)
+		e.cards(a.Cards)
+		e.time(a.EndedAt)
+		e.bool(a.Archived)
 	}
 	return e.b
 }
@@ -144,6 +173,11 @@ func (d *decoder) bytes() []byte {
 		return nil
 	}
 	return append([]byte(nil), p...) // bbolt's memory is only valid inside the transaction
+}
+
+func (d *decoder) bool() bool {
+	p := d.raw(1)
+	return len(p) == 1 && p[0] == 1
 }
 
 func (d *decoder) str() string { return string(d.raw(d.count(1))) }
@@ -217,6 +251,30 @@ func decodeOrder(b []byte, o *Order) error {
 			h.Reason = d.str()
 			h.Actor.Name = d.str()
 			h.Actor.Platform = d.str()
+		}
+	}
+	if n := d.count(18); n > 0 {
+		o.Attempts = make([]Attempt, n)
+		for i := range o.Attempts {
+			a := &o.Attempts[i]
+			a.No = d.str()
+			a.Supplier = d.str()
+			a.Item = d.str()
+			a.Batch = int(d.uvarint())
+			a.Quantity = int(d.uvarint())
+			a.Units = int(d.uvarint())
+			a.State = AttemptState(d.str())
+			a.Reason = d.str()
+			a.Detail = d.str()
+			a.SentAt = d.time()
+			a.NextAt = d.time()
+			a.Queries = int(d.uvarint())
+			a.Resubmits = int(d.uvarint())
+			a.Cost = money.Amount(d.varint())
+			a.SupplierID = d.str()
+			a.Cards = d.cards()
+			a.EndedAt = d.time()
+			a.Archived = d.bool()
 		}
 	}
 	if d.err != nil {

@@ -20,6 +20,14 @@ func fullOrder() *Order {
 			{At: at, To: StatusPending, Actor: Actor{Name: "shop1", Platform: "storefront"}},
 			{At: at.Add(time.Second), From: StatusPending, To: StatusDelivered, Reason: "reissue", Actor: System},
 		},
+		Attempts: []Attempt{
+			{No: "CF1234567-0-a1b2c3", Supplier: "fulu", Item: "10000587", Batch: 0, Quantity: 2, Units: 4,
+				State: AttemptSucceeded, Detail: "code 0", SentAt: at, NextAt: at.Add(3 * time.Second), Queries: 3,
+				Resubmits: 1, Cost: 400, SupplierID: "24010203040500000002",
+				Cards: []SealedCard{{FP: Fingerprint{7}, Box: []byte("c")}}, EndedAt: at.Add(4 * time.Second), Archived: true},
+			{No: "CF1234567-1-d4e5f6", Supplier: "sim", Batch: 1, Quantity: 1, Units: 1, State: AttemptFailed,
+				Reason: "out_of_stock", SentAt: at},
+		},
 	}
 	return o
 }

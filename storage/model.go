@@ -101,7 +101,56 @@ type Order struct {
 
 	History []Transition `json:"history"`
 
+	// Attempts are the purchases from suppliers made for this order, in
+	// the order they were made. Each is written before its request is sent.
+	Attempts []Attempt `json:"attempts,omitempty"`
+
 	stored Status // status as last read from the store, for index upkeep
+}
+
+// AttemptState is where a supplier purchase stands.
+type AttemptState string
+
+// Attempt states. Sending, pending and unknown are in flight: the engine
+// queries them until they end. Only failed and lost (proven never created)
+// let the order buy that batch elsewhere.
+const (
+	AttemptSending   AttemptState = "sending"   // stored, request about to go out (or its answer lost in a crash)
+	AttemptPending   AttemptState = "pending"   // the supplier has it and is working on it
+	AttemptUnknown   AttemptState = "unknown"   // no definite answer yet: query, never buy again
+	AttemptSucceeded AttemptState = "succeeded" // goods received (cards sealed in Cards)
+	AttemptFailed    AttemptState = "failed"    // definite failure; Reason says why
+	AttemptLost      AttemptState = "lost"      // not found past the supplier's grace: never created
+	AttemptBad       AttemptState = "bad"       // succeeded with a card already known: never delivered
+)
+
+// InFlight reports whether the attempt still waits for an answer.
+func (s AttemptState) InFlight() bool {
+	return s == AttemptSending || s == AttemptPending || s == AttemptUnknown
+}
+
+// Attempt is one purchase from a supplier for one batch of an order.
+type Attempt struct {
+	No         string       `json:"no"` // our idempotency key at the supplier (customer_order_no)
+	Supplier   string       `json:"supplier"`
+	Item       string       `json:"item"`
+	Batch      int          `json:"batch"`    // which batch of the order
+	Quantity   int          `json:"quantity"` // product units this batch covers
+	Units      int          `json:"units"`    // supplier units bought
+	State      AttemptState `json:"state"`
+	Reason     string       `json:"reason,omitempty"`
+	Detail     string       `json:"detail,omitempty"` // the supplier's last code and message
+	SentAt     time.Time    `json:"sent_at"`
+	NextAt     time.Time    `json:"next_at,omitzero"` // next query
+	Queries    int          `json:"queries,omitempty"`
+	Resubmits  int          `json:"resubmits,omitempty"`
+	Cost       money.Amount `json:"cost,omitempty"`
+	SupplierID string       `json:"supplier_id,omitempty"` // the supplier's own order number
+	Cards      []SealedCard `json:"cards,omitempty"`
+	EndedAt    time.Time    `json:"ended_at,omitzero"`
+	// Archived attempts no longer count for routing: an operator's retry
+	// archives the failures, a reissue archives the delivered purchases.
+	Archived bool `json:"archived,omitempty"`
 }
 
 // CardSet is the number of the current card set: 0 before any delivery, 1

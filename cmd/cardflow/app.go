@@ -40,6 +40,10 @@ type appOptions struct {
 // newApp opens the store and builds the engine and the HTTP handlers.
 // Nothing runs until start.
 func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptions) (*app, error) {
+	sources, notify, err := buildSources(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	store, err := storage.Open(cfg.DataDir, master, storage.Options{})
 	if err != nil {
 		return nil, err
@@ -51,11 +55,11 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 		secrets[s.ID] = []byte(s.Secret.Reveal())
 	}
 	engine := processor.New(store, processor.Options{
-		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts,
+		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Log: log, Screen: opts.screen, Alerts: opts.alerts, Observe: opts.observe,
 	})
-	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log})
+	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log})
 	return &app{cfg: cfg, log: log, store: store, engine: engine, api: srv, errc: make(chan error, 2)}, nil
 }
 

@@ -228,7 +228,7 @@ func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.C
 
 func feedLine(lang string, c processor.Change) string {
 	mark := map[storage.Status]string{storage.StatusDelivered: "✓", storage.StatusFailed: "✗", storage.StatusRefunded: "↩",
-		storage.StatusReview: "?", storage.StatusPending: "·"}[c.To]
+		storage.StatusReview: "?", storage.StatusPending: "·", storage.StatusProcessing: "⋯"}[c.To]
 	if c.To == storage.StatusPending && c.From == "" {
 		return "" // new orders are too many to list; their outcome is shown
 	}

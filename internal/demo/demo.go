@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,19 +18,34 @@ import (
 // StorefrontID is the simulated storefront's id.
 const StorefrontID = "demo-shop"
 
-// Products of the demo shop. jd-100 starts empty and is restocked after a
-// while; psn-200 is never restocked, so its orders fail and wait for an
-// operator.
+// SimSupplier is the demo's upstream supplier: a simulator with realistic
+// latency, failures, lost answers, duplicate cards and short outages.
+const SimSupplier = "sim"
+
+// Products of the demo shop, with their sources in priority order. jd-100
+// starts empty and is restocked after a while; psn-200 is never restocked, so
+// its orders fail and wait for an operator; game-100 is bought from the
+// simulated supplier only; qb-direct tops the buyer's account up.
 var Products = []config.Product{
-	{SKU: "qb-10", Name: "Q币 10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 20},
-	{SKU: "steam-50", Name: "Steam 充值卡 50元", Kind: config.KindCard, MaxQuantity: 20, BatchSize: 5, LowStock: 10},
-	{SKU: "netease-30", Name: "网易一卡通 30元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 10},
-	{SKU: "jd-100", Name: "京东E卡 100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 5},
-	{SKU: "psn-200", Name: "PSN 点卡 200元", Kind: config.KindCard, MaxQuantity: 5, BatchSize: 5, LowStock: 5},
+	{SKU: "qb-10", Name: "Q币 10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 20,
+		Sources: []config.Source{{Supplier: "own", Units: 1}, {Supplier: SimSupplier, Item: "QB10", Units: 1}}},
+	{SKU: "steam-50", Name: "Steam 充值卡 50元", Kind: config.KindCard, MaxQuantity: 20, BatchSize: 5, LowStock: 10,
+		Sources: []config.Source{{Supplier: "own", Units: 1}}},
+	{SKU: "netease-30", Name: "网易一卡通 30元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 10,
+		Sources: []config.Source{{Supplier: "own", Units: 1}}},
+	{SKU: "jd-100", Name: "京东E卡 100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 5, LowStock: 5,
+		Sources: []config.Source{{Supplier: "own", Units: 1}}},
+	{SKU: "psn-200", Name: "PSN 点卡 200元", Kind: config.KindCard, MaxQuantity: 5, BatchSize: 5, LowStock: 5,
+		Sources: []config.Source{{Supplier: "own", Units: 1}}},
+	{SKU: "game-100", Name: "游戏点卡 100元（两张50元）", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 2,
+		Sources: []config.Source{{Supplier: SimSupplier, Item: "GAME50", Units: 2}}},
+	{SKU: "qb-direct", Name: "Q币直充 10元", Kind: config.KindDirect, MaxQuantity: 10, BatchSize: 10,
+		Sources: []config.Source{{Supplier: SimSupplier, Item: "QBD10", Units: 1}}},
 }
 
 // prices in fen per unit.
-var prices = map[string]money.Amount{"qb-10": 1000, "steam-50": 5000, "netease-30": 3000, "jd-100": 10000, "psn-200": 20000}
+var prices = map[string]money.Amount{"qb-10": 1000, "steam-50": 5000, "netease-30": 3000, "jd-100": 10000, "psn-200": 20000,
+	"game-100": 10000, "qb-direct": 1000}
 
 // initialStock is what a fresh demo data dir starts with.
 var initialStock = map[string]int{"qb-10": 400, "steam-50": 150, "netease-30": 200}
@@ -50,13 +66,16 @@ func Config(dataDir, apiAddr, adminAddr, callbackURL string, secret, adminToken 
 	cfg.Admin.Token, cfg.Admin.TokenEnv = config.Secret(adminToken), ""
 	cfg.Log.Format, cfg.Log.Level = "console", "warn"
 	cfg.Storefronts = []config.Storefront{{ID: StorefrontID, Secret: config.Secret(secret), CallbackURL: callbackURL}}
-	cfg.Suppliers = []config.Supplier{{Name: "own", Type: config.SupplierStock}}
-	cfg.Processing.StockWait = config.Duration(StockWait)
-	cfg.Products = make([]config.Product, len(Products))
-	for i, p := range Products {
-		p.Sources = []config.Source{{Supplier: "own", Units: 1}}
-		cfg.Products[i] = p
+	cfg.Suppliers = []config.Supplier{
+		{Name: "own", Type: config.SupplierStock},
+		{Name: SimSupplier, Type: config.SupplierSim, Timeout: config.Duration(5 * time.Second),
+			Grace: config.Duration(30 * time.Second), Latency: config.Duration(300 * time.Millisecond),
+			FailRate: 0.03, UnknownRate: 0.05, DuplicateRate: 0.03, OutageRate: 0.3,
+			OutageDuration: config.Duration(20 * time.Second), UnitCost: 950},
 	}
+	cfg.Processing.StockWait = config.Duration(StockWait)
+	cfg.Processing.AutoRefund = []string{config.RefundInvalidAccount}
+	cfg.Products = slices.Clone(Products)
 	return cfg
 }
 

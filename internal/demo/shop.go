@@ -44,6 +44,10 @@ func (s *Shop) Run(ctx context.Context) {
 			s.place(ctx, "steam-50", 12, fmt.Sprintf("u-%d", 3000+rand.IntN(50)))
 		case i%30 == 15:
 			s.place(ctx, RestockSKU, 1+rand.IntN(2), fmt.Sprintf("u-%d", 4000+rand.IntN(50)))
+		case i%7 == 3: // bought from the simulated supplier
+			s.place(ctx, "game-100", 1+rand.IntN(3), fmt.Sprintf("u-%d", 5000+rand.IntN(50)))
+		case i%11 == 5: // a direct top-up
+			s.placeDirect(ctx, "qb-direct", 1+rand.IntN(5), fmt.Sprintf("u-%d", 6000+rand.IntN(50)))
 		default:
 			skus := []string{"qb-10", "qb-10", "steam-50", "netease-30"}
 			s.place(ctx, skus[rand.IntN(len(skus))], 1+rand.IntN(3), fmt.Sprintf("u-%d", 1000+rand.IntN(200)))
@@ -52,8 +56,23 @@ func (s *Shop) Run(ctx context.Context) {
 }
 
 func (s *Shop) place(ctx context.Context, sku string, qty int, buyer string) {
+	s.send(ctx, sku, qty, buyer, "")
+}
+
+// placeDirect tops a QQ number up; one in ten numbers is refused by the
+// supplier, as a mistyped account would be.
+func (s *Shop) placeDirect(ctx context.Context, sku string, qty int, buyer string) {
+	account := fmt.Sprintf("%d", 10000000+rand.IntN(90000000))
+	if rand.IntN(10) == 0 {
+		account = "bad-" + account
+	}
+	s.send(ctx, sku, qty, buyer, account)
+}
+
+func (s *Shop) send(ctx context.Context, sku string, qty int, buyer, account string) {
 	s.n++
 	o := storefront.NewOrder{
+		Account:    account,
 		ExternalID: fmt.Sprintf("DEMO-%s-%04d", s.RunID, s.n),
 		SKU:        sku,
 		Quantity:   qty,

@@ -1,0 +1,64 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"cardflow/processor"
+)
+
+func (b *Bot) cmdSuppliers(context.Context, Operator, Identity, []string) Reply {
+	states, err := b.engine.Suppliers()
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	lines := []string{T(b.lang, "suppliers_header")}
+	var buttons []Button
+	for _, s := range states {
+		state := T(b.lang, "supplier_up")
+		switch {
+		case s.Paused:
+			state = T(b.lang, "supplier_paused")
+		case s.Breaker == "open":
+			state = T(b.lang, "supplier_down")
+		case s.Breaker == "half-open":
+			state = T(b.lang, "supplier_probing")
+		}
+		line := T(b.lang, "supplier_line", s.Name, s.Type, state)
+		if s.BadCards > 0 {
+			line += T(b.lang, "supplier_bad", s.BadCards)
+		}
+		lines = append(lines, line)
+	}
+	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
+}
+
+// pauseAction is /pause and /resume of a supplier or product.
+func pauseAction(pause bool) func(*Bot, context.Context, Operator, Identity, []string) Reply {
+	return func(b *Bot, _ context.Context, op Operator, id Identity, args []string) Reply {
+		name := map[bool]string{true: "pause", false: "resume"}[pause]
+		if len(args) != 1 {
+			return Reply{Text: T(b.lang, "usage", usages[name])}
+		}
+		return b.setPaused(op, id, args[0], pause)
+	}
+}
+
+func (b *Bot) setPaused(op Operator, id Identity, target string, pause bool) Reply {
+	var err error
+	if pause {
+		err = b.engine.Pause(actor(op, id), target)
+	} else {
+		err = b.engine.Resume(actor(op, id), target)
+	}
+	switch {
+	case errors.Is(err, processor.ErrUnknownTarget):
+		return Reply{Text: T(b.lang, "pause_unknown", target)}
+	case err != nil:
+		return b.errorReply(target, err)
+	case pause:
+		return Reply{Text: T(b.lang, "paused", target, op.Name)}
+	}
+	return Reply{Text: T(b.lang, "resumed", target, op.Name)}
+}

@@ -1,0 +1,305 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"cardflow/config"
+	"cardflow/internal/money"
+	"cardflow/storage"
+	"cardflow/suppliers"
+)
+
+// Query pacing for attempts without an answer: quick at first (card orders
+// usually finish within seconds), then slower, never slower than maxPoll.
+const (
+	maxPoll      = 5 * time.Minute
+	supplierConc = 64 // requests in flight per engine
+)
+
+func pollDelay(queries int) time.Duration {
+	d := time.Second << min(queries, 9)
+	return min(d, maxPoll)
+}
+
+// afterCommit acts on a plan once its transaction is durable: submits the new
+// attempts, schedules queries and re-looks, registers stock waits.
+func (e *Engine) afterCommit(id uint64, pl *plan) {
+	for _, no := range pl.sends {
+		e.goSupplier(func(ctx context.Context) { e.submit(ctx, id, no) })
+	}
+	for _, q := range pl.queries {
+		e.timers.at(q.at, id, q.no)
+	}
+	if !pl.relookAt.IsZero() {
+		e.timers.at(pl.relookAt, id, "")
+	}
+	if pl.waitSKU != "" && !e.waits.wait(pl.waitSKU, id, pl.waitUntil, pl.seen) {
+		e.queue.push(id) // stock arrived while we looked: look again
+	}
+}
+
+// goSupplier runs a supplier request in the background, at most
+// supplierConc at a time, so that slow suppliers never hold up workers.
+func (e *Engine) goSupplier(fn func(ctx context.Context)) {
+	e.supplierWG.Go(func() {
+		select {
+		case e.supplierSem <- struct{}{}:
+		case <-e.runCtx.Done():
+			return
+		}
+		defer func() { <-e.supplierSem }()
+		fn(e.runCtx)
+	})
+}
+
+// attempt finds an attempt of an order by its number.
+func attempt(o *storage.Order, no string) *storage.Attempt {
+	for i := range o.Attempts {
+		if o.Attempts[i].No == no {
+			return &o.Attempts[i]
+		}
+	}
+	return nil
+}
+
+// submit sends a stored attempt to its supplier and records the answer.
+func (e *Engine) submit(ctx context.Context, id uint64, no string) {
+	o, err := e.Order(id)
+	if err != nil {
+		e.log.Error().Err(err).Uint64("order_id", id).Msg("read order for submit")
+		return
+	}
+	a := attempt(o, no)
+	if a == nil || a.State != storage.AttemptSending {
+		return
+	}
+	sup := e.sources[a.Supplier]
+	if sup == nil {
+		e.record(id, no, suppliers.Result{Status: suppliers.StatusFailed, Reason: suppliers.ReasonConfig,
+			Detail: "supplier not configured"})
+		return
+	}
+	p := e.products[o.SKU]
+	req := suppliers.Order{No: no, Item: a.Item, Kind: p.Kind, Quantity: a.Units, Account: o.Account, Extra: o.Extra}
+	if src, ok := sourceOf(p, a.Supplier); ok && src.MaxCost > 0 {
+		req.MaxUnitCost = src.MaxCost / money.Amount(max(src.Units, 1))
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
+	res := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
+	cancel()
+	if ctx.Err() != nil {
+		return // shutting down: the attempt stays "sending" and is queried after the restart
+	}
+	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("no", no).Str("result", res.Status.String()).
+		Str("detail", res.Detail).Msg("supplier submit")
+	e.record(id, no, res)
+}
+
+// query asks a supplier about an attempt and records the answer.
+func (e *Engine) query(ctx context.Context, id uint64, no string) {
+	o, err := e.Order(id)
+	if err != nil {
+		return
+	}
+	a := attempt(o, no)
+	if a == nil || !a.State.InFlight() {
+		return
+	}
+	sup := e.sources[a.Supplier]
+	if sup == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
+	res := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	e.record(id, no, res)
+}
+
+// record applies a supplier's answer to its attempt, then moves the order on
+// in the same transaction. Answers are idempotent: an attempt that already
+// ended ignores late ones (a callback and a poll may both report success).
+func (e *Engine) record(id uint64, no string, res suppliers.Result) {
+	// Seal cards before the write: crypto stays out of the writer.
+	var sealed []storage.SealedCard
+	for _, card := range res.Cards {
+		sc, err := e.store.Vault().Seal(card)
+		if err != nil {
+			e.log.Error().Err(err).Msg("seal supplier card")
+			return
+		}
+		sealed = append(sealed, sc)
+	}
+	var pl plan
+	err := e.commit(func(tx *storage.Tx, c *effects) error {
+		pl = plan{}
+		o, err := tx.Order(id)
+		if err != nil {
+			return err
+		}
+		a := attempt(o, no)
+		if a == nil || !a.State.InFlight() {
+			return nil
+		}
+		pl.seen = e.waits.current(o.SKU)
+		e.applyResult(o, a, res, sealed, c.now, &pl)
+		if o.Status == storage.StatusPending || o.Status == storage.StatusProcessing {
+			if err := e.advance(tx, c, o, &pl); err != nil {
+				return err
+			}
+		}
+		return tx.PutOrder(o)
+	})
+	if err != nil {
+		e.log.Error().Err(err).Uint64("order_id", id).Str("no", no).Msg("record supplier answer")
+		e.timers.at(e.now().Add(5*time.Second), id, no) // try the question again
+		return
+	}
+	e.afterCommit(id, &pl)
+}
+
+// applyResult moves one attempt by a supplier's answer.
+func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers.Result, sealed []storage.SealedCard,
+	now time.Time, pl *plan) {
+	a.Detail = res.Detail
+	if res.SupplierOrderID != "" {
+		a.SupplierID = res.SupplierOrderID
+	}
+	switch res.Status {
+	case suppliers.StatusSucceeded:
+		a.State, a.Cards, a.Cost, a.EndedAt, a.NextAt = storage.AttemptSucceeded, sealed, res.Cost, now, time.Time{}
+	case suppliers.StatusFailed:
+		a.State, a.Reason, a.EndedAt, a.NextAt = storage.AttemptFailed, res.Reason, now, time.Time{}
+	case suppliers.StatusNotFound:
+		if now.Sub(a.SentAt) < e.graces[a.Supplier] {
+			e.askLater(a, now, pl)
+			break
+		}
+		// Proven never created: send it again under the same number (the
+		// supplier dedupes on it), once, before the batch moves on.
+		if a.Resubmits < maxResubmits {
+			a.State, a.Resubmits, a.SentAt, a.NextAt = storage.AttemptSending, a.Resubmits+1, now, time.Time{}
+			pl.sends = append(pl.sends, a.No)
+			break
+		}
+		a.State, a.Reason, a.EndedAt, a.NextAt = storage.AttemptLost, "not_created", now, time.Time{}
+	case suppliers.StatusPending:
+		a.State = storage.AttemptPending
+		e.askLater(a, now, pl)
+	default: // unknown: never buy again, ask
+		a.State = storage.AttemptUnknown
+		e.askLater(a, now, pl)
+	}
+}
+
+func (e *Engine) askLater(a *storage.Attempt, now time.Time, pl *plan) {
+	if a.State == storage.AttemptSending {
+		a.State = storage.AttemptUnknown
+	}
+	a.Queries++
+	a.NextAt = now.Add(pollDelay(a.Queries - 1))
+	pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+}
+
+// settle delivers an order whose batches all have their goods. Cards from a
+// supplier are checked first: one whose fingerprint is already known (in
+// stock or delivered, or twice in this order) is never delivered; its
+// attempt is marked bad, the storefront is told of a delay, the operators
+// hear which supplier did it, and the batch is bought again.
+func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.Product, pl *plan) error {
+	var (
+		cards   []storage.SealedCard
+		remote  []storage.SealedCard
+		seen    = map[storage.Fingerprint]bool{}
+		badAtts []*storage.Attempt
+	)
+	for _, b := range batchesOf(o, p) {
+		atts := batchAttempts(o, b.index)
+		i := slices.IndexFunc(atts, func(a *storage.Attempt) bool { return a.State == storage.AttemptSucceeded })
+		a := atts[i]
+		fromStock := e.supplierTypes[a.Supplier] == config.SupplierStock
+		ok := p.Kind == config.KindDirect || len(a.Cards) == a.Units
+		for _, sc := range a.Cards {
+			if seen[sc.FP] {
+				ok = false
+			}
+			seen[sc.FP] = true
+			if !fromStock {
+				if _, known := tx.Fingerprint(sc.FP); known {
+					ok = false
+				}
+			}
+		}
+		if !ok {
+			badAtts = append(badAtts, a)
+			continue
+		}
+		cards = append(cards, a.Cards...)
+		if !fromStock {
+			remote = append(remote, a.Cards...)
+		}
+	}
+	if len(badAtts) > 0 {
+		for _, a := range badAtts {
+			a.State, a.Reason = storage.AttemptBad, ReasonDuplicateCard
+			if err := tx.AddBadCards(a.Supplier, 1); err != nil {
+				return err
+			}
+			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", AlertDuplicateCard, a.Supplier, o.ID),
+				Type: AlertDuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
+				return err
+			}
+		}
+		if err := c.callback(tx, o, CallbackDelayed); err != nil {
+			return err
+		}
+		return e.advance(tx, c, o, pl)
+	}
+	if err := tx.ClaimPrints(remote, o.ID); err != nil {
+		return err
+	}
+	for i := range o.Attempts {
+		o.Attempts[i].Cards = nil // the order holds them now; stored once
+	}
+	return e.deliver(tx, c, o, cards)
+}
+
+// Hint tells the engine that a supplier says an attempt has ended (its
+// callback): the attempt is queried now rather than at its next poll.
+func (e *Engine) Hint(no string) {
+	id, ok := orderOfAttempt(no)
+	if !ok {
+		return
+	}
+	e.timers.at(e.now(), id, no)
+}
+
+// orderOfAttempt reads the order id out of an attempt number.
+func orderOfAttempt(no string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(no, "CF")
+	if !ok {
+		return 0, false
+	}
+	idText, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(idText, 10, 64)
+	return id, err == nil
+}
+
+func sourceOf(p config.Product, supplier string) (config.Source, bool) {
+	for _, s := range p.Sources {
+		if s.Supplier == supplier {
+			return s, true
+		}
+	}
+	return config.Source{}, false
+}

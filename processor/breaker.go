@@ -1,0 +1,115 @@
+package processor
+
+import (
+	"errors"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"cardflow/storage"
+	"cardflow/suppliers"
+)
+
+// Circuit breaker settings: a supplier whose requests end without an answer
+// five times in a row is marked down; after breakerProbe one request is let
+// through as a probe, and its success marks the supplier up again.
+const (
+	breakerFailures = 5
+	breakerProbe    = 30 * time.Second
+)
+
+var errNoAnswer = errors.New("no definite answer")
+
+// breakers holds one circuit breaker per remote supplier. A definite answer
+// (even a refusal) is a working supplier; only unknown outcomes count as
+// failures.
+type breakers struct {
+	m map[string]*gobreaker.CircuitBreaker[suppliers.Result]
+}
+
+func newBreakers(names []string, probe time.Duration, onChange func(name string, down bool)) *breakers {
+	b := &breakers{m: make(map[string]*gobreaker.CircuitBreaker[suppliers.Result], len(names))}
+	for _, name := range names {
+		b.m[name] = gobreaker.NewCircuitBreaker[suppliers.Result](gobreaker.Settings{
+			Name:        name,
+			MaxRequests: 1,
+			Timeout:     probe,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerFailures },
+			OnStateChange: func(name string, from, to gobreaker.State) {
+				switch {
+				case to == gobreaker.StateOpen && from == gobreaker.StateClosed:
+					onChange(name, true)
+				case to == gobreaker.StateClosed:
+					onChange(name, false)
+				}
+			},
+		})
+	}
+	return b
+}
+
+// call runs one supplier request through the supplier's breaker. When the
+// breaker refuses, the request is not sent and the answer is unknown.
+func (b *breakers) call(name string, req func() suppliers.Result) suppliers.Result {
+	cb := b.m[name]
+	if cb == nil {
+		return req()
+	}
+	res, err := cb.Execute(func() (suppliers.Result, error) {
+		r := req()
+		if r.Status == suppliers.StatusUnknown {
+			return r, errNoAnswer
+		}
+		return r, nil
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "not sent: supplier is marked down"}
+	}
+	return res
+}
+
+// down reports whether new orders should avoid a supplier now.
+func (b *breakers) down(name string) bool {
+	cb := b.m[name]
+	return cb != nil && cb.State() == gobreaker.StateOpen
+}
+
+// state names a supplier's breaker state for operators.
+func (b *breakers) state(name string) string {
+	cb := b.m[name]
+	if cb == nil {
+		return "n/a"
+	}
+	return cb.State().String()
+}
+
+// supplierChanged raises the supplier-down alert when a breaker opens and
+// resolves it when the supplier answers again; orders waiting for it look
+// again at once.
+func (e *Engine) supplierChanged(name string, down bool) {
+	go func() { // called inside the breaker's lock: write elsewhere
+		err := e.commit(func(tx *storage.Tx, c *effects) error {
+			return c.alert(tx, storage.Alert{Key: AlertSupplierDown + ":" + name, Type: AlertSupplierDown,
+				Target: name, Resolved: !down})
+		})
+		if err != nil {
+			e.log.Error().Err(err).Str("supplier", name).Msg("record supplier state")
+		}
+		e.log.Warn().Str("supplier", name).Bool("down", down).Msg("supplier state changed")
+		if !down {
+			e.relookWaiting()
+		}
+	}()
+}
+
+// relookWaiting puts every pending order back in the work queue.
+func (e *Engine) relookWaiting() {
+	var ids []uint64
+	_ = e.store.View(func(tx *storage.Tx) error {
+		ids = tx.OpenOrders(storage.StatusPending, 0)
+		return nil
+	})
+	for _, id := range ids {
+		e.queue.push(id)
+	}
+}

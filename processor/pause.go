@@ -1,0 +1,96 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"cardflow/storage"
+)
+
+// ErrUnknownTarget: a pause names neither a supplier nor a product.
+var ErrUnknownTarget = errors.New("no supplier or product by that name")
+
+// pauseTarget resolves a name an operator typed to "supplier:x" or "sku:x".
+func (e *Engine) pauseTarget(name string) (string, error) {
+	if _, ok := e.supplierTypes[name]; ok {
+		return "supplier:" + name, nil
+	}
+	if _, ok := e.products[name]; ok {
+		return "sku:" + name, nil
+	}
+	return "", fmt.Errorf("%q: %w", name, ErrUnknownTarget)
+}
+
+// Pause stops routing new purchases to a supplier, or stops fulfilling a
+// product (its orders wait). It is durable and audited; pausing twice is
+// harmless.
+func (e *Engine) Pause(actor storage.Actor, name string) error { return e.setPaused(actor, name, true) }
+
+// Resume undoes Pause; waiting orders look again at once.
+func (e *Engine) Resume(actor storage.Actor, name string) error {
+	if err := e.setPaused(actor, name, false); err != nil {
+		return err
+	}
+	e.relookWaiting()
+	return nil
+}
+
+func (e *Engine) setPaused(actor storage.Actor, name string, paused bool) error {
+	target, err := e.pauseTarget(name)
+	if err != nil {
+		return err
+	}
+	action := "resume"
+	if paused {
+		action = "pause"
+	}
+	return e.commit(func(tx *storage.Tx, c *effects) error {
+		outcome := "ok"
+		if tx.Paused(target) == paused {
+			outcome = "noop"
+		} else if err := tx.SetPaused(target, paused, actor.Name); err != nil {
+			return err
+		}
+		return tx.Audit(storage.AuditEntry{At: c.now, Actor: actor, Action: action, Target: target, Outcome: outcome})
+	})
+}
+
+// SupplierState is one supplier as operators see it.
+type SupplierState struct {
+	Name     string
+	Type     string
+	Paused   bool
+	Breaker  string // closed, open, half-open; "n/a" for own stock
+	BadCards int
+}
+
+// Suppliers lists the configured suppliers with their state, in config order.
+func (e *Engine) Suppliers() ([]SupplierState, error) {
+	var out []SupplierState
+	err := e.store.View(func(tx *storage.Tx) error {
+		bad := tx.BadCards()
+		for _, name := range e.supplierNames {
+			out = append(out, SupplierState{Name: name, Type: e.supplierTypes[name], Paused: tx.Paused("supplier:" + name),
+				Breaker: e.breakers.state(name), BadCards: bad[name]})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PausedProducts lists paused SKUs.
+func (e *Engine) PausedProducts() ([]string, error) {
+	var out []string
+	err := e.store.View(func(tx *storage.Tx) error {
+		for target := range tx.PausedList() {
+			if sku, ok := strings.CutPrefix(target, "sku:"); ok {
+				out = append(out, sku)
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
