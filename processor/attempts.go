@@ -193,6 +193,10 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 	case suppliers.StatusPending:
 		a.State = storage.AttemptPending
 		e.askLater(a, now, pl)
+		if p, ok := e.sources[a.Supplier].(suppliers.Pacer); ok { // the supplier knows its own rhythm
+			a.NextAt = now.Add(p.QueryBackoff(a.Queries - 1))
+			pl.queries[len(pl.queries)-1].at = a.NextAt
+		}
 	default: // unknown: never buy again, ask
 		a.State = storage.AttemptUnknown
 		e.askLater(a, now, pl)

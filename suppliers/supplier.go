@@ -8,6 +8,7 @@ package suppliers
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -118,4 +119,11 @@ type Notifier interface {
 	// ParseNotify checks a callback's signature and returns the order
 	// number it is about and the exact body to answer with.
 	ParseNotify(header http.Header, body []byte) (no string, reply []byte, err error)
+}
+
+// Pacer is a supplier that suggests how soon to ask again about an order
+// it is working on (Fulu suggests every 1–3 s). n is the number of queries
+// made so far.
+type Pacer interface {
+	QueryBackoff(n int) time.Duration
 }
