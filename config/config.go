@@ -73,6 +73,11 @@ type Supplier struct {
 	// Remote suppliers (fulu, sim).
 	Timeout Duration `toml:"timeout"` // one request; default 10s
 	Grace   Duration `toml:"grace"`   // unknown outcome: "not found" is final after this; default 10m
+	// Circuit breaker: after BreakerFailures requests in a row without an
+	// answer the supplier is marked down; after BreakerProbe one request
+	// probes it. Defaults 5 and 30s.
+	BreakerFailures int      `toml:"breaker_failures"`
+	BreakerProbe    Duration `toml:"breaker_probe"`
 
 	// fulu
 	BaseURL       string `toml:"base_url"`

@@ -60,6 +60,10 @@ func (c *Config) applyDefaults(written map[string]bool) {
 		}
 		setDuration(&s.Timeout, 10*time.Second, "timeout")
 		setDuration(&s.Grace, 10*time.Minute, "grace")
+		setDuration(&s.BreakerProbe, 30*time.Second, "breaker_probe")
+		if s.BreakerFailures == 0 && !written[key+".breaker_failures"] {
+			s.BreakerFailures = 5
+		}
 		if s.Type == SupplierSim {
 			setDuration(&s.Latency, 200*time.Millisecond, "latency")
 			setDuration(&s.OutageDuration, time.Minute, "outage_duration")
@@ -112,3 +116,8 @@ func resolvePath(dir, p string) string {
 	}
 	return filepath.Join(dir, p)
 }
+
+// FillDefaults gives the suppliers, products and sources of a Config built
+// in code (the demo, tests) the defaults a file would get for keys it leaves
+// out. Zero values are taken as "not given".
+func (c *Config) FillDefaults() { c.applyDefaults(nil) }

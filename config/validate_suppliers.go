@@ -23,9 +23,17 @@ func (v *validator) supplierKeys(key string, s Supplier) {
 		if s.Grace <= 0 {
 			v.add(key+".grace", `must be positive; write it like grace = "10m"`)
 		}
+		if s.BreakerFailures < 1 {
+			v.add(key+".breaker_failures", "%d is out of range; use 1 or more (default 5)", s.BreakerFailures)
+		}
+		if s.BreakerProbe <= 0 {
+			v.add(key+".breaker_probe", `must be positive; write it like breaker_probe = "30s"`)
+		}
 	} else {
 		foreign("timeout", s.Timeout != 0, SupplierFulu, SupplierSim)
 		foreign("grace", s.Grace != 0, SupplierFulu, SupplierSim)
+		foreign("breaker_failures", s.BreakerFailures != 0, SupplierFulu, SupplierSim)
+		foreign("breaker_probe", s.BreakerProbe != 0, SupplierFulu, SupplierSim)
 	}
 	if s.Type == SupplierFulu {
 		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -30,7 +30,7 @@ func pollDelay(queries int) time.Duration {
 // attempts, schedules queries and re-looks, registers stock waits.
 func (e *Engine) afterCommit(id uint64, pl *plan) {
 	for _, no := range pl.sends {
-		e.goSupplier(func(ctx context.Context) { e.submit(ctx, id, no) })
+		e.goSupplier(id, no, func(ctx context.Context, done func()) { e.submit(ctx, id, no, done) })
 	}
 	for _, q := range pl.queries {
 		e.timers.at(q.at, id, q.no)
@@ -43,17 +43,26 @@ func (e *Engine) afterCommit(id uint64, pl *plan) {
 	}
 }
 
-// goSupplier runs a supplier request in the background, at most
-// supplierConc at a time, so that slow suppliers never hold up workers.
-func (e *Engine) goSupplier(fn func(ctx context.Context)) {
+// goSupplier runs a supplier request about one attempt in the background,
+// at most supplierConc at a time, so that slow suppliers never hold up
+// workers — and at most one at a time per attempt: a callback hint arriving
+// while the purchase is still being sent must not send it again.
+func (e *Engine) goSupplier(id uint64, no string, fn func(ctx context.Context, done func())) {
+	token := new(byte)
+	if _, busy := e.busy.LoadOrStore(no, token); busy {
+		e.timers.at(e.now().Add(time.Second), id, no) // ask again once this request is done
+		return
+	}
+	done := func() { e.busy.CompareAndDelete(no, token) }
 	e.supplierWG.Go(func() {
+		defer done()
 		select {
 		case e.supplierSem <- struct{}{}:
 		case <-e.runCtx.Done():
 			return
 		}
 		defer func() { <-e.supplierSem }()
-		fn(e.runCtx)
+		fn(e.runCtx, done)
 	})
 }
 
@@ -68,7 +77,9 @@ func attempt(o *storage.Order, no string) *storage.Attempt {
 }
 
 // submit sends a stored attempt to its supplier and records the answer.
-func (e *Engine) submit(ctx context.Context, id uint64, no string) {
+// done is called as soon as the supplier has answered, so that what the
+// answer leads to (a resubmit, a query) may go out at once.
+func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) {
 	o, err := e.Order(id)
 	if err != nil {
 		e.log.Error().Err(err).Uint64("order_id", id).Msg("read order for submit")
@@ -90,18 +101,28 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string) {
 		req.MaxUnitCost = src.MaxCost / money.Amount(max(src.Units, 1))
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
-	res := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
+	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
 	cancel()
+	done()
 	if ctx.Err() != nil {
 		return // shutting down: the attempt stays "sending" and is queried after the restart
+	}
+	if !sent {
+		// The supplier was marked down between routing and sending: nothing
+		// left our side. The attempt stays "sending" and goes out once the
+		// supplier is probed again.
+		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
+		return
 	}
 	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("no", no).Str("result", res.Status.String()).
 		Str("detail", res.Detail).Msg("supplier submit")
 	e.record(id, no, res)
 }
 
-// query asks a supplier about an attempt and records the answer.
-func (e *Engine) query(ctx context.Context, id uint64, no string) {
+// query asks a supplier about an attempt and records the answer. An attempt
+// still "sending" here was never sent (its supplier was marked down): it is
+// sent now.
+func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 	o, err := e.Order(id)
 	if err != nil {
 		return
@@ -110,14 +131,23 @@ func (e *Engine) query(ctx context.Context, id uint64, no string) {
 	if a == nil || !a.State.InFlight() {
 		return
 	}
+	if a.State == storage.AttemptSending {
+		e.submit(ctx, id, no, done)
+		return
+	}
 	sup := e.sources[a.Supplier]
 	if sup == nil {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
-	res := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
+	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
 	cancel()
+	done()
 	if ctx.Err() != nil {
+		return
+	}
+	if !sent { // the supplier is marked down: ask again once its probe is due, without counting a query
+		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
 		return
 	}
 	e.record(id, no, res)

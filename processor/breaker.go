@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 	"cardflow/suppliers"
 )
 
-// Circuit breaker settings: a supplier whose requests end without an answer
+// Circuit breaker defaults: a supplier whose requests end without an answer
 // five times in a row is marked down; after breakerProbe one request is let
 // through as a probe, and its success marks the supplier up again.
 const (
@@ -27,14 +28,21 @@ type breakers struct {
 	m map[string]*gobreaker.CircuitBreaker[suppliers.Result]
 }
 
-func newBreakers(names []string, probe time.Duration, onChange func(name string, down bool)) *breakers {
-	b := &breakers{m: make(map[string]*gobreaker.CircuitBreaker[suppliers.Result], len(names))}
-	for _, name := range names {
+// breakerSettings are one supplier's breaker settings.
+type breakerSettings struct {
+	failures int
+	probe    time.Duration
+}
+
+func newBreakers(settings map[string]breakerSettings, onChange func(name string, down bool)) *breakers {
+	b := &breakers{m: make(map[string]*gobreaker.CircuitBreaker[suppliers.Result], len(settings))}
+	for name, st := range settings {
+		failures := uint32(cmp.Or(st.failures, breakerFailures))
 		b.m[name] = gobreaker.NewCircuitBreaker[suppliers.Result](gobreaker.Settings{
 			Name:        name,
 			MaxRequests: 1,
-			Timeout:     probe,
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= breakerFailures },
+			Timeout:     cmp.Or(st.probe, breakerProbe),
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
 			OnStateChange: func(name string, from, to gobreaker.State) {
 				switch {
 				case to == gobreaker.StateOpen && from == gobreaker.StateClosed:
@@ -49,11 +57,11 @@ func newBreakers(names []string, probe time.Duration, onChange func(name string,
 }
 
 // call runs one supplier request through the supplier's breaker. When the
-// breaker refuses, the request is not sent and the answer is unknown.
-func (b *breakers) call(name string, req func() suppliers.Result) suppliers.Result {
+// breaker refuses, the request is not sent (sent is false).
+func (b *breakers) call(name string, req func() suppliers.Result) (res suppliers.Result, sent bool) {
 	cb := b.m[name]
 	if cb == nil {
-		return req()
+		return req(), true
 	}
 	res, err := cb.Execute(func() (suppliers.Result, error) {
 		r := req()
@@ -63,9 +71,9 @@ func (b *breakers) call(name string, req func() suppliers.Result) suppliers.Resu
 		return r, nil
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "not sent: supplier is marked down"}
+		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "not sent: supplier is marked down"}, false
 	}
-	return res
+	return res, true
 }
 
 // down reports whether new orders should avoid a supplier now.

@@ -45,8 +45,8 @@ type Options struct {
 	// Sources are the remote suppliers by name (fulu, sim); own stock
 	// needs none.
 	Sources map[string]suppliers.Supplier
-	// BreakerProbe is how long a supplier marked down rests before one
-	// request probes it (default 30 s).
+	// BreakerProbe, if set, overrides every supplier's breaker_probe
+	// (tests).
 	BreakerProbe time.Duration
 
 	// Screen decides at intake whether an order is held for review or
@@ -95,11 +95,13 @@ type Engine struct {
 	// Remote suppliers.
 	sources     map[string]suppliers.Supplier
 	breakers    *breakers
+	probes      map[string]time.Duration // each supplier's breaker probe
 	timeouts    map[string]time.Duration
 	graces      map[string]time.Duration
 	unitCosts   map[string]money.Amount
 	supplierSem chan struct{}
 	supplierWG  sync.WaitGroup
+	busy        sync.Map // attempt numbers with a request in flight
 	runCtx      context.Context
 	ready       chan struct{} // closed when recovery is done
 	stopped     chan struct{}
@@ -149,7 +151,8 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.storefronts[s.ID] = s
 	}
 	e.sources, e.timeouts, e.graces, e.unitCosts = opts.Sources, map[string]time.Duration{}, map[string]time.Duration{}, map[string]money.Amount{}
-	var remote []string
+	e.probes = map[string]time.Duration{}
+	remote := map[string]breakerSettings{}
 	for _, s := range opts.Suppliers {
 		e.supplierTypes[s.Name] = s.Type
 		e.supplierNames = append(e.supplierNames, s.Name)
@@ -157,10 +160,11 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.graces[s.Name] = cmp.Or(s.Grace.Std(), 10*time.Minute)
 		e.unitCosts[s.Name] = s.UnitCost
 		if s.Type != config.SupplierStock {
-			remote = append(remote, s.Name)
+			st := breakerSettings{failures: s.BreakerFailures, probe: cmp.Or(opts.BreakerProbe, s.BreakerProbe.Std(), breakerProbe)}
+			remote[s.Name], e.probes[s.Name] = st, st.probe
 		}
 	}
-	e.breakers = newBreakers(remote, cmp.Or(opts.BreakerProbe, breakerProbe), e.supplierChanged)
+	e.breakers = newBreakers(remote, e.supplierChanged)
 	e.supplierSem = make(chan struct{}, supplierConc)
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
@@ -227,7 +231,7 @@ func (e *Engine) wakeUp(id uint64, no string) {
 		e.queue.push(id)
 		return
 	}
-	e.goSupplier(func(ctx context.Context) { e.query(ctx, id, no) })
+	e.goSupplier(id, no, func(ctx context.Context, done func()) { e.query(ctx, id, no, done) })
 }
 
 // Store returns the engine's store (for the admin API's backup and stock reads).

@@ -236,11 +236,14 @@ func (e *Engine) startBatch(tx *storage.Tx, c *effects, o *storage.Order, p conf
 }
 
 // orderSources lists a product's sources for a batch: by priority, but
-// sources that sent known cards for this batch go last ("next source first").
+// sources that sent known cards for this batch, or never created its
+// purchase, go last ("next source first"). Neither rules a source out: a
+// supplier that lost a purchase has not said anything about the goods, so
+// with no other source the batch is bought there again.
 func (e *Engine) orderSources(p config.Product, atts []*storage.Attempt) []config.Source {
 	bad := map[string]int{}
 	for _, a := range atts {
-		if a.State == storage.AttemptBad {
+		if a.State == storage.AttemptBad || a.State == storage.AttemptLost {
 			bad[a.Supplier]++
 		}
 	}
@@ -249,25 +252,32 @@ func (e *Engine) orderSources(p config.Product, atts []*storage.Attempt) []confi
 	return out
 }
 
+// passing are the failures that go away by themselves (suppliers restock,
+// come back up, get their balance topped up): they rule a supplier out for
+// a while, and the order waits with the reason shown.
+var passing = map[string]string{
+	suppliers.ReasonOutOfStock: ReasonOutOfStock,
+	ReasonSupplierUnavailable:  ReasonSupplierUnavailable,
+	suppliers.ReasonBalance:    ReasonSupplierUnavailable,
+}
+
 // ruledOut says whether earlier attempts of this batch rule a supplier out:
-// for good after a definite failure, or for a while after "out of stock".
+// for good after a definite failure, or for a while after a passing one.
 func ruledOut(atts []*storage.Attempt, supplier string, now time.Time) (reason string, final bool) {
 	for _, a := range atts {
 		if a.Supplier != supplier {
 			continue
 		}
-		switch a.State {
-		case storage.AttemptFailed:
-			if a.Reason == suppliers.ReasonOutOfStock {
-				if now.Sub(a.EndedAt) < oosRetry {
-					reason = ReasonOutOfStock
-				}
-				continue
-			}
-			return a.Reason, true
-		case storage.AttemptLost:
-			return ReasonSupplierUnavailable, true
+		if a.State != storage.AttemptFailed {
+			continue
 		}
+		if wait, temporary := passing[a.Reason]; temporary {
+			if now.Sub(a.EndedAt) < oosRetry {
+				reason = wait
+			}
+			continue
+		}
+		return a.Reason, true
 	}
 	return reason, false
 }

@@ -503,7 +503,10 @@ func TestSupplierCallbackHintTriggersAnImmediateQuery(t *testing.T) {
 	a.onQuery = func(no string, n int) suppliers.Result { return a.succeed(1) }
 	f := remoteFixture(t, a, newScripted(), nil)
 	o := f.submit("H-1", "steam-50", 1, 5000)
-	f.waitFor("processing", func() bool { return f.order(o.ID).Status == storage.StatusProcessing })
+	f.waitFor("the supplier has it", func() bool {
+		got := f.order(o.ID)
+		return len(got.Attempts) == 1 && got.Attempts[0].State == storage.AttemptPending
+	})
 	f.engine.Hint(f.order(o.ID).Attempts[0].No) // no clock movement: only the hint can trigger the query
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	f.engine.Hint("garbage") // ignored

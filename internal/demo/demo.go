@@ -76,6 +76,7 @@ func Config(dataDir, apiAddr, adminAddr, callbackURL string, secret, adminToken 
 	cfg.Processing.StockWait = config.Duration(StockWait)
 	cfg.Processing.AutoRefund = []string{config.RefundInvalidAccount}
 	cfg.Products = slices.Clone(Products)
+	cfg.FillDefaults()
 	return cfg
 }
 

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cardflow/internal/storefront"
+	"cardflow/suppliers/fulu/fulufake"
+)
+
+// TestSupplierPurchasesSurviveKillsAndLostAnswers runs the real binary
+// buying from a fake Fulu gateway that loses answers, answers 4009/5000 with
+// and without creating the order, calls back early and twice, garbles and
+// mis-signs answers — and kills the binary with SIGKILL several times while
+// orders flow. From the gateway's own records it then checks that no batch
+// of any order was bought twice and that every accepted order was delivered
+// exactly the cards the gateway issued for it.
+func TestSupplierPurchasesSurviveKillsAndLostAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	// The gateway needs the service's notify URL and the service the
+	// gateway's URL: serve through a handler that is filled in below.
+	var gw *fulufake.Gateway
+	gwSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gw.ServeHTTP(w, r) }))
+	defer gwSrv.Close()
+
+	s := newService(t, fmt.Sprintf(`
+[[suppliers]]
+name = "fulu"
+type = "fulu"
+base_url = %q
+app_key = %q
+app_secret = %q
+timeout = "1s"
+grace = "3s"
+notify_path = "/notify/fulu"
+breaker_probe = "1s"
+
+[[products]]
+sku = "fl-card"
+name = "福禄测试卡"
+max_quantity = 5
+batch_size = 2
+  [[products.sources]]
+  supplier = "fulu"
+  item = "10000587"
+`, gwSrv.URL, fulufake.SandboxAppKey, fulufake.SandboxAppSecret))
+	gw = fulufake.New(fulufake.Options{SuccessAfter: 100 * time.Millisecond,
+		NotifyURL: "http://" + s.apiAddr + "/notify/fulu"})
+	defer gw.Close()
+	gw.SetRates(fulufake.Rates{LostAnswer: 0.06, Code4009Created: 0.03, Code4009NotCreated: 0.03,
+		Code5000Created: 0.03, Code5000NotCreated: 0.03, EarlyCallback: 0.05, DuplicateCallback: 0.1,
+		BadSign: 0.01, Garbled: 0.01, Slow: 0.01, SlowDelay: 1500 * time.Millisecond})
+	p := s.start(t)
+
+	const orders, senders, kills = 300, 8, 4
+	var (
+		mu       sync.Mutex
+		accepted = map[string]int{} // cardflow id → quantity
+		next     atomic.Int64
+		wg       sync.WaitGroup
+	)
+	client := s.client()
+	for range senders {
+		wg.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > orders {
+					return
+				}
+				o := storefront.NewOrder{ExternalID: fmt.Sprintf("FL-%04d", n), SKU: "fl-card", Quantity: 1 + int(n%3),
+					Amount: "1.00", Buyer: storefront.Buyer{ID: "b"}}
+				for attempt := 0; ; attempt++ {
+					got, _, err := client.Create(context.Background(), o)
+					if err == nil {
+						mu.Lock()
+						accepted[got.ID] = got.Quantity
+						mu.Unlock()
+						break
+					}
+					var apiErr *storefront.APIError
+					if errors.As(err, &apiErr) && apiErr.Status < 500 || attempt > 2000 {
+						t.Errorf("order %s: %v", o.ExternalID, err)
+						return
+					}
+					<-time.After(5 * time.Millisecond)
+				}
+			}
+		})
+	}
+	for range kills {
+		<-time.After(time.Duration(200+rand.IntN(400)) * time.Millisecond)
+		p.kill()
+		p = s.start(t)
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		var missing []string
+		for id := range accepted {
+			if !s.receiver.Delivered(id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, id := range missing[:min(len(missing), 5)] {
+				o, _, err := client.Get(context.Background(), id)
+				t.Logf("order %s: status %s reason %q err %v", id, o.Status, o.Reason, err)
+				for _, r := range gw.Orders() {
+					if strings.HasPrefix(r.No, "CF"+id+"-") {
+						t.Logf("  gateway %s: %s add calls %d", r.No, r.State, r.AddCalls)
+					}
+				}
+			}
+			t.Fatalf("%d accepted orders not delivered; service log:\n%s", len(missing), lastLines(p.stderr.String(), 30))
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+	if pr := s.receiver.Problems(); len(pr) > 0 {
+		t.Fatalf("storefront saw broken promises: %v", pr)
+	}
+
+	// The gateway's view: one created order per batch, ever.
+	type batchKey struct{ order, batch string }
+	created := map[batchKey][]fulufake.OrderRecord{}
+	for _, r := range gw.Orders() {
+		rest, ok := strings.CutPrefix(r.No, "CF")
+		parts := strings.Split(rest, "-")
+		if !ok || len(parts) != 3 {
+			t.Fatalf("gateway order under a number cardflow does not make: %q", r.No)
+		}
+		k := batchKey{parts[0], parts[1]}
+		created[k] = append(created[k], r)
+	}
+	for id, qty := range accepted {
+		var issued []string
+		for b := 0; b*2 < qty; b++ {
+			recs := created[batchKey{id, strconv.Itoa(b)}]
+			if len(recs) != 1 {
+				t.Fatalf("order %s batch %d was bought %d times at the gateway", id, b, len(recs))
+			}
+			if recs[0].State != "success" {
+				t.Fatalf("order %s batch %d ended %s at the gateway", id, b, recs[0].State)
+			}
+			for _, c := range recs[0].Cards {
+				issued = append(issued, c.Number)
+			}
+		}
+		o, _, err := client.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range o.Cards {
+			got = append(got, c.Number)
+		}
+		slices.Sort(issued)
+		slices.Sort(got)
+		if !slices.Equal(issued, got) {
+			t.Fatalf("order %s delivered %v, the gateway issued %v", id, got, issued)
+		}
+	}
+	t.Logf("%d orders over %d kills: %d gateway orders, %d add calls, %d callbacks",
+		len(accepted), kills, len(gw.Orders()), gw.AddCalls(), len(gw.Callbacks()))
+	p.interrupt(t)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
