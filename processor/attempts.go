@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cardflow/config"
@@ -18,7 +19,7 @@ import (
 // usually finish within seconds), then slower, never slower than maxPoll.
 const (
 	maxPoll      = 5 * time.Minute
-	supplierConc = 64 // requests in flight per engine
+	supplierConc = 64 // supplier requests in flight at once
 )
 
 func pollDelay(queries int) time.Duration {
@@ -43,27 +44,76 @@ func (e *Engine) afterCommit(id uint64, pl *plan) {
 	}
 }
 
-// goSupplier runs a supplier request about one attempt in the background,
-// at most supplierConc at a time, so that slow suppliers never hold up
-// workers — and at most one at a time per attempt: a callback hint arriving
-// while the purchase is still being sent must not send it again.
+// goSupplier queues a supplier request about one attempt for the request
+// pool (supplierConc goroutines), so that slow suppliers never hold up
+// workers and a surge never turns into one goroutine per purchase. At most
+// one request per attempt is in flight: a callback hint arriving while the
+// purchase is still being sent must not send it again.
 func (e *Engine) goSupplier(id uint64, no string, fn func(ctx context.Context, done func())) {
 	token := new(byte)
 	if _, busy := e.busy.LoadOrStore(no, token); busy {
-		e.timers.at(e.now().Add(time.Second), id, no) // ask again once this request is done
+		e.timers.at(e.now().Add(200*time.Millisecond), id, no) // ask again once this request is done
 		return
 	}
 	done := func() { e.busy.CompareAndDelete(no, token) }
-	e.supplierWG.Go(func() {
+	e.requests.push(func(ctx context.Context) {
 		defer done()
-		select {
-		case e.supplierSem <- struct{}{}:
-		case <-e.runCtx.Done():
+		fn(ctx, done)
+	})
+}
+
+// requestPool runs queued supplier requests on a fixed set of goroutines.
+type requestPool struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	jobs   []func(context.Context)
+	closed bool
+}
+
+func newRequestPool() *requestPool {
+	p := &requestPool{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *requestPool) push(job func(context.Context)) {
+	p.mu.Lock()
+	p.jobs = append(p.jobs, job)
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+func (p *requestPool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.jobs)
+}
+
+// run serves jobs until ctx ends; jobs still queued then are dropped (the
+// attempts they were about are in the store and are resumed on restart).
+func (p *requestPool) run(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		for len(p.jobs) == 0 && !p.closed {
+			p.cond.Wait()
+		}
+		if p.closed {
+			p.mu.Unlock()
 			return
 		}
-		defer func() { <-e.supplierSem }()
-		fn(e.runCtx, done)
-	})
+		job := p.jobs[0]
+		p.jobs[0] = nil
+		p.jobs = p.jobs[1:]
+		p.mu.Unlock()
+		job(ctx)
+	}
+}
+
+func (p *requestPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cond.Broadcast()
 }
 
 // attempt finds an attempt of an order by its number.

@@ -93,20 +93,20 @@ type Engine struct {
 	timers *timers
 
 	// Remote suppliers.
-	sources     map[string]suppliers.Supplier
-	breakers    *breakers
-	probes      map[string]time.Duration // each supplier's breaker probe
-	timeouts    map[string]time.Duration
-	graces      map[string]time.Duration
-	unitCosts   map[string]money.Amount
-	supplierSem chan struct{}
-	supplierWG  sync.WaitGroup
-	busy        sync.Map // attempt numbers with a request in flight
-	runCtx      context.Context
-	ready       chan struct{} // closed when recovery is done
-	stopped     chan struct{}
-	wg          sync.WaitGroup
-	cancel      context.CancelFunc
+	sources    map[string]suppliers.Supplier
+	breakers   *breakers
+	probes     map[string]time.Duration // each supplier's breaker probe
+	timeouts   map[string]time.Duration
+	graces     map[string]time.Duration
+	unitCosts  map[string]money.Amount
+	requests   *requestPool
+	supplierWG sync.WaitGroup
+	busy       sync.Map // attempt numbers with a request in flight
+	runCtx     context.Context
+	ready      chan struct{} // closed when recovery is done
+	stopped    chan struct{}
+	wg         sync.WaitGroup
+	cancel     context.CancelFunc
 }
 
 // New builds an engine over an open store.
@@ -165,7 +165,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		}
 	}
 	e.breakers = newBreakers(remote, e.supplierChanged)
-	e.supplierSem = make(chan struct{}, supplierConc)
+	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
 	for _, r := range opts.AutoRefund {
@@ -201,6 +201,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.outbox.run(ctx) })
 	e.wg.Go(func() { e.expireLoop(ctx) })
 	e.wg.Go(func() { e.timers.run(ctx) })
+	for range supplierConc {
+		e.supplierWG.Go(func() { e.requests.run(ctx) })
+	}
 	close(e.ready)
 	return nil
 }
@@ -218,6 +221,7 @@ func (e *Engine) Stop() {
 	}
 	close(e.stopped)
 	e.queue.close()
+	e.requests.close()
 	if e.cancel != nil {
 		e.cancel()
 	}

@@ -20,6 +20,7 @@ import (
 	"cardflow/internal/demo"
 	"cardflow/internal/loadgen"
 	"cardflow/internal/storefront"
+	"cardflow/suppliers/fulu/fulufake"
 )
 
 // cmdBench starts `cardflow serve` as a child process on a fresh data dir
@@ -35,6 +36,7 @@ func cmdBench(args []string) int {
 	fs.Float64Var(&o.rate, "rate", 0, "orders per second (0: as fast as possible)")
 	fs.IntVar(&o.workers, "workers", 16, "engine workers")
 	fs.StringVar(&o.dir, "dir", "", "data directory (default: a temporary one, removed afterwards)")
+	fs.StringVar(&o.source, "source", "stock", "where the goods come from: stock (own stock), sim (simulated supplier, no latency) or fulu (the Fulu adapter against a fake gateway on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,7 +61,7 @@ func cmdBench(args []string) int {
 type benchOptions struct {
 	orders, concurrency, workers int
 	rate                         float64
-	dir                          string
+	dir, source                  string
 	progress                     func(loadgen.Progress)
 }
 
@@ -90,14 +92,25 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	go func() { _ = cbSrv.Serve(cbLn) }()
 	defer cbSrv.Close()
 
-	svc, err := startBenchService(ctx, dir, o.workers, "http://"+cbLn.Addr().String()+"/cb", secret, token)
+	api, err := freeLoopback()
+	if err != nil {
+		return rep, err
+	}
+	supplier, err := benchSupplier(o.source, api)
+	if err != nil {
+		return rep, err
+	}
+	defer supplier.close()
+	svc, err := startBenchService(ctx, dir, api, o.workers, "http://"+cbLn.Addr().String()+"/cb", secret, token, supplier.config)
 	if err != nil {
 		return rep, err
 	}
 	defer svc.stop()
-	admin := &adminclient.Client{BaseURL: "http://" + svc.admin, Token: token}
-	if _, err := admin.ImportStock(ctx, "qb-10", strings.NewReader(demo.CardLines("qb-10", o.orders))); err != nil {
-		return rep, fmt.Errorf("import stock: %w", err)
+	if o.source == "stock" {
+		admin := &adminclient.Client{BaseURL: "http://" + svc.admin, Token: token}
+		if _, err := admin.ImportStock(ctx, "qb-10", strings.NewReader(demo.CardLines("qb-10", o.orders))); err != nil {
+			return rep, fmt.Errorf("import stock: %w", err)
+		}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = o.concurrency
@@ -122,12 +135,69 @@ type benchService struct {
 	done       chan struct{}
 }
 
-func startBenchService(ctx context.Context, dir string, workers int, callbackURL, secret, token string) (*benchService, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
+// benchSource is the supplier side of a bench run: config lines for the
+// service, and whatever runs in this process (the fake Fulu gateway).
+type benchSource struct {
+	config string // TOML: [[suppliers]] and the qb-10 product's sources
+	close  func()
+}
+
+func benchSupplier(source, api string) (benchSource, error) {
+	switch source {
+	case "stock":
+		return benchSource{config: `
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "own"
+`, close: func() {}}, nil
+	case "sim":
+		return benchSource{config: `
+[[suppliers]]
+name = "sim"
+type = "sim"
+latency = "0s"
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "sim"
+  item = "QB10"
+`, close: func() {}}, nil
+	case "fulu":
+		gw := fulufake.New(fulufake.Options{NotifyURL: "http://" + api + "/notify/fulu"})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return benchSource{}, err
+		}
+		srv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		return benchSource{config: fmt.Sprintf(`
+[[suppliers]]
+name = "fulu"
+type = "fulu"
+base_url = "http://%s"
+app_key = %q
+app_secret = %q
+notify_path = "/notify/fulu"
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "fulu"
+  item = "%d"
+`, ln.Addr(), fulufake.SandboxAppKey, fulufake.SandboxAppSecret, fulufake.ProductCard),
+			close: func() { _ = srv.Close(); gw.Close() }}, nil
 	}
-	api, err := freeLoopback()
+	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
+}
+
+func startBenchService(ctx context.Context, dir, api string, workers int, callbackURL, secret, token, sourceConfig string) (*benchService, error) {
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
@@ -150,15 +220,9 @@ callback_url = %q
 [[suppliers]]
 name = "own"
 type = "stock"
-[[products]]
-sku = "qb-10"
-name = "Q币 10元"
-max_quantity = 1
-  [[products.sources]]
-  supplier = "own"
 [processing]
 workers = %d
-`, api, admin, demo.StorefrontID, callbackURL, workers)
+%s`, api, admin, demo.StorefrontID, callbackURL, workers, sourceConfig)
 	path := filepath.Join(dir, "bench.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -234,7 +298,7 @@ func (r benchReport) print(o benchOptions) {
 		mode = fmt.Sprintf("at %.0f/s", o.rate)
 	}
 	round := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-	fmt.Printf("cardflow bench: %d orders, %d connections, %s, durable writes\n", o.orders, o.concurrency, mode)
+	fmt.Printf("cardflow bench: %d orders from %s, %d connections, %s, durable writes\n", o.orders, o.source, o.concurrency, mode)
 	fmt.Printf("  intake     %8.0f accepted/s   p50 %-9v p95 %-9v p99 %-9v (rejected %d)\n",
 		r.AcceptedPerSecond(), round(r.Intake.P50), round(r.Intake.P95), round(r.Intake.P99), r.Rejected)
 	fmt.Printf("  end to end %8.0f delivered/s  p50 %-9v p95 %-9v p99 %-9v (delivered %d of %d, callbacks included)\n",

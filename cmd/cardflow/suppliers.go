@@ -24,7 +24,7 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 		case config.SupplierFulu:
 			c, err := fulu.New(fulu.Options{
 				BaseURL: s.BaseURL, AppKey: s.AppKey.Reveal(), AppSecret: s.AppSecret.Reveal(),
-				HTTP: &http.Client{Timeout: s.Timeout.Std()}, Log: log.With().Str("supplier", s.Name).Logger(),
+				HTTP: supplierHTTP(s.Timeout.Std()), Log: log.With().Str("supplier", s.Name).Logger(),
 			})
 			if err != nil {
 				return nil, nil, fmt.Errorf("supplier %s: %w", s.Name, err)
@@ -42,4 +42,13 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 		}
 	}
 	return sources, notify, nil
+}
+
+// supplierHTTP is a client that keeps a connection for each request the
+// engine may have in flight: the default two idle connections per host
+// would redial for almost every purchase under load.
+func supplierHTTP(timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Timeout: timeout, Transport: tr}
 }
