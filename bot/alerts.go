@@ -76,6 +76,10 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 	case al.Type == "duplicate_card":
 		return Reply{Text: T(l, "alert_dup_card", al.Target, al.OrderID), Buttons: []Button{
 			{T(l, "btn_details"), pressData(pressDetails, al.OrderID)}, {T(l, "btn_pause"), "s:pa:" + al.Target}}}
+	case al.Type == "balance_low" && al.Resolved:
+		return Reply{Text: T(l, "alert_balance_ok", al.Target, al.Detail)}
+	case al.Type == "balance_low":
+		return Reply{Text: T(l, "alert_balance", al.Target, al.Detail)}
 	case al.Type == "callback_failing" && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", al.Target)}
 	case al.Type == "callback_failing":

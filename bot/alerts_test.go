@@ -81,15 +81,27 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		},
 		{
 			name:  "unknown type",
-			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "98.00 left"},
-			zh:    "⚠️ balance_low:fulu：98.00 left",
-			en:    "⚠️ balance_low:fulu: 98.00 left",
+			alert: storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Detail: "5000 events"},
+			zh:    "⚠️ backlog:outbox：5000 events",
+			en:    "⚠️ backlog:outbox: 5000 events",
 		},
 		{
 			name:  "unknown type resolved",
-			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Resolved: true},
-			zh:    "✅ 已恢复：balance_low:fulu",
-			en:    "✅ Resolved: balance_low:fulu",
+			alert: storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Resolved: true},
+			zh:    "✅ 已恢复：backlog:outbox",
+			en:    "✅ Resolved: backlog:outbox",
+		},
+		{
+			name:  "supplier balance low",
+			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "98.00"},
+			zh:    "💰 供货商 fulu 余额不足：¥98.00，请及时充值。",
+			en:    "💰 Supplier fulu balance is low: ¥98.00; top it up.",
+		},
+		{
+			name:  "supplier balance back",
+			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "5000.00", Resolved: true},
+			zh:    "💰 供货商 fulu 余额已恢复：¥5000.00。",
+			en:    "💰 Supplier fulu balance is back to ¥5000.00.",
 		},
 	}
 	for _, lg := range langs {

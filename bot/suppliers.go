@@ -29,6 +29,9 @@ func (b *Bot) cmdSuppliers(context.Context, Operator, Identity, []string) Reply 
 		if s.BadCards > 0 {
 			line += T(b.lang, "supplier_bad", s.BadCards)
 		}
+		if s.Balance != nil {
+			line += T(b.lang, "supplier_balance", s.Balance.String())
+		}
 		lines = append(lines, line)
 	}
 	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}

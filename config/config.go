@@ -78,6 +78,9 @@ type Supplier struct {
 	// probes it. Defaults 5 and 30s.
 	BreakerFailures int      `toml:"breaker_failures"`
 	BreakerProbe    Duration `toml:"breaker_probe"`
+	// BalanceLow raises an alert when our prepaid balance at the supplier
+	// falls below it (checked every few minutes); "0" turns it off.
+	BalanceLow money.Amount `toml:"balance_low"`
 
 	// fulu
 	BaseURL       string `toml:"base_url"`

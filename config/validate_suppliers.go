@@ -29,11 +29,15 @@ func (v *validator) supplierKeys(key string, s Supplier) {
 		if s.BreakerProbe <= 0 {
 			v.add(key+".breaker_probe", `must be positive; write it like breaker_probe = "30s"`)
 		}
+		if s.BalanceLow < 0 {
+			v.add(key+".balance_low", `must not be negative; write it like balance_low = "1000.00", or "0" for no alert`)
+		}
 	} else {
 		foreign("timeout", s.Timeout != 0, SupplierFulu, SupplierSim)
 		foreign("grace", s.Grace != 0, SupplierFulu, SupplierSim)
 		foreign("breaker_failures", s.BreakerFailures != 0, SupplierFulu, SupplierSim)
 		foreign("breaker_probe", s.BreakerProbe != 0, SupplierFulu, SupplierSim)
+		foreign("balance_low", s.BalanceLow != 0, SupplierFulu, SupplierSim)
 	}
 	if s.Type == SupplierFulu {
 		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -99,6 +99,8 @@ type Engine struct {
 	timeouts   map[string]time.Duration
 	graces     map[string]time.Duration
 	unitCosts  map[string]money.Amount
+	balanceLow map[string]money.Amount
+	balances   balances
 	requests   *requestPool
 	supplierWG sync.WaitGroup
 	busy       sync.Map // attempt numbers with a request in flight
@@ -151,7 +153,8 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.storefronts[s.ID] = s
 	}
 	e.sources, e.timeouts, e.graces, e.unitCosts = opts.Sources, map[string]time.Duration{}, map[string]time.Duration{}, map[string]money.Amount{}
-	e.probes = map[string]time.Duration{}
+	e.probes, e.balanceLow = map[string]time.Duration{}, map[string]money.Amount{}
+	e.balances.last = map[string]money.Amount{}
 	remote := map[string]breakerSettings{}
 	for _, s := range opts.Suppliers {
 		e.supplierTypes[s.Name] = s.Type
@@ -159,6 +162,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.timeouts[s.Name] = cmp.Or(s.Timeout.Std(), 10*time.Second)
 		e.graces[s.Name] = cmp.Or(s.Grace.Std(), 10*time.Minute)
 		e.unitCosts[s.Name] = s.UnitCost
+		e.balanceLow[s.Name] = s.BalanceLow
 		if s.Type != config.SupplierStock {
 			st := breakerSettings{failures: s.BreakerFailures, probe: cmp.Or(opts.BreakerProbe, s.BreakerProbe.Std(), breakerProbe)}
 			remote[s.Name], e.probes[s.Name] = st, st.probe
@@ -201,6 +205,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.outbox.run(ctx) })
 	e.wg.Go(func() { e.expireLoop(ctx) })
 	e.wg.Go(func() { e.timers.run(ctx) })
+	e.wg.Go(func() { e.balanceLoop(ctx) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}

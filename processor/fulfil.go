@@ -34,6 +34,7 @@ const (
 	AlertReview          = "review"
 	AlertDuplicateCard   = "duplicate_card"
 	AlertSupplierDown    = "supplier_down"
+	AlertBalanceLow      = "balance_low"
 )
 
 func (e *Engine) work() {

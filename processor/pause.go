@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"cardflow/internal/money"
 	"cardflow/storage"
 )
 
@@ -64,6 +65,7 @@ type SupplierState struct {
 	Paused   bool
 	Breaker  string // closed, open, half-open; "n/a" for own stock
 	BadCards int
+	Balance  *money.Amount // last reported prepaid balance, if the supplier reports one
 }
 
 // Suppliers lists the configured suppliers with their state, in config order.
@@ -72,8 +74,12 @@ func (e *Engine) Suppliers() ([]SupplierState, error) {
 	err := e.store.View(func(tx *storage.Tx) error {
 		bad := tx.BadCards()
 		for _, name := range e.supplierNames {
-			out = append(out, SupplierState{Name: name, Type: e.supplierTypes[name], Paused: tx.Paused("supplier:" + name),
-				Breaker: e.breakers.state(name), BadCards: bad[name]})
+			st := SupplierState{Name: name, Type: e.supplierTypes[name], Paused: tx.Paused("supplier:" + name),
+				Breaker: e.breakers.state(name), BadCards: bad[name]}
+			if b, ok := e.Balance(name); ok {
+				st.Balance = &b
+			}
+			out = append(out, st)
 		}
 		return nil
 	})
