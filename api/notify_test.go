@@ -59,7 +59,7 @@ func TestSupplierCallbackIsVerifiedAnsweredAndPassedOnAsAHint(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, body, want string
-		status         int
+		status           int
 	}{
 		{"signed callback", signed(sign), "success", http.StatusOK},
 		{"wrong signature", signed(strings.Repeat("0", 32)), "fail", http.StatusBadRequest},
