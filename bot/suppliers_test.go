@@ -35,4 +35,3 @@ func TestSupplierCommandsShowPauseAndResume(t *testing.T) {
 		t.Errorf("audit = %+v", entries[0])
 	}
 }
-

@@ -32,8 +32,8 @@ func TestSupplierPurchasesSurviveKillsAndLostAnswers(t *testing.T) {
 	}
 	// The gateway needs the service's notify URL and the service the
 	// gateway's URL: serve through a handler that is filled in below.
-	var gw *fulufake.Gateway
-	gwSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gw.ServeHTTP(w, r) }))
+	var gwp atomic.Pointer[fulufake.Gateway] // set before the service starts; the race detector cannot see that order across processes
+	gwSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gwp.Load().ServeHTTP(w, r) }))
 	defer gwSrv.Close()
 
 	s := newService(t, fmt.Sprintf(`
@@ -57,9 +57,10 @@ batch_size = 2
   supplier = "fulu"
   item = "10000587"
 `, gwSrv.URL, fulufake.SandboxAppKey, fulufake.SandboxAppSecret))
-	gw = fulufake.New(fulufake.Options{SuccessAfter: 100 * time.Millisecond,
+	gw := fulufake.New(fulufake.Options{SuccessAfter: 100 * time.Millisecond,
 		NotifyURL: "http://" + s.apiAddr + "/notify/fulu"})
 	defer gw.Close()
+	gwp.Store(gw)
 	gw.SetRates(fulufake.Rates{LostAnswer: 0.06, Code4009Created: 0.03, Code4009NotCreated: 0.03,
 		Code5000Created: 0.03, Code5000NotCreated: 0.03, EarlyCallback: 0.05, DuplicateCallback: 0.1,
 		BadSign: 0.01, Garbled: 0.01, Slow: 0.01, SlowDelay: 1500 * time.Millisecond})
