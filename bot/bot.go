@@ -107,6 +107,7 @@ type Engine interface {
 // Options configure the operator layer.
 type Options struct {
 	Engine      Engine
+	Rules       RuleBook // nil: no rule commands
 	Auth        Authorizer
 	Language    string
 	RefundLimit int64 // fen; operators above it need an admin
@@ -117,6 +118,7 @@ type Options struct {
 // Bot is the operator layer.
 type Bot struct {
 	engine      Engine
+	rules       RuleBook
 	auth        Authorizer
 	lang        string
 	refundLimit int64
@@ -129,7 +131,7 @@ func New(opts Options) *Bot {
 	if opts.Location == nil {
 		opts.Location = Shanghai()
 	}
-	return &Bot{engine: opts.Engine, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
+	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger()}
 }
 

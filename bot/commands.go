@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"suppliers": {RoleViewer, (*Bot).cmdSuppliers},
 	"pause":     {RoleAdmin, pauseAction(true)},
 	"resume":    {RoleAdmin, pauseAction(false)},
+	"rules":     {RoleViewer, (*Bot).cmdRules},
 }
 
 // usages show how to call the commands that take arguments.

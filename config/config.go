@@ -21,7 +21,9 @@ type Config struct {
 	Suppliers   []Supplier   `toml:"suppliers"`
 	Products    []Product    `toml:"products"`
 	Processing  Processing   `toml:"processing"`
+	Rules       []Rule       `toml:"rules"`
 	Bot         Bot          `toml:"bot"`
+	Operators   []Operator   `toml:"operators"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -173,4 +175,42 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Rule actions.
+const (
+	ActionReview = "review" // hold for a person
+	ActionRefund = "refund" // refuse: refund at once
+	ActionAllow  = "allow"  // let it through, skipping later rules
+)
+
+// Rule is one intake rule: an expression over the order and the buyer's
+// history (DESIGN §7), evaluated in order; the first match decides.
+type Rule struct {
+	Name   string `toml:"name"`
+	When   string `toml:"when"`
+	Action string `toml:"action"`
+}
+
+// DefaultRules mirror the classic manual thresholds of a 卡盟 shop. They
+// apply when the file has no rules key at all; `rules = []` turns rules off.
+func DefaultRules() []Rule {
+	return []Rule{
+		{Name: "large-order", When: "order.amount > 500", Action: ActionReview},
+		{Name: "buyer-velocity", When: "buyer.orders_1h >= 5", Action: ActionReview},
+	}
+}
+
+// Operator roles.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)
+
+// Operator is a person allowed to act from chat.
+type Operator struct {
+	Name       string `toml:"name"`
+	Role       string `toml:"role"`
+	TelegramID int64  `toml:"telegram_id"`
 }

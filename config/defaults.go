@@ -48,6 +48,9 @@ func (c *Config) applyDefaults(written map[string]bool) {
 			*v = def
 		}
 	}
+	if c.Rules == nil && !written["rules"] {
+		c.Rules = DefaultRules()
+	}
 	for i := range c.Suppliers {
 		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
 		if s.Type == SupplierStock {

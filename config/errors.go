@@ -81,3 +81,10 @@ func (r *reporter) err() error {
 	}
 	return r.list
 }
+
+// ProblemAt makes a Problem about key, placed on its line of the file the
+// config was loaded from. Checks that live outside this package (rule
+// expressions) report through it.
+func (c *Config) ProblemAt(key, format string, args ...any) Problem {
+	return Problem{File: c.file, Line: c.lines.lookup(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}

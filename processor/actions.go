@@ -71,6 +71,9 @@ func (e *Engine) refund(actor storage.Actor, id uint64, note string, from []stor
 			if err := tx.PutOrder(o); err != nil {
 				return err
 			}
+			if err := c.refunded(tx, o); err != nil {
+				return err
+			}
 			return c.callback(tx, o, CallbackRefunded)
 		})
 }

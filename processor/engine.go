@@ -206,6 +206,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.expireLoop(ctx) })
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.balanceLoop(ctx) })
+	e.wg.Go(func() { e.flushLoop(ctx) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -232,6 +233,26 @@ func (e *Engine) Stop() {
 	}
 	e.wg.Wait()
 	e.supplierWG.Wait()
+	if err := e.store.FlushBuyers(e.now()); err != nil { // a clean stop leaves nothing to recover
+		e.log.Error().Err(err).Msg("flush buyer history")
+	}
+}
+
+// flushLoop writes the buyer history's first sightings once a minute (see
+// storage.Store.FlushBuyers).
+func (e *Engine) flushLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.store.FlushBuyers(e.now()); err != nil {
+				e.log.Error().Err(err).Msg("flush buyer history")
+			}
+		}
+	}
 }
 
 // wakeUp is what a timer does: query an attempt, or look at an order again.
@@ -325,6 +346,17 @@ func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
 		CardSet: o.CardSet(),
 	})
+}
+
+// refunded records a refund in the buyer's history (buyer.refunds_30d).
+func (c *effects) refunded(tx *storage.Tx, o *storage.Order) error {
+	return tx.RecordBuyerRefund(storage.BuyerIdentities(o), c.now)
+}
+
+// RaiseAlert raises or resolves an alert from outside the order flow (a
+// refused config reload, say).
+func (e *Engine) RaiseAlert(a storage.Alert) error {
+	return e.commit(func(tx *storage.Tx, c *effects) error { return c.alert(tx, a) })
 }
 
 // alert raises or resolves an alert for the operators (see raiseAlert).

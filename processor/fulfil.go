@@ -116,6 +116,9 @@ func (e *Engine) failOrder(tx *storage.Tx, c *effects, o *storage.Order, reason 
 	o.WaitUntil = time.Time{}
 	if e.autoRefund[reason] {
 		c.move(o, storage.StatusRefunded, reason, storage.System)
+		if err := c.refunded(tx, o); err != nil {
+			return err
+		}
 		return c.callback(tx, o, CallbackRefunded)
 	}
 	c.move(o, storage.StatusFailed, reason, storage.System)

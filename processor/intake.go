@@ -199,6 +199,9 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
 	case DecideRefund:
 		c.move(o, storage.StatusRefunded, d.Reason, storage.System)
+		if err := c.refunded(tx, o); err != nil {
+			return err
+		}
 		return c.callback(tx, o, CallbackRefunded)
 	}
 	return nil

@@ -90,6 +90,15 @@ func encodeOrder(dst []byte, o *Order) []byte {
 		e.str(h.Actor.Name)
 		e.str(h.Actor.Platform)
 	}
+	e.bool(o.Features != nil)
+	if f := o.Features; f != nil {
+		e.uvarint(uint64(f.Orders1h))
+		e.uvarint(uint64(f.Orders24h))
+		e.varint(int64(f.Amount24h))
+		e.uvarint(uint64(f.Refunds30d))
+		e.uvarint(uint64(f.FirstSeenDays))
+		e.uvarint(uint64(f.Hour))
+	}
 	e.uvarint(uint64(len(o.Attempts)))
 	for _, a := range o.Attempts {
 		e.str(a.No)
@@ -252,6 +261,10 @@ func decodeOrder(b []byte, o *Order) error {
 			h.Actor.Name = d.str()
 			h.Actor.Platform = d.str()
 		}
+	}
+	if d.bool() {
+		o.Features = &Features{Orders1h: int(d.uvarint()), Orders24h: int(d.uvarint()), Amount24h: money.Amount(d.varint()),
+			Refunds30d: int(d.uvarint()), FirstSeenDays: int(d.uvarint()), Hour: int(d.uvarint())}
 	}
 	if n := d.count(18); n > 0 {
 		o.Attempts = make([]Attempt, n)

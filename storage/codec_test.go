@@ -20,6 +20,7 @@ func fullOrder() *Order {
 			{At: at, To: StatusPending, Actor: Actor{Name: "shop1", Platform: "storefront"}},
 			{At: at.Add(time.Second), From: StatusPending, To: StatusDelivered, Reason: "reissue", Actor: System},
 		},
+		Features: &Features{Orders1h: 2, Orders24h: 7, Amount24h: 123456, Refunds30d: 1, FirstSeenDays: 40, Hour: 23},
 		Attempts: []Attempt{
 			{No: "CF1234567-0-a1b2c3", Supplier: "fulu", Item: "10000587", Batch: 0, Quantity: 2, Units: 4,
 				State: AttemptSucceeded, Detail: "code 0", SentAt: at, NextAt: at.Add(3 * time.Second), Queries: 3,

@@ -101,6 +101,10 @@ type Order struct {
 
 	History []Transition `json:"history"`
 
+	// Features are the buyer-history values the rules saw at intake, kept so
+	// that "/rules test" can replay the last days' orders.
+	Features *Features `json:"features,omitempty"`
+
 	// Attempts are the purchases from suppliers made for this order, in
 	// the order they were made. Each is written before its request is sent.
 	Attempts []Attempt `json:"attempts,omitempty"`

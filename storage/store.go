@@ -25,21 +25,26 @@ const FileName = "cardflow.db"
 const schemaVersion = 1
 
 var (
-	bucketMeta   = []byte("meta")
-	bucketOrders = []byte("orders")
-	bucketExt    = []byte("ext")    // storefront \x00 external_id → order id
-	bucketOpen   = []byte("open")   // status code + order id → nothing
-	bucketStock  = []byte("stock")  // sku → (seq → fingerprint || box)
-	bucketLevels = []byte("levels") // sku → count
-	bucketPrints = []byte("prints") // fingerprint → where the card is
-	bucketOutbox = []byte("outbox") // seq → Event
-	bucketAudit  = []byte("audit")  // seq → AuditEntry
-	bucketAlerts = []byte("alerts") // open alert key → nothing
-	allBuckets   = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints, bucketOutbox, bucketAudit, bucketAlerts}
-	keySchema    = []byte("schema")
-	keyCheck     = []byte("master_check")
-	keyInstance  = []byte("instance")
-	keyEventSeq  = []byte("event_seq")
+	bucketMeta      = []byte("meta")
+	bucketOrders    = []byte("orders")
+	bucketExt       = []byte("ext")       // storefront \x00 external_id → order id
+	bucketOpen      = []byte("open")      // status code + order id → nothing
+	bucketStock     = []byte("stock")     // sku → (seq → fingerprint || box)
+	bucketLevels    = []byte("levels")    // sku → count
+	bucketPrints    = []byte("prints")    // fingerprint → where the card is
+	bucketOutbox    = []byte("outbox")    // seq → Event
+	bucketAudit     = []byte("audit")     // seq → AuditEntry
+	bucketAlerts    = []byte("alerts")    // open alert key → nothing
+	bucketBuyerLog  = []byte("buyerlog")  // time + seq → an order or refund and its buyer identities
+	bucketFirstSeen = []byte("firstseen") // keyed hash of a buyer identity → first seen
+	bucketRules     = []byte("rules")     // rule name → rule set from chat
+	bucketHits      = []byte("hits")      // rule name \x00 day → matches
+	allBuckets      = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
+		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits}
+	keySchema   = []byte("schema")
+	keyCheck    = []byte("master_check")
+	keyInstance = []byte("instance")
+	keyEventSeq = []byte("event_seq")
 )
 
 // Options tune Open. The zero value is what production uses.
@@ -56,6 +61,7 @@ type Store struct {
 	vault    *Vault
 	instance string
 	w        *writer
+	buyers   *buyerIndex
 }
 
 // Open opens (creating if needed) the database in dir, checks that master is
@@ -91,6 +97,10 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, vault: vault}
 	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.loadBuyers(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

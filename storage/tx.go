@@ -13,6 +13,11 @@ import (
 type Tx struct {
 	tx    *bolt.Tx
 	store *Store
+	// buyerLog holds the buyer-history records written in this transaction;
+	// they reach the in-memory index only once it commits.
+	buyerLog   []logRecord
+	buyerByID  map[identity][]int  // identity → indexes into buyerLog
+	identities map[string]identity // hashed identities, computed once per transaction
 }
 
 // Vault returns the store's vault.

@@ -53,8 +53,9 @@ type SealedCard struct {
 // leaves it; the cipher and HMAC keys are derived from it with HKDF so that
 // one key is never used for two purposes.
 type Vault struct {
-	aead  cipher.AEAD
-	fpKey []byte
+	aead     cipher.AEAD
+	fpKey    []byte
+	buyerKey []byte
 }
 
 const (
@@ -77,6 +78,10 @@ func NewVault(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive fingerprint key: %w", err)
 	}
+	buyerKey, err := hkdf.Key(sha256.New, master, nil, "cardflow buyer history v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive buyer key: %w", err)
+	}
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, fmt.Errorf("create cipher: %w", err)
@@ -85,7 +90,7 @@ func NewVault(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gcm: %w", err)
 	}
-	return &Vault{aead: aead, fpKey: fpKey}, nil
+	return &Vault{aead: aead, fpKey: fpKey, buyerKey: buyerKey}, nil
 }
 
 // Normalize is the form a card key is compared in: surrounding and inner

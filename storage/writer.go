@@ -87,8 +87,9 @@ func (w *writer) loop() {
 func (w *writer) commit(batch []*writeReq) {
 	for len(batch) > 0 {
 		failed, failErr := -1, error(nil)
+		var tx *Tx
 		err := w.store.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx, store: w.store}
+			tx = &Tx{tx: btx, store: w.store}
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
 					failed, failErr = i, err
@@ -104,6 +105,8 @@ func (w *writer) commit(batch []*writeReq) {
 		}
 		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
+		} else {
+			w.store.buyers.apply(tx.buyerLog)
 		}
 		for _, r := range batch {
 			r.errc <- err

@@ -11,8 +11,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/api"
+	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/processor"
+	"cardflow/processor/rules"
 	"cardflow/storage"
 )
 
@@ -23,6 +25,7 @@ type app struct {
 	log     zerolog.Logger
 	store   *storage.Store
 	engine  *processor.Engine
+	rules   *rules.Engine
 	api     *api.Server
 	servers []*http.Server
 
@@ -32,7 +35,6 @@ type app struct {
 
 // appOptions are what differs between serve and demo.
 type appOptions struct {
-	screen  processor.Screener
 	alerts  processor.Deliverer
 	observe func(processor.Change)
 }
@@ -48,6 +50,11 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	if err != nil {
 		return nil, err
 	}
+	ruleBook, err := rules.New(store, cfg.Rules, bot.Shanghai(), time.Now, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("rules: %w", err)
+	}
 	storefronts := make([]processor.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	for _, s := range cfg.Storefronts {
@@ -57,10 +64,10 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	engine := processor.New(store, processor.Options{
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
-		Log: log, Screen: opts.screen, Alerts: opts.alerts, Observe: opts.observe,
+		Log: log, Screen: ruleBook, Alerts: opts.alerts, Observe: opts.observe,
 	})
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log})
-	return &app{cfg: cfg, log: log, store: store, engine: engine, api: srv, errc: make(chan error, 2)}, nil
+	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, errc: make(chan error, 2)}, nil
 }
 
 // start serves on the listeners (opened from the config when nil) and then

@@ -220,6 +220,10 @@ callback_url = %q
 [[suppliers]]
 name = "own"
 type = "stock"
+[[rules]] # evaluated for every order (with the buyer-history lookup), never matching here
+name = "large-order"
+when = "order.amount > 500"
+action = "review"
 [processing]
 workers = %d
 %s`, api, admin, demo.StorefrontID, callbackURL, workers, sourceConfig)

@@ -57,8 +57,15 @@ func freeAddr(t *testing.T) string {
 // proc is one running cardflow process.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *lockedWriter
 	done   chan struct{}
+}
+
+// logs is what the process wrote to stderr so far.
+func (p *proc) logs() string {
+	p.stderr.mu.Lock()
+	defer p.stderr.mu.Unlock()
+	return p.stderr.w.String()
 }
 
 // startProc runs the binary with args and env and waits until url answers
@@ -67,8 +74,8 @@ func startProc(t *testing.T, env []string, readyURL string, args ...string) *pro
 	t.Helper()
 	cmd := exec.Command(cardflowBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	cmd.Stderr = &lockedWriter{w: p.stderr}
+	p := &proc{cmd: cmd, stderr: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +92,11 @@ func startProc(t *testing.T, env []string, readyURL string, args ...string) *pro
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("cardflow exited during start-up:\n%s", p.stderr)
+			t.Fatalf("cardflow exited during start-up:\n%s", p.logs())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cardflow not ready at %s:\n%s", readyURL, p.stderr)
+			t.Fatalf("cardflow not ready at %s:\n%s", readyURL, p.logs())
 		}
 	}
 }
@@ -110,7 +117,7 @@ func (p *proc) interrupt(t *testing.T) {
 		t.Fatal("cardflow did not stop on SIGINT")
 	}
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGINT:\n%s", code, p.stderr)
+		t.Fatalf("exit code %d after SIGINT:\n%s", code, p.logs())
 	}
 }
 

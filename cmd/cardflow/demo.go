@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	// alerts reach the console through a relay set before the engine starts.
 	relay := &alertRelay{}
 	var con *console.Console
-	a, err := newApp(cfg, master, log, appOptions{screen: demo.LargeOrders{Limit: 500_00}, alerts: relay, observe: func(c processor.Change) {
+	a, err := newApp(cfg, master, log, appOptions{alerts: relay, observe: func(c processor.Change) {
 		if con != nil {
 			if line := feedLine(lang, c); line != "" {
 				con.Println(line)
@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	if err != nil {
 		return err
 	}
-	operator := bot.New(bot.Options{Engine: a.engine, Auth: console.Authorizer{Name: localUser()}, Language: lang,
+	operator := bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: console.Authorizer{Name: localUser()}, Language: lang,
 		RefundLimit: int64(cfg.Bot.RefundLimit), Log: log})
 	con = console.New(operator, os.Stdin, os.Stdout, localUser())
 	relay.to = bot.NewAlerts(operator, con)

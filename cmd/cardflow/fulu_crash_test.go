@@ -131,7 +131,7 @@ batch_size = 2
 					}
 				}
 			}
-			t.Fatalf("%d accepted orders not delivered; service log:\n%s", len(missing), lastLines(p.stderr.String(), 30))
+			t.Fatalf("%d accepted orders not delivered; service log:\n%s", len(missing), lastLines(p.logs(), 30))
 		}
 		<-time.After(50 * time.Millisecond)
 	}

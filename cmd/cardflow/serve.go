@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
 	"cardflow/internal/logging"
+	"cardflow/processor/rules"
+	"cardflow/storage"
 )
 
 func cmdServe(args []string) int {
@@ -26,6 +29,11 @@ func cmdServe(args []string) int {
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if err == nil {
+		if ps := rules.Problems(cfg, compileErrors(cfg)); len(ps) > 0 {
+			err = ps
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -45,10 +53,10 @@ func cmdServe(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serveUntilDone(ctx, cfg, master, log)
+	return serveUntilDone(ctx, *path, cfg, master, log)
 }
 
-func serveUntilDone(ctx context.Context, cfg *config.Config, master []byte, log zerolog.Logger) int {
+func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master []byte, log zerolog.Logger) int {
 	a, err := newApp(cfg, master, log, appOptions{})
 	if err != nil {
 		log.Error().Err(err).Msg("start failed")
@@ -62,15 +70,58 @@ func serveUntilDone(ctx context.Context, cfg *config.Config, master []byte, log 
 		return 1
 	}
 	log.Info().Str("version", version).Msg("ready")
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-a.errc:
-		log.Error().Err(err).Msg("server stopped")
-		code = 1
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			a.stop()
+			return 0
+		case err := <-a.errc:
+			log.Error().Err(err).Msg("server stopped")
+			a.stop()
+			return 1
+		case <-hup:
+			a.reloadRules(path)
+		}
 	}
-	a.stop()
-	return code
+}
+
+// reloadRules re-reads the config file's [[rules]] (SIGHUP). A file that
+// does not load, or a rule that does not compile, changes nothing: the old
+// rules stay and an alert says why.
+func (a *app) reloadRules(path string) {
+	alert := storage.Alert{Key: "config_reload", Type: "config_reload", Target: path}
+	cfg, err := config.Load(path)
+	if err == nil {
+		if errs := rules.Problems(cfg, compileErrors(cfg)); len(errs) > 0 {
+			err = errs
+		}
+	}
+	if err == nil {
+		err = a.rules.Reload(cfg.Rules)
+	}
+	if err != nil {
+		a.log.Error().Err(err).Str("config", path).Msg("rules not reloaded; the old rules stay")
+		alert.Detail = firstLine(err.Error())
+	} else {
+		a.log.Info().Int("rules", len(cfg.Rules)).Msg("rules reloaded")
+		alert.Resolved = true
+	}
+	if aerr := a.engine.RaiseAlert(alert); aerr != nil {
+		a.log.Error().Err(aerr).Msg("raise reload alert")
+	}
+}
+
+func compileErrors(cfg *config.Config) []error {
+	_, errs := rules.CompileAll(cfg.Rules)
+	return errs
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func cmdCheck(args []string) int {
@@ -84,6 +135,11 @@ func cmdCheck(args []string) int {
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if err == nil {
+		if ps := rules.Problems(cfg, compileErrors(cfg)); len(ps) > 0 {
+			err = ps
+		}
+	}
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

@@ -139,7 +139,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 				sent.Add(1)
 				got, _, err := o.Client.Create(ctx, storefront.NewOrder{
 					ExternalID: fmt.Sprintf("%s-%08d", o.Prefix, n), SKU: o.SKU, Quantity: 1, Amount: o.Amount,
-					Buyer: storefront.Buyer{ID: fmt.Sprintf("load-%d", n%1000)},
+					Buyer: buyerOf(n),
 				})
 				d := time.Since(t0)
 				if err != nil {
@@ -217,3 +217,12 @@ func startProgress(o Options, begin time.Time, sent, accepted *atomic.Int64, del
 
 // ErrIncomplete is returned by callers that require every order delivered.
 var ErrIncomplete = errors.New("not every accepted order was delivered in time")
+
+// buyerOf spreads orders over 50,000 buyers, each with an id, a contact and
+// an IP, as a busy shop sees them: the rules' history lookups and writes
+// then hit as many distinct records as they would in production.
+func buyerOf(n int64) storefront.Buyer {
+	b := n % 50_000
+	return storefront.Buyer{ID: fmt.Sprintf("load-%d", b), Contact: fmt.Sprintf("buyer%d@example.com", b),
+		IP: fmt.Sprintf("10.%d.%d.%d", b>>16&255, b>>8&255, b&255)}
+}

@@ -1,0 +1,119 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"cardflow/processor/rules"
+	"cardflow/storage"
+)
+
+// RuleBook is what the operator layer needs from the rule engine.
+type RuleBook interface {
+	List() ([]rules.Status, error)
+	Test(when string) (rules.TestResult, error)
+	Set(actor storage.Actor, name, action, when string) error
+	Off(actor storage.Actor, name string) error
+}
+
+// cmdRules is /rules, /rules test <expr>, /rules set <name> <action> <expr>
+// and /rules off <name>. Listing and trying are for everyone; changing
+// rules is for admins.
+func (b *Bot) cmdRules(_ context.Context, op Operator, id Identity, args []string) Reply {
+	if b.rules == nil {
+		return Reply{Text: T(b.lang, "rules_none")}
+	}
+	if len(args) == 0 {
+		return b.listRules()
+	}
+	sub, rest := strings.ToLower(args[0]), args[1:]
+	switch sub {
+	case "test":
+		if len(rest) == 0 {
+			return Reply{Text: T(b.lang, "usage", "/rules test <expr>")}
+		}
+		return b.testRule(strings.Join(rest, " "))
+	case "set", "off":
+		if op.Role < RoleAdmin {
+			b.refuse(id, op, "/rules "+sub)
+			return Reply{Text: T(b.lang, "not_allowed", op.Role, "/rules "+sub)}
+		}
+		if sub == "off" {
+			if len(rest) != 1 {
+				return Reply{Text: T(b.lang, "usage", "/rules off <name>")}
+			}
+			return b.ruleChanged(rest[0], b.rules.Off(actor(op, id), rest[0]))
+		}
+		if len(rest) < 3 {
+			return Reply{Text: T(b.lang, "usage", "/rules set <name> <review|refund|allow> <expr>")}
+		}
+		return b.ruleChanged(rest[0], b.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
+	}
+	return Reply{Text: T(b.lang, "usage", "/rules [test <expr> | set <name> <action> <expr> | off <name>]")}
+}
+
+func (b *Bot) listRules() Reply {
+	list, err := b.rules.List()
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	if len(list) == 0 {
+		return Reply{Text: T(b.lang, "rules_empty")}
+	}
+	lines := []string{T(b.lang, "rules_header")}
+	for i, r := range list {
+		line := fmt.Sprintf("%d. %s：%s → %s · %d / %d", i+1, r.Name, r.When, ruleAction(b.lang, r.Action), r.HitsToday, r.Hits7d)
+		if b.lang == LangEN {
+			line = fmt.Sprintf("%d. %s: %s → %s · %d / %d", i+1, r.Name, r.When, ruleAction(b.lang, r.Action), r.HitsToday, r.Hits7d)
+		}
+		if r.Off {
+			line += T(b.lang, "rule_off")
+		}
+		if r.By != "" {
+			line += T(b.lang, "rule_changed", r.By, r.At)
+		}
+		lines = append(lines, line)
+	}
+	return Reply{Text: strings.Join(lines, "\n")}
+}
+
+func (b *Bot) testRule(when string) Reply {
+	res, err := b.rules.Test(when)
+	if err != nil {
+		return Reply{Text: T(b.lang, "rule_invalid", err)}
+	}
+	text := T(b.lang, "rule_test", res.Orders, res.Matched)
+	if len(res.Examples) > 0 {
+		ids := make([]string, len(res.Examples))
+		for i, id := range res.Examples {
+			ids[i] = fmt.Sprintf("#%d", id)
+		}
+		text += T(b.lang, "rule_examples", strings.Join(ids, " "))
+	}
+	if res.Failed > 0 {
+		text += T(b.lang, "rule_failed_runs", res.Failed)
+	}
+	return Reply{Text: text}
+}
+
+func (b *Bot) ruleChanged(name string, err error) Reply {
+	switch {
+	case errors.Is(err, rules.ErrNoRule):
+		return Reply{Text: T(b.lang, "rule_unknown", name)}
+	case errors.Is(err, rules.ErrBadName), errors.Is(err, rules.ErrBadAction), errors.Is(err, rules.ErrInvalid):
+		return Reply{Text: T(b.lang, "rule_invalid", err)}
+	case err != nil:
+		return b.errorReply(name, err)
+	}
+	return Reply{Text: T(b.lang, "rule_saved", name)}
+}
+
+func ruleAction(lang, action string) string {
+	names := map[string][2]string{"review": {"人工审核", "review"}, "refund": {"拒单退款", "refund"}, "allow": {"放行", "allow"}}
+	if pair, ok := names[action]; ok {
+		return pick(lang, pair)
+	}
+	return action
+}

@@ -1,0 +1,420 @@
+package storage
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/money"
+)
+
+// Buyer history: what the intake rules read (buyer.orders_1h, orders_24h,
+// amount_24h, refunds_30d, first_seen_days). A buyer is known by each of
+// its identities — storefront buyer id, contact, IP and top-up account — so
+// a new buyer id from a known IP still counts; identities are kept as keyed
+// hashes, not in the clear.
+//
+// Every order and refund is appended to a log keyed by time: one sequential
+// write per order, whatever the number of buyers. The last day of orders
+// and month of refunds live in an in-memory index built from that log at
+// start-up and updated after each commit. When each identity was first seen
+// is kept for good in its own bucket; those scattered writes are gathered
+// into one transaction a minute (FlushBuyers) instead of one per order, and
+// an identity first seen in the minute before a crash is recovered from the
+// log.
+
+const (
+	historyWindow = 24 * time.Hour
+	refundWindow  = 30 * day
+	logKeep       = 31 * day
+	day           = 24 * time.Hour
+	identitySize  = 16
+)
+
+// Features are the buyer-history values a rule can read, as seen at intake
+// (the order being evaluated not included).
+type Features struct {
+	Orders1h      int          `json:"orders_1h"`
+	Orders24h     int          `json:"orders_24h"`
+	Amount24h     money.Amount `json:"amount_24h"`
+	Refunds30d    int          `json:"refunds_30d"`
+	FirstSeenDays int          `json:"first_seen_days"` // whole days since the oldest identity was first seen; 0 for new
+	Hour          int          `json:"hour"`            // the hour of day at intake in the shop's zone
+}
+
+// BuyerIdentities are the identities an order's buyer is known by.
+func BuyerIdentities(o *Order) []string {
+	var ids []string
+	add := func(kind, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			ids = append(ids, kind+":"+v)
+		}
+	}
+	if o.Buyer.ID != "" {
+		add("id", o.Storefront+"/"+o.Buyer.ID) // buyer ids are the storefront's own
+	}
+	add("contact", strings.ToLower(o.Buyer.Contact))
+	add("ip", o.Buyer.IP)
+	add("account", o.Account)
+	return ids
+}
+
+type identity [identitySize]byte
+
+type entry struct {
+	at     int64 // unix seconds
+	amount int64 // fen
+}
+
+// history is one identity's recent past.
+type history struct {
+	first   int64 // unix seconds; 0 when only the firstseen bucket knows
+	orders  []entry
+	refunds []int64 // unix seconds
+}
+
+// logRecord is one logged order or refund and the identities it touched.
+type logRecord struct {
+	at     int64
+	refund bool
+	amount int64
+	ids    []identity
+	fresh  []bool // ids[i] was seen for the first time
+}
+
+// buyerIndex is the in-memory half of the buyer history. It is changed only
+// after commits (so a rolled-back write never shows), under mu.
+type buyerIndex struct {
+	mu      sync.RWMutex
+	m       map[identity]*history
+	pending map[identity]int64 // first sightings not yet in the firstseen bucket
+	newest  int64
+}
+
+func newBuyerIndex() *buyerIndex {
+	return &buyerIndex{m: map[identity]*history{}, pending: map[identity]int64{}}
+}
+
+func (t *Tx) identity(s string) identity {
+	if id, ok := t.identities[s]; ok {
+		return id
+	}
+	m := hmac.New(sha256.New, t.store.vault.buyerKey)
+	m.Write([]byte(s))
+	var id identity
+	copy(id[:], m.Sum(nil))
+	if t.identities == nil {
+		t.identities = map[string]identity{}
+	}
+	t.identities[s] = id
+	return id
+}
+
+// logged returns this transaction's records that touch id.
+func (t *Tx) logged(id identity) []*logRecord {
+	var out []*logRecord
+	for _, i := range t.buyerByID[id] {
+		out = append(out, &t.buyerLog[i])
+	}
+	return out
+}
+
+// firstSeen is when an identity was first seen, or 0.
+func (t *Tx) firstSeen(id identity) int64 {
+	idx := t.store.buyers
+	idx.mu.RLock()
+	h := idx.m[id]
+	first := int64(0)
+	if h != nil {
+		first = h.first
+	}
+	if p, ok := idx.pending[id]; ok && (first == 0 || p < first) {
+		first = p
+	}
+	idx.mu.RUnlock()
+	for _, r := range t.logged(id) {
+		for i, x := range r.ids {
+			if x == id && r.fresh[i] && (first == 0 || r.at < first) {
+				first = r.at
+			}
+		}
+	}
+	if first != 0 {
+		return first
+	}
+	if v := t.tx.Bucket(bucketFirstSeen).Get(id[:]); v != nil {
+		first, _ = binary.Varint(v)
+	}
+	return first
+}
+
+// BuyerFeatures computes the history features of identities at now: the
+// highest value over all of them.
+func (t *Tx) BuyerFeatures(identities []string, now time.Time) Features {
+	var f Features
+	unix := now.Unix()
+	idx := t.store.buyers
+	for _, s := range identities {
+		id := t.identity(s)
+		var n1h, n24h, refunds int
+		var amount int64
+		count := func(h *history) {
+			for _, e := range h.orders {
+				if age := unix - e.at; age >= 0 && age < int64(historyWindow/time.Second) {
+					n24h++
+					amount += e.amount
+					if age < 3600 {
+						n1h++
+					}
+				}
+			}
+			for _, r := range h.refunds {
+				if age := unix - r; age >= 0 && age < int64(refundWindow/time.Second) {
+					refunds++
+				}
+			}
+		}
+		idx.mu.RLock()
+		if h := idx.m[id]; h != nil {
+			count(h)
+		}
+		idx.mu.RUnlock()
+		for _, r := range t.logged(id) { // earlier orders of this same transaction
+			h := history{}
+			if r.refund {
+				h.refunds = []int64{r.at}
+			} else {
+				h.orders = []entry{{r.at, r.amount}}
+			}
+			count(&h)
+		}
+		f.Orders1h = max(f.Orders1h, n1h)
+		f.Orders24h = max(f.Orders24h, n24h)
+		f.Amount24h = max(f.Amount24h, money.Amount(amount))
+		f.Refunds30d = max(f.Refunds30d, refunds)
+		if first := t.firstSeen(id); first != 0 && unix > first {
+			f.FirstSeenDays = max(f.FirstSeenDays, int((unix-first)/86400))
+		}
+	}
+	return f
+}
+
+// RecordBuyerOrder adds an accepted order to its buyer's history.
+func (t *Tx) RecordBuyerOrder(identities []string, now time.Time, amount money.Amount) error {
+	return t.logBuyer(identities, now, false, amount)
+}
+
+// RecordBuyerRefund adds a refund to its buyer's history.
+func (t *Tx) RecordBuyerRefund(identities []string, now time.Time) error {
+	return t.logBuyer(identities, now, true, 0)
+}
+
+func (t *Tx) logBuyer(identities []string, now time.Time, refund bool, amount money.Amount) error {
+	if len(identities) == 0 {
+		return nil
+	}
+	r := logRecord{at: now.Unix(), refund: refund, amount: int64(amount)}
+	for _, s := range identities {
+		id := t.identity(s)
+		r.ids = append(r.ids, id)
+		r.fresh = append(r.fresh, t.firstSeen(id) == 0)
+	}
+	b := t.appending(bucketBuyerLog)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("allocate buyer log seq: %w", err)
+	}
+	key := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())), seq)
+	if err := b.Put(key, encodeLogRecord(&r)); err != nil {
+		return fmt.Errorf("write buyer log: %w", err)
+	}
+	if t.buyerByID == nil {
+		t.buyerByID = map[identity][]int{}
+	}
+	for _, id := range r.ids {
+		t.buyerByID[id] = append(t.buyerByID[id], len(t.buyerLog))
+	}
+	t.buyerLog = append(t.buyerLog, r)
+	return nil
+}
+
+// apply adds a committed transaction's log records to the index.
+func (idx *buyerIndex) apply(records []logRecord) {
+	if len(records) == 0 {
+		return
+	}
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	for i := range records {
+		idx.add(&records[i], true)
+	}
+}
+
+// add puts one record in the index. fresh marks first sightings that the
+// firstseen bucket does not have yet.
+func (idx *buyerIndex) add(r *logRecord, trustFresh bool) {
+	idx.newest = max(idx.newest, r.at)
+	for i, id := range r.ids {
+		h := idx.m[id]
+		if h == nil {
+			h = &history{}
+			idx.m[id] = h
+		}
+		if trustFresh && r.fresh[i] {
+			if p, ok := idx.pending[id]; !ok || r.at < p {
+				idx.pending[id] = r.at
+			}
+		}
+		if h.first == 0 || r.at < h.first {
+			h.first = r.at
+		}
+		if r.refund {
+			h.refunds = append(h.refunds, r.at)
+		} else {
+			h.orders = append(h.orders, entry{r.at, r.amount})
+		}
+		if len(h.orders) > 256 { // keep the newest; counts saturate, which rules do not mind
+			h.orders = h.orders[len(h.orders)-256:]
+		}
+	}
+}
+
+// sweep drops what has left every window.
+func (idx *buyerIndex) sweep(now int64) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	for id, h := range idx.m {
+		i := 0
+		for i < len(h.orders) && now-h.orders[i].at >= int64(historyWindow/time.Second) {
+			i++
+		}
+		h.orders = h.orders[i:]
+		j := 0
+		for j < len(h.refunds) && now-h.refunds[j] >= int64(refundWindow/time.Second) {
+			j++
+		}
+		h.refunds = h.refunds[j:]
+		if _, unsaved := idx.pending[id]; len(h.orders) == 0 && len(h.refunds) == 0 && !unsaved {
+			delete(idx.m, id) // first-seen is in the bucket; nothing else to remember
+		}
+	}
+}
+
+// loadBuyers rebuilds the index from the log at start-up. An identity whose
+// first sighting is in the log but not in the firstseen bucket (a crash
+// came before the minute's flush) is queued to be written again.
+func (s *Store) loadBuyers() error {
+	idx := newBuyerIndex()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		first := tx.Bucket(bucketFirstSeen)
+		return tx.Bucket(bucketBuyerLog).ForEach(func(k, v []byte) error {
+			var r logRecord
+			if err := decodeLogRecord(v, &r); err != nil {
+				return nil // a damaged record only weakens the history; skip it
+			}
+			r.fresh = make([]bool, len(r.ids))
+			for i, id := range r.ids {
+				r.fresh[i] = first.Get(id[:]) == nil
+			}
+			idx.add(&r, true)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("load buyer history: %w", err)
+	}
+	if idx.newest > 0 {
+		idx.sweep(idx.newest)
+	}
+	s.buyers = idx
+	return nil
+}
+
+// FlushBuyers writes first sightings gathered since the last flush into the
+// firstseen bucket and drops log records older than a month. The engine
+// calls it about once a minute.
+func (s *Store) FlushBuyers(now time.Time) error {
+	idx := s.buyers
+	idx.mu.RLock()
+	batch := make(map[identity]int64, len(idx.pending))
+	for id, at := range idx.pending {
+		batch[id] = at
+	}
+	idx.mu.RUnlock()
+	err := s.Update(func(tx *Tx) error {
+		first := tx.tx.Bucket(bucketFirstSeen)
+		for id, at := range batch {
+			if first.Get(id[:]) == nil {
+				if err := first.Put(id[:], binary.AppendVarint(nil, at)); err != nil {
+					return fmt.Errorf("write first sighting: %w", err)
+				}
+			}
+		}
+		return tx.pruneBuyerLog(now.Add(-logKeep), 10_000)
+	})
+	if err != nil {
+		return err
+	}
+	idx.mu.Lock()
+	for id, at := range batch {
+		if idx.pending[id] == at {
+			delete(idx.pending, id)
+		}
+	}
+	idx.mu.Unlock()
+	idx.sweep(now.Unix())
+	return nil
+}
+
+// pruneBuyerLog deletes up to limit log records older than cutoff.
+func (t *Tx) pruneBuyerLog(cutoff time.Time, limit int) error {
+	c := t.tx.Bucket(bucketBuyerLog).Cursor()
+	n := 0
+	for k, _ := c.First(); k != nil && n < limit && int64(binary.BigEndian.Uint64(k[:8])) < cutoff.UnixNano(); k, _ = c.Next() {
+		if err := c.Delete(); err != nil {
+			return fmt.Errorf("prune buyer log: %w", err)
+		}
+		n++
+	}
+	return nil
+}
+
+func encodeLogRecord(r *logRecord) []byte {
+	b := binary.AppendVarint(nil, r.at)
+	if r.refund {
+		b = append(b, 'r')
+	} else {
+		b = append(b, 'o')
+	}
+	b = binary.AppendVarint(b, r.amount)
+	for _, id := range r.ids {
+		b = append(b, id[:]...)
+	}
+	return b
+}
+
+func decodeLogRecord(b []byte, r *logRecord) error {
+	at, n := binary.Varint(b)
+	if n <= 0 || len(b) < n+1 {
+		return errCorrupt
+	}
+	r.at, r.refund = at, b[n] == 'r'
+	b = b[n+1:]
+	amount, n := binary.Varint(b)
+	if n <= 0 || (len(b)-n)%identitySize != 0 {
+		return errCorrupt
+	}
+	r.amount = amount
+	for b = b[n:]; len(b) > 0; b = b[identitySize:] {
+		var id identity
+		copy(id[:], b)
+		r.ids = append(r.ids, id)
+	}
+	return nil
+}
