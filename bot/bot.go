@@ -99,6 +99,7 @@ type Engine interface {
 	Vault() *storage.Vault
 	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
 	Audit(storage.AuditEntry) error
+	AuditLog(n int) ([]storage.AuditEntry, error)
 	Pause(actor storage.Actor, name string) error
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)

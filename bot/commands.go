@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"pause":     {RoleAdmin, pauseAction(true)},
 	"resume":    {RoleAdmin, pauseAction(false)},
 	"rules":     {RoleViewer, (*Bot).cmdRules},
+	"audit":     {RoleAdmin, (*Bot).cmdAudit},
 }
 
 // usages show how to call the commands that take arguments.

@@ -12,8 +12,8 @@ const (
 // English second. Format verbs must match between the two.
 var catalogue = map[string][2]string{
 	"help": {
-		"可用命令：\n/order <单号> 查看订单\n/pending 待审核与失败订单\n/approve <单号> 批准\n/retry <单号> 重试\n/refund <单号> [原因] 退款\n/reissue <单号> 补发新卡密\n/stock [sku] 库存\n/suppliers 供货商状态\n/pause <供货商|sku> 暂停\n/resume <供货商|sku> 恢复\n/rules 规则与命中\n/rules test <表达式> 用近7天订单试算\n/rules set <名> <review|refund|allow> <表达式>\n/rules off <名>\n/help 帮助",
-		"Commands:\n/order <id> show an order\n/pending review and failed queues\n/approve <id> approve\n/retry <id> retry\n/refund <id> [reason] refund\n/reissue <id> send new card keys\n/stock [sku] stock levels\n/suppliers supplier state\n/pause <supplier|sku> pause\n/resume <supplier|sku> resume\n/rules rules and hits\n/rules test <expr> try on the last 7 days\n/rules set <name> <review|refund|allow> <expr>\n/rules off <name>\n/help this help",
+		"可用命令：\n/order <单号> 查看订单\n/pending 待审核与失败订单\n/approve <单号> 批准\n/retry <单号> 重试\n/refund <单号> [原因] 退款\n/reissue <单号> 补发新卡密\n/stock [sku] 库存\n/suppliers 供货商状态\n/pause <供货商|sku> 暂停\n/resume <供货商|sku> 恢复\n/rules 规则与命中\n/rules test <表达式> 用近7天订单试算\n/rules set <名> <review|refund|allow> <表达式>\n/rules off <名>\n/audit [n] 操作记录\n/help 帮助",
+		"Commands:\n/order <id> show an order\n/pending review and failed queues\n/approve <id> approve\n/retry <id> retry\n/refund <id> [reason] refund\n/reissue <id> send new card keys\n/stock [sku] stock levels\n/suppliers supplier state\n/pause <supplier|sku> pause\n/resume <supplier|sku> resume\n/rules rules and hits\n/rules test <expr> try on the last 7 days\n/rules set <name> <review|refund|allow> <expr>\n/rules off <name>\n/audit [n] audit log\n/help this help",
 	},
 	"suppliers_header":  {"🏭 供货商", "🏭 Suppliers"},
 	"supplier_line":     {"%s（%s）：%s", "%s (%s): %s"},
@@ -43,6 +43,8 @@ var catalogue = map[string][2]string{
 	"rule_test":         {"📏 最近 7 天 %d 单中，有 %d 单会命中。", "📏 Of the last 7 days' %d orders, %d would match."},
 	"rule_examples":     {"例如：%s", " For example: %s"},
 	"rule_failed_runs":  {"（%d 单运行出错，按未命中计）", " (%d failed to run; counted as no match)"},
+	"audit_empty":       {"审计日志为空。", "The audit log is empty."},
+	"audit_header":      {"🧾 最近 %d 条操作记录", "🧾 The last %d audit entries"},
 	"unknown_command":   {"未知命令 %s，发送 /help 查看可用命令。", "Unknown command %s; send /help for the list."},
 	"usage":             {"用法：%s", "Usage: %s"},
 	"not_found":         {"找不到订单 %s。", "No order %s."},

@@ -35,3 +35,16 @@ func TestSupplierCommandsShowPauseAndResume(t *testing.T) {
 		t.Errorf("audit = %+v", entries[0])
 	}
 }
+
+func TestAuditCommandShowsTheNewestEntriesToAdmins(t *testing.T) {
+	f := newFixture(t)
+	b := f.bot("")
+	f.send(b, adminID, "/pause own")
+	f.send(b, strangerID, "/approve 1")
+	out := f.send(b, adminID, "/audit 2").Text
+	containsAll(t, "/audit", out, "🧾 最近 2 条操作记录", "unknown:999@telegram /approve → refused", "carol@telegram pause supplier:own → ok")
+	if r := f.send(b, aliceID, "/audit"); !strings.Contains(r.Text, "不能执行 /audit") {
+		t.Fatalf("an operator read the audit log: %q", r.Text)
+	}
+	containsAll(t, "/audit 0", f.send(b, adminID, "/audit 0").Text, "用法：/audit [1-50]")
+}

@@ -61,3 +61,14 @@ func (e *Engine) Audit(entry storage.AuditEntry) error {
 		return tx.Audit(entry)
 	})
 }
+
+// AuditLog returns the newest n audit entries, newest first.
+func (e *Engine) AuditLog(n int) ([]storage.AuditEntry, error) {
+	var out []storage.AuditEntry
+	err := e.store.View(func(tx *storage.Tx) error {
+		var err error
+		out, err = tx.AuditLast(n)
+		return err
+	})
+	return out, err
+}
