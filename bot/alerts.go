@@ -1,43 +1,10 @@
 package bot
 
 import (
-	"context"
-	"errors"
 	"fmt"
 
 	"cardflow/storage"
 )
-
-// Sink is an operator channel that announces alerts (a chat adapter).
-type Sink interface {
-	Announce(ctx context.Context, r Reply) error
-}
-
-// Alerts renders alert events from the engine's outbox and announces them on
-// every sink. It is the outbox's receiver for alerts: an error leaves the
-// alert in the outbox to be tried again.
-type Alerts struct {
-	bot   *Bot
-	sinks []Sink
-}
-
-// NewAlerts announces b's rendering of alerts on sinks.
-func NewAlerts(b *Bot, sinks ...Sink) *Alerts { return &Alerts{bot: b, sinks: sinks} }
-
-// Deliver implements the outbox's Deliverer.
-func (a *Alerts) Deliver(ctx context.Context, ev *storage.Event) error {
-	if ev.Alert == nil {
-		return nil
-	}
-	r := a.bot.RenderAlert(*ev.Alert)
-	var errs []error
-	for _, s := range a.sinks {
-		if err := s.Announce(ctx, r); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // RenderAlert writes an alert for operators, with the buttons that act on it.
 func (b *Bot) RenderAlert(al storage.Alert) Reply {
@@ -72,7 +39,20 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 	case al.Type == "supplier_down" && al.Resolved:
 		return Reply{Text: T(l, "alert_sup_up", al.Target)}
 	case al.Type == "supplier_down":
-		return Reply{Text: T(l, "alert_sup_down", al.Target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
+		return Reply{Text: T(l, "alert_sup_down", al.Target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target},
+			{T(l, "btn_silence"), "s:si:" + al.Key}}}
+	case al.Type == "low_stock" && al.Resolved:
+		return Reply{Text: T(l, "alert_low_ok", al.SKU, al.Count)}
+	case al.Type == "low_stock":
+		return Reply{Text: T(l, "alert_low", al.SKU, al.Count)}
+	case al.Type == "backlog" && al.Resolved:
+		return Reply{Text: T(l, "alert_backlog_ok")}
+	case al.Type == "backlog":
+		return Reply{Text: T(l, "alert_backlog", al.Detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
+	case al.Type == "config_reload" && al.Resolved:
+		return Reply{Text: T(l, "alert_reload_ok")}
+	case al.Type == "config_reload":
+		return Reply{Text: T(l, "alert_reload", al.Detail)}
 	case al.Type == "duplicate_card":
 		return Reply{Text: T(l, "alert_dup_card", al.Target, al.OrderID), Buttons: []Button{
 			{T(l, "btn_details"), pressData(pressDetails, al.OrderID)}, {T(l, "btn_pause"), "s:pa:" + al.Target}}}

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -71,7 +70,7 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			alert:   storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu"},
 			zh:      "🔴 供货商 fulu 连续无响应，已熔断；新订单改走其他渠道。",
 			en:      "🔴 Supplier fulu stopped answering; new orders go elsewhere.",
-			buttons: [][3]string{{"暂停", "Pause", "s:pa:fulu"}},
+			buttons: [][3]string{{"暂停", "Pause", "s:pa:fulu"}, {"静音1小时", "Silence 1h", "s:si:supplier_down:fulu"}},
 		},
 		{
 			name:  "supplier up",
@@ -81,15 +80,28 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		},
 		{
 			name:  "unknown type",
-			alert: storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Detail: "5000 events"},
-			zh:    "⚠️ backlog:outbox：5000 events",
-			en:    "⚠️ backlog:outbox: 5000 events",
+			alert: storage.Alert{Key: "mystery:x", Type: "mystery", Target: "x", Detail: "5000 events"},
+			zh:    "⚠️ mystery:x：5000 events",
+			en:    "⚠️ mystery:x: 5000 events",
 		},
 		{
 			name:  "unknown type resolved",
-			alert: storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Resolved: true},
-			zh:    "✅ 已恢复：backlog:outbox",
-			en:    "✅ Resolved: backlog:outbox",
+			alert: storage.Alert{Key: "mystery:x", Type: "mystery", Target: "x", Resolved: true},
+			zh:    "✅ 已恢复：mystery:x",
+			en:    "✅ Resolved: mystery:x",
+		},
+		{
+			name:    "backlog growing",
+			alert:   storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Detail: "5000 events"},
+			zh:      "⏳ 待发送的回调和通知积压：5000 events。请检查商城回调地址和聊天通道。",
+			en:      "⏳ Callbacks and notices are piling up: 5000 events. Check the storefront callback URL and the chat channels.",
+			buttons: [][3]string{{"静音1小时", "Silence 1h", "s:si:backlog:outbox"}},
+		},
+		{
+			name:  "low stock",
+			alert: storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 3},
+			zh:    "📉 qb-10 库存偏低：剩 3。",
+			en:    "📉 qb-10 is running low: 3 left.",
 		},
 		{
 			name:  "supplier balance low",
@@ -124,62 +136,11 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 	}
 }
 
-func TestAlertsDeliverAnnouncesOnEverySinkAndReportsFailures(t *testing.T) {
-	b := New(Options{Language: LangEN, Auth: operators})
-	review := &storage.Event{Kind: "alert", Type: "review",
-		Alert: &storage.Alert{Key: "review:3", Type: "review", OrderID: 3, SKU: "qb-10", Detail: "rule:large-order"}}
-	want := b.RenderAlert(*review.Alert)
-
-	t.Run("all sinks acknowledge", func(t *testing.T) {
-		one, two := &recordSink{}, &recordSink{}
-		if err := NewAlerts(b, one, two).Deliver(t.Context(), review); err != nil {
-			t.Fatalf("Deliver: %v", err)
-		}
-		for i, s := range []*recordSink{one, two} {
-			if got := s.all(); len(got) != 1 || got[0].Text != want.Text || !slices.Equal(got[0].Buttons, want.Buttons) {
-				t.Errorf("sink %d got %+v, want one %+v", i, got, want)
-			}
-		}
-	})
-	t.Run("one sink fails", func(t *testing.T) {
-		ok, down := &recordSink{}, &failSink{}
-		down.fails.Store(1 << 30)
-		err := NewAlerts(b, down, ok).Deliver(t.Context(), review)
-		if !errors.Is(err, errSinkDown) {
-			t.Fatalf("Deliver = %v, want an error wrapping %v so the outbox retries", err, errSinkDown)
-		}
-		if got := ok.all(); len(got) != 1 || got[0].Text != want.Text {
-			t.Errorf("the healthy sink got %+v; a failing sink must not stop the others", got)
-		}
-		if down.calls.Load() != 1 {
-			t.Errorf("failing sink called %d times, want 1", down.calls.Load())
-		}
-	})
-	t.Run("event without an alert", func(t *testing.T) {
-		s := &recordSink{}
-		ev := &storage.Event{Kind: "callback", Type: "order.delivered", OrderID: 3}
-		if err := NewAlerts(b, s).Deliver(t.Context(), ev); err != nil {
-			t.Fatalf("Deliver: %v", err)
-		}
-		if got := s.all(); len(got) != 0 {
-			t.Errorf("announced %+v for an event without an alert", got)
-		}
-	})
-	t.Run("no sinks", func(t *testing.T) {
-		if err := NewAlerts(b).Deliver(t.Context(), review); err != nil {
-			t.Errorf("Deliver with no sinks = %v", err)
-		}
-	})
-}
-
-// TestEngineAlertsReachOperatorsRendered runs the engine through each kind of
-// trouble and checks what the operators' channel shows, in order: alerts go
-// one after another through the outbox's alert lane.
 func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot("")
 	sink := &recordSink{}
-	f.alerts.forward(NewAlerts(b, sink))
+	f.alerts.forward(renderTo(b, sink))
 	f.importCards(skuSmall, "cards-qb10.txt")
 
 	first := f.submit(skuBig, "100.00") // #1: qb-100 has no stock yet
@@ -198,6 +159,7 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 	}{
 		{"⚠️ 缺货：qb-100 库存不足（剩 0），订单 #1 等待补货。", nil},
 		{"✅ 已补货：qb-100 现有库存 2。", nil},
+		{"📉 qb-100 库存偏低：剩 1。", nil}, // low_stock is 2 for qb-100
 		{"⚠️ 缺货：qb-100 库存不足（剩 0），订单 #3 等待补货。", nil},
 		{"❌ 订单 #3（qb-100）自动处理失败：out_of_stock，需要人工处理。", []string{"o:rt:3", "o:rf:3:f", "o:dt:3"}},
 		{"🔍 订单 #4（qb-10）待审核：rule:large-order", []string{"o:ap:4", "o:rf:4:r", "o:dt:4"}},
@@ -225,7 +187,7 @@ func TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot(LangEN)
 	sink := &recordSink{}
-	f.alerts.forward(NewAlerts(b, sink))
+	f.alerts.forward(renderTo(b, sink))
 	f.failed(1) // raises out_of_stock:qb-100, then order_failed:1
 	f.importCards(skuBig, "cards-qb100.txt")
 	f.review("600.00") // a later alert: once it is out, any resolved alert before it is too
@@ -235,7 +197,7 @@ func TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp(t *testing.T) {
 			return
 		}
 	}
-	t.Errorf("out_of_stock:qb-100 never resolved; announced: %q", sink.all())
+	t.Errorf("out_of_stock:qb-100 never resolved; announced: %+v", sink.all())
 }
 
 // TestCallbackFailingAlertIsRaisedAndResolved lets the storefront refuse a
@@ -244,7 +206,7 @@ func TestCallbackFailingAlertIsRaisedAndResolved(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot(LangEN)
 	sink := &recordSink{}
-	f.alerts.forward(NewAlerts(b, sink))
+	f.alerts.forward(renderTo(b, sink))
 	f.importCards(skuSmall, "cards-qb10.txt")
 	f.shop.fail.Store(true)
 	o := f.delivered(skuSmall)
@@ -282,7 +244,7 @@ func TestAlertSinkFailureIsRetriedByTheOutbox(t *testing.T) {
 	b := f.bot("")
 	sink := &failSink{}
 	sink.fails.Store(1)
-	f.alerts.forward(NewAlerts(b, sink))
+	f.alerts.forward(renderTo(b, sink))
 	f.review("600.00")
 	f.eventually("first announcement fails", func() bool { return sink.calls.Load() >= 1 })
 	var got Reply

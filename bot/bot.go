@@ -42,6 +42,11 @@ type Press struct {
 type Reply struct {
 	Text    string
 	Buttons []Button
+	// Replace: the answer to a button press belongs in place of the pressed
+	// message (it records what was done and by whom). Otherwise a press's
+	// answer is a notice to the presser (a refusal) or, when long, a new
+	// message (details).
+	Replace bool
 }
 
 // Button is an inline button. Data is short (Telegram allows 64 bytes):
@@ -100,6 +105,7 @@ type Engine interface {
 	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
 	Audit(storage.AuditEntry) error
 	AuditLog(n int) ([]storage.AuditEntry, error)
+	Silence(actor storage.Actor, pattern string, d time.Duration) (time.Time, error)
 	Pause(actor storage.Actor, name string) error
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)

@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"resume":    {RoleAdmin, pauseAction(false)},
 	"rules":     {RoleViewer, (*Bot).cmdRules},
 	"audit":     {RoleAdmin, (*Bot).cmdAudit},
+	"silence":   {RoleOperator, (*Bot).cmdSilence},
 }
 
 // usages show how to call the commands that take arguments.

@@ -423,7 +423,31 @@ func (f *fixture) noSecrets(what string, r Reply) {
 	}
 }
 
-// recordSink is a Sink that keeps what it was told to announce.
+// renderTo is a test double of the alert path: it renders each alert event
+// and hands it to the sink at once (the Notifier's queue and senders have
+// tests of their own).
+func renderTo(b *Bot, sinks ...interface {
+	Announce(context.Context, Reply) error
+}) processor.Deliverer {
+	return deliverFunc(func(ctx context.Context, ev *storage.Event) error {
+		if ev.Alert == nil {
+			return nil
+		}
+		var errs []error
+		for _, s := range sinks {
+			if err := s.Announce(ctx, b.RenderAlert(*ev.Alert)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+type deliverFunc func(context.Context, *storage.Event) error
+
+func (f deliverFunc) Deliver(ctx context.Context, ev *storage.Event) error { return f(ctx, ev) }
+
+// recordSink keeps what it was told to announce.
 type recordSink struct {
 	mu      sync.Mutex
 	replies []Reply

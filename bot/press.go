@@ -55,6 +55,9 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return b.pressPause(p, parts[2])
 	}
+	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" { // the alert key may hold ':'
+		return b.pressSilence(p, strings.Join(parts[2:], ":"))
+	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
 	}
@@ -88,16 +91,20 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	if spec.action == "" {
 		return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 	}
+	var r Reply
 	if spec.action != "refund" {
-		return b.act(op, p.From, spec.action, o, "")
+		r = b.act(op, p.From, spec.action, o, "")
+	} else {
+		// A Refund button only ever sits on a review prompt or a failure
+		// alert; pressed later, it must not refund what the order has become.
+		states := []storage.Status{storage.StatusReview, storage.StatusFailed}
+		if from != "" {
+			states = []storage.Status{from}
+		}
+		r = b.act(op, p.From, spec.action, o, "", states...)
 	}
-	// A Refund button only ever sits on a review prompt or a failure alert;
-	// pressed later, it must not refund what the order has become since.
-	states := []storage.Status{storage.StatusReview, storage.StatusFailed}
-	if from != "" {
-		states = []storage.Status{from}
-	}
-	return b.act(op, p.From, spec.action, o, "", states...)
+	r.Replace = true // done or already done: the prompt now says which, and who
+	return r
 }
 
 // ButtonCommand is the typed command a button stands for, for channels that
@@ -106,6 +113,9 @@ func ButtonCommand(data string) string {
 	parts := strings.Split(data, ":")
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return "/pause " + parts[2]
+	}
+	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" {
+		return "/silence " + strings.Join(parts[2:], ":") + " 1h"
 	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return ""

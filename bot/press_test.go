@@ -36,7 +36,7 @@ func TestApprovePressFromReviewPromptDeliversOnceAndSaysWhoActed(t *testing.T) {
 			f.importCards(skuSmall, "cards-qb10.txt")
 			b := f.bot(lg.lang)
 			sink := &recordSink{}
-			f.alerts.forward(NewAlerts(b, sink))
+			f.alerts.forward(renderTo(b, sink))
 
 			f.clock.Set(at(3, 12, 30))
 			o := f.review("888.00")
@@ -230,7 +230,7 @@ func TestRetryPressFromFailedAlertResumesWhenStockArrives(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot(LangEN)
 	sink := &recordSink{}
-	f.alerts.forward(NewAlerts(b, sink))
+	f.alerts.forward(renderTo(b, sink))
 	o := f.failed(1)[0]
 	alert := sink.waitReply(t, "failed")
 	if want := "❌ Order #1 (qb-100) failed: out_of_stock. A person must decide."; alert.Text != want {

@@ -23,7 +23,9 @@ type Config struct {
 	Processing  Processing   `toml:"processing"`
 	Rules       []Rule       `toml:"rules"`
 	Bot         Bot          `toml:"bot"`
+	Telegram    Telegram     `toml:"telegram"`
 	Operators   []Operator   `toml:"operators"`
+	Alerts      Alerts       `toml:"alerts"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -213,4 +215,29 @@ type Operator struct {
 	Name       string `toml:"name"`
 	Role       string `toml:"role"`
 	TelegramID int64  `toml:"telegram_id"`
+}
+
+// Telegram is the Telegram operator channel; it is on when a token is set.
+type Telegram struct {
+	Token     Secret  `toml:"token"`
+	TokenEnv  string  `toml:"token_env"`
+	TokenFile string  `toml:"token_file"`
+	ServerURL string  `toml:"server_url"` // empty: Telegram's; or a self-hosted Bot API server
+	Proxy     string  `toml:"proxy"`      // http://, https:// or socks5:// URL
+	Groups    []int64 `toml:"groups"`     // operator group chat ids (negative numbers)
+	// WebhookURL switches from long polling to a webhook: Telegram posts
+	// updates to this public https URL, whose path is served on [api] listen.
+	WebhookURL        string `toml:"webhook_url"`
+	WebhookSecret     Secret `toml:"webhook_secret"`
+	WebhookSecretEnv  string `toml:"webhook_secret_env"`
+	WebhookSecretFile string `toml:"webhook_secret_file"`
+}
+
+// Enabled reports whether the Telegram channel runs.
+func (t Telegram) Enabled() bool { return t.Token != "" }
+
+// Alerts shape how alerts reach chats.
+type Alerts struct {
+	GroupWait      Duration `toml:"group_wait"`      // alerts within this of the last message go out together; default 30s
+	RepeatInterval Duration `toml:"repeat_interval"` // an open alert is said again after this; default 4h
 }

@@ -31,7 +31,8 @@ func base() *Config {
 			StockWait: Duration(30 * time.Minute),
 			Routing:   RoutingPriority,
 		},
-		Bot: Bot{Language: "zh", RefundLimit: 500_00},
+		Bot:    Bot{Language: "zh", RefundLimit: 500_00},
+		Alerts: Alerts{GroupWait: Duration(30 * time.Second), RepeatInterval: Duration(4 * time.Hour)},
 	}
 }
 

@@ -28,7 +28,7 @@ func TestLoadReportsMistake(t *testing.T) {
 		msg   []string
 	}{
 		{"unknown top-level table [telegarm]", valid + "\n[telegarm]\ntoken_env = \"T\"\n",
-			nil, nil, "telegarm", "[telegarm]", []string{`unknown table "telegarm" at the top level`, "remove it"}},
+			nil, nil, "telegarm", "[telegarm]", []string{`unknown table "telegarm" at the top level`, `did you mean "telegram"`}},
 		{"misspelt key levle in [log]", "[log]\nlevle = \"debug\"\n" + valid,
 			nil, nil, "log.levle", "levle", []string{`unknown key "levle" in [log]`, `did you mean "level"?`}},
 		{"misspelt key calback_url in the second [[storefronts]]", valid + "\n[[storefronts]]\nid = \"shop2\"\n" + shopSecret + "\ncalback_url = \"https://b.example/cb\"\n",

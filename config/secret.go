@@ -56,6 +56,9 @@ func (c *Config) secretRefs() []secretRef {
 	for i := range c.Storefronts {
 		refs = append(refs, c.storefrontSecretRef(i))
 	}
+	tg := &c.Telegram
+	refs = append(refs, secretRef{"telegram.token", &tg.Token, tg.TokenEnv, tg.TokenFile},
+		secretRef{"telegram.webhook_secret", &tg.WebhookSecret, tg.WebhookSecretEnv, tg.WebhookSecretFile})
 	for i := range c.Suppliers {
 		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
 		refs = append(refs,

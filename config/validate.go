@@ -56,6 +56,7 @@ func (c *Config) validate() Problems {
 	v.processing()
 	v.rules()
 	v.operators()
+	v.telegram()
 	v.oneOf("bot.language", c.Bot.Language, "zh", "en")
 	if c.Bot.RefundLimit < 0 {
 		v.rep.add("bot.refund_limit", "must not be negative; write it like refund_limit = \"500.00\"")

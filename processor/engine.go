@@ -207,6 +207,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
+	e.wg.Go(func() { e.backlogLoop(ctx) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}

@@ -35,6 +35,8 @@ const (
 	AlertDuplicateCard   = "duplicate_card"
 	AlertSupplierDown    = "supplier_down"
 	AlertBalanceLow      = "balance_low"
+	AlertLowStock        = "low_stock"
+	AlertBacklog         = "backlog"
 )
 
 func (e *Engine) work() {

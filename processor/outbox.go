@@ -117,6 +117,19 @@ func (d *dispatcher) backlog() int {
 	return d.pending
 }
 
+// oldest is when the oldest unacknowledged event was created (zero if none).
+func (d *dispatcher) oldest() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var t time.Time
+	for _, l := range d.lanes {
+		if len(l.events) > 0 && (t.IsZero() || l.events[0].CreatedAt.Before(t)) {
+			t = l.events[0].CreatedAt
+		}
+	}
+	return t
+}
+
 // run sends due events until ctx ends, then waits for sends in flight.
 func (d *dispatcher) run(ctx context.Context) {
 	sem := make(chan struct{}, concurrency)

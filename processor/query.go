@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"cardflow/storage"
 )
@@ -71,4 +72,18 @@ func (e *Engine) AuditLog(n int) ([]storage.AuditEntry, error) {
 		return err
 	})
 	return out, err
+}
+
+// Silence mutes alerts whose key starts with pattern for d, audited.
+func (e *Engine) Silence(actor storage.Actor, pattern string, d time.Duration) (time.Time, error) {
+	var until time.Time
+	err := e.store.Update(func(tx *storage.Tx) error {
+		now := e.now()
+		until = now.Add(d)
+		if err := tx.Silence(pattern, until, actor.Name); err != nil {
+			return err
+		}
+		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "silence", Target: pattern, Outcome: "ok", Detail: d.String()})
+	})
+	return until, err
 }

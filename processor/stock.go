@@ -61,8 +61,15 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 		if err := tx.Audit(entry); err != nil || res.Added == 0 {
 			return err
 		}
+		level := tx.StockLevel(sku)
+		if level >= p.LowStock {
+			if err := c.alert(tx, storage.Alert{Key: AlertLowStock + ":" + sku, Type: AlertLowStock, SKU: sku,
+				Resolved: true, Count: level}); err != nil {
+				return err
+			}
+		}
 		return c.alert(tx, storage.Alert{Key: AlertOutOfStock + ":" + sku, Type: AlertOutOfStock, SKU: sku,
-			Resolved: true, Count: tx.StockLevel(sku)})
+			Resolved: true, Count: level})
 	})
 	if res.Added > 0 {
 		e.StockArrived(sku)

@@ -196,6 +196,10 @@ func (e *Engine) startBatch(tx *storage.Tx, c *effects, o *storage.Order, p conf
 				o.Attempts = append(o.Attempts, storage.Attempt{No: attemptNo(o.ID, b.index), Supplier: src.Supplier,
 					Batch: b.index, Quantity: b.quantity, Units: b.quantity, State: storage.AttemptSucceeded,
 					SentAt: c.now, EndedAt: c.now, Cards: cards})
+				if level := tx.StockLevel(o.SKU); level < p.LowStock {
+					return "", "", c.alert(tx, storage.Alert{Key: AlertLowStock + ":" + o.SKU, Type: AlertLowStock,
+						SKU: o.SKU, Count: level})
+				}
 				return "", "", nil
 			}
 			if !errors.Is(err, storage.ErrStockEmpty) {

@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cardflow/bot"
 )
@@ -24,6 +26,7 @@ type Console struct {
 	out  io.Writer
 	user string
 	mu   sync.Mutex // one message at a time on the terminal
+	sent atomic.Uint64
 }
 
 // New returns a console channel for the local user.
@@ -80,8 +83,20 @@ func (c *Console) Run(ctx context.Context) error {
 	}
 }
 
-// Announce prints an alert. It implements bot.Sink.
-func (c *Console) Announce(_ context.Context, r bot.Reply) error {
+// Dest is the console's queue name for the operator layer's senders.
+const Dest = "console"
+
+// Send prints a message. It implements bot.Channel; the terminal has one
+// chat, so chat is ignored.
+func (c *Console) Send(_ string, r bot.Reply) (string, error) {
+	c.write(r)
+	return strconv.FormatUint(c.sent.Add(1), 10), nil
+}
+
+// Edit prints the new text of an earlier message (a terminal cannot change
+// what it printed).
+func (c *Console) Edit(_, messageID string, r bot.Reply) error {
+	r.Text = "↪ " + r.Text
 	c.write(r)
 	return nil
 }

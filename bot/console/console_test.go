@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -106,8 +105,8 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 			b := bot.New(bot.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
 			out := &syncBuffer{}
 			c := New(b, strings.NewReader(""), out, "ops")
-			if err := c.Announce(t.Context(), b.RenderAlert(tt.alert)); err != nil {
-				t.Fatalf("Announce: %v", err)
+			if _, err := c.Send(Dest, b.RenderAlert(tt.alert)); err != nil {
+				t.Fatalf("Send: %v", err)
 			}
 			if got := out.String(); got != tt.want {
 				t.Errorf("printed %q\nwant    %q", got, tt.want)
@@ -157,8 +156,8 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			if err := s.console.Announce(context.Background(), alert); err != nil {
-				t.Errorf("Announce: %v", err)
+			if _, err := s.console.Send(Dest, alert); err != nil {
+				t.Errorf("Send: %v", err)
 			}
 		})
 	}

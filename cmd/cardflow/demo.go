@@ -97,10 +97,15 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	if err != nil {
 		return err
 	}
-	operator := bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: console.Authorizer{Name: localUser()}, Language: lang,
-		RefundLimit: int64(cfg.Bot.RefundLimit), Log: log})
-	con = console.New(operator, os.Stdin, os.Stdout, localUser())
-	relay.to = bot.NewAlerts(operator, con)
+	// The console is the demo's chat: its sender has no rate limit and no
+	// grouping wait, so alerts show up as they happen.
+	var conCh consoleChannel
+	cfg.Alerts.GroupWait = 0
+	ops := buildOperators(a, cfg, console.Authorizer{Name: localUser()},
+		[]destination{{dest: console.Dest, chat: console.Dest, channel: &conCh}})
+	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser())
+	conCh.c = con
+	relay.to = ops.notifier
 	if err := a.start(ctx, apiLn, adminLn); err != nil {
 		a.stop()
 		return err
@@ -122,6 +127,8 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	go restockLater(ctx, admin, con)
 	go reportCallbacks(ctx, receiver, con, lang)
 	go func() { _ = con.Run(ctx) }()
+	ops.run(ctx)
+	defer ops.wait()
 
 	select {
 	case <-ctx.Done():
@@ -259,3 +266,10 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// consoleChannel lets the operator layer be built before the console that
+// needs it.
+type consoleChannel struct{ c *console.Console }
+
+func (c *consoleChannel) Send(chat string, r bot.Reply) (string, error) { return c.c.Send(chat, r) }
+func (c *consoleChannel) Edit(chat, id string, r bot.Reply) error       { return c.c.Edit(chat, id, r) }

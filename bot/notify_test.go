@@ -1,0 +1,203 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/storage"
+)
+
+// fakeChannel records what a chat platform was asked to do, and fails on
+// demand: fail[i] is the error of the i-th call (nil: success).
+type fakeChannel struct {
+	mu    sync.Mutex
+	calls int
+	fail  map[int]error
+	sent  []Reply
+	edits map[string]Reply
+}
+
+func newFakeChannel() *fakeChannel {
+	return &fakeChannel{fail: map[int]error{}, edits: map[string]Reply{}}
+}
+
+func (c *fakeChannel) next() error {
+	c.calls++
+	return c.fail[c.calls]
+}
+
+func (c *fakeChannel) Send(_ string, r Reply) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.next(); err != nil {
+		return "", err
+	}
+	c.sent = append(c.sent, r)
+	return fmt.Sprint(len(c.sent)), nil
+}
+
+func (c *fakeChannel) Edit(_, id string, r Reply) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.next(); err != nil {
+		return err
+	}
+	c.edits[id] = r
+	return nil
+}
+
+func (c *fakeChannel) texts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, r := range c.sent {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
+// notifyFixture is a Notifier and one Sender over a fake channel.
+type notifyFixture struct {
+	f      *fixture
+	clock  *fakeClock
+	n      *Notifier
+	ch     *fakeChannel
+	sender *Sender
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newNotifyFixture(t *testing.T, perMinute int) *notifyFixture {
+	f := newFixture(t)
+	b := New(Options{Engine: f.engine, Auth: operators, Log: zerolog.Nop()})
+	nf := &notifyFixture{f: f, clock: f.clock, ch: newFakeChannel(), done: make(chan struct{})}
+	nf.sender = NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
+	nf.sender.sleep = func(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, min(d, 20*time.Millisecond)) }
+	nf.n = NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nf.sender.Kick)
+	ctx, cancel := context.WithCancel(context.Background())
+	nf.cancel = cancel
+	go func() { nf.sender.Run(ctx); close(nf.done) }()
+	t.Cleanup(func() { cancel(); <-nf.done })
+	return nf
+}
+
+func (nf *notifyFixture) raise(t *testing.T, a storage.Alert) {
+	t.Helper()
+	if err := nf.n.Deliver(context.Background(), &storage.Event{Alert: &a}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (nf *notifyFixture) queued() int {
+	n := 0
+	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.CountChat("test:1"); return nil })
+	return n
+}
+
+func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
+	nf := newNotifyFixture(t, 0)
+	down := storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu"}
+	for range 3 {
+		nf.raise(t, down)
+	}
+	nf.f.eventually("the first message", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	nf.clock.Advance(59 * time.Minute)
+	nf.raise(t, down)
+	if err := nf.n.Repeat(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(nf.ch.texts()); got != 1 || nf.queued() != 0 {
+		t.Fatalf("said again before the repeat interval: %d messages", got)
+	}
+	nf.clock.Advance(2 * time.Minute)
+	if err := nf.n.Repeat(); err != nil {
+		t.Fatal(err)
+	}
+	nf.f.eventually("the repeat", func() bool { return len(nf.ch.texts()) == 2 })
+	if got := nf.ch.texts()[1]; !strings.HasPrefix(got, "（又发生 3 次）🔴 供货商 fulu") {
+		t.Fatalf("repeat = %q", got)
+	}
+}
+
+func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
+	nf := newNotifyFixture(t, 0)
+	oos := storage.Alert{Key: "out_of_stock:qb-10", Type: "out_of_stock", SKU: "qb-10", OrderID: 3}
+	nf.raise(t, oos)
+	nf.f.eventually("raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	oos.Resolved, oos.Count = true, 50
+	nf.raise(t, oos)
+	nf.f.eventually("resolved", func() bool { nf.ch.mu.Lock(); defer nf.ch.mu.Unlock(); return len(nf.ch.edits) == 1 })
+	if r := nf.ch.edits["1"]; r.Text != "✅ 已补货：qb-10 现有库存 50。" || len(r.Buttons) != 0 {
+		t.Fatalf("edit = %+v", r)
+	}
+	nf.raise(t, oos) // resolving again: nothing to say
+	if nf.queued() != 0 {
+		t.Fatal("a second resolve queued a message")
+	}
+}
+
+func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
+	nf := newNotifyFixture(t, 0)
+	nf.ch.fail[2] = ErrGone
+	a := storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 2}
+	nf.raise(t, a)
+	nf.f.eventually("raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
+	a.Resolved = true
+	nf.raise(t, a)
+	nf.f.eventually("resolution sent anew", func() bool { return len(nf.ch.texts()) == 2 })
+}
+
+func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
+	nf := newNotifyFixture(t, 0)
+	if _, err := nf.f.engine.Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10"})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Resolved: true})
+	nf.raise(t, storage.Alert{Key: "supplier_down:x", Type: "supplier_down", Target: "x"})
+	nf.f.eventually("the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
+	if got := nf.ch.texts()[0]; !strings.Contains(got, "供货商 x") {
+		t.Fatalf("sent %q", got)
+	}
+}
+
+func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
+	nf := newNotifyFixture(t, 600) // the limiter itself is not under test; keep the test fast
+	for _, i := range []int{1, 2, 3} {
+		nf.ch.fail[i] = &RateLimitError{RetryAfter: time.Second}
+	}
+	nf.ch.fail[4] = errors.New("network down")
+	for i := 1; i <= 200; i++ {
+		nf.raise(t, storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: "review", OrderID: uint64(i), SKU: "qb-10",
+			Detail: "rule:large-order"})
+	}
+	nf.f.eventually("the queue drained", func() bool { return nf.queued() == 0 })
+	covered := 0
+	for _, text := range nf.ch.texts() {
+		if len(text) > 4096 {
+			t.Errorf("a message of %d bytes", len(text))
+		}
+		var n int
+		if _, err := fmt.Sscanf(text, "🔍 %d 笔订单待审核", &n); err == nil {
+			covered += n
+			if !strings.Contains(text, "/pending") {
+				t.Errorf("digest without a pointer to /pending: %q", firstLine(text))
+			}
+		} else {
+			covered++
+		}
+	}
+	if covered != 200 {
+		t.Fatalf("200 review prompts became messages covering %d", covered)
+	}
+	if sent := len(nf.ch.texts()); sent > 10 {
+		t.Errorf("%d messages for one burst; digests should fold it", sent)
+	}
+}

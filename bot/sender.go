@@ -1,0 +1,261 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"cardflow/storage"
+)
+
+// Sender delivers one chat's queued messages through its Channel, within the
+// platform's limits: at most PerMinute messages a minute; a burst that piles
+// up in between goes out as one digest ("12 笔订单待审核", the first few as
+// buttons, then a pointer to /pending) rather than being dropped or
+// trickled out over an hour. A 429 is waited out; any other failure is
+// retried with backoff. Messages leave the queue only once the platform has
+// them.
+type Sender struct {
+	bot       *Bot
+	store     *storage.Store
+	dest      string // queue name, e.g. "telegram:-1001234"
+	chat      string // the chat id the channel knows
+	ch        Channel
+	limit     *rate.Limiter
+	groupWait time.Duration
+	wake      chan struct{}
+	log       zerolog.Logger
+	sleep     func(ctx context.Context, d time.Duration) error
+}
+
+// SenderOptions configure a Sender.
+type SenderOptions struct {
+	Dest, Chat string
+	Channel    Channel
+	PerMinute  int           // 0: no limit (the console)
+	GroupWait  time.Duration // gather a burst this long after the previous message
+}
+
+// NewSender builds the sender of one destination.
+func NewSender(b *Bot, store *storage.Store, o SenderOptions) *Sender {
+	lim := rate.NewLimiter(rate.Inf, 1)
+	if o.PerMinute > 0 {
+		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(o.PerMinute)), 1)
+	}
+	return &Sender{bot: b, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait,
+		wake: make(chan struct{}, 1), log: b.log.With().Str("dest", o.Dest).Logger(), sleep: sleepCtx}
+}
+
+// Kick tells the sender there is something new.
+func (s *Sender) Kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// maxBatch is how many queued messages one digest may cover.
+const maxBatch = 500
+
+// Run delivers until ctx ends.
+func (s *Sender) Run(ctx context.Context) {
+	var lastSent time.Time
+	failures := 0
+	for ctx.Err() == nil {
+		var msgs []storage.ChatMessage
+		err := s.store.View(func(tx *storage.Tx) error {
+			var err error
+			msgs, err = tx.PendingChat(s.dest, maxBatch)
+			return err
+		})
+		if err != nil {
+			s.log.Error().Err(err).Msg("read chat queue")
+			_ = s.sleep(ctx, time.Second)
+			continue
+		}
+		if len(msgs) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-time.After(time.Minute):
+			}
+			continue
+		}
+		// Right after a message, let a burst gather for group_wait.
+		if wait := s.groupWait - time.Since(lastSent); len(msgs) > 1 && wait > 0 {
+			_ = s.sleep(ctx, wait)
+			continue
+		}
+		if err := s.limit.Wait(ctx); err != nil {
+			return
+		}
+		err = s.deliver(msgs)
+		var rl *RateLimitError
+		switch {
+		case errors.As(err, &rl):
+			s.log.Warn().Dur("retry_after", rl.RetryAfter).Int("queued", len(msgs)).Msg("chat rate limited")
+			_ = s.sleep(ctx, rl.RetryAfter)
+		case err != nil:
+			failures++
+			d := min(time.Second<<min(failures, 9), 5*time.Minute)
+			s.log.Warn().Err(err).Dur("retry_in", d).Int("queued", len(msgs)).Msg("chat send failed")
+			_ = s.sleep(ctx, d)
+		default:
+			failures = 0
+			lastSent = time.Now()
+		}
+	}
+}
+
+// deliver sends one message or one digest for the queued messages and takes
+// what went out off the queue.
+func (s *Sender) deliver(msgs []storage.ChatMessage) error {
+	if len(msgs) == 1 {
+		return s.deliverOne(msgs[0])
+	}
+	r, n := s.bot.Digest(msgs)
+	if _, err := s.ch.Send(s.chat, r); err != nil {
+		return err
+	}
+	seqs := make([]uint64, n)
+	for i := range n {
+		seqs[i] = msgs[i].Seq
+	}
+	return s.store.Update(func(tx *storage.Tx) error { return tx.AckChat(s.dest, seqs) })
+}
+
+// deliverOne sends one message, editing the original of a resolved alert
+// where it can, and remembers where an alert went so its resolution can.
+func (s *Sender) deliverOne(m storage.ChatMessage) error {
+	r := Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
+	var original string
+	if m.Resolved && m.AlertKey != "" {
+		_ = s.store.View(func(tx *storage.Tx) error {
+			st, err := tx.AlertStateOf(m.AlertKey)
+			original = st.Messages[s.dest]
+			return err
+		})
+	}
+	var id string
+	var err error
+	if original != "" {
+		err = s.ch.Edit(s.chat, original, r)
+		if errors.Is(err, ErrGone) {
+			original = ""
+		}
+	}
+	if original == "" {
+		id, err = s.ch.Send(s.chat, r)
+	}
+	if err != nil {
+		return err
+	}
+	return s.store.Update(func(tx *storage.Tx) error {
+		if m.AlertKey != "" {
+			st, err := tx.AlertStateOf(m.AlertKey)
+			if err != nil {
+				return err
+			}
+			if st.Messages == nil {
+				st.Messages = map[string]string{}
+			}
+			if m.Resolved {
+				delete(st.Messages, s.dest)
+			} else if id != "" {
+				st.Messages[s.dest] = id
+			}
+			if err := tx.PutAlertState(st); err != nil {
+				return err
+			}
+		}
+		return tx.AckChat(s.dest, []uint64{m.Seq})
+	})
+}
+
+// digestLines bounds a digest's length: phones, and Telegram's 4096
+// characters.
+const (
+	digestLines   = 12
+	digestButtons = 4
+	digestChars   = 3500
+)
+
+// Digest folds queued messages into one: review prompts are counted ("12 笔
+// 订单待审核") with the first few as buttons and a pointer to /pending, other
+// alerts are listed one line each. It returns how many messages it covers
+// (all of them unless they would not fit).
+func (b *Bot) Digest(msgs []storage.ChatMessage) (Reply, int) {
+	var reviews, others []storage.ChatMessage
+	n := 0
+	size := 0
+	for _, m := range msgs {
+		line := firstLine(m.Text)
+		if size+len(line) > digestChars && n > 0 {
+			break
+		}
+		size += len(line) + 1
+		n++
+		if m.AlertType == "review" && !m.Resolved {
+			reviews = append(reviews, m)
+		} else {
+			others = append(others, m)
+		}
+	}
+	var lines []string
+	var buttons []Button
+	if len(reviews) > 0 {
+		lines = append(lines, T(b.lang, "digest_reviews", len(reviews)))
+		for i, m := range reviews {
+			if i < digestLines {
+				lines = append(lines, "  "+strings.TrimPrefix(firstLine(m.Text), "🔍 "))
+			}
+			if i < digestButtons && m.OrderID > 0 {
+				buttons = append(buttons,
+					Button{Label: fmt.Sprintf("%s #%d", T(b.lang, "btn_approve"), m.OrderID), Data: pressData(pressApprove, m.OrderID)})
+			}
+		}
+		if len(reviews) > digestLines {
+			lines = append(lines, T(b.lang, "digest_more", len(reviews)-digestLines))
+		}
+		lines = append(lines, T(b.lang, "digest_pending"))
+	}
+	if len(others) > 0 {
+		if len(lines) > 0 {
+			lines = append(lines, "")
+		}
+		lines = append(lines, T(b.lang, "digest_alerts", len(others)))
+		for i, m := range others {
+			if i == digestLines {
+				lines = append(lines, T(b.lang, "digest_more", len(others)-digestLines))
+				break
+			}
+			lines = append(lines, "  "+firstLine(m.Text))
+		}
+	}
+	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}, n
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -1,0 +1,168 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Chat delivery state: what the operator layer has to say on each chat,
+// how each alert stands (so one problem is one message, repeated only after
+// a while), and silences. Chat messages wait here, durably, until the
+// platform took them; a chat outage delays them and never loses them.
+
+// ChatButton is a button of a queued chat message.
+type ChatButton struct {
+	Label string `json:"label"`
+	Data  string `json:"data"`
+}
+
+// ChatMessage is one message waiting for a chat ("telegram:-1001234", "console").
+type ChatMessage struct {
+	Seq       uint64       `json:"seq"`
+	Dest      string       `json:"dest"`
+	AlertKey  string       `json:"alert_key,omitempty"`
+	AlertType string       `json:"alert_type,omitempty"`
+	Resolved  bool         `json:"resolved,omitempty"`
+	OrderID   uint64       `json:"order_id,omitempty"`
+	Text      string       `json:"text"`
+	Buttons   []ChatButton `json:"buttons,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+func chatKey(dest string, seq uint64) []byte {
+	k := append([]byte(dest), 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// QueueChat appends a message to its chat's queue.
+func (t *Tx) QueueChat(m *ChatMessage) error {
+	b := t.appending(bucketChat)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("allocate chat seq: %w", err)
+	}
+	m.Seq = seq
+	v, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode chat message: %w", err)
+	}
+	if err := b.Put(chatKey(m.Dest, seq), v); err != nil {
+		return fmt.Errorf("queue chat message: %w", err)
+	}
+	return nil
+}
+
+// PendingChat returns up to limit messages waiting for dest, oldest first.
+func (t *Tx) PendingChat(dest string, limit int) ([]ChatMessage, error) {
+	var out []ChatMessage
+	prefix := append([]byte(dest), 0)
+	c := t.tx.Bucket(bucketChat).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
+		var m ChatMessage
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, fmt.Errorf("decode chat message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// CountChat is how many messages wait for dest.
+func (t *Tx) CountChat(dest string) int {
+	n := 0
+	prefix := append([]byte(dest), 0)
+	c := t.tx.Bucket(bucketChat).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// AckChat removes messages a chat has taken.
+func (t *Tx) AckChat(dest string, seqs []uint64) error {
+	b := t.tx.Bucket(bucketChat)
+	for _, s := range seqs {
+		if err := b.Delete(chatKey(dest, s)); err != nil {
+			return fmt.Errorf("ack chat message: %w", err)
+		}
+	}
+	return nil
+}
+
+// AlertState is how one alert (by key) stands.
+type AlertState struct {
+	Key       string            `json:"key"`
+	Open      bool              `json:"open"`
+	Alert     Alert             `json:"alert"`     // the last raise, for repeats
+	RaisedAt  time.Time         `json:"raised_at"` // first raise of this episode
+	Announced time.Time         `json:"announced"` // last time it went out
+	Repeats   int               `json:"repeats"`   // raises suppressed since
+	Messages  map[string]string `json:"messages"`  // dest → message id, to edit on resolve
+}
+
+// AlertStateOf reads an alert's state; a new one if unknown.
+func (t *Tx) AlertStateOf(key string) (AlertState, error) {
+	v := t.tx.Bucket(bucketAlertState).Get([]byte(key))
+	st := AlertState{Key: key}
+	if v == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(v, &st); err != nil {
+		return st, fmt.Errorf("decode alert state: %w", err)
+	}
+	return st, nil
+}
+
+// PutAlertState writes an alert's state.
+func (t *Tx) PutAlertState(st AlertState) error {
+	v, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode alert state: %w", err)
+	}
+	if err := t.tx.Bucket(bucketAlertState).Put([]byte(st.Key), v); err != nil {
+		return fmt.Errorf("write alert state: %w", err)
+	}
+	return nil
+}
+
+// OpenAlerts calls fn for every open alert.
+func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
+	return t.tx.Bucket(bucketAlertState).ForEach(func(_, v []byte) error {
+		var st AlertState
+		if err := json.Unmarshal(v, &st); err != nil || !st.Open {
+			return nil
+		}
+		return fn(st)
+	})
+}
+
+// Silence mutes alerts whose key starts with pattern until a time.
+func (t *Tx) Silence(pattern string, until time.Time, by string) error {
+	v, _ := json.Marshal(struct {
+		Until time.Time `json:"until"`
+		By    string    `json:"by"`
+	}{until, by})
+	if err := t.tx.Bucket(bucketSilences).Put([]byte(pattern), v); err != nil {
+		return fmt.Errorf("write silence: %w", err)
+	}
+	return nil
+}
+
+// Silenced reports whether an alert key is muted at now.
+func (t *Tx) Silenced(key string, now time.Time) bool {
+	silenced := false
+	_ = t.tx.Bucket(bucketSilences).ForEach(func(k, v []byte) error {
+		var s struct {
+			Until time.Time `json:"until"`
+		}
+		if json.Unmarshal(v, &s) == nil && now.Before(s.Until) && strings.HasPrefix(key, string(k)) {
+			silenced = true
+		}
+		return nil
+	})
+	return silenced
+}
