@@ -50,6 +50,16 @@ type Server struct {
 	log         zerolog.Logger
 	replays     *replayGuard
 	notifiers   []SupplierNotify
+	mounts      map[string]http.Handler
+}
+
+// Mount serves h at pattern on the storefront listener (a chat platform's
+// webhook). Call it before Storefront.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	if s.mounts == nil {
+		s.mounts = map[string]http.Handler{}
+	}
+	s.mounts[pattern] = h
 }
 
 // New builds the server.
@@ -76,6 +86,9 @@ func (s *Server) Storefront() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	for _, n := range s.notifiers {
 		mux.HandleFunc("POST "+n.Path, s.notify(n))
+	}
+	for pattern, h := range s.mounts {
+		mux.Handle(pattern, h)
 	}
 	return s.recoverer(notFoundJSON(mux))
 }

@@ -138,6 +138,9 @@ func New(opts Options) *Bot {
 	if opts.Location == nil {
 		opts.Location = Shanghai()
 	}
+	if opts.Auth == nil {
+		opts.Auth = AnyOf{} // nobody is an operator
+	}
 	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger()}
 }

@@ -27,6 +27,7 @@ type app struct {
 	engine  *processor.Engine
 	rules   *rules.Engine
 	api     *api.Server
+	alerts  *alertRelay
 	servers []*http.Server
 
 	apiAddr, adminAddr string
@@ -35,7 +36,6 @@ type app struct {
 
 // appOptions are what differs between serve and demo.
 type appOptions struct {
-	alerts  processor.Deliverer
 	observe func(processor.Change)
 }
 
@@ -61,13 +61,17 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 		storefronts = append(storefronts, processor.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
 	}
+	// The engine is built before the operator layer that renders its alerts
+	// (which needs the engine): alerts reach it through a relay set later.
+	relay := &alertRelay{log: log}
 	engine := processor.New(store, processor.Options{
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
-		Log: log, Screen: ruleBook, Alerts: opts.alerts, Observe: opts.observe,
+		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.observe,
 	})
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log})
-	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, errc: make(chan error, 2)}, nil
+	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+		errc: make(chan error, 2)}, nil
 }
 
 // start serves on the listeners (opened from the config when nil) and then
@@ -116,4 +120,22 @@ func (a *app) stop() {
 		a.log.Error().Err(err).Msg("close store")
 	}
 	a.log.Info().Msg("stopped")
+}
+
+// alertRelay hands the engine's alerts to the operator layer once it is
+// wired; with no chat channel at all, alerts are logged.
+type alertRelay struct {
+	to  processor.Deliverer
+	log zerolog.Logger
+}
+
+func (r *alertRelay) Deliver(ctx context.Context, ev *storage.Event) error {
+	if r.to != nil {
+		return r.to.Deliver(ctx, ev)
+	}
+	if a := ev.Alert; a != nil {
+		r.log.Warn().Str("alert", a.Key).Str("type", a.Type).Bool("resolved", a.Resolved).Uint64("order_id", a.OrderID).
+			Str("sku", a.SKU).Str("target", a.Target).Str("detail", a.Detail).Msg("alert")
+	}
+	return nil
 }

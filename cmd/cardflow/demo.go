@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,11 +84,8 @@ func runDemo(ctx context.Context, dir, lang string) error {
 		return err
 	}
 
-	// The engine is built before the operator layer (which needs it), so its
-	// alerts reach the console through a relay set before the engine starts.
-	relay := &alertRelay{}
 	var con *console.Console
-	a, err := newApp(cfg, master, log, appOptions{alerts: relay, observe: func(c processor.Change) {
+	a, err := newApp(cfg, master, log, appOptions{observe: func(c processor.Change) {
 		if con != nil {
 			if line := feedLine(lang, c); line != "" {
 				con.Println(line)
@@ -98,14 +96,24 @@ func runDemo(ctx context.Context, dir, lang string) error {
 		return err
 	}
 	// The console is the demo's chat: its sender has no rate limit and no
-	// grouping wait, so alerts show up as they happen.
-	var conCh consoleChannel
+	// grouping wait, so alerts show up as they happen. With TELEGRAM_TOKEN
+	// the demo also talks to Telegram.
 	cfg.Alerts.GroupWait = 0
-	ops := buildOperators(a, cfg, console.Authorizer{Name: localUser()},
-		[]destination{{dest: console.Dest, chat: console.Dest, channel: &conCh}})
+	auth := bot.AnyOf{console.Authorizer{Name: localUser()}}
+	tg, tgOperator := demoTelegram()
+	if tgOperator != 0 {
+		auth = append(auth, bot.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
+	}
+	ops := newOperatorLayer(a, cfg, auth)
 	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser())
-	conCh.c = con
-	relay.to = ops.notifier
+	ops.add(destination{dest: console.Dest, chat: console.Dest, channel: con})
+	if tg.Enabled() {
+		if err := ops.addTelegram(tg); err != nil {
+			a.stop()
+			return err
+		}
+	}
+	ops.wire()
 	if err := a.start(ctx, apiLn, adminLn); err != nil {
 		a.stop()
 		return err
@@ -127,8 +135,10 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	go restockLater(ctx, admin, con)
 	go reportCallbacks(ctx, receiver, con, lang)
 	go func() { _ = con.Run(ctx) }()
-	ops.run(ctx)
+	runCtx, stopOps := context.WithCancel(ctx)
+	ops.run(runCtx)
 	defer ops.wait()
+	defer stopOps() // before ops.wait, after which the app stops
 
 	select {
 	case <-ctx.Done():
@@ -137,16 +147,6 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 	con.Println(pickLang(lang, "正在停止…（再次运行 cardflow demo 会从同一数据继续）", "stopping… (run cardflow demo again to resume from the same data)"))
 	return nil
-}
-
-// alertRelay forwards alerts to a receiver wired after the engine was built.
-type alertRelay struct{ to processor.Deliverer }
-
-func (r *alertRelay) Deliver(ctx context.Context, ev *storage.Event) error {
-	if r.to == nil {
-		return errors.New("alert receiver not wired yet")
-	}
-	return r.to.Deliver(ctx, ev)
 }
 
 // demoMasterKey reads the demo's master key, generating it on the first run.
@@ -267,9 +267,18 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// consoleChannel lets the operator layer be built before the console that
-// needs it.
-type consoleChannel struct{ c *console.Console }
-
-func (c *consoleChannel) Send(chat string, r bot.Reply) (string, error) { return c.c.Send(chat, r) }
-func (c *consoleChannel) Edit(chat, id string, r bot.Reply) error       { return c.c.Edit(chat, id, r) }
+// demoTelegram reads the demo's optional Telegram settings from the
+// environment: TELEGRAM_TOKEN, TELEGRAM_GROUP (a chat id for alerts) and
+// TELEGRAM_OPERATOR (a user id allowed to act, as admin).
+func demoTelegram() (config.Telegram, int64) {
+	token := os.Getenv("TELEGRAM_TOKEN")
+	if token == "" {
+		return config.Telegram{}, 0
+	}
+	tg := config.Telegram{Token: config.Secret(token)}
+	if g, err := strconv.ParseInt(os.Getenv("TELEGRAM_GROUP"), 10, 64); err == nil && g != 0 {
+		tg.Groups = []int64{g}
+	}
+	op, _ := strconv.ParseInt(os.Getenv("TELEGRAM_OPERATOR"), 10, 64)
+	return tg, op
+}

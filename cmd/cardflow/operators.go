@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
 	"cardflow/bot"
+	"cardflow/bot/telegram"
 	"cardflow/config"
 )
 
@@ -17,29 +20,67 @@ type destination struct {
 }
 
 // operatorLayer is the operator layer wired to an app: the bot itself, the
-// notifier that turns alerts into queued chat messages, and one sender per
-// chat.
+// notifier that turns alerts into queued chat messages, one sender per
+// chat, and the chat adapters' own loops.
 type operatorLayer struct {
+	app      *app
+	cfg      *config.Config
 	bot      *bot.Bot
+	dests    []destination
 	notifier *bot.Notifier
 	senders  []*bot.Sender
+	runners  []func(context.Context) error
 	wg       sync.WaitGroup
 }
 
-// buildOperators makes the operator layer over a's engine and rules.
-func buildOperators(a *app, cfg *config.Config, auth bot.Authorizer, dests []destination) *operatorLayer {
-	l := &operatorLayer{bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth, Language: cfg.Bot.Language,
-		RefundLimit: int64(cfg.Bot.RefundLimit), Log: a.log})}
-	names := make([]string, 0, len(dests))
-	for _, d := range dests {
-		names = append(names, d.dest)
-		l.senders = append(l.senders, bot.NewSender(l.bot, a.store, bot.SenderOptions{Dest: d.dest, Chat: d.chat,
-			Channel: d.channel, PerMinute: d.perMinute, GroupWait: cfg.Alerts.GroupWait.Std()}))
+// newOperatorLayer makes the operator layer over a's engine and rules.
+// Add destinations, then call wire before the app starts.
+func newOperatorLayer(a *app, cfg *config.Config, auth bot.Authorizer) *operatorLayer {
+	return &operatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
+		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Log: a.log})}
+}
+
+func (l *operatorLayer) add(d destination) { l.dests = append(l.dests, d) }
+
+// addTelegram connects the Telegram channel: one destination per group,
+// at Telegram's 20 messages a minute, and its webhook on the storefront
+// listener when the config asks for one.
+func (l *operatorLayer) addTelegram(tc config.Telegram) error {
+	ad, err := telegram.New(telegram.Options{Token: tc.Token.Reveal(), ServerURL: tc.ServerURL, Proxy: tc.Proxy,
+		Groups: tc.Groups, Bot: l.bot, Log: l.app.log, WebhookURL: tc.WebhookURL, WebhookSecret: tc.WebhookSecret.Reveal()})
+	if err != nil {
+		return fmt.Errorf("telegram: %w", err)
 	}
-	l.notifier = bot.NewNotifier(l.bot, a.store, names,
-		bot.AlertPolicy{GroupWait: cfg.Alerts.GroupWait.Std(), RepeatInterval: cfg.Alerts.RepeatInterval.Std()},
+	for _, d := range ad.Dests() {
+		chat, _ := telegram.ChatOf(d)
+		l.add(destination{dest: d, chat: chat, channel: ad, perMinute: 20})
+	}
+	if tc.WebhookURL != "" {
+		u, err := url.Parse(tc.WebhookURL)
+		if err != nil {
+			return fmt.Errorf("telegram.webhook_url: %w", err)
+		}
+		l.app.api.Mount("POST "+u.Path, ad.WebhookHandler())
+	}
+	l.runners = append(l.runners, ad.Run)
+	return nil
+}
+
+// wire builds the notifier and senders and routes the engine's alerts to
+// them. Alerts raised before this are logged.
+func (l *operatorLayer) wire() {
+	names := make([]string, 0, len(l.dests))
+	for _, d := range l.dests {
+		names = append(names, d.dest)
+		l.senders = append(l.senders, bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.dest, Chat: d.chat,
+			Channel: d.channel, PerMinute: d.perMinute, GroupWait: l.cfg.Alerts.GroupWait.Std()}))
+	}
+	l.notifier = bot.NewNotifier(l.bot, l.app.store, names,
+		bot.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
 		time.Now, l.kick)
-	return l
+	if len(names) > 0 {
+		l.app.alerts.to = l.notifier
+	}
 }
 
 func (l *operatorLayer) kick() {
@@ -48,12 +89,19 @@ func (l *operatorLayer) kick() {
 	}
 }
 
-// run starts the senders and the repeat timer until ctx ends.
+// run starts the senders, the repeat timer and the adapters until ctx ends.
 func (l *operatorLayer) run(ctx context.Context) {
 	for _, s := range l.senders {
 		l.wg.Go(func() { s.Run(ctx) })
 	}
 	l.wg.Go(func() { l.notifier.Run(ctx) })
+	for _, run := range l.runners {
+		l.wg.Go(func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				l.app.log.Error().Err(err).Msg("chat channel stopped")
+			}
+		})
+	}
 }
 
 // wait returns once everything run started has stopped.

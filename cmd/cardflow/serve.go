@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/internal/logging"
 	"cardflow/processor/rules"
@@ -63,11 +64,28 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 		return 1
 	}
+	ops := newOperatorLayer(a, cfg, bot.AnyOf{bot.NewOperators(cfg.Operators)})
+	if cfg.Telegram.Enabled() {
+		if err := ops.addTelegram(cfg.Telegram); err != nil {
+			a.stop()
+			log.Error().Err(err).Msg("start failed")
+			fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
+			return 1
+		}
+	}
+	ops.wire()
 	if err := a.start(ctx, nil, nil); err != nil {
 		a.stop()
 		log.Error().Err(err).Msg("start failed")
 		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 		return 1
+	}
+	runCtx, stopOps := context.WithCancel(ctx)
+	ops.run(runCtx)
+	shutdown := func() { // chats first (they read the store), then the app
+		stopOps()
+		ops.wait()
+		a.stop()
 	}
 	log.Info().Str("version", version).Msg("ready")
 	hup := make(chan os.Signal, 1)
@@ -76,11 +94,11 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 	for {
 		select {
 		case <-ctx.Done():
-			a.stop()
+			shutdown()
 			return 0
 		case err := <-a.errc:
 			log.Error().Err(err).Msg("server stopped")
-			a.stop()
+			shutdown()
 			return 1
 		case <-hup:
 			a.reloadRules(path)
