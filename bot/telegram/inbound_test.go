@@ -261,11 +261,15 @@ func TestUpdatesWithMissingFieldsAreIgnored(t *testing.T) {
 	}
 }
 
-// nilAuth has no Authorizer: the operator layer dereferences nil on any
-// command or press, standing in for any bug below the adapter.
+// panicAuth panics on every lookup, standing in for any bug below the
+// adapter.
+type panicAuth struct{}
+
+func (panicAuth) Operator(ops.Identity) (ops.Operator, bool) { panic("authorizer bug") }
+
 func TestAPanickingHandlerDoesNotEndTheProcess(t *testing.T) {
 	f := newFixture(t)
-	f.ad.ops = ops.New(ops.Options{Engine: f.engine, Language: "zh"})
+	f.ad.ops = ops.New(ops.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh"})
 	f.start()
 	f.fake.SendText(group, aliceUID, "/help")
 	cb := f.fake.Press(group, aliceUID, 1, "o:ap:1")
