@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"cardflow/api"
@@ -174,6 +175,7 @@ type fixtureOptions struct {
 	screen        processor.Screener // nil: every order goes straight on
 	stockWait     time.Duration      // 0: the engine's default
 	failCallbacks bool               // the receiver answers every callback 500
+	metrics       bool               // serve /metrics from a fresh registry
 }
 
 // fixture is one running cardflow: store, engine, storefront and admin API.
@@ -190,6 +192,7 @@ type fixture struct {
 	cbServer *httptest.Server
 	logs     *syncBuffer
 	secrets  map[string][]byte
+	registry *prometheus.Registry // nil unless fixtureOptions.metrics
 
 	callbacks     *waitLog[storefront.Callback] // accepted callbacks
 	changes       *waitLog[processor.Change]    // committed transitions
@@ -252,6 +255,9 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	}
 	f.store = store
 
+	if opts.metrics {
+		f.registry = prometheus.NewRegistry()
+	}
 	products := append(defaultProducts(), opts.extraProducts...)
 	f.engine = processor.New(store, processor.Options{
 		Products:  products,
@@ -267,6 +273,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Screen:     opts.screen,
 		Observe:    f.changes.add,
+		Metrics:    registerer(f.registry),
 	})
 	if err := f.engine.Start(context.Background()); err != nil {
 		_ = store.Close()
@@ -279,6 +286,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		AdminToken:  adminToken,
 		Now:         f.clock.Now,
 		Log:         log,
+		Metrics:     f.registry,
 	})
 	storefrontHandler := f.server.Storefront()
 	f.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -298,6 +306,14 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		}
 	})
 	return f
+}
+
+// registerer keeps a nil registry a nil interface.
+func registerer(r *prometheus.Registry) prometheus.Registerer {
+	if r == nil {
+		return nil
+	}
+	return r
 }
 
 // shutdown stops serving, stops the engine, checks the bbolt file's

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"cardflow/processor"
@@ -39,6 +40,9 @@ type Options struct {
 	Notify      []SupplierNotify // supplier callbacks served on the storefront listener
 	Now         func() time.Time
 	Log         zerolog.Logger
+	// Metrics, if set, is served at /metrics on both listeners and
+	// receives the HTTP request series.
+	Metrics *prometheus.Registry
 }
 
 // Server holds the handlers of both listeners.
@@ -51,6 +55,8 @@ type Server struct {
 	replays     *replayGuard
 	notifiers   []SupplierNotify
 	mounts      map[string]http.Handler
+	metrics     *prometheus.Registry
+	http        *httpMetrics
 }
 
 // Mount serves h at pattern on the storefront listener (a chat platform's
@@ -70,8 +76,16 @@ func New(opts Options) *Server {
 	return &Server{
 		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
-		notifiers: opts.Notify,
+		notifiers: opts.Notify, metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 	}
+}
+
+// registerer keeps a nil registry a nil interface.
+func registerer(r *prometheus.Registry) prometheus.Registerer {
+	if r == nil {
+		return nil
+	}
+	return r
 }
 
 // Storefront is the handler of [api] listen: the storefront API and health.
@@ -90,7 +104,8 @@ func (s *Server) Storefront() http.Handler {
 	for pattern, h := range s.mounts {
 		mux.Handle(pattern, h)
 	}
-	return s.recoverer(notFoundJSON(mux))
+	s.serveMetrics(mux)
+	return s.recoverer(s.route("api", mux))
 }
 
 // Admin is the handler of [admin] listen.
@@ -107,7 +122,18 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return s.recoverer(s.bearer(notFoundJSON(mux)))
+	s.serveMetrics(mux)
+	return s.recoverer(s.bearer(s.route("admin", mux)))
+}
+
+// serveMetrics adds GET /metrics when a registry is configured. Prometheus
+// scrapes the storefront listener without credentials (the series carry
+// statuses, SKUs and supplier names, never buyer data or secrets); the
+// admin listener serves the same behind its token.
+func (s *Server) serveMetrics(mux *http.ServeMux) {
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", metricsHandler(s.metrics))
+	}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
@@ -119,16 +145,20 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-// notFoundJSON answers unknown paths and wrong methods in the API's error
-// format instead of net/http's plain text.
-func notFoundJSON(mux *http.ServeMux) http.Handler {
+// route serves a request through mux, timing it by route pattern, and
+// answers unknown paths and wrong methods in the API's error format instead
+// of net/http's plain text.
+func (s *Server) route(listener string, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			rec := &statusProbe{ResponseWriter: w}
+		start := time.Now()
+		_, pattern := mux.Handler(r)
+		rec := &codeRecorder{ResponseWriter: w}
+		if pattern == "" {
+			mux.ServeHTTP(&statusProbe{ResponseWriter: rec}, r)
+		} else {
 			mux.ServeHTTP(rec, r)
-			return
 		}
-		mux.ServeHTTP(w, r)
+		s.http.observe(listener, pattern, rec.code, time.Since(start))
 	})
 }
 

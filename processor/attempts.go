@@ -151,8 +151,10 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 		req.MaxUnitCost = src.MaxCost / money.Amount(max(src.Units, 1))
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
+	start := time.Now()
 	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
 	cancel()
+	e.metrics.supplierCall(a.Supplier, "submit", res, sent, time.Since(start))
 	done()
 	if ctx.Err() != nil {
 		return // shutting down: the attempt stays "sending" and is queried after the restart
@@ -190,8 +192,10 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
+	start := time.Now()
 	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
 	cancel()
+	e.metrics.supplierCall(a.Supplier, "query", res, sent, time.Since(start))
 	done()
 	if ctx.Err() != nil {
 		return

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
@@ -54,9 +55,11 @@ type Options struct {
 	Screen Screener
 	// Alerts receives alert events from the outbox. Nil logs them.
 	Alerts Deliverer
-	// Observe, when set, sees every committed transition (live console
-	// feed, metrics). It must not block.
+	// Observe, when set, sees every committed transition (the live console
+	// feed). It must not block.
 	Observe func(Change)
+	// Metrics, if set, receives the engine's Prometheus series.
+	Metrics prometheus.Registerer
 }
 
 // Change is one committed transition, for observers.
@@ -85,6 +88,7 @@ type Engine struct {
 	autoRefund    map[string]bool
 	workers       int
 	observe       func(Change)
+	metrics       *metrics
 	screen        Screener
 
 	queue  *workQueue
@@ -172,6 +176,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
+	e.metrics = newMetrics(e, opts.Metrics)
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
@@ -305,8 +310,12 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 	if err != nil {
 		return err
 	}
-	if e.observe != nil {
-		for _, ch := range c.changes {
+	for _, h := range c.ruleHits {
+		e.metrics.ruleHit(h)
+	}
+	for _, ch := range c.changes {
+		e.metrics.observe(ch, c.created[ch.OrderID])
+		if e.observe != nil {
 			e.observe(ch)
 		}
 	}
@@ -318,15 +327,23 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 
 // effects collects what a write did, to act on after its commit.
 type effects struct {
-	now     time.Time
-	changes []Change
-	events  []*storage.Event
+	now      time.Time
+	changes  []Change
+	events   []*storage.Event
+	created  map[uint64]time.Time // when each moved order was accepted, for the delivery histogram
+	ruleHits []ruleHit
 }
 
 // move changes an order's status inside a transaction and records what the
 // commit must announce.
 func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
 	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
+	if to == storage.StatusDelivered {
+		if c.created == nil {
+			c.created = map[uint64]time.Time{}
+		}
+		c.created[o.ID] = o.CreatedAt
+	}
 	o.Move(to, reason, actor, c.now)
 }
 

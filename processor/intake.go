@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"cardflow/config"
 	"cardflow/internal/money"
@@ -191,6 +192,9 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 	d, err := e.screen.Screen(tx, o)
 	if err != nil {
 		return fmt.Errorf("screen order: %w", err)
+	}
+	if rule, ok := strings.CutPrefix(d.Reason, "rule:"); ok {
+		c.ruleHits = append(c.ruleHits, ruleHit{rule: rule, action: d.Action})
 	}
 	switch d.Action {
 	case DecideReview:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -95,6 +96,21 @@ func (s *service) adminClient() *adminclient.Client {
 // concurrent signed orders, kills it with SIGKILL at random moments, restarts
 // it, and checks from the storefront's side that every accepted order was
 // delivered, no card went to two orders, and no order got two card sets.
+// scrape reads the service's /metrics on the storefront listener.
+func (s *service) scrape(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.apiAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	return string(body)
+}
+
 func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
@@ -207,6 +223,14 @@ func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 	levels, err := s.adminClient().Stock(context.Background())
 	if err != nil || len(levels) != 1 || levels[0].Level != cards-total {
 		t.Fatalf("stock after %d cards delivered: %+v %v", total, levels, err)
+	}
+	// The restarted process's gauges read the store, so they agree with it.
+	metrics := s.scrape(t)
+	for _, want := range []string{`cardflow_orders_open{status="pending"} 0`, `cardflow_orders_open{status="processing"} 0`,
+		fmt.Sprintf(`cardflow_stock_level{sku="qb-10"} %d`, cards-total), "process_resident_memory_bytes"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	st := s.receiver.Stats()
 	t.Logf("%d orders, %d cards delivered over %d kills (%d mid-flight); callbacks accepted %d (repeats %d)",
