@@ -46,6 +46,20 @@ func newMetrics(e *Engine, reg prometheus.Registerer) *metrics {
 			func() float64 { return float64(e.outbox.backlog()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_work_queue", Help: "Orders waiting for a worker."},
 			func() float64 { return float64(e.queue.len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cardflow_store_commits_total", Help: "bbolt transactions committed by the group-commit writer."},
+			func() float64 { return float64(e.store.Stats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cardflow_store_writes_total", Help: "Writes carried by those commits."},
+			func() float64 { return float64(e.store.Stats().Writes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cardflow_store_commit_seconds_total", Help: "Time spent committing, fsyncs included."},
+			func() float64 { return e.store.Stats().CommitTime.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_orders_stored", Help: "Orders accepted since the store was created."},
+			func() float64 {
+				var n uint64
+				_ = e.store.View(func(tx *storage.Tx) error { n = tx.LastOrderID(); return nil })
+				return float64(n)
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_store_bytes", Help: "Size of the database file."},
+			func() float64 { return float64(e.store.Size()) }),
 	)
 	return m
 }

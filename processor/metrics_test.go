@@ -41,6 +41,9 @@ func TestMetricsFollowOrdersSuppliersAndRules(t *testing.T) {
 	if got := testutil.ToFloat64(m.supplierReq.WithLabelValues("a", "submit", suppliers.StatusSucceeded.String())); got != 1 {
 		t.Errorf("supplier a submits = %v, want 1", got)
 	}
+	if got := gathered(t, reg, "cardflow_store_commits_total", ""); got < 3 {
+		t.Errorf("store commits = %v, want at least one per order", got)
+	}
 	if n := testutil.CollectAndCount(m.delivery); n != 1 {
 		t.Errorf("delivery histogram has %d series", n)
 	}
@@ -93,7 +96,7 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 }
 
 // gathered reads one series of a scrape: the metric name and the value of
-// its first label.
+// its first label ("" for a series without labels).
 func gathered(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -105,7 +108,10 @@ func gathered(t *testing.T, reg *prometheus.Registry, name, label string) float6
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == label {
+			if label == "" && len(m.GetLabel()) == 0 {
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+			if len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label {
 				return m.GetGauge().GetValue()
 			}
 		}

@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -105,10 +103,9 @@ func (t *Tx) identity(s string) identity {
 	if id, ok := t.identities[s]; ok {
 		return id
 	}
-	m := hmac.New(sha256.New, t.store.vault.buyerKey)
-	m.Write([]byte(s))
+	sum := t.store.vault.buyerMAC.sum(s)
 	var id identity
-	copy(id[:], m.Sum(nil))
+	copy(id[:], sum[:])
 	if t.identities == nil {
 		t.identities = map[string]identity{}
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -254,5 +255,21 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMeasureCeilingCountsDurableWrites: the ceiling run writes through the
+// real writer, counts every write and commit, and leaves nothing behind.
+func TestMeasureCeilingCountsDurableWrites(t *testing.T) {
+	dir := t.TempDir()
+	c, err := MeasureCeiling(context.Background(), dir, 200*time.Millisecond, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Writes == 0 || c.Commits == 0 || c.Commits > c.Writes || c.WritesPerSecond() <= 0 {
+		t.Fatalf("ceiling = %+v", c)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("scratch store left behind: %v", entries)
 	}
 }

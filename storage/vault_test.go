@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -73,5 +74,47 @@ func TestCardNeverPrintsItsSecret(t *testing.T) {
 	}
 	if Mask("abc") != "****" || Mask("卡密一二三四五") != "****二三四五" {
 		t.Errorf("Mask = %q, %q", Mask("abc"), Mask("卡密一二三四五"))
+	}
+}
+
+// TestOpenReadsCardsSealedAsJSON: boxes written before the binary card form
+// (JSON inside) still open; a box with an unknown form is an error, not an
+// empty card.
+func TestOpenReadsCardsSealedAsJSON(t *testing.T) {
+	v, _ := NewVault(testKey)
+	c := Card{Number: "OLD-0001", Password: "pw-old", ExpiresAt: "2027-01-01"}
+	box, err := v.seal([]byte(`{"number":"OLD-0001","password":"pw-old","expires_at":"2027-01-01"}`), cardAAD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Open(SealedCard{Box: box})
+	if err != nil || got != c {
+		t.Fatalf("legacy box opens as %+v, %v", got, err)
+	}
+	for _, plain := range [][]byte{{}, {7, 1, 'x'}, {cardFormat, 9, 'x'}, append(encodeCard(c), 0)} {
+		box, _ := v.seal(plain, cardAAD)
+		if got, err := v.Open(SealedCard{Box: box}); err == nil {
+			t.Errorf("plaintext %q opens as %+v", plain, got)
+		}
+	}
+}
+
+// BenchmarkOpenCard compares opening a card in the binary form with the
+// JSON form it replaced.
+func BenchmarkOpenCard(b *testing.B) {
+	v, _ := NewVault(testKey)
+	c := Card{Number: "CARD-0001-2345-6789", Password: "pw-0001-2345", ExpiresAt: "2027-12-31"}
+	binary, _ := v.Seal(c)
+	plain, _ := json.Marshal(c)
+	legacy, _ := v.seal(plain, cardAAD)
+	for name, s := range map[string]SealedCard{"binary": binary, "json": {Box: legacy}} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Open(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

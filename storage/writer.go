@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -20,6 +22,10 @@ type writer struct {
 	mu       sync.RWMutex // guards closed against do racing stop
 	closed   bool
 	done     chan struct{}
+
+	// Counters for Stats, written by the loop only.
+	commits, writes atomic.Uint64
+	commitNanos     atomic.Int64
 }
 
 type writeReq struct {
@@ -88,6 +94,7 @@ func (w *writer) commit(batch []*writeReq) {
 	for len(batch) > 0 {
 		failed, failErr := -1, error(nil)
 		var tx *Tx
+		start := time.Now()
 		err := w.store.db.Update(func(btx *bolt.Tx) error {
 			tx = &Tx{tx: btx, store: w.store}
 			for i, r := range batch {
@@ -107,6 +114,9 @@ func (w *writer) commit(batch []*writeReq) {
 			err = fmt.Errorf("commit: %w", err)
 		} else {
 			w.store.buyers.apply(tx.buyerLog)
+			w.commits.Add(1)
+			w.writes.Add(uint64(len(batch)))
+			w.commitNanos.Add(int64(time.Since(start)))
 		}
 		for _, r := range batch {
 			r.errc <- err
@@ -124,4 +134,16 @@ func call(fn func(*Tx) error, tx *Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// WriterStats count the group-commit writer's work since the store opened.
+type WriterStats struct {
+	Commits    uint64        // bbolt transactions committed
+	Writes     uint64        // Update calls they carried
+	CommitTime time.Duration // spent in them, fsyncs included
+}
+
+// Stats reports the writer's counters.
+func (s *Store) Stats() WriterStats {
+	return WriterStats{Commits: s.w.commits.Load(), Writes: s.w.writes.Load(), CommitTime: time.Duration(s.w.commitNanos.Load())}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Client is an admin API client.
@@ -52,10 +53,53 @@ func (c *Client) Stock(ctx context.Context) ([]Level, error) {
 	return res.Stock, err
 }
 
+// CPUProfile records the service's CPU profile for the given time (the
+// admin listener's /debug/pprof/profile) and writes it to w.
+func (c *Client) CPUProfile(ctx context.Context, d time.Duration, w io.Writer) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	return c.download(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), w)
+}
+
+// AllocsProfile writes the service's allocation profile (everything
+// allocated since it started) to w.
+func (c *Client) AllocsProfile(ctx context.Context, w io.Writer) error {
+	return c.download(ctx, "/debug/pprof/allocs", w)
+}
+
+func (c *Client) download(ctx context.Context, path string, w io.Writer) error {
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	return nil
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, out any) error {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
+
+// send makes an authorized request and turns an error status into an
+// error that carries the API's code and message.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.BaseURL, "/")+path, body)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	if c.Actor != "" {
@@ -67,27 +111,21 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, ou
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var eb struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
 	}
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, eb.Error.Code, eb.Error.Message)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
+		return nil, fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, eb.Error.Code, eb.Error.Message)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
-	return nil
+	return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 }

@@ -56,11 +56,15 @@ func allDigits(s string) bool {
 
 // String formats the amount as yuan with two decimals: "100.00".
 func (a Amount) String() string {
-	sign := ""
+	// strconv, not fmt: every order's answer and callback formats amounts.
+	b := make([]byte, 0, 24)
 	if a < 0 {
-		sign, a = "-", -a
+		b, a = append(b, '-'), -a
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, a/100, a%100)
+	b = strconv.AppendInt(b, int64(a/100), 10)
+	f := a % 100
+	b = append(b, '.', byte('0'+f/10), byte('0'+f%10))
+	return string(b)
 }
 
 // Yuan returns the amount in yuan for rule expressions and charts, where a

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"cardflow/internal/demo"
+	"cardflow/suppliers/fulu/fulufake"
+)
+
+// benchService is the `cardflow serve` child process under test.
+type benchService struct {
+	cmd        *exec.Cmd
+	api, admin string
+	config     string   // path of its config file
+	env        []string // its secrets
+	done       chan struct{}
+}
+
+// benchSource is the supplier side of a bench run: config lines for the
+// service, and whatever runs in this process (the fake Fulu gateway).
+type benchSource struct {
+	config string // TOML: [[suppliers]] and the qb-10 product's sources
+	close  func()
+}
+
+func benchSupplier(source, api string) (benchSource, error) {
+	switch source {
+	case "stock":
+		return benchSource{config: `
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "own"
+`, close: func() {}}, nil
+	case "sim":
+		return benchSource{config: `
+[[suppliers]]
+name = "sim"
+type = "sim"
+latency = "0s"
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "sim"
+  item = "QB10"
+`, close: func() {}}, nil
+	case "fulu":
+		gw := fulufake.New(fulufake.Options{NotifyURL: "http://" + api + "/notify/fulu"})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return benchSource{}, err
+		}
+		srv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		return benchSource{config: fmt.Sprintf(`
+[[suppliers]]
+name = "fulu"
+type = "fulu"
+base_url = "http://%s"
+app_key = %q
+app_secret = %q
+notify_path = "/notify/fulu"
+[[products]]
+sku = "qb-10"
+name = "Q币 10元"
+max_quantity = 1
+  [[products.sources]]
+  supplier = "fulu"
+  item = "%d"
+`, ln.Addr(), fulufake.SandboxAppKey, fulufake.SandboxAppSecret, fulufake.ProductCard),
+			close: func() { _ = srv.Close(); gw.Close() }}, nil
+	}
+	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
+}
+
+func startBenchService(ctx context.Context, dir, api string, workers int, callbackURL, secret, token, sourceConfig string) (*benchService, error) {
+	admin, err := freeLoopback()
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(`data_dir = "data"
+[api]
+listen = %q
+[admin]
+listen = %q
+token_env = "BENCH_ADMIN_TOKEN"
+[log]
+level = "error"
+[[storefronts]]
+id = %q
+secret_env = "BENCH_SHOP_SECRET"
+callback_url = %q
+[[suppliers]]
+name = "own"
+type = "stock"
+[[rules]] # evaluated for every order (with the buyer-history lookup), never matching here
+name = "large-order"
+when = "order.amount > 500"
+action = "review"
+[processing]
+workers = %d
+%s`, api, admin, demo.StorefrontID, callbackURL, workers, sourceConfig)
+	s := &benchService{api: api, admin: admin, config: filepath.Join(dir, "bench.toml"),
+		env: []string{"BENCH_ADMIN_TOKEN=" + token, "BENCH_SHOP_SECRET=" + secret, "CARDFLOW_MASTER_KEY=" + strings.Repeat("A", 43) + "="}}
+	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	if _, err := s.launch(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch starts the process and returns how long it took to be ready
+// (/readyz answering 200: the store open and recovery done).
+func (s *benchService) launch(ctx context.Context) (time.Duration, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, self, "serve", "-config", s.config)
+	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	done := s.done
+	go func() { _ = cmd.Wait(); close(done) }()
+	deadline := start.Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + s.api + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start), nil
+			}
+		}
+		select {
+		case <-done:
+			return 0, errors.New("cardflow serve exited during start-up")
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return 0, errors.New("cardflow serve not ready after 60 s")
+		}
+	}
+}
+
+// stop asks the service to shut down (SIGTERM) and waits; it kills it if
+// that takes more than a minute.
+func (s *benchService) stop() time.Duration {
+	start := time.Now()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	return time.Since(start)
+}
+
+// currentRSS reads a process's resident set size now (Linux).
+func currentRSS(pid int) int64 { return procStatusKB(pid, "VmRSS:") }
+
+// peakRSS reads a process's high-water resident set size (Linux).
+func peakRSS(pid int) int64 { return procStatusKB(pid, "VmHWM:") }
+
+func procStatusKB(pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// freeLoopback returns a loopback address that is free right now.
+func freeLoopback() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
