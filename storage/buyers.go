@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +36,7 @@ const (
 	logKeep       = 31 * day
 	day           = 24 * time.Hour
 	identitySize  = 16
+	maxOrdersKept = 256 // per identity
 )
 
 // Features are the buyer-history values a rule can read, as seen at intake
@@ -65,14 +69,25 @@ func BuyerIdentities(o *Order) []string {
 
 type identity [identitySize]byte
 
+// entry is one order in an identity's history. The index holds one per
+// identity of every order of the last day (three or four per order), so
+// it is kept to 8 bytes: unix seconds fit 32 bits until 2106, and an
+// amount over 42 million yuan saturates, which no rule can tell.
 type entry struct {
-	at     int64 // unix seconds
-	amount int64 // fen
+	at     uint32 // unix seconds
+	amount uint32 // fen
+}
+
+func newEntry(at, amount int64) entry {
+	return entry{at: uint32(min(max(at, 0), math.MaxUint32)), amount: uint32(min(max(amount, 0), math.MaxUint32))}
 }
 
 // history is one identity's recent past.
 type history struct {
-	first   int64 // unix seconds; 0 when only the firstseen bucket knows
+	// first is when the identity was first seen, in unix seconds, if
+	// known here: from a log record that saw it first, or read from the
+	// firstseen bucket once. 0 means "ask the bucket".
+	first   int64
 	orders  []entry
 	refunds []int64 // unix seconds
 }
@@ -147,6 +162,13 @@ func (t *Tx) firstSeen(id identity) int64 {
 	}
 	if v := t.tx.Bucket(bucketFirstSeen).Get(id[:]); v != nil {
 		first, _ = binary.Varint(v)
+		// Remember it: the bucket's entries never change once written, and
+		// a busy buyer would otherwise cost a random read per order.
+		idx.mu.Lock()
+		if h := idx.m[id]; h != nil && h.first == 0 {
+			h.first = first
+		}
+		idx.mu.Unlock()
 	}
 	return first
 }
@@ -163,9 +185,9 @@ func (t *Tx) BuyerFeatures(identities []string, now time.Time) Features {
 		var amount int64
 		count := func(h *history) {
 			for _, e := range h.orders {
-				if age := unix - e.at; age >= 0 && age < int64(historyWindow/time.Second) {
+				if age := unix - int64(e.at); age >= 0 && age < int64(historyWindow/time.Second) {
 					n24h++
-					amount += e.amount
+					amount += int64(e.amount)
 					if age < 3600 {
 						n1h++
 					}
@@ -187,7 +209,7 @@ func (t *Tx) BuyerFeatures(identities []string, now time.Time) Features {
 			if r.refund {
 				h.refunds = []int64{r.at}
 			} else {
-				h.orders = []entry{{r.at, r.amount}}
+				h.orders = []entry{newEntry(r.at, r.amount)}
 			}
 			count(&h)
 		}
@@ -249,13 +271,13 @@ func (idx *buyerIndex) apply(records []logRecord) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	for i := range records {
-		idx.add(&records[i], true)
+		idx.add(&records[i])
 	}
 }
 
 // add puts one record in the index. fresh marks first sightings that the
 // firstseen bucket does not have yet.
-func (idx *buyerIndex) add(r *logRecord, trustFresh bool) {
+func (idx *buyerIndex) add(r *logRecord) {
 	idx.newest = max(idx.newest, r.at)
 	for i, id := range r.ids {
 		h := idx.m[id]
@@ -263,21 +285,32 @@ func (idx *buyerIndex) add(r *logRecord, trustFresh bool) {
 			h = &history{}
 			idx.m[id] = h
 		}
-		if trustFresh && r.fresh[i] {
-			if p, ok := idx.pending[id]; !ok || r.at < p {
+		// A record stamped earlier than a sighting already known moves it
+		// back (a refund may be logged with its order's time).
+		p, isPending := idx.pending[id]
+		if r.fresh[i] || isPending {
+			if !isPending || r.at < p {
 				idx.pending[id] = r.at
 			}
 		}
-		if h.first == 0 || r.at < h.first {
-			h.first = r.at
+		if r.fresh[i] || (h.first != 0 && r.at < h.first) {
+			if h.first == 0 || r.at < h.first {
+				h.first = r.at
+			}
 		}
 		if r.refund {
 			h.refunds = append(h.refunds, r.at)
 		} else {
-			h.orders = append(h.orders, entry{r.at, r.amount})
+			if len(h.orders) == cap(h.orders) {
+				// Grow by a quarter, not append's double: the slack of a
+				// million histories is memory the process keeps.
+				grown := make([]entry, len(h.orders), len(h.orders)+max(2, len(h.orders)/4))
+				h.orders = grown[:copy(grown, h.orders)]
+			}
+			h.orders = append(h.orders, newEntry(r.at, r.amount))
 		}
-		if len(h.orders) > 256 { // keep the newest; counts saturate, which rules do not mind
-			h.orders = h.orders[len(h.orders)-256:]
+		if len(h.orders) > maxOrdersKept { // keep the newest; counts saturate, which rules do not mind
+			h.orders = h.orders[:copy(h.orders, h.orders[len(h.orders)-maxOrdersKept:])]
 		}
 	}
 }
@@ -288,10 +321,10 @@ func (idx *buyerIndex) sweep(now int64) {
 	defer idx.mu.Unlock()
 	for id, h := range idx.m {
 		i := 0
-		for i < len(h.orders) && now-h.orders[i].at >= int64(historyWindow/time.Second) {
+		for i < len(h.orders) && now-int64(h.orders[i].at) >= int64(historyWindow/time.Second) {
 			i++
 		}
-		h.orders = h.orders[i:]
+		h.orders = h.orders[:copy(h.orders, h.orders[i:])] // in place: the array's front would otherwise stay allocated
 		j := 0
 		for j < len(h.refunds) && now-h.refunds[j] >= int64(refundWindow/time.Second) {
 			j++
@@ -306,22 +339,47 @@ func (idx *buyerIndex) sweep(now int64) {
 // loadBuyers rebuilds the index from the log at start-up. An identity whose
 // first sighting is in the log but not in the firstseen bucket (a crash
 // came before the minute's flush) is queued to be written again.
+//
+// Start-up time matters (a million orders stored must be ready in under
+// two seconds), so it reads only what a window needs: refunds of the last
+// month, orders of the last day (told apart by a byte, without decoding
+// them), and it looks records up in the firstseen bucket only past the
+// last flush. Older records' identities are in the bucket already; their
+// first sighting is read from it when the buyer is next screened.
 func (s *Store) loadBuyers() error {
 	idx := newBuyerIndex()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		first := tx.Bucket(bucketFirstSeen)
-		return tx.Bucket(bucketBuyerLog).ForEach(func(k, v []byte) error {
-			var r logRecord
-			if err := decodeLogRecord(v, &r); err != nil {
-				return nil // a damaged record only weakens the history; skip it
-			}
-			r.fresh = make([]bool, len(r.ids))
-			for i, id := range r.ids {
-				r.fresh[i] = first.Get(id[:]) == nil
-			}
-			idx.add(&r, true)
+		flushed := int64(0)
+		if v := tx.Bucket(bucketMeta).Get(keyBuyersFlushed); v != nil {
+			flushed, _ = binary.Varint(v)
+		}
+		c := tx.Bucket(bucketBuyerLog).Cursor()
+		last, _ := c.Last()
+		if last == nil {
 			return nil
-		})
+		}
+		// The windows end at the newest record: the clock may not be
+		// trusted at start-up, and sweeps drop whatever is stale later.
+		newest := int64(binary.BigEndian.Uint64(last))
+		refundsFrom := newest - int64(refundWindow)
+		ordersFrom := newest - int64(historyWindow)
+		var r logRecord
+		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, uint64(max(refundsFrom, 0)))); k != nil; k, v = c.Next() {
+			if len(k) >= 8 && int64(binary.BigEndian.Uint64(k)) < ordersFrom && !isRefundRecord(v) {
+				continue
+			}
+			r.ids = r.ids[:0] // the index copies what it keeps: reuse the record
+			if err := decodeLogRecord(v, &r); err != nil {
+				continue // a damaged record only weakens the history; skip it
+			}
+			r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
+			for i, id := range r.ids {
+				r.fresh[i] = r.at > flushed && first.Get(id[:]) == nil
+			}
+			idx.add(&r)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("load buyer history: %w", err)
@@ -336,21 +394,55 @@ func (s *Store) loadBuyers() error {
 // FlushBuyers writes first sightings gathered since the last flush into the
 // firstseen bucket and drops log records older than a month. The engine
 // calls it about once a minute.
+//
+// A busy minute leaves a hundred thousand sightings or more. They are
+// written in key order and in transactions of flushChunk: bbolt splits
+// nodes only at commit, so random keys put into one transaction make each
+// insert shift a node that keeps growing (a quadratic stall measured at
+// over a minute for 150,000 keys, during which no order could be written),
+// and one huge transaction would hold the writer from every order anyway.
 func (s *Store) FlushBuyers(now time.Time) error {
 	idx := s.buyers
 	idx.mu.RLock()
-	batch := make(map[identity]int64, len(idx.pending))
+	batch := make([]sighting, 0, len(idx.pending))
 	for id, at := range idx.pending {
-		batch[id] = at
+		batch = append(batch, sighting{id, at})
 	}
+	// Every record applied so far has its sightings in this batch. A
+	// commit in flight may still apply a record a little older than the
+	// newest (orders are stamped before they commit): a minute of margin
+	// covers it, and a sighting missed anyway is found fresh again at the
+	// buyer's next order.
+	watermark := idx.newest - 60
 	idx.mu.RUnlock()
-	err := s.Update(func(tx *Tx) error {
-		first := tx.tx.Bucket(bucketFirstSeen)
-		for id, at := range batch {
-			if first.Get(id[:]) == nil {
-				if err := first.Put(id[:], binary.AppendVarint(nil, at)); err != nil {
-					return fmt.Errorf("write first sighting: %w", err)
+	slices.SortFunc(batch, func(a, b sighting) int { return bytes.Compare(a.id[:], b.id[:]) })
+	for chunk := range slices.Chunk(batch, flushChunk) {
+		err := s.Update(func(tx *Tx) error {
+			first := tx.tx.Bucket(bucketFirstSeen)
+			for _, sg := range chunk {
+				if first.Get(sg.id[:]) == nil {
+					if err := first.Put(sg.id[:], binary.AppendVarint(nil, sg.at)); err != nil {
+						return fmt.Errorf("write first sighting: %w", err)
+					}
 				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		idx.mu.Lock()
+		for _, sg := range chunk {
+			if idx.pending[sg.id] == sg.at {
+				delete(idx.pending, sg.id)
+			}
+		}
+		idx.mu.Unlock()
+	}
+	err := s.Update(func(tx *Tx) error {
+		if watermark > 0 {
+			if err := tx.tx.Bucket(bucketMeta).Put(keyBuyersFlushed, binary.AppendVarint(nil, watermark)); err != nil {
+				return fmt.Errorf("write flush watermark: %w", err)
 			}
 		}
 		return tx.pruneBuyerLog(now.Add(-logKeep), 10_000)
@@ -358,15 +450,16 @@ func (s *Store) FlushBuyers(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	idx.mu.Lock()
-	for id, at := range batch {
-		if idx.pending[id] == at {
-			delete(idx.pending, id)
-		}
-	}
-	idx.mu.Unlock()
 	idx.sweep(now.Unix())
 	return nil
+}
+
+// flushChunk is how many first sightings one FlushBuyers transaction writes.
+const flushChunk = 5000
+
+type sighting struct {
+	id identity
+	at int64
 }
 
 // pruneBuyerLog deletes up to limit log records older than cutoff.
@@ -394,6 +487,13 @@ func encodeLogRecord(r *logRecord) []byte {
 		b = append(b, id[:]...)
 	}
 	return b
+}
+
+// isRefundRecord tells a refund record from an order record by its kind
+// byte, without decoding the rest.
+func isRefundRecord(b []byte) bool {
+	_, n := binary.Varint(b)
+	return n > 0 && len(b) > n && b[n] == 'r'
 }
 
 func decodeLogRecord(b []byte, r *logRecord) error {

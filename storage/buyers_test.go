@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -93,5 +94,142 @@ func TestOrdersOfOneCommitSeeEachOther(t *testing.T) {
 	}))
 	if f.Orders1h != 4 || f.Amount24h != 2000 {
 		t.Fatalf("features inside the commit = %+v", f)
+	}
+}
+
+// recordDistinctBuyers logs n orders, each from a buyer never seen before,
+// a thousand per transaction.
+func recordDistinctBuyers(tb testing.TB, s *Store, n int, at time.Time) {
+	tb.Helper()
+	for start := 0; start < n; start += 1000 {
+		must(tb, s.Update(func(tx *Tx) error {
+			for i := start; i < min(start+1000, n); i++ {
+				if err := tx.RecordBuyerOrder([]string{fmt.Sprintf("id:shop/u%d", i)}, at, 100); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+}
+
+// TestFlushBuyersWritesEverySightingInChunks: more first sightings than one
+// flush transaction takes all reach the firstseen bucket, and nothing is
+// left pending.
+func TestFlushBuyersWritesEverySightingInChunks(t *testing.T) {
+	s, err := Open(t.TempDir(), testKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const n = 2*flushChunk + 123
+	recordDistinctBuyers(t, s, n, at)
+	commits := s.Stats().Commits
+	must(t, s.FlushBuyers(at.Add(time.Minute)))
+	if got := s.Stats().Commits - commits; got < 3 {
+		t.Errorf("flush of %d sightings took %d commits, want them chunked", n, got)
+	}
+	stored := 0
+	_ = s.View(func(tx *Tx) error {
+		return tx.tx.Bucket(bucketFirstSeen).ForEach(func(_, _ []byte) error { stored++; return nil })
+	})
+	if stored != n || len(s.buyers.pending) != 0 {
+		t.Fatalf("firstseen holds %d of %d, %d still pending", stored, n, len(s.buyers.pending))
+	}
+}
+
+// BenchmarkFlushBuyers flushes the first sightings of a busy minute
+// (150,000 new identities). Before the flush was sorted and chunked, one
+// such flush took over a minute and stalled every write.
+func BenchmarkFlushBuyers(b *testing.B) {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for range b.N {
+		b.StopTimer()
+		s, err := Open(b.TempDir(), testKey, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		recordDistinctBuyers(b, s, 150_000, at)
+		b.StartTimer()
+		must(b, s.FlushBuyers(at.Add(time.Minute)))
+		b.StopTimer()
+		must(b, s.Close())
+		b.StartTimer()
+	}
+}
+
+// TestReturningBuyerKeepsFirstSighting: a buyer first seen 40 days ago
+// (flushed, log pruned) and again 3 days ago (flushed, still in the log)
+// orders today: first_seen_days is 40, not the age of the log's oldest
+// record of them, before and after a restart.
+func TestReturningBuyerKeepsFirstSighting(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ids := []string{"id:shop/old", "contact:old@example.com"}
+	record := func(at time.Time) {
+		must(t, s.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(ids, at, 500) }))
+	}
+	record(now.Add(-40 * day))
+	must(t, s.FlushBuyers(now.Add(-40*day+time.Minute)))
+	must(t, s.FlushBuyers(now.Add(-3*day))) // the 40-day-old record leaves the log
+	record(now.Add(-3 * day))
+	must(t, s.FlushBuyers(now.Add(-3*day+2*time.Minute)))
+	record(now.Add(-time.Hour))
+	check := func(when string) {
+		t.Helper()
+		var f Features
+		_ = s.View(func(tx *Tx) error { f = tx.BuyerFeatures(ids, now); return nil })
+		if f.FirstSeenDays != 40 || f.Orders24h != 1 {
+			t.Errorf("%s: features = %+v, want first seen 40 days ago and 1 order today", when, f)
+		}
+	}
+	check("running")
+	must(t, s.Close())
+	if s, err = Open(dir, testKey, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("after a restart")
+}
+
+// BenchmarkOpenWithBuyerHistory opens a store whose buyer log holds a day
+// of 300,000 orders (900,000 identity sightings, flushed): start-up reads
+// the log once to rebuild the index.
+func BenchmarkOpenWithBuyerHistory(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(dir, testKey, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	const orders = 300_000
+	for start := 0; start < orders; start += 5000 {
+		must(b, s.Update(func(tx *Tx) error {
+			for i := start; i < start+5000; i++ {
+				u := i % 50_000
+				ids := []string{fmt.Sprintf("id:shop/u%d", u), fmt.Sprintf("contact:u%d@example.com", u), fmt.Sprintf("ip:10.0.%d.%d", u>>8, u&255)}
+				if err := tx.RecordBuyerOrder(ids, at.Add(time.Duration(i)*200*time.Millisecond), 1000); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	must(b, s.FlushBuyers(at.Add(orders*200*time.Millisecond+2*time.Minute)))
+	must(b, s.Close())
+	b.ResetTimer()
+	for range b.N {
+		s, err := Open(dir, testKey, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		must(b, s.Close())
+		b.StartTimer()
 	}
 }

@@ -49,6 +49,9 @@ var (
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")
 	keyEventSeq = []byte("event_seq")
+	// keyBuyersFlushed is the unix second up to which every first sighting
+	// of the buyer log is in the firstseen bucket (see FlushBuyers).
+	keyBuyersFlushed = []byte("buyers_flushed")
 )
 
 // Options tune Open. The zero value is what production uses.

@@ -113,12 +113,13 @@ type benchReport struct {
 	writes       float64 // store writes during the load, from /metrics
 	commits      float64
 	peakRSS      int64 // bytes, of the service process
+	endRSS       rss   // after the load
 	storeSize    int64 // bytes of the database file
 	serviceCPU   time.Duration
 	benchCPU     time.Duration // this process: load generator, callback receiver, fake supplier
 	stopTook     time.Duration // -restart: SIGTERM to exit
 	restartTook  time.Duration // -restart: start to ready
-	restartRSS   int64         // -restart: RSS once ready
+	restartRSS   rss           // -restart: RSS once ready
 	stored       float64       // -restart: orders in the store
 	openAfter    float64       // orders still open at the end
 	metricsError error         // the scrape after the load failed
@@ -191,7 +192,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	if err := profiled(); err != nil {
 		return rep, fmt.Errorf("cpu profile: %w", err)
 	}
-	rep.peakRSS = peakRSS(svc.cmd.Process.Pid)
+	rep.peakRSS, rep.endRSS = peakRSS(svc.cmd.Process.Pid), currentRSS(svc.cmd.Process.Pid)
 	if st, err := os.Stat(filepath.Join(dir, "data", storage.FileName)); err == nil {
 		rep.storeSize = st.Size()
 	}
@@ -365,7 +366,7 @@ func (r benchReport) print(o benchOptions) {
 		fmt.Printf("  disk       %d bytes, %.0f bytes per order (stock included)\n", r.storeSize, float64(r.storeSize)/float64(r.Accepted))
 	}
 	if r.peakRSS > 0 {
-		fmt.Printf("  service    peak RSS %.1f MB\n", float64(r.peakRSS)/(1<<20))
+		fmt.Printf("  service    peak RSS %.1f MB; after the load %v\n", float64(r.peakRSS)/(1<<20), r.endRSS)
 	}
 	if r.Accepted > 0 && r.serviceCPU > 0 {
 		fmt.Printf("  cpu        service %v per order, bench process %v per order (of 2 cores shared)\n",
@@ -383,8 +384,8 @@ func (r benchReport) print(o benchOptions) {
 		fmt.Printf("  %0.f orders still open after the load\n", r.openAfter)
 	}
 	if r.restartTook > 0 {
-		fmt.Printf("  restart    stopped in %v, ready again in %v with %.0f orders stored, RSS %.1f MB\n",
-			r.stopTook.Round(time.Millisecond), r.restartTook.Round(time.Millisecond), r.stored, float64(r.restartRSS)/(1<<20))
+		fmt.Printf("  restart    stopped in %v, ready again in %v with %.0f orders stored, RSS %v\n",
+			r.stopTook.Round(time.Millisecond), r.restartTook.Round(time.Millisecond), r.stored, r.restartRSS)
 	}
 	if r.FirstError != nil {
 		fmt.Printf("  first error: %v\n", r.FirstError)

@@ -178,8 +178,20 @@ func (s *benchService) stop() time.Duration {
 	return time.Since(start)
 }
 
-// currentRSS reads a process's resident set size now (Linux).
-func currentRSS(pid int) int64 { return procStatusKB(pid, "VmRSS:") }
+// rss is a process's resident memory now (Linux): its own (heap, stacks)
+// and the pages of files it maps that are in memory — for cardflow, the
+// parts of the bbolt file it touched, which the kernel's page cache holds
+// and reclaims under pressure.
+type rss struct{ anon, file int64 }
+
+func currentRSS(pid int) rss {
+	return rss{anon: procStatusKB(pid, "RssAnon:"), file: procStatusKB(pid, "RssFile:")}
+}
+
+func (r rss) String() string {
+	return fmt.Sprintf("%.1f MB (%.1f MB own, %.1f MB of mapped database pages)",
+		float64(r.anon+r.file)/(1<<20), float64(r.anon)/(1<<20), float64(r.file)/(1<<20))
+}
 
 // peakRSS reads a process's high-water resident set size (Linux).
 func peakRSS(pid int) int64 { return procStatusKB(pid, "VmHWM:") }

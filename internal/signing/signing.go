@@ -7,6 +7,7 @@ package signing
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -81,20 +82,24 @@ func Check(secret []byte, now time.Time, timestamp, signature, method, pathAndQu
 // dropped, so pruning costs nothing per request.
 type Guard struct {
 	mu   sync.Mutex
-	gens map[int64]map[[16]byte]struct{} // expiry minute → signature prefixes
+	gens map[int64]map[uint64]struct{} // expiry minute → signature prefixes
 }
 
 // NewGuard returns an empty replay guard.
-func NewGuard() *Guard { return &Guard{gens: make(map[int64]map[[16]byte]struct{})} }
+func NewGuard() *Guard { return &Guard{gens: make(map[int64]map[uint64]struct{})} }
 
 // Seen records a verified signature with its timestamp and reports ErrReplay if
-// it was recorded before. The first 16 bytes of a SHA-256 HMAC are plenty to
-// tell requests apart.
+// it was recorded before. The guard holds every signature of the window:
+// at 5,000 requests a second, a million and a half. The first 8 bytes of
+// an HMAC-SHA256 tell them apart (two of them colliding inside a window is
+// a one in ten million chance, and costs a storefront one retry), in half
+// the memory of 16.
 func (g *Guard) Seen(now time.Time, timestamp int64, signature string) error {
-	var key [16]byte
-	if _, err := hex.Decode(key[:], []byte(signature[:min(len(signature), 32)])); err != nil {
+	var prefix [8]byte
+	if _, err := hex.Decode(prefix[:], []byte(signature[:min(len(signature), 16)])); err != nil {
 		return ErrSignature
 	}
+	key := binary.LittleEndian.Uint64(prefix[:])
 	expiry := (timestamp + int64(Window/time.Second)) / 60
 	nowMin := now.Unix() / 60
 	g.mu.Lock()
@@ -111,7 +116,7 @@ func (g *Guard) Seen(now time.Time, timestamp int64, signature string) error {
 	}
 	gen := g.gens[expiry]
 	if gen == nil {
-		gen = make(map[[16]byte]struct{})
+		gen = make(map[uint64]struct{})
 		g.gens[expiry] = gen
 	}
 	gen[key] = struct{}{}
