@@ -60,6 +60,9 @@ type Options struct {
 	Observe func(Change)
 	// Metrics, if set, receives the engine's Prometheus series.
 	Metrics prometheus.Registerer
+	// OutboxInMemory caps the outbox events held in memory; the rest wait
+	// in the store. 0 means 10,000.
+	OutboxInMemory int
 }
 
 // Change is one committed transition, for observers.
@@ -187,7 +190,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	e.outbox = newDispatcher(store, opts.Log, opts.Now, map[string]Deliverer{
 		kindCallback: &callbacks{engine: e, client: opts.HTTPClient},
 		kindAlert:    alerts,
-	})
+	}, opts.OutboxInMemory)
 	return e
 }
 

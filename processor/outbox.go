@@ -3,6 +3,7 @@ package processor
 import (
 	"container/heap"
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -36,18 +37,39 @@ const (
 // dispatcher delivers outbox events. Events of one lane (one order's
 // callbacks, or all alerts) go strictly in sequence: the next is sent only
 // after the previous was acknowledged. Different lanes go in parallel.
+//
+// At most memCap events are held in memory. A storefront that stops
+// answering during a sale leaves millions of callbacks waiting; holding
+// them all would exhaust memory, and after a restart load would do it
+// again. Past the cap, new events stay in the store only ("spilled") and
+// are read back in sequence order as delivered ones make room. While
+// anything is spilled, every new event is spilled too, so that no event
+// overtakes an earlier one of its lane.
 type dispatcher struct {
 	store    *storage.Store
 	log      zerolog.Logger
 	now      func() time.Time
 	handlers map[string]Deliverer
+	memCap   int
 
 	mu      sync.Mutex
 	lanes   map[laneKey]*lane
 	due     laneHeap // lanes with an idle head, by the head's NextAt
-	pending int      // events not yet acknowledged
+	pending int      // events in memory
+	stored  int      // events not yet acknowledged, in memory or not
 	wake    chan struct{}
+
+	spilled   bool
+	spillFrom uint64 // the lowest sequence number that may be in the store only
+	refilling bool
+	// ackedDuringRefill holds events acknowledged while a refill read the
+	// store, so that the refill does not bring them back.
+	ackedDuringRefill map[uint64]bool
 }
+
+// defaultMemCap is how many outbox events the dispatcher holds in memory
+// (a few hundred bytes each).
+const defaultMemCap = 10_000
 
 type laneKey struct {
 	kind    string
@@ -61,26 +83,50 @@ type lane struct {
 	index  int  // in due; -1 when not there
 }
 
-func newDispatcher(store *storage.Store, log zerolog.Logger, now func() time.Time, handlers map[string]Deliverer) *dispatcher {
+func newDispatcher(store *storage.Store, log zerolog.Logger, now func() time.Time, handlers map[string]Deliverer, memCap int) *dispatcher {
+	if memCap <= 0 {
+		memCap = defaultMemCap
+	}
 	return &dispatcher{
 		store: store, log: log.With().Str("component", "outbox").Logger(), now: now, handlers: handlers,
-		lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
+		memCap: memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
 	}
 }
 
-// load reads every unacknowledged event (after a restart).
+// load reads the unacknowledged events after a restart: the oldest memCap
+// of them into memory, the rest when there is room.
 func (d *dispatcher) load() error {
-	var events []*storage.Event
+	var (
+		events []*storage.Event
+		total  int
+		next   uint64
+		end    bool
+	)
 	err := d.store.View(func(tx *storage.Tx) error {
-		return tx.Events(func(ev *storage.Event) error {
+		total = tx.CountEvents()
+		var err error
+		next, end, err = tx.EventsFrom(0, func(ev *storage.Event) bool {
+			if len(events) == d.memCap {
+				return false
+			}
 			events = append(events, ev)
-			return nil
+			return true
 		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	d.add(events)
+	d.mu.Lock()
+	for _, ev := range events {
+		d.schedule(ev)
+	}
+	d.stored = total
+	if !end {
+		d.spilled, d.spillFrom = true, next
+	}
+	d.mu.Unlock()
+	d.kick()
 	return nil
 }
 
@@ -88,20 +134,107 @@ func (d *dispatcher) load() error {
 func (d *dispatcher) add(events []*storage.Event) {
 	d.mu.Lock()
 	for _, ev := range events {
-		k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
-		l := d.lanes[k]
-		if l == nil {
-			l = &lane{key: k, index: -1}
-			d.lanes[k] = l
+		d.stored++
+		if d.inMemory(ev) {
+			// A refill read it from the store before this call. (Had it
+			// also been sent already, it is sent again: callbacks are
+			// at least once, and carry event_id for that.)
+			continue
 		}
-		l.events = append(l.events, ev)
-		d.pending++
-		if len(l.events) == 1 && !l.busy {
-			heap.Push(&d.due, l)
+		if d.spilled || d.pending >= d.memCap {
+			if !d.spilled || ev.Seq < d.spillFrom {
+				d.spillFrom = ev.Seq
+			}
+			d.spilled = true
+			continue
 		}
+		d.schedule(ev)
 	}
 	d.mu.Unlock()
 	d.kick()
+}
+
+// schedule puts an event in memory at the end of its lane. Call with mu
+// held.
+func (d *dispatcher) schedule(ev *storage.Event) {
+	k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
+	l := d.lanes[k]
+	if l == nil {
+		l = &lane{key: k, index: -1}
+		d.lanes[k] = l
+	}
+	l.events = append(l.events, ev)
+	d.pending++
+	if len(l.events) == 1 && !l.busy {
+		heap.Push(&d.due, l)
+	}
+}
+
+// inMemory reports whether an event is in its lane. Lanes are short (one
+// order's callbacks), so a scan is cheap. Call with mu held.
+func (d *dispatcher) inMemory(ev *storage.Event) bool {
+	l := d.lanes[laneKey{kind: ev.Kind, orderID: ev.OrderID}]
+	if l == nil {
+		return false
+	}
+	for _, e := range l.events {
+		if e.Seq == ev.Seq {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeRefill starts reading spilled events back once half the memory is
+// free. Call with mu held.
+func (d *dispatcher) maybeRefill() {
+	if !d.spilled || d.refilling || d.pending > d.memCap/2 {
+		return
+	}
+	d.refilling = true
+	d.ackedDuringRefill = map[uint64]bool{}
+	from, room := d.spillFrom, d.memCap-d.pending
+	d.spillFrom = math.MaxUint64 // add lowers it again for what is spilled meanwhile
+	go d.refill(from, room)
+}
+
+// refill reads up to room spilled events from sequence number from on.
+func (d *dispatcher) refill(from uint64, room int) {
+	var events []*storage.Event
+	var next uint64
+	var end bool
+	err := d.store.View(func(tx *storage.Tx) error {
+		var err error
+		next, end, err = tx.EventsFrom(from, func(ev *storage.Event) bool {
+			if len(events) == room {
+				return false
+			}
+			events = append(events, ev)
+			return true
+		})
+		return err
+	})
+	d.mu.Lock()
+	defer d.kick()
+	defer d.mu.Unlock()
+	d.refilling = false
+	acked := d.ackedDuringRefill
+	d.ackedDuringRefill = nil
+	if err != nil {
+		d.log.Error().Err(err).Msg("read spilled events; retrying")
+		d.spillFrom = min(d.spillFrom, from)
+		return
+	}
+	for _, ev := range events {
+		if !acked[ev.Seq] && !d.inMemory(ev) {
+			d.schedule(ev)
+		}
+	}
+	if end && d.spillFrom == math.MaxUint64 {
+		d.spilled = false
+		return
+	}
+	d.spillFrom = min(d.spillFrom, next)
 }
 
 func (d *dispatcher) kick() {
@@ -114,7 +247,7 @@ func (d *dispatcher) kick() {
 func (d *dispatcher) backlog() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pending
+	return d.stored
 }
 
 // oldest is when the oldest unacknowledged event was created (zero if none).
@@ -139,12 +272,16 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		d.mu.Lock()
+		d.maybeRefill()
 		var next *lane
 		wait := time.Hour
+		if d.spilled {
+			wait = time.Second // a failed refill is tried again
+		}
 		if d.due.Len() > 0 {
 			head := d.due[0].events[0]
 			if w := head.NextAt.Sub(d.now()); w > 0 {
-				wait = w
+				wait = min(wait, w)
 			} else {
 				next = heap.Pop(&d.due).(*lane)
 				next.busy = true
@@ -222,7 +359,12 @@ func (d *dispatcher) send(ctx context.Context, l *lane) {
 		l.events[0] = nil
 		l.events = l.events[1:]
 		d.pending--
+		d.stored--
+		if d.refilling {
+			d.ackedDuringRefill[ev.Seq] = true
+		}
 		d.requeue(l)
+		d.maybeRefill()
 		d.mu.Unlock()
 		if len(added) > 0 {
 			d.add(added)

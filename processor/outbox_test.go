@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -162,5 +163,69 @@ func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
 	f.waitCallbacks(o.ID, CallbackDelivered)
 	if got := f.receiver.Stats(); got.Accepted != 1 {
 		t.Errorf("receiver accepted %d callbacks, want 1", got.Accepted)
+	}
+}
+
+// heldInMemory reads how many events the dispatcher holds in memory.
+func (d *dispatcher) heldInMemory() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
+// TestOutboxHoldsAtMostItsCapInMemory: with the storefront down, 45
+// callbacks pile up against a cap of 8 in memory; the rest wait in the
+// store, across a restart too. When the storefront is back every callback
+// arrives once, an order's two callbacks in order, and memory never holds
+// more than the cap.
+func TestOutboxHoldsAtMostItsCapInMemory(t *testing.T) {
+	const memCap = 8
+	f := newFixture(t, func(o *Options) { o.OutboxInMemory = memCap })
+	down := downReceiver(f)
+	f.importCards("qb-10", "SP", 40)
+	var ids []uint64
+	for i := range 40 {
+		ids = append(ids, f.submit(fmt.Sprintf("SP-%02d", i), "qb-10", 1, 1000).ID)
+	}
+	for _, id := range ids[:5] { // refunded after the sale: a second callback in the lane
+		if _, err := f.engine.Refund(alice, id, "buyer asked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	maxSeen := 0
+	check := func(when string) {
+		t.Helper()
+		n := f.engine.outbox.heldInMemory()
+		maxSeen = max(maxSeen, n)
+		if n > memCap {
+			t.Fatalf("%s: %d events in memory, cap %d", when, n, memCap)
+		}
+	}
+	check("storefront down")
+	if got := f.engine.Backlog(); got != 45 {
+		t.Fatalf("backlog = %d, want 45 (every unacknowledged event, in memory or not)", got)
+	}
+	f.restart()
+	check("after a restart")
+	if got := f.engine.Backlog(); got != 45 {
+		t.Fatalf("backlog after restart = %d, want 45", got)
+	}
+	down.heal()
+	f.tickUntil("every callback delivered", 100*time.Millisecond, func() bool {
+		check("draining")
+		return f.engine.Backlog() == 0
+	})
+	for i, id := range ids {
+		if i < 5 {
+			f.waitCallbacks(id, CallbackDelivered, CallbackRefunded)
+		} else {
+			f.waitCallbacks(id, CallbackDelivered)
+		}
+	}
+	if len(f.storedEvents()) != 0 {
+		t.Fatal("acknowledged events left in the store")
+	}
+	if maxSeen < memCap/2 {
+		t.Errorf("at most %d events in memory: the cap was never reached, the test proved little", maxSeen)
 	}
 }

@@ -95,6 +95,35 @@ func (t *Tx) Events(fn func(*Event) error) error {
 	})
 }
 
+// EventsFrom calls fn for the events from sequence number from on, in
+// order, until fn returns false. It returns the sequence number after the
+// last event fn saw, and whether the bucket ended.
+func (t *Tx) EventsFrom(from uint64, fn func(*Event) bool) (next uint64, end bool, err error) {
+	c := t.tx.Bucket(bucketOutbox).Cursor()
+	next = from
+	for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
+		e := new(Event)
+		if err := json.Unmarshal(v, e); err != nil {
+			return next, false, fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		if !fn(e) {
+			return next, false, nil
+		}
+		next = e.Seq + 1
+	}
+	return next, true, nil
+}
+
+// CountEvents counts the events not yet acknowledged.
+func (t *Tx) CountEvents() int {
+	n := 0
+	c := t.tx.Bucket(bucketOutbox).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
 // AlertOpen reports whether an alert with this key was raised and not yet
 // resolved. The engine uses it so that one problem is one alert, across
 // restarts too.
