@@ -47,7 +47,7 @@ func (s *Server) signed(next signedHandler) http.Handler {
 		}
 		now := s.now()
 		ts, err := signing.Check(secret, now, r.Header.Get(signing.HeaderTimestamp), r.Header.Get(signing.HeaderSignature),
-			r.Method, r.URL.RequestURI(), body)
+			r.Method, signedTarget(r), body)
 		if err == nil {
 			err = s.replays.Seen(now, ts, r.Header.Get(signing.HeaderSignature))
 		}
@@ -57,6 +57,19 @@ func (s *Server) signed(next signedHandler) http.Handler {
 		}
 		next(w, r, id, body)
 	})
+}
+
+// signedTarget is the path and query the client signed: the request target
+// exactly as it arrived. url.URL.RequestURI re-escapes what a client may send
+// unescaped (non-ASCII, '{', '|', ...), so checking against it refused
+// correctly signed requests as "signature does not match" (found by
+// FuzzStorefrontRequest). A proxy's absolute form ("http://host/path") has
+// no origin-form target to take; its parsed path and query are used.
+func signedTarget(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
 }
 
 func authMessage(err error) string {

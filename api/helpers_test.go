@@ -220,7 +220,7 @@ func defaultProducts() []config.Product {
 	}
 }
 
-func newFixture(t *testing.T, opts fixtureOptions) *fixture {
+func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {

@@ -153,30 +153,40 @@ func (s *Server) route(listener string, mux *http.ServeMux) http.Handler {
 		start := time.Now()
 		_, pattern := mux.Handler(r)
 		rec := &codeRecorder{ResponseWriter: w}
-		if pattern == "" {
-			mux.ServeHTTP(&statusProbe{ResponseWriter: rec}, r)
-		} else {
-			mux.ServeHTTP(rec, r)
-		}
+		mux.ServeHTTP(&statusProbe{ResponseWriter: rec, unrouted: pattern == ""}, r)
 		s.http.observe(listener, pattern, rec.code, time.Since(start))
 	})
 }
 
-// statusProbe rewrites net/http's plain-text 404 and 405 as JSON errors.
+// statusProbe rewrites net/http's plain-text 404 and 405 (for requests no
+// route matched; a handler's own 404 is already JSON) and its redirects as
+// JSON errors.
 type statusProbe struct {
 	http.ResponseWriter
+	unrouted  bool
 	rewritten bool
 }
 
 func (p *statusProbe) WriteHeader(code int) {
-	switch code {
-	case http.StatusNotFound:
+	switch {
+	case code == http.StatusNotFound && p.unrouted:
 		p.rewritten = true
 		writeError(p.ResponseWriter, code, codeNotFound, "no such endpoint", "")
-	case http.StatusMethodNotAllowed:
+	case code == http.StatusMethodNotAllowed && p.unrouted:
 		p.rewritten = true
 		p.ResponseWriter.Header().Del("Content-Type")
 		writeError(p.ResponseWriter, code, codeInvalidRequest, "method not allowed", "")
+	case code >= 300 && code < 400:
+		// ServeMux redirects paths that are not canonical ("/v1//orders",
+		// "/v1/orders/../orders", an empty path) with an empty-bodied
+		// 307. The handlers never redirect, and a client that followed
+		// one would send a signature made for the other path and be
+		// refused, so it is answered as what it is: no such endpoint
+		// (found by FuzzStorefrontRequest).
+		p.rewritten = true
+		p.ResponseWriter.Header().Del("Location")
+		p.ResponseWriter.Header().Del("Content-Type")
+		writeError(p.ResponseWriter, http.StatusNotFound, codeNotFound, "no such endpoint; send the path in its canonical form", "")
 	default:
 		p.ResponseWriter.WriteHeader(code)
 	}
@@ -188,6 +198,10 @@ func (p *statusProbe) Write(b []byte) (int, error) {
 	}
 	return p.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection through the
+// probe, which now wraps every request (pprof extends its write deadline).
+func (p *statusProbe) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
 // recoverer turns a handler panic into a plain 500: never a stack trace to
 // the client, always one in the log.

@@ -55,8 +55,12 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return b.pressPause(p, parts[2])
 	}
-	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" { // the alert key may hold ':'
-		return b.pressSilence(p, strings.Join(parts[2:], ":"))
+	// The alert key may hold ':'. An empty one is no alert the bot ever
+	// offered (callback data can be forged): the store cannot key a silence
+	// by it, and it would have been answered as an internal error (found by
+	// FuzzButtonPress).
+	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" && silenceKey(parts) != "" {
+		return b.pressSilence(p, silenceKey(parts))
 	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
@@ -107,6 +111,10 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	return r
 }
 
+// silenceKey is the alert key of "s:si:<key>" data, trimmed as a silence
+// pattern is.
+func silenceKey(parts []string) string { return strings.TrimSpace(strings.Join(parts[2:], ":")) }
+
 // ButtonCommand is the typed command a button stands for, for channels that
 // cannot show buttons (the console; plain-text fallbacks).
 func ButtonCommand(data string) string {
@@ -114,8 +122,8 @@ func ButtonCommand(data string) string {
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return "/pause " + parts[2]
 	}
-	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" {
-		return "/silence " + strings.Join(parts[2:], ":") + " 1h"
+	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" && silenceKey(parts) != "" {
+		return "/silence " + silenceKey(parts) + " 1h"
 	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return ""

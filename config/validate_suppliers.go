@@ -69,7 +69,9 @@ func (v *validator) supplierKeys(key string, s Supplier) {
 			name string
 			rate float64
 		}{{"fail_rate", s.FailRate}, {"unknown_rate", s.UnknownRate}, {"duplicate_rate", s.DuplicateRate}, {"outage_rate", s.OutageRate}} {
-			if r.rate < 0 || r.rate > 1 {
+			// Written so that NaN ("fail_rate = nan" is valid TOML) fails
+			// too: every comparison with NaN is false (found by FuzzLoad).
+			if !(r.rate >= 0 && r.rate <= 1) {
 				v.add(key+"."+r.name, "%v is not a share; use a number from 0 to 1, like %s = 0.02", r.rate, r.name)
 			}
 		}

@@ -63,7 +63,12 @@ func Check(secret []byte, now time.Time, timestamp, signature, method, pathAndQu
 		return 0, ErrMissing
 	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
+	// Only the canonical decimal form is accepted: the signature covers the
+	// timestamp as Sum writes it, so "+1764039600" or "01764039600" would be
+	// checked against a string other than the header the client signed
+	// (DESIGN §4 signs the header text), and one signature would be valid
+	// under several headers.
+	if err != nil || strconv.FormatInt(ts, 10) != timestamp {
 		return 0, ErrBadTime
 	}
 	if d := now.Unix() - ts; d > int64(Window/time.Second) || d < -int64(Window/time.Second) {
