@@ -134,7 +134,10 @@ func (t *Tx) SetAlertOpen(key string, open bool) error {
 	b := t.tx.Bucket(bucketAlerts)
 	var err error
 	if open {
-		err = b.Put([]byte(key), nil)
+		// Not a nil value: bbolt's Get returns nil for it until the write
+		// commits, so a second raise in the same write would not see the
+		// alert open and would send it again.
+		err = b.Put([]byte(key), []byte{1})
 	} else {
 		err = b.Delete([]byte(key))
 	}

@@ -273,3 +273,32 @@ func TestMeasureCeilingCountsDurableWrites(t *testing.T) {
 		t.Fatalf("scratch store left behind: %v", entries)
 	}
 }
+
+// TestAlertOpenInTheTransactionThatRaisedIt: an alert raised twice in one
+// write (two bad purchases of one order settled together) must be open for
+// the second raise, or the operators get the same alert twice. bbolt's Get
+// returns nil for a key put with a nil value until the write commits.
+func TestAlertOpenInTheTransactionThatRaisedIt(t *testing.T) {
+	s, _ := openTest(t)
+	err := s.Update(func(tx *Tx) error {
+		if err := tx.SetAlertOpen("duplicate_card:fulu:7", true); err != nil {
+			return err
+		}
+		if !tx.AlertOpen("duplicate_card:fulu:7") {
+			t.Error("alert not open in the write that raised it")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(func(tx *Tx) error {
+		if !tx.AlertOpen("duplicate_card:fulu:7") {
+			t.Error("alert not open after the write")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,115 +2,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"cardflow/internal/adminclient"
 	"cardflow/internal/storefront"
 )
-
-const (
-	testShopSecret = "crash-test-shop-secret-0123"
-	testAdminToken = "crash-test-admin-token-0123"
-	testMasterKey  = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes 0..31
-)
-
-// service is a config and environment for running the real binary.
-type service struct {
-	dir, config    string
-	apiAddr, admin string
-	env            []string
-	receiver       *storefront.Receiver
-	callbackURL    string
-}
-
-func newService(t *testing.T, extra string) *service {
-	t.Helper()
-	s := &service{dir: t.TempDir(), apiAddr: freeAddr(t), admin: freeAddr(t)}
-	s.receiver = storefront.NewReceiver(map[string][]byte{"shop1": []byte(testShopSecret)})
-	cb := httptest.NewServer(s.receiver)
-	t.Cleanup(cb.Close)
-	s.callbackURL = cb.URL + "/cardflow/callback"
-	s.env = []string{"CARDFLOW_MASTER_KEY=" + testMasterKey, "CARDFLOW_ADMIN_TOKEN=" + testAdminToken,
-		"CARDFLOW_SHOP1_SECRET=" + testShopSecret}
-	s.config = filepath.Join(s.dir, "config.toml")
-	noRules := "rules = [] # these tests send many orders per buyer; rules have tests of their own\n"
-	if strings.Contains(extra, "[[rules]]") {
-		noRules = ""
-	}
-	cfg := fmt.Sprintf(`data_dir = "data"
-%s[api]
-listen = %q
-[admin]
-listen = %q
-[log]
-level = "warn"
-[[storefronts]]
-id = "shop1"
-secret_env = "CARDFLOW_SHOP1_SECRET"
-callback_url = %q
-[[suppliers]]
-name = "own"
-type = "stock"
-[[products]]
-sku = "qb-10"
-name = "Q币 10元"
-max_quantity = 5
-  [[products.sources]]
-  supplier = "own"
-[processing]
-workers = 8
-%s`, noRules, s.apiAddr, s.admin, s.callbackURL, extra)
-	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func (s *service) start(t *testing.T) *proc {
-	t.Helper()
-	return startProc(t, s.env, "http://"+s.apiAddr+"/readyz", "serve", "-config", s.config)
-}
-
-func (s *service) client() *storefront.Client {
-	return &storefront.Client{BaseURL: "http://" + s.apiAddr, ID: "shop1", Secret: []byte(testShopSecret),
-		HTTP: &http.Client{Timeout: 5 * time.Second}}
-}
-
-func (s *service) adminClient() *adminclient.Client {
-	return &adminclient.Client{BaseURL: "http://" + s.admin, Token: testAdminToken, Actor: "test"}
-}
 
 // TestCrashRecoveryKeepsEveryPromise runs the real binary, sends many
 // concurrent signed orders, kills it with SIGKILL at random moments, restarts
 // it, and checks from the storefront's side that every accepted order was
 // delivered, no card went to two orders, and no order got two card sets.
-// scrape reads the service's /metrics on the storefront listener.
-func (s *service) scrape(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get("http://" + s.apiAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
-	}
-	return string(body)
-}
-
 func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
@@ -147,26 +53,15 @@ func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 				}
 				o := storefront.NewOrder{ExternalID: fmt.Sprintf("C-%05d", n), SKU: "qb-10", Quantity: 1 + int(n%3),
 					Amount: fmt.Sprintf("%d.00", 10*(1+n%3)), Buyer: storefront.Buyer{ID: fmt.Sprintf("b%d", n%50)}}
-				for attempt := 0; ; attempt++ {
-					got, status, err := client.Create(context.Background(), o)
-					if err == nil && (status == 201 || status == 200) {
-						mu.Lock()
-						accepted[o.ExternalID] = got.ID
-						quantity[got.ID] = got.Quantity
-						mu.Unlock()
-						break
-					}
-					var apiErr *storefront.APIError
-					if errors.As(err, &apiErr) && apiErr.Status < 500 {
-						t.Errorf("order %s refused: %v", o.ExternalID, err)
-						return
-					}
-					if attempt > 2000 {
-						t.Errorf("order %s never accepted: %v", o.ExternalID, err)
-						return
-					}
-					<-time.After(5 * time.Millisecond) // the service is down: back off briefly, like a storefront
+				got, status, err := submit(context.Background(), client, o)
+				if err != nil || status != 201 && status != 200 {
+					t.Errorf("order %s not accepted: %d %v", o.ExternalID, status, err)
+					return
 				}
+				mu.Lock()
+				accepted[o.ExternalID] = got.ID
+				quantity[got.ID] = got.Quantity
+				mu.Unlock()
 			}
 		})
 	}

@@ -65,6 +65,11 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 	// The simulated storefront's callback receiver checks every callback.
 	receiver := storefront.NewReceiver(map[string][]byte{demo.StorefrontID: []byte(secret)})
+	for _, p := range demo.Products {
+		if p.Kind == config.KindDirect {
+			receiver.SetDirect(p.SKU) // top-ups are delivered without cards: not a problem to report
+		}
+	}
 	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen for callbacks: %w", err)

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,24 +27,7 @@ func TestSupplierPurchasesSurviveKillsAndLostAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
 	}
-	// The gateway needs the service's notify URL and the service the
-	// gateway's URL: serve through a handler that is filled in below.
-	var gwp atomic.Pointer[fulufake.Gateway] // set before the service starts; the race detector cannot see that order across processes
-	gwSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gwp.Load().ServeHTTP(w, r) }))
-	defer gwSrv.Close()
-
-	s := newService(t, fmt.Sprintf(`
-[[suppliers]]
-name = "fulu"
-type = "fulu"
-base_url = %q
-app_key = %q
-app_secret = %q
-timeout = "1s"
-grace = "3s"
-notify_path = "/notify/fulu"
-breaker_probe = "1s"
-
+	s, gw := newFuluService(t, "", `
 [[products]]
 sku = "fl-card"
 name = "福禄测试卡"
@@ -56,11 +36,7 @@ batch_size = 2
   [[products.sources]]
   supplier = "fulu"
   item = "10000587"
-`, gwSrv.URL, fulufake.SandboxAppKey, fulufake.SandboxAppSecret))
-	gw := fulufake.New(fulufake.Options{SuccessAfter: 100 * time.Millisecond,
-		NotifyURL: "http://" + s.apiAddr + "/notify/fulu"})
-	defer gw.Close()
-	gwp.Store(gw)
+`, fulufake.Options{SuccessAfter: 100 * time.Millisecond})
 	gw.SetRates(fulufake.Rates{LostAnswer: 0.06, Code4009Created: 0.03, Code4009NotCreated: 0.03,
 		Code5000Created: 0.03, Code5000NotCreated: 0.03, EarlyCallback: 0.05, DuplicateCallback: 0.1,
 		BadSign: 0.01, Garbled: 0.01, Slow: 0.01, SlowDelay: 1500 * time.Millisecond})
@@ -83,21 +59,14 @@ batch_size = 2
 				}
 				o := storefront.NewOrder{ExternalID: fmt.Sprintf("FL-%04d", n), SKU: "fl-card", Quantity: 1 + int(n%3),
 					Amount: "1.00", Buyer: storefront.Buyer{ID: "b"}}
-				for attempt := 0; ; attempt++ {
-					got, _, err := client.Create(context.Background(), o)
-					if err == nil {
-						mu.Lock()
-						accepted[got.ID] = got.Quantity
-						mu.Unlock()
-						break
-					}
-					var apiErr *storefront.APIError
-					if errors.As(err, &apiErr) && apiErr.Status < 500 || attempt > 2000 {
-						t.Errorf("order %s: %v", o.ExternalID, err)
-						return
-					}
-					<-time.After(5 * time.Millisecond)
+				got, _, err := submit(context.Background(), client, o)
+				if err != nil {
+					t.Errorf("order %s: %v", o.ExternalID, err)
+					return
 				}
+				mu.Lock()
+				accepted[got.ID] = got.Quantity
+				mu.Unlock()
 			}
 		})
 	}

@@ -3,11 +3,13 @@
 package adminclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -76,6 +78,24 @@ func (c *Client) download(ctx context.Context, path string, w io.Writer) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
+}
+
+// Refund refunds an order (POST /v1/orders/{id}/refund) and returns its
+// status after the action.
+func (c *Client) Refund(ctx context.Context, id, reason string) (string, error) {
+	body, err := json.Marshal(struct {
+		Reason string `json:"reason"`
+	}{reason})
+	if err != nil {
+		return "", fmt.Errorf("encode reason: %w", err)
+	}
+	var res struct {
+		Order struct {
+			Status string `json:"status"`
+		} `json:"order"`
+	}
+	err = c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/refund", bytes.NewReader(body), &res)
+	return res.Order.Status, err
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader, out any) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -27,27 +28,60 @@ type Callback struct {
 // what a storefront would need to check cardflow's promises: every order's
 // callbacks, the cards each order got, and who got each card.
 type Receiver struct {
-	Secrets  map[string][]byte // storefront id → secret
-	FailRate float64           // share of valid callbacks answered 500, for chaos tests
+	Secrets map[string][]byte // storefront id → secret
+	// FailRate is the share of valid callbacks answered 500, for chaos
+	// tests; set it before serving, or with SetFailRate while serving.
+	FailRate float64
 	Now      func() time.Time
 	// OnCallback, if set, sees every accepted callback (after recording).
 	OnCallback func(Callback)
 
 	mu       sync.Mutex
-	events   map[string]bool     // event ids seen
-	byOrder  map[string][]string // order id → callback types in arrival order
-	cardSets map[string]string   // order id → first delivered card set
-	cardTo   map[string]string   // card number → order id
+	events   map[string]Callback   // event id → the callback as first received
+	byOrder  map[string][]Callback // order id → callbacks in arrival order, repeats left out
+	cardSets map[string]string     // order id → first delivered card set
+	cardTo   map[string]string     // card number → order id
+	direct   map[string]bool       // SKUs delivered without cards (top-ups)
 	problems []string
 	accepted int
 	rejected int
+	failed   int
 	dupes    int
 }
 
 // NewReceiver verifies callbacks signed with secrets.
 func NewReceiver(secrets map[string][]byte) *Receiver {
-	return &Receiver{Secrets: secrets, events: map[string]bool{}, byOrder: map[string][]string{},
-		cardSets: map[string]string{}, cardTo: map[string]string{}}
+	return &Receiver{Secrets: secrets, events: map[string]Callback{}, byOrder: map[string][]Callback{},
+		cardSets: map[string]string{}, cardTo: map[string]string{}, direct: map[string]bool{}}
+}
+
+// SetDirect names the SKUs that are direct top-ups: their deliveries carry
+// no cards, where a card product's carry one per unit.
+func (r *Receiver) SetDirect(skus ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range skus {
+		r.direct[s] = true
+	}
+}
+
+// SetFailRate changes FailRate while callbacks arrive (a chaos test turns
+// its faults off to let the backlog drain).
+func (r *Receiver) SetFailRate(rate float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.FailRate = rate
+}
+
+// failNow draws whether to fail this callback on purpose, and counts it.
+func (r *Receiver) failNow() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.FailRate <= 0 || rand.Float64() >= r.FailRate {
+		return false
+	}
+	r.failed++
+	return true
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -75,7 +109,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.reject(w, "undecodable callback")
 		return
 	}
-	if r.FailRate > 0 && rand.Float64() < r.FailRate {
+	if r.failNow() {
 		http.Error(w, "try later", http.StatusInternalServerError)
 		return
 	}
@@ -99,13 +133,16 @@ func (r *Receiver) record(cb Callback) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.accepted++
-	if r.events[cb.EventID] {
-		r.dupes++ // at-least-once: a repeat is fine, and changes nothing
+	if first, seen := r.events[cb.EventID]; seen {
+		r.dupes++ // at-least-once: a repeat is fine, and changes nothing, if it says the same
+		if !reflect.DeepEqual(first, cb) {
+			r.problems = append(r.problems, fmt.Sprintf("event %s of order %s repeated with different content", cb.EventID, cb.Order.ID))
+		}
 		return
 	}
-	r.events[cb.EventID] = true
+	r.events[cb.EventID] = cb
 	id := cb.Order.ID
-	r.byOrder[id] = append(r.byOrder[id], cb.Type)
+	r.byOrder[id] = append(r.byOrder[id], cb)
 	if cb.Type != "order.delivered" {
 		return
 	}
@@ -113,8 +150,12 @@ func (r *Receiver) record(cb Callback) {
 	for _, c := range cb.Order.Cards {
 		numbers = append(numbers, c.Number)
 	}
-	if len(numbers) != cb.Order.Quantity {
-		r.problems = append(r.problems, fmt.Sprintf("order %s delivered %d cards for quantity %d", id, len(numbers), cb.Order.Quantity))
+	want := cb.Order.Quantity
+	if r.direct[cb.Order.SKU] {
+		want = 0
+	}
+	if len(numbers) != want {
+		r.problems = append(r.problems, fmt.Sprintf("order %s (%s) delivered %d cards for quantity %d", id, cb.Order.SKU, len(numbers), cb.Order.Quantity))
 	}
 	slices.Sort(numbers)
 	set := strings.Join(numbers, "\n")
@@ -142,19 +183,33 @@ func (r *Receiver) Delivered(orderID string) bool {
 func (r *Receiver) Types(orderID string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	types := make([]string, 0, len(r.byOrder[orderID]))
+	for _, cb := range r.byOrder[orderID] {
+		types = append(types, cb.Type)
+	}
+	return types
+}
+
+// Callbacks returns the callbacks an order received, in order, repeats
+// left out.
+func (r *Receiver) Callbacks(orderID string) []Callback {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return slices.Clone(r.byOrder[orderID])
 }
 
-// Stats are the receiver's counters.
+// Stats are the receiver's counters: callbacks accepted (repeats
+// included), rejected (bad signature or body), failed on purpose
+// (FailRate), repeats, and orders heard of and delivered.
 type Stats struct {
-	Accepted, Rejected, Repeats, Orders, Delivered int
+	Accepted, Rejected, Failed, Repeats, Orders, Delivered int
 }
 
 // Stats returns the counters.
 func (r *Receiver) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Stats{Accepted: r.accepted, Rejected: r.rejected, Repeats: r.dupes, Orders: len(r.byOrder), Delivered: len(r.cardSets)}
+	return Stats{Accepted: r.accepted, Rejected: r.rejected, Failed: r.failed, Repeats: r.dupes, Orders: len(r.byOrder), Delivered: len(r.cardSets)}
 }
 
 // Problems lists every broken promise seen so far.

@@ -1,6 +1,7 @@
 package fulufake
 
 import (
+	"maps"
 	"time"
 
 	"cardflow/suppliers/fulu"
@@ -107,10 +108,25 @@ func addOnly(k FaultKind) bool {
 
 func isAdd(method string) bool { return method == fulu.MethodCardAdd || method == fulu.MethodDirectAdd }
 
+// Faults counts the faults applied so far, by kind (queued and drawn).
+func (g *Gateway) Faults() map[FaultKind]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return maps.Clone(g.applied)
+}
+
 // pickFault takes the first queued fault for method, or draws one.
 func (g *Gateway) pickFault(method string) Fault {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	f := g.pickFaultLocked(method)
+	if f.Kind != FaultNone {
+		g.applied[f.Kind]++
+	}
+	return f
+}
+
+func (g *Gateway) pickFaultLocked(method string) Fault {
 	for i, q := range g.faults {
 		if (q.method == method || q.method == "") && (isAdd(method) || !addOnly(q.fault.Kind)) {
 			g.faults = append(g.faults[:i], g.faults[i+1:]...)

@@ -124,6 +124,7 @@ type Gateway struct {
 	cardSeq   int64
 	lastCard  string
 	faults    []queued
+	applied   map[FaultKind]int
 	rates     Rates
 	rng       *mrand.Rand
 	callbacks []Callback
@@ -178,6 +179,7 @@ func New(o Options) *Gateway {
 		balance:       DefaultBalance,
 		orders:        map[string]*order{},
 		addByNo:       map[string]int{},
+		applied:       map[FaultKind]int{},
 		rng:           mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
 	}
 	if g.now == nil {

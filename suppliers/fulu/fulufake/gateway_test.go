@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -388,6 +389,10 @@ func TestInjectedFaultsAreConsumedInOrderByMatchingCalls(t *testing.T) {
 		if a := e.post(t, s.method, s.biz, nil, false); a.Code != s.code {
 			t.Fatalf("step %d %s: code %d, want %d", i, s.method, a.Code, s.code)
 		}
+	}
+	want := map[fulufake.FaultKind]int{fulufake.Fault4008: 1, fulufake.Fault4009NotCreated: 1, fulufake.Fault5000NotCreated: 1}
+	if got := e.gw.Faults(); !maps.Equal(got, want) {
+		t.Errorf("faults counted %v, want %v", got, want)
 	}
 }
 
