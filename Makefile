@@ -5,7 +5,7 @@ build:
 	go build -o cardflow ./cmd/cardflow
 
 test:
-	go vet ./... && go test -race -count=1 ./...
+	go vet ./... && go test -race -count=1 ./... && go run ./internal/fuzzall -fuzztime 3s
 
 run:
 	go run ./cmd/cardflow demo
