@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 )
 
@@ -52,9 +51,9 @@ func (t *Tx) PutEvent(e *Event) error {
 }
 
 func (t *Tx) putEvent(b interface{ Put(k, v []byte) error }, e *Event) error {
-	v, err := json.Marshal(e)
+	v, err := encodeEvent(nil, e)
 	if err != nil {
-		return fmt.Errorf("encode event %d: %w", e.Seq, err)
+		return err
 	}
 	if err := b.Put(u64(e.Seq), v); err != nil {
 		return fmt.Errorf("write event %d: %w", e.Seq, err)
@@ -78,7 +77,7 @@ func (t *Tx) Event(seq uint64) (*Event, error) {
 		return nil, fmt.Errorf("event %d: %w", seq, ErrNotFound)
 	}
 	e := new(Event)
-	if err := json.Unmarshal(v, e); err != nil {
+	if err := decodeEvent(v, e); err != nil {
 		return nil, fmt.Errorf("decode event %d: %w", seq, err)
 	}
 	return e, nil
@@ -88,7 +87,7 @@ func (t *Tx) Event(seq uint64) (*Event, error) {
 func (t *Tx) Events(fn func(*Event) error) error {
 	return t.tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
 		e := new(Event)
-		if err := json.Unmarshal(v, e); err != nil {
+		if err := decodeEvent(v, e); err != nil {
 			return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
 		}
 		return fn(e)
@@ -103,7 +102,7 @@ func (t *Tx) EventsFrom(from uint64, fn func(*Event) bool) (next uint64, end boo
 	next = from
 	for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
 		e := new(Event)
-		if err := json.Unmarshal(v, e); err != nil {
+		if err := decodeEvent(v, e); err != nil {
 			return next, false, fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
 		}
 		if !fn(e) {

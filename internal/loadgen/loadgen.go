@@ -137,7 +137,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 				}
 				t0 := time.Now()
 				sent.Add(1)
-				got, _, err := o.Client.Create(ctx, storefront.NewOrder{
+				id, err := o.Client.Place(ctx, storefront.NewOrder{
 					ExternalID: fmt.Sprintf("%s-%08d", o.Prefix, n), SKU: o.SKU, Quantity: 1, Amount: o.Amount,
 					Buyer: buyerOf(n),
 				})
@@ -151,8 +151,8 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 				intake[w] = append(intake[w], d)
 				if o.Receiver != nil {
 					mu.Lock()
-					if !o.Receiver.Delivered(got.ID) {
-						started[got.ID] = t0
+					if !o.Receiver.Delivered(id) {
+						started[id] = t0
 					} else { // the callback beat the answer
 						e2e = append(e2e, time.Since(t0))
 					}
