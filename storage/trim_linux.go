@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+)
+
+// Trim lets go of the database pages the process has read through bbolt's
+// memory map (madvise MADV_DONTNEED on the shared, read-only mapping). The
+// pages stay in the kernel's page cache, so the next read finds them there
+// at the cost of a minor fault; the process's resident set then counts its
+// own memory and what it read since the last trim, not every page it ever
+// touched. Without it, reading a day of buyer history at start-up or the
+// orders behind a day of callbacks leaves most of a large file mapped in,
+// and the kernel maps neighbouring pages on every fault as well.
+//
+// It runs inside a read transaction: bbolt remaps the file only under its
+// mmap lock, which a read transaction holds shared, so the range trimmed is
+// the one bbolt uses for the whole call. It returns the bytes the mapping
+// had resident before.
+func (s *Store) Trim() (int64, error) {
+	path, err := filepath.Abs(s.db.Path())
+	if err != nil {
+		return 0, err
+	}
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	var resident int64
+	err = s.db.View(func(*bolt.Tx) error {
+		start, end, rss, err := mappingOf(path)
+		if err != nil || start == end {
+			return err
+		}
+		resident = rss
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
+			return fmt.Errorf("madvise: %w", errno)
+		}
+		return nil
+	})
+	return resident, err
+}
+
+// mappingOf finds the process's mapping of a file in /proc/self/smaps: its
+// address range and how much of it is resident.
+func mappingOf(path string) (start, end uintptr, rss int64, err error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	found := false
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			if found {
+				return start, end, rss, nil // the next mapping begins
+			}
+			if len(fields) < 6 || strings.Join(fields[5:], " ") != path { // anonymous, or another file
+				continue
+			}
+			lo, hi, _ := strings.Cut(fields[0], "-")
+			a, err1 := strconv.ParseUint(lo, 16, 64)
+			b, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 != nil || err2 != nil {
+				return 0, 0, 0, fmt.Errorf("parse mapping %q", fields[0])
+			}
+			start, end, found = uintptr(a), uintptr(b), true
+		case found && len(fields) == 3 && fields[0] == "Rss:":
+			kb, _ := strconv.ParseInt(fields[1], 10, 64)
+			rss = kb << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, 0, err
+	}
+	return start, end, rss, nil
+}
