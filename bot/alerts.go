@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -60,6 +61,14 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_balance_ok", al.Target, al.Detail)}
 	case al.Type == "balance_low":
 		return Reply{Text: T(l, "alert_balance", al.Target, al.Detail)}
+	case al.Type == processor.AlertVerifying && al.Resolved:
+		return Reply{Text: T(l, "alert_verify_off", al.Target)}
+	case al.Type == processor.AlertVerifying:
+		return Reply{Text: T(l, "alert_verify_on", al.Target, al.Detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
+	case al.Type == processor.AlertReconcile && al.Resolved:
+		return Reply{Text: T(l, "alert_generic_ok", al.Key)}
+	case al.Type == processor.AlertReconcile:
+		return Reply{Text: T(l, "alert_reconcile", al.Count, al.Detail)}
 	case al.Type == "callback_failing" && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", al.Target)}
 	case al.Type == "callback_failing":

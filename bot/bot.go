@@ -47,6 +47,14 @@ type Reply struct {
 	// answer is a notice to the presser (a refusal) or, when long, a new
 	// message (details).
 	Replace bool
+	// Photo, if set, goes with the text: the daily report's chart.
+	Photo *Photo
+}
+
+// Photo is an image sent with a reply.
+type Photo struct {
+	Name string // file name, e.g. report-2026-11-24.png
+	PNG  []byte
 }
 
 // Button is an inline button. Data is short (Telegram allows 64 bytes):
@@ -109,6 +117,9 @@ type Engine interface {
 	Pause(actor storage.Actor, name string) error
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)
+	Scorecards() []processor.Scorecard
+	Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error)
+	Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error)
 }
 
 // Options configure the operator layer.
@@ -120,6 +131,7 @@ type Options struct {
 	RefundLimit int64 // fen; operators above it need an admin
 	Location    *time.Location
 	Log         zerolog.Logger
+	Now         func() time.Time // the clock of reports; time.Now when nil
 }
 
 // Bot is the operator layer.
@@ -131,6 +143,7 @@ type Bot struct {
 	refundLimit int64
 	loc         *time.Location
 	log         zerolog.Logger
+	now         func() time.Time
 }
 
 // New builds the operator layer.
@@ -141,8 +154,11 @@ func New(opts Options) *Bot {
 	if opts.Auth == nil {
 		opts.Auth = AnyOf{} // nobody is an operator
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
-		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger()}
+		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now}
 }
 
 // Shanghai is the shop's default time zone; a fixed +08:00 stands in when the

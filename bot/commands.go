@@ -34,6 +34,8 @@ var commands = map[string]command{
 	"rules":     {RoleViewer, (*Bot).cmdRules},
 	"audit":     {RoleAdmin, (*Bot).cmdAudit},
 	"silence":   {RoleOperator, (*Bot).cmdSilence},
+	"stats":     {RoleViewer, (*Bot).cmdStats},
+	"report":    {RoleViewer, (*Bot).cmdReport},
 }
 
 // usages show how to call the commands that take arguments.

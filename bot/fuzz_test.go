@@ -121,6 +121,21 @@ func (e *recordingEngine) Suppliers() ([]processor.SupplierState, error) {
 	return []processor.SupplierState{{Name: "fulu", Type: "fulu", Breaker: "closed"}}, nil
 }
 
+func (e *recordingEngine) Scorecards() []processor.Scorecard {
+	return []processor.Scorecard{{Supplier: "fulu", SupplierFigures: processor.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
+}
+
+func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error) {
+	e.log("figures %s %s", from.In(loc).Format(time.RFC3339), to.In(loc).Format(time.RFC3339))
+	return &processor.Figures{From: from, To: to, Orders: 3, Paid: 30000, Delivered: 2, FailReasons: map[string]int{},
+		RuleHits: map[string]int{}, Suppliers: map[string]*processor.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
+}
+
+func (e *recordingEngine) Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error) {
+	e.log("reconcile alert=%v", alert)
+	return &processor.Reconciliation{Paid: f.Paid}, nil
+}
+
 // recordingRules is the rule book, logging into the same engine.
 type recordingRules struct{ e *recordingEngine }
 

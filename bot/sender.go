@@ -130,6 +130,13 @@ func (s *Sender) Run(ctx context.Context) {
 // deliver sends one message or one digest for the queued messages and takes
 // what went out off the queue.
 func (s *Sender) deliver(msgs []storage.ChatMessage) error {
+	// A report goes alone, with its chart; a digest stops short of one.
+	for i, m := range msgs {
+		if !m.ChartFrom.IsZero() {
+			msgs = msgs[:max(i, 1)]
+			break
+		}
+	}
 	if len(msgs) == 1 {
 		return s.deliverOne(msgs[0])
 	}
@@ -148,6 +155,9 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 // where it can, and remembers where an alert went so its resolution can.
 func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	r := Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
+	if !m.ChartFrom.IsZero() {
+		r.Photo = s.bot.chartPhoto(Period{Name: m.ChartFrom.In(s.bot.loc).Format("2006-01-02"), From: m.ChartFrom, To: m.ChartTo})
+	}
 	var original string
 	if m.Resolved && m.AlertKey != "" {
 		_ = s.store.View(func(tx *storage.Tx) error {

@@ -15,6 +15,10 @@ func (b *Bot) cmdSuppliers(context.Context, Operator, Identity, []string) Reply 
 	}
 	lines := []string{T(b.lang, "suppliers_header")}
 	var buttons []Button
+	cards := map[string]processor.Scorecard{}
+	for _, sc := range b.engine.Scorecards() {
+		cards[sc.Supplier] = sc
+	}
 	for _, s := range states {
 		state := T(b.lang, "supplier_up")
 		switch {
@@ -31,6 +35,13 @@ func (b *Bot) cmdSuppliers(context.Context, Operator, Identity, []string) Reply 
 		}
 		if s.Balance != nil {
 			line += T(b.lang, "supplier_balance", s.Balance.String())
+		}
+		if sc, ok := cards[s.Name]; ok {
+			line += T(b.lang, "supplier_score", 100*sc.SuccessRate(), sc.Succeeded, sc.Answered(), short(sc.P95),
+				100*sc.BadCardRate(), 100*sc.UnknownRate(), sc.Cost.String(), sc.Score)
+			if sc.Verifying {
+				line += T(b.lang, "supplier_verifying")
+			}
 		}
 		lines = append(lines, line)
 	}

@@ -26,6 +26,7 @@ type Config struct {
 	Telegram    Telegram     `toml:"telegram"`
 	Operators   []Operator   `toml:"operators"`
 	Alerts      Alerts       `toml:"alerts"`
+	Report      Report       `toml:"report"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -134,6 +135,7 @@ type Source struct {
 // Routing modes.
 const (
 	RoutingPriority = "priority"
+	RoutingAdaptive = "adaptive" // reordered by the suppliers' scorecards
 )
 
 // Reasons that processing.auto_refund may list.
@@ -146,8 +148,11 @@ const (
 type Processing struct {
 	Workers    int      `toml:"workers"`
 	StockWait  Duration `toml:"stock_wait"`
-	Routing    string   `toml:"routing"`     // priority
+	Routing    string   `toml:"routing"`     // priority | adaptive
 	AutoRefund []string `toml:"auto_refund"` // reasons refunded without a person
+	// VerifyHold sends orders whose cards passed second verification to
+	// review instead of delivering them.
+	VerifyHold bool `toml:"verify_hold"`
 }
 
 // Bot is the platform-neutral operator layer.
@@ -237,6 +242,12 @@ type Telegram struct {
 func (t Telegram) Enabled() bool { return t.Token != "" }
 
 // Alerts shape how alerts reach chats.
+// Report schedules the daily report.
+type Report struct {
+	DailyAt  string `toml:"daily_at"` // local time of day, "HH:MM"; default 09:00
+	Timezone string `toml:"timezone"` // IANA zone; default Asia/Shanghai
+}
+
 type Alerts struct {
 	GroupWait      Duration `toml:"group_wait"`      // alerts within this of the last message go out together; default 30s
 	RepeatInterval Duration `toml:"repeat_interval"` // an open alert is said again after this; default 4h

@@ -39,6 +39,12 @@ func (v *validator) telegram() {
 	if a.RepeatInterval <= 0 {
 		v.add("alerts.repeat_interval", `must be positive; write it like repeat_interval = "4h"`)
 	}
+	if _, err := v.c.Report.Clock(); err != nil {
+		v.add("report.daily_at", `%q is not a time of day; write it like daily_at = "09:00"`, v.c.Report.DailyAt)
+	}
+	if _, err := v.c.Report.Location(); err != nil {
+		v.add("report.timezone", `%q is not a time zone; write an IANA name like timezone = "Asia/Shanghai"`, v.c.Report.Timezone)
+	}
 }
 
 func httpURL(s string, httpsOnly bool) bool {

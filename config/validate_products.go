@@ -105,11 +105,9 @@ func (v *validator) processing() {
 		v.add("processing.stock_wait", `must be positive; write it like stock_wait = "30m"`)
 	}
 	switch p.Routing {
-	case RoutingPriority:
-	case "adaptive":
-		v.add("processing.routing", `this build has no adaptive routing yet; use routing = "priority"`)
+	case RoutingPriority, RoutingAdaptive:
 	default:
-		v.add("processing.routing", "%q is not allowed; use \"priority\"", p.Routing)
+		v.add("processing.routing", "%q is not allowed; use \"priority\" or \"adaptive\"", p.Routing)
 	}
 	for i, reason := range p.AutoRefund {
 		if !slices.Contains(refundReasons, reason) {

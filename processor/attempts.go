@@ -233,7 +233,9 @@ func (e *Engine) record(id uint64, no string, res suppliers.Result) {
 			return nil
 		}
 		pl.seen = e.waits.current(o.SKU)
+		prev := a.State
 		e.applyResult(o, a, res, sealed, c.now, &pl)
+		c.countAttempt(a, prev, e.supplierTypes[a.Supplier] != config.SupplierStock)
 		if o.Status == storage.StatusPending || o.Status == storage.StatusProcessing {
 			if err := e.advance(tx, c, o, &pl); err != nil {
 				return err
@@ -256,9 +258,21 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 	if res.SupplierOrderID != "" {
 		a.SupplierID = res.SupplierOrderID
 	}
+	if a.State == storage.AttemptVerifying {
+		e.applyVerification(a, res, sealed, now, pl)
+		return
+	}
 	switch res.Status {
 	case suppliers.StatusSucceeded:
 		a.State, a.Cards, a.Cost, a.EndedAt, a.NextAt = storage.AttemptSucceeded, sealed, res.Cost, now, time.Time{}
+		if e.verifying(a.Supplier) && e.supplierTypes[a.Supplier] != config.SupplierStock {
+			// Second verification: keep the goods, ask again before
+			// trusting them.
+			a.State, a.EndedAt = storage.AttemptVerifying, time.Time{}
+			a.Queries++
+			a.NextAt = now.Add(verifyDelay)
+			pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+		}
 	case suppliers.StatusFailed:
 		a.State, a.Reason, a.EndedAt, a.NextAt = storage.AttemptFailed, res.Reason, now, time.Time{}
 	case suppliers.StatusNotFound:
@@ -340,6 +354,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 			if err := tx.AddBadCards(a.Supplier, 1); err != nil {
 				return err
 			}
+			c.countBadCard(a.Supplier)
 			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", AlertDuplicateCard, a.Supplier, o.ID),
 				Type: AlertDuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
 				return err
@@ -349,6 +364,9 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 			return err
 		}
 		return e.advance(tx, c, o, pl)
+	}
+	if held, err := e.holdVerified(tx, c, o); held || err != nil {
+		return err
 	}
 	if err := tx.ClaimPrints(remote, o.ID); err != nil {
 		return err

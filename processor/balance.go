@@ -54,15 +54,21 @@ func (e *Engine) CheckBalances(ctx context.Context) {
 		e.balances.last[name] = amount
 		e.balances.mu.Unlock()
 		low := e.balanceLow[name]
-		if low <= 0 {
-			continue
-		}
 		err = e.commit(func(tx *storage.Tx, c *effects) error {
+			// The reading and the spend counted so far, side by side, let
+			// the report reconcile the balance's movement with purchases.
+			slot := storage.Slot(c.now)
+			spent := tx.Stat(storage.StatKey{Slot: storage.LifetimeSlot, Metric: storage.MetricSupplierCost, Label: name})
+			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: name}, int64(amount))
+			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: name}, spent)
+			if low <= 0 {
+				return nil
+			}
 			return c.alert(tx, storage.Alert{Key: AlertBalanceLow + ":" + name, Type: AlertBalanceLow, Target: name,
 				Resolved: amount >= low, Detail: amount.String()})
 		})
 		if err != nil {
-			e.log.Error().Err(err).Str("supplier", name).Msg("record balance alert")
+			e.log.Error().Err(err).Str("supplier", name).Msg("record balance")
 		}
 	}
 }

@@ -63,6 +63,12 @@ type Options struct {
 	// OutboxInMemory caps the outbox events held in memory; the rest wait
 	// in the store. 0 means 10,000.
 	OutboxInMemory int
+	// Routing is config.RoutingPriority (or empty) or RoutingAdaptive:
+	// sources reordered by their suppliers' scorecards.
+	Routing string
+	// VerifyHold puts orders whose cards passed second verification in
+	// review instead of delivering them.
+	VerifyHold bool
 }
 
 // Change is one committed transition, for observers.
@@ -111,6 +117,9 @@ type Engine struct {
 	requests   *requestPool
 	supplierWG sync.WaitGroup
 	busy       sync.Map // attempt numbers with a request in flight
+	scores     scorecards
+	adaptive   bool
+	verifyHold bool
 	runCtx     context.Context
 	ready      chan struct{} // closed when recovery is done
 	stopped    chan struct{}
@@ -152,6 +161,8 @@ func New(store *storage.Store, opts Options) *Engine {
 		waits:         newStockWaits(),
 		ready:         make(chan struct{}),
 		stopped:       make(chan struct{}),
+		adaptive:      opts.Routing == config.RoutingAdaptive,
+		verifyHold:    opts.VerifyHold,
 	}
 	for _, p := range opts.Products {
 		e.products[p.SKU] = p
@@ -199,6 +210,10 @@ func New(store *storage.Store, opts Options) *Engine {
 func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
+	if err := e.loadVerifying(); err != nil {
+		e.cancel()
+		return fmt.Errorf("load second verification: %w", err)
+	}
 	if err := e.recover(); err != nil {
 		e.cancel()
 		return fmt.Errorf("recover: %w", err)
@@ -206,6 +221,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.outbox.load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load outbox: %w", err)
+	}
+	if err := e.RefreshScores(); err != nil {
+		e.cancel()
+		return fmt.Errorf("supplier scorecards: %w", err)
 	}
 	for range e.workers {
 		e.wg.Go(e.work)
@@ -216,6 +235,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
 	e.wg.Go(func() { e.backlogLoop(ctx) })
+	e.wg.Go(func() { e.scoreLoop(ctx) })
+	e.wg.Go(func() { e.trimLoop(ctx) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -255,11 +276,39 @@ func (e *Engine) flushLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Flushed at shutdown, the next start-up has almost no first
+			// sightings to look up.
+			if err := e.store.FlushBuyers(e.now()); err != nil {
+				e.log.Error().Err(err).Msg("flush buyer history")
+			}
 			return
 		case <-t.C:
 			if err := e.store.FlushBuyers(e.now()); err != nil {
 				e.log.Error().Err(err).Msg("flush buyer history")
 			}
+		}
+	}
+}
+
+// trimEvery is how often the database pages read through the memory map
+// are let go (see storage.Store.Trim).
+const trimEvery = 10 * time.Second
+
+// trimLoop trims now (start-up has just read a day of buyer history) and
+// then every trimEvery.
+func (e *Engine) trimLoop(ctx context.Context) {
+	t := time.NewTicker(trimEvery)
+	defer t.Stop()
+	for {
+		if n, err := e.store.Trim(); err != nil {
+			e.log.Warn().Err(err).Msg("trim mapped database pages")
+		} else {
+			e.log.Debug().Int64("bytes", n).Msg("trimmed mapped database pages")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
@@ -307,7 +356,7 @@ func (e *Engine) QueueLen() int { return e.queue.len() }
 func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 	var c effects
 	err := e.store.Update(func(tx *storage.Tx) error {
-		c = effects{now: e.now()} // fn may run again: start clean each time
+		c = effects{now: e.now(), tx: tx} // fn may run again: start clean each time
 		return fn(tx, &c)
 	})
 	if err != nil {
@@ -331,6 +380,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 // effects collects what a write did, to act on after its commit.
 type effects struct {
 	now      time.Time
+	tx       *storage.Tx
 	changes  []Change
 	events   []*storage.Event
 	created  map[uint64]time.Time // when each moved order was accepted, for the delivery histogram
@@ -341,6 +391,7 @@ type effects struct {
 // commit must announce.
 func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
 	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
+	c.countMove(o, to, reason)
 	if to == storage.StatusDelivered {
 		if c.created == nil {
 			c.created = map[uint64]time.Time{}

@@ -195,6 +195,7 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 	}
 	if rule, ok := strings.CutPrefix(d.Reason, "rule:"); ok {
 		c.ruleHits = append(c.ruleHits, ruleHit{rule: rule, action: d.Action})
+		c.stat(storage.Slot(c.now), storage.MetricRuleHits, rule, 1)
 	}
 	switch d.Action {
 	case DecideReview:

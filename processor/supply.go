@@ -251,7 +251,7 @@ func (e *Engine) orderSources(p config.Product, atts []*storage.Attempt) []confi
 			bad[a.Supplier]++
 		}
 	}
-	out := slices.Clone(p.Sources)
+	out := e.adaptiveOrder(slices.Clone(p.Sources))
 	slices.SortStableFunc(out, func(x, y config.Source) int { return bad[x.Supplier] - bad[y.Supplier] })
 	return out
 }

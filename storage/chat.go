@@ -31,6 +31,10 @@ type ChatMessage struct {
 	Text      string       `json:"text"`
 	Buttons   []ChatButton `json:"buttons,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
+	// ChartFrom and ChartTo, when set, ask for the chart of that period to
+	// go with the text (the daily report); it is drawn when sent.
+	ChartFrom time.Time `json:"chart_from,omitzero"`
+	ChartTo   time.Time `json:"chart_to,omitzero"`
 }
 
 func chatKey(dest string, seq uint64) []byte {

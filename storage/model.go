@@ -126,11 +126,14 @@ const (
 	AttemptFailed    AttemptState = "failed"    // definite failure; Reason says why
 	AttemptLost      AttemptState = "lost"      // not found past the supplier's grace: never created
 	AttemptBad       AttemptState = "bad"       // succeeded with a card already known: never delivered
+	// AttemptVerifying holds goods from a supplier under second
+	// verification until a second query confirms the same cards.
+	AttemptVerifying AttemptState = "verifying"
 )
 
 // InFlight reports whether the attempt still waits for an answer.
 func (s AttemptState) InFlight() bool {
-	return s == AttemptSending || s == AttemptPending || s == AttemptUnknown
+	return s == AttemptSending || s == AttemptPending || s == AttemptUnknown || s == AttemptVerifying
 }
 
 // Attempt is one purchase from a supplier for one batch of an order.

@@ -42,9 +42,10 @@ var (
 	bucketChat       = []byte("chat")       // dest \x00 seq → a chat message waiting to go out
 	bucketAlertState = []byte("alertstate") // alert key → how it stands on chats
 	bucketSilences   = []byte("silences")   // key prefix → muted until
+	bucketStats      = []byte("stats")      // slot + metric + label → counter (stats.go)
 	allBuckets       = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
-		bucketChat, bucketAlertState, bucketSilences}
+		bucketChat, bucketAlertState, bucketSilences, bucketStats}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

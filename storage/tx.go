@@ -18,6 +18,10 @@ type Tx struct {
 	buyerLog   []logRecord
 	buyerByID  map[identity][]int  // identity → indexes into buyerLog
 	identities map[string]identity // hashed identities, computed once per transaction
+	// stats and statSets are counter changes, folded into the stats bucket
+	// once per commit (see stats.go).
+	stats    map[StatKey]int64
+	statSets map[StatKey]int64
 }
 
 // Vault returns the store's vault.

@@ -103,7 +103,7 @@ func (w *writer) commit(batch []*writeReq) {
 					return errSkip
 				}
 			}
-			return nil
+			return tx.flushStats()
 		})
 		if failed >= 0 {
 			batch[failed].errc <- failErr

@@ -6,8 +6,11 @@ package console
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,17 +24,34 @@ const Platform = "console"
 
 // Console reads commands from in and writes everything to out.
 type Console struct {
-	bot  *bot.Bot
-	in   io.Reader
-	out  io.Writer
-	user string
-	mu   sync.Mutex // one message at a time on the terminal
-	sent atomic.Uint64
+	bot      *bot.Bot
+	in       io.Reader
+	out      io.Writer
+	user     string
+	chartDir string
+	mu       sync.Mutex // one message at a time on the terminal
+	sent     atomic.Uint64
+}
+
+// Option adjusts a Console.
+type Option func(*Console)
+
+// WithChartDir is where charts (a reply's Photo: the daily report's) are
+// written, since a terminal cannot show images; the console prints their
+// path. Empty, the default, is a cardflow-charts directory in os.TempDir():
+// not the shared temp directory itself, so that the charts sit in a
+// directory only this user can read.
+func WithChartDir(dir string) Option {
+	return func(c *Console) { c.chartDir = dir }
 }
 
 // New returns a console channel for the local user.
-func New(b *bot.Bot, in io.Reader, out io.Writer, user string) *Console {
-	return &Console{bot: b, in: in, out: out, user: user}
+func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *Console {
+	c := &Console{bot: b, in: in, out: out, user: user}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // Authorizer makes the local console user an admin: whoever can type here
@@ -112,6 +132,13 @@ func (c *Console) write(r bot.Reply) {
 	var b strings.Builder
 	b.WriteString(r.Text)
 	b.WriteByte('\n')
+	if r.Photo != nil {
+		if path, err := c.saveChart(r.Photo); err != nil {
+			fmt.Fprintf(&b, "📈 chart not saved: %v\n", err)
+		} else {
+			fmt.Fprintf(&b, "📈 %s\n", path)
+		}
+	}
 	if len(r.Buttons) > 0 {
 		for i, btn := range r.Buttons {
 			if i > 0 {
@@ -124,4 +151,42 @@ func (c *Console) write(r bot.Reply) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	io.WriteString(c.out, b.String())
+}
+
+// saveChart writes a photo into the chart directory (created 0700 when
+// missing) as a 0600 file named by the photo's base name, and returns its
+// path. The file is written under a random name and renamed into place, so
+// a half-written chart is never seen and a planted symlink of the same name
+// is replaced, not followed.
+func (c *Console) saveChart(p *bot.Photo) (string, error) {
+	dir := c.chartDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "cardflow-charts")
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	name := filepath.Base(p.Name)
+	if name == "." || name == ".." || name == string(filepath.Separator) {
+		name = "chart.png"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create chart directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".chart-*") // 0600
+	if err != nil {
+		return "", fmt.Errorf("create chart file: %w", err)
+	}
+	_, werr := tmp.Write(p.PNG)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("write chart %s: %w", tmp.Name(), err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("save chart: %w", err)
+	}
+	return path, nil
 }

@@ -216,7 +216,7 @@ func (f *fixture) rememberSecrets(data []byte) {
 func (f *fixture) noSecretsIn(chat int64) {
 	f.t.Helper()
 	for _, m := range f.fake.Messages(chat) {
-		all := m.Text
+		all := m.Text + "\n" + m.Caption
 		for _, b := range m.Buttons() {
 			all += "\n" + b.Text + "\n" + b.Data
 		}

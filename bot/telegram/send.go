@@ -1,9 +1,11 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 // Telegram's limits, in UTF-16 code units as the Bot API counts them.
 const (
 	maxText       = 4096
+	maxCaption    = 1024
 	maxAnswer     = 200
 	maxButtonData = 64
 	buttonsPerRow = 2
@@ -51,6 +54,14 @@ func (a *Adapter) Edit(chat, messageID string, r ops.Reply) error {
 
 // send posts r, as a reply to message replyTo when it is not 0.
 func (a *Adapter) send(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
+	if r.Photo != nil {
+		return a.sendPhoto(ctx, chat, r, replyTo)
+	}
+	return a.sendText(ctx, chat, r, replyTo)
+}
+
+// sendText posts r's text and buttons.
+func (a *Adapter) sendText(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
 	p := &tg.SendMessageParams{ChatID: chat, Text: cut(r.Text, maxText), LinkPreviewOptions: noPreview()}
 	if kb := a.keyboard(r.Buttons); kb != nil {
 		p.ReplyMarkup = kb
@@ -65,6 +76,49 @@ func (a *Adapter) send(ctx context.Context, chat any, r ops.Reply, replyTo int) 
 	a.log.Debug().Interface("chat", chat).Int("message_id", m.ID).Int("text_len", len(p.Text)).
 		Int("buttons", len(r.Buttons)).Msg("message sent")
 	return m, nil
+}
+
+// sendPhoto posts r's photo with the text as its caption and the buttons
+// under it when the text fits a caption. A longer text (a full daily report)
+// follows the photo as a message of its own, with the buttons; the photo
+// then carries only the text's first line. The message returned is the one
+// with the text, which later edits target.
+//
+// If the photo goes out and the text does not, the error is returned and a
+// retry posts the photo again: a second chart is better than a lost report.
+func (a *Adapter) sendPhoto(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
+	whole := utf16Len(r.Text) <= maxCaption
+	p := &tg.SendPhotoParams{ChatID: chat,
+		Photo: &models.InputFileUpload{Filename: photoName(r.Photo.Name), Data: bytes.NewReader(r.Photo.PNG)}}
+	if whole {
+		p.Caption = r.Text
+		if kb := a.keyboard(r.Buttons); kb != nil {
+			p.ReplyMarkup = kb
+		}
+	} else if first, _, _ := strings.Cut(r.Text, "\n"); strings.TrimSpace(first) != "" {
+		p.Caption = cut(first, maxCaption)
+	}
+	if replyTo != 0 {
+		p.ReplyParameters = &models.ReplyParameters{MessageID: replyTo, AllowSendingWithoutReply: true}
+	}
+	m, err := a.api.SendPhoto(ctx, p)
+	if err != nil {
+		return nil, a.sendError("send photo", chat, err)
+	}
+	a.log.Debug().Interface("chat", chat).Int("message_id", m.ID).Int("photo_bytes", len(r.Photo.PNG)).
+		Int("caption_len", len(p.Caption)).Bool("text_follows", !whole).Msg("photo sent")
+	if whole {
+		return m, nil
+	}
+	return a.sendText(ctx, chat, ops.Reply{Text: r.Text, Buttons: r.Buttons}, replyTo)
+}
+
+// photoName is the upload's file name; Telegram wants one.
+func photoName(name string) string {
+	if name = path.Base(strings.ReplaceAll(name, "\\", "/")); name == "." || name == ".." || name == "/" {
+		return "chart.png"
+	}
+	return name
 }
 
 func (a *Adapter) edit(ctx context.Context, chat any, id int, r ops.Reply) error {
@@ -143,6 +197,15 @@ func chatID(chat string) any {
 		return id
 	}
 	return chat
+}
+
+// utf16Len is the length of s in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	return n
 }
 
 // cut shortens s to at most n UTF-16 code units (how the Bot API counts),

@@ -71,6 +71,7 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	engine := processor.New(store, processor.Options{
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
+		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.observe, Metrics: reg,
 	})
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log,

@@ -135,6 +135,8 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return rep, fmt.Errorf("data directory: %w", err)
 	}
 	if o.ceiling > 0 {
 		// Before the service starts, so that the two do not share the disk.

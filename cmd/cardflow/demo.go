@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 		auth = append(auth, bot.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
 	}
 	ops := newOperatorLayer(a, cfg, auth)
-	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser())
+	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
 	ops.add(destination{dest: console.Dest, chat: console.Dest, channel: con})
 	if tg.Enabled() {
 		if err := ops.addTelegram(tg); err != nil {

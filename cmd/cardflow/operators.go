@@ -28,6 +28,7 @@ type operatorLayer struct {
 	bot      *bot.Bot
 	dests    []destination
 	notifier *bot.Notifier
+	daily    *bot.Daily
 	senders  []*bot.Sender
 	runners  []func(context.Context) error
 	wg       sync.WaitGroup
@@ -36,8 +37,12 @@ type operatorLayer struct {
 // newOperatorLayer makes the operator layer over a's engine and rules.
 // Add destinations, then call wire before the app starts.
 func newOperatorLayer(a *app, cfg *config.Config, auth bot.Authorizer) *operatorLayer {
+	loc, err := cfg.Report.Location()
+	if err != nil { // Validate refused it already; this is the fallback of a config built in code
+		loc = bot.Shanghai()
+	}
 	return &operatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
-		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Log: a.log})}
+		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log})}
 }
 
 func (l *operatorLayer) add(d destination) { l.dests = append(l.dests, d) }
@@ -78,6 +83,11 @@ func (l *operatorLayer) wire() {
 	l.notifier = bot.NewNotifier(l.bot, l.app.store, names,
 		bot.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
 		time.Now, l.kick)
+	at, err := l.cfg.Report.Clock()
+	if err != nil {
+		at = 9 * time.Hour
+	}
+	l.daily = bot.NewDaily(l.bot, l.app.store, names, at, l.kick)
 	if len(names) > 0 {
 		l.app.alerts.to = l.notifier
 	}
@@ -95,6 +105,9 @@ func (l *operatorLayer) run(ctx context.Context) {
 		l.wg.Go(func() { s.Run(ctx) })
 	}
 	l.wg.Go(func() { l.notifier.Run(ctx) })
+	if len(l.dests) > 0 {
+		l.wg.Go(func() { l.daily.Run(ctx) })
+	}
 	for _, run := range l.runners {
 		l.wg.Go(func() {
 			if err := run(ctx); err != nil && ctx.Err() == nil {

@@ -87,7 +87,7 @@ func (s *Server) SendDocument(chatID, fromID int64, caption, fileName string, co
 	defer s.mu.Unlock()
 	s.nextFile++
 	id := "doc-" + strconv.Itoa(s.nextFile)
-	f := s.addFile(id, fileName, content)
+	f := s.addFile("documents", id, fileName, content)
 	m := s.userMessage(chatID, fromID)
 	m.Document = &models.Document{FileID: f.id, FileUniqueID: "u-" + f.id, FileName: fileName,
 		MimeType: mimeOf(fileName), FileSize: int64(len(content))}
@@ -101,15 +101,17 @@ func (s *Server) SendDocument(chatID, fromID int64, caption, fileName string, co
 func (s *Server) AddFile(fileID, name string, content []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addFile(fileID, name, content)
+	s.addFile("documents", fileID, name, content)
 }
 
-func (s *Server) addFile(fileID, name string, content []byte) *file {
+// addFile registers a file under dir ("documents", "photos"). Callers hold
+// s.mu.
+func (s *Server) addFile(dir, fileID, name string, content []byte) *file {
 	if old := s.files[fileID]; old != nil {
 		delete(s.paths, old.path)
 	}
 	s.nextFile++
-	f := &file{id: fileID, name: name, path: fmt.Sprintf("documents/file_%d%s", s.nextFile, path.Ext(name)),
+	f := &file{id: fileID, name: name, path: fmt.Sprintf("%s/file_%d%s", dir, s.nextFile, path.Ext(name)),
 		content: append([]byte(nil), content...)}
 	s.files[fileID] = f
 	s.paths[f.path] = f
@@ -208,6 +210,7 @@ func (s *Server) Message(chatID int64, id int) (Message, bool) {
 
 func copyMessage(m *Message) Message {
 	c := *m
+	c.Photo = append([]byte(nil), m.Photo...)
 	c.Keyboard = make([][]Button, len(m.Keyboard))
 	for i, row := range m.Keyboard {
 		c.Keyboard[i] = append([]Button(nil), row...)

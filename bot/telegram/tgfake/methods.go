@@ -1,8 +1,12 @@
 package tgfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for sendPhoto's check that a photo is an image
+	_ "image/png"  // (Telegram takes JPEG and PNG)
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,25 +82,108 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]string) {
 		badRequest(w, msg)
 		return
 	}
-	replyTo := 0
+	replyTo, msg := replyTo(p)
+	if msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	s.mu.Lock()
+	out := s.add(&Message{ChatID: chat, Text: p["text"], Keyboard: kb, ReplyTo: replyTo})
+	s.mu.Unlock()
+	writeResult(w, out)
+}
+
+// Telegram's limits on photos.
+const (
+	maxPhotoBytes = 10 << 20
+	maxCaption    = 1024
+)
+
+// sendPhoto takes the photo as an uploaded file part, or as the file_id of
+// a file the fake knows, as Telegram does; the photo must be an image.
+func (s *Server) sendPhoto(w http.ResponseWriter, p map[string]string, uploads map[string]upload) {
+	chat, err := strconv.ParseInt(p["chat_id"], 10, 64)
+	if err != nil {
+		badRequest(w, "chat not found")
+		return
+	}
+	if utf16Len(p["caption"]) > maxCaption {
+		badRequest(w, "message caption is too long")
+		return
+	}
+	kb, msg := parseKeyboard(p["reply_markup"])
+	if msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	replyTo, msg := replyTo(p)
+	if msg != "" {
+		badRequest(w, msg)
+		return
+	}
+	up, uploaded := uploads["photo"]
+	if !uploaded {
+		s.mu.Lock()
+		f := s.files[p["photo"]]
+		s.mu.Unlock()
+		switch {
+		case p["photo"] == "":
+			badRequest(w, "there is no photo in the request")
+			return
+		case f == nil:
+			badRequest(w, "wrong file identifier/HTTP URL specified")
+			return
+		}
+		up = upload{name: f.name, content: f.content}
+	}
+	if len(up.content) > maxPhotoBytes {
+		badRequest(w, "PHOTO_SAVE_FILE_INVALID")
+		return
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(up.content))
+	if err != nil {
+		badRequest(w, "IMAGE_PROCESS_FAILED")
+		return
+	}
+	if cfg.Width+cfg.Height > 10000 || max(cfg.Width, cfg.Height) > 20*min(cfg.Width, cfg.Height) {
+		badRequest(w, "PHOTO_INVALID_DIMENSIONS")
+		return
+	}
+	s.mu.Lock()
+	s.nextFile++
+	f := s.addFile("photos", "photo-"+strconv.Itoa(s.nextFile), up.name, up.content)
+	out := s.add(&Message{ChatID: chat, Keyboard: kb, ReplyTo: replyTo,
+		Photo: f.content, PhotoName: up.name, Caption: p["caption"],
+		photo: models.PhotoSize{FileID: f.id, FileUniqueID: "u-" + f.id, Width: cfg.Width, Height: cfg.Height,
+			FileSize: len(f.content)}})
+	s.mu.Unlock()
+	writeResult(w, out)
+}
+
+// add records a message the bot sent and returns it as the API shows it.
+// Callers hold s.mu.
+func (s *Server) add(m *Message) models.Message {
+	s.nextMsg++
+	m.ID = s.nextMsg
+	s.chats[m.ChatID] = append(s.chats[m.ChatID], m)
+	s.byKey[msgKey{m.ChatID, m.ID}] = m
+	return s.apiMessage(m)
+}
+
+// replyTo is the message a send replies to (0: none), from
+// reply_parameters or the older reply_to_message_id.
+func replyTo(p map[string]string) (int, string) {
 	if rp := p["reply_parameters"]; rp != "" {
 		var params models.ReplyParameters
 		if err := json.Unmarshal([]byte(rp), &params); err != nil {
-			badRequest(w, "can't parse reply parameters JSON object")
-			return
+			return 0, "can't parse reply parameters JSON object"
 		}
-		replyTo = params.MessageID
-	} else if id, err := strconv.Atoi(p["reply_to_message_id"]); err == nil {
-		replyTo = id
+		return params.MessageID, ""
 	}
-	s.mu.Lock()
-	s.nextMsg++
-	m := &Message{ID: s.nextMsg, ChatID: chat, Text: p["text"], Keyboard: kb, ReplyTo: replyTo}
-	s.chats[chat] = append(s.chats[chat], m)
-	s.byKey[msgKey{chat, m.ID}] = m
-	out := s.apiMessage(m)
-	s.mu.Unlock()
-	writeResult(w, out)
+	if id, err := strconv.Atoi(p["reply_to_message_id"]); err == nil {
+		return id, ""
+	}
+	return 0, ""
 }
 
 func (s *Server) editMessageText(w http.ResponseWriter, p map[string]string) {
@@ -132,6 +219,9 @@ func (s *Server) editMessageText(w http.ResponseWriter, p map[string]string) {
 		return
 	case m == nil:
 		badRequest(w, "message to edit not found")
+		return
+	case m.Photo != nil:
+		badRequest(w, "there is no text in the message to edit")
 		return
 	case m.Text == p["text"] && sameKeyboard(m.Keyboard, kb):
 		badRequest(w, "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
@@ -217,6 +307,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rest string) 
 func (s *Server) apiMessage(m *Message) models.Message {
 	me := s.me
 	out := models.Message{ID: m.ID, From: &me, Chat: s.chat(m.ChatID), Date: int(time.Now().Unix()), Text: m.Text}
+	if m.Photo != nil {
+		out.Photo = []models.PhotoSize{m.photo}
+		out.Caption = m.Caption
+	}
 	if len(m.Keyboard) > 0 {
 		kb := &models.InlineKeyboardMarkup{}
 		for _, row := range m.Keyboard {

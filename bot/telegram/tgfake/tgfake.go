@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -34,6 +35,13 @@ type Message struct {
 	Keyboard [][]Button // rows of inline buttons
 	ReplyTo  int        // the message it replied to, if any
 	Edits    int        // how many times it was edited
+
+	// A photo (sendPhoto) has no Text: its bytes as uploaded, the upload's
+	// file name (Telegram keeps none; tests check it) and the caption.
+	Photo     []byte
+	PhotoName string
+	Caption   string
+	photo     models.PhotoSize // what the API shows of it
 }
 
 // Buttons are the message's buttons, row after row.
@@ -69,6 +77,12 @@ type failure struct {
 	status      int // 0: drop the connection
 	description string
 	retryAfter  int
+}
+
+// upload is a file part of a multipart call.
+type upload struct {
+	name    string
+	content []byte
 }
 
 type file struct {
@@ -180,7 +194,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	method = strings.ToLower(method)
-	p, err := parseParams(r)
+	p, uploads, err := parseParams(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "Bad Request: "+err.Error(), 0)
 		return
@@ -201,6 +215,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getUpdates(w, r, p)
 	case "sendmessage":
 		s.sendMessage(w, p)
+	case "sendphoto":
+		s.sendPhoto(w, p, uploads)
 	case "editmessagetext":
 		s.editMessageText(w, p)
 	case "answercallbackquery":
@@ -226,36 +242,45 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseParams reads a Bot API call's parameters from the query string and a
-// multipart, urlencoded or JSON body.
-func parseParams(r *http.Request) (map[string]string, error) {
+// multipart, urlencoded or JSON body. A multipart file part shows in the
+// parameters as "attach://<file name>"; its content is in the uploads.
+func parseParams(r *http.Request) (map[string]string, map[string]upload, error) {
 	p := map[string]string{}
 	for k, v := range r.URL.Query() {
 		p[k] = v[0]
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, nil, fmt.Errorf("read body: %w", err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
+		return p, nil, nil
 	}
+	var uploads map[string]upload
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "multipart/form-data":
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			return nil, fmt.Errorf("bad multipart body (boundary %q): %w", ctParams["boundary"], err)
+			return nil, nil, fmt.Errorf("bad multipart body (boundary %q): %w", ctParams["boundary"], err)
 		}
+		defer r.MultipartForm.RemoveAll()
 		for k, v := range r.MultipartForm.Value {
 			p[k] = v[0]
 		}
+		uploads = map[string]upload{}
 		for k, fh := range r.MultipartForm.File {
 			p[k] = "attach://" + fh[0].Filename
+			content, err := readPart(fh[0])
+			if err != nil {
+				return nil, nil, fmt.Errorf("bad file part %q: %w", k, err)
+			}
+			uploads[k] = upload{name: fh[0].Filename, content: content}
 		}
 	case "application/json":
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, fmt.Errorf("bad JSON body: %w", err)
+			return nil, nil, fmt.Errorf("bad JSON body: %w", err)
 		}
 		for k, raw := range m {
 			var str string
@@ -269,13 +294,22 @@ func parseParams(r *http.Request) (map[string]string, error) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if err := r.ParseForm(); err != nil {
-			return nil, fmt.Errorf("bad form body: %w", err)
+			return nil, nil, fmt.Errorf("bad form body: %w", err)
 		}
 		for k, v := range r.PostForm {
 			p[k] = v[0]
 		}
 	}
-	return p, nil
+	return p, uploads, nil
+}
+
+func readPart(fh *multipart.FileHeader) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 type response struct {

@@ -1,9 +1,13 @@
 package tgfake
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -331,4 +335,97 @@ func newReceiver(t *testing.T, got chan<- string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// tinyPNG is a 3×2 PNG.
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	img.Set(1, 1, color.RGBA{R: 255, A: 255})
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestSendPhotoRecordsTheUploadAndAnswersAPhotoMessage(t *testing.T) {
+	// Input: the SDK uploads a 3×2 PNG as report.png with a caption and a
+	// button, then sends the same photo again by the file_id it got back.
+	s := newServer(t)
+	b := client(t, s)
+	ctx := context.Background()
+	pic := tinyPNG(t)
+	kb := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "A", CallbackData: "o:ap:1"}}}}
+	m, err := b.SendPhoto(ctx, &tg.SendPhotoParams{ChatID: int64(-100), Caption: "日报",
+		Photo: &models.InputFileUpload{Filename: "report.png", Data: bytes.NewReader(pic)}, ReplyMarkup: kb})
+	if err != nil {
+		t.Fatalf("sendPhoto: %v", err)
+	}
+	if m.ID == 0 || m.Chat.ID != -100 || m.Caption != "日报" || m.Text != "" || m.ReplyMarkup == nil || len(m.Photo) != 1 {
+		t.Fatalf("sendPhoto = %+v", m)
+	}
+	ps := m.Photo[0]
+	if ps.FileID == "" || ps.Width != 3 || ps.Height != 2 || ps.FileSize != len(pic) {
+		t.Errorf("photo size = %+v", ps)
+	}
+	msgs := s.Messages(-100)
+	if len(msgs) != 1 || !bytes.Equal(msgs[0].Photo, pic) || msgs[0].PhotoName != "report.png" ||
+		msgs[0].Caption != "日报" || msgs[0].Buttons()[0].Data != "o:ap:1" {
+		t.Errorf("recorded = %+v", msgs)
+	}
+	if p := s.Requests("sendPhoto")[0].Params; p["photo"] != "attach://report.png" || p["chat_id"] != "-100" {
+		t.Errorf("params = %v", p)
+	}
+	// The photo is a file: by id again, and downloadable.
+	again, err := b.SendPhoto(ctx, &tg.SendPhotoParams{ChatID: int64(-100), Photo: &models.InputFileString{Data: ps.FileID}})
+	if err != nil || len(again.Photo) != 1 || again.Caption != "" {
+		t.Errorf("sendPhoto by file_id = %+v, %v", again, err)
+	}
+	if f, err := b.GetFile(ctx, &tg.GetFileParams{FileID: ps.FileID}); err != nil || !strings.HasPrefix(f.FilePath, "photos/") {
+		t.Errorf("getFile of the photo = %+v, %v", f, err)
+	}
+	// A photo has no text to edit.
+	_, err = b.EditMessageText(ctx, &tg.EditMessageTextParams{ChatID: int64(-100), MessageID: m.ID, Text: "x"})
+	if err == nil || !strings.Contains(err.Error(), "there is no text in the message to edit") {
+		t.Errorf("editMessageText of a photo = %v", err)
+	}
+}
+
+func TestBadPhotosAreRefusedAsTelegramDoes(t *testing.T) {
+	s := newServer(t)
+	b := client(t, s)
+	pic := tinyPNG(t)
+	upload := func(data []byte) models.InputFile {
+		return &models.InputFileUpload{Filename: "p.png", Data: bytes.NewReader(data)}
+	}
+	for _, tc := range []struct {
+		name string
+		p    *tg.SendPhotoParams
+		want string
+	}{
+		// Input: a caption of 1025 characters.
+		{"long caption", &tg.SendPhotoParams{ChatID: int64(5), Photo: upload(pic), Caption: strings.Repeat("审", 1025)}, "message caption is too long"},
+		// Input: text bytes uploaded as a photo.
+		{"not an image", &tg.SendPhotoParams{ChatID: int64(5), Photo: upload([]byte("hello, not a png"))}, "IMAGE_PROCESS_FAILED"},
+		// Input: a file_id the server never issued.
+		{"unknown file id", &tg.SendPhotoParams{ChatID: int64(5), Photo: &models.InputFileString{Data: "nope"}}, "wrong file identifier"},
+		// Input: a chat by @name the fake does not know.
+		{"chat by name", &tg.SendPhotoParams{ChatID: "@shop", Photo: upload(pic)}, "chat not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.SendPhoto(context.Background(), tc.p)
+			if !errors.Is(err, tg.ErrorBadRequest) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want 400 %q", err, tc.want)
+			}
+		})
+	}
+	// Input: a sendPhoto with no photo at all (a form without the field).
+	status, r := call(t, s, "sendPhoto", url.Values{"chat_id": {"5"}}, true)
+	if status != 400 || !strings.Contains(r.Description, "there is no photo in the request") {
+		t.Errorf("no photo: %d %+v", status, r)
+	}
+	if n := len(s.Messages(5)); n != 0 {
+		t.Errorf("%d messages recorded from refused photos", n)
+	}
 }

@@ -1,0 +1,103 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"cardflow/storage"
+)
+
+// metaReportSent is where the store keeps the start of the last day whose
+// report was queued, so that a restart neither skips nor repeats it.
+const metaReportSent = "report_sent"
+
+// Daily queues the report of the day before for every operator chat at
+// daily_at in the report's time zone. Started after daily_at (a restart, a
+// machine that was off), it sends the missed report at once; it never sends
+// one day twice, and never the reports of days further back.
+type Daily struct {
+	bot   *Bot
+	store *storage.Store
+	dests []string
+	at    time.Duration // since local midnight
+	kick  func()
+}
+
+// NewDaily builds the scheduler; at is daily_at as time since midnight in
+// the bot's time zone.
+func NewDaily(b *Bot, store *storage.Store, dests []string, at time.Duration, kick func()) *Daily {
+	if kick == nil {
+		kick = func() {}
+	}
+	return &Daily{bot: b, store: store, dests: dests, at: at, kick: kick}
+}
+
+// Run sends reports until ctx ends.
+func (d *Daily) Run(ctx context.Context) {
+	for {
+		if _, err := d.SendDue(); err != nil {
+			d.bot.log.Error().Err(err).Msg("daily report")
+		}
+		wait := time.Until(d.next(d.bot.now()))
+		if wait > time.Hour {
+			wait = time.Hour // a clock that jumps (suspend, NTP) is caught within the hour
+		}
+		if err := sleepCtx(ctx, max(wait, time.Second)); err != nil {
+			return
+		}
+	}
+}
+
+// next is the next daily_at after now.
+func (d *Daily) next(now time.Time) time.Time {
+	now = now.In(d.bot.loc)
+	t := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.bot.loc).Add(d.at)
+	if !t.After(now) {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t
+}
+
+// SendDue queues yesterday's report if today's daily_at has passed and it
+// has not been queued yet. It reports whether it queued one.
+func (d *Daily) SendDue() (bool, error) {
+	now := d.bot.now().In(d.bot.loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.bot.loc)
+	if now.Before(midnight.Add(d.at)) {
+		return false, nil
+	}
+	p := DayBefore(now, d.bot.loc)
+	var sent time.Time
+	if err := d.store.View(func(tx *storage.Tx) error { sent = tx.MetaTime(metaReportSent); return nil }); err != nil {
+		return false, err
+	}
+	if !sent.Before(p.From) {
+		return false, nil
+	}
+	_, text, err := d.bot.reportText(p, true)
+	if err != nil {
+		return false, err
+	}
+	queued := false
+	err = d.store.Update(func(tx *storage.Tx) error {
+		if !tx.MetaTime(metaReportSent).Before(p.From) {
+			return nil // another run got there first
+		}
+		for _, dest := range d.dests {
+			m := &storage.ChatMessage{Dest: dest, Text: T(d.bot.lang, "daily_report_title") + " · " + text,
+				CreatedAt: now, ChartFrom: p.From, ChartTo: p.To}
+			if err := tx.QueueChat(m); err != nil {
+				return err
+			}
+		}
+		queued = true
+		return tx.SetMetaTime(metaReportSent, p.From)
+	})
+	if err != nil {
+		return false, err
+	}
+	if queued {
+		d.kick()
+	}
+	return queued, nil
+}

@@ -1,0 +1,234 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"cardflow/processor"
+)
+
+// Period is a span of local days the figures cover.
+type Period struct {
+	Name     string // today, yesterday, 7d, or a date for the daily report
+	From, To time.Time
+}
+
+// periodOf resolves /stats and /report arguments at now, in loc: today so
+// far, yesterday, or the last seven days (today included).
+func periodOf(arg string, now time.Time, loc *time.Location) (Period, bool) {
+	now = now.In(loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	end := now.Add(time.Nanosecond) // periods end before To: include this instant's slot
+	switch arg {
+	case "", "today":
+		return Period{Name: "today", From: midnight, To: end}, true
+	case "yesterday":
+		return DayBefore(now, loc), true
+	case "7d":
+		return Period{Name: "7d", From: midnight.AddDate(0, 0, -6), To: end}, true
+	}
+	return Period{}, false
+}
+
+// DayBefore is the whole local day before the one holding t: what the daily
+// report sent at daily_at covers.
+func DayBefore(t time.Time, loc *time.Location) Period {
+	t = t.In(loc)
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+	from := midnight.AddDate(0, 0, -1)
+	return Period{Name: from.Format("2006-01-02"), From: from, To: midnight}
+}
+
+func (b *Bot) cmdStats(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
+	if !ok {
+		return Reply{Text: T(b.lang, "usage", "/stats [today|yesterday|7d]")}
+	}
+	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	return Reply{Text: b.figuresText(p, f)}
+}
+
+func (b *Bot) cmdReport(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
+	if !ok {
+		return Reply{Text: T(b.lang, "usage", "/report [today|yesterday|7d]")}
+	}
+	r, err := b.Report(p, false)
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	return r
+}
+
+// Report is the full report of a period: the figures, suppliers, rule hits,
+// low stock and the reconciliation, with the chart. raise says whether a
+// reconciliation mismatch raises an alert (the scheduled report does; a
+// person asking does not, so asking twice cannot page twice).
+func (b *Bot) Report(p Period, raise bool) (Reply, error) {
+	f, text, err := b.reportText(p, raise)
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: text, Photo: b.photoOf(p, f)}, nil
+}
+
+// reportText is the report without its chart.
+func (b *Bot) reportText(p Period, raise bool) (*processor.Figures, string, error) {
+	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	if err != nil {
+		return nil, "", err
+	}
+	rec, err := b.engine.Reconcile(f, raise)
+	if err != nil {
+		return nil, "", err
+	}
+	lines := []string{b.figuresText(p, f)}
+	lines = append(lines, b.supplierLines(f)...)
+	lines = append(lines, b.lowStockLines()...)
+	lines = append(lines, b.reconcileLines(rec)...)
+	return f, strings.Join(lines, "\n"), nil
+}
+
+// chartPhoto draws the chart of a period; nil (the text goes alone) if the
+// figures cannot be read or drawn.
+func (b *Bot) chartPhoto(p Period) *Photo {
+	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	if err != nil {
+		b.log.Error().Err(err).Msg("read figures for the chart")
+		return nil
+	}
+	return b.photoOf(p, f)
+}
+
+func (b *Bot) photoOf(p Period, f *processor.Figures) *Photo {
+	png, err := Chart(f, b.lang)
+	if err != nil {
+		b.log.Error().Err(err).Msg("draw report chart")
+		return nil
+	}
+	name := "cardflow-" + p.From.In(b.loc).Format("2006-01-02")
+	if !strings.HasPrefix(name, "cardflow-"+p.Name) {
+		name += "-" + p.Name
+	}
+	return &Photo{Name: name + ".png", PNG: png}
+}
+
+// figuresText is the body of /stats and of the report.
+func (b *Bot) figuresText(p Period, f *processor.Figures) string {
+	l := b.lang
+	title := p.Name
+	switch p.Name {
+	case "today", "yesterday", "7d":
+		title = T(l, "period_"+p.Name)
+	}
+	lines := []string{
+		T(l, "stats_title", title, p.From.In(b.loc).Format("01-02 15:04"), p.To.In(b.loc).Format("01-02 15:04")),
+		T(l, "stats_orders", f.Orders, f.Paid.String()),
+		T(l, "stats_outcomes", f.Delivered, f.Refunded, f.Failed, 100*f.SuccessRate()),
+		T(l, "stats_money", f.Cost.String(), f.Margin().String()),
+	}
+	if n := f.Delivery.Count(); n > 0 {
+		lines = append(lines, T(l, "stats_delivery", short(f.Delivery.Quantile(0.5)), short(f.Delivery.Quantile(0.95))))
+	}
+	if f.Reviews > 0 || f.ReviewWait.Count() > 0 {
+		lines = append(lines, T(l, "stats_reviews", f.Reviews, short(f.ReviewWait.Quantile(0.5))))
+	}
+	if reasons := f.TopReasons(3); len(reasons) > 0 {
+		parts := make([]string, len(reasons))
+		for i, r := range reasons {
+			parts[i] = fmt.Sprintf("%s %d", r, f.FailReasons[r])
+		}
+		lines = append(lines, T(l, "stats_reasons", strings.Join(parts, T(l, "list_sep"))))
+	}
+	if len(f.RuleHits) > 0 {
+		names := make([]string, 0, len(f.RuleHits))
+		for n := range f.RuleHits {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %d", n, f.RuleHits[n])
+		}
+		lines = append(lines, T(l, "stats_rules", strings.Join(parts, T(l, "list_sep"))))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// supplierLines are each remote supplier's figures for the period.
+func (b *Bot) supplierLines(f *processor.Figures) []string {
+	names := make([]string, 0, len(f.Suppliers))
+	for n, s := range f.Suppliers {
+		if s.Answered()+s.Unknown+s.BadCards > 0 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	lines := []string{T(b.lang, "report_suppliers")}
+	for _, n := range names {
+		s := f.Suppliers[n]
+		lines = append(lines, T(b.lang, "report_supplier", n, 100*s.SuccessRate(), s.Succeeded, s.Answered(),
+			short(s.Latency.Quantile(0.95)), s.BadCards, 100*s.UnknownRate(), s.Cost.String()))
+	}
+	return lines
+}
+
+// lowStockLines lists SKUs at or under their low_stock mark now.
+func (b *Bot) lowStockLines() []string {
+	levels, err := b.engine.StockLevels()
+	if err != nil {
+		return []string{T(b.lang, "report_stock_error")}
+	}
+	var low []string
+	for sku, n := range levels {
+		if p, ok := b.engine.Product(sku); ok && p.LowStock > 0 && n < p.LowStock {
+			low = append(low, fmt.Sprintf("%s %d", sku, n))
+		}
+	}
+	if len(low) == 0 {
+		return nil
+	}
+	sort.Strings(low)
+	return []string{T(b.lang, "report_low_stock", strings.Join(low, T(b.lang, "list_sep")))}
+}
+
+func (b *Bot) reconcileLines(r *processor.Reconciliation) []string {
+	l := b.lang
+	lines := []string{T(l, "report_reconcile", r.Paid.String(), r.Delivered.String(), r.Refunded.String(),
+		r.Failed.String(), r.Open.String())}
+	for _, bc := range r.Balances {
+		lines = append(lines, T(l, "report_balance", bc.Supplier, bc.Movement.String(), bc.Spend.String()))
+	}
+	if len(r.Problems) == 0 {
+		return append(lines, T(l, "report_reconcile_ok"))
+	}
+	for _, p := range r.Problems {
+		lines = append(lines, T(l, "report_reconcile_bad", p))
+	}
+	return lines
+}
+
+// short writes a duration the way a phone screen wants it: 850ms, 8.5s,
+// 4.2min, 3.1h.
+func short(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%.1fmin", d.Minutes())
+	}
+	return fmt.Sprintf("%.1fh", d.Hours())
+}

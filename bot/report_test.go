@@ -1,0 +1,154 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"cardflow/storage"
+)
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// clockBot is the operator layer reading the fixture's clock, in Shanghai.
+func (f *fixture) clockBot(lang string) *Bot {
+	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
+		Location: Shanghai(), Now: f.clock.Now})
+}
+
+// TestStatsAndReportShowTheDay: two delivered orders and one held for
+// review today; /stats today|yesterday|7d count them where they belong,
+// a bad period is answered with the usage, /report adds the
+// reconciliation and a PNG chart, and a viewer may ask. Both languages.
+func TestStatsAndReportShowTheDay(t *testing.T) {
+	f := newFixture(t)
+	f.importCards(skuSmall, "cards-qb10.txt")
+	f.delivered(skuSmall)
+	f.delivered(skuSmall)
+	f.review("600.00")
+	for _, lang := range []string{LangZH, LangEN} {
+		t.Run(lang, func(t *testing.T) {
+			f := f.with(t)
+			b := f.clockBot(lang)
+			today := f.send(b, viewerID, "/stats").Text
+			containsAll(t, "/stats", today, tr(lang, "订单 3 笔，实收 ¥620.00", "Orders 3, paid ¥620.00"),
+				tr(lang, "已发货 2", "Delivered 2"), tr(lang, "人工审核 1 笔", "Held for review 1"))
+			if y := f.send(b, viewerID, "/stats yesterday").Text; !strings.Contains(y, tr(lang, "订单 0 笔", "Orders 0")) {
+				t.Fatalf("/stats yesterday: %s", y)
+			}
+			containsAll(t, "/stats 7d", f.send(b, viewerID, "/stats 7d").Text, tr(lang, "订单 3 笔", "Orders 3"))
+			containsAll(t, "/stats lastyear", f.send(b, viewerID, "/stats lastyear").Text, "/stats [today|yesterday|7d]")
+
+			r := f.send(b, viewerID, "/report")
+			containsAll(t, "/report", r.Text, tr(lang, "对账", "Reconciliation"), tr(lang, "账目一致", "Everything adds up"),
+				tr(lang, "处理中 ¥600.00", "open ¥600.00"))
+			if r.Photo == nil || !bytes.HasPrefix(r.Photo.PNG, pngMagic) || !strings.HasSuffix(r.Photo.Name, ".png") {
+				t.Fatalf("/report photo: %+v", r.Photo)
+			}
+		})
+	}
+	if r := f.send(f.clockBot(LangZH), strangerID, "/report"); r.Photo != nil || strings.Contains(r.Text, "620") {
+		t.Fatalf("a stranger got the report: %q", r.Text)
+	}
+}
+
+// TestDailyReportIsQueuedOncePerDayAcrossRestarts: before daily_at nothing
+// goes out; at it, yesterday's report is queued for every chat, once, even
+// when the scheduler starts again (a restart); the next day's comes the
+// next day. The sender delivers a report alone, with its chart, and not
+// folded into a digest with the alerts queued around it.
+func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
+	f := newFixture(t)
+	f.importCards(skuSmall, "cards-qb10.txt")
+	f.delivered(skuSmall)
+	b := f.clockBot(LangZH)
+	dests := []string{"test:1", "test:2"}
+	daily := NewDaily(b, f.store, dests, 9*time.Hour, nil)
+	sendDue := func(d *Daily) bool {
+		t.Helper()
+		sent, err := d.SendDue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sent
+	}
+	if sendDue(daily) { // 02:00
+		t.Fatal("report sent before 09:00")
+	}
+	f.clock.Set(time.Date(2025, 3, 14, 9, 0, 0, 0, Shanghai()))
+	if !sendDue(daily) {
+		t.Fatal("no report at 09:00")
+	}
+	if sendDue(daily) || sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
+		t.Fatal("report sent twice")
+	}
+	f.clock.Set(time.Date(2025, 3, 15, 23, 0, 0, 0, Shanghai())) // the next day, late
+	if !sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
+		t.Fatal("no report the next day")
+	}
+	var queued []storage.ChatMessage
+	err := f.store.View(func(tx *storage.Tx) error {
+		var err error
+		queued, err = tx.PendingChat("test:2", 10)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 2 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 13, 0, 0, 0, 0, Shanghai())) ||
+		!queued[1].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
+		t.Fatalf("queued for test:2: %+v", queued)
+	}
+	containsAll(t, "the second report", queued[1].Text, "日报", "订单 1 笔")
+
+	// An alert queued after the reports: three messages, of which the
+	// reports go one by one with charts.
+	err = f.store.Update(func(tx *storage.Tx) error {
+		return tx.QueueChat(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: f.clock.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := newFakeChannel()
+	s := NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for i, r := range ch.sent[:2] {
+		if r.Photo == nil || !bytes.HasPrefix(r.Photo.PNG, pngMagic) || !strings.Contains(r.Text, "日报") {
+			t.Fatalf("send %d: photo %v, text %q", i, r.Photo != nil, r.Text)
+		}
+	}
+	if ch.sent[2].Photo != nil || ch.sent[2].Text != "⚠️ alert" {
+		t.Fatalf("third send: %+v", ch.sent[2])
+	}
+}
+
+// TestPeriods: today, yesterday and 7d in the bot's zone, a whole day
+// before a time, and nothing else.
+func TestPeriods(t *testing.T) {
+	loc := Shanghai()
+	now := time.Date(2026, 11, 25, 0, 30, 0, 0, loc)
+	for arg, want := range map[string][2]time.Time{
+		"":          {time.Date(2026, 11, 25, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
+		"today":     {time.Date(2026, 11, 25, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
+		"yesterday": {time.Date(2026, 11, 24, 0, 0, 0, 0, loc), time.Date(2026, 11, 25, 0, 0, 0, 0, loc)},
+		"7d":        {time.Date(2026, 11, 19, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
+	} {
+		p, ok := periodOf(arg, now.UTC(), loc)
+		if !ok || !p.From.Equal(want[0]) || !p.To.Equal(want[1]) {
+			t.Errorf("%q = %v %s – %s, want %s – %s", arg, ok, p.From, p.To, want[0], want[1])
+		}
+	}
+	if _, ok := periodOf("month", now, loc); ok {
+		t.Error("month accepted")
+	}
+}
