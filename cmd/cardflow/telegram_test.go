@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -115,6 +116,34 @@ telegram_id = %d
 		m, _ := fake.Message(tgGroup, prompt.ID)
 		return strings.Contains(m.Text, "alice") && strings.Contains(m.Text, "批准") && len(m.Buttons()) == 0
 	})
+
+	// The operator asks for the report: a photo (the chart, a real PNG)
+	// with the day's figures, the delivered ¥600 order counted.
+	fake.SendText(tgGroup, tgAlice, "/report")
+	var report tgfake.Message
+	waitUntil(t, 20*time.Second, "the report with its chart", func() bool {
+		for _, m := range fake.Messages(tgGroup) {
+			if len(m.Photo) > 0 {
+				report = m
+				return true
+			}
+		}
+		return false
+	})
+	if !bytes.HasPrefix(report.Photo, []byte("\x89PNG")) {
+		t.Fatalf("the report's photo is not a PNG: % x", report.Photo[:min(8, len(report.Photo))])
+	}
+	text := report.Caption
+	for _, m := range fake.Messages(tgGroup) {
+		if m.ID == report.ID+1 {
+			text += "\n" + m.Text // a report longer than a caption follows its photo
+		}
+	}
+	for _, want := range []string{"订单 1 笔，实收 ¥600.00", "已发货 1", "对账", "账目一致"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("report without %q:\n%s", want, text)
+		}
+	}
 
 	// A burst of 200 held orders while Telegram answers 429.
 	before := len(fake.Messages(tgGroup))
