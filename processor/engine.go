@@ -236,6 +236,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.flushLoop(ctx) })
 	e.wg.Go(func() { e.backlogLoop(ctx) })
 	e.wg.Go(func() { e.scoreLoop(ctx) })
+	e.trim()
 	e.wg.Go(func() { e.trimLoop(ctx) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
@@ -294,22 +295,26 @@ func (e *Engine) flushLoop(ctx context.Context) {
 // are let go (see storage.Store.Trim).
 const trimEvery = 10 * time.Second
 
-// trimLoop trims now (start-up has just read a day of buyer history) and
-// then every trimEvery.
+// trimLoop trims every trimEvery (Start trims once itself: start-up has
+// just read a day of buyer history).
 func (e *Engine) trimLoop(ctx context.Context) {
 	t := time.NewTicker(trimEvery)
 	defer t.Stop()
 	for {
-		if n, err := e.store.Trim(); err != nil {
-			e.log.Warn().Err(err).Msg("trim mapped database pages")
-		} else {
-			e.log.Debug().Int64("bytes", n).Msg("trimmed mapped database pages")
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			e.trim()
 		}
+	}
+}
+
+func (e *Engine) trim() {
+	if n, err := e.store.Trim(); err != nil {
+		e.log.Warn().Err(err).Msg("trim mapped database pages")
+	} else {
+		e.log.Debug().Int64("bytes", n).Msg("trimmed mapped database pages")
 	}
 }
 

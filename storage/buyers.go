@@ -144,7 +144,7 @@ func (t *Tx) logged(id identity) []*logRecord {
 
 // firstSeen is when an identity was first seen, or 0.
 func (t *Tx) firstSeen(id identity) int64 {
-	idx := t.store.buyers
+	idx := t.store.buyerIndex()
 	idx.mu.RLock()
 	h := idx.m[id]
 	first := int64(0)
@@ -183,7 +183,7 @@ func (t *Tx) firstSeen(id identity) int64 {
 func (t *Tx) BuyerFeatures(identities []string, now time.Time) Features {
 	var f Features
 	unix := now.Unix()
-	idx := t.store.buyers
+	idx := t.store.buyerIndex()
 	for _, s := range identities {
 		id := t.identity(s)
 		var n1h, n24h, refunds int
@@ -344,6 +344,12 @@ func (idx *buyerIndex) sweep(now int64) {
 	}
 }
 
+// buyerIndex waits until the buyer history is indexed.
+func (s *Store) buyerIndex() *buyerIndex {
+	<-s.buyersReady
+	return s.buyers
+}
+
 // loadBuyers rebuilds the index from the log at start-up. An identity whose
 // first sighting is in the log but not in the firstseen bucket (a crash
 // came before the minute's flush) is queued to be written again.
@@ -465,7 +471,10 @@ func (idx *buyerIndex) merge(later *buyerIndex) {
 // over a minute for 150,000 keys, during which no order could be written),
 // and one huge transaction would hold the writer from every order anyway.
 func (s *Store) FlushBuyers(now time.Time) error {
-	idx := s.buyers
+	idx := s.buyerIndex()
+	if s.buyersErr != nil {
+		return fmt.Errorf("buyer history not loaded, rules see none: %w", s.buyersErr)
+	}
 	idx.mu.RLock()
 	batch := make([]sighting, 0, len(idx.pending))
 	for id, at := range idx.pending {

@@ -25,27 +25,32 @@ const FileName = "cardflow.db"
 const schemaVersion = 1
 
 var (
-	bucketMeta       = []byte("meta")
-	bucketOrders     = []byte("orders")
-	bucketExt        = []byte("ext")        // storefront \x00 external_id → order id
-	bucketOpen       = []byte("open")       // status code + order id → nothing
-	bucketStock      = []byte("stock")      // sku → (seq → fingerprint || box)
-	bucketLevels     = []byte("levels")     // sku → count
-	bucketPrints     = []byte("prints")     // fingerprint → where the card is
-	bucketOutbox     = []byte("outbox")     // seq → Event
-	bucketAudit      = []byte("audit")      // seq → AuditEntry
-	bucketAlerts     = []byte("alerts")     // open alert key → nothing
-	bucketBuyerLog   = []byte("buyerlog")   // time + seq → an order or refund and its buyer identities
-	bucketFirstSeen  = []byte("firstseen")  // keyed hash of a buyer identity → first seen
-	bucketRules      = []byte("rules")      // rule name → rule set from chat
-	bucketHits       = []byte("hits")       // rule name \x00 day → matches
-	bucketChat       = []byte("chat")       // dest \x00 seq → a chat message waiting to go out
-	bucketAlertState = []byte("alertstate") // alert key → how it stands on chats
-	bucketSilences   = []byte("silences")   // key prefix → muted until
-	bucketStats      = []byte("stats")      // slot + metric + label → counter (stats.go)
-	allBuckets       = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
+	bucketMeta        = []byte("meta")
+	bucketOrders      = []byte("orders")
+	bucketExt         = []byte("ext")         // storefront \x00 external_id → order id
+	bucketOpen        = []byte("open")        // status code + order id → nothing
+	bucketStock       = []byte("stock")       // sku → (seq → fingerprint || box)
+	bucketLevels      = []byte("levels")      // sku → count
+	bucketPrints      = []byte("prints")      // fingerprint → where the card is
+	bucketOutbox      = []byte("outbox")      // seq → Event
+	bucketAudit       = []byte("audit")       // seq → AuditEntry
+	bucketAlerts      = []byte("alerts")      // open alert key → nothing
+	bucketBuyerLog    = []byte("buyerlog")    // time + seq → an order or refund and its buyer identities
+	bucketFirstSeen   = []byte("firstseen")   // keyed hash of a buyer identity → first seen
+	bucketRules       = []byte("rules")       // rule name → rule set from chat
+	bucketHits        = []byte("hits")        // rule name \x00 day → matches
+	bucketChat        = []byte("chat")        // dest \x00 seq → a chat message waiting to go out
+	bucketAlertState  = []byte("alertstate")  // alert key → how it stands on chats
+	bucketSilences    = []byte("silences")    // key prefix → muted until
+	bucketStats       = []byte("stats")       // slot + metric + label → counter (stats.go)
+	bucketBindCodes   = []byte("bindcodes")   // sha256(code) → operator, expiry (bindings.go)
+	bucketBindings    = []byte("bindings")    // platform identity → operator name
+	bucketInbound     = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
+	bucketInboundSeen = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
+	allBuckets        = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
-		bucketChat, bucketAlertState, bucketSilences, bucketStats}
+		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
+		bucketInbound, bucketInboundSeen}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")
@@ -69,7 +74,10 @@ type Store struct {
 	vault    *Vault
 	instance string
 	w        *writer
-	buyers   *buyerIndex
+
+	buyers      *buyerIndex   // set before buyersReady closes
+	buyersReady chan struct{} // closed once the buyer history is indexed
+	buyersErr   error
 }
 
 // Open opens (creating if needed) the database in dir, checks that master is
@@ -108,10 +116,17 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := s.loadBuyers(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
+	// The buyer history of a busy day takes a second or two to index: the
+	// store opens (and recovery runs) meanwhile, and only what screens an
+	// order or writes its history waits for the index.
+	s.buyersReady = make(chan struct{})
+	go func() {
+		defer close(s.buyersReady)
+		if s.buyersErr = s.loadBuyers(); s.buyersErr != nil {
+			s.buyers = newBuyerIndex() // rules see no history rather than no order going through
+		}
+		_, _ = s.Trim() // the day of history just read stays in the page cache, not in our RSS
+	}()
 	s.w = startWriter(s, opts.MaxBatch)
 	return s, nil
 }
@@ -171,6 +186,7 @@ func (s *Store) Path() string { return s.db.Path() }
 
 // Close stops the writer (after the queued writes) and closes the file.
 func (s *Store) Close() error {
+	<-s.buyersReady
 	s.w.stop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)

@@ -113,7 +113,9 @@ func (w *writer) commit(batch []*writeReq) {
 		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
 		} else {
-			w.store.buyers.apply(tx.buyerLog)
+			if len(tx.buyerLog) > 0 {
+				w.store.buyerIndex().apply(tx.buyerLog)
+			}
 			w.commits.Add(1)
 			w.writes.Add(uint64(len(batch)))
 			w.commitNanos.Add(int64(time.Since(start)))

@@ -29,7 +29,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		regexp.MustCompile(`store +\d+\.\d durable writes and \d+\.\d+ commits per order; the ceiling carries \d+ orders/s of 5 writes each: intake ran at \d+% of it`),
 		regexp.MustCompile(`service +peak RSS \d+\.\d MB`),
 		regexp.MustCompile(`probes +/readyz [1-9]\d*× .*/metrics [1-9]\d*× .*; 0 failed`),
-		regexp.MustCompile(`restart +stopped in \S+, ready again in \S+ with 400 orders stored, RSS \d+\.\d MB \(\d+\.\d MB own, \d+\.\d MB of mapped database pages\)`),
+		regexp.MustCompile(`restart +stopped in \S+, ready again in \S+ with 400 orders stored, first order accepted after \S+, RSS \d+\.\d MB \(\d+\.\d MB own, \d+\.\d MB of mapped database pages\)`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("report lacks %s:\n%s", want, out)

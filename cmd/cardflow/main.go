@@ -45,7 +45,7 @@ func run(args []string) int {
 	case "stock":
 		return cmdStock(args[1:])
 	case "bench":
-		tuneGC() // the load generator's allocations would otherwise weigh on the figures
+		tuneGCPercent() // the load generator's allocations would otherwise weigh on the figures
 		return cmdBench(args[1:])
 	case "version", "-version", "--version":
 		return cmdVersion()

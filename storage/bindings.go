@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Chat identities without stable user ids (QQ's openids are per bot and per
+// group, and no QQ number is ever shown) cannot be written in the config.
+// An admin issues a one-time code for a configured operator; whoever types
+// it on the platform becomes that operator there. Codes are stored hashed:
+// a copy of the database does not hand out operator rights.
+
+// ErrCodeExpired is a bind code used after its time.
+var ErrCodeExpired = errors.New("bind code expired")
+
+type bindCode struct {
+	Operator  string    `json:"operator"`
+	ExpiresAt time.Time `json:"expires_at"`
+	IssuedBy  string    `json:"issued_by"`
+}
+
+func codeKey(code string) []byte {
+	sum := sha256.Sum256([]byte(code))
+	return sum[:]
+}
+
+// PutBindCode stores a new code for an operator.
+func (t *Tx) PutBindCode(code, operator, issuedBy string, expires time.Time) error {
+	v, err := json.Marshal(bindCode{Operator: operator, ExpiresAt: expires, IssuedBy: issuedBy})
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketBindCodes).Put(codeKey(code), v); err != nil {
+		return fmt.Errorf("write bind code: %w", err)
+	}
+	return nil
+}
+
+// UseBindCode consumes a code: it answers the operator it was issued for,
+// ErrNotFound for a code never issued or already used, ErrCodeExpired for
+// one past its time (which is consumed too).
+func (t *Tx) UseBindCode(code string, now time.Time) (string, error) {
+	b := t.tx.Bucket(bucketBindCodes)
+	k := codeKey(code)
+	v := b.Get(k)
+	if v == nil {
+		return "", fmt.Errorf("bind code: %w", ErrNotFound)
+	}
+	var c bindCode
+	if err := json.Unmarshal(v, &c); err != nil {
+		return "", fmt.Errorf("decode bind code: %w", err)
+	}
+	if err := b.Delete(k); err != nil {
+		return "", fmt.Errorf("use bind code: %w", err)
+	}
+	if !now.Before(c.ExpiresAt) {
+		return "", ErrCodeExpired
+	}
+	return c.Operator, nil
+}
+
+// Bind makes a chat identity (platform-qualified, e.g. "qq:GROUP/MEMBER")
+// the operator named.
+func (t *Tx) Bind(identity, operator string) error {
+	if err := t.tx.Bucket(bucketBindings).Put([]byte(identity), []byte(operator)); err != nil {
+		return fmt.Errorf("write binding: %w", err)
+	}
+	return nil
+}
+
+// BoundOperator is the operator an identity was bound to, if any.
+func (t *Tx) BoundOperator(identity string) (string, bool) {
+	v := t.tx.Bucket(bucketBindings).Get([]byte(identity))
+	return string(v), v != nil
+}
