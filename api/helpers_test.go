@@ -287,6 +287,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Now:         f.clock.Now,
 		Log:         log,
 		Metrics:     f.registry,
+		Operators:   []string{"alice", "carol"},
 	})
 	storefrontHandler := f.server.Storefront()
 	f.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

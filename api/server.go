@@ -30,6 +30,7 @@ type Engine interface {
 	Backup(w io.Writer, size func(int64)) (int64, error)
 	Ready() <-chan struct{}
 	Hint(no string)
+	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
 }
 
 // Options configure the server.
@@ -43,6 +44,8 @@ type Options struct {
 	// Metrics, if set, is served at /metrics on both listeners and
 	// receives the HTTP request series.
 	Metrics *prometheus.Registry
+	// Operators are the configured operator names, for bind codes.
+	Operators []string
 }
 
 // Server holds the handlers of both listeners.
@@ -57,6 +60,7 @@ type Server struct {
 	mounts      map[string]http.Handler
 	metrics     *prometheus.Registry
 	http        *httpMetrics
+	operators   map[string]bool
 }
 
 // Mount serves h at pattern on the storefront listener (a chat platform's
@@ -73,10 +77,15 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	operators := make(map[string]bool, len(opts.Operators))
+	for _, name := range opts.Operators {
+		operators[name] = true
+	}
 	return &Server{
 		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		notifiers: opts.Notify, metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
+		operators: operators,
 	}
 }
 
@@ -115,6 +124,7 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("GET /v1/stock", s.stockLevels)
 	mux.HandleFunc("POST /v1/orders/{id}/{action}", s.orderAction)
 	mux.HandleFunc("GET /v1/backup", s.backup)
+	mux.HandleFunc("POST /v1/operators/{name}/bind", s.bindCode)
 	// Profiles for operators chasing a slowdown; behind the admin token.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

@@ -120,6 +120,8 @@ type Engine interface {
 	Scorecards() []processor.Scorecard
 	Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error)
 	Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error)
+	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
+	Bind(actor storage.Actor, identity, code string) (string, error)
 }
 
 // Options configure the operator layer.
@@ -132,6 +134,9 @@ type Options struct {
 	Location    *time.Location
 	Log         zerolog.Logger
 	Now         func() time.Time // the clock of reports; time.Now when nil
+	// Roster is every configured operator's role, by name: who /bind may
+	// issue codes for.
+	Roster map[string]Role
 }
 
 // Bot is the operator layer.
@@ -144,6 +149,7 @@ type Bot struct {
 	loc         *time.Location
 	log         zerolog.Logger
 	now         func() time.Time
+	roster      map[string]Role
 }
 
 // New builds the operator layer.
@@ -158,7 +164,8 @@ func New(opts Options) *Bot {
 		opts.Now = time.Now
 	}
 	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
-		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now}
+		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
+		roster: opts.Roster}
 }
 
 // Shanghai is the shop's default time zone; a fixed +08:00 stands in when the

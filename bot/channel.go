@@ -28,3 +28,9 @@ func (e *RateLimitError) Error() string {
 // ErrGone is a message that cannot be edited any more (deleted, too old):
 // the sender posts a new one instead.
 var ErrGone = errors.New("message cannot be edited")
+
+// ErrNoWindow is a platform that cannot take a message now but will later
+// without being asked again: QQ sends only in reply to an operator, within
+// a few minutes of their message. The sender keeps the messages queued and
+// tries again when kicked (an operator spoke) or after a while.
+var ErrNoWindow = errors.New("no reply window open")

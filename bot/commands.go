@@ -50,6 +50,9 @@ var usages = map[string]string{
 }
 
 func (b *Bot) run(ctx context.Context, id Identity, name string, args []string) Reply {
+	if name == "bind" { // how a stranger on QQ becomes an operator
+		return b.cmdBind(id, args)
+	}
 	op, ok := b.auth.Operator(id) // strangers learn nothing, not even which commands exist
 	if !ok {
 		b.refuse(id, Operator{}, "/"+name)

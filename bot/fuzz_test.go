@@ -131,6 +131,19 @@ func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*proc
 		RuleHits: map[string]int{}, Suppliers: map[string]*processor.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
 }
 
+func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
+	e.log("issue bind code for %s by %s", operator, actor.Name)
+	return "ABCD2345", time.Date(2026, 11, 25, 3, 15, 0, 0, time.UTC), nil
+}
+
+func (e *recordingEngine) Bind(actor storage.Actor, identity, code string) (string, error) {
+	e.log("bind %s with %s", identity, code)
+	if code != "ABCD2345" {
+		return "", processor.ErrBadCode
+	}
+	return "alice", nil
+}
+
 func (e *recordingEngine) Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error) {
 	e.log("reconcile alert=%v", alert)
 	return &processor.Reconciliation{Paid: f.Paid}, nil

@@ -28,6 +28,7 @@ type Sender struct {
 	ch        Channel
 	limit     *rate.Limiter
 	groupWait time.Duration
+	nextBatch string
 	wake      chan struct{}
 	log       zerolog.Logger
 	sleep     func(ctx context.Context, d time.Duration) error
@@ -39,6 +40,10 @@ type SenderOptions struct {
 	Channel    Channel
 	PerMinute  int           // 0: no limit (the console)
 	GroupWait  time.Duration // gather a burst this long after the previous message
+	// NextBatch, if set, is the data of a "next batch" button added to a
+	// digest that leaves messages queued (QQ: pressing it opens a reply
+	// window for the rest).
+	NextBatch string
 }
 
 // NewSender builds the sender of one destination.
@@ -47,7 +52,7 @@ func NewSender(b *Bot, store *storage.Store, o SenderOptions) *Sender {
 	if o.PerMinute > 0 {
 		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(o.PerMinute)), 1)
 	}
-	return &Sender{bot: b, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait,
+	return &Sender{bot: b, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait, nextBatch: o.NextBatch,
 		wake: make(chan struct{}, 1), log: b.log.With().Str("dest", o.Dest).Logger(), sleep: sleepCtx}
 }
 
@@ -112,6 +117,13 @@ func (s *Sender) Run(ctx context.Context) {
 		err = s.deliver(msgs)
 		var rl *RateLimitError
 		switch {
+		case errors.Is(err, ErrNoWindow):
+			select { // until an operator opens a window (Kick), or a minute for an active push
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-time.After(time.Minute):
+			}
 		case errors.As(err, &rl):
 			s.log.Warn().Dur("retry_after", rl.RetryAfter).Int("queued", len(msgs)).Msg("chat rate limited")
 			_ = s.sleep(ctx, rl.RetryAfter)
@@ -141,6 +153,9 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 		return s.deliverOne(msgs[0])
 	}
 	r, n := s.bot.Digest(msgs)
+	if n < len(msgs) && s.nextBatch != "" {
+		r.Buttons = append(r.Buttons, Button{Label: T(s.bot.lang, "btn_next_batch"), Data: s.nextBatch})
+	}
 	if _, err := s.ch.Send(s.chat, r); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type Config struct {
 	Operators   []Operator   `toml:"operators"`
 	Alerts      Alerts       `toml:"alerts"`
 	Report      Report       `toml:"report"`
+	QQ          QQ           `toml:"qq"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -219,7 +220,9 @@ const (
 type Operator struct {
 	Name       string `toml:"name"`
 	Role       string `toml:"role"`
-	TelegramID int64  `toml:"telegram_id"`
+	TelegramID int64  `toml:"telegram_id"` // 0: not on Telegram
+	// QQ has no stable user ids to write here: an operator binds their QQ
+	// identity by typing /bind CODE (a one-time code from an admin).
 }
 
 // Telegram is the Telegram operator channel; it is on when a token is set.
@@ -240,6 +243,22 @@ type Telegram struct {
 
 // Enabled reports whether the Telegram channel runs.
 func (t Telegram) Enabled() bool { return t.Token != "" }
+
+// QQ is the official QQ bot channel; it is on when app_id is set. QQ calls
+// the webhook on [api] listen; operators bind themselves with /bind CODE.
+type QQ struct {
+	AppID       string   `toml:"app_id"`
+	Secret      Secret   `toml:"secret"`
+	SecretEnv   string   `toml:"secret_env"`
+	SecretFile  string   `toml:"secret_file"`
+	WebhookPath string   `toml:"webhook_path"` // default /qq/webhook
+	APIURL      string   `toml:"api_url"`      // empty: https://api.sgroup.qq.com
+	TokenURL    string   `toml:"token_url"`    // empty: https://bots.qq.com
+	Groups      []string `toml:"groups"`       // group_openids of operator groups; empty: wherever a bound operator speaks
+}
+
+// Enabled reports whether the QQ channel runs.
+func (q QQ) Enabled() bool { return q.AppID != "" }
 
 // Alerts shape how alerts reach chats.
 // Report schedules the daily report.

@@ -34,6 +34,7 @@ func base() *Config {
 		Bot:    Bot{Language: "zh", RefundLimit: 500_00},
 		Alerts: Alerts{GroupWait: Duration(30 * time.Second), RepeatInterval: Duration(4 * time.Hour)},
 		Report: Report{DailyAt: "09:00", Timezone: "Asia/Shanghai"},
+		QQ:     QQ{WebhookPath: "/qq/webhook"},
 	}
 }
 

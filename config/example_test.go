@@ -17,6 +17,7 @@ func TestExampleConfigLoadsStrictlyWithoutProblems(t *testing.T) {
 	t.Setenv("FULU_APP_KEY", "i4esv1l+76l/7NQCL3QudG90Fq+YgVfFGJAWgT+7qO1Bm9o/adG/1iwO2qXsAXNB")
 	t.Setenv("FULU_APP_SECRET", "0a091b3aa4324435aab703142518a8f7")
 	t.Setenv("TELEGRAM_TOKEN", "123456:example-telegram-token")
+	t.Setenv("QQ_BOT_SECRET", "DG5g3B4j9X2KOErG")
 
 	var raw Config
 	md, err := toml.DecodeFile(examplePath, &raw)

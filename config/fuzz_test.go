@@ -31,6 +31,7 @@ func FuzzLoad(f *testing.F) {
 		"FULU_APP_KEY":          "i4esv1l+76l/7NQCL3QudG90Fq+YgVfFGJAWgT+7qO1Bm9o/adG/1iwO2qXsAXNB",
 		"FULU_APP_SECRET":       "0a091b3aa4324435aab703142518a8f7",
 		"TELEGRAM_TOKEN":        "123456:example-telegram-token",
+		"QQ_BOT_SECRET":         "DG5g3B4j9X2KOErG",
 		"FUZZ_EMPTY":            "",
 	} {
 		f.Setenv(k, v)

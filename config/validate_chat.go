@@ -32,6 +32,7 @@ func (v *validator) telegram() {
 	if t.WebhookURL != "" && !httpURL(t.WebhookURL, true) {
 		v.add("telegram.webhook_url", `%q is not an absolute https URL; Telegram only calls https, like webhook_url = "https://ops.example.com/telegram/hook"`, t.WebhookURL)
 	}
+	v.qq()
 	a := v.c.Alerts
 	if a.GroupWait < 0 {
 		v.add("alerts.group_wait", `must not be negative; write it like group_wait = "30s"`)
@@ -56,4 +57,29 @@ func httpURL(s string, httpsOnly bool) bool {
 		return u.Scheme == "https"
 	}
 	return u.Scheme == "http" || u.Scheme == "https" || strings.HasPrefix(u.Scheme, "http")
+}
+
+// qq checks [qq].
+func (v *validator) qq() {
+	q := v.c.QQ
+	section := q.SecretEnv != "" || q.SecretFile != "" || q.Secret != "" || len(q.Groups) > 0 || q.APIURL != "" || q.TokenURL != ""
+	if section && q.AppID == "" {
+		v.add("qq.app_id", `the QQ channel needs the bot's app_id (QQ 开放平台 → 开发设置), like app_id = "102012345", or remove [qq]`)
+	}
+	if q.AppID != "" && q.Secret == "" && !v.c.failed["qq.secret"] {
+		v.add("qq.secret_env", `the QQ channel needs the bot's AppSecret; write secret_env = "QQ_BOT_SECRET"`)
+	}
+	if q.AppID != "" && !strings.HasPrefix(q.WebhookPath, "/") {
+		v.add("qq.webhook_path", `%q must be a path on [api] listen starting with /, like webhook_path = "/qq/webhook"`, q.WebhookPath)
+	}
+	for key, u := range map[string]string{"qq.api_url": q.APIURL, "qq.token_url": q.TokenURL} {
+		if u != "" && !httpURL(u, false) {
+			v.add(key, `%q is not an absolute http(s) URL; leave it empty for QQ's own`, u)
+		}
+	}
+	for i, g := range q.Groups {
+		if strings.TrimSpace(g) == "" {
+			v.add("qq.groups", "entry %d is empty; use the group_openid QQ sends in the group's events", i)
+		}
+	}
 }

@@ -74,8 +74,12 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.observe, Metrics: reg,
 	})
+	names := make([]string, len(cfg.Operators))
+	for i, op := range cfg.Operators {
+		names[i] = op.Name
+	}
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log,
-		Metrics: reg})
+		Metrics: reg, Operators: names})
 	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
 		errc: make(chan error, 2)}, nil
 }

@@ -78,7 +78,7 @@ sku = "qb-10"
 func TestCheckAcceptsTheExampleConfig(t *testing.T) {
 	env := []string{"CARDFLOW_ADMIN_TOKEN=0123456789abcdef0123", "CARDFLOW_SHOP1_SECRET=0123456789abcdef0123",
 		"CARDFLOW_MASTER_KEY=" + testMasterKey, "FULU_APP_KEY=sandbox-app-key", "FULU_APP_SECRET=0a091b3aa4324435aab703142518a8f7",
-		"TELEGRAM_TOKEN=123456:example-telegram-token"}
+		"TELEGRAM_TOKEN=123456:example-telegram-token", "QQ_BOT_SECRET=DG5g3B4j9X2KOErG"}
 	code, out := runBinary(t, env, "check", "-config", "../../config.toml.example")
 	if code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("check of config.toml.example: code %d\n%s", code, out)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cardflow/bot"
+	"cardflow/bot/qq"
 	"cardflow/bot/telegram"
 	"cardflow/config"
 )
@@ -16,7 +17,9 @@ import (
 type destination struct {
 	dest, chat string
 	channel    bot.Channel
-	perMinute  int // the platform's limit per chat; 0: none
+	perMinute  int    // the platform's limit per chat; 0: none
+	nextBatch  string // data of the "next batch" button on digests; "": none
+	onWindow   func(kick func())
 }
 
 // operatorLayer is the operator layer wired to an app: the bot itself, the
@@ -41,8 +44,10 @@ func newOperatorLayer(a *app, cfg *config.Config, auth bot.Authorizer) *operator
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
 		loc = bot.Shanghai()
 	}
+	auth = bot.AnyOf{auth, bot.NewBound(a.engine, cfg.Operators)}
 	return &operatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
-		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log})}
+		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
+		Roster: bot.Roster(cfg.Operators)})}
 }
 
 func (l *operatorLayer) add(d destination) { l.dests = append(l.dests, d) }
@@ -71,14 +76,33 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 	return nil
 }
 
+// addQQ connects the QQ channel: its webhook on the storefront listener,
+// one destination per configured group, sent to only inside the reply
+// windows QQ allows.
+func (l *operatorLayer) addQQ(qc config.QQ) {
+	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
+		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log})
+	for _, d := range ad.Dests() {
+		chat := qq.ChatOf(d)
+		l.add(destination{dest: d, chat: chat, channel: ad, nextBatch: qq.NextBatch,
+			onWindow: func(kick func()) { ad.OnWindow(chat, kick) }})
+	}
+	l.app.api.Mount("POST "+qc.WebhookPath, ad)
+	l.runners = append(l.runners, ad.Run)
+}
+
 // wire builds the notifier and senders and routes the engine's alerts to
 // them. Alerts raised before this are logged.
 func (l *operatorLayer) wire() {
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {
 		names = append(names, d.dest)
-		l.senders = append(l.senders, bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.dest, Chat: d.chat,
-			Channel: d.channel, PerMinute: d.perMinute, GroupWait: l.cfg.Alerts.GroupWait.Std()}))
+		s := bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.dest, Chat: d.chat,
+			Channel: d.channel, PerMinute: d.perMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.nextBatch})
+		if d.onWindow != nil {
+			d.onWindow(s.Kick)
+		}
+		l.senders = append(l.senders, s)
 	}
 	l.notifier = bot.NewNotifier(l.bot, l.app.store, names,
 		bot.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},

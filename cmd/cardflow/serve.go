@@ -73,6 +73,9 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 			return 1
 		}
 	}
+	if cfg.QQ.Enabled() {
+		ops.addQQ(cfg.QQ)
+	}
 	ops.wire()
 	if err := a.start(ctx, nil, nil); err != nil {
 		a.stop()

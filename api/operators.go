@@ -1,0 +1,28 @@
+package api
+
+import (
+	"net/http"
+	"time"
+)
+
+type bindCodeResponse struct {
+	Operator  string    `json:"operator"`
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// bindCode is POST /v1/operators/{name}/bind: a one-time code that makes
+// the chat identity typing "/bind CODE" (on QQ) the configured operator.
+func (s *Server) bindCode(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := s.operators[name]; !ok {
+		writeError(w, http.StatusNotFound, codeNotFound, "no operator "+name+" in the config", "name")
+		return
+	}
+	code, expires, err := s.engine.IssueBindCode(adminActor(r), name)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bindCodeResponse{Operator: name, Code: code, ExpiresAt: expires.UTC()})
+}

@@ -1,0 +1,101 @@
+package bot
+
+import (
+	"errors"
+	"strings"
+
+	"cardflow/config"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// Binding chat identities to operators. Telegram user ids are written in
+// the config; QQ's openids are not known in advance (per bot, per group),
+// so an admin issues a one-time code for a configured operator — "/bind
+// alice" on Telegram or the console, or the admin API — and alice types
+// "/bind CODE" in the QQ group. From then on that identity is alice, with
+// alice's role from the config.
+
+// bindingPlatforms are the platforms where /bind CODE binds an identity.
+var bindingPlatforms = map[string]bool{"qq": true}
+
+// identityKey is how a bound identity is stored: "qq:GROUP/MEMBER".
+func identityKey(id Identity) string { return id.Platform + ":" + id.UserID }
+
+// cmdBind is /bind: on a binding platform anyone may use a code (that is
+// how strangers become operators); elsewhere an admin issues a code for a
+// configured operator.
+func (b *Bot) cmdBind(id Identity, args []string) Reply {
+	if len(args) != 1 {
+		return Reply{Text: T(b.lang, "usage", "/bind <CODE> | /bind <operator>")}
+	}
+	if bindingPlatforms[id.Platform] {
+		code := strings.ToUpper(strings.TrimSpace(args[0]))
+		name, err := b.engine.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id), code)
+		switch {
+		case errors.Is(err, processor.ErrBadCode):
+			return Reply{Text: T(b.lang, "bind_bad")}
+		case err != nil:
+			return b.errorReply("", err)
+		}
+		return Reply{Text: T(b.lang, "bind_ok", name, b.roster[name])}
+	}
+	op, ok := b.auth.Operator(id)
+	if !ok || op.Role < RoleAdmin {
+		b.refuse(id, op, "/bind")
+		if !ok {
+			return Reply{Text: T(b.lang, "not_operator")}
+		}
+		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/bind")}
+	}
+	name := args[0]
+	if _, known := b.roster[name]; !known {
+		return Reply{Text: T(b.lang, "bind_unknown_operator", name)}
+	}
+	code, expires, err := b.engine.IssueBindCode(actor(op, id), name)
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	return Reply{Text: T(b.lang, "bind_code", name, code, expires.In(b.loc).Format("15:04"))}
+}
+
+// Bound finds the operators who bound a chat identity with /bind; their
+// role is the config's.
+type Bound struct {
+	engine interface {
+		BoundOperator(identity string) (string, bool)
+	}
+	roles map[string]Role
+}
+
+// NewBound builds the authorizer of bound identities.
+func NewBound(e interface {
+	BoundOperator(identity string) (string, bool)
+}, ops []config.Operator) *Bound {
+	return &Bound{engine: e, roles: Roster(ops)}
+}
+
+// Operator implements Authorizer.
+func (b *Bound) Operator(id Identity) (Operator, bool) {
+	if !bindingPlatforms[id.Platform] {
+		return Operator{}, false
+	}
+	name, ok := b.engine.BoundOperator(identityKey(id))
+	if !ok {
+		return Operator{}, false
+	}
+	role, ok := b.roles[name]
+	if !ok { // bound once, since removed from the config
+		return Operator{}, false
+	}
+	return Operator{Name: name, Role: role}, true
+}
+
+// Roster maps each configured operator to their role.
+func Roster(ops []config.Operator) map[string]Role {
+	r := make(map[string]Role, len(ops))
+	for _, op := range ops {
+		r[op.Name] = roleOf(op.Role)
+	}
+	return r
+}

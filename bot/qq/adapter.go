@@ -1,0 +1,407 @@
+// Package qq is the operator layer's QQ channel: the official QQ bot
+// platform (QQ 开放平台) through its webhook and OpenAPI, on botgo v0.2.1's
+// wire types and signature helpers.
+//
+// QQ lets most bots speak only in reply: within 5 minutes and 5 replies of
+// an operator's message in a group (60 minutes in C2C), or of a button
+// click. So the adapter keeps each chat's freshest reply window, and alerts
+// and review prompts wait in the operator layer's durable queue until one
+// opens — an operator speaks, types /inbox, or presses 下一批 — and then go
+// out as digests. Where a group owner has switched on active messages, a
+// probe finds out and alerts go out at once.
+package qq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tencent-connect/botgo/dto"
+
+	ops "cardflow/bot"
+	"cardflow/storage"
+)
+
+// Reply windows (specs/qq.md), with a margin for clocks and latency.
+const (
+	groupWindow   = 5*time.Minute - 15*time.Second
+	c2cWindow     = 60*time.Minute - 30*time.Second
+	repliesPerMsg = 5
+	// activeRetry is how long a group that refused active push is not
+	// asked again.
+	activeRetry = 6 * time.Hour
+	sendTimeout = 10 * time.Second
+)
+
+// Options configure the adapter.
+type Options struct {
+	AppID, Secret    string
+	APIURL, TokenURL string   // empty: QQ's own
+	Groups           []string // group_openids alerts go to
+	Bot              *ops.Bot
+	Store            *storage.Store
+	Log              zerolog.Logger
+	HTTPClient       *http.Client     // for the OpenAPI; a 10 s client when nil
+	Now              func() time.Time // time.Now when nil
+}
+
+// Adapter is the QQ channel. It implements bot.Channel for the group
+// destinations "qq:group:OPENID" and http.Handler for the webhook.
+type Adapter struct {
+	bot    *ops.Bot
+	store  *storage.Store
+	client *client
+	secret string
+	groups []string
+	log    zerolog.Logger
+	now    func() time.Time
+
+	wake chan struct{} // a new inbound event is stored
+
+	mu      sync.Mutex
+	windows map[string]*window   // chat → its freshest reply handle
+	active  map[string]time.Time // group chat → until when active push is known refused
+	level   int                  // 0 markdown with buttons, 1 markdown, 2 plain text
+	kicks   map[string]func()    // chat → wakes its sender
+}
+
+// window is a handle QQ accepts replies to: an inbound message id, or a
+// click's event id, until expires, for repliesPerMsg replies.
+type window struct {
+	msgID, eventID string
+	expires        time.Time
+	used           uint32
+}
+
+// New builds the adapter.
+func New(o Options) *Adapter {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	quietBotgo(o.Log)
+	return &Adapter{bot: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
+		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now,
+		wake: make(chan struct{}, 1), windows: map[string]*window{}, active: map[string]time.Time{},
+		kicks: map[string]func(){}}
+}
+
+// Dests are the destinations alerts go to, one per configured group.
+func (a *Adapter) Dests() []string {
+	out := make([]string, len(a.groups))
+	for i, g := range a.groups {
+		out[i] = "qq:group:" + g
+	}
+	return out
+}
+
+// ChatOf is the chat of a destination.
+func ChatOf(dest string) string { return strings.TrimPrefix(dest, "qq:") }
+
+// OnWindow registers what wakes the sender of a chat when a window opens.
+func (a *Adapter) OnWindow(chat string, kick func()) {
+	a.mu.Lock()
+	a.kicks[chat] = kick
+	a.mu.Unlock()
+}
+
+func (a *Adapter) wakeInbox() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// open records a fresh reply window for a chat and wakes its sender.
+func (a *Adapter) open(chat string, w *window) {
+	a.mu.Lock()
+	a.windows[chat] = w
+	kick := a.kicks[chat]
+	a.mu.Unlock()
+	if kick != nil {
+		kick()
+	}
+}
+
+// take reserves the next reply on a chat's window.
+func (a *Adapter) take(chat string) (msgID, eventID string, seq uint32, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.windows[chat]
+	if w == nil || w.used >= repliesPerMsg || !a.now().Before(w.expires) {
+		return "", "", 0, false
+	}
+	w.used++
+	return w.msgID, w.eventID, w.used, true
+}
+
+// spend marks a chat's window used up (QQ said so).
+func (a *Adapter) spend(chat string) {
+	a.mu.Lock()
+	if w := a.windows[chat]; w != nil {
+		w.used = repliesPerMsg
+	}
+	a.mu.Unlock()
+}
+
+// Send implements bot.Channel: a reply in the chat's open window, else an
+// active message where the group allows them, else bot.ErrNoWindow (the
+// message stays queued until an operator opens a window).
+func (a *Adapter) Send(chat string, r ops.Reply) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+	defer cancel()
+	for range repliesPerMsg + 3 { // windows used up under us, or buttons refused
+		msgID, eventID, seq, ok := a.take(chat)
+		if !ok {
+			if !a.mayPush(chat) {
+				return "", ops.ErrNoWindow
+			}
+		}
+		id, err := a.post(ctx, chat, r, msgID, eventID, seq)
+		switch code := errCode(err); {
+		case err == nil:
+			if !ok {
+				a.log.Info().Str("chat", chat).Msg("active push works in this group")
+			}
+			return id, nil
+		case !ok && (code == codeActiveRefused || code == codeActiveRefused2):
+			a.mu.Lock()
+			a.active[chat] = a.now().Add(activeRetry)
+			a.mu.Unlock()
+			return "", ops.ErrNoWindow
+		case code == codeDuplicateSeq:
+			return "", nil // an earlier try with this seq went out (its answer was lost)
+		case code == codeReplyLimit || code == codeHandleUnknown || code == codeHandleExpired:
+			a.spend(chat)
+		case code == codeMarkdownRefused || code == codeKeyboardRefused:
+			a.degrade(code)
+		default:
+			return "", err
+		}
+	}
+	return "", ops.ErrNoWindow
+}
+
+// Edit implements bot.Channel: QQ cannot edit a message, so the sender
+// posts the new text instead.
+func (a *Adapter) Edit(string, string, ops.Reply) error { return ops.ErrGone }
+
+// mayPush says whether to try an active message in a chat: groups only,
+// and not while a refusal is recent.
+func (a *Adapter) mayPush(chat string) bool {
+	if !strings.HasPrefix(chat, "group:") {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.now().After(a.active[chat])
+}
+
+// degrade steps down from buttons to markdown to plain text, for good:
+// the platform refuses what this bot may not send.
+func (a *Adapter) degrade(code int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	next := a.level + 1
+	if code == codeKeyboardRefused {
+		next = max(a.level, 1)
+	}
+	if next > 2 {
+		next = 2
+	}
+	if next != a.level {
+		a.log.Warn().Int("err_code", code).Int("level", next).Msg("qq refused rich messages; degrading")
+		a.level = next
+	}
+}
+
+func (a *Adapter) post(ctx context.Context, chat string, r ops.Reply, msgID, eventID string, seq uint32) (string, error) {
+	a.mu.Lock()
+	level := a.level
+	a.mu.Unlock()
+	m := render(r, level, a.bot.Lang())
+	m.MsgID, m.EventID, m.MsgSeq = msgID, eventID, seq
+	return a.client.send(ctx, chat, m)
+}
+
+// Run acts on stored inbound events until ctx ends.
+func (a *Adapter) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		a.drain(ctx)
+		select {
+		case <-ctx.Done():
+		case <-a.wake:
+		case <-t.C:
+			_ = a.store.Update(func(tx *storage.Tx) error {
+				_, err := tx.ForgetInbound(a.now(), 10000)
+				return err
+			})
+		}
+	}
+	return nil
+}
+
+// drain handles every stored event, oldest first, and drops each once
+// handled. A crash in between handles it again: commands and presses are
+// checked against the order's state, so the second time is refused as
+// "already done".
+func (a *Adapter) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		type item struct {
+			seq  uint64
+			body []byte
+		}
+		var items []item
+		_ = a.store.View(func(tx *storage.Tx) error {
+			tx.Inbound(50, func(seq uint64, body []byte) { items = append(items, item{seq, body}) })
+			return nil
+		})
+		if len(items) == 0 {
+			return
+		}
+		for _, it := range items {
+			if err := a.handle(ctx, it.body); err != nil {
+				a.log.Warn().Err(err).Msg("qq event dropped")
+			}
+			if err := a.store.Update(func(tx *storage.Tx) error { return tx.AckInbound(it.seq) }); err != nil {
+				a.log.Error().Err(err).Msg("ack qq event")
+				return
+			}
+		}
+	}
+}
+
+// inbound is the part of QQ's message events the adapter reads (botgo
+// v0.2.1's dto.Message lacks the group and member openids).
+type inbound struct {
+	ID          string `json:"id"`
+	Content     string `json:"content"`
+	GroupOpenID string `json:"group_openid"`
+	Author      struct {
+		MemberOpenID string `json:"member_openid"`
+		UserOpenID   string `json:"user_openid"`
+	} `json:"author"`
+}
+
+func (a *Adapter) handle(ctx context.Context, body []byte) error {
+	var p struct {
+		ID   string          `json:"id"`
+		Type string          `json:"t"`
+		D    json.RawMessage `json:"d"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return errMalformed
+	}
+	switch p.Type {
+	case "GROUP_AT_MESSAGE_CREATE", "C2C_MESSAGE_CREATE":
+		var m inbound
+		if err := json.Unmarshal(p.D, &m); err != nil || m.ID == "" {
+			return errMalformed
+		}
+		chat, from, expires := "c2c:"+m.Author.UserOpenID, ops.Identity{Platform: "qq", UserID: "c2c/" + m.Author.UserOpenID}, c2cWindow
+		if p.Type == "GROUP_AT_MESSAGE_CREATE" {
+			if m.GroupOpenID == "" || m.Author.MemberOpenID == "" {
+				return errMalformed
+			}
+			chat, from, expires = "group:"+m.GroupOpenID, ops.Identity{Platform: "qq", UserID: m.GroupOpenID + "/" + m.Author.MemberOpenID}, groupWindow
+		} else if m.Author.UserOpenID == "" {
+			return errMalformed
+		}
+		text := strings.TrimSpace(m.Content)
+		a.openReply(chat, &window{msgID: m.ID, expires: a.now().Add(expires)}, func() {
+			a.command(ctx, chat, from, text)
+		})
+	case "INTERACTION_CREATE":
+		var in dto.Interaction
+		if err := json.Unmarshal(p.D, &in); err != nil || in.ID == "" {
+			return errMalformed
+		}
+		a.click(ctx, p.ID, &in)
+	default:
+		a.log.Debug().Str("type", p.Type).Msg("qq event ignored")
+	}
+	return nil
+}
+
+// openReply answers an inbound message first (the operator is waiting for
+// it), then lets the chat's sender use what is left of the window.
+func (a *Adapter) openReply(chat string, w *window, answer func()) {
+	a.mu.Lock()
+	a.windows[chat] = w
+	a.mu.Unlock()
+	answer()
+	a.open(chat, w)
+}
+
+// command hands an operator's text to the operator layer and replies.
+func (a *Adapter) command(ctx context.Context, chat string, from ops.Identity, text string) {
+	if strings.EqualFold(strings.Fields(text + " ")[0], "/inbox") {
+		a.reply(chat, a.inboxReply(chat))
+		return
+	}
+	r, ok := a.bot.Handle(ctx, ops.Message{From: from, Text: text})
+	if !ok {
+		return
+	}
+	a.reply(chat, r)
+}
+
+// inboxReply says how much waits for the chat; its sender then sends it.
+func (a *Adapter) inboxReply(chat string) ops.Reply {
+	n := 0
+	_ = a.store.View(func(tx *storage.Tx) error { n = tx.CountChat("qq:" + chat); return nil })
+	return ops.Reply{Text: ops.T(a.bot.Lang(), "qq_inbox", n)}
+}
+
+// NextBatch is the data of the button that asks for more of the queue.
+const NextBatch = "qq:next"
+
+// click acknowledges a button press at once, then acts on it.
+func (a *Adapter) click(ctx context.Context, eventID string, in *dto.Interaction) {
+	actx, cancel := context.WithTimeout(ctx, sendTimeout)
+	err := a.client.ackInteraction(actx, in.ID, 0)
+	cancel()
+	if err != nil {
+		a.log.Warn().Err(err).Msg("acknowledge qq click")
+	}
+	var resolved struct {
+		ButtonData string `json:"button_data"`
+	}
+	if in.Data != nil {
+		_ = json.Unmarshal(in.Data.Resolved, &resolved)
+	}
+	chat, from := "c2c:"+in.UserOpenID, ops.Identity{Platform: "qq", UserID: "c2c/" + in.UserOpenID}
+	expires := c2cWindow
+	if in.GroupOpenID != "" {
+		chat, from = "group:"+in.GroupOpenID, ops.Identity{Platform: "qq", UserID: in.GroupOpenID + "/" + in.GroupMemberOpenID}
+		expires = groupWindow
+	}
+	a.openReply(chat, &window{eventID: eventID, expires: a.now().Add(expires)}, func() {
+		if resolved.ButtonData == NextBatch || resolved.ButtonData == "" {
+			return // the window is what the press was for
+		}
+		r := a.bot.HandlePress(ctx, ops.Press{From: from, Data: resolved.ButtonData})
+		a.reply(chat, r)
+	})
+}
+
+// reply sends an answer in the chat's window; with none left it is logged
+// (the operator can ask again).
+func (a *Adapter) reply(chat string, r ops.Reply) {
+	if r.Text == "" {
+		return
+	}
+	if _, err := a.Send(chat, r); err != nil {
+		if errors.Is(err, ops.ErrNoWindow) {
+			a.log.Warn().Str("chat", chat).Msg("qq reply window used up; answer not sent")
+			return
+		}
+		a.log.Warn().Err(err).Str("chat", chat).Msg("qq reply failed")
+	}
+}

@@ -1,0 +1,270 @@
+package qq
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	ops "cardflow/bot"
+	"cardflow/bot/qq/qqfake"
+	"cardflow/config"
+	"cardflow/internal/storefront"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+const (
+	testGroup  = "GROUP-A"
+	testMember = "MEMBER-ALICE"
+	testUser   = "USER-ALICE"
+)
+
+// holdAll sends every order to review: each one is a prompt to deliver.
+type holdAll struct{}
+
+func (holdAll) Screen(*storage.Tx, *storage.Order) (processor.Decision, error) {
+	return processor.Decision{Action: processor.DecideReview, Reason: "rule:hold-all"}, nil
+}
+
+// harness is the QQ channel wired as serve wires it — engine, operator
+// layer, notifier, one sender for the group — against the fake OpenAPI.
+type harness struct {
+	t      *testing.T
+	fake   *qqfake.Server
+	engine *processor.Engine
+	ad     *Adapter
+	n      int
+}
+
+func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
+	t.Helper()
+	fake := qqfake.New(vectorAppID, vectorSecret)
+	t.Cleanup(fake.Close)
+	if prepare != nil {
+		prepare(fake)
+	}
+	store := openStore(t)
+	shop := httptest.NewServer(storefront.NewReceiver(map[string][]byte{"shop": []byte("shop-secret")}))
+	t.Cleanup(shop.Close)
+	relay := &relay{}
+	engine := processor.New(store, processor.Options{
+		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
+			Sources: []config.Source{{Supplier: "own", Units: 1}}}},
+		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
+		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
+		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
+	})
+	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
+	b := ops.New(ops.Options{Engine: engine, Auth: ops.NewBound(engine, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
+		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop()})
+	hook := httptest.NewServer(ad)
+	t.Cleanup(hook.Close)
+	fake.SetWebhook(hook.URL)
+	dest := ad.Dests()[0]
+	sender := ops.NewSender(b, store, ops.SenderOptions{Dest: dest, Chat: ChatOf(dest), Channel: ad, NextBatch: NextBatch})
+	ad.OnWindow(ChatOf(dest), sender.Kick)
+	relay.to = ops.NewNotifier(b, store, []string{dest}, ops.AlertPolicy{RepeatInterval: time.Hour}, nil, sender.Kick)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := engine.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{}, 2)
+	go func() { sender.Run(ctx); done <- struct{}{} }()
+	go func() { _ = ad.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done; engine.Stop() })
+
+	code, _, err := engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: fake, engine: engine, ad: ad}
+	h.say("/bind " + code)
+	h.waitFor("bound", func() bool { return h.saw("alice") })
+	if _, err := engine.ImportStock(storage.Actor{Name: "test", Platform: "test"}, "qb-10",
+		strings.NewReader("K-1,p\nK-2,p\nK-3,p\nK-4,p\nK-5,p\nK-6,p\nK-7,p\nK-8,p\nK-9,p\nK-10,p\n")); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// relay forwards the engine's alerts to the notifier built after it.
+type relay struct{ to *ops.Notifier }
+
+func (r *relay) Deliver(ctx context.Context, ev *storage.Event) error { return r.to.Deliver(ctx, ev) }
+
+func (h *harness) say(text string) {
+	h.t.Helper()
+	d, err := h.fake.GroupAt(testGroup, testMember, text)
+	if err != nil || !d.Acked() {
+		h.t.Fatalf("%q: %+v %v", text, d, err)
+	}
+}
+
+func (h *harness) order() {
+	h.t.Helper()
+	h.n++
+	if _, _, err := h.engine.Submit(processor.Request{Storefront: "shop", ExternalID: fmt.Sprint("E-", h.n), SKU: "qb-10",
+		Quantity: 1, Amount: 1000, Buyer: storage.Buyer{ID: "b"}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) saw(sub string) bool {
+	for _, m := range h.fake.Messages(testGroup) {
+		if strings.Contains(m.Content+m.Markdown, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s; sent: %+v", what, h.fake.Sent())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPromptsWaitForAWindowAndComeAsDigests: with active push refused,
+// prompts raised after the bind's window was used up stay queued (nothing
+// is sent, nothing is lost); when alice speaks, they arrive as replies to
+// her message, folded into digests, never more than 5 replies to it; a
+// digest that leaves prompts queued carries 下一批, whose click opens a new
+// window for the rest.
+func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
+	h := newHarness(t, nil)
+	h.ad.spend("group:" + testGroup) // the bind's window: used up
+	for range 8 {
+		h.order()
+	}
+	time.Sleep(300 * time.Millisecond)
+	before := len(h.fake.Messages(testGroup))
+	if n := queued(h); n == 0 {
+		t.Fatal("no prompt queued")
+	}
+	h.say("在吗")
+	h.waitFor("a digest", func() bool { return len(h.fake.Messages(testGroup)) > before })
+	perHandle := map[string]int{}
+	for _, m := range h.fake.Messages(testGroup)[before:] {
+		if m.Active {
+			t.Fatalf("active push: %+v", m)
+		}
+		perHandle[m.MsgID+m.EventID]++
+	}
+	for handle, n := range perHandle {
+		if n > 5 {
+			t.Fatalf("%d replies to %s", n, handle)
+		}
+	}
+	h.waitFor("every prompt delivered or offered as a next batch", func() bool {
+		if queued(h) == 0 {
+			return true
+		}
+		for _, m := range h.fake.Messages(testGroup) {
+			for _, b := range m.Buttons() {
+				if b.Data == NextBatch {
+					if d, err := h.fake.Click(testGroup, testMember, NextBatch, m.ID); err != nil || !d.Acked() {
+						t.Fatalf("next batch: %+v %v", d, err)
+					}
+					return false
+				}
+			}
+		}
+		h.say("/inbox")
+		return false
+	})
+	if !h.saw("待审核") {
+		t.Fatal("no review prompt in the group")
+	}
+}
+
+func queued(h *harness) int {
+	n := 0
+	_ = h.engine.Store().View(func(tx *storage.Tx) error { n = tx.CountChat("qq:group:" + testGroup); return nil })
+	return n
+}
+
+// TestActivePushWhereTheGroupAllowsIt: a group whose owner allowed active
+// messages gets prompts at once, without anyone speaking.
+func TestActivePushWhereTheGroupAllowsIt(t *testing.T) {
+	h := newHarness(t, func(f *qqfake.Server) { f.AllowActive(testGroup) })
+	h.ad.spend("group:" + testGroup)
+	h.order()
+	h.waitFor("an active prompt", func() bool {
+		for _, m := range h.fake.Messages(testGroup) {
+			if m.Active && strings.Contains(m.Content+m.Markdown, "待审核") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestButtonsDegradeWhenRefused: a bot not allowed buttons gets markdown
+// with the commands to type; one not allowed markdown gets plain text with
+// them. The prompt is never lost.
+func TestButtonsDegradeWhenRefused(t *testing.T) {
+	for name, refuse := range map[string]func(*qqfake.Server){
+		"no buttons":  (*qqfake.Server).RefuseKeyboard,
+		"no markdown": (*qqfake.Server).RefuseMarkdown,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, refuse)
+			h.order()
+			h.say("/inbox")
+			h.waitFor("a prompt with typed commands", func() bool {
+				for _, m := range h.fake.Messages(testGroup) {
+					text := m.Content + m.Markdown
+					if strings.Contains(text, "待审核") && strings.Contains(text, "/approve") {
+						if len(m.Keyboard) > 0 || (name == "no markdown" && m.MsgType != 0) {
+							t.Fatalf("%s: sent %+v", name, m)
+						}
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+}
+
+// TestC2CCommandsAnswerInTheirWindow: alice binds herself in a private
+// chat too (a C2C identity is its own) and /pending is answered there as a
+// reply; a stranger's /pending in C2C is refused.
+func TestC2CCommandsAnswerInTheirWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	code, _, err := h.engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2c := func(user, text string) {
+		t.Helper()
+		if d, err := h.fake.C2C(user, text); err != nil || !d.Acked() {
+			t.Fatalf("%q: %+v %v", text, d, err)
+		}
+	}
+	said := func(user, sub string) bool {
+		for _, m := range h.fake.Messages(user) {
+			if strings.Contains(m.Content+m.Markdown, sub) && (m.MsgID != "" || m.EventID != "") {
+				return true
+			}
+		}
+		return false
+	}
+	c2c("USER-STRANGER", "/pending")
+	h.waitFor("the stranger refused", func() bool { return said("USER-STRANGER", "不是本店的操作员") })
+	c2c(testUser, "/bind "+code)
+	h.waitFor("bound in C2C", func() bool { return said(testUser, "已绑定为操作员 alice") })
+	c2c(testUser, "/pending")
+	h.waitFor("/pending answered", func() bool { return said(testUser, "待审核") || said(testUser, "没有") })
+}
