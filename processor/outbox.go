@@ -59,6 +59,9 @@ type dispatcher struct {
 	stored  int      // events not yet acknowledged, in memory or not
 	wake    chan struct{}
 
+	loaded bool   // load has run: before, add leaves events to it
+	floor  uint64 // events below this sequence number were counted by load
+
 	spilled   bool
 	spillFrom uint64 // the lowest sequence number that may be in the store only
 	refilling bool
@@ -94,16 +97,24 @@ func newDispatcher(store *storage.Store, log zerolog.Logger, now func() time.Tim
 }
 
 // load reads the unacknowledged events after a restart: the oldest memCap
-// of them into memory, the rest when there is room.
+// of them into memory, the rest when there is room. It holds mu while it
+// reads, so that add, which may already be called (the storefront listener
+// is up before recovery ends), neither schedules an event load read too
+// nor misses one committed after load's snapshot.
 func (d *dispatcher) load() error {
+	d.mu.Lock()
+	defer d.kick()
+	defer d.mu.Unlock()
 	var (
 		events []*storage.Event
 		total  int
 		next   uint64
 		end    bool
+		floor  uint64
 	)
 	err := d.store.View(func(tx *storage.Tx) error {
 		total = tx.CountEvents()
+		floor = tx.LastEventSeq() + 1
 		var err error
 		next, end, err = tx.EventsFrom(0, func(ev *storage.Event) bool {
 			if len(events) == d.memCap {
@@ -117,30 +128,33 @@ func (d *dispatcher) load() error {
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
 	for _, ev := range events {
 		d.schedule(ev)
 	}
-	d.stored = total
+	d.stored, d.floor, d.loaded = total, floor, true
 	if !end {
 		d.spilled, d.spillFrom = true, next
 	}
-	d.mu.Unlock()
-	d.kick()
 	return nil
 }
 
-// add schedules events committed to the store, in sequence order.
+// add schedules events committed to the store, in sequence order. Before
+// load it does nothing (load reads them); events load has counted are
+// left alone.
 func (d *dispatcher) add(events []*storage.Event) {
 	d.mu.Lock()
 	for _, ev := range events {
-		d.stored++
+		if !d.loaded || ev.Seq < d.floor {
+			continue
+		}
 		if d.inMemory(ev) {
 			// A refill read it from the store before this call. (Had it
 			// also been sent already, it is sent again: callbacks are
 			// at least once, and carry event_id for that.)
+			d.stored++
 			continue
 		}
+		d.stored++
 		if d.spilled || d.pending >= d.memCap {
 			if !d.spilled || ev.Seq < d.spillFrom {
 				d.spillFrom = ev.Seq

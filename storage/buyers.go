@@ -361,6 +361,11 @@ func (s *Store) buyerIndex() *buyerIndex {
 // last flush. Older records' identities are in the bucket already; their
 // first sighting is read from it when the buyer is next screened.
 func (s *Store) loadBuyers() error {
+	if idx := s.loadBuyerSnapshot(); idx != nil {
+		idx.sweep(idx.newest)
+		s.buyers = idx
+		return nil
+	}
 	var newest, flushed int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyBuyersFlushed); v != nil {

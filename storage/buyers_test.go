@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
@@ -231,5 +233,73 @@ func BenchmarkOpenWithBuyerHistory(b *testing.B) {
 		b.StopTimer()
 		must(b, s.Close())
 		b.StartTimer()
+	}
+}
+
+// TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog: a clean shutdown saves
+// the index and the next start reads it (same features, no log scan); an
+// order logged after that start and a crash (no snapshot written) make
+// the snapshot stale, and the next start reads the log and sees the order.
+// A damaged snapshot is never decoded into an index.
+func TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *Store {
+		t.Helper()
+		s, err := Open(dir, testKey, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	ids := []string{"id:shop/u7", "contact:u7@example.com"}
+	features := func(s *Store) Features {
+		var f Features
+		_ = s.View(func(tx *Tx) error { f = tx.BuyerFeatures(ids, at.Add(30*time.Minute)); return nil })
+		return f
+	}
+	s := open()
+	for i := range 4 {
+		must(t, s.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(ids, at.Add(time.Duration(i)*time.Minute), 500) }))
+	}
+	before := features(s)
+	must(t, s.Close())
+
+	s = open()
+	if s.loadBuyerSnapshot() == nil {
+		t.Fatal("no usable snapshot after a clean shutdown")
+	}
+	if f := features(s); f != before {
+		t.Fatalf("from the snapshot: %+v, want %+v", f, before)
+	}
+	must(t, s.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(ids, at.Add(10*time.Minute), 500) }))
+	if s.loadBuyerSnapshot() != nil {
+		t.Fatal("the snapshot still claims to cover a log that grew")
+	}
+	<-s.buyersReady // a crash: no snapshot written
+	s.w.stop()
+	must(t, s.db.Close())
+
+	s = open()
+	defer s.Close()
+	if f := features(s); f.Orders1h != before.Orders1h+1 {
+		t.Fatalf("after the crash: %+v, want one more order than %+v", f, before)
+	}
+
+	var snap []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		last, _ := tx.Bucket(bucketBuyerLog).Cursor().Last()
+		s.buyers.mu.RLock()
+		snap = s.buyers.encode(last)
+		s.buyers.mu.RUnlock()
+		return nil
+	})
+	for n := range len(snap) {
+		if _, _, err := decodeBuyerSnapshot(snap[:n]); err == nil {
+			t.Fatalf("decoding %d of %d bytes succeeded", n, len(snap))
+		}
+	}
+	if _, _, err := decodeBuyerSnapshot(snap); err != nil {
+		t.Fatalf("the whole snapshot: %v", err)
 	}
 }

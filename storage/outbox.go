@@ -113,6 +113,15 @@ func (t *Tx) EventsFrom(from uint64, fn func(*Event) bool) (next uint64, end boo
 	return next, true, nil
 }
 
+// LastEventSeq is the sequence number of the newest event ever added (0 if
+// none).
+func (t *Tx) LastEventSeq() uint64 {
+	if v := t.tx.Bucket(bucketMeta).Get(keyEventSeq); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
 // CountEvents counts the events not yet acknowledged.
 func (t *Tx) CountEvents() int {
 	n := 0

@@ -188,6 +188,10 @@ func (s *Store) Path() string { return s.db.Path() }
 func (s *Store) Close() error {
 	<-s.buyersReady
 	s.w.stop()
+	if s.buyersErr == nil {
+		// Best effort: without it the next start reads the log instead.
+		_ = s.saveBuyerSnapshot()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}

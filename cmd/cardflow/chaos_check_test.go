@@ -70,7 +70,14 @@ func (ch *chaosRun) settle(t *testing.T, p *proc, limit time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			ch.explainStuck(t, open)
-			t.Fatalf("%d orders not settled %v after the load; service log:\n%s", len(open), limit, lastLines(p.logs(), 30))
+			backlog := "?"
+			for _, line := range strings.Split(ch.s.scrape(t), "\n") {
+				if strings.HasPrefix(line, "cardflow_outbox_backlog ") {
+					backlog = strings.TrimPrefix(line, "cardflow_outbox_backlog ")
+				}
+			}
+			t.Fatalf("%d orders not settled %v after the load (outbox backlog %s); service log:\n%s", len(open), limit,
+				backlog, lastLines(p.logs(), 30))
 		}
 		<-time.After(200 * time.Millisecond)
 	}
