@@ -3,7 +3,6 @@ package processor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,10 +46,8 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	if err != nil {
 		return fmt.Errorf("render order: %w", err)
 	}
-	body, err := json.Marshal(CallbackBody{EventID: ev.ID, Type: ev.Type, CreatedAt: stamp(ev.CreatedAt), Order: view})
-	if err != nil {
-		return fmt.Errorf("encode callback: %w", err)
-	}
+	cbody := CallbackBody{EventID: ev.ID, Type: ev.Type, CreatedAt: stamp(ev.CreatedAt), Order: view}
+	body := cbody.AppendJSON(make([]byte, 0, 1024))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sf.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build callback request: %w", err)
