@@ -107,6 +107,13 @@ func (b *Bot) chartPhoto(p Period) *Photo {
 }
 
 func (b *Bot) photoOf(p Period, f *processor.Figures) *Photo {
+	// A period that ends today is drawn over whole days: "today so far" at
+	// 02:00 is a day with two hours filled, not a two-hour chart.
+	if days := wholeDays(p, b.loc); !days.Equal(p.To) {
+		if whole, err := b.engine.Figures(p.From, days, b.loc); err == nil {
+			f = whole
+		}
+	}
 	png, err := Chart(f, b.lang)
 	if err != nil {
 		b.log.Error().Err(err).Msg("draw report chart")
@@ -231,4 +238,14 @@ func short(d time.Duration) string {
 		return fmt.Sprintf("%.1fmin", d.Minutes())
 	}
 	return fmt.Sprintf("%.1fh", d.Hours())
+}
+
+// wholeDays is the end of the last local day p touches.
+func wholeDays(p Period, loc *time.Location) time.Time {
+	end := p.To.In(loc)
+	midnight := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, loc)
+	if midnight.Equal(end) {
+		return p.To
+	}
+	return midnight.AddDate(0, 0, 1)
 }

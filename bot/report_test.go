@@ -151,4 +151,11 @@ func TestPeriods(t *testing.T) {
 	if _, ok := periodOf("month", now, loc); ok {
 		t.Error("month accepted")
 	}
+	today, _ := periodOf("today", now, loc)
+	if end := wholeDays(today, loc); !end.Equal(time.Date(2026, 11, 26, 0, 0, 0, 0, loc)) {
+		t.Errorf("today's chart ends %s", end)
+	}
+	if y := DayBefore(now, loc); !wholeDays(y, loc).Equal(y.To) {
+		t.Errorf("yesterday's chart ends %s", wholeDays(y, loc))
+	}
 }
