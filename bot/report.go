@@ -78,9 +78,12 @@ func (b *Bot) Report(p Period, raise bool) (Reply, error) {
 	return Reply{Text: text, Photo: b.photoOf(p, f)}, nil
 }
 
-// reportText is the report without its chart.
+// reportText is the report without its chart. The figures are read over
+// whole days, as the chart draws them ("today so far" at 02:00 is a day
+// with two hours filled); what lies past p.To is not counted yet, so the
+// text's totals are those of p.
 func (b *Bot) reportText(p Period, raise bool) (*processor.Figures, string, error) {
-	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	f, err := b.engine.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -98,7 +101,7 @@ func (b *Bot) reportText(p Period, raise bool) (*processor.Figures, string, erro
 // chartPhoto draws the chart of a period; nil (the text goes alone) if the
 // figures cannot be read or drawn.
 func (b *Bot) chartPhoto(p Period) *Photo {
-	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	f, err := b.engine.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read figures for the chart")
 		return nil
@@ -106,14 +109,8 @@ func (b *Bot) chartPhoto(p Period) *Photo {
 	return b.photoOf(p, f)
 }
 
+// photoOf draws figures read over whole days (see reportText).
 func (b *Bot) photoOf(p Period, f *processor.Figures) *Photo {
-	// A period that ends today is drawn over whole days: "today so far" at
-	// 02:00 is a day with two hours filled, not a two-hour chart.
-	if days := wholeDays(p, b.loc); !days.Equal(p.To) {
-		if whole, err := b.engine.Figures(p.From, days, b.loc); err == nil {
-			f = whole
-		}
-	}
 	png, err := Chart(f, b.lang)
 	if err != nil {
 		b.log.Error().Err(err).Msg("draw report chart")

@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -16,19 +15,6 @@ const (
 	backlogAge    = 10 * time.Minute
 	backlogEvery  = 30 * time.Second
 )
-
-func (e *Engine) backlogLoop(ctx context.Context) {
-	t := time.NewTicker(backlogEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			e.CheckBacklog()
-		}
-	}
-}
 
 // CheckBacklog raises the backlog alert when the outbox holds too many
 // events or too old ones, and resolves it when it has drained.

@@ -24,16 +24,8 @@ type balances struct {
 // those with a balance_low. Running out of money upstream would otherwise
 // first show up as failed purchases.
 func (e *Engine) balanceLoop(ctx context.Context) {
-	t := time.NewTicker(balanceEvery)
-	defer t.Stop()
-	for {
-		e.CheckBalances(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	e.CheckBalances(ctx)
+	every(ctx, balanceEvery, func() { e.CheckBalances(ctx) })
 }
 
 // CheckBalances asks each supplier for its balance once.

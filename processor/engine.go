@@ -230,14 +230,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Go(e.work)
 	}
 	e.wg.Go(func() { e.outbox.run(ctx) })
-	e.wg.Go(func() { e.expireLoop(ctx) })
+	e.wg.Go(func() { every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
-	e.wg.Go(func() { e.backlogLoop(ctx) })
+	e.wg.Go(func() { every(ctx, backlogEvery, e.CheckBacklog) })
 	e.wg.Go(func() { e.scoreLoop(ctx) })
 	e.trim()
-	e.wg.Go(func() { e.trimLoop(ctx) })
+	e.wg.Go(func() { every(ctx, trimEvery, e.trim) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -272,43 +272,34 @@ func (e *Engine) Stop() {
 // flushLoop writes the buyer history's first sightings once a minute (see
 // storage.Store.FlushBuyers).
 func (e *Engine) flushLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
+	every(ctx, time.Minute, e.flushBuyers)
+	e.flushBuyers() // at shutdown, so the next start-up has almost no first sightings to look up
+}
+
+func (e *Engine) flushBuyers() {
+	if err := e.store.FlushBuyers(e.now()); err != nil {
+		e.log.Error().Err(err).Msg("flush buyer history")
+	}
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			// Flushed at shutdown, the next start-up has almost no first
-			// sightings to look up.
-			if err := e.store.FlushBuyers(e.now()); err != nil {
-				e.log.Error().Err(err).Msg("flush buyer history")
-			}
 			return
 		case <-t.C:
-			if err := e.store.FlushBuyers(e.now()); err != nil {
-				e.log.Error().Err(err).Msg("flush buyer history")
-			}
+			fn()
 		}
 	}
 }
 
 // trimEvery is how often the database pages read through the memory map
-// are let go (see storage.Store.Trim).
+// are let go (see storage.Store.Trim). Start trims once itself: start-up
+// has just read a day of buyer history.
 const trimEvery = 10 * time.Second
-
-// trimLoop trims every trimEvery (Start trims once itself: start-up has
-// just read a day of buyer history).
-func (e *Engine) trimLoop(ctx context.Context) {
-	t := time.NewTicker(trimEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			e.trim()
-		}
-	}
-}
 
 func (e *Engine) trim() {
 	if n, err := e.store.Trim(); err != nil {

@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -136,21 +135,6 @@ func (e *Engine) failOrder(tx *storage.Tx, c *effects, o *storage.Order, reason 
 func (e *Engine) StockArrived(sku string) {
 	for _, id := range e.waits.arrived(sku) {
 		e.queue.push(id)
-	}
-}
-
-// expireLoop fails orders whose stock wait ran out. It ticks once a second;
-// tests call ExpireWaits directly with an injected clock.
-func (e *Engine) expireLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			e.ExpireWaits()
-		}
 	}
 }
 

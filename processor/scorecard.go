@@ -93,25 +93,18 @@ func (e *Engine) verifying(supplier string) bool {
 }
 
 func (e *Engine) scoreLoop(ctx context.Context) {
-	t := time.NewTicker(scoreEvery)
-	defer t.Stop()
 	var pruned time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := e.RefreshScores(); err != nil {
-				e.log.Error().Err(err).Msg("refresh supplier scorecards")
-			}
-			if time.Since(pruned) > time.Hour {
-				pruned = time.Now()
-				if err := e.pruneStats(); err != nil {
-					e.log.Error().Err(err).Msg("prune old counters")
-				}
+	every(ctx, scoreEvery, func() {
+		if err := e.RefreshScores(); err != nil {
+			e.log.Error().Err(err).Msg("refresh supplier scorecards")
+		}
+		if time.Since(pruned) > time.Hour {
+			pruned = time.Now()
+			if err := e.pruneStats(); err != nil {
+				e.log.Error().Err(err).Msg("prune old counters")
 			}
 		}
-	}
+	})
 }
 
 // statsKept is how long slot counters are kept: reports look back a week,

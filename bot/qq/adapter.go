@@ -116,10 +116,9 @@ func (a *Adapter) wakeInbox() {
 	}
 }
 
-// open records a fresh reply window for a chat and wakes its sender.
-func (a *Adapter) open(chat string, w *window) {
+// kick wakes the sender of a chat: a window is open.
+func (a *Adapter) kick(chat string) {
 	a.mu.Lock()
-	a.windows[chat] = w
 	kick := a.kicks[chat]
 	a.mu.Unlock()
 	if kick != nil {
@@ -336,7 +335,7 @@ func (a *Adapter) openReply(chat string, w *window, answer func()) {
 	a.windows[chat] = w
 	a.mu.Unlock()
 	answer()
-	a.open(chat, w)
+	a.kick(chat)
 }
 
 // command hands an operator's text to the operator layer and replies.
