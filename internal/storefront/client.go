@@ -8,12 +8,16 @@ package storefront
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	// A drop-in for encoding/json that decodes a callback in a quarter of
+	// the time: `cardflow bench` runs this storefront on the cores it
+	// measures cardflow on, so its own CPU per order is kept low.
+	json "github.com/segmentio/encoding/json"
 
 	"cardflow/internal/signing"
 )

@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	// A drop-in for encoding/json that decodes a callback in a quarter of
+	// the time: `cardflow bench` runs this storefront on the cores it
+	// measures cardflow on, so its own CPU per order is kept low.
+	json "github.com/segmentio/encoding/json"
 
 	"cardflow/internal/signing"
 )
