@@ -2,8 +2,13 @@ package processor
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"sort"
 	"testing"
+
+	"cardflow/internal/money"
+	"cardflow/storage"
 )
 
 func sampleView(s string) OrderView {
@@ -51,7 +56,46 @@ func FuzzViewJSON(f *testing.F) {
 		if got := v.AppendJSON(nil); !bytes.Equal(got, want) {
 			t.Fatalf("got %s\nwant %s", got, want)
 		}
+		r := Request{Storefront: "shop", ExternalID: a, SKU: b, Quantity: n, Amount: money.Amount(n) * 7,
+			Buyer: storage.Buyer{ID: b, Contact: a + b, IP: a}, Account: b, Extra: map[string]string{a: b, b: a, "k": a}}
+		if got, want := r.hash(), encoderHash(&r); !bytes.Equal(got, want) {
+			t.Fatalf("hash of %+v is %x, the encoder's is %x", r, got, want)
+		}
 	})
+}
+
+// encoderHash is Request.hash as it was first written, with json.Encoder:
+// the stored orders' request hashes were made by it, so a retried submit
+// after an upgrade must hash the same.
+func encoderHash(r *Request) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	keys := make([]string, 0, len(r.Extra))
+	for k := range r.Extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	extra := make([][2]string, 0, len(keys))
+	for _, k := range keys {
+		extra = append(extra, [2]string{k, r.Extra[k]})
+	}
+	_ = enc.Encode([]any{r.Storefront, r.ExternalID, r.SKU, r.Quantity, int64(r.Amount), r.Buyer.ID, r.Buyer.Contact, r.Buyer.IP, r.Account, extra})
+	sum := sha256.Sum256(buf.Bytes())
+	return sum[:]
+}
+
+func TestRequestHashIsTheEncodersBytes(t *testing.T) {
+	for _, r := range []Request{
+		{},
+		{Storefront: "shop", ExternalID: "T-1", SKU: "JD-100", Quantity: 2, Amount: 19900},
+		{Storefront: "shop", ExternalID: "<&>\"\\", SKU: "\xff\xfe", Quantity: -3, Amount: -1,
+			Buyer: storage.Buyer{ID: "\u2028\u2029", Contact: "a@b.c\n\t\r\b\f\x01", IP: "10.0.0.1"}, Account: "账号",
+			Extra: map[string]string{"z": "1", "a": "<b>", "": ""}},
+	} {
+		if got, want := r.hash(), encoderHash(&r); !bytes.Equal(got, want) {
+			t.Errorf("hash of %+v is %x, the encoder's is %x", r, got, want)
+		}
+	}
 }
 
 // BenchmarkViewJSON compares the hand encoder with encoding/json on a

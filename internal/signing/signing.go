@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"net/http"
 	"strconv"
 	"sync"
@@ -37,15 +38,56 @@ var (
 
 // Sum returns the lowercase hex signature of one request.
 func Sum(secret []byte, timestamp int64, method, pathAndQuery string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(strconv.AppendInt(nil, timestamp, 10))
-	m.Write([]byte{'\n'})
+	p := keyed(secret)
+	m := p.Get().(hash.Hash)
+	m.Reset()
+	var line [32]byte
+	m.Write(append(strconv.AppendInt(line[:0], timestamp, 10), '\n'))
 	m.Write([]byte(method))
 	m.Write([]byte{'\n'})
 	m.Write([]byte(pathAndQuery))
 	m.Write([]byte{'\n'})
 	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	p.Put(m)
+	return hex.EncodeToString(sum[:])
+}
+
+// macs keeps HMAC states keyed with each secret in use. hmac.New hashes the
+// key and allocates two SHA-256 states every time, and every order costs a
+// signature check on the way in and a signature on its callback; a keyed
+// state is Reset and reused instead. Storefront secrets are few and fixed
+// by the config; past maxKeyed secrets (a fuzzer's random keys) states are
+// made afresh and not kept.
+const maxKeyed = 64
+
+var macs struct {
+	sync.RWMutex
+	pools map[string]*sync.Pool
+}
+
+func keyed(secret []byte) *sync.Pool {
+	macs.RLock()
+	p := macs.pools[string(secret)]
+	macs.RUnlock()
+	if p != nil {
+		return p
+	}
+	macs.Lock()
+	defer macs.Unlock()
+	if p = macs.pools[string(secret)]; p != nil {
+		return p
+	}
+	key := string(secret) // a copy: the caller may reuse its slice
+	p = &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(key)) }}
+	if len(macs.pools) < maxKeyed {
+		if macs.pools == nil {
+			macs.pools = map[string]*sync.Pool{}
+		}
+		macs.pools[key] = p
+	}
+	return p
 }
 
 // Apply sets the three signature headers on req for the given body.

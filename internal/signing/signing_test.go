@@ -129,3 +129,30 @@ func TestApplySignsWhatTheServerChecks(t *testing.T) {
 		t.Fatalf("applied signature does not check: %v", err)
 	}
 }
+
+// Reused keyed states must sign exactly as a fresh HMAC does, for secrets
+// kept in the pool and for those past its cap, interleaved.
+func TestSumWithReusedStatesMatchesAFreshHMAC(t *testing.T) {
+	fresh := func(secret []byte, ts int64, method, path string, body []byte) string {
+		m := hmac.New(sha256.New, secret)
+		fmt.Fprintf(m, "%d\n%s\n%s\n", ts, method, path)
+		m.Write(body)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	for round := range 3 {
+		for i := range maxKeyed + 10 {
+			secret := []byte(fmt.Sprintf("secret-%d", i))
+			body := []byte(fmt.Sprintf(`{"n":%d}`, round*1000+i))
+			if got, want := Sum(secret, int64(1764000000+i), "POST", "/v1/orders?x=1", body), fresh(secret, int64(1764000000+i), "POST", "/v1/orders?x=1", body); got != want {
+				t.Fatalf("round %d secret %d: Sum = %s, want %s", round, i, got, want)
+			}
+		}
+	}
+	secret := []byte("reused")
+	buf := append([]byte(nil), secret...)
+	first := Sum(buf, 1, "GET", "/", nil)
+	copy(buf, "XXXXXX") // the caller reuses its slice: the kept key must not change
+	if got := Sum(secret, 1, "GET", "/", nil); got != first {
+		t.Fatalf("after the caller's slice changed, Sum = %s, want %s", got, first)
+	}
+}
