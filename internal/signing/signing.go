@@ -39,19 +39,29 @@ var (
 // Sum returns the lowercase hex signature of one request.
 func Sum(secret []byte, timestamp int64, method, pathAndQuery string, body []byte) string {
 	p := keyed(secret)
-	m := p.Get().(hash.Hash)
-	m.Reset()
-	var line [32]byte
-	m.Write(append(strconv.AppendInt(line[:0], timestamp, 10), '\n'))
-	m.Write([]byte(method))
-	m.Write([]byte{'\n'})
-	m.Write([]byte(pathAndQuery))
-	m.Write([]byte{'\n'})
-	m.Write(body)
+	m := p.Get().(*macState)
+	m.h.Reset()
+	// The signed prefix goes through one kept buffer: []byte(method) and
+	// friends would each allocate a copy for the hash.Hash interface.
+	b := strconv.AppendInt(m.buf[:0], timestamp, 10)
+	b = append(append(b, '\n'), method...)
+	b = append(append(b, '\n'), pathAndQuery...)
+	m.buf = append(b, '\n')
+	m.h.Write(m.buf)
+	m.h.Write(body)
 	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m.h.Sum(sum[:0])
+	if cap(m.buf) > 4096 {
+		m.buf = nil
+	}
 	p.Put(m)
 	return hex.EncodeToString(sum[:])
+}
+
+// macState is a keyed HMAC and the buffer its signed prefix is built in.
+type macState struct {
+	h   hash.Hash
+	buf []byte
 }
 
 // macs keeps HMAC states keyed with each secret in use. hmac.New hashes the
@@ -80,7 +90,7 @@ func keyed(secret []byte) *sync.Pool {
 		return p
 	}
 	key := string(secret) // a copy: the caller may reuse its slice
-	p = &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(key)) }}
+	p = &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, []byte(key)), buf: make([]byte, 0, 128)} }}
 	if len(macs.pools) < maxKeyed {
 		if macs.pools == nil {
 			macs.pools = map[string]*sync.Pool{}
