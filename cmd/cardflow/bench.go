@@ -28,7 +28,8 @@ import (
 // callback received) throughput and latency, how /readyz and /metrics
 // answered meanwhile, the service's CPU, peak RSS and store bytes per order
 // — next to the store's own write ceiling, measured on the same disk in the
-// same run. With -target it loads a cardflow that is already running.
+// same run, and the CPU floor of bare HTTP over loopback, measured on the
+// same cores in the same run. With -target it loads a cardflow that is already running.
 func cmdBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
@@ -39,6 +40,7 @@ func cmdBench(args []string) int {
 	fs.StringVar(&o.dir, "dir", "", "data directory (default: a temporary one, removed afterwards); the ceiling is measured on its disk")
 	fs.StringVar(&o.source, "source", "stock", "where the goods come from: stock (own stock), sim (simulated supplier, no latency) or fulu (the Fulu adapter against a fake gateway on loopback)")
 	fs.DurationVar(&o.ceiling, "ceiling", 3*time.Second, "how long to measure the store's write ceiling before the load (0: skip)")
+	fs.DurationVar(&o.floor, "floor", 2*time.Second, "how long to measure bare HTTP exchanges over loopback before the load, the floor under CPU per order (0: skip)")
 	fs.BoolVar(&o.restart, "restart", false, "after the load, stop the service and time its restart on the data just written")
 	fs.DurationVar(&o.probeEvery, "probe", 250*time.Millisecond, "how often to check /readyz and /metrics during the load")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the service's CPU profile over the load to this file, this process's (load generator, receiver, fake supplier) to FILE.bench and the service's allocations to FILE.allocs")
@@ -77,7 +79,7 @@ type benchOptions struct {
 	orders, concurrency, workers int
 	rate                         float64
 	dir, source, cpuProfile      string
-	ceiling, probeEvery          time.Duration
+	ceiling, floor, probeEvery   time.Duration
 	restart                      bool
 	target, storefront, secretEnv,
 	sku, amount, callbackListen string
@@ -109,6 +111,7 @@ func (o *benchOptions) check() error {
 type benchReport struct {
 	loadgen.Result
 	ceiling      storage.Ceiling
+	floor        loadgen.Floor
 	probes       probeReport
 	writes       float64 // store writes during the load, from /metrics
 	commits      float64
@@ -147,6 +150,15 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 			return rep, fmt.Errorf("ceiling: %w", err)
 		}
 		rep.ceiling = c
+	}
+	if o.floor > 0 {
+		// Before the service starts too: the floor is this machine's, alone.
+		fmt.Fprintf(os.Stderr, "measuring bare HTTP over loopback for %v…\n", o.floor)
+		f, err := loadgen.MeasureFloor(ctx, o.floor, 256)
+		if err != nil {
+			return rep, fmt.Errorf("http floor: %w", err)
+		}
+		rep.floor = f
 	}
 	if o.target != "" {
 		return rep, benchTarget(ctx, o, &rep)
@@ -187,11 +199,11 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	client := benchClient("http://"+svc.api, demo.StorefrontID, secret, o.concurrency)
 
 	profiled := profileService(ctx, o, svc, token)
-	cpu0, self0 := processCPU(svc.cmd.Process.Pid), selfCPU()
+	cpu0, self0 := processCPU(svc.cmd.Process.Pid), loadgen.SelfCPU()
 	if err := loadAndProbe(ctx, o, &rep, client, receiver, "http://"+svc.api, "qb-10", "10.00"); err != nil {
 		return rep, err
 	}
-	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, selfCPU()-self0
+	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, loadgen.SelfCPU()-self0
 	if err := profiled(); err != nil {
 		return rep, fmt.Errorf("cpu profile: %w", err)
 	}
@@ -362,6 +374,11 @@ func (r benchReport) print(o benchOptions) {
 	if c := r.ceiling; c.Writes > 0 {
 		fmt.Printf("  ceiling    %8.0f writes/s through the group-commit writer alone (%d producers, 300-byte values, %.0f writes per commit, same disk, this run)\n",
 			c.WritesPerSecond(), c.Producers, float64(c.Writes)/float64(max(c.Commits, 1)))
+	}
+	if f := r.floor; f.Exchanges > 0 {
+		// Two exchanges per order: the order in, its callback out.
+		fmt.Printf("  http floor %8.0f bare exchanges/s over loopback (%d connections, %v of CPU each, this process alone, this run); at two per order intake ran at %.0f%% of %.0f orders/s\n",
+			f.PerSecond(), f.Connections, f.CPUPerExchange().Round(time.Microsecond), 100*r.AcceptedPerSecond()/(f.PerSecond()/2), f.PerSecond()/2)
 	}
 	if r.Accepted > 0 && r.writes > 0 {
 		// An intake write puts a dozen keys (order, indexes, stock, fingerprints,

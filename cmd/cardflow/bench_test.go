@@ -17,7 +17,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
 	}
-	code, out := runBinary(t, nil, "bench", "-orders", "400", "-concurrency", "16", "-ceiling", "200ms",
+	code, out := runBinary(t, nil, "bench", "-orders", "400", "-concurrency", "16", "-ceiling", "200ms", "-floor", "200ms",
 		"-probe", "20ms", "-restart", "-dir", t.TempDir())
 	if code != 0 {
 		t.Fatalf("bench exit %d:\n%s", code, out)
@@ -26,6 +26,7 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 		regexp.MustCompile(`intake +\d+ accepted/s +p50 \S+ +p95 \S+ +p99 \S+ +\(rejected 0\)`),
 		regexp.MustCompile(`delivered 400 of 400, callbacks included`),
 		regexp.MustCompile(`ceiling +\d+ writes/s through the group-commit writer alone \(256 producers`),
+		regexp.MustCompile(`http floor +\d+ bare exchanges/s over loopback \(256 connections, \S+ of CPU each, this process alone, this run\); at two per order intake ran at \d+% of \d+ orders/s`),
 		regexp.MustCompile(`store +\d+\.\d durable writes and \d+\.\d+ commits per order; the ceiling carries \d+ orders/s of 5 writes each: intake ran at \d+% of it`),
 		regexp.MustCompile(`service +peak RSS \d+\.\d MB`),
 		regexp.MustCompile(`probes +/readyz [1-9]\d*× .*/metrics [1-9]\d*× .*; 0 failed`),
@@ -66,7 +67,7 @@ func TestBenchAgainstARunningService(t *testing.T) {
 	}
 	code, out := runBinary(t, []string{"CARDFLOW_SHOP1_SECRET=" + testShopSecret}, "bench", "-target", "http://"+s.apiAddr,
 		"-storefront", "shop1", "-secret-env", "CARDFLOW_SHOP1_SECRET", "-sku", "qb-10", "-orders", "150",
-		"-concurrency", "8", "-ceiling", "0", "-probe", "20ms")
+		"-concurrency", "8", "-ceiling", "0", "-floor", "0", "-probe", "20ms")
 	if code != 0 || !strings.Contains(out, "(rejected 0)") || !strings.Contains(out, "0 failed") {
 		t.Fatalf("bench -target: exit %d\n%s", code, out)
 	}
