@@ -29,7 +29,8 @@ import (
 // answered meanwhile, the service's CPU, peak RSS and store bytes per order
 // — next to the store's own write ceiling, measured on the same disk in the
 // same run, and the CPU floor of bare HTTP over loopback, measured on the
-// same cores in the same run. With -target it loads a cardflow that is already running.
+// same cores in the same run. With -target it loads a cardflow that is
+// already running.
 func cmdBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
