@@ -76,10 +76,23 @@ func (b *breakers) call(name string, req func() suppliers.Result) (res suppliers
 	return res, true
 }
 
-// down reports whether new orders should avoid a supplier now.
+// down reports whether new orders should avoid a supplier now. Once the
+// probe time has passed the breaker is half-open and lets one request
+// through as the probe, so this turns false before the supplier is marked
+// up again.
 func (b *breakers) down(name string) bool {
 	cb := b.m[name]
 	return cb != nil && cb.State() == gobreaker.StateOpen
+}
+
+// markedDown reports whether a supplier is marked down (DESIGN §6): from the
+// breaker opening until a probe succeeds, half-open included, the span of
+// its supplier_down alert. The circuit gauge shows this, not down: a
+// half-open breaker waiting for an order to probe with would otherwise
+// read as a working supplier while its alert is still raised.
+func (b *breakers) markedDown(name string) bool {
+	cb := b.m[name]
+	return cb != nil && cb.State() != gobreaker.StateClosed
 }
 
 // state names a supplier's breaker state for operators.

@@ -136,7 +136,7 @@ func (c circuitCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		v := 0.0
-		if c.e.breakers.down(name) {
+		if c.e.breakers.markedDown(name) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(circuitDesc, prometheus.GaugeValue, v, name)

@@ -3,6 +3,7 @@ package processor
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -92,6 +93,14 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 	})
 	if got := testutil.ToFloat64(f.engine.metrics.supplierReq.WithLabelValues("a", "submit", "unknown")); got < 1 {
 		t.Errorf("unknown submits to a = %v", got)
+	}
+	// Past the probe time (50 ms here) the breaker is half-open, waiting
+	// for an order to probe a with; no order comes, so a stays marked down
+	// and the gauge says so. It once read 0 here, and a CI run that
+	// scraped only after the probe time failed.
+	time.Sleep(120 * time.Millisecond)
+	if got := gathered(t, reg, "cardflow_supplier_circuit_open", "a"); got != 1 {
+		t.Errorf("circuit gauge of a half-open supplier = %v, want 1", got)
 	}
 }
 
