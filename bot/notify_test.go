@@ -75,11 +75,28 @@ type notifyFixture struct {
 }
 
 func newNotifyFixture(t *testing.T, perMinute int) *notifyFixture {
+	return newHeldNotifyFixture(t, perMinute, nil)
+}
+
+// newHeldNotifyFixture is newNotifyFixture whose sender, whenever it waits
+// (a rate limit, the limiter, a retry), first waits for hold to close: a
+// test can then raise a whole burst while the sender stands in its first
+// wait, whatever the machine's speed.
+func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *notifyFixture {
 	f := newFixture(t)
 	b := New(Options{Engine: f.engine, Auth: operators, Log: zerolog.Nop()})
 	nf := &notifyFixture{f: f, clock: f.clock, ch: newFakeChannel(), done: make(chan struct{})}
 	nf.sender = NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
-	nf.sender.sleep = func(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, min(d, 20*time.Millisecond)) }
+	nf.sender.sleep = func(ctx context.Context, d time.Duration) error {
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return sleepCtx(ctx, min(d, 20*time.Millisecond))
+	}
 	nf.n = NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nf.sender.Kick)
 	ctx, cancel := context.WithCancel(context.Background())
 	nf.cancel = cancel
@@ -169,15 +186,22 @@ func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
 }
 
 func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
-	nf := newNotifyFixture(t, 600) // the limiter itself is not under test; keep the test fast
+	// The burst arrives while the sender waits out its first rate limit:
+	// held, so that a slow machine raising the 200 alerts one by one does
+	// not see them sent one by one as they come (a loaded run sent 15).
+	hold := make(chan struct{})
+	nf := newHeldNotifyFixture(t, 600, hold) // the limiter itself is not under test; keep the test fast
+	nf.ch.mu.Lock()
 	for _, i := range []int{1, 2, 3} {
 		nf.ch.fail[i] = &RateLimitError{RetryAfter: time.Second}
 	}
 	nf.ch.fail[4] = errors.New("network down")
+	nf.ch.mu.Unlock()
 	for i := 1; i <= 200; i++ {
 		nf.raise(t, storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: "review", OrderID: uint64(i), SKU: "qb-10",
 			Detail: "rule:large-order"})
 	}
+	close(hold)
 	nf.f.eventually("the queue drained", func() bool { return nf.queued() == 0 })
 	covered := 0
 	for _, text := range nf.ch.texts() {

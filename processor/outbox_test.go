@@ -118,12 +118,25 @@ func TestCallbacksOfOneOrderArriveInOrder(t *testing.T) {
 	f := newFixture(t, nil)
 	down := downReceiver(f)
 	o := f.submit("ORD-1", "jd-100", 1, 10000)
-	f.waitFor("delayed attempted", func() bool { return down.count() >= 1 })
+	// Wait for each failure to be recorded, not only received: a tick
+	// before the dispatcher records it would schedule the retry after the
+	// ticked clock, where nothing ever wakes it (a loaded CI run did this).
+	headTried := func(n int) func() bool {
+		return func() bool {
+			for _, ev := range f.storedEvents() {
+				if ev.Type == CallbackDelayed && ev.Attempts >= n {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	f.waitFor("delayed attempted", headTried(1))
 	f.importCards("jd-100", "ORD", 1)
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	// The delivered event waits behind the unacknowledged delayed one.
 	f.tick(10 * time.Second)
-	f.waitFor("retry of the head", func() bool { return down.count() >= 2 })
+	f.waitFor("retry of the head", headTried(2))
 	down.heal()
 	f.tick(time.Minute)
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
