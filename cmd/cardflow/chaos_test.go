@@ -204,7 +204,9 @@ func TestChaos(t *testing.T) {
 	s.receiver.SetFailRate(0)
 	// Once the faults stop, what is left waits at most about as long as the
 	// load ran (a callback's backoff doubles from the event's creation).
-	ch.settle(t, p, max(2*time.Minute, load+time.Minute))
+	// At least the engine's longest wait between two queries of one
+	// purchase (5 minutes), as in TestSupplierPurchasesSurviveKillsAndLostAnswers.
+	ch.settle(t, p, max(5*time.Minute+30*time.Second, load+time.Minute))
 	settled := time.Now()
 
 	tl := ch.check(t)

@@ -79,7 +79,11 @@ batch_size = 2
 	if t.Failed() {
 		t.FailNow()
 	}
-	deadline := time.Now().Add(120 * time.Second)
+	// Longer than the engine's longest wait between two queries of one
+	// purchase (5 minutes, after nine unanswered ones): on a loaded machine
+	// lost and garbled answers can stretch a purchase's polling past two
+	// minutes, which a 2-minute window once took for a lost order.
+	deadline := time.Now().Add(5*time.Minute + 30*time.Second)
 	for {
 		var missing []string
 		for id := range accepted {
