@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -72,31 +73,47 @@ func (p *proc) logs() string {
 // 200 (use /readyz).
 func startProc(t *testing.T, env []string, readyURL string, args ...string) *proc {
 	t.Helper()
+	p, err := launch(t, env, readyURL, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// errExitedAtStart is launch's error when the process ended before it was
+// ready; the error's text carries the process's output.
+var errExitedAtStart = errors.New("cardflow exited during start-up")
+
+// launch starts cardflow and waits until readyURL answers 200.
+func launch(t *testing.T, env []string, readyURL string, args ...string) (*proc, error) {
+	t.Helper()
 	cmd := exec.Command(cardflowBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &proc{cmd: cmd, stderr: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(20 * time.Second)
+	// A timeout: a port taken by someone else may accept and never answer.
+	probe := &http.Client{Timeout: time.Second}
 	for {
-		resp, err := http.Get(readyURL)
+		resp, err := probe.Get(readyURL)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return p, nil
 			}
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("cardflow exited during start-up:\n%s", p.logs())
+			return nil, fmt.Errorf("%w:\n%s", errExitedAtStart, p.logs())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cardflow not ready at %s:\n%s", readyURL, p.logs())
+			return nil, fmt.Errorf("cardflow not ready at %s:\n%s", readyURL, p.logs())
 		}
 	}
 }
@@ -145,5 +162,27 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-tick.C:
 		}
+	}
+}
+
+// TestStartMovesOffAPortTakenMeanwhile: the helper's retry when another
+// process took a picked port before cardflow could bind it.
+func TestStartMovesOffAPortTakenMeanwhile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	s := newService(t, "")
+	taken, err := net.Listen("tcp", s.apiAddr)
+	if err != nil {
+		t.Skipf("the picked port went elsewhere already: %v", err)
+	}
+	defer taken.Close()
+	old := s.apiAddr
+	s.start(t)
+	if s.apiAddr == old {
+		t.Fatalf("still on the taken %s", old)
+	}
+	if resp, err := http.Get("http://" + s.apiAddr + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("readyz on the new port: %v", err)
 	}
 }

@@ -36,6 +36,7 @@ type service struct {
 	env            []string
 	receiver       *storefront.Receiver
 	callbackURL    string
+	started        bool // start succeeded once: its ports are the service's
 }
 
 func newService(t *testing.T, extra string) *service {
@@ -81,9 +82,40 @@ workers = 8
 	return s
 }
 
+// freeAddr's ports are free when picked, not when cardflow binds them:
+// another test binary running beside this one may take one in between. A
+// first start that fails with "address already in use" is tried again on
+// new ports (the config rewritten); later starts keep the ports, which the
+// test's clients already point at.
 func (s *service) start(t *testing.T) *proc {
 	t.Helper()
-	return startProc(t, s.env, "http://"+s.apiAddr+"/readyz", "serve", "-config", s.config)
+	for try := 0; ; try++ {
+		p, err := launch(t, s.env, "http://"+s.apiAddr+"/readyz", "serve", "-config", s.config)
+		if err == nil {
+			s.started = true
+			return p
+		}
+		if s.started || try == 2 || !errors.Is(err, errExitedAtStart) || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		s.movePorts(t)
+	}
+}
+
+// movePorts gives the service new listen addresses in its config.
+func (s *service) movePorts(t *testing.T) {
+	t.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, admin := freeAddr(t), freeAddr(t)
+	text := strings.Replace(string(cfg), fmt.Sprintf("listen = %q", s.apiAddr), fmt.Sprintf("listen = %q", api), 1)
+	text = strings.Replace(text, fmt.Sprintf("listen = %q", s.admin), fmt.Sprintf("listen = %q", admin), 1)
+	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.apiAddr, s.admin = api, admin
 }
 
 func (s *service) client() *storefront.Client {
