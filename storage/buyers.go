@@ -123,7 +123,7 @@ func (t *Tx) identity(s string) identity {
 	if id, ok := t.identities[s]; ok {
 		return id
 	}
-	sum := t.store.vault.buyerMAC.sum(s)
+	sum := t.store.vault.buyerMAC.Sum(nil, s)
 	var id identity
 	copy(id[:], sum[:])
 	if t.identities == nil {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"cardflow/internal/signing"
 )
 
 // Card is one card key in plaintext. It only exists in memory, between the
@@ -53,8 +55,8 @@ type SealedCard struct {
 // one key is never used for two purposes.
 type Vault struct {
 	aead     cipher.AEAD
-	fpMAC    *keyedMAC
-	buyerMAC *keyedMAC
+	fpMAC    *signing.MAC
+	buyerMAC *signing.MAC
 }
 
 const (
@@ -89,7 +91,7 @@ func NewVault(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gcm: %w", err)
 	}
-	return &Vault{aead: aead, fpMAC: newKeyedMAC(fpKey), buyerMAC: newKeyedMAC(buyerKey)}, nil
+	return &Vault{aead: aead, fpMAC: signing.NewMAC(fpKey), buyerMAC: signing.NewMAC(buyerKey)}, nil
 }
 
 // Normalize is the form a card key is compared in: surrounding and inner
@@ -119,7 +121,7 @@ func (v *Vault) Fingerprint(c Card) Fingerprint {
 	if id == "" {
 		id = "pwd:" + Normalize(c.Password)
 	}
-	return v.fpMAC.sum(id)
+	return v.fpMAC.Sum(nil, id)
 }
 
 // Seal encrypts a card with a fresh random nonce.

@@ -6,11 +6,9 @@ package signing
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash"
 	"net/http"
 	"strconv"
 	"sync"
@@ -38,66 +36,41 @@ var (
 
 // Sum returns the lowercase hex signature of one request.
 func Sum(secret []byte, timestamp int64, method, pathAndQuery string, body []byte) string {
-	p := keyed(secret)
-	m := p.Get().(*macState)
-	m.h.Reset()
-	// The signed prefix goes through one kept buffer: []byte(method) and
-	// friends would each allocate a copy for the hash.Hash interface.
-	b := strconv.AppendInt(m.buf[:0], timestamp, 10)
-	b = append(append(b, '\n'), method...)
-	b = append(append(b, '\n'), pathAndQuery...)
-	m.buf = append(b, '\n')
-	m.h.Write(m.buf)
-	m.h.Write(body)
-	var sum [sha256.Size]byte
-	m.h.Sum(sum[:0])
-	if cap(m.buf) > 4096 {
-		m.buf = nil
-	}
-	p.Put(m)
+	sum := keyed(secret).Sum(body, strconv.FormatInt(timestamp, 10), "\n", method, "\n", pathAndQuery, "\n")
 	return hex.EncodeToString(sum[:])
 }
 
-// macState is a keyed HMAC and the buffer its signed prefix is built in.
-type macState struct {
-	h   hash.Hash
-	buf []byte
-}
-
-// macs keeps HMAC states keyed with each secret in use. hmac.New hashes the
-// key and allocates two SHA-256 states every time, and every order costs a
-// signature check on the way in and a signature on its callback; a keyed
-// state is Reset and reused instead. Storefront secrets are few and fixed
-// by the config; past maxKeyed secrets (a fuzzer's random keys) states are
-// made afresh and not kept.
+// macs keeps a MAC per secret in use: every order costs a signature check
+// on the way in and a signature on its callback. Storefront secrets are few
+// and fixed by the config; past maxKeyed secrets (a fuzzer's random keys)
+// MACs are made afresh and not kept.
 const maxKeyed = 64
 
 var macs struct {
 	sync.RWMutex
-	pools map[string]*sync.Pool
+	m map[string]*MAC
 }
 
-func keyed(secret []byte) *sync.Pool {
+func keyed(secret []byte) *MAC {
 	macs.RLock()
-	p := macs.pools[string(secret)]
+	m := macs.m[string(secret)]
 	macs.RUnlock()
-	if p != nil {
-		return p
+	if m != nil {
+		return m
 	}
 	macs.Lock()
 	defer macs.Unlock()
-	if p = macs.pools[string(secret)]; p != nil {
-		return p
+	if m = macs.m[string(secret)]; m != nil {
+		return m
 	}
-	key := string(secret) // a copy: the caller may reuse its slice
-	p = &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, []byte(key)), buf: make([]byte, 0, 128)} }}
-	if len(macs.pools) < maxKeyed {
-		if macs.pools == nil {
-			macs.pools = map[string]*sync.Pool{}
+	m = NewMAC(secret)
+	if len(macs.m) < maxKeyed {
+		if macs.m == nil {
+			macs.m = map[string]*MAC{}
 		}
-		macs.pools[key] = p
+		macs.m[string(secret)] = m
 	}
-	return p
+	return m
 }
 
 // Apply sets the three signature headers on req for the given body.

@@ -101,6 +101,15 @@ func do(t *testing.T, s *qqfake.Server, method, path, auth string, body any) (in
 }
 
 // authHeader fetches an access token from the fake: "QQBot <token>".
+// connected is a fake platform with a webhook receiver behind it and a
+// token to call its OpenAPI with: what most of these tests start from.
+func connected(t *testing.T) (*qqfake.Server, *clock, string) {
+	t.Helper()
+	s, c := newServer(t)
+	newHook(t, s)
+	return s, c, authHeader(t, s)
+}
+
 func authHeader(t *testing.T, s *qqfake.Server) string {
 	t.Helper()
 	status, _, raw := do(t, s, http.MethodPost, qqfake.TokenPath, "",
@@ -286,9 +295,7 @@ func TestActivePushRefusedUnlessAllowed(t *testing.T) {
 }
 
 func TestGroupEventsToggleActivePush(t *testing.T) {
-	s, _ := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, _, auth := connected(t)
 	if _, err := s.GroupEvent("GROUP_MSG_RECEIVE", "G1", "M-owner"); err != nil {
 		t.Fatal(err)
 	}
@@ -320,9 +327,7 @@ func TestReplyWindowExpiresByInjectedClock(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, clk := newServer(t)
-			newHook(t, s)
-			auth := authHeader(t, s)
+			s, clk, auth := connected(t)
 			var d qqfake.Delivery
 			var err error
 			path := groupPath("G1")
@@ -354,9 +359,7 @@ func TestReplyWindowExpiresByInjectedClock(t *testing.T) {
 }
 
 func TestReplyHandleMustBeIssuedForThatChat(t *testing.T) {
-	s, _ := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, _, auth := connected(t)
 	g, err := s.GroupAt("G1", "M1", "hi")
 	if err != nil {
 		t.Fatal(err)
@@ -389,9 +392,7 @@ func TestReplyHandleMustBeIssuedForThatChat(t *testing.T) {
 }
 
 func TestFiveRepliesPerHandleWithUniqueSeq(t *testing.T) {
-	s, _ := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, _, auth := connected(t)
 	d, err := s.GroupAt("G1", "M1", "hi")
 	if err != nil {
 		t.Fatal(err)
@@ -470,9 +471,7 @@ func TestMarkdownAndKeyboardRefusalLevels(t *testing.T) {
 	}
 	for _, l := range levels {
 		t.Run(l.name, func(t *testing.T) {
-			s, _ := newServer(t)
-			newHook(t, s)
-			auth := authHeader(t, s)
+			s, _, auth := connected(t)
 			l.refuse(s)
 			d, err := s.GroupAt("G1", "M1", "/pending")
 			if err != nil {
@@ -490,9 +489,7 @@ func TestMarkdownAndKeyboardRefusalLevels(t *testing.T) {
 }
 
 func TestSuccessfulSendIsRecordedWithButtons(t *testing.T) {
-	s, clk := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, clk, auth := connected(t)
 	d, err := s.GroupAt("G1", "M1", "/pending")
 	if err != nil {
 		t.Fatal(err)
@@ -529,9 +526,7 @@ func TestSuccessfulSendIsRecordedWithButtons(t *testing.T) {
 }
 
 func TestMalformedSendsAreRefused(t *testing.T) {
-	s, _ := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, _, auth := connected(t)
 	d, err := s.GroupAt("G1", "M1", "hi")
 	if err != nil {
 		t.Fatal(err)
@@ -574,9 +569,7 @@ func TestMalformedSendsAreRefused(t *testing.T) {
 }
 
 func TestInteractionAckIsRecorded(t *testing.T) {
-	s, _ := newServer(t)
-	newHook(t, s)
-	auth := authHeader(t, s)
+	s, _, auth := connected(t)
 	d, err := s.Click("G1", "M1", "o:ap:42", "")
 	if err != nil {
 		t.Fatal(err)
