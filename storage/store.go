@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -78,6 +79,10 @@ type Store struct {
 	buyers      *buyerIndex   // set before buyersReady closes
 	buyersReady chan struct{} // closed once the buyer history is indexed
 	buyersErr   error
+
+	// trimOther is the process's resident file-backed memory outside the
+	// database mapping, as Trim last measured it (see Trim).
+	trimOther atomic.Int64
 }
 
 // Open opens (creating if needed) the database in dir, checks that master is
@@ -125,7 +130,7 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		if s.buyersErr = s.loadBuyers(); s.buyersErr != nil {
 			s.buyers = newBuyerIndex() // rules see no history rather than no order going through
 		}
-		_, _ = s.Trim() // the day of history just read stays in the page cache, not in our RSS
+		_, _ = s.Trim(0) // the day of history just read stays in the page cache, not in our RSS
 	}()
 	s.w = startWriter(s, opts.MaxBatch)
 	return s, nil

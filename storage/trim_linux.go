@@ -21,11 +21,29 @@ import (
 // orders behind a day of callbacks leaves most of a large file mapped in,
 // and the kernel maps neighbouring pages on every fault as well.
 //
+// Only a mapping with more than over bytes resident is trimmed (Trim(0)
+// always trims). A check that finds less costs a read of /proc/self/statm,
+// a few microseconds, where /proc/self/smaps, which gives the mapping's own
+// share, walks every mapping's page tables and costs over a millisecond:
+// statm counts the mapping together with the binary's code and other
+// file-backed pages, whose share the last full look measured (otherBytes).
+// The estimate is off by how much those other pages changed since: they
+// are mostly the binary's code, which grows as more of it runs, so the
+// check errs toward trimming early; it can fall behind only when the kernel
+// reclaims them under memory pressure, and then by at most their size.
+//
 // It runs inside a read transaction: bbolt remaps the file only under its
 // mmap lock, which a read transaction holds shared, so the range trimmed is
 // the one bbolt uses for the whole call. It returns the bytes the mapping
-// had resident before.
-func (s *Store) Trim() (int64, error) {
+// had resident before (that estimate, when it is over or below).
+func (s *Store) Trim(over int64) (int64, error) {
+	if over > 0 {
+		if f, err := residentFileBytes(); err == nil {
+			if est := f - s.trimOther.Load(); est <= over {
+				return est, nil
+			}
+		}
+	}
 	path, err := filepath.Abs(s.db.Path())
 	if err != nil {
 		return 0, err
@@ -40,12 +58,36 @@ func (s *Store) Trim() (int64, error) {
 			return err
 		}
 		resident = rss
+		if f, err := residentFileBytes(); err == nil {
+			s.trimOther.Store(max(f-rss, 0))
+		}
+		if rss <= over {
+			return nil
+		}
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
 			return fmt.Errorf("madvise: %w", errno)
 		}
 		return nil
 	})
 	return resident, err
+}
+
+// residentFileBytes is the process's resident file-backed (and shared)
+// memory: the third field of /proc/self/statm, in pages.
+func residentFileBytes() (int64, error) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, err
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 3 {
+		return 0, fmt.Errorf("/proc/self/statm: %q", b)
+	}
+	pages, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/self/statm: %w", err)
+	}
+	return pages * int64(os.Getpagesize()), nil
 }
 
 // mappingOf finds the process's mapping of a file in /proc/self/smaps: its

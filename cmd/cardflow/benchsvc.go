@@ -196,6 +196,13 @@ func (r rss) String() string {
 // peakRSS reads a process's high-water resident set size (Linux).
 func peakRSS(pid int) int64 { return procStatusKB(pid, "VmHWM:") }
 
+// resetPeakRSS starts the high-water mark again from the current resident
+// set (Linux: "5" to /proc/PID/clear_refs), so that the peak of the load
+// is not the peak of the stock import before it.
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
 func procStatusKB(pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
