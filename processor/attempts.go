@@ -291,10 +291,6 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 	case suppliers.StatusPending:
 		a.State = storage.AttemptPending
 		e.askLater(a, now, pl)
-		if p, ok := e.sources[a.Supplier].(suppliers.Pacer); ok { // the supplier knows its own rhythm
-			a.NextAt = now.Add(p.QueryBackoff(a.Queries - 1))
-			pl.queries[len(pl.queries)-1].at = a.NextAt
-		}
 	default: // unknown: never buy again, ask
 		a.State = storage.AttemptUnknown
 		e.askLater(a, now, pl)
@@ -306,8 +302,23 @@ func (e *Engine) askLater(a *storage.Attempt, now time.Time, pl *plan) {
 		a.State = storage.AttemptUnknown
 	}
 	a.Queries++
-	a.NextAt = now.Add(pollDelay(a.Queries - 1))
+	a.NextAt = now.Add(e.queryDelay(a.Supplier, a.Queries-1))
 	pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+}
+
+// queryDelay is the wait before asking about an attempt again. A supplier
+// that knows its own rhythm (Fulu: every 1-3 s, slowing to 30 s) sets it
+// whether its last answer was "still working" or lost: a lost answer says
+// nothing about the order, and doubling the wait on each one (the default
+// for suppliers without a rhythm) left a purchase whose queries kept losing
+// their answers unseen for up to 5 minutes, and its buyer waiting. A
+// supplier that keeps failing is not asked harder for it: its unknown
+// answers open its circuit, and then no query is sent until the probe.
+func (e *Engine) queryDelay(supplier string, queries int) time.Duration {
+	if p, ok := e.sources[supplier].(suppliers.Pacer); ok {
+		return min(p.QueryBackoff(queries), maxPoll)
+	}
+	return pollDelay(queries)
 }
 
 // settle delivers an order whose batches all have their goods. Cards from a

@@ -166,6 +166,57 @@ func TestUnknownOutcomeIsQueriedNeverBoughtAgain(t *testing.T) {
 	}
 }
 
+// paced is a scripted supplier with its own query rhythm (a Pacer).
+type paced struct {
+	*scripted
+	every time.Duration
+}
+
+func (p paced) QueryBackoff(int) time.Duration { return p.every }
+
+// TestLostAnswersAreAskedAgainAtTheSuppliersPace: a supplier that asks to be
+// queried every 3 s loses the answer to the purchase and to the next 12
+// queries (the timeouts and garbled answers of a bad network). Each lost
+// answer is asked again 3 s later, as the supplier asked, where a doubling
+// wait would have reached 16 s by the fourth and 5 minutes by the tenth.
+// The breaker is set not to open here, which would stop the queries.
+func TestLostAnswersAreAskedAgainAtTheSuppliersPace(t *testing.T) {
+	const lost = 12
+	a, b := newScripted(), newScripted()
+	a.onSubmit = func(suppliers.Order, int) suppliers.Result {
+		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "timeout"}
+	}
+	a.onQuery = func(no string, n int) suppliers.Result {
+		if n <= lost {
+			return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "garbled answer"}
+		}
+		return a.succeed(1)
+	}
+	f := remoteFixture(t, a, b, func(o *Options) {
+		o.Sources["a"] = paced{scripted: a, every: 3 * time.Second}
+		o.Suppliers[1].BreakerFailures = 100
+	})
+	o := f.submit("P-1", "steam-50", 1, 5000)
+	for asked := 1; asked <= lost+1; asked++ {
+		// asked-1 queries made: the attempt waits for the next one.
+		f.waitFor(fmt.Sprintf("answer %d recorded", asked), func() bool {
+			return f.order(o.ID).Attempts[0].Queries == asked
+		})
+		at := f.order(o.ID).Attempts[0]
+		if at.State != storage.AttemptUnknown {
+			t.Fatalf("after %d lost answers the attempt is %s", asked, at.State)
+		}
+		if d := at.NextAt.Sub(f.clock.Now()); d != 3*time.Second {
+			t.Fatalf("after %d lost answers the next query is in %v, want the supplier's 3s", asked, d)
+		}
+		f.tick(3 * time.Second)
+	}
+	f.waitFor("delivered", func() bool { return f.order(o.ID).Status == storage.StatusDelivered })
+	if s, n := a.calls(); s != 1 || n != 1 {
+		t.Fatalf("supplier a got %d submits under %d numbers; want exactly one", s, n)
+	}
+}
+
 func sumQueries(s *scripted) int {
 	n := 0
 	for _, q := range s.queries {
