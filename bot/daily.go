@@ -14,7 +14,10 @@ const metaReportSent = "report_sent"
 // Daily queues the report of the day before for every operator chat at
 // daily_at in the report's time zone. Started after daily_at (a restart, a
 // machine that was off), it sends the missed report at once; it never sends
-// one day twice, and never the reports of days further back.
+// one day twice, and never the reports of days further back. A day that
+// ended before the store counted anything is not reported: a shop that
+// installs cardflow in the afternoon gets its first report the next
+// morning, about the day it started, not an empty one about the day before.
 type Daily struct {
 	bot   *Bot
 	store *storage.Store
@@ -82,6 +85,9 @@ func (d *Daily) SendDue() (bool, error) {
 	err = d.store.Update(func(tx *storage.Tx) error {
 		if !tx.MetaTime(metaReportSent).Before(p.From) {
 			return nil // another run got there first
+		}
+		if first, ok := tx.FirstCounted(); !ok || !first.Before(p.To) {
+			return tx.SetMetaTime(metaReportSent, p.From) // nothing to report: the store's life began after the day
 		}
 		for _, dest := range d.dests {
 			m := &storage.ChatMessage{Dest: dest, Text: T(d.bot.lang, "daily_report_title") + " · " + text,

@@ -56,6 +56,41 @@ func TestStatsAndReportShowTheDay(t *testing.T) {
 	}
 }
 
+// TestNoDailyReportOfADayBeforeTheStoreCountedAnything: a store whose first
+// order came in today, started after daily_at, sends no report of
+// yesterday (it would be empty, of a day before the shop used cardflow),
+// also not after a restart; the next morning it reports today.
+func TestNoDailyReportOfADayBeforeTheStoreCountedAnything(t *testing.T) {
+	f := newFixture(t)
+	f.importCards(skuSmall, "cards-qb10.txt")
+	f.clock.Set(time.Date(2025, 3, 14, 15, 0, 0, 0, Shanghai()))
+	f.delivered(skuSmall)
+	b := f.clockBot(LangZH)
+	dests := []string{"test:1"}
+	for range 2 { // the second is a restart
+		if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || sent {
+			t.Fatalf("report of the day before the first order: sent %v, err %v", sent, err)
+		}
+	}
+	f.clock.Set(time.Date(2025, 3, 15, 9, 0, 0, 0, Shanghai()))
+	if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || !sent {
+		t.Fatalf("report of the first day: sent %v, err %v", sent, err)
+	}
+	var queued []storage.ChatMessage
+	err := f.store.View(func(tx *storage.Tx) error {
+		var err error
+		queued, err = tx.PendingChat("test:1", 10)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
+		t.Fatalf("queued: %+v", queued)
+	}
+	containsAll(t, "the first report", queued[0].Text, "日报", "订单 1 笔")
+}
+
 // TestDailyReportIsQueuedOncePerDayAcrossRestarts: before daily_at nothing
 // goes out; at it, yesterday's report is queued for every chat, once, even
 // when the scheduler starts again (a restart); the next day's comes the
@@ -64,6 +99,9 @@ func TestStatsAndReportShowTheDay(t *testing.T) {
 func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	f := newFixture(t)
 	f.importCards(skuSmall, "cards-qb10.txt")
+	f.clock.Set(t0().Add(-6 * time.Hour)) // the evening before: the store's first order
+	f.delivered(skuSmall)
+	f.clock.Set(t0())
 	f.delivered(skuSmall)
 	b := f.clockBot(LangZH)
 	dests := []string{"test:1", "test:2"}
@@ -103,6 +141,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 		!queued[1].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
 		t.Fatalf("queued for test:2: %+v", queued)
 	}
+	containsAll(t, "the first report", queued[0].Text, "日报", "订单 1 笔")
 	containsAll(t, "the second report", queued[1].Text, "日报", "订单 1 笔")
 
 	// An alert queued after the reports: three messages, of which the

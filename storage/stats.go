@@ -206,6 +206,22 @@ func (t *Tx) PruneStats(before uint32, limit int) (int, error) {
 	return len(doomed), nil
 }
 
+// FirstCounted is when the oldest counter slot kept begins: the store's
+// first order, purchase or balance reading, unless 93 days of pruning have
+// moved it on. ok is false while nothing has been counted (lifetime
+// counters aside).
+func (t *Tx) FirstCounted() (at time.Time, ok bool) {
+	k, _ := t.tx.Bucket(bucketStats).Cursor().First()
+	if len(k) < 4 {
+		return time.Time{}, false
+	}
+	slot := binary.BigEndian.Uint32(k)
+	if slot == LifetimeSlot {
+		return time.Time{}, false
+	}
+	return SlotTime(slot), true
+}
+
 // MetaTime reads a time kept in meta under name (zero if none).
 func (t *Tx) MetaTime(name string) time.Time {
 	v := t.tx.Bucket(bucketMeta).Get([]byte(name))
