@@ -74,14 +74,9 @@ func run(ctx context.Context, fuzztime string, pkgs []string, stdout, stderr io.
 		start := time.Now()
 		fmt.Fprintf(stdout, "fuzzall: === %s %s\n", t.pkg, t.name)
 		out, err := fuzz(ctx, t, fuzztime, stdout, stderr)
-		if err != nil && ctx.Err() == nil && deadlineFlake(out) {
-			// go test's fuzz coordinator sometimes fails a target with a bare
-			// "context deadline exceeded" when -fuzztime runs out while a
-			// worker is busy on a loaded machine: no input failed, nothing
-			// was written to testdata. Such a run proves nothing either way,
-			// so it is run once more; a second failure of any kind counts.
+		for rerun := 1; err != nil && ctx.Err() == nil && deadlineFlake(out) && rerun <= deadlineReruns; rerun++ {
 			fmt.Fprintf(stdout, "fuzzall: %s %s stopped at its deadline without a failing input; running it again\n", t.pkg, t.name)
-			_, err = fuzz(ctx, t, fuzztime, stdout, stderr)
+			out, err = fuzz(ctx, t, fuzztime, stdout, stderr)
 		}
 		result := "ok  "
 		if err != nil {
@@ -106,6 +101,19 @@ func run(ctx context.Context, fuzztime string, pkgs []string, stdout, stderr io.
 	}
 	return 0
 }
+
+// deadlineReruns is how often a target that failed with nothing but
+// "context deadline exceeded" is run again. That failure is a race in Go's
+// fuzz coordinator (internal/fuzz, CoordinateFuzzing): when -fuzztime runs
+// out, the coordinator may wake on the expired context before the context
+// has cancelled its child, and then it does not recognise the deadline as
+// its own and reports it as the target's error. No input failed and nothing
+// was written to testdata, so such a run proves nothing either way. It is
+// not load: on an idle machine it hit 1 of 60 target runs (five runs of
+// fuzzall -fuzztime 3s, 2026-12-03), so with one rerun a CI run of 12
+// targets failed on a double hit about once in 300, with two about once in
+// 20,000. Any other failure, on any run, fails the target.
+const deadlineReruns = 2
 
 // fuzz runs one target, streaming go test's output and returning a copy of it.
 func fuzz(ctx context.Context, t target, fuzztime string, stdout, stderr io.Writer) (string, error) {
