@@ -70,24 +70,35 @@ func (d *Daily) SendDue() (bool, error) {
 		return false, nil
 	}
 	p := DayBefore(now, d.bot.loc)
-	var sent time.Time
-	if err := d.store.View(func(tx *storage.Tx) error { sent = tx.MetaTime(metaReportSent); return nil }); err != nil {
+	var (
+		sent  time.Time
+		empty bool // the store's life began after the day: nothing to report
+	)
+	if err := d.store.View(func(tx *storage.Tx) error {
+		sent = tx.MetaTime(metaReportSent)
+		first, ok := tx.FirstCounted()
+		empty = !ok || !first.Before(p.To)
+		return nil
+	}); err != nil {
 		return false, err
 	}
 	if !sent.Before(p.From) {
 		return false, nil
 	}
-	_, text, err := d.bot.reportText(p, true)
-	if err != nil {
-		return false, err
+	var text string
+	if !empty {
+		var err error
+		if _, text, err = d.bot.reportText(p, true); err != nil {
+			return false, err
+		}
 	}
 	queued := false
-	err = d.store.Update(func(tx *storage.Tx) error {
+	err := d.store.Update(func(tx *storage.Tx) error {
 		if !tx.MetaTime(metaReportSent).Before(p.From) {
 			return nil // another run got there first
 		}
-		if first, ok := tx.FirstCounted(); !ok || !first.Before(p.To) {
-			return tx.SetMetaTime(metaReportSent, p.From) // nothing to report: the store's life began after the day
+		if empty {
+			return tx.SetMetaTime(metaReportSent, p.From)
 		}
 		for _, dest := range d.dests {
 			m := &storage.ChatMessage{Dest: dest, Text: T(d.bot.lang, "daily_report_title") + " · " + text,

@@ -56,6 +56,21 @@ func TestStatsAndReportShowTheDay(t *testing.T) {
 	}
 }
 
+// queuedChat reads the first messages waiting in a chat's queue.
+func (f *fixture) queuedChat(dest string) []storage.ChatMessage {
+	f.t.Helper()
+	var queued []storage.ChatMessage
+	err := f.store.View(func(tx *storage.Tx) error {
+		var err error
+		queued, err = tx.PendingChat(dest, 10)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return queued
+}
+
 // TestNoDailyReportOfADayBeforeTheStoreCountedAnything: a store whose first
 // order came in today, started after daily_at, sends no report of
 // yesterday (it would be empty, of a day before the shop used cardflow),
@@ -76,15 +91,7 @@ func TestNoDailyReportOfADayBeforeTheStoreCountedAnything(t *testing.T) {
 	if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || !sent {
 		t.Fatalf("report of the first day: sent %v, err %v", sent, err)
 	}
-	var queued []storage.ChatMessage
-	err := f.store.View(func(tx *storage.Tx) error {
-		var err error
-		queued, err = tx.PendingChat("test:1", 10)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	queued := f.queuedChat("test:1")
 	if len(queued) != 1 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
 		t.Fatalf("queued: %+v", queued)
 	}
@@ -128,15 +135,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	if !sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
 		t.Fatal("no report the next day")
 	}
-	var queued []storage.ChatMessage
-	err := f.store.View(func(tx *storage.Tx) error {
-		var err error
-		queued, err = tx.PendingChat("test:2", 10)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	queued := f.queuedChat("test:2")
 	if len(queued) != 2 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 13, 0, 0, 0, 0, Shanghai())) ||
 		!queued[1].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
 		t.Fatalf("queued for test:2: %+v", queued)
@@ -146,7 +145,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 
 	// An alert queued after the reports: three messages, of which the
 	// reports go one by one with charts.
-	err = f.store.Update(func(tx *storage.Tx) error {
+	err := f.store.Update(func(tx *storage.Tx) error {
 		return tx.QueueChat(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: f.clock.Now()})
 	})
 	if err != nil {

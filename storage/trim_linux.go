@@ -26,7 +26,7 @@ import (
 // a few microseconds, where /proc/self/smaps, which gives the mapping's own
 // share, walks every mapping's page tables and costs over a millisecond:
 // statm counts the mapping together with the binary's code and other
-// file-backed pages, whose share the last full look measured (otherBytes).
+// file-backed pages, whose share the last full look measured (trimOther).
 // The estimate is off by how much those other pages changed since: they
 // are mostly the binary's code, which grows as more of it runs, so the
 // check errs toward trimming early; it can fall behind only when the kernel
