@@ -418,8 +418,13 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 	return nil
 }
 
-// callback queues the storefront callback of an order's current state.
+// callback queues the storefront callback of an order's current state. A
+// delay goes through delayed, which tells each cause once; any other
+// callback makes the next delay news again.
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
+	if typ != CallbackDelayed {
+		o.DelayCauses = nil
+	}
 	return c.event(tx, &storage.Event{
 		Kind: kindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
