@@ -71,7 +71,8 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 // reason, or duplicate_card for a rebuy), once per cause: an order looked at
 // again while it waits for the same thing has nothing new to say. The causes
 // told are kept on the order, written with it in the same transaction, so a
-// restart does not tell them again.
+// restart does not tell them again; a move to any other state (which has its
+// own callback) forgets them.
 func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error {
 	if slices.Contains(o.DelayCauses, cause) {
 		return nil
