@@ -9,8 +9,8 @@ package main
 //	CARDFLOW_CHAOS=2m go test -run 'TestChaos$' -count=1 -timeout 0 ./cmd/cardflow
 //
 // The service is killed every 0.3–1.2 s of the load and restarted (a
-// fraction of a second more), so a run gets about one kill per 1.2 s of
-// load: 2m gives about 100.
+// fraction of a second more), so a run gets about one kill per 1.3 s of
+// load: 2m gives about 90, 5m about 240.
 
 import (
 	"context"
