@@ -371,7 +371,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 				return err
 			}
 		}
-		if err := c.callback(tx, o, CallbackDelayed); err != nil {
+		if err := c.delayed(tx, o, ReasonDuplicateCard); err != nil {
 			return err
 		}
 		return e.advance(tx, c, o, pl)

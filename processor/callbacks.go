@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/rs/zerolog"
 
@@ -63,6 +64,23 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("callback answered %s", resp.Status)
 	}
+	return nil
+}
+
+// delayed tells the storefront that an order is delayed by cause (a wait
+// reason, or duplicate_card for a rebuy), once per cause: an order looked at
+// again while it waits for the same thing has nothing new to say. The causes
+// told are kept on the order, written with it in the same transaction, so a
+// restart does not tell them again; a move to any other state (which has its
+// own callback) forgets them.
+func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error {
+	if slices.Contains(o.DelayCauses, cause) {
+		return nil
+	}
+	if err := c.callback(tx, o, CallbackDelayed); err != nil {
+		return err
+	}
+	o.DelayCauses = append(o.DelayCauses, cause)
 	return nil
 }
 

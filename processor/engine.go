@@ -405,6 +405,9 @@ func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor
 		}
 		c.created[o.ID] = o.CreatedAt
 	}
+	if to != storage.StatusPending && to != storage.StatusProcessing {
+		o.DelayCauses = nil // the storefront hears of this state: a later delay is news again
+	}
 	o.Move(to, reason, actor, c.now)
 }
 
@@ -418,7 +421,8 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 	return nil
 }
 
-// callback queues the storefront callback of an order's current state.
+// callback queues the storefront callback of an order's current state (a
+// delay goes through delayed).
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
 	return c.event(tx, &storage.Event{
 		Kind: kindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,

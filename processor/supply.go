@@ -143,7 +143,6 @@ func (e *Engine) advance(tx *storage.Tx, c *effects, o *storage.Order, pl *plan)
 		return e.wait(tx, c, o, pl, p, waitReason)
 	}
 	if o.Status == storage.StatusPending && inFlight {
-		o.WaitUntil = time.Time{}
 		c.move(o, storage.StatusProcessing, "", storage.System)
 	}
 	return nil
@@ -301,9 +300,11 @@ func attemptNo(orderID uint64, b int) string {
 	return fmt.Sprintf("CF%d-%d-%s", orderID, b, hex.EncodeToString(r[:]))
 }
 
-// wait keeps an order pending until a source can serve it: the first time
-// it tells the storefront (order.delayed) and the operators (alert); when
-// the wait passes stock_wait the order fails.
+// wait keeps an order pending until a source can serve it, telling the
+// storefront (order.delayed, once per cause) and, for stock, the operators
+// (alert). A wait lasts from its start until the order gets its goods or
+// fails, through every look and purchase in between: when it passes
+// stock_wait the order fails.
 func (e *Engine) wait(tx *storage.Tx, c *effects, o *storage.Order, pl *plan, p config.Product, reason string) error {
 	if !o.WaitUntil.IsZero() && !c.now.Before(o.WaitUntil) {
 		return e.failOrder(tx, c, o, reason)
@@ -314,20 +315,15 @@ func (e *Engine) wait(tx *storage.Tx, c *effects, o *storage.Order, pl *plan, p 
 	if reason == ReasonOutOfStock && e.hasStockSource(p) {
 		pl.waitSKU = o.SKU
 	}
-	if o.Status == storage.StatusPending && o.Reason == reason && !o.WaitUntil.IsZero() {
-		pl.waitUntil = o.WaitUntil
-		return nil // already waiting for this: nothing new to say
-	}
-	first := o.WaitUntil.IsZero()
-	if first {
+	if o.WaitUntil.IsZero() {
 		o.WaitUntil = c.now.Add(e.stockWait)
 	}
 	pl.waitUntil = o.WaitUntil
-	c.move(o, storage.StatusPending, reason, storage.System)
-	if !first {
-		return nil
+	if o.Status == storage.StatusPending && o.Reason == reason {
+		return nil // already waiting for this: nothing new to say
 	}
-	if err := c.callback(tx, o, CallbackDelayed); err != nil {
+	c.move(o, storage.StatusPending, reason, storage.System)
+	if err := c.delayed(tx, o, reason); err != nil {
 		return err
 	}
 	if reason == ReasonOutOfStock {

@@ -15,8 +15,12 @@ import (
 // CPU cost per order. The form is versioned by its first byte; fields are
 // appended in a fixed order, strings and byte slices are length-prefixed,
 // integers are varints and times are Unix nanoseconds (0 for the zero time).
+// Format 2 appends DelayCauses; records of format 1 still decode (without).
 
-const orderFormat = 1
+const (
+	orderFormat1 = 1
+	orderFormat  = 2
+)
 
 var errCorrupt = errors.New("corrupt order record")
 
@@ -120,6 +124,10 @@ func encodeOrder(dst []byte, o *Order) []byte {
 		e.time(a.EndedAt)
 		e.bool(a.Archived)
 	}
+	e.uvarint(uint64(len(o.DelayCauses)))
+	for _, c := range o.DelayCauses {
+		e.str(c)
+	}
 	return e.b
 }
 
@@ -214,9 +222,10 @@ func (d *decoder) cards() []SealedCard {
 
 // decodeOrder reads the binary form into o.
 func decodeOrder(b []byte, o *Order) error {
-	if len(b) == 0 || b[0] != orderFormat {
+	if len(b) == 0 || b[0] != orderFormat1 && b[0] != orderFormat {
 		return fmt.Errorf("%w: unknown format", errCorrupt)
 	}
+	format := b[0]
 	d := decoder{b: b[1:]}
 	o.ID = d.uvarint()
 	o.ExternalID = d.str()
@@ -288,6 +297,14 @@ func decodeOrder(b []byte, o *Order) error {
 			a.Cards = d.cards()
 			a.EndedAt = d.time()
 			a.Archived = d.bool()
+		}
+	}
+	if format >= 2 {
+		if n := d.count(1); n > 0 {
+			o.DelayCauses = make([]string, n)
+			for i := range o.DelayCauses {
+				o.DelayCauses[i] = d.str()
+			}
 		}
 	}
 	if d.err != nil {

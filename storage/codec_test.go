@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"encoding/hex"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,7 +37,9 @@ func fullOrder() *Order {
 }
 
 func TestOrderCodecRoundTrips(t *testing.T) {
-	for name, o := range map[string]*Order{"full": fullOrder(), "minimal": {ID: 1, Status: StatusPending}} {
+	full := fullOrder()
+	full.DelayCauses = []string{"out_of_stock", "supplier_unavailable"}
+	for name, o := range map[string]*Order{"full": full, "minimal": {ID: 1, Status: StatusPending}} {
 		t.Run(name, func(t *testing.T) {
 			var back Order
 			if err := decodeOrder(encodeOrder(nil, o), &back); err != nil {
@@ -47,8 +52,31 @@ func TestOrderCodecRoundTrips(t *testing.T) {
 	}
 }
 
+// TestOrderStoredByTheFirstFormatStillDecodes: testdata/order-format1.hex
+// is fullOrder as the format-1 encoder wrote it, before orders kept their
+// delay causes. It decodes to the same order, with none told.
+func TestOrderStoredByTheFirstFormatStillDecodes(t *testing.T) {
+	text, err := os.ReadFile("testdata/order-format1.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(text)))
+	if err != nil || b[0] != orderFormat1 {
+		t.Fatalf("testdata: %v, format %d", err, b[0])
+	}
+	var o Order
+	if err := decodeOrder(b, &o); err != nil {
+		t.Fatalf("a format-1 order no longer decodes: %v", err)
+	}
+	if want := fullOrder(); !reflect.DeepEqual(o, *want) {
+		t.Fatalf("format-1 order decodes as\n %+v\nwant %+v", o, *want)
+	}
+}
+
 func TestOrderCodecRejectsEveryTruncationWithoutPanicking(t *testing.T) {
-	b := encodeOrder(nil, fullOrder())
+	full := fullOrder()
+	full.DelayCauses = []string{"out_of_stock"}
+	b := encodeOrder(nil, full)
 	for n := range len(b) {
 		var o Order
 		if err := decodeOrder(b[:n], &o); err == nil {

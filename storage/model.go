@@ -93,6 +93,10 @@ type Order struct {
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	// WaitUntil is when an order waiting for stock gives up (failed).
 	WaitUntil time.Time `json:"wait_until,omitzero"`
+	// DelayCauses are the causes the storefront was told of by an
+	// order.delayed callback since the order was last delivered, failed or
+	// refunded: each is told once, however often the order is looked at.
+	DelayCauses []string `json:"delay_causes,omitempty"`
 
 	// Cards are the delivered card keys, sealed. Replaced holds earlier sets
 	// taken back by a reissue; their fingerprints stay delivered forever.

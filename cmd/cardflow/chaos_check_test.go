@@ -273,6 +273,9 @@ func (ch *chaosRun) check(t *testing.T) tally {
 		t.Errorf("%d callbacks were rejected (bad signature or body)", st.Rejected)
 	}
 	ch.checkStock(t, tl, heldMax)
+	if n := ch.gw.BalanceRefusals(); n > 0 {
+		t.Errorf("the gateway refused %d purchases for balance: chaosBalance is too small for this load", n)
+	}
 	if tl.ownDelivered["mix-card"] == 0 {
 		t.Errorf("no two-source order fell back to own stock, though the gateway's item sold out: routing untested")
 	}
@@ -327,6 +330,19 @@ func (ch *chaosRun) checkStorefront(ctx context.Context, f *findings, client *st
 	}
 	if last := cbs[len(cbs)-1]; last.Order.Status != got.Status {
 		f.add("order %s: last callback says %s, GET says %s", o.id, last.Order.Status, got.Status)
+	}
+	// order.delayed is news once per cause: a second delay that looks like
+	// an earlier one is the order being looked at again, not news.
+	told := map[string]bool{}
+	for _, cb := range cbs {
+		if cb.Type != "order.delayed" {
+			continue
+		}
+		if cause := cb.Order.Status + "/" + cb.Order.Reason; told[cause] {
+			f.add("order %s (%s): order.delayed sent again for %s", o.id, o.req.SKU, cause)
+		} else {
+			told[cause] = true
+		}
 	}
 	for _, cb := range cbs {
 		same(cb.Type+" callback", cb.Order)
@@ -441,10 +457,10 @@ func (ch *chaosRun) summary(t *testing.T, tl tally, load, ran, settled time.Dura
 	st := ch.s.receiver.Stats()
 	t.Logf("chaos %v (load ran %v, settled in %v): %d orders (own %d, fulu card %d, two-source %d, top-up %d of which %d to refused accounts); "+
 		"%d delivered, %d refunded (%d by hand after failing), %d two-source cards from own stock; %d kills, %d with gateway requests in flight; "+
-		"gateway: %d purchases, %d add calls, %d faults (%s); callbacks: %d accepted, %d failed on purpose and retried, %d repeats de-duplicated; "+
+		"gateway: %d purchases, %d add calls, %d faults (%s), %s yuan of its %s balance spent; callbacks: %d accepted, %d failed on purpose and retried, %d repeats de-duplicated; "+
 		"duplicate cards: %d numbers issued twice, %d purchases rejected; re-sent orders: %d same body, %d other body",
 		load, ran.Round(time.Millisecond), settled.Round(time.Millisecond), len(ch.orders), skus["qb-10"], skus["fl-card"],
 		skus["mix-card"], skus["fl-topup"], tl.invalid, tl.delivered, tl.refunded, len(ch.byHand), tl.ownDelivered["mix-card"], ch.kills, ch.midFlight,
-		len(ch.gw.Orders()), ch.gw.AddCalls(), total, strings.Join(fs, " "), st.Accepted, st.Failed, st.Repeats,
+		len(ch.gw.Orders()), ch.gw.AddCalls(), total, strings.Join(fs, " "), ch.balance-ch.gw.Balance(), ch.balance, st.Accepted, st.Failed, st.Repeats,
 		tl.dupNumbers, tl.dupRejected, ch.resent.Load(), ch.conflicts.Load())
 }

@@ -2,9 +2,15 @@ package main
 
 // The chaos test. A small version runs with every `go test ./...`; the long
 // version is one command, where CARDFLOW_CHAOS is how long the load runs
-// (a Go duration) and orders, stock and kills grow with it:
+// (a Go duration) and orders, kills and everything the run draws on grow
+// with it (own stock, the gateway's limited item and its balance, the time
+// allowed to settle):
 //
-//	CARDFLOW_CHAOS=10m go test -run TestChaos -count=1 -timeout 0 ./cmd/cardflow
+//	CARDFLOW_CHAOS=2m go test -run 'TestChaos$' -count=1 -timeout 0 ./cmd/cardflow
+//
+// The service is killed every 0.3–1.2 s of the load and restarted (a
+// fraction of a second more), so a run gets about one kill per 1.3 s of
+// load: 2m gives about 90, 5m about 240.
 
 import (
 	"context"
@@ -19,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/money"
 	"cardflow/internal/storefront"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu/fulufake"
@@ -31,7 +38,20 @@ const (
 	// chaosLimited is a Fulu card item with little stock: once it is sold
 	// out, mix-card's batches fail over to own stock.
 	chaosLimited int64 = 10000590
+	// chaosPrice is the gateway's price of a unit of every item, and
+	// chaosMaxQuantity the largest quantity newChaosOrder asks for.
+	chaosPrice       money.Amount = 100
+	chaosMaxQuantity              = 3
 )
+
+// chaosBalance is the gateway balance a load of orders needs: every order
+// bought from Fulu at the largest quantity, twice over (a purchase that
+// brings a duplicate card is paid for and bought again). The gateway's
+// default (10,000 yuan) runs dry after about four minutes of load, and
+// orders would then rightly wait for a top-up that never comes.
+func chaosBalance(orders int64) money.Amount {
+	return max(fulufake.DefaultBalance, money.Amount(orders)*chaosMaxQuantity*chaosPrice*2)
+}
 
 // chaosCatalogue is the service's mixed catalogue besides qb-10 (own stock,
 // from newService): a Fulu card, a Fulu direct top-up, and a card with two
@@ -95,7 +115,7 @@ type chaosOrder struct {
 // an account the gateway refuses (blacklisted: 4004; unknown: accepted,
 // then failed). Amounts are written the ways storefronts write them.
 func newChaosOrder(n int64) *chaosOrder {
-	o := &chaosOrder{req: storefront.NewOrder{ExternalID: fmt.Sprintf("CH-%06d", n), Quantity: 1 + int(n/7%3),
+	o := &chaosOrder{req: storefront.NewOrder{ExternalID: fmt.Sprintf("CH-%06d", n), Quantity: 1 + int(n/7%chaosMaxQuantity),
 		Buyer: storefront.Buyer{ID: fmt.Sprintf("b%d", n%97), Contact: fmt.Sprintf("b%d@example.com", n%97), IP: "203.0.113.9"}}}
 	switch k := n % 20; {
 	case k < 5:
@@ -156,11 +176,14 @@ func TestChaos(t *testing.T) {
 	s, gw := newFuluService(t, `auto_refund = ["invalid_account"]`, chaosCatalogue, fulufake.Options{
 		SuccessAfter: 100 * time.Millisecond,
 		Products: []fulufake.Product{
-			{ID: fulufake.ProductCard, Name: "卡密测试商品", Kind: suppliers.KindCard, Price: 100, Stock: fulufake.Unlimited},
-			{ID: fulufake.ProductDirect, Name: "直充测试商品", Kind: suppliers.KindDirect, Price: 100, Stock: fulufake.Unlimited},
-			{ID: chaosLimited, Name: "限量卡密", Kind: suppliers.KindCard, Price: 100, Stock: int(orders / 4)},
+			{ID: fulufake.ProductCard, Name: "卡密测试商品", Kind: suppliers.KindCard, Price: chaosPrice, Stock: fulufake.Unlimited},
+			{ID: fulufake.ProductDirect, Name: "直充测试商品", Kind: suppliers.KindDirect, Price: chaosPrice, Stock: fulufake.Unlimited},
+			// A quarter of orders are two-source, for two units on average:
+			// this sells out about halfway through the load.
+			{ID: chaosLimited, Name: "限量卡密", Kind: suppliers.KindCard, Price: chaosPrice, Stock: int(orders / 4)},
 		},
 	})
+	gw.SetBalance(chaosBalance(orders))
 	s.receiver.SetDirect("fl-topup")
 	s.receiver.SetFailRate(0.3)
 	p := s.start(t)
@@ -185,7 +208,7 @@ func TestChaos(t *testing.T) {
 	gw.SetRates(chaosRates)
 
 	start := time.Now()
-	ch := &chaosRun{s: s, gw: gw, imported: imported, orders: map[string]*chaosOrder{},
+	ch := &chaosRun{s: s, gw: gw, imported: imported, balance: chaosBalance(orders), orders: map[string]*chaosOrder{},
 		byHand: map[string]bool{}}
 	loadDone := ch.sendLoad(t, orders)
 	p = ch.killUntil(t, p, loadDone)
@@ -219,6 +242,7 @@ type chaosRun struct {
 	s        *service
 	gw       *fuluGateway
 	imported map[string]int // own stock imported, by SKU
+	balance  money.Amount   // the gateway's balance at the start
 
 	mu        sync.Mutex
 	orders    map[string]*chaosOrder // external id →

@@ -119,6 +119,7 @@ type Gateway struct {
 	list      []*order // creation order
 	pending   []*order // not final yet
 	addCalls  int
+	poor      int // adds refused for balance
 	addByNo   map[string]int
 	orderSeq  int64
 	cardSeq   int64
@@ -237,6 +238,14 @@ func (g *Gateway) Balance() money.Amount {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.balance
+}
+
+// BalanceRefusals counts the adds refused because the balance was too low:
+// a test whose load should never run the balance dry checks it is 0.
+func (g *Gateway) BalanceRefusals() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.poor
 }
 
 // AddCalls counts every card.add and direct.add call that passed the

@@ -298,6 +298,25 @@ func TestFailedDirectOrderRefundsBalanceAndStock(t *testing.T) {
 	}
 }
 
+func TestAddOverTheBalanceIsRefusedAndCounted(t *testing.T) {
+	e := newEnv(t, fulufake.Options{})
+	e.gw.SetBalance(150)
+	c := e.client(t)
+	got := c.Submit(context.Background(), suppliers.Order{No: "P1", Item: "10000587", Kind: suppliers.KindCard, Quantity: 2})
+	if got.Status != suppliers.StatusFailed || got.Reason != suppliers.ReasonBalance {
+		t.Fatalf("2 × 1.00 on a balance of 1.50: %+v, want refused for balance", got)
+	}
+	if _, ok := e.gw.Order("P1"); ok || e.gw.BalanceRefusals() != 1 || e.gw.Balance() != 150 {
+		t.Fatalf("order created %v, %d refusals, balance %v; want none, 1, 1.50", ok, e.gw.BalanceRefusals(), e.gw.Balance())
+	}
+	if got := c.Submit(context.Background(), suppliers.Order{No: "P2", Item: "10000587", Kind: suppliers.KindCard, Quantity: 1}); got.Status == suppliers.StatusFailed {
+		t.Fatalf("1 × 1.00 on a balance of 1.50 refused: %+v", got)
+	}
+	if e.gw.BalanceRefusals() != 1 {
+		t.Errorf("%d refusals after a purchase the balance covers, want still 1", e.gw.BalanceRefusals())
+	}
+}
+
 func TestRealClockTimerSettlesAndCallsBack(t *testing.T) {
 	got := make(chan []byte, 4)
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

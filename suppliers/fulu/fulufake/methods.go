@@ -165,6 +165,7 @@ func (g *Gateway) addLocked(biz map[string]any, kind string, f Fault) (reply, []
 	}
 	cost := p.Price * money.Amount(buyNum)
 	if g.balance < cost {
+		g.poor++
 		return fail(fulu.CodeAddFailed, "账户余额不足"), nil
 	}
 	if p.Stock != Unlimited {
