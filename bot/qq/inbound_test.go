@@ -33,7 +33,9 @@ func (h *harness) inbound() int { return inboundCount(h.t, h.engine.Store()) }
 func parked(t *testing.T, s *storage.Store) []storage.ParkedEvent {
 	t.Helper()
 	var out []storage.ParkedEvent
-	if err := s.View(func(tx *storage.Tx) error { return tx.ParkedInbound(func(p storage.ParkedEvent) { out = append(out, p) }) }); err != nil {
+	if err := s.View(func(tx *storage.Tx) error {
+		return tx.ParkedInbound(func(p storage.ParkedEvent) { out = append(out, p) })
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return out

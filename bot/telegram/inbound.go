@@ -58,7 +58,9 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 		if !a.from(m.Chat, m.From) {
 			return
 		}
-		answer = func() { a.reply(ctx, m.Chat.ID, m.ID, ops.Reply{Text: ops.T(a.ops.Lang(), "internal")}, "internal error") }
+		answer = func() {
+			a.reply(ctx, m.Chat.ID, m.ID, ops.Reply{Text: ops.T(a.ops.Lang(), "internal")}, "internal error")
+		}
 		a.onMessage(ctx, m)
 	}
 }

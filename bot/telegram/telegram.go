@@ -55,7 +55,7 @@ type Options struct {
 	ServerURL string // empty: Telegram's; else a self-hosted Bot API server
 	// Proxy is an http://, https:// or socks5:// URL all Bot API traffic goes
 	// through (Telegram is unreachable from some networks without one).
-	Proxy  string
+	Proxy string
 	// Groups are the operators' chats alerts go to (see Dests). Commands,
 	// presses and imports are taken only from them and from the private
 	// chats of configured operators; everything else is ignored.
