@@ -90,7 +90,12 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 	if !begin {
 		ev, in := a.describe(body)
 		a.bot.Failed(in, ops.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
-		a.replyInternal(ev.chat)
+		if ev.window != nil { // the sender may still be waiting: answer in the event's own window
+			a.mu.Lock()
+			a.setWindow(ev.chat, ev.window)
+			a.mu.Unlock()
+			a.replyInternal(ev.chat)
+		}
 		return a.setAside(seq, ev.typ, "the process stopped while handling it")
 	}
 	ev, in := a.describe(body)
@@ -161,15 +166,17 @@ type event struct {
 	id, typ string
 	chat    string // "group:OPENID" or "c2c:OPENID"; "" when unknown
 	from    ops.Identity
+	window  *window // the reply window the event opens; nil when it opens none
 }
 
-// describe reads an event's id, type, chat and sender, for the record;
-// what it cannot read stays empty.
+// describe reads an event's id, type, chat, sender and reply window, for
+// the record and for an answer; what it cannot read stays empty.
 func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 	var p struct {
 		ID   string `json:"id"`
 		Type string `json:"t"`
 		D    struct {
+			ID                string `json:"id"`
 			GroupOpenID       string `json:"group_openid"`
 			UserOpenID        string `json:"user_openid"`
 			GroupMemberOpenID string `json:"group_member_openid"`
@@ -185,11 +192,19 @@ func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 	if p.Type == "INTERACTION_CREATE" {
 		member, user = p.D.GroupMemberOpenID, p.D.UserOpenID
 	}
+	expires := c2cWindow
 	switch {
 	case p.D.GroupOpenID != "":
-		ev.chat, ev.from.UserID = "group:"+p.D.GroupOpenID, p.D.GroupOpenID+"/"+member
+		ev.chat, ev.from.UserID, expires = "group:"+p.D.GroupOpenID, p.D.GroupOpenID+"/"+member, groupWindow
 	case user != "":
 		ev.chat, ev.from.UserID = "c2c:"+user, "c2c/"+user
+	}
+	switch {
+	case ev.chat == "":
+	case p.Type == "INTERACTION_CREATE" && p.ID != "":
+		ev.window = &window{eventID: p.ID, expires: a.now().Add(expires)}
+	case (p.Type == "GROUP_AT_MESSAGE_CREATE" || p.Type == "C2C_MESSAGE_CREATE") && p.D.ID != "":
+		ev.window = &window{msgID: p.D.ID, expires: a.now().Add(expires)}
 	}
 	return ev, &ops.Inbound{From: ev.from, Ref: "qq:" + ev.id}
 }

@@ -114,7 +114,7 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 }
 
 // TestQQCapsTheChatsItRemembers: every chat that ever wrote used to keep a
-// reply window in memory for ever. 3,000 strangers write in C2C; the
+// reply window in memory for ever. 1,200 strangers write in C2C; the
 // adapter remembers at most maxChats (1,000) chats, and the configured
 // group's window (opened first, so the oldest) survives the flood. Push
 // refusals are bounded alike, and both are forgotten once useless.
@@ -130,7 +130,7 @@ func TestQQCapsTheChatsItRemembers(t *testing.T) {
 		}
 	}
 	say("GROUP_AT_MESSAGE_CREATE", `{"id":"m-g","content":" hi","group_openid":"`+testGroup+`","author":{"member_openid":"M"}}`)
-	for i := range 3000 {
+	for i := range maxChats + 200 {
 		say("C2C_MESSAGE_CREATE", fmt.Sprintf(`{"id":"m-%d","content":"hi","author":{"user_openid":"U%d"}}`, i, i))
 	}
 	a.mu.Lock()
@@ -146,7 +146,7 @@ func TestQQCapsTheChatsItRemembers(t *testing.T) {
 	// Push refusals are capped the same way; once lapsed, they and the
 	// expired windows are forgotten.
 	a.mu.Lock()
-	for i := range 3000 {
+	for i := range maxChats + 200 {
 		a.refuseActive(fmt.Sprintf("group:G%d", i), now.Add(activeRetry))
 	}
 	n = len(a.active)
