@@ -137,6 +137,9 @@ var catalogue = map[string][2]string{
 	"alert_cb":              {"⚠️ 商城 %s 的回调持续失败超过 24 小时（订单 #%d）：%s", "⚠️ Callbacks to storefront %s have failed for over 24 h (order #%d): %s"},
 	"alert_cb_ok":           {"✅ 商城 %s 的回调已恢复。", "✅ Callbacks to storefront %s work again."},
 	"alert_generic":         {"⚠️ %s：%s", "⚠️ %s: %s"},
+	"chat_folded":           {"📭 另有 %d 条提醒因积压未能送达，已合并为本条。待处理的订单请发 /pending 查看，日报请发 /report。", "📭 %d more notices piled up undelivered and were folded into this one. Send /pending for the orders waiting for a person, /report for the report."},
+	"alert_inbound_parked":  {"⚠️ %s 的一条消息（%s）处理失败，已搁置不再重试；详情见 /audit 与服务日志。", "⚠️ A %s event (%s) could not be handled and was set aside; see /audit and the service log."},
+	"alert_inbound_ok":      {"✅ %s 消息处理已恢复正常。", "✅ %s events are handled again."},
 	"alert_generic_ok":      {"✅ 已恢复：%s", "✅ Resolved: %s"},
 }
 

@@ -19,7 +19,10 @@ import (
 // buttons, then a pointer to /pending) rather than being dropped or
 // trickled out over an hour. A 429 is waited out; any other failure is
 // retried with backoff. Messages leave the queue only once the platform has
-// them.
+// them. A chat that takes nothing for long keeps at most
+// storage.MaxChatQueue of them: the store folds the oldest into one summary
+// (what may be folded, and why nothing is lost, is in storage/chat.go),
+// whose text the Sender writes when it goes out.
 type Sender struct {
 	bot       *Bot
 	store     *storage.Store
@@ -142,6 +145,11 @@ func (s *Sender) Run(ctx context.Context) {
 // deliver sends one message or one digest for the queued messages and takes
 // what went out off the queue.
 func (s *Sender) deliver(msgs []storage.ChatMessage) error {
+	for i := range msgs {
+		if msgs[i].Folded > 0 { // the store folded an overfull queue (storage.MaxChatQueue)
+			msgs[i].Text = T(s.bot.lang, "chat_folded", msgs[i].Folded)
+		}
+	}
 	// A report goes alone, with its chart; a digest stops short of one.
 	for i, m := range msgs {
 		if !m.ChartFrom.IsZero() {

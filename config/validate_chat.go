@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -32,6 +33,7 @@ func (v *validator) telegram() {
 	if t.WebhookURL != "" && !httpURL(t.WebhookURL, true) {
 		v.add("telegram.webhook_url", `%q is not an absolute https URL; Telegram only calls https, like webhook_url = "https://ops.example.com/telegram/hook"`, t.WebhookURL)
 	}
+	v.webhookSecret(t)
 	v.qq()
 	a := v.c.Alerts
 	if a.GroupWait < 0 {
@@ -45,6 +47,52 @@ func (v *validator) telegram() {
 	}
 	if _, err := v.c.Report.Location(); err != nil {
 		v.add("report.timezone", `%q is not a time zone; write an IANA name like timezone = "Asia/Shanghai"`, v.c.Report.Timezone)
+	}
+}
+
+// Telegram sends the secret it was given with setWebhook in a header on
+// every webhook call; it takes 1–256 of A-Z a-z 0-9 _ -. cardflow asks for
+// at least 16, like every other secret of its own, so that it cannot be
+// guessed.
+const (
+	minWebhookSecret = 16
+	maxWebhookSecret = 256
+	// webhookHint leaves out cardflow keygen: base64 holds + / =.
+	webhookHint = "generate one with `openssl rand -hex 24`"
+)
+
+// CheckWebhookSecret says what is wrong with a Telegram webhook secret that
+// is set, or returns nil. The error never repeats the secret.
+func CheckWebhookSecret(s string) error {
+	switch n := len(s); {
+	case n < minWebhookSecret:
+		return fmt.Errorf("the secret has %d characters and at least %d are needed; %s", n, minWebhookSecret, webhookHint)
+	case n > maxWebhookSecret:
+		return fmt.Errorf("the secret has %d characters and Telegram takes at most %d; %s", n, maxWebhookSecret, webhookHint)
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return fmt.Errorf("the secret may hold only A-Z, a-z, 0-9, _ and - (what Telegram sends back); %s", webhookHint)
+		}
+	}
+	return nil
+}
+
+// webhookSecret checks telegram.webhook_secret: required in webhook mode,
+// which without it takes updates from anyone who reaches [api] listen.
+func (v *validator) webhookSecret(t Telegram) {
+	ref := secretRef{key: "telegram.webhook_secret", value: &t.WebhookSecret, env: t.WebhookSecretEnv, file: t.WebhookSecretFile}
+	if v.c.failed[ref.key] {
+		return // already reported by resolveSecrets
+	}
+	secret := t.WebhookSecret.Reveal()
+	switch {
+	case secret == "" && t.WebhookURL != "":
+		v.add(ref.key, `must be set when telegram.webhook_url is set, or anyone who reaches [api] listen can post updates as an operator; write webhook_secret_env = "TELEGRAM_WEBHOOK_SECRET" and export it with a random value; %s`, webhookHint)
+	case secret != "":
+		if err := CheckWebhookSecret(secret); err != nil {
+			v.add(ref.source(), "%v", err)
+		}
 	}
 }
 

@@ -13,6 +13,15 @@ import (
 // how each alert stands (so one problem is one message, repeated only after
 // a while), and silences. Chat messages wait here, durably, until the
 // platform took them; a chat outage delays them and never loses them.
+//
+// A chat that never takes anything (a QQ group where nobody opens a reply
+// window) must not grow its queue for ever: beyond MaxChatQueue messages
+// the oldest are folded into one summary at the front of the queue, which
+// says how many there were. Every kind of message may be folded, because
+// none is the only copy of what it says: review prompts and failed orders
+// stay in their queues (/pending), an alert still open is said again after
+// its repeat interval from its durable state, a resolution only closes
+// one, and the daily report is /report.
 
 // ChatButton is a button of a queued chat message.
 type ChatButton struct {
@@ -35,7 +44,15 @@ type ChatMessage struct {
 	// go with the text (the daily report); it is drawn when sent.
 	ChartFrom time.Time `json:"chart_from,omitzero"`
 	ChartTo   time.Time `json:"chart_to,omitzero"`
+	// Folded, when set, makes this message the summary of that many
+	// messages folded out of an overfull queue; the operator layer writes
+	// its text when it is sent.
+	Folded int `json:"folded,omitempty"`
 }
+
+// MaxChatQueue is how many messages one chat's queue holds, its summary of
+// folded messages included.
+const MaxChatQueue = 500
 
 func chatKey(dest string, seq uint64) []byte {
 	k := append([]byte(dest), 0)
@@ -56,6 +73,47 @@ func (t *Tx) QueueChat(m *ChatMessage) error {
 	}
 	if err := b.Put(chatKey(m.Dest, seq), v); err != nil {
 		return fmt.Errorf("queue chat message: %w", err)
+	}
+	return t.foldChat(m.Dest)
+}
+
+// foldChat folds the oldest messages of an overfull queue into a summary
+// at its front (the oldest message's place), so that MaxChatQueue remain.
+func (t *Tx) foldChat(dest string) error {
+	b := t.tx.Bucket(bucketChat)
+	prefix := append([]byte(dest), 0)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	over := len(keys) - MaxChatQueue
+	if over <= 0 {
+		return nil
+	}
+	var summary ChatMessage
+	if err := json.Unmarshal(b.Get(keys[0]), &summary); err != nil {
+		return fmt.Errorf("decode chat message: %w", err)
+	}
+	if summary.Folded == 0 { // the oldest message becomes the summary
+		summary = ChatMessage{Seq: summary.Seq, Dest: dest, CreatedAt: summary.CreatedAt, Folded: 1}
+	}
+	for _, k := range keys[1 : 1+over] {
+		var m ChatMessage
+		if err := json.Unmarshal(b.Get(k), &m); err != nil {
+			return fmt.Errorf("decode chat message: %w", err)
+		}
+		summary.Folded += max(m.Folded, 1)
+	}
+	if err := deleteKeys(b, keys[1:1+over], "fold chat message"); err != nil {
+		return err
+	}
+	v, err := json.Marshal(summary)
+	if err != nil {
+		return fmt.Errorf("encode chat summary: %w", err)
+	}
+	if err := b.Put(keys[0], v); err != nil {
+		return fmt.Errorf("write chat summary: %w", err)
 	}
 	return nil
 }

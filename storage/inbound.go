@@ -2,8 +2,11 @@ package storage
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Inbound chat events (QQ's webhook calls) are acknowledged only once they
@@ -11,9 +14,43 @@ import (
 // not get, so the handler stores the event and answers, and a worker acts
 // on it afterwards. The event id is remembered for a day so that a retry
 // of an event already stored is answered without being stored twice.
+//
+// An event whose handling never finishes — it panics, or the process dies
+// while handling it (an OOM kill, a fatal runtime error) — must not be
+// replayed for ever: each start of its handling is counted durably before
+// it begins (BeginInbound), and the worker sets aside (ParkInbound) an
+// event begun too often. Parked events are kept for inspection, at most
+// MaxParkedInbound of them and for InboundParkedFor.
 
-// inboundSeenFor is how long event ids are remembered against repeats.
-const inboundSeenFor = 24 * time.Hour
+const (
+	// inboundSeenFor is how long event ids are remembered against repeats.
+	inboundSeenFor = 24 * time.Hour
+	// InboundParkedFor is how long a parked event is kept.
+	InboundParkedFor = 7 * 24 * time.Hour
+	// MaxParkedInbound bounds the parked events; the oldest go first.
+	MaxParkedInbound = 100
+	// maxParkedBody is how much of a parked event's body is kept.
+	maxParkedBody = 64 << 10
+)
+
+// A stored event is a header — a version byte and how many times its
+// handling began — then the body. Events stored by earlier builds are the
+// bare JSON body (never starting with the version byte) and count as never
+// begun.
+const inboundV1 = 0x01
+
+func encodeInbound(attempts int, body []byte) []byte {
+	v := make([]byte, 0, 2+len(body))
+	v = append(v, inboundV1, byte(min(attempts, 255)))
+	return append(v, body...)
+}
+
+func decodeInbound(v []byte) (attempts int, body []byte) {
+	if len(v) >= 2 && v[0] == inboundV1 {
+		return int(v[1]), v[2:]
+	}
+	return 0, v
+}
 
 // EnqueueInbound stores an event unless its id was seen; it reports
 // whether it was new.
@@ -30,7 +67,7 @@ func (t *Tx) EnqueueInbound(id string, body []byte, now time.Time) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("allocate inbound seq: %w", err)
 	}
-	if err := b.Put(u64(seq), append([]byte(nil), body...)); err != nil {
+	if err := b.Put(u64(seq), encodeInbound(0, body)); err != nil {
 		return false, fmt.Errorf("store inbound event: %w", err)
 	}
 	return true, nil
@@ -41,9 +78,32 @@ func (t *Tx) Inbound(limit int, fn func(seq uint64, body []byte)) {
 	c := t.tx.Bucket(bucketInbound).Cursor()
 	n := 0
 	for k, v := c.First(); k != nil && n < limit; k, v = c.Next() {
-		fn(binary.BigEndian.Uint64(k), append([]byte(nil), v...))
+		_, body := decodeInbound(v)
+		fn(binary.BigEndian.Uint64(k), append([]byte(nil), body...))
 		n++
 	}
+}
+
+// BeginInbound records that handling an event begins, unless it has begun
+// limit times already. It returns how many times handling has begun, this
+// time included, and whether this time may begin; 0 when the event is
+// gone. Commit it before handling: a process that dies while handling
+// then still leaves the count behind.
+func (t *Tx) BeginInbound(seq uint64, limit int) (int, bool, error) {
+	b := t.tx.Bucket(bucketInbound)
+	v := b.Get(u64(seq))
+	if v == nil {
+		return 0, false, nil
+	}
+	attempts, body := decodeInbound(v)
+	if attempts >= limit {
+		return attempts, false, nil
+	}
+	attempts++
+	if err := b.Put(u64(seq), encodeInbound(attempts, body)); err != nil {
+		return 0, false, fmt.Errorf("count inbound attempt: %w", err)
+	}
+	return attempts, true, nil
 }
 
 // AckInbound drops an event that has been acted on.
@@ -52,6 +112,72 @@ func (t *Tx) AckInbound(seq uint64) error {
 		return fmt.Errorf("ack inbound event: %w", err)
 	}
 	return nil
+}
+
+// ParkedEvent is an inbound event set aside because handling it failed.
+type ParkedEvent struct {
+	Seq      uint64    `json:"seq"`
+	Attempts int       `json:"attempts"`
+	Why      string    `json:"why"` // never a secret
+	ParkedAt time.Time `json:"parked_at"`
+	Body     []byte    `json:"body"` // the first 64 KiB
+}
+
+// ParkInbound moves an event from the inbound queue to the parked ones,
+// dropping the oldest parked events beyond MaxParkedInbound. An event
+// already gone is no error.
+func (t *Tx) ParkInbound(seq uint64, why string, now time.Time) error {
+	v := t.tx.Bucket(bucketInbound).Get(u64(seq))
+	if v == nil {
+		return nil
+	}
+	attempts, body := decodeInbound(v)
+	rec, err := json.Marshal(ParkedEvent{Seq: seq, Attempts: attempts, Why: why, ParkedAt: now,
+		Body: body[:min(len(body), maxParkedBody)]})
+	if err != nil {
+		return fmt.Errorf("encode parked event: %w", err)
+	}
+	parked := t.tx.Bucket(bucketParked)
+	if err := parked.Put(u64(seq), rec); err != nil {
+		return fmt.Errorf("park inbound event: %w", err)
+	}
+	if err := t.AckInbound(seq); err != nil {
+		return err
+	}
+	var keys [][]byte
+	c := parked.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	return deleteKeys(parked, keys[:max(len(keys)-MaxParkedInbound, 0)], "drop parked event")
+}
+
+// ParkedInbound calls fn for every parked event, oldest first.
+func (t *Tx) ParkedInbound(fn func(ParkedEvent)) error {
+	return t.tx.Bucket(bucketParked).ForEach(func(_, v []byte) error {
+		var p ParkedEvent
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("decode parked event: %w", err)
+		}
+		fn(p)
+		return nil
+	})
+}
+
+// PurgeParkedInbound drops parked events older than InboundParkedFor; it
+// reports how many.
+func (t *Tx) PurgeParkedInbound(now time.Time) (int, error) {
+	b := t.tx.Bucket(bucketParked)
+	cutoff := now.Add(-InboundParkedFor)
+	var old [][]byte
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var p ParkedEvent
+		if json.Unmarshal(v, &p) != nil || p.ParkedAt.Before(cutoff) {
+			old = append(old, append([]byte(nil), k...))
+		}
+	}
+	return len(old), deleteKeys(b, old, "purge parked event")
 }
 
 // ForgetInbound drops remembered event ids older than inboundSeenFor, at
@@ -66,10 +192,16 @@ func (t *Tx) ForgetInbound(now time.Time, limit int) (int, error) {
 			old = append(old, k)
 		}
 	}
-	for _, k := range old {
+	return len(old), deleteKeys(b, old, "forget inbound event")
+}
+
+// deleteKeys deletes keys collected by a cursor walk (deleting under a
+// cursor would skip keys).
+func deleteKeys(b *bolt.Bucket, keys [][]byte, what string) error {
+	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
-			return 0, fmt.Errorf("forget inbound event: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	return len(old), nil
+	return nil
 }

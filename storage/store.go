@@ -48,10 +48,11 @@ var (
 	bucketBindings    = []byte("bindings")    // platform identity → operator name
 	bucketInbound     = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
 	bucketInboundSeen = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
+	bucketParked      = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
 	allBuckets        = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
-		bucketInbound, bucketInboundSeen}
+		bucketInbound, bucketInboundSeen, bucketParked}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

@@ -88,18 +88,27 @@ func (c *Console) Run(ctx context.Context) error {
 		case err := <-errc:
 			return err
 		case line := <-lines:
-			line = strings.TrimSpace(line)
-			if line == "" {
-				continue
-			}
-			if !strings.HasPrefix(line, "/") {
-				line = "/" + line // typing "order 12" works too
-			}
-			r, ok := c.bot.Handle(ctx, bot.Message{From: bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}, Text: line})
-			if ok {
-				c.write(r)
-			}
+			c.handle(ctx, line)
 		}
+	}
+}
+
+// handle answers one typed line. A panic below is recovered, logged and
+// audited (bot.Recover) and answered 出错了: the next line is read as usual.
+func (c *Console) handle(ctx context.Context, line string) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return
+	}
+	if !strings.HasPrefix(line, "/") {
+		line = "/" + line // typing "order 12" works too
+	}
+	from := bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}
+	defer c.bot.Recover(&bot.Inbound{From: from, Ref: Platform}, func() {
+		c.write(bot.Reply{Text: bot.T(c.bot.Lang(), "internal")})
+	})
+	if r, ok := c.bot.Handle(ctx, bot.Message{From: from, Text: line}); ok {
+		c.write(r)
 	}
 }
 

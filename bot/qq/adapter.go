@@ -48,6 +48,9 @@ type Options struct {
 	Log              zerolog.Logger
 	HTTPClient       *http.Client     // for the OpenAPI; a 10 s client when nil
 	Now              func() time.Time // time.Now when nil
+	// Alert raises or resolves an operator alert (the engine's
+	// RaiseAlert): an event set aside raises one. Nil: none.
+	Alert func(storage.Alert) error
 }
 
 // Adapter is the QQ channel. It implements bot.Channel for the group
@@ -60,14 +63,17 @@ type Adapter struct {
 	groups []string
 	log    zerolog.Logger
 	now    func() time.Time
+	alert  func(storage.Alert) error
 
-	wake chan struct{} // a new inbound event is stored
+	wake       chan struct{}   // a new inbound event is stored
+	configured map[string]bool // the configured groups' chats, never evicted (chats.go)
 
-	mu      sync.Mutex
-	windows map[string]*window   // chat → its freshest reply handle
-	active  map[string]time.Time // group chat → until when active push is known refused
-	level   int                  // 0 markdown with buttons, 1 markdown, 2 plain text
-	kicks   map[string]func()    // chat → wakes its sender
+	mu       sync.Mutex
+	windows  map[string]*window   // chat → its freshest reply handle (bounded: chats.go)
+	active   map[string]time.Time // group chat → until when active push is known refused (bounded: chats.go)
+	level    int                  // 0 markdown with buttons, 1 markdown, 2 plain text
+	kicks    map[string]func()    // chat → wakes its sender
+	alerting *bool                // whether the set-aside alert is open; nil: not read yet
 }
 
 // window is a handle QQ accepts replies to: an inbound message id, or a
@@ -84,9 +90,13 @@ func New(o Options) *Adapter {
 		o.Now = time.Now
 	}
 	quietBotgo(o.Log)
+	configured := map[string]bool{}
+	for _, g := range o.Groups {
+		configured["group:"+g] = true
+	}
 	return &Adapter{bot: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
-		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now,
-		wake: make(chan struct{}, 1), windows: map[string]*window{}, active: map[string]time.Time{},
+		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now, alert: o.Alert,
+		wake: make(chan struct{}, 1), configured: configured, windows: map[string]*window{}, active: map[string]time.Time{},
 		kicks: map[string]func(){}}
 }
 
@@ -169,7 +179,7 @@ func (a *Adapter) Send(chat string, r ops.Reply) (string, error) {
 			return id, nil
 		case !ok && (code == codeActiveRefused || code == codeActiveRefused2):
 			a.mu.Lock()
-			a.active[chat] = a.now().Add(activeRetry)
+			a.refuseActive(chat, a.now().Add(activeRetry))
 			a.mu.Unlock()
 			return "", ops.ErrNoWindow
 		case code == codeDuplicateSeq:
@@ -227,55 +237,6 @@ func (a *Adapter) post(ctx context.Context, chat string, r ops.Reply, msgID, eve
 	return a.client.send(ctx, chat, m)
 }
 
-// Run acts on stored inbound events until ctx ends.
-func (a *Adapter) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for ctx.Err() == nil {
-		a.drain(ctx)
-		select {
-		case <-ctx.Done():
-		case <-a.wake:
-		case <-t.C:
-			_ = a.store.Update(func(tx *storage.Tx) error {
-				_, err := tx.ForgetInbound(a.now(), 10000)
-				return err
-			})
-		}
-	}
-	return nil
-}
-
-// drain handles every stored event, oldest first, and drops each once
-// handled. A crash in between handles it again: commands and presses are
-// checked against the order's state, so the second time is refused as
-// "already done".
-func (a *Adapter) drain(ctx context.Context) {
-	for ctx.Err() == nil {
-		type item struct {
-			seq  uint64
-			body []byte
-		}
-		var items []item
-		_ = a.store.View(func(tx *storage.Tx) error {
-			tx.Inbound(50, func(seq uint64, body []byte) { items = append(items, item{seq, body}) })
-			return nil
-		})
-		if len(items) == 0 {
-			return
-		}
-		for _, it := range items {
-			if err := a.handle(ctx, it.body); err != nil {
-				a.log.Warn().Err(err).Msg("qq event dropped")
-			}
-			if err := a.store.Update(func(tx *storage.Tx) error { return tx.AckInbound(it.seq) }); err != nil {
-				a.log.Error().Err(err).Msg("ack qq event")
-				return
-			}
-		}
-	}
-}
-
 // inbound is the part of QQ's message events the adapter reads (botgo
 // v0.2.1's dto.Message lacks the group and member openids).
 type inbound struct {
@@ -288,7 +249,19 @@ type inbound struct {
 	} `json:"author"`
 }
 
-func (a *Adapter) handle(ctx context.Context, body []byte) error {
+// handle acts on one stored event. A panic in it is recovered, logged and
+// audited (bot.Recover), the sender is told 出错了, and handle reports it.
+func (a *Adapter) handle(ctx context.Context, body []byte) (panicked bool, err error) {
+	ev, in := a.describe(body)
+	defer a.bot.Recover(in, func() {
+		panicked = true
+		a.replyInternal(ev.chat)
+	})
+	return false, a.act(ctx, body)
+}
+
+// act reads one event and acts on it.
+func (a *Adapter) act(ctx context.Context, body []byte) error {
 	var p struct {
 		ID   string          `json:"id"`
 		Type string          `json:"t"`
@@ -332,15 +305,21 @@ func (a *Adapter) handle(ctx context.Context, body []byte) error {
 // it), then lets the chat's sender use what is left of the window.
 func (a *Adapter) openReply(chat string, w *window, answer func()) {
 	a.mu.Lock()
-	a.windows[chat] = w
+	a.setWindow(chat, w)
 	a.mu.Unlock()
 	answer()
 	a.kick(chat)
 }
 
-// command hands an operator's text to the operator layer and replies.
+// command hands an operator's text to the operator layer and replies. An
+// empty text — an @-mention alone, a message that is only an image — has
+// opened the chat's window, which is all it can mean.
 func (a *Adapter) command(ctx context.Context, chat string, from ops.Identity, text string) {
-	if strings.EqualFold(strings.Fields(text + " ")[0], "/inbox") {
+	fields := strings.Fields(text)
+	if len(fields) == 0 {
+		return
+	}
+	if strings.EqualFold(fields[0], "/inbox") {
 		a.reply(chat, a.inboxReply(chat))
 		return
 	}
@@ -388,6 +367,14 @@ func (a *Adapter) click(ctx context.Context, eventID string, in *dto.Interaction
 		r := a.bot.HandlePress(ctx, ops.Press{From: from, Data: resolved.ButtonData})
 		a.reply(chat, r)
 	})
+}
+
+// replyInternal tells a chat that its last message failed, where a chat
+// is known.
+func (a *Adapter) replyInternal(chat string) {
+	if chat != "" {
+		a.reply(chat, ops.Reply{Text: ops.T(a.bot.Lang(), "internal")})
+	}
 }
 
 // reply sends an answer in the chat's window; with none left it is logged

@@ -38,6 +38,7 @@ type harness struct {
 	fake   *qqfake.Server
 	engine *processor.Engine
 	ad     *Adapter
+	trap   *trapAuth
 	n      int
 }
 
@@ -60,9 +61,10 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
-	b := ops.New(ops.Options{Engine: engine, Auth: ops.NewBound(engine, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	trap := &trapAuth{Authorizer: ops.NewBound(engine, roster)}
+	b := ops.New(ops.Options{Engine: engine, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
-		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop()})
+		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)
 	t.Cleanup(hook.Close)
 	fake.SetWebhook(hook.URL)
@@ -83,7 +85,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, engine: engine, ad: ad}
+	h := &harness{t: t, fake: fake, engine: engine, ad: ad, trap: trap}
 	h.say("/bind " + code)
 	h.waitFor("bound", func() bool { return h.saw("alice") })
 	if _, err := engine.ImportStock(storage.Actor{Name: "test", Platform: "test"}, "qb-10",

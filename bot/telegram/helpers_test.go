@@ -108,7 +108,7 @@ func (b *syncBuffer) String() string {
 }
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	store   *storage.Store
 	engine  *processor.Engine
 	alerts  *forward
@@ -125,7 +125,7 @@ type fixture struct {
 // Bot API and an adapter over them; change adjusts the adapter's options.
 // Every fixture checks at the end that its logs never held the token and
 // that no chat got a card secret.
-func newFixture(t *testing.T, change ...func(*Options)) *fixture {
+func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, logs: &syncBuffer{}, alerts: &forward{}}
 	shop := newShop(t)
@@ -197,7 +197,7 @@ func newFixture(t *testing.T, change ...func(*Options)) *fixture {
 }
 
 // newShop is a storefront that acknowledges every callback.
-func newShop(t *testing.T) string {
+func newShop(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(srv.Close)
@@ -312,7 +312,7 @@ func (f *fixture) after(chat int64, n int) []tgfake.Message {
 	return msgs[n:]
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
@@ -327,7 +327,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func atoi(t *testing.T, s string) int {
+func atoi(t testing.TB, s string) int {
 	t.Helper()
 	var n int
 	if _, err := fmt.Sscan(s, &n); err != nil {

@@ -3,8 +3,7 @@ package telegram
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,32 +14,73 @@ import (
 	ops "cardflow/bot"
 )
 
-// dispatch handles one update. The SDK runs it in a goroutine of its own, so
-// a panic here would end the process: it is recovered and logged.
+// dispatch handles one update, if it comes from a chat the operators use
+// (see from). The SDK runs it in a goroutine of its own, so a panic here
+// would end the process: it is recovered, logged and audited (bot.Recover),
+// and the sender is told 出错了 — a press by its answer, a message by a
+// reply. The update counts as consumed either way: Telegram does not send
+// it again.
 func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 	if !a.enter() {
 		a.log.Warn().Msg("update arrived while stopping; dropped")
 		return
 	}
 	defer a.leave()
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.Error().Str("panic", a.redact.Replace(fmt.Sprint(p))).Str("stack", string(debug.Stack())).
-				Msg("update handler panicked; the update is dropped")
-		}
-	}()
 	if u == nil {
 		return
 	}
+	in := &ops.Inbound{From: ops.Identity{Platform: Platform}, Ref: "telegram:update:" + strconv.FormatInt(u.ID, 10),
+		Clean: a.redact.Replace}
+	var answer func() // how to tell the sender, once the update is known to count
+	defer a.ops.Recover(in, func() {
+		if answer != nil {
+			answer()
+		}
+	})
 	// Replies go out even when shutdown begins mid-update: the action they
 	// report has happened.
 	ctx = context.WithoutCancel(ctx)
 	switch {
 	case u.CallbackQuery != nil:
-		a.onPress(ctx, u.CallbackQuery)
+		q := u.CallbackQuery
+		in.From = identity(&q.From)
+		chat, _ := pressedMessage(q)
+		if !a.from(chat, &q.From) {
+			return
+		}
+		a.onPress(ctx, q) // answers the press itself, also on a panic
 	case u.Message != nil:
-		a.onMessage(ctx, u.Message)
+		m := u.Message
+		if m.From == nil || m.From.IsBot {
+			return // a channel post or an anonymous admin: nobody to authorize
+		}
+		in.From = identity(m.From)
+		if !a.from(m.Chat, m.From) {
+			return
+		}
+		answer = func() {
+			a.reply(ctx, m.Chat.ID, m.ID, ops.Reply{Text: ops.T(a.ops.Lang(), "internal")}, "internal error")
+		}
+		a.onMessage(ctx, m)
 	}
+}
+
+// from reports whether an update from user in chat counts: in a configured
+// group (where strangers are refused and audited by the operator layer),
+// or in a configured operator's private chat. Anything else — another
+// group the bot was added to, a stranger writing to the bot — is ignored
+// without an answer or an audit entry.
+func (a *Adapter) from(chat models.Chat, user *models.User) bool {
+	var ok bool
+	if chat.Type == models.ChatTypePrivate {
+		ok = chat.ID == user.ID && a.ops.IsOperator(identity(user))
+	} else {
+		ok = chat.ID != 0 && slices.Contains(a.groups, chat.ID)
+	}
+	if !ok {
+		a.log.Debug().Int64("chat", chat.ID).Str("chat_type", string(chat.Type)).Msg("update from a chat that is not the operators' ignored")
+	}
+	return ok
 }
 
 func (a *Adapter) enter() bool {
@@ -69,9 +109,6 @@ func identity(u *models.User) ops.Identity {
 }
 
 func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
-	if m.From == nil || m.From.IsBot {
-		return // a channel post or an anonymous admin: nobody to authorize
-	}
 	if m.Document != nil {
 		a.onDocument(ctx, m)
 		return
@@ -132,7 +169,8 @@ func (a *Adapter) onPress(ctx context.Context, q *models.CallbackQuery) {
 	a.answer(ctx, q.ID, first)
 	answered = true
 
-	chat, msgID := pressedMessage(q)
+	pressed, msgID := pressedMessage(q)
+	chat := pressed.ID
 	switch {
 	case chat == 0:
 		// An inline message or one Telegram no longer tells us about.
@@ -153,15 +191,15 @@ func (a *Adapter) onPress(ctx context.Context, q *models.CallbackQuery) {
 }
 
 // pressedMessage is where the pressed button is: an accessible message, or
-// the ids of an inaccessible one (0 when there are none).
-func pressedMessage(q *models.CallbackQuery) (int64, int) {
+// the chat and id of an inaccessible one (a zero chat when there are none).
+func pressedMessage(q *models.CallbackQuery) (models.Chat, int) {
 	switch {
 	case q.Message.Message != nil:
-		return q.Message.Message.Chat.ID, q.Message.Message.ID
+		return q.Message.Message.Chat, q.Message.Message.ID
 	case q.Message.InaccessibleMessage != nil:
-		return q.Message.InaccessibleMessage.Chat.ID, q.Message.InaccessibleMessage.MessageID
+		return q.Message.InaccessibleMessage.Chat, q.Message.InaccessibleMessage.MessageID
 	}
-	return 0, 0
+	return models.Chat{}, 0
 }
 
 // maxReplyWait is the longest 429 a reply waits out before giving up.

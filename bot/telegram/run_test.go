@@ -94,12 +94,12 @@ func TestWebhookModeProcessesUpdatesWithTheSecret(t *testing.T) {
 	t.Cleanup(hook.Close)
 	f := newFixture(t, func(o *Options) {
 		o.WebhookURL = hook.URL + "/telegram"
-		o.WebhookSecret = "hook-secret-1"
+		o.WebhookSecret = "hook-secret-0001"
 	})
 	handler.Store(f.ad.WebhookHandler())
 	f.start()
 	eventually(t, "webhook set", func() bool { u, _ := f.fake.Webhook(); return u != "" })
-	if u, s := f.fake.Webhook(); u != hook.URL+"/telegram" || s != "hook-secret-1" {
+	if u, s := f.fake.Webhook(); u != hook.URL+"/telegram" || s != "hook-secret-0001" {
 		t.Errorf("webhook = %q, %q", u, s)
 	}
 
@@ -120,8 +120,8 @@ func TestWebhookModeProcessesUpdatesWithTheSecret(t *testing.T) {
 		status               int
 	}{
 		{"no secret", http.MethodPost, "", http.StatusUnauthorized},
-		{"wrong secret", http.MethodPost, "hook-secret-2", http.StatusUnauthorized},
-		{"GET", http.MethodGet, "hook-secret-1", http.StatusMethodNotAllowed},
+		{"wrong secret", http.MethodPost, "hook-secret-0002", http.StatusUnauthorized},
+		{"GET", http.MethodGet, "hook-secret-0001", http.StatusMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, hook.URL+"/telegram", strings.NewReader(body))
@@ -145,7 +145,7 @@ func TestWebhookModeProcessesUpdatesWithTheSecret(t *testing.T) {
 
 	// With the secret, a direct post is an update like any other.
 	req, _ := http.NewRequest(http.MethodPost, hook.URL+"/telegram", strings.NewReader(body))
-	req.Header.Set(secretHeader, "hook-secret-1")
+	req.Header.Set(secretHeader, "hook-secret-0001")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

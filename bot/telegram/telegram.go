@@ -27,6 +27,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/config"
 )
 
 // Platform is the identity platform of Telegram users.
@@ -54,8 +55,11 @@ type Options struct {
 	ServerURL string // empty: Telegram's; else a self-hosted Bot API server
 	// Proxy is an http://, https:// or socks5:// URL all Bot API traffic goes
 	// through (Telegram is unreachable from some networks without one).
-	Proxy  string
-	Groups []int64 // the operators' chats alerts go to (see Dests)
+	Proxy string
+	// Groups are the operators' chats alerts go to (see Dests). Commands,
+	// presses and imports are taken only from them and from the private
+	// chats of configured operators; everything else is ignored.
+	Groups []int64
 	// HTTPClient, when set, is used as is (Proxy is then ignored); its
 	// Timeout must exceed PollTimeout.
 	HTTPClient  *http.Client
@@ -67,7 +71,8 @@ type Options struct {
 	// arrive through WebhookHandler, which the caller mounts at it.
 	WebhookURL string
 	// WebhookSecret is the secret_token given to setWebhook; requests to
-	// WebhookHandler without it are refused.
+	// WebhookHandler without it are refused. Webhook mode requires one
+	// (see config.CheckWebhookSecret).
 	WebhookSecret string
 }
 
@@ -119,6 +124,14 @@ func New(o Options) (*Adapter, error) {
 	}
 	if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("telegram.server_url: want an http:// or https:// URL of a Bot API server")
+	}
+	if o.WebhookURL != "" && o.WebhookSecret == "" {
+		return nil, errors.New("telegram.webhook_secret: must be set in webhook mode, or anyone who reaches the webhook can post updates")
+	}
+	if o.WebhookSecret != "" {
+		if err := config.CheckWebhookSecret(o.WebhookSecret); err != nil {
+			return nil, fmt.Errorf("telegram.webhook_secret: %w", err)
+		}
 	}
 	secrets := []string{o.Token}
 	client := o.HTTPClient
@@ -198,9 +211,6 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.flight.Unlock()
 	a.learnName(ctx)
 	if a.webhook != "" {
-		if a.secret == "" {
-			a.log.Warn().Msg("webhook without a secret: anyone who learns its URL can post updates")
-		}
 		if err := a.setWebhook(ctx); err != nil {
 			// Keep serving: Telegram may already have the webhook, and the
 			// handler works regardless.
@@ -234,7 +244,8 @@ func (a *Adapter) setWebhook(ctx context.Context) error {
 
 // WebhookHandler receives updates Telegram posts (webhook mode; see
 // Options.WebhookURL). Requests without the configured secret are refused
-// with 401 before the SDK sees them.
+// with 401 before the SDK sees them; an adapter without a secret (polling
+// mode) refuses every request.
 func (a *Adapter) WebhookHandler() http.Handler {
 	inner := a.api.WebhookHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +254,7 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		if a.secret != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(secretHeader)), []byte(a.secret)) != 1 {
+		if a.secret == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get(secretHeader)), []byte(a.secret)) != 1 {
 			a.log.Warn().Str("remote", r.RemoteAddr).Msg("webhook request without the secret refused")
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

@@ -81,7 +81,7 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 // windows QQ allows.
 func (l *operatorLayer) addQQ(qc config.QQ) {
 	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
-		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log})
+		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
 	for _, d := range ad.Dests() {
 		chat := qq.ChatOf(d)
 		l.add(destination{dest: d, chat: chat, channel: ad, nextBatch: qq.NextBatch,
