@@ -9,6 +9,7 @@ import (
 
 	"cardflow/api"
 	"cardflow/config"
+	"cardflow/internal/outbound"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/sim"
@@ -48,7 +49,5 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 // engine may have in flight: the default two idle connections per host
 // would redial for almost every purchase under load.
 func supplierHTTP(timeout time.Duration) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	return &http.Client{Timeout: timeout, Transport: tr}
+	return outbound.New(outbound.Options{Timeout: timeout, IdleConnsPerHost: 64})
 }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/outbound"
 	"cardflow/suppliers"
 )
 
@@ -51,7 +51,7 @@ type Options struct {
 	BaseURL   string // e.g. https://openapi.fulu.com
 	AppKey    string
 	AppSecret string       // 32 ASCII characters; also the AES key of card fields
-	HTTP      *http.Client // nil: 10 s connect and 10 s response header timeouts, as Fulu's SDKs
+	HTTP      *http.Client // nil: 10 s connect and 10 s response header timeouts, as Fulu's SDKs; redirects are never followed
 	Now       func() time.Time
 	Log       zerolog.Logger
 }
@@ -91,24 +91,17 @@ func New(o Options) (*Client, error) {
 		appKey:   o.AppKey,
 		secret:   o.AppSecret,
 		cards:    cards,
-		http:     o.HTTP,
+		http:     outbound.Guard(o.HTTP), // a redirect would re-post the signed envelope elsewhere
 		now:      o.Now,
 		log:      o.Log.With().Str("component", "fulu").Logger(),
 	}
 	if c.http == nil {
-		c.http = defaultHTTP()
+		c.http = outbound.New(outbound.Options{Timeout: 30 * time.Second, DialTimeout: 10 * time.Second, ResponseHeaderTimeout: 10 * time.Second})
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	return c, nil
-}
-
-func defaultHTTP() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.ResponseHeaderTimeout = 10 * time.Second
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
 // envelope is the request: every field a string. Sign stays empty (and so
@@ -190,6 +183,7 @@ func (c *Client) call(ctx context.Context, method string, biz any) (answer, erro
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
+		err = outbound.Clean(err)
 		c.log.Warn().Str("method", method).Err(c.redactErr(err)).Dur("elapsed", time.Since(start)).Msg("fulu_call_failed")
 		return answer{}, &callError{method, "send", err}
 	}
