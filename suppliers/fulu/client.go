@@ -30,6 +30,7 @@ import (
 // Protocol constants.
 const (
 	Path            = "/api/getway" // Fulu's spelling
+	SandboxHost     = "pre.openapi.fulu.com"
 	TimestampLayout = "2006-01-02 15:04:05"
 	Version         = "2.0"
 
@@ -63,8 +64,11 @@ type Client struct {
 	secret   string
 	cards    *CardCipher
 	http     *http.Client
-	now      func() time.Time
-	log      zerolog.Logger
+	// sandbox is set when base_url is Fulu's sandbox, whose answers may
+	// come unsigned; anywhere else an unsigned success is not Fulu's word.
+	sandbox bool
+	now     func() time.Time
+	log     zerolog.Logger
 }
 
 var (
@@ -92,6 +96,7 @@ func New(o Options) (*Client, error) {
 		secret:   o.AppSecret,
 		cards:    cards,
 		http:     outbound.Guard(o.HTTP), // a redirect would re-post the signed envelope elsewhere
+		sandbox:  strings.EqualFold(u.Hostname(), SandboxHost),
 		now:      o.Now,
 		log:      o.Log.With().Str("component", "fulu").Logger(),
 	}
@@ -236,12 +241,18 @@ func (c *Client) decode(raw []byte) (answer, error) {
 	case a.Code == CodeOK:
 		return answer{}, errors.New("result is not a JSON string")
 	}
-	if a.Code == CodeOK && r.Sign != "" && !SignEqual(r.Sign, SignText(a.Result, c.secret)) {
+	switch {
+	case a.Code != CodeOK:
+		// Refusals and errors come unsigned: the protocol signs successes.
+	case r.Sign != "" && !SignEqual(r.Sign, SignText(a.Result, c.secret)):
 		return answer{}, errors.New("bad response sign (wrong app_secret, or the answer was altered)")
-	}
-	if a.Code == CodeOK && r.Sign == "" {
-		// The spec only verifies signed answers; note the unsigned ones.
-		c.log.Warn().Msg("fulu_response_unsigned")
+	case r.Sign == "" && !c.sandbox:
+		// Fulu signs its successes; an unsigned one could come from anyone
+		// on the path. Unknown: the purchase is queried until a signed
+		// answer says what happened.
+		return answer{}, errors.New("success answer without a sign (only Fulu's sandbox answers unsigned)")
+	case r.Sign == "":
+		c.log.Debug().Msg("fulu_sandbox_response_unsigned")
 	}
 	return a, nil
 }
