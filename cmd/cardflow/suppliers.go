@@ -20,7 +20,7 @@ import (
 func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.Supplier, []api.SupplierNotify, error) {
 	sources := map[string]suppliers.Supplier{}
 	var notify []api.SupplierNotify
-	for _, s := range cfg.Suppliers {
+	for i, s := range cfg.Suppliers {
 		switch s.Type {
 		case config.SupplierFulu:
 			c, err := fulu.New(fulu.Options{
@@ -32,7 +32,8 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 			}
 			sources[s.Name] = c
 			if s.NotifyPath != "" {
-				notify = append(notify, api.SupplierNotify{Supplier: s.Name, Path: s.NotifyPath, Parse: c.ParseNotify})
+				notify = append(notify, api.SupplierNotify{Supplier: s.Name, Path: s.NotifyPath, Parse: c.ParseNotify,
+					Owner: fmt.Sprintf("suppliers[%d].notify_path", i)})
 			}
 		case config.SupplierSim:
 			sources[s.Name] = sim.New(sim.Options{
