@@ -343,8 +343,8 @@ func TestApproveSendsAReviewedOrderOnAndASecondApproveIsAConflict(t *testing.T) 
 	r = f.adminAs(t, "alice", http.MethodPost, actionPath(held.ID, "approve"), nil)
 	wantStatus(t, r, http.StatusOK)
 	approved := r.order(t)
-	if approved.ID != held.ID || approved.Status != "pending" || approved.Reason != "operator:alice" {
-		t.Errorf("approve answered %s %s/%s, want order %s pending/operator:alice", approved.ID, approved.Status, approved.Reason, held.ID)
+	if approved.ID != held.ID || approved.Status != "pending" || approved.Reason != "operator:claimed:alice" {
+		t.Errorf("approve answered %s %s/%s, want order %s pending/operator:claimed:alice", approved.ID, approved.Status, approved.Reason, held.ID)
 	}
 	f.waitStatus(t, held.ID, storage.StatusDelivered)
 	wantConflict(t, f.adminAs(t, "bob", http.MethodPost, actionPath(held.ID, "approve"), nil), "delivered")
@@ -466,8 +466,8 @@ func TestRetryAndRefundOfAFailedOrder(t *testing.T) {
 
 	r = f.adminAs(t, "carol", http.MethodPost, actionPath(id, "refund"), []byte(`{"reason": "buyer cancelled"}`))
 	wantStatus(t, r, http.StatusOK)
-	if o := r.order(t); o.Status != "refunded" || o.Reason != "operator:carol" {
-		t.Errorf("refund answered %s/%s, want refunded/operator:carol", o.Status, o.Reason)
+	if o := r.order(t); o.Status != "refunded" || o.Reason != "operator:claimed:carol" {
+		t.Errorf("refund answered %s/%s, want refunded/operator:claimed:carol", o.Status, o.Reason)
 	}
 	f.waitCallback(t, id, "order.refunded")
 	want := []string{"order.delayed", "order.failed", "order.delayed", "order.refunded"}
@@ -672,7 +672,7 @@ func TestAPartlyCommittedImportIsAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(audit, func(e storage.AuditEntry) bool {
-		return e.Action == "stock.import" && e.Actor.Name == "alice" && e.Target == skuQB && e.Outcome == "error" &&
+		return e.Action == "stock.import" && e.Actor.Name == "claimed:alice" && e.Target == skuQB && e.Outcome == "error" &&
 			strings.Contains(e.Detail, "added=5000")
 	}) {
 		t.Errorf("5000 cards were added by alice but the audit log has no stock.import entry: %+v", audit)

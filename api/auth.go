@@ -21,12 +21,46 @@ func newReplayGuard() *replayGuard { return signing.NewGuard() }
 // with the caller's storefront id and the body it signed.
 type signedHandler func(w http.ResponseWriter, r *http.Request, storefront string, body []byte)
 
-// signed reads the body (at most 64 KiB), checks the storefront's signature,
-// its timestamp window and that it was not used before.
+// signed checks a storefront request and hands it on with its body. What
+// the headers alone can refuse is refused before the body is read, and the
+// connection closed: an unauthenticated client must not hold a connection
+// by sending its body slowly. Then the body (at most 64 KiB) is read and
+// the signature and replay are checked.
+//
+// An unknown storefront and a wrong signature get one message, so that
+// answers do not tell a prober which ids exist. (Whether the body was read
+// still tells it; ids are not secrets, and reading every unauthenticated
+// body is what let slow clients hold connections.)
 func (s *Server) signed(next signedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBody {
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "body is larger than 64 KiB", "")
+			refuseEarly(w, http.StatusRequestEntityTooLarge, codeTooLarge, "body is larger than 64 KiB")
+			return
+		}
+		id := r.Header.Get(signing.HeaderStorefront)
+		stamp, sig := r.Header.Get(signing.HeaderTimestamp), r.Header.Get(signing.HeaderSignature)
+		now := s.now()
+		ts, err := signing.CheckTime(now, stamp)
+		if err == nil && (id == "" || sig == "") {
+			err = signing.ErrMissing
+		}
+		if err == nil && ts < s.started {
+			// The replay guard is in memory and starts empty: a request
+			// signed before this process started may have been answered,
+			// keys and all, by the one before it. Refusing those costs a
+			// storefront whose clock is d behind at most d of 401s after a
+			// start (its fresh signatures carry its clock's time), and
+			// nothing once the server has run for a window, when the
+			// window itself refuses them. Timestamps are whole seconds: a
+			// request signed within the second of the start is let in.
+			err = signing.ErrBeforeStart
+		}
+		secret, known := s.storefronts[id]
+		if err == nil && !known {
+			err = signing.ErrSignature
+		}
+		if err != nil {
+			refuseEarly(w, http.StatusUnauthorized, codeUnauthorized, authMessage(err))
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -39,17 +73,9 @@ func (s *Server) signed(next signedHandler) http.Handler {
 			writeError(w, http.StatusBadRequest, codeInvalidRequest, "could not read the body", "")
 			return
 		}
-		id := r.Header.Get(signing.HeaderStorefront)
-		secret, ok := s.storefronts[id]
-		if !ok {
-			writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown or missing "+signing.HeaderStorefront, "")
-			return
-		}
-		now := s.now()
-		ts, err := signing.Check(secret, now, r.Header.Get(signing.HeaderTimestamp), r.Header.Get(signing.HeaderSignature),
-			r.Method, signedTarget(r), body)
+		_, err = signing.Check(secret, now, stamp, sig, r.Method, signedTarget(r), body)
 		if err == nil {
-			err = s.replays.Seen(now, ts, r.Header.Get(signing.HeaderSignature))
+			err = s.replays.Seen(now, ts, sig)
 		}
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, authMessage(err), "")
@@ -57,6 +83,14 @@ func (s *Server) signed(next signedHandler) http.Handler {
 		}
 		next(w, r, id, body)
 	})
+}
+
+// refuseEarly answers without reading the body and closes the connection:
+// net/http would otherwise read up to 256 KiB of the unread body before
+// answering, at whatever pace the client sends it.
+func refuseEarly(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Connection", "close")
+	writeError(w, status, code, msg, "")
 }
 
 // signedTarget is the path and query the client signed: the request target
@@ -75,15 +109,17 @@ func signedTarget(r *http.Request) string {
 func authMessage(err error) string {
 	switch {
 	case errors.Is(err, signing.ErrMissing):
-		return "missing " + signing.HeaderTimestamp + " or " + signing.HeaderSignature
+		return "missing " + signing.HeaderStorefront + ", " + signing.HeaderTimestamp + " or " + signing.HeaderSignature
 	case errors.Is(err, signing.ErrBadTime):
 		return signing.HeaderTimestamp + " must be the current unix time in seconds"
 	case errors.Is(err, signing.ErrTimestamp):
 		return "timestamp is more than 300 s away from the server clock"
+	case errors.Is(err, signing.ErrBeforeStart):
+		return "timestamp is older than the server's start; sign the request afresh"
 	case errors.Is(err, signing.ErrReplay):
 		return "this signature was already used; sign every request afresh"
 	}
-	return "signature does not match"
+	return "unknown storefront or wrong signature; sign with the secret configured for " + signing.HeaderStorefront
 }
 
 // bearer guards the admin API with its token, compared in constant time.
@@ -95,7 +131,7 @@ func (s *Server) bearer(next http.Handler) http.Handler {
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || len(s.adminToken) == 0 || subtle.ConstantTimeCompare([]byte(token), s.adminToken) != 1 {
-			writeError(w, http.StatusUnauthorized, codeUnauthorized, "missing or wrong bearer token", "")
+			refuseEarly(w, http.StatusUnauthorized, codeUnauthorized, "missing or wrong bearer token")
 			return
 		}
 		next.ServeHTTP(w, r)

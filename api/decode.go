@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode"
 
 	"cardflow/internal/money"
 	"cardflow/processor"
@@ -60,6 +61,9 @@ func decodeOrder(storefront string, body []byte) (processor.Request, error) {
 	if err != nil {
 		return processor.Request{}, err
 	}
+	if err := b.checkText(); err != nil {
+		return processor.Request{}, err
+	}
 	req := processor.Request{
 		Storefront: storefront, ExternalID: *b.ExternalID, SKU: *b.SKU, Quantity: qty, Amount: amount,
 		Account: b.Account, Extra: b.Extra,
@@ -68,6 +72,54 @@ func decodeOrder(storefront string, body []byte) (processor.Request, error) {
 		req.Buyer = storage.Buyer{ID: b.Buyer.ID, Contact: b.Buyer.Contact, IP: b.Buyer.IP}
 	}
 	return req, nil
+}
+
+// checkText refuses control characters and Unicode format characters
+// (bidi overrides and isolates, zero-width marks, BOMs) in every string a
+// storefront sends: shown to operators in chat, they can reorder or hide
+// what an operator reads. external_id has its own narrower pattern.
+// Every string field of orderBody must be listed here (a test checks).
+func (b *orderBody) checkText() error {
+	fields := [...]struct{ name, value string }{{"sku", *b.SKU}, {"account", b.Account}}
+	for _, f := range fields {
+		if err := plainText(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	if b.Buyer != nil {
+		for _, f := range [...]struct{ name, value string }{
+			{"buyer.id", b.Buyer.ID}, {"buyer.contact", b.Buyer.Contact}, {"buyer.ip", b.Buyer.IP},
+		} {
+			if err := plainText(f.name, f.value); err != nil {
+				return err
+			}
+		}
+	}
+	for k, v := range b.Extra {
+		if err := plainText("extra", k); err != nil {
+			return err
+		}
+		if err := plainText("extra."+k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// plainText names the first character of s that is a control character
+// (C0, DEL, C1), a format character (Unicode category Cf: U+200B-U+200F,
+// U+202A-U+202E, U+2066-U+2069, U+FEFF, ...) or a line or paragraph
+// separator, by its code point.
+func plainText(field, s string) error {
+	for i, r := range s {
+		if r >= ' ' && r < 0x7f {
+			continue
+		}
+		if r < ' ' || r >= 0x7f && r < 0xa0 || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) {
+			return badRequest(field, "holds the control or formatting character U+%04X at byte %d; send plain text", r, i)
+		}
+	}
+	return nil
 }
 
 func decodeQuantity(raw json.RawMessage) (int, error) {

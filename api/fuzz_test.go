@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"cardflow/config"
 )
@@ -47,7 +48,8 @@ var orderStates = []string{"pending", "review", "processing", "delivered", "fail
 // would. Properties: no panic and no 5xx; every non-2xx answer is the JSON
 // error of DESIGN §4 without internals; a request signed correctly over its
 // content is never refused as unauthorized; the same request with one byte
-// changed is refused.
+// changed is refused; an accepted order stores no control or format
+// character in any text field.
 func FuzzStorefrontRequest(f *testing.F) {
 	fx := newFixture(f, fixtureOptions{extraProducts: []config.Product{directProduct}})
 	handler := fx.server.Storefront()
@@ -76,6 +78,10 @@ func FuzzStorefrontRequest(f *testing.F) {
 		{modeRaw, "GET", "/healthz", "", "", "", nil, 0, 0},
 		{modeRaw, "DELETE", "/v1/orders/1", "shop1", "x", "y", nil, 0, 0},
 		{modeRaw, "GET", "/nope", "", "", "", nil, 0, 0},
+		{modeSigned, "POST", "/v1/orders", "shop1", "", "", []byte(`{"external_id":"B-1","sku":"qb-100","quantity":1,"amount":"1.00",` +
+			`"buyer":{"id":"u-1","contact":"\u202egro.elpmaxe@a"}}`), 0, 0},
+		{modeSigned, "POST", "/v1/orders", "shop2", "", "", []byte(`{"external_id":"B-2","sku":"phone-50","quantity":1,"amount":"50.00",` +
+			`"account":"138\u200b00138000","extra":{"region\u0007":"\u2066电信\u2069"}}`), 0, 0},
 	} {
 		f.Add(s.mode, s.method, s.target, s.id, s.ts, s.sig, s.body, s.pos, s.delta)
 	}
@@ -136,6 +142,9 @@ func FuzzStorefrontRequest(f *testing.F) {
 			checkFuzzError(t, r)
 		} else {
 			checkFuzzSuccess(t, req, r)
+			if req.Method == http.MethodPost {
+				checkStoredText(t, fx, r)
+			}
 		}
 		unsigned := req.URL.Path == "/healthz" || req.URL.Path == "/readyz"
 		switch {
@@ -145,6 +154,39 @@ func FuzzStorefrontRequest(f *testing.F) {
 			t.Fatalf("%s %q with one byte changed after signing was accepted: %s", method, target, r)
 		}
 	})
+}
+
+// checkStoredText wants an accepted order to hold no control or format
+// character in any text a storefront sent (operators read it in chat).
+func checkStoredText(t *testing.T, fx *fixture, r *reply) {
+	t.Helper()
+	var body struct {
+		Order struct {
+			ID string `json:"id"`
+		} `json:"order"`
+	}
+	_ = json.Unmarshal(r.body, &body)
+	id, err := strconv.ParseUint(body.Order.ID, 10, 64)
+	if err != nil {
+		return // checkFuzzSuccess reported it
+	}
+	o, err := fx.engine.Order(id)
+	if err != nil {
+		t.Fatalf("order %d answered but not stored: %v", id, err)
+	}
+	texts := map[string]string{"sku": o.SKU, "account": o.Account, "buyer.id": o.Buyer.ID,
+		"buyer.contact": o.Buyer.Contact, "buyer.ip": o.Buyer.IP}
+	for k, v := range o.Extra {
+		texts["extra key "+k] = k
+		texts["extra."+k] = v
+	}
+	for field, v := range texts {
+		if i := strings.IndexFunc(v, func(c rune) bool {
+			return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) || c == '\u2028' || c == '\u2029'
+		}); i >= 0 {
+			t.Fatalf("order %d stored %s %q with a control or format character at byte %d", id, field, v, i)
+		}
+	}
 }
 
 // watchdog crashes the fuzz worker, with every goroutine's stack, when the

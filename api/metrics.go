@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net"
 	"net/http"
 	"time"
 
@@ -12,7 +13,8 @@ import (
 // code. The route is the mux pattern ("POST /v1/orders"), never the raw
 // path: order ids and unknown paths would make a series each.
 type httpMetrics struct {
-	duration *prometheus.HistogramVec
+	duration    *prometheus.HistogramVec
+	connections *prometheus.GaugeVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -20,11 +22,29 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		Name:    "cardflow_http_request_seconds",
 		Help:    "HTTP requests served, by listener, route and status code.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
-	}, []string{"listener", "route", "code"})}
+	}, []string{"listener", "route", "code"}),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cardflow_http_connections",
+			Help: "Connections open on each listener (the storefront listener's are capped by api.max_connections).",
+		}, []string{"listener"})}
 	if reg != nil {
-		reg.MustRegister(m.duration)
+		reg.MustRegister(m.duration, m.connections)
 	}
 	return m
+}
+
+// ConnState counts a listener's open connections in
+// cardflow_http_connections; set it as the http.Server's ConnState.
+func (s *Server) ConnState(listener string) func(net.Conn, http.ConnState) {
+	g := s.http.connections.WithLabelValues(listener)
+	return func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			g.Inc()
+		case http.StateClosed, http.StateHijacked:
+			g.Dec()
+		}
+	}
 }
 
 // metricsHandler serves the registry in the Prometheus text format.

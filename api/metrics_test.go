@@ -2,12 +2,39 @@ package api_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-// TestMetricsScrape: /metrics answers on the storefront listener without
-// credentials and on the admin listener only with the token; it carries the
+// TestMetricsAreNotOnThePublicListener: GET /metrics on the storefront
+// listener (tried before: 200 to anyone, naming the webhook paths in its
+// route labels) is a 404; the admin listener serves it only with the token.
+func TestMetricsAreNotOnThePublicListener(t *testing.T) {
+	f := newFixture(t, fixtureOptions{metrics: true})
+	wantError(t, send(t, f.api, call{method: http.MethodGet, path: "/metrics"}), http.StatusNotFound, "not_found", "")
+	wantStatus(t, send(t, f.admin, adminCall(http.MethodGet, "/metrics", nil, "")), http.StatusUnauthorized)
+	wantStatus(t, f.adminDo(t, http.MethodGet, "/metrics", nil), http.StatusOK)
+}
+
+// TestTheMetricsListenerServesOnlyMetrics: the handler of the opt-in
+// [metrics] listen answers GET /metrics without credentials, and nothing
+// else: no order, admin or health route.
+func TestTheMetricsListenerServesOnlyMetrics(t *testing.T) {
+	f := newFixture(t, fixtureOptions{metrics: true})
+	srv := httptest.NewServer(f.server.Metrics())
+	defer srv.Close()
+	r := send(t, srv, call{method: http.MethodGet, path: "/metrics"})
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), "cardflow_orders_open") {
+		t.Error("the metrics listener lacks the order series")
+	}
+	for _, path := range []string{"/v1/orders", "/v1/stock", "/healthz", "/debug/pprof/"} {
+		wantError(t, send(t, srv, call{method: http.MethodGet, path: path}), http.StatusNotFound, "not_found", "")
+	}
+}
+
+// TestMetricsScrape: /metrics (admin listener, with the token) carries the
 // order, stock and HTTP series, names routes by pattern (an order id never
 // becomes a label), and never shows a card key or a secret.
 func TestMetricsScrape(t *testing.T) {
@@ -19,7 +46,7 @@ func TestMetricsScrape(t *testing.T) {
 	id := r.order(t).ID
 	f.getOrder(t, "shop1", id)
 
-	scrape := send(t, f.api, call{method: http.MethodGet, path: "/metrics"})
+	scrape := f.adminDo(t, http.MethodGet, "/metrics", nil)
 	wantStatus(t, scrape, http.StatusOK)
 	body := string(scrape.body)
 	for _, want := range []string{
@@ -45,17 +72,10 @@ func TestMetricsScrape(t *testing.T) {
 	// A path nobody serves is one "unmatched" series, not a series per path.
 	send(t, f.api, call{method: http.MethodGet, path: "/wp-login.php"})
 	send(t, f.api, call{method: http.MethodGet, path: "/.env"})
-	body = string(send(t, f.api, call{method: http.MethodGet, path: "/metrics"}).body)
+	body = string(f.adminDo(t, http.MethodGet, "/metrics", nil).body)
 	if !strings.Contains(body, `cardflow_http_request_seconds_count{code="404",listener="api",route="unmatched"} 2`) ||
 		strings.Contains(body, "wp-login") {
 		t.Errorf("unknown paths are not pooled:\n%s", grepLines(body, "cardflow_http_request_seconds_count"))
-	}
-
-	wantStatus(t, send(t, f.admin, adminCall(http.MethodGet, "/metrics", nil, "")), http.StatusUnauthorized)
-	admin := f.adminDo(t, http.MethodGet, "/metrics", nil)
-	wantStatus(t, admin, http.StatusOK)
-	if !strings.Contains(string(admin.body), "cardflow_orders_open") {
-		t.Error("admin scrape lacks the order series")
 	}
 }
 
@@ -63,7 +83,7 @@ func TestMetricsScrape(t *testing.T) {
 // /metrics route (embedding programs choose).
 func TestNoMetricsWithoutRegistry(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
-	wantError(t, send(t, f.api, call{method: http.MethodGet, path: "/metrics"}), http.StatusNotFound, "not_found", "")
+	wantError(t, send(t, f.admin, adminCall(http.MethodGet, "/metrics", nil, "Bearer "+adminToken)), http.StatusNotFound, "not_found", "")
 }
 
 func grepLines(s, substr string) string {

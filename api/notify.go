@@ -3,15 +3,24 @@ package api
 import (
 	"io"
 	"net/http"
+
+	"cardflow/internal/routes"
 )
 
 // SupplierNotify receives one supplier's callbacks (Fulu's notify URL).
 type SupplierNotify struct {
 	Supplier string
 	Path     string
+	Owner    string // the config key that chose Path, for errors
 	// Parse checks the callback's signature and returns the purchase number
 	// it is about and the exact reply the supplier expects.
 	Parse func(header http.Header, body []byte) (no string, reply []byte, err error)
+}
+
+// MountNotify serves a supplier's callbacks at n.Path on the storefront
+// listener.
+func (s *Server) MountNotify(n SupplierNotify) error {
+	return s.Mount(routes.Mount{Owner: n.Owner, Path: n.Path}, s.notify(n))
 }
 
 // notify answers a supplier callback. It is only a hint: the engine asks the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"cardflow/api"
+	"cardflow/internal/routes"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/fulu/fulufake"
 )
@@ -37,8 +38,12 @@ func TestSupplierCallbackIsVerifiedAnsweredAndPassedOnAsAHint(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &hintRecorder{Engine: f.engine}
-	srv := httptest.NewServer(api.New(api.Options{Engine: rec,
-		Notify: []api.SupplierNotify{{Supplier: "fulu", Path: "/notify/fulu", Parse: client.ParseNotify}}}).Storefront())
+	server := api.New(api.Options{Engine: rec})
+	if err := server.MountNotify(api.SupplierNotify{Supplier: "fulu", Path: "/notify/fulu", Parse: client.ParseNotify,
+		Owner: "suppliers[1].notify_path"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.Storefront())
 	defer srv.Close()
 
 	fields := map[string]any{"order_id": "24010203040500000001", "charge_finish_time": "2024-01-02 03:05:00",
@@ -83,4 +88,30 @@ func TestSupplierCallbackIsVerifiedAnsweredAndPassedOnAsAHint(t *testing.T) {
 	if len(rec.hints) != 1 || rec.hints[0] != "CF7-0-abcd" {
 		t.Fatalf("hints = %v, want exactly the verified callback's number", rec.hints)
 	}
+}
+
+// TestMountRefusesAPathItCannotServe: a webhook or notify path on an API
+// route, on another mount's path, or that ServeMux would read as a pattern
+// is an error naming the config key (tried before: Mount stored it and
+// Storefront panicked in ServeMux at start-up).
+func TestMountRefusesAPathItCannotServe(t *testing.T) {
+	s := api.New(api.Options{})
+	h := http.NotFoundHandler()
+	if err := s.Mount(routes.Mount{Owner: "qq.webhook_path", Path: "/qq/webhook"}, h); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []routes.Mount{
+		{Owner: "telegram.webhook_url", Path: "/v1/orders"},
+		{Owner: "telegram.webhook_url", Path: "/qq/webhook"},
+		{Owner: "suppliers[1].notify_path", Path: "/notify/{x}"},
+		{Owner: "suppliers[1].notify_path", Path: ""},
+	} {
+		err := s.Mount(m, h)
+		if err == nil || !strings.HasPrefix(err.Error(), m.Owner+": ") {
+			t.Errorf("Mount(%s %q) = %v, want an error naming %s", m.Owner, m.Path, err, m.Owner)
+		}
+	}
+	srv := httptest.NewServer(s.Storefront())
+	defer srv.Close()
+	wantStatus(t, send(t, srv, call{method: http.MethodGet, path: "/healthz"}), http.StatusOK)
 }

@@ -19,7 +19,11 @@ func (s *Server) bindCode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no operator "+name+" in the config", "name")
 		return
 	}
-	code, expires, err := s.engine.IssueBindCode(adminActor(r), name)
+	actor, ok := adminActor(w, r)
+	if !ok {
+		return
+	}
+	code, expires, err := s.engine.IssueBindCode(actor, name)
 	if err != nil {
 		s.writeEngineError(w, r, err)
 		return

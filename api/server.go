@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/routes"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -38,41 +39,32 @@ type Options struct {
 	Engine      Engine
 	Storefronts map[string][]byte // id → secret
 	AdminToken  string
-	Notify      []SupplierNotify // supplier callbacks served on the storefront listener
 	Now         func() time.Time
 	Log         zerolog.Logger
-	// Metrics, if set, is served at /metrics on both listeners and
-	// receives the HTTP request series.
+	// Metrics, if set, is served at /metrics on the admin listener (and by
+	// Metrics) and receives the HTTP request series.
 	Metrics *prometheus.Registry
 	// Operators are the configured operator names, for bind codes.
 	Operators []string
 }
 
-// Server holds the handlers of both listeners.
+// Server holds the handlers of the listeners.
 type Server struct {
 	engine      Engine
 	storefronts map[string][]byte
 	adminToken  []byte
 	now         func() time.Time
+	started     int64 // unix seconds; see signed
 	log         zerolog.Logger
 	replays     *replayGuard
-	notifiers   []SupplierNotify
-	mounts      map[string]http.Handler
+	routes      *routes.Table
 	metrics     *prometheus.Registry
 	http        *httpMetrics
 	operators   map[string]bool
 }
 
-// Mount serves h at pattern on the storefront listener (a chat platform's
-// webhook). Call it before Storefront.
-func (s *Server) Mount(pattern string, h http.Handler) {
-	if s.mounts == nil {
-		s.mounts = map[string]http.Handler{}
-	}
-	s.mounts[pattern] = h
-}
-
-// New builds the server.
+// New builds the server. Its storefront routes are served from the start;
+// Mount adds the config's webhook and notify paths.
 func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -81,12 +73,28 @@ func New(opts Options) *Server {
 	for _, name := range opts.Operators {
 		operators[name] = true
 	}
-	return &Server{
+	s := &Server{
 		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
-		now: opts.Now, log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
-		notifiers: opts.Notify, metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
+		now: opts.Now, started: opts.Now().Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
+		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,
 	}
+	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.routes = routes.NewTable(routes.Handlers{
+		CreateOrder: s.signed(s.createOrder), GetOrder: s.signed(s.getOrder), FindOrder: s.signed(s.findOrder),
+		Healthz: health, Readyz: http.HandlerFunc(s.readyz),
+	})
+	return s
+}
+
+// Mount serves POST m.Path on the storefront listener with h (a chat
+// platform's webhook, a supplier's notify URL). A path that is not a clean
+// literal path of its own is an error naming m.Owner, never a panic; config
+// validation applies the same rules (routes.Check).
+func (s *Server) Mount(m routes.Mount, h http.Handler) error {
+	return s.routes.Mount(m, h)
 }
 
 // registerer keeps a nil registry a nil interface.
@@ -97,24 +105,10 @@ func registerer(r *prometheus.Registry) prometheus.Registerer {
 	return r
 }
 
-// Storefront is the handler of [api] listen: the storefront API and health.
+// Storefront is the handler of [api] listen: the storefront API, health,
+// and what Mount added. It serves no metrics: the listener is public.
 func (s *Server) Storefront() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/orders", s.signed(s.createOrder))
-	mux.Handle("GET /v1/orders/{id}", s.signed(s.getOrder))
-	mux.Handle("GET /v1/orders", s.signed(s.findOrder))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	for _, n := range s.notifiers {
-		mux.HandleFunc("POST "+n.Path, s.notify(n))
-	}
-	for pattern, h := range s.mounts {
-		mux.Handle(pattern, h)
-	}
-	s.serveMetrics(mux)
-	return s.recoverer(s.route("api", mux))
+	return s.recoverer(s.route("api", s.routes.Mux()))
 }
 
 // Admin is the handler of [admin] listen.
@@ -136,10 +130,18 @@ func (s *Server) Admin() http.Handler {
 	return s.recoverer(s.bearer(s.route("admin", mux)))
 }
 
-// serveMetrics adds GET /metrics when a registry is configured. Prometheus
-// scrapes the storefront listener without credentials (the series carry
-// statuses, SKUs and supplier names, never buyer data or secrets); the
-// admin listener serves the same behind its token.
+// Metrics is the handler of the opt-in [metrics] listen: GET /metrics and
+// nothing else, without credentials, for a Prometheus on a private network.
+func (s *Server) Metrics() http.Handler {
+	mux := http.NewServeMux()
+	s.serveMetrics(mux)
+	return s.recoverer(s.route("metrics", mux))
+}
+
+// serveMetrics adds GET /metrics when a registry is configured. The series
+// carry statuses, SKUs, supplier names and route patterns (the webhook
+// paths among them), never buyer data or secrets; still, they are served
+// only behind the admin token or on a listener the operator opted into.
 func (s *Server) serveMetrics(mux *http.ServeMux) {
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", metricsHandler(s.metrics))

@@ -77,6 +77,8 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_inbound_ok", al.Target)}
 	case al.Type == AlertInboundParked:
 		return Reply{Text: T(l, "alert_inbound_parked", al.Target, al.Detail)}
+	case al.Type == processor.AlertCallbackRedirect:
+		return Reply{Text: T(l, "alert_cb_redirect", al.Target, al.OrderID, al.Detail)}
 	case al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", al.Key)}
 	}

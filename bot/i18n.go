@@ -135,6 +135,7 @@ var catalogue = map[string][2]string{
 	"stock_unknown":         {"没有自有库存商品 %s。发送 /stock 查看全部。", "No own-stock product %s; send /stock for all."},
 	"alert_failed":          {"❌ 订单 #%d（%s）自动处理失败：%s，需要人工处理。", "❌ Order #%d (%s) failed: %s. A person must decide."},
 	"alert_cb":              {"⚠️ 商城 %s 的回调持续失败超过 24 小时（订单 #%d）：%s", "⚠️ Callbacks to storefront %s have failed for over 24 h (order #%d): %s"},
+	"alert_cb_redirect":     {"⚠️ 商城 %s 的回调地址返回了重定向，回调未送达（订单 #%d）：%s。重定向不会被跟随：请把 callback_url 改为最终地址并重启。", "⚠️ Callbacks to storefront %s are answered with a redirect and not delivered (order #%d): %s. Redirects are never followed: set callback_url to the final address and restart."},
 	"alert_cb_ok":           {"✅ 商城 %s 的回调已恢复。", "✅ Callbacks to storefront %s work again."},
 	"alert_generic":         {"⚠️ %s：%s", "⚠️ %s: %s"},
 	"chat_folded":           {"📭 另有 %d 条提醒因积压未能送达，已合并为本条。待处理的订单请发 /pending 查看，日报请发 /report。", "📭 %d more notices piled up undelivered and were folded into this one. Send /pending for the orders waiting for a person, /report for the report."},

@@ -16,6 +16,7 @@ type Config struct {
 
 	API         API          `toml:"api"`
 	Admin       Admin        `toml:"admin"`
+	Metrics     Metrics      `toml:"metrics"`
 	Log         Log          `toml:"log"`
 	Storefronts []Storefront `toml:"storefronts"`
 	Suppliers   []Supplier   `toml:"suppliers"`
@@ -39,6 +40,19 @@ type Config struct {
 // API is the storefront-facing HTTP server.
 type API struct {
 	Listen string `toml:"listen"`
+	// MaxConnections caps the connections served at once; more wait to be
+	// accepted. Default 1024.
+	MaxConnections int `toml:"max_connections"`
+	// ReadTimeout bounds reading one request, headers and body (at most
+	// 64 KiB); a client slower than that is cut. Default 10s.
+	ReadTimeout Duration `toml:"read_timeout"`
+}
+
+// Metrics is the opt-in listener that serves /metrics without credentials,
+// for a Prometheus on a private network. The admin listener always serves
+// /metrics behind its token.
+type Metrics struct {
+	Listen string `toml:"listen"` // empty: off
 }
 
 // Admin is the operator HTTP API, bound to loopback by default.
@@ -62,6 +76,10 @@ type Storefront struct {
 	SecretEnv   string `toml:"secret_env"`
 	SecretFile  string `toml:"secret_file"`
 	CallbackURL string `toml:"callback_url"`
+	// AllowInsecureCallback lets callback_url be plain http:// to a host
+	// that is not loopback. Callbacks carry card keys: only for a path that
+	// is private end to end.
+	AllowInsecureCallback bool `toml:"allow_insecure_callback"`
 }
 
 // Supplier types.

@@ -12,6 +12,12 @@ import (
 // admin.token_env and admin.token_file is given.
 const DefaultAdminTokenEnv = "CARDFLOW_ADMIN_TOKEN"
 
+// Defaults of the storefront listener's limits.
+const (
+	DefaultMaxConnections = 1024
+	DefaultReadTimeout    = 10 * time.Second
+)
+
 // Default returns the configuration used for every key a file leaves out.
 func Default() *Config {
 	c := base()
@@ -23,7 +29,7 @@ func Default() *Config {
 func base() *Config {
 	return &Config{
 		DataDir: "./data",
-		API:     API{Listen: "127.0.0.1:8080"},
+		API:     API{Listen: "127.0.0.1:8080", MaxConnections: DefaultMaxConnections, ReadTimeout: Duration(DefaultReadTimeout)},
 		Admin:   Admin{Listen: "127.0.0.1:8081"},
 		Log:     Log{Level: "info", Format: "json"},
 		Processing: Processing{

@@ -47,16 +47,17 @@ func (c *Config) validate() Problems {
 	v := &validator{c: c, rep: &reporter{file: c.file, lines: c.lines}}
 	c.warnings = nil
 	v.server()
+	v.listeners()
 	v.oneOf("log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "json", "console")
 	v.storefronts()
 	suppliers := v.suppliers()
-	v.notifyPaths()
 	v.products(suppliers)
 	v.processing()
 	v.rules()
 	v.operators()
 	v.telegram()
+	v.routes()
 	v.oneOf("bot.language", c.Bot.Language, "zh", "en")
 	if c.Bot.RefundLimit < 0 {
 		v.rep.add("bot.refund_limit", "must not be negative; write it like refund_limit = \"500.00\"")
@@ -157,6 +158,8 @@ func (v *validator) storefronts() {
 			v.add(key+".callback_url", `must be set; write it like callback_url = "https://shop.example.com/cardflow/callback"`)
 		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.add(key+".callback_url", "%q is not an absolute http or https URL; write it like \"https://shop.example.com/cardflow/callback\"", s.CallbackURL)
+		} else {
+			v.callbackScheme(key, s)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 )
@@ -54,10 +53,6 @@ func (v *validator) supplierKeys(key string, s Supplier) {
 		if s.AppSecret != "" && len(s.AppSecret) != 32 {
 			v.add(key+".app_secret", "is %d characters; a Fulu AppSecret has 32 (it is also the card decryption key): copy it again from the merchant console", len(s.AppSecret))
 		}
-		if s.NotifyPath != "" && (!strings.HasPrefix(s.NotifyPath, "/") || strings.HasPrefix(s.NotifyPath, "/v1/") ||
-			s.NotifyPath == "/healthz" || s.NotifyPath == "/readyz") {
-			v.add(key+".notify_path", `%q must be a path of its own starting with "/", like notify_path = "/notify/fulu"`, s.NotifyPath)
-		}
 	} else {
 		foreign("base_url", s.BaseURL != "", SupplierFulu)
 		foreign("app_key", s.AppKey != "" || s.AppKeyEnv != "" || s.AppKeyFile != "", SupplierFulu)
@@ -92,19 +87,5 @@ func (v *validator) supplierKeys(key string, s Supplier) {
 		foreign("outage_rate", s.OutageRate != 0, SupplierSim)
 		foreign("outage_duration", s.OutageDuration != 0, SupplierSim)
 		foreign("unit_cost", s.UnitCost != 0, SupplierSim)
-	}
-}
-
-// notifyPaths checks that two suppliers do not share a callback path.
-func (v *validator) notifyPaths() {
-	seen := map[string]int{}
-	for i, s := range v.c.Suppliers {
-		if s.NotifyPath == "" {
-			continue
-		}
-		if j, dup := seen[s.NotifyPath]; dup {
-			v.add(fmt.Sprintf("suppliers[%d].notify_path", i), "%q is already the notify_path of suppliers[%d]; give each its own", s.NotifyPath, j)
-		}
-		seen[s.NotifyPath] = i
 	}
 }

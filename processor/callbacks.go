@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/outbound"
 	"cardflow/internal/signing"
 	"cardflow/storage"
 )
@@ -57,7 +57,11 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	signing.Apply(req, sf.ID, sf.Secret, e.now(), body)
 	resp, err := cb.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post callback: %w", redactURL(err))
+		var moved *outbound.RedirectError
+		if errors.As(err, &moved) {
+			return fmt.Errorf("callback: %w", moved) // names both URLs; the outbox alerts at once
+		}
+		return fmt.Errorf("post callback: %w", outbound.Clean(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
@@ -82,16 +86,6 @@ func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error 
 	}
 	o.DelayCauses = append(o.DelayCauses, cause)
 	return nil
-}
-
-// redactURL drops the URL from a transport error: a callback URL may carry a
-// token in its query.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }
 
 // logAlerts is the alert receiver when no operator channel is wired: the

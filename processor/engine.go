@@ -18,6 +18,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/outbound"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -141,10 +142,9 @@ func New(store *storage.Store, opts Options) *Engine {
 	if opts.HTTPClient == nil {
 		// Keep a connection per concurrent callback: the default of two idle
 		// connections per host would reconnect for almost every callback.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = concurrency
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: tr}
+		opts.HTTPClient = outbound.New(outbound.Options{Timeout: 10 * time.Second, IdleConnsPerHost: concurrency})
 	}
+	opts.HTTPClient = outbound.Guard(opts.HTTPClient) // a callback never follows a redirect
 	e := &Engine{
 		store:         store,
 		log:           opts.Log.With().Str("component", "engine").Logger(),

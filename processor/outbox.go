@@ -10,8 +10,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/outbound"
 	"cardflow/storage"
 )
+
+// AlertCallbackRedirect is raised, under the callback_failing key of the
+// storefront, when its callback URL answers with a redirect.
+const AlertCallbackRedirect = "callback_redirect"
 
 // Outbox event kinds.
 const (
@@ -358,7 +363,7 @@ func (d *dispatcher) send(ctx context.Context, l *lane) {
 			if err := tx.DeleteEvent(ev.Seq); err != nil || !ev.Alerted {
 				return err
 			}
-			a, err := addCallbackAlert(tx, ev, d.now(), true, "")
+			a, err := addCallbackAlert(tx, ev, AlertCallbackFailing, d.now(), true, "")
 			if a != nil {
 				added = append(added, a)
 			}
@@ -396,7 +401,10 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 	next.Attempts++
 	next.NextAt = now.Add(backoff(next.Attempts))
 	next.LastError = truncate(cause.Error(), 200)
-	raise := !next.Alerted && next.Kind == kindCallback && now.Sub(next.CreatedAt) >= alertAfter
+	// A redirect is a misconfigured callback_url, not a passing fault: every
+	// retry will meet it again, so operators hear of it at once.
+	redirected := outbound.IsRedirect(cause)
+	raise := !next.Alerted && next.Kind == kindCallback && (redirected || now.Sub(next.CreatedAt) >= alertAfter)
 	next.Alerted = next.Alerted || raise
 	var added []*storage.Event
 	err := d.store.Update(func(tx *storage.Tx) error {
@@ -407,7 +415,11 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 		if !raise {
 			return nil
 		}
-		a, err := addCallbackAlert(tx, ev, now, false, next.LastError)
+		typ := AlertCallbackFailing
+		if redirected {
+			typ = AlertCallbackRedirect
+		}
+		a, err := addCallbackAlert(tx, ev, typ, now, false, next.LastError)
 		if a != nil {
 			added = append(added, a)
 		}
@@ -433,9 +445,11 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 }
 
 // addCallbackAlert raises (or resolves) the alert for a storefront whose
-// callbacks keep failing.
-func addCallbackAlert(tx *storage.Tx, ev *storage.Event, now time.Time, resolved bool, detail string) (*storage.Event, error) {
-	return raiseAlert(tx, storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: AlertCallbackFailing,
+// callbacks keep failing. Both causes, a day of failures and a redirect,
+// share its key: one problem per storefront, resolved by the next callback
+// it acknowledges.
+func addCallbackAlert(tx *storage.Tx, ev *storage.Event, typ string, now time.Time, resolved bool, detail string) (*storage.Event, error) {
+	return raiseAlert(tx, storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: typ,
 		OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}, now)
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tencent-connect/botgo/dto"
+
+	"cardflow/internal/outbound"
 )
 
 // QQ's own endpoints; tests point the adapter at a fake.
@@ -77,8 +79,9 @@ func newClient(appID, secret, apiURL, tokenURL string, hc *http.Client) *client 
 	if tokenURL == "" {
 		tokenURL = defaultTokenURL
 	}
+	hc = outbound.Guard(hc) // never follow a redirect with the access token
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = outbound.New(outbound.Options{Timeout: 10 * time.Second})
 	}
 	return &client{appID: appID, secret: secret, apiURL: strings.TrimSuffix(apiURL, "/"),
 		tokenURL: strings.TrimSuffix(tokenURL, "/"), http: hc}

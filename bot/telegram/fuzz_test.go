@@ -18,8 +18,8 @@ import (
 // fuzzSecret is the webhook secret of FuzzTelegramUpdate's adapter.
 const fuzzSecret = "fuzz-webhook-secret-0123456789"
 
-// outbound are the Bot API methods by which the adapter answers or acts.
-var outbound = []string{"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageCaption",
+// answerMethods are the Bot API methods by which the adapter answers or acts.
+var answerMethods = []string{"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageCaption",
 	"editMessageReplyMarkup", "answerCallbackQuery", "getFile", "file"}
 
 // counts reports whether an update is one the adapter must act on, by the
@@ -121,7 +121,7 @@ func FuzzTelegramUpdate(f *testing.F) {
 		decodes := json.Unmarshal(body, &u) == nil
 
 		calls := map[string]int{}
-		for _, m := range outbound {
+		for _, m := range answerMethods {
 			calls[m] = fx.fake.Calls(m)
 		}
 		_, audited := auditedAfter(t, fx, 0)
@@ -146,7 +146,7 @@ func FuzzTelegramUpdate(f *testing.F) {
 			}
 		}
 		if !counts(&u) {
-			for _, m := range outbound {
+			for _, m := range answerMethods {
 				if n := fx.fake.Calls(m); n != calls[m] {
 					t.Fatalf("an update from outside the operators' chats called %s: %s", m, body)
 				}

@@ -28,6 +28,7 @@ import (
 
 	ops "cardflow/bot"
 	"cardflow/config"
+	"cardflow/internal/outbound"
 )
 
 // Platform is the identity platform of Telegram users.
@@ -134,7 +135,7 @@ func New(o Options) (*Adapter, error) {
 		}
 	}
 	secrets := []string{o.Token}
-	client := o.HTTPClient
+	client := outbound.Guard(o.HTTPClient)
 	if client == nil {
 		var err error
 		client, err = newHTTPClient(o.Proxy, o.PollTimeout+15*time.Second)
@@ -176,7 +177,7 @@ func New(o Options) (*Adapter, error) {
 
 // newHTTPClient builds the Bot API client, through proxy when set.
 func newHTTPClient(proxy string, timeout time.Duration) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	o := outbound.Options{Timeout: timeout}
 	if proxy != "" {
 		u, err := url.Parse(proxy)
 		if err != nil || u.Host == "" {
@@ -188,9 +189,9 @@ func newHTTPClient(proxy string, timeout time.Duration) (*http.Client, error) {
 		default:
 			return nil, fmt.Errorf("telegram.proxy: scheme %q is not supported; use http, https or socks5", u.Scheme)
 		}
-		tr.Proxy = http.ProxyURL(u)
+		o.Proxy = u
 	}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
+	return outbound.New(o), nil
 }
 
 func proxyPassword(proxy string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/netutil"
 
 	"cardflow/api"
 	"cardflow/bot"
@@ -33,6 +34,8 @@ type app struct {
 	servers []*http.Server
 
 	apiAddr, adminAddr string
+	metricsAddr        string // [metrics] listen, when set
+	adminReadTimeout   time.Duration
 	errc               chan error // a server that stopped on its own
 }
 
@@ -78,10 +81,16 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	for i, op := range cfg.Operators {
 		names[i] = op.Name
 	}
-	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log,
+	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
 		Metrics: reg, Operators: names})
+	for _, n := range notify {
+		if err := srv.MountNotify(n); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
 	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
-		errc: make(chan error, 2)}, nil
+		errc: make(chan error, 3), adminReadTimeout: time.Minute}, nil
 }
 
 // start serves on the listeners (opened from the config when nil) and then
@@ -100,15 +109,38 @@ func (a *app) start(ctx context.Context, apiLn, adminLn net.Listener) error {
 			return fmt.Errorf("admin.listen %s: %w", a.cfg.Admin.Listen, err)
 		}
 	}
+	var metricsLn net.Listener
+	if a.cfg.Metrics.Listen != "" {
+		if metricsLn, err = net.Listen("tcp", a.cfg.Metrics.Listen); err != nil {
+			_ = apiLn.Close()
+			_ = adminLn.Close()
+			return fmt.Errorf("metrics.listen %s: %w", a.cfg.Metrics.Listen, err)
+		}
+	}
 	a.apiAddr, a.adminAddr = apiLn.Addr().String(), adminLn.Addr().String()
-	a.serve(apiLn, a.api.Storefront())
-	a.serve(adminLn, a.api.Admin())
-	a.log.Info().Str("api", a.apiAddr).Str("admin", a.adminAddr).Str("data_dir", a.cfg.DataDir).Msg("listening")
+	// The storefront listener is public: a request must arrive whole within
+	// read_timeout (64 KiB needs seconds), and at most max_connections are
+	// served at once; more wait in the kernel's queue to be accepted.
+	rt := a.cfg.API.ReadTimeout.Std()
+	a.serve(netutil.LimitListener(apiLn, a.cfg.API.MaxConnections), &http.Server{Handler: a.api.Storefront(),
+		ReadHeaderTimeout: rt, ReadTimeout: rt, IdleTimeout: time.Minute, ConnState: a.api.ConnState("api")})
+	// The admin listener (loopback, behind a token) reads headers and small
+	// bodies as briskly; a stock import extends its own deadline once
+	// authorized, and backups and profiles stream without a write timeout.
+	a.serve(adminLn, &http.Server{Handler: a.api.Admin(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.adminReadTimeout,
+		IdleTimeout: 2 * time.Minute, ConnState: a.api.ConnState("admin")})
+	ev := a.log.Info().Str("api", a.apiAddr).Str("admin", a.adminAddr)
+	if metricsLn != nil {
+		a.metricsAddr = metricsLn.Addr().String()
+		a.serve(metricsLn, &http.Server{Handler: a.api.Metrics(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+		ev = ev.Str("metrics", a.metricsAddr)
+	}
+	ev.Str("data_dir", a.cfg.DataDir).Msg("listening")
 	return a.engine.Start(ctx)
 }
 
-func (a *app) serve(ln net.Listener, h http.Handler) {
-	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+func (a *app) serve(ln net.Listener, s *http.Server) {
 	a.servers = append(a.servers, s)
 	go func() {
 		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

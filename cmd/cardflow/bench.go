@@ -14,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/config"
 	"cardflow/internal/adminclient"
 	"cardflow/internal/demo"
 	"cardflow/internal/loadgen"
+	"cardflow/internal/outbound"
 	"cardflow/internal/storefront"
 	"cardflow/storage"
 )
@@ -45,12 +47,14 @@ func cmdBench(args []string) int {
 	fs.BoolVar(&o.restart, "restart", false, "after the load, stop the service and time its restart on the data just written")
 	fs.DurationVar(&o.probeEvery, "probe", 250*time.Millisecond, "how often to check /readyz and /metrics during the load")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the service's CPU profile over the load to this file, this process's (load generator, receiver, fake supplier) to FILE.bench and the service's allocations to FILE.allocs")
-	fs.StringVar(&o.target, "target", "", "load a running cardflow at this storefront API URL instead of starting one (needs -storefront, -secret-env, -sku)")
+	fs.StringVar(&o.target, "target", "", "load a running cardflow at this storefront API URL instead of starting one (needs -storefront, -secret-env, -sku, -metrics)")
 	fs.StringVar(&o.storefront, "storefront", "", "with -target: the storefront id to sign as")
 	fs.StringVar(&o.secretEnv, "secret-env", "", "with -target: the environment variable holding that storefront's secret")
 	fs.StringVar(&o.sku, "sku", "", "with -target: the SKU to order (one unit at a time)")
 	fs.StringVar(&o.amount, "amount", "10.00", "with -target: the amount of each order")
 	fs.StringVar(&o.callbackListen, "callback-listen", "", "with -target: receive callbacks on this address (the storefront's callback_url must point at it) to measure delivery")
+	fs.StringVar(&o.metrics, "metrics", "", "with -target: the URL that serves /metrics: the admin listener (http://127.0.0.1:8081, with the token from -token-env) or [metrics] listen")
+	fs.StringVar(&o.tokenEnv, "token-env", config.DefaultAdminTokenEnv, "with -target: the environment variable holding the admin token sent to -metrics (unset: none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -83,7 +87,8 @@ type benchOptions struct {
 	ceiling, floor, probeEvery   time.Duration
 	restart                      bool
 	target, storefront, secretEnv,
-	sku, amount, callbackListen string
+	sku, amount, callbackListen,
+	metrics, tokenEnv string
 	progress func(loadgen.Progress)
 }
 
@@ -92,13 +97,13 @@ func (o *benchOptions) check() error {
 		return errors.New("-orders and -concurrency must be positive")
 	}
 	if o.target == "" {
-		if o.storefront != "" || o.secretEnv != "" || o.sku != "" || o.callbackListen != "" {
-			return errors.New("-storefront, -secret-env, -sku and -callback-listen go with -target")
+		if o.storefront != "" || o.secretEnv != "" || o.sku != "" || o.callbackListen != "" || o.metrics != "" {
+			return errors.New("-storefront, -secret-env, -sku, -metrics and -callback-listen go with -target")
 		}
 		return nil
 	}
-	if o.storefront == "" || o.secretEnv == "" || o.sku == "" {
-		return errors.New("-target needs -storefront, -secret-env and -sku")
+	if o.storefront == "" || o.secretEnv == "" || o.sku == "" || o.metrics == "" {
+		return errors.New("-target needs -storefront, -secret-env, -sku and -metrics (the storefront listener serves no /metrics)")
 	}
 	if os.Getenv(o.secretEnv) == "" {
 		return fmt.Errorf("-secret-env %s: the variable is empty", o.secretEnv)
@@ -212,7 +217,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 
 	profiled := profileService(ctx, o, svc, token)
 	cpu0, self0 := processCPU(svc.cmd.Process.Pid), loadgen.SelfCPU()
-	if err := loadAndProbe(ctx, o, &rep, client, receiver, "http://"+svc.api, "qb-10", "10.00"); err != nil {
+	if err := loadAndProbe(ctx, o, &rep, client, receiver, "http://"+svc.api, newScraper("http://"+svc.admin, token), "qb-10", "10.00"); err != nil {
 		return rep, err
 	}
 	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, loadgen.SelfCPU()-self0
@@ -228,7 +233,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		if rep.restartTook, err = svc.launch(ctx); err != nil {
 			return rep, fmt.Errorf("restart: %w", err)
 		}
-		m, err := scrapeMetrics(ctx, &http.Client{Timeout: 10 * time.Second}, "http://"+svc.api)
+		m, err := newScraper("http://"+svc.admin, token).scrape(ctx)
 		if err != nil {
 			return rep, fmt.Errorf("GET /metrics after the restart: %w", err)
 		}
@@ -260,20 +265,20 @@ func benchTarget(ctx context.Context, o benchOptions, rep *benchReport) error {
 		defer closeCB()
 	}
 	base := strings.TrimSuffix(o.target, "/")
-	return loadAndProbe(ctx, o, rep, benchClient(base, o.storefront, secret, o.concurrency), receiver, base, o.sku, o.amount)
+	sc := newScraper(strings.TrimSuffix(strings.TrimSuffix(o.metrics, "/"), "/metrics"), os.Getenv(o.tokenEnv))
+	return loadAndProbe(ctx, o, rep, benchClient(base, o.storefront, secret, o.concurrency), receiver, base, sc, o.sku, o.amount)
 }
 
 // loadAndProbe runs the load while probing /readyz and /metrics, and reads
 // the store's write counters from /metrics before and after.
 func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, client *storefront.Client,
-	receiver *storefront.Receiver, base, sku, amount string) error {
-	scrape := &http.Client{Timeout: 10 * time.Second}
-	before, err := scrapeMetrics(ctx, scrape, base)
+	receiver *storefront.Receiver, base string, sc scraper, sku, amount string) error {
+	before, err := sc.scrape(ctx)
 	if err != nil {
 		return fmt.Errorf("GET /metrics before the load: %w", err)
 	}
 	pctx, stopProbe := context.WithCancel(ctx)
-	p := newProbe(base)
+	p := newProbe(base, sc)
 	probed := make(chan struct{})
 	go func() { p.run(pctx, o.probeEvery); close(probed) }()
 	var wait time.Duration
@@ -290,7 +295,7 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, client 
 			return fmt.Errorf("storefront saw broken promises: %v", problems[0])
 		}
 	}
-	after, err := scrapeMetrics(ctx, scrape, base)
+	after, err := sc.scrape(ctx)
 	if err != nil {
 		rep.metricsError = err
 		return nil
@@ -302,10 +307,8 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, client 
 }
 
 func benchClient(base, id, secret string, conns int) *storefront.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = conns
 	return &storefront.Client{BaseURL: base, ID: id, Secret: []byte(secret),
-		HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+		HTTP: outbound.New(outbound.Options{Timeout: 30 * time.Second, IdleConnsPerHost: conns})}
 }
 
 // serveCallbacks serves receiver on addr and returns its base URL.

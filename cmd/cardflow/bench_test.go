@@ -43,7 +43,9 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 func TestBenchRefusesIncompleteTargetFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-target", "http://127.0.0.1:1"},
-		{"bench", "-target", "http://127.0.0.1:1", "-storefront", "s", "-secret-env", "CARDFLOW_TEST_UNSET_SECRET", "-sku", "x"},
+		{"bench", "-target", "http://127.0.0.1:1", "-storefront", "s", "-secret-env", "CARDFLOW_TEST_UNSET_SECRET", "-sku", "x",
+			"-metrics", "http://127.0.0.1:2"},
+		{"bench", "-target", "http://127.0.0.1:1", "-storefront", "s", "-secret-env", "HOME", "-sku", "x"}, // no -metrics
 		{"bench", "-sku", "qb-10"},
 		{"bench", "-orders", "0"},
 	} {
@@ -65,7 +67,8 @@ func TestBenchAgainstARunningService(t *testing.T) {
 	if _, err := s.adminClient().ImportStock(context.Background(), "qb-10", strings.NewReader(demo.CardLines("qb-10", 200))); err != nil {
 		t.Fatal(err)
 	}
-	code, out := runBinary(t, []string{"CARDFLOW_SHOP1_SECRET=" + testShopSecret}, "bench", "-target", "http://"+s.apiAddr,
+	code, out := runBinary(t, []string{"CARDFLOW_SHOP1_SECRET=" + testShopSecret, "CARDFLOW_ADMIN_TOKEN=" + testAdminToken}, "bench",
+		"-target", "http://"+s.apiAddr, "-metrics", "http://"+s.admin,
 		"-storefront", "shop1", "-secret-env", "CARDFLOW_SHOP1_SECRET", "-sku", "qb-10", "-orders", "150",
 		"-concurrency", "8", "-ceiling", "0", "-floor", "0", "-probe", "20ms")
 	if code != 0 || !strings.Contains(out, "(rejected 0)") || !strings.Contains(out, "0 failed") {

@@ -12,15 +12,18 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"cardflow/internal/outbound"
 )
 
 // probe checks, while the load runs, that the service's health and metrics
-// endpoints keep answering (DESIGN §10): GET /readyz must say 200 and GET
-// /metrics must parse and carry the order series, each within a few
-// seconds, at a fixed interval.
+// endpoints keep answering: GET /readyz on the storefront listener must say
+// 200 and GET /metrics (admin listener or [metrics] listen) must parse and
+// carry the order series, each within a few seconds, at a fixed interval.
 type probe struct {
-	base   string // http://host:port of the storefront listener
-	client *http.Client
+	base    string // http://host:port of the storefront listener
+	client  *http.Client
+	scraper scraper
 
 	mu      sync.Mutex
 	readyz  []time.Duration
@@ -28,8 +31,10 @@ type probe struct {
 	errors  []string
 }
 
-func newProbe(base string) *probe {
-	return &probe{base: base, client: &http.Client{Timeout: 5 * time.Second}}
+func newProbe(base string, sc scraper) *probe {
+	client := outbound.New(outbound.Options{Timeout: 5 * time.Second})
+	sc.client = client
+	return &probe{base: base, client: client, scraper: sc}
 }
 
 // run probes every interval until ctx ends.
@@ -46,7 +51,7 @@ func (p *probe) run(ctx context.Context, interval time.Duration) {
 		err := p.readyOnce(ctx)
 		p.record(&p.readyz, "readyz", time.Since(start), err, ctx)
 		start = time.Now()
-		_, err = scrapeMetrics(ctx, p.client, p.base)
+		_, err = p.scraper.scrape(ctx)
 		p.record(&p.metrics, "metrics", time.Since(start), err, ctx)
 	}
 }
@@ -108,14 +113,30 @@ func (p *probe) report() probeReport {
 // serviceMetrics is a parsed /metrics scrape.
 type serviceMetrics map[string]*dto.MetricFamily
 
-// scrapeMetrics reads and parses /metrics, and checks that it carries the
-// order series.
-func scrapeMetrics(ctx context.Context, client *http.Client, base string) (serviceMetrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+// scraper reads /metrics: on the admin listener with its token, or on a
+// [metrics] listen address without one. The storefront listener does not
+// serve it.
+type scraper struct {
+	base   string // http://host:port
+	token  string // the admin token; "" for a [metrics] listener
+	client *http.Client
+}
+
+func newScraper(base, token string) scraper {
+	return scraper{base: base, token: token, client: outbound.New(outbound.Options{Timeout: 10 * time.Second})}
+}
+
+// scrape reads and parses /metrics, and checks that it carries the order
+// series.
+func (s scraper) scrape(ctx context.Context) (serviceMetrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"cardflow/internal/demo"
+	"cardflow/internal/outbound"
 	"cardflow/suppliers/fulu/fulufake"
 )
 
@@ -144,8 +145,9 @@ func (s *benchService) launch(ctx context.Context) (time.Duration, error) {
 	done := s.done
 	go func() { _ = cmd.Wait(); close(done) }()
 	deadline := start.Add(60 * time.Second)
+	client := outbound.New(outbound.Options{Timeout: 5 * time.Second})
 	for {
-		resp, err := http.Get("http://" + s.api + "/readyz")
+		resp, err := client.Get("http://" + s.api + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

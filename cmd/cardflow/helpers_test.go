@@ -127,10 +127,16 @@ func (s *service) adminClient() *adminclient.Client {
 	return &adminclient.Client{BaseURL: "http://" + s.admin, Token: testAdminToken, Actor: "test"}
 }
 
-// scrape reads the service's /metrics on the storefront listener.
+// scrape reads the service's /metrics on the admin listener, with the token
+// (the storefront listener serves none).
 func (s *service) scrape(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get("http://" + s.apiAddr + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.admin+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"cardflow/bot/qq"
 	"cardflow/bot/telegram"
 	"cardflow/config"
+	"cardflow/internal/routes"
 )
 
 // destination is one chat the operator layer talks to.
@@ -66,11 +66,9 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 		l.add(destination{dest: d, chat: chat, channel: ad, perMinute: 20})
 	}
 	if tc.WebhookURL != "" {
-		u, err := url.Parse(tc.WebhookURL)
-		if err != nil {
-			return fmt.Errorf("telegram.webhook_url: %w", err)
+		if err := l.app.api.Mount(routes.Mount{Owner: "telegram.webhook_url", Path: tc.WebhookPath()}, ad.WebhookHandler()); err != nil {
+			return err
 		}
-		l.app.api.Mount("POST "+u.Path, ad.WebhookHandler())
 	}
 	l.runners = append(l.runners, ad.Run)
 	return nil
@@ -79,7 +77,7 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 // addQQ connects the QQ channel: its webhook on the storefront listener,
 // one destination per configured group, sent to only inside the reply
 // windows QQ allows.
-func (l *operatorLayer) addQQ(qc config.QQ) {
+func (l *operatorLayer) addQQ(qc config.QQ) error {
 	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
 		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
 	for _, d := range ad.Dests() {
@@ -87,8 +85,11 @@ func (l *operatorLayer) addQQ(qc config.QQ) {
 		l.add(destination{dest: d, chat: chat, channel: ad, nextBatch: qq.NextBatch,
 			onWindow: func(kick func()) { ad.OnWindow(chat, kick) }})
 	}
-	l.app.api.Mount("POST "+qc.WebhookPath, ad)
+	if err := l.app.api.Mount(routes.Mount{Owner: "qq.webhook_path", Path: qc.WebhookPath}, ad); err != nil {
+		return err
+	}
 	l.runners = append(l.runners, ad.Run)
+	return nil
 }
 
 // wire builds the notifier and senders and routes the engine's alerts to

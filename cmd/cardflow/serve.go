@@ -74,7 +74,12 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 		}
 	}
 	if cfg.QQ.Enabled() {
-		ops.addQQ(cfg.QQ)
+		if err := ops.addQQ(cfg.QQ); err != nil {
+			a.stop()
+			log.Error().Err(err).Msg("start failed")
+			fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
+			return 1
+		}
 	}
 	ops.wire()
 	if err := a.start(ctx, nil, nil); err != nil {

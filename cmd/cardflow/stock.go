@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"os/user"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -82,9 +84,23 @@ func cmdStock(args []string) int {
 	return 0
 }
 
+// localUser is the name the CLI claims in X-Cardflow-Actor: the login name
+// with anything the admin API refuses there (beyond letters, digits and
+// . _ - @ \) replaced by '_', at most 64 bytes.
 func localUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return strings.ReplaceAll(u.Username, " ", "_")
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		return "cli"
 	}
-	return "cli"
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@\\", r) {
+			return r
+		}
+		return '_'
+	}, u.Username)
+	for len(name) > 64 {
+		_, n := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-n]
+	}
+	return name
 }

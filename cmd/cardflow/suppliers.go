@@ -9,6 +9,7 @@ import (
 
 	"cardflow/api"
 	"cardflow/config"
+	"cardflow/internal/outbound"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/sim"
@@ -19,7 +20,7 @@ import (
 func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.Supplier, []api.SupplierNotify, error) {
 	sources := map[string]suppliers.Supplier{}
 	var notify []api.SupplierNotify
-	for _, s := range cfg.Suppliers {
+	for i, s := range cfg.Suppliers {
 		switch s.Type {
 		case config.SupplierFulu:
 			c, err := fulu.New(fulu.Options{
@@ -31,7 +32,8 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 			}
 			sources[s.Name] = c
 			if s.NotifyPath != "" {
-				notify = append(notify, api.SupplierNotify{Supplier: s.Name, Path: s.NotifyPath, Parse: c.ParseNotify})
+				notify = append(notify, api.SupplierNotify{Supplier: s.Name, Path: s.NotifyPath, Parse: c.ParseNotify,
+					Owner: fmt.Sprintf("suppliers[%d].notify_path", i)})
 			}
 		case config.SupplierSim:
 			sources[s.Name] = sim.New(sim.Options{
@@ -48,7 +50,5 @@ func buildSources(cfg *config.Config, log zerolog.Logger) (map[string]suppliers.
 // engine may have in flight: the default two idle connections per host
 // would redial for almost every purchase under load.
 func supplierHTTP(timeout time.Duration) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	return &http.Client{Timeout: timeout, Transport: tr}
+	return outbound.New(outbound.Options{Timeout: timeout, IdleConnsPerHost: 64})
 }

@@ -12,14 +12,20 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"cardflow/internal/outbound"
 )
+
+// defaultHTTP serves clients built without an HTTP client. No timeout: an
+// import of a big file or a backup takes as long as it takes.
+var defaultHTTP = outbound.New(outbound.Options{})
 
 // Client is an admin API client.
 type Client struct {
 	BaseURL string // http://127.0.0.1:8081
 	Token   string
-	Actor   string // recorded in the audit log
-	HTTP    *http.Client
+	Actor   string       // recorded in the audit log
+	HTTP    *http.Client // nil: no timeout; redirects are never followed
 }
 
 // ImportResult is the answer to a stock import.
@@ -125,9 +131,9 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 	if c.Actor != "" {
 		req.Header.Set("X-Cardflow-Actor", c.Actor)
 	}
-	hc := c.HTTP
+	hc := outbound.Guard(c.HTTP)
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTP
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

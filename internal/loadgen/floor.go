@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"cardflow/internal/outbound"
 )
 
 // Floor is what bare HTTP costs on this machine now: net/http exchanges
@@ -63,9 +65,9 @@ func NewLoopback(conns int) (*Loopback, error) {
 		_, _ = w.Write(answer)
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = conns
-	return &Loopback{URL: "http://" + ln.Addr().String() + "/v1/orders", Client: &http.Client{Transport: tr}, srv: srv, tr: tr}, nil
+	client := outbound.New(outbound.Options{IdleConnsPerHost: conns})
+	tr := client.Transport.(*http.Transport)
+	return &Loopback{URL: "http://" + ln.Addr().String() + "/v1/orders", Client: client, srv: srv, tr: tr}, nil
 }
 
 // Exchange sends one order-sized POST and reads the answer.

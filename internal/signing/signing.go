@@ -32,6 +32,9 @@ var (
 	ErrTimestamp = errors.New("timestamp outside the allowed window")
 	ErrSignature = errors.New("signature mismatch")
 	ErrReplay    = errors.New("signature already used")
+	// ErrBeforeStart is a timestamp older than the receiver's start, whose
+	// replay guard cannot have seen it.
+	ErrBeforeStart = errors.New("timestamp before the receiver started")
 )
 
 // Sum returns the lowercase hex signature of one request.
@@ -87,21 +90,34 @@ func Check(secret []byte, now time.Time, timestamp, signature, method, pathAndQu
 	if timestamp == "" || signature == "" {
 		return 0, ErrMissing
 	}
+	ts, err := CheckTime(now, timestamp)
+	if err != nil {
+		return 0, err
+	}
+	want := Sum(secret, ts, method, pathAndQuery, body)
+	if !hmac.Equal([]byte(want), []byte(signature)) {
+		return 0, ErrSignature
+	}
+	return ts, nil
+}
+
+// CheckTime parses a timestamp header and checks it is inside the window
+// around now; it needs no secret, so a receiver can refuse a stale request
+// before reading its body.
+func CheckTime(now time.Time, timestamp string) (int64, error) {
+	if timestamp == "" {
+		return 0, ErrMissing
+	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	// Only the canonical decimal form is accepted: the signature covers the
 	// timestamp as Sum writes it, so "+1764039600" or "01764039600" would be
-	// checked against a string other than the header the client signed
-	// (DESIGN §4 signs the header text), and one signature would be valid
-	// under several headers.
+	// checked against a string other than the header the client signed,
+	// and one signature would be valid under several headers.
 	if err != nil || strconv.FormatInt(ts, 10) != timestamp {
 		return 0, ErrBadTime
 	}
 	if d := now.Unix() - ts; d > int64(Window/time.Second) || d < -int64(Window/time.Second) {
 		return 0, ErrTimestamp
-	}
-	want := Sum(secret, ts, method, pathAndQuery, body)
-	if !hmac.Equal([]byte(want), []byte(signature)) {
-		return 0, ErrSignature
 	}
 	return ts, nil
 }

@@ -19,6 +19,7 @@ import (
 	// measures cardflow on, so its own CPU per order is kept low.
 	json "github.com/segmentio/encoding/json"
 
+	"cardflow/internal/outbound"
 	"cardflow/internal/signing"
 )
 
@@ -74,6 +75,9 @@ type APIError struct {
 func (e *APIError) Error() string {
 	return fmt.Sprintf("%d %s: %s (field %q)", e.Status, e.Code, e.Message, e.Field)
 }
+
+// defaultHTTP serves clients built without an HTTP client.
+var defaultHTTP = outbound.New(outbound.Options{Timeout: 30 * time.Second})
 
 // Client calls cardflow's storefront API as one storefront.
 type Client struct {
@@ -138,9 +142,9 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, out
 		now = c.Now
 	}
 	signing.Apply(req, c.ID, c.Secret, now(), body)
-	hc := c.HTTP
+	hc := outbound.Guard(c.HTTP)
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTP
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

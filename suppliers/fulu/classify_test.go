@@ -3,6 +3,9 @@ package fulu_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -140,10 +143,46 @@ func TestRefusalWithAnOddResultIsStillARefusal(t *testing.T) {
 	}
 }
 
-func TestUnsignedSuccessIsAcceptedAsTheSpecSays(t *testing.T) {
+// TestAnUnsignedSuccessIsUnknownOutsideTheSandbox: a code-0 answer without
+// a sign (before: accepted with a warning, so anyone on the path could fake
+// Fulu's "accepted" or "success") is an unknown outcome for an add, a query
+// and a balance call; the query it leads to needs a signed answer.
+func TestAnUnsignedSuccessIsUnknownOutsideTheSandbox(t *testing.T) {
 	c, _ := answering(t, 0, "", addResult, false)
-	if got := c.Submit(context.Background(), cardOrder); got.Status != suppliers.StatusPending {
-		t.Fatalf("Submit = %v (%s)", got.Status, got.Detail)
+	if got := c.Submit(context.Background(), cardOrder); got.Status != suppliers.StatusUnknown || !strings.Contains(got.Detail, "sign") {
+		t.Fatalf("Submit = %v (%s), want unknown for want of a sign", got.Status, got.Detail)
+	}
+	if got := c.Query(context.Background(), cardOrder.No); got.Status != suppliers.StatusUnknown {
+		t.Fatalf("Query = %v (%s), want unknown", got.Status, got.Detail)
+	}
+	if _, err := c.Balance(context.Background()); err == nil {
+		t.Fatal("Balance read from an unsigned answer")
+	}
+}
+
+// TestTheSandboxMayAnswerUnsigned: a client whose base_url is Fulu's
+// sandbox (pre.openapi.fulu.com) still takes an unsigned success, as the
+// sandbox's answers may come without one; a wrong sign is refused there too.
+func TestTheSandboxMayAnswerUnsigned(t *testing.T) {
+	for _, tc := range []struct {
+		sign string
+		want suppliers.Status
+	}{{"", suppliers.StatusPending}, {"0123456789abcdef0123456789abcdef", suppliers.StatusUnknown}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(marshalAnswer(0, "", addResult, tc.sign)))
+		}))
+		// The sandbox's name, served by srv: every connection goes there.
+		hc := srv.Client()
+		tr := hc.Transport.(*http.Transport).Clone()
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+		}
+		hc.Transport = tr
+		c := newClient(t, "http://"+fulu.SandboxHost, hc, newClock().Now)
+		if got := c.Submit(context.Background(), cardOrder); got.Status != tc.want {
+			t.Errorf("sign %q: Submit = %v (%s), want %v", tc.sign, got.Status, got.Detail, tc.want)
+		}
+		srv.Close()
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,12 +23,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/outbound"
 	"cardflow/suppliers"
 )
 
 // Protocol constants.
 const (
 	Path            = "/api/getway" // Fulu's spelling
+	SandboxHost     = "pre.openapi.fulu.com"
 	TimestampLayout = "2006-01-02 15:04:05"
 	Version         = "2.0"
 
@@ -51,7 +52,7 @@ type Options struct {
 	BaseURL   string // e.g. https://openapi.fulu.com
 	AppKey    string
 	AppSecret string       // 32 ASCII characters; also the AES key of card fields
-	HTTP      *http.Client // nil: 10 s connect and 10 s response header timeouts, as Fulu's SDKs
+	HTTP      *http.Client // nil: 10 s connect and 10 s response header timeouts, as Fulu's SDKs; redirects are never followed
 	Now       func() time.Time
 	Log       zerolog.Logger
 }
@@ -63,8 +64,11 @@ type Client struct {
 	secret   string
 	cards    *CardCipher
 	http     *http.Client
-	now      func() time.Time
-	log      zerolog.Logger
+	// sandbox is set when base_url is Fulu's sandbox, whose answers may
+	// come unsigned; anywhere else an unsigned success is not Fulu's word.
+	sandbox bool
+	now     func() time.Time
+	log     zerolog.Logger
 }
 
 var (
@@ -91,24 +95,18 @@ func New(o Options) (*Client, error) {
 		appKey:   o.AppKey,
 		secret:   o.AppSecret,
 		cards:    cards,
-		http:     o.HTTP,
+		http:     outbound.Guard(o.HTTP), // a redirect would re-post the signed envelope elsewhere
+		sandbox:  strings.EqualFold(u.Hostname(), SandboxHost),
 		now:      o.Now,
 		log:      o.Log.With().Str("component", "fulu").Logger(),
 	}
 	if c.http == nil {
-		c.http = defaultHTTP()
+		c.http = outbound.New(outbound.Options{Timeout: 30 * time.Second, DialTimeout: 10 * time.Second, ResponseHeaderTimeout: 10 * time.Second})
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	return c, nil
-}
-
-func defaultHTTP() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.ResponseHeaderTimeout = 10 * time.Second
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }
 
 // envelope is the request: every field a string. Sign stays empty (and so
@@ -190,6 +188,7 @@ func (c *Client) call(ctx context.Context, method string, biz any) (answer, erro
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
+		err = outbound.Clean(err)
 		c.log.Warn().Str("method", method).Err(c.redactErr(err)).Dur("elapsed", time.Since(start)).Msg("fulu_call_failed")
 		return answer{}, &callError{method, "send", err}
 	}
@@ -242,12 +241,18 @@ func (c *Client) decode(raw []byte) (answer, error) {
 	case a.Code == CodeOK:
 		return answer{}, errors.New("result is not a JSON string")
 	}
-	if a.Code == CodeOK && r.Sign != "" && !SignEqual(r.Sign, SignText(a.Result, c.secret)) {
+	switch {
+	case a.Code != CodeOK:
+		// Refusals and errors come unsigned: the protocol signs successes.
+	case r.Sign != "" && !SignEqual(r.Sign, SignText(a.Result, c.secret)):
 		return answer{}, errors.New("bad response sign (wrong app_secret, or the answer was altered)")
-	}
-	if a.Code == CodeOK && r.Sign == "" {
-		// The spec only verifies signed answers; note the unsigned ones.
-		c.log.Warn().Msg("fulu_response_unsigned")
+	case r.Sign == "" && !c.sandbox:
+		// Fulu signs its successes; an unsigned one could come from anyone
+		// on the path. Unknown: the purchase is queried until a signed
+		// answer says what happened.
+		return answer{}, errors.New("success answer without a sign (only Fulu's sandbox answers unsigned)")
+	case r.Sign == "":
+		c.log.Debug().Msg("fulu_sandbox_response_unsigned")
 	}
 	return a, nil
 }

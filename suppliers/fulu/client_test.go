@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -577,4 +578,37 @@ func TestCallbacksRoundTrip(t *testing.T) {
 		}
 		return n == 3
 	})
+}
+
+// TestAGatewayRedirectIsUnknownAndNotFollowed: the gateway answers a card add
+// and a query with 302 and 307 pointing at another host. Tried before: the
+// client followed, re-posting the signed envelope (307) there or reading
+// the other host's answer as Fulu's. Now the other host hears nothing and
+// both calls are unknown outcomes (to be queried, never bought again),
+// with a detail naming the redirect.
+func TestAGatewayRedirectIsUnknownAndNotFollowed(t *testing.T) {
+	var stolen atomic.Int32
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		_, _ = w.Write([]byte(marshalAnswer(0, "", addResult, fulu.SignText(addResult, appSecret))))
+	}))
+	defer thief.Close()
+	for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, thief.URL+"/api/getway", code)
+		}))
+		c := newClient(t, gw.URL, gw.Client(), newClock().Now)
+		for name, got := range map[string]suppliers.Result{
+			"add":   c.Submit(context.Background(), cardOrder),
+			"query": c.Query(context.Background(), cardOrder.No),
+		} {
+			if got.Status != suppliers.StatusUnknown || !strings.Contains(got.Detail, "redirect") {
+				t.Errorf("%d: %s = %v (%s), want unknown naming the redirect", code, name, got.Status, got.Detail)
+			}
+		}
+		gw.Close()
+	}
+	if n := stolen.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests", n)
+	}
 }

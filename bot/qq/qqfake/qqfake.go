@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"cardflow/internal/outbound"
 )
 
 // Error codes the fake answers with, in err_code (and code). Where each comes
@@ -143,7 +145,7 @@ func New(appID, secret string) *Server {
 		interactions: map[string]bool{},
 		acks:         map[string]int{},
 		handshakes:   map[string]string{},
-		client:       &http.Client{Timeout: 10 * time.Second},
+		client:       outbound.New(outbound.Options{Timeout: 10 * time.Second}),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s

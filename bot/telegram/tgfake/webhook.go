@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+
+	"cardflow/internal/outbound"
 )
 
 // push delivers pending updates to the webhook, in order, while one is set.
 func (s *Server) push() {
 	defer s.pusher.Done()
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := outbound.New(outbound.Options{Timeout: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"cardflow/internal/money"
+	"cardflow/internal/outbound"
 	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
@@ -163,7 +164,7 @@ func New(o Options) *Gateway {
 		o.Seed = mrand.Uint64()
 	}
 	if o.NotifyClient == nil {
-		o.NotifyClient = &http.Client{Timeout: 5 * time.Second}
+		o.NotifyClient = outbound.New(outbound.Options{Timeout: 5 * time.Second})
 	}
 	g := &Gateway{
 		appKey:        o.AppKey,
