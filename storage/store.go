@@ -22,8 +22,10 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "cardflow.db"
 
-// schemaVersion is bumped when the layout changes; Open refuses newer files.
-const schemaVersion = 1
+// schemaVersion is bumped when the layout changes; Open refuses newer files
+// and brings older ones up to date. 2: card fingerprints of cards as the
+// import reads them now (reprint.go).
+const schemaVersion = 2
 
 var (
 	bucketMeta        = []byte("meta")
@@ -117,7 +119,11 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("restrict database file: %w", err)
 	}
 	s := &Store{db: db, vault: vault}
-	if err := s.init(); err != nil {
+	reprint, err := s.init()
+	if err == nil && reprint {
+		err = s.reprint()
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -137,9 +143,10 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 }
 
 // init creates the buckets on a new file and checks schema and master key on
-// an existing one.
-func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+// an existing one. reprint says the card fingerprints of an older schema
+// are to be brought up to date (a reprint started before is resumed).
+func (s *Store) init() (reprint bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -147,10 +154,17 @@ func (s *Store) init() error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keySchema); v != nil {
-			if got := binary.BigEndian.Uint64(v); got > schemaVersion {
+			got := binary.BigEndian.Uint64(v)
+			if got > schemaVersion {
 				return fmt.Errorf("%w: file has schema %d, this build knows up to %d; upgrade cardflow", ErrSchema, got, schemaVersion)
 			}
+			if got < 2 {
+				if err := meta.Put(keyReprinting, []byte{1}); err != nil {
+					return fmt.Errorf("mark reprint: %w", err)
+				}
+			}
 		}
+		reprint = meta.Get(keyReprinting) != nil
 		if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
 			return fmt.Errorf("write schema version: %w", err)
 		}
@@ -180,6 +194,7 @@ func (s *Store) init() error {
 		s.instance = fmt.Sprintf("%x", inst)
 		return nil
 	})
+	return reprint, err
 }
 
 // Vault returns the store's card vault, for sealing before a write and
