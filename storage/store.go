@@ -216,8 +216,9 @@ func (s *Store) Path() string { return s.db.Path() }
 func (s *Store) Close() error {
 	<-s.buyersReady
 	s.w.stop()
-	if s.buyersErr == nil {
+	if s.buyersErr == nil && s.Err() == nil {
 		// Best effort: without it the next start reads the log instead.
+		// After a storage error nothing more is written.
 		_ = s.saveBuyerSnapshot()
 	}
 	if err := s.db.Close(); err != nil {

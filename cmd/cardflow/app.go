@@ -33,7 +33,7 @@ type app struct {
 	servers []*http.Server
 
 	apiAddr, adminAddr string
-	errc               chan error // a server that stopped on its own
+	errc               chan error // a server that stopped on its own, or the store after a storage error
 }
 
 // appOptions are what differs between serve and demo.
@@ -80,8 +80,18 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	}
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Notify: notify, Log: log,
 		Metrics: reg, Operators: names})
-	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
-		errc: make(chan error, 2)}, nil
+	a := &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+		errc: make(chan error, 3)}
+	// A storage error stops the store taking writes; the process exits
+	// non-zero and the next start's recovery takes over. Once per source:
+	// the two servers and the store never block on errc.
+	store.OnFailure(func(err error) {
+		// The alert: chat messages are queued in the store, which takes no
+		// more writes.
+		log.Error().Err(err).Msg("storage error: no more writes are taken; stopping so that a restart recovers")
+		a.errc <- fmt.Errorf("store: %w", err)
+	})
+	return a, nil
 }
 
 // start serves on the listeners (opened from the config when nil) and then
