@@ -170,3 +170,48 @@ func cardLines(prefix string, n int) string {
 	}
 	return b.String()
 }
+
+// TestABackupTheClientAbandonsLeavesNoCopyBehind: a client that hangs up
+// half-way through the download leaves no copy of the database in the
+// data directory.
+func TestABackupTheClientAbandonsLeavesNoCopyBehind(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.importStock(t, skuQB, cardLines("ABANDON", 8000))
+	admin := httptest.NewUnstartedServer(f.server.Admin())
+	admin.Listener = smallSendListener{admin.Listener}
+	admin.Start()
+	t.Cleanup(admin.Close)
+
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error { return smallBuffers(c, syscall.SO_RCVBUF) }}
+	conn, err := d.DialContext(context.Background(), "tcp", admin.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /v1/backup HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", adminToken)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("backup: %v %v", resp, err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1024)); err != nil {
+		t.Fatal(err)
+	}
+	copies := func() []string {
+		names, _ := filepath.Glob(filepath.Join(f.dir, "*"))
+		var out []string
+		for _, n := range names {
+			if !strings.HasSuffix(n, storage.FileName) {
+				out = append(out, filepath.Base(n))
+			}
+		}
+		return out
+	}
+	if c := copies(); len(c) != 1 {
+		t.Errorf("while the backup streams the data dir holds %v, want its one copy", c)
+	} else if st, err := os.Stat(filepath.Join(f.dir, c[0])); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("the copy %s has mode %v, want 0600", c[0], st.Mode().Perm())
+	}
+	_ = conn.Close()
+	eventually(t, "the copy to be removed after the client hung up", func() bool { return len(copies()) == 0 })
+}
