@@ -31,6 +31,10 @@ import (
 // earlier in stock leaves the stock, audited; a card that went to two
 // orders already is audited (nothing can take it back).
 //
+// A record that cannot be read (a damaged order, a box that does not
+// open) keeps its fingerprint, and the audit log counts it: it could not
+// be delivered anyway, and must not keep the store from opening.
+//
 // It runs at Open, before the writer starts, in transactions of a few
 // thousand records, and is safe to interrupt: the marker keyReprinting
 // stays until the last chunk is done, and every chunk is idempotent (a
@@ -87,6 +91,7 @@ func (s *Store) reprintOrders() error {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			t := &Tx{tx: btx, store: s}
 			var orders []*Order
+			damaged := 0
 			c := btx.Bucket(bucketOrders).Cursor()
 			k, v := c.First()
 			if after != nil {
@@ -95,20 +100,23 @@ func (s *Store) reprintOrders() error {
 				}
 			}
 			for ; k != nil && len(orders) < reprintChunk; k, v = c.Next() {
+				next = append(next[:0], k...)
 				o := new(Order)
 				if err := decodeOrder(v, o); err != nil {
-					return fmt.Errorf("decode order %d: %w", binary.BigEndian.Uint64(k), err)
+					damaged++
+					continue
 				}
 				o.stored = o.Status
 				orders = append(orders, o)
-				next = append(next[:0], k...)
 			}
 			for _, o := range orders {
-				if err := t.reprintOrder(o); err != nil {
+				n, err := t.reprintOrder(o)
+				if err != nil {
 					return err
 				}
+				damaged += n
 			}
-			return nil
+			return t.auditUnreadable(damaged, "orders")
 		})
 		if err != nil || next == nil {
 			return err
@@ -122,14 +130,16 @@ func (s *Store) reprintOrders() error {
 // (now or before a reissue) and of its purchases' cards, except those
 // refused as duplicates (their entry is the original's) and those not yet
 // delivered (a supplier's card gets its entry on delivery).
-func (t *Tx) reprintOrder(o *Order) error {
+// It returns how many of its cards could not be opened.
+func (t *Tx) reprintOrder(o *Order) (unreadable int, err error) {
 	moved := map[Fingerprint]Fingerprint{} // old → new, of the cards o owns
 	changed := false
 	update := func(cards []SealedCard, owned bool) error {
 		for i := range cards {
 			c, err := t.store.vault.Open(cards[i])
 			if err != nil {
-				return fmt.Errorf("order %d: %w", o.ID, err)
+				unreadable++
+				continue
 			}
 			fp := t.store.vault.Fingerprint(repairLine(c))
 			if fp == cards[i].FP {
@@ -142,21 +152,15 @@ func (t *Tx) reprintOrder(o *Order) error {
 		}
 		return nil
 	}
-	if err := update(o.Cards, true); err != nil {
-		return err
-	}
+	_ = update(o.Cards, true)
 	for _, set := range o.Replaced {
-		if err := update(set, true); err != nil {
-			return err
-		}
+		_ = update(set, true)
 	}
 	for i := range o.Attempts {
-		if err := update(o.Attempts[i].Cards, o.Attempts[i].State != AttemptBad); err != nil {
-			return err
-		}
+		_ = update(o.Attempts[i].Cards, o.Attempts[i].State != AttemptBad)
 	}
 	if !changed {
-		return nil
+		return unreadable, nil
 	}
 	prints := t.tx.Bucket(bucketPrints)
 	twice := 0
@@ -166,7 +170,7 @@ func (t *Tx) reprintOrder(o *Order) error {
 			continue // not delivered yet, or the entry is another card's
 		}
 		if err := prints.Delete(old[:]); err != nil {
-			return fmt.Errorf("remove old fingerprint: %w", err)
+			return 0, fmt.Errorf("remove old fingerprint: %w", err)
 		}
 		if cur := prints.Get(fp[:]); cur != nil {
 			if !t.liveStock(cur) {
@@ -174,11 +178,11 @@ func (t *Tx) reprintOrder(o *Order) error {
 				continue
 			}
 			if err := t.dropDuplicateStock(cur, fp); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if err := prints.Put(fp[:], printValue(printDelivered, o.ID, "")); err != nil {
-			return fmt.Errorf("write fingerprint: %w", err)
+			return 0, fmt.Errorf("write fingerprint: %w", err)
 		}
 	}
 	if twice > 0 {
@@ -186,10 +190,20 @@ func (t *Tx) reprintOrder(o *Order) error {
 			Target: fmt.Sprint(o.ID), Outcome: "ok",
 			Detail: fmt.Sprintf("%d card(s) of this order were also delivered to another order under another spelling, before this version", twice)})
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return t.PutOrder(o)
+	return unreadable, t.PutOrder(o)
+}
+
+// auditUnreadable records how many records of what a reprint chunk could
+// not read, if any.
+func (t *Tx) auditUnreadable(n int, what string) error {
+	if n == 0 {
+		return nil
+	}
+	return t.Audit(AuditEntry{At: time.Now().UTC(), Actor: System, Action: "cards.unreadable", Target: what, Outcome: "error",
+		Detail: fmt.Sprintf("%d record(s) could not be read while card fingerprints were recomputed; they keep their old fingerprints", n)})
 }
 
 // printOwnedBy reports whether a fingerprint entry is the order's own: a
@@ -282,17 +296,19 @@ func (t *Tx) reprintStockChunk(sku, after []byte) ([]byte, error) {
 		return nil, nil
 	}
 	prints := t.tx.Bucket(bucketPrints)
-	removed := 0
+	removed, unreadable := 0, 0
 	for _, r := range records {
 		if len(r.value) < fingerprintSize {
-			return nil, fmt.Errorf("stock %s card %x: damaged record", sku, r.key)
+			unreadable++
+			continue
 		}
 		var old Fingerprint
 		copy(old[:], r.value)
 		sc := SealedCard{FP: old, Box: r.value[fingerprintSize:]}
 		card, err := t.store.vault.Open(sc)
 		if err != nil {
-			return nil, fmt.Errorf("stock %s card %x: %w", sku, r.key, err)
+			unreadable++
+			continue
 		}
 		fixed := repairLine(card)
 		fp := t.store.vault.Fingerprint(fixed)
@@ -336,6 +352,9 @@ func (t *Tx) reprintStockChunk(sku, after []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := t.auditUnreadable(unreadable, "stock "+string(sku)); err != nil {
+		return nil, err
 	}
 	return records[len(records)-1].key, nil
 }

@@ -183,3 +183,42 @@ func TestAnInterruptedReprintResumesAtTheNextOpen(t *testing.T) {
 	must(t, db.Close())
 	check()
 }
+
+// TestADamagedCardDoesNotKeepAReprintedStoreFromOpening: a card box that
+// does not open (damaged on disk) keeps its fingerprint, is counted in the
+// audit log, and the store opens.
+func TestADamagedCardDoesNotKeepAReprintedStoreFromOpening(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := SealedCard{FP: Fingerprint{1}, Box: []byte("not a sealed box")}
+	must(t, s.Update(func(tx *Tx) error {
+		o := newOrder("shop", "DAMAGED")
+		o.Cards = []SealedCard{damaged}
+		o.Move(StatusDelivered, "", System, time.Unix(2, 0))
+		if err := tx.CreateOrder(o); err != nil {
+			return err
+		}
+		_, _, err := tx.AddStock("qb-10", []SealedCard{{FP: Fingerprint{2}, Box: []byte("also damaged")}})
+		return err
+	}))
+	must(t, s.Close())
+	downgrade(t, dir)
+	s, err = Open(dir, testKey, Options{})
+	if err != nil {
+		t.Fatalf("open with a damaged card: %v", err)
+	}
+	defer s.Close()
+	_ = s.View(func(tx *Tx) error {
+		audit, _ := tx.AuditLast(10)
+		if len(audit) != 2 || audit[0].Action != "cards.unreadable" || audit[1].Action != "cards.unreadable" {
+			t.Errorf("audit = %+v, want the unreadable order card and stock card counted", audit)
+		}
+		if lv := tx.StockLevel("qb-10"); lv != 1 {
+			t.Errorf("stock level %d, want the damaged card left where it was", lv)
+		}
+		return nil
+	})
+}

@@ -17,7 +17,7 @@ func readTxns(s *Store) int64 { return int64(s.db.Stats().TxN) }
 // whole in one of them.
 func TestScanStatsReadsEveryCounterInShortTransactions(t *testing.T) {
 	s, _ := openTest(t)
-	<-s.buyersReady // the start's own reads are over
+	<-s.buyersReady               // the start's own reads are over
 	const slots, labels = 120, 50 // 6000 counters
 	must(t, s.Update(func(tx *Tx) error {
 		for slot := range uint32(slots) {
