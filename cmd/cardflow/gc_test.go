@@ -43,11 +43,11 @@ func TestMemoryLimitFollowsTheCgroupLimit(t *testing.T) {
 			"sys/fs/cgroup/memory.max": "2147483648\n",
 		}, 2 * gib / 100 * 80, "/sys/fs/cgroup/memory.max"},
 		{"v1 container, 256 MiB", map[string]string{
-			"proc/self/cgroup": "12:cpu,cpuacct:/docker/abc\n11:memory:/docker/abc\n",
+			"proc/self/cgroup":                           "12:cpu,cpuacct:/docker/abc\n11:memory:/docker/abc\n",
 			"sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456\n",
 		}, (256 << 20) / 100 * 80, "/sys/fs/cgroup/memory/memory.limit_in_bytes"},
 		{"v1 unlimited", map[string]string{
-			"proc/self/cgroup": "11:memory:/\n",
+			"proc/self/cgroup":                           "11:memory:/\n",
 			"sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
 		}, 512 << 20, "default"},
 		{"garbage in the limit file", map[string]string{
