@@ -6,6 +6,11 @@
 // a no-break or ideographic space, a byte order mark or zero-width
 // character) and a full-width comma (，) as the separator.
 //
+// A quote inside a field that does not start with one is kept as it is (as
+// encoding/csv's LazyQuotes reads it): `pw"x` can mean nothing else, and
+// passwords hold quotes. What a quote leaves ambiguous is refused with
+// the reason: an unclosed quoted field, text after a closing quote.
+//
 // The stock import reads every line with it, and the store reads the lines
 // of cards stored before it existed with it again (see storage/reprint.go),
 // so the two must never disagree: there is one parser.
@@ -34,7 +39,6 @@ const fullWidthComma = '，'
 var (
 	ErrTooLong     = errors.New("line too long")
 	ErrNotUTF8     = errors.New("not valid UTF-8")
-	ErrBareQuote   = errors.New(`a quote (") inside an unquoted field; quote the whole field and double the quotes in it`)
 	ErrOpenQuote   = errors.New("a quoted field is not closed on its line")
 	ErrAfterQuote  = errors.New("text after a closing quote; put the whole field inside the quotes")
 	ErrEmptyNumber = errors.New("empty card number")
@@ -130,9 +134,6 @@ func Split(line string) ([]string, error) {
 				end++
 			}
 			field = line[i:end]
-			if strings.IndexByte(field, '"') >= 0 {
-				return nil, ErrBareQuote
-			}
 			i = end
 		}
 		fields = append(fields, strings.TrimFunc(field, isBlank))
