@@ -17,7 +17,9 @@ import (
 )
 
 // maxImport bounds one stock import request. 100,000 lines of 100 bytes is
-// 10 MB; this leaves room for long keys.
+// 10 MB; this leaves room for long keys. The import streams: memory does
+// not grow with the size of the file, nor with its invalid lines (the
+// answer lists the first stock.MaxErrors and counts the rest).
 const maxImport = 256 << 20
 
 // importReadTimeout is how long an authenticated import may take to upload:
@@ -159,17 +161,28 @@ func (s *Server) orderAction(w http.ResponseWriter, r *http.Request) {
 	s.writeOrder(w, r, http.StatusOK, o)
 }
 
-// backup streams a consistent copy of the database.
+// backup streams a consistent copy of the database. The store copies it
+// into the data directory first (in one short read transaction) and
+// streams that file, so a slow client holds up no write.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	name := "cardflow-" + s.now().UTC().Format("20060102-150405") + ".db"
+	started := false
 	_, err := s.engine.Backup(w, func(size int64) {
+		started = true
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	})
-	if err != nil {
-		// Headers may be gone already; all we can do is log and cut the stream.
-		s.log.Error().Err(err).Msg("backup failed")
-		panic(http.ErrAbortHandler)
+	if err == nil {
+		return
 	}
+	s.log.Error().Err(err).Bool("streaming", started).Msg("backup failed")
+	if !started {
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable,
+			"the backup could not be copied in the data directory (is its disk full?); try again", "")
+		return
+	}
+	// The client has part of the file: cut the stream so that it cannot
+	// take the part for the whole.
+	panic(http.ErrAbortHandler)
 }

@@ -176,6 +176,7 @@ type fixtureOptions struct {
 	stockWait     time.Duration      // 0: the engine's default
 	failCallbacks bool               // the receiver answers every callback 500
 	metrics       bool               // serve /metrics from a fresh registry
+	store         storage.Options    // zero: what production uses
 }
 
 // fixture is one running cardflow: store, engine, storefront and admin API.
@@ -249,7 +250,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		f.receiver.ServeHTTP(w, r)
 	}))
 
-	store, err := storage.Open(f.dir, key, storage.Options{})
+	store, err := storage.Open(f.dir, key, opts.store)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

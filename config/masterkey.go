@@ -17,14 +17,40 @@ const MasterKeySize = 32
 // MasterKey returns the 32-byte key that encrypts card keys at rest, read from
 // master_key_file if set, else from CARDFLOW_MASTER_KEY.
 func (c *Config) MasterKey() ([]byte, error) {
+	source, text, err := c.masterKeyText()
+	if err != nil {
+		return nil, err
+	}
+	return parseMasterKey(source, text)
+}
+
+// masterKeyText reads the master key's text and names where it came from.
+func (c *Config) masterKeyText() (source, text string, err error) {
 	if c.MasterKeyFile == "" {
-		return parseMasterKey(MasterKeyEnv, os.Getenv(MasterKeyEnv))
+		return MasterKeyEnv, os.Getenv(MasterKeyEnv), nil
 	}
 	b, err := os.ReadFile(c.MasterKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("read master_key_file: %w", err)
+		return "", "", fmt.Errorf("read master_key_file: %w", err)
 	}
-	return parseMasterKey("master_key_file "+c.MasterKeyFile, string(b))
+	return "master_key_file " + c.MasterKeyFile, string(b), nil
+}
+
+// masterKeySpellings are the master key's text as given and every base64
+// spelling of its bytes, for the log redactor.
+func (c *Config) masterKeySpellings() []string {
+	_, text, err := c.masterKeyText()
+	text = strings.TrimSpace(text)
+	if err != nil || text == "" {
+		return nil
+	}
+	out := []string{text}
+	if key, err := decodeBase64(text); err == nil {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			out = append(out, enc.EncodeToString(key))
+		}
+	}
+	return out
 }
 
 // parseMasterKey decodes text taken from source; errors name the source,

@@ -147,15 +147,23 @@ func (r secretRef) resolve() (string, error) {
 	return "", nil
 }
 
-// Secrets returns every resolved secret value, for a log redactor.
+// Secrets returns every resolved secret value, for a log redactor: the
+// configured secrets and the master key (as given, and in every base64
+// spelling of its bytes). The master key file's path is not a secret.
 func (c *Config) Secrets() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, ref := range c.secretRefs() {
-		if v := ref.value.Reveal(); v != "" && !seen[v] {
+	add := func(v string) {
+		if v != "" && !seen[v] {
 			seen[v] = true
 			out = append(out, v)
 		}
+	}
+	for _, ref := range c.secretRefs() {
+		add(ref.value.Reveal())
+	}
+	for _, v := range c.masterKeySpellings() {
+		add(v)
 	}
 	return out
 }

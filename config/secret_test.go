@@ -104,6 +104,7 @@ func TestLoadResolvesSecrets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(MasterKeyEnv, "") // Secrets() would list it too
 			setenv(t, tc.env)
 			src := strings.Replace(strings.Replace(valid, adminLiteral, tc.admin, 1), shopSecret, tc.shop, 1)
 			c, err := Load(writeConfig(t, src, tc.files))

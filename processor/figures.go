@@ -157,75 +157,72 @@ func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, erro
 		return s
 	}
 	first, last := storage.Slot(from), storage.Slot(to.Add(-time.Nanosecond))
-	err := e.store.View(func(tx *storage.Tx) error {
-		tx.Stats(first, last, func(k storage.StatKey, v int64) {
-			n := int(v)
-			switch k.Metric {
-			case storage.MetricOrders:
-				f.Orders += n
-				if h := hourOf(k.Slot); h != nil {
-					h.Orders += n
-				}
-			case storage.MetricPaid:
-				f.Paid += money.Amount(v)
-			case storage.MetricDelivered:
-				f.Delivered += n
-				if h := hourOf(k.Slot); h != nil {
-					h.Delivered += n
-				}
-			case storage.MetricDeliveredAmt:
-				f.DeliveredAt += money.Amount(v)
-			case storage.MetricRefunded:
-				f.Refunded += n
-			case storage.MetricRefundedAmt:
-				f.RefundedAt += money.Amount(v)
-			case storage.MetricFailed:
-				f.Failed += n
-				f.FailReasons[k.Label] += n
-			case storage.MetricReviews:
-				f.Reviews += n
-			case storage.MetricRuleHits:
-				f.RuleHits[k.Label] += n
-			case storage.MetricDeliveryTime:
-				f.Delivery.add(k.Label, v)
-				if h := hourOf(k.Slot); h != nil {
-					h.Delivery.add(k.Label, v)
-				}
-			case storage.MetricReviewWait:
-				f.ReviewWait.add(k.Label, v)
-			case storage.MetricSupplierOK:
-				supplier(k.Label).Succeeded += n
-			case storage.MetricSupplierFail:
-				supplier(k.Label).Failed += n
-			case storage.MetricSupplierUnk:
-				supplier(k.Label).Unknown += n
-			case storage.MetricSupplierBad:
-				supplier(k.Label).BadCards += n
-			case storage.MetricSupplierCost:
-				supplier(k.Label).Cost += money.Amount(v)
-				f.Cost += money.Amount(v)
-			case storage.MetricSupplierTime:
-				if name, b, ok := storage.SplitSupplierLabel(k.Label); ok {
-					supplier(name).Latency.add(string([]byte{byte(b)}), v)
-				}
-			case storage.MetricBalance:
-				s := supplier(k.Label)
-				if s.Readings == 0 {
-					s.BalanceFirst = money.Amount(v)
-				}
-				s.BalanceLast = money.Amount(v)
-				s.Readings++
-			case storage.MetricBalanceSpend:
-				s := supplier(k.Label)
-				if s.Readings <= 1 {
-					s.SpendFirst = money.Amount(v)
-				}
-				s.SpendLast = money.Amount(v)
-			case storage.MetricCohort:
-				f.Cohort[storage.Status(k.Label)] += money.Amount(v)
+	err := e.store.ScanStats(first, last, func(k storage.StatKey, v int64) {
+		n := int(v)
+		switch k.Metric {
+		case storage.MetricOrders:
+			f.Orders += n
+			if h := hourOf(k.Slot); h != nil {
+				h.Orders += n
 			}
-		})
-		return nil
+		case storage.MetricPaid:
+			f.Paid += money.Amount(v)
+		case storage.MetricDelivered:
+			f.Delivered += n
+			if h := hourOf(k.Slot); h != nil {
+				h.Delivered += n
+			}
+		case storage.MetricDeliveredAmt:
+			f.DeliveredAt += money.Amount(v)
+		case storage.MetricRefunded:
+			f.Refunded += n
+		case storage.MetricRefundedAmt:
+			f.RefundedAt += money.Amount(v)
+		case storage.MetricFailed:
+			f.Failed += n
+			f.FailReasons[k.Label] += n
+		case storage.MetricReviews:
+			f.Reviews += n
+		case storage.MetricRuleHits:
+			f.RuleHits[k.Label] += n
+		case storage.MetricDeliveryTime:
+			f.Delivery.add(k.Label, v)
+			if h := hourOf(k.Slot); h != nil {
+				h.Delivery.add(k.Label, v)
+			}
+		case storage.MetricReviewWait:
+			f.ReviewWait.add(k.Label, v)
+		case storage.MetricSupplierOK:
+			supplier(k.Label).Succeeded += n
+		case storage.MetricSupplierFail:
+			supplier(k.Label).Failed += n
+		case storage.MetricSupplierUnk:
+			supplier(k.Label).Unknown += n
+		case storage.MetricSupplierBad:
+			supplier(k.Label).BadCards += n
+		case storage.MetricSupplierCost:
+			supplier(k.Label).Cost += money.Amount(v)
+			f.Cost += money.Amount(v)
+		case storage.MetricSupplierTime:
+			if name, b, ok := storage.SplitSupplierLabel(k.Label); ok {
+				supplier(name).Latency.add(string([]byte{byte(b)}), v)
+			}
+		case storage.MetricBalance:
+			s := supplier(k.Label)
+			if s.Readings == 0 {
+				s.BalanceFirst = money.Amount(v)
+			}
+			s.BalanceLast = money.Amount(v)
+			s.Readings++
+		case storage.MetricBalanceSpend:
+			s := supplier(k.Label)
+			if s.Readings <= 1 {
+				s.SpendFirst = money.Amount(v)
+			}
+			s.SpendLast = money.Amount(v)
+		case storage.MetricCohort:
+			f.Cohort[storage.Status(k.Label)] += money.Amount(v)
+		}
 	})
 	if err != nil {
 		return nil, err

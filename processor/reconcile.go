@@ -58,23 +58,22 @@ func (e *Engine) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 		Failed:    f.Cohort[storage.StatusFailed],
 		Open:      f.Cohort[storage.StatusPending] + f.Cohort[storage.StatusReview] + f.Cohort[storage.StatusProcessing],
 	}
-	err := e.store.View(func(tx *storage.Tx) error {
-		for _, s := range []storage.Status{storage.StatusPending, storage.StatusReview, storage.StatusProcessing} {
-			for _, id := range tx.OpenOrders(s, 0) {
-				o, err := tx.Order(id)
-				if err != nil {
-					return err
-				}
-				if !o.CreatedAt.Before(f.From) && o.CreatedAt.Before(f.To) {
-					r.OpenIndexed += o.Amount
-					r.OpenOrders++
-				}
+	// The index is read in short transactions (a backlog is many thousand
+	// orders); an order that moves from one open status to another
+	// meanwhile may be met twice, and counts once.
+	seen := map[uint64]bool{}
+	for _, s := range []storage.Status{storage.StatusPending, storage.StatusReview, storage.StatusProcessing} {
+		err := e.store.EachOpenOrder(s, func(o *storage.Order) error {
+			if !seen[o.ID] && !o.CreatedAt.Before(f.From) && o.CreatedAt.Before(f.To) {
+				seen[o.ID] = true
+				r.OpenIndexed += o.Amount
+				r.OpenOrders++
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	if sum := r.Delivered + r.Refunded + r.Failed + r.Open; sum != r.Paid {
 		r.Problems = append(r.Problems, fmt.Sprintf("paid ¥%s but delivered, refunded, failed and open add up to ¥%s", r.Paid, sum))

@@ -19,7 +19,7 @@ type ImportResult struct {
 	Added      int               `json:"added"`
 	Duplicates int               `json:"duplicates"`
 	Invalid    int               `json:"invalid"`
-	Errors     []stock.LineError `json:"-"` // the first invalid lines, for the operator
+	Errors     []stock.LineError `json:"-"` // the first stock.MaxErrors invalid lines, for the operator
 }
 
 // Import errors.
@@ -47,8 +47,7 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 	}
 	rd := stock.NewReader(r)
 	readErr := e.importCards(sku, rd, &res)
-	res.Invalid = len(rd.Invalid)
-	res.Errors = rd.Invalid[:min(len(rd.Invalid), 20)]
+	res.Invalid, res.Errors = rd.Invalid, rd.Errors
 
 	entry := storage.AuditEntry{Actor: actor, Action: "stock.import", Target: sku, Outcome: "ok",
 		Detail: fmt.Sprintf("added=%d duplicates=%d invalid=%d", res.Added, res.Duplicates, res.Invalid)}

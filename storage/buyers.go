@@ -408,35 +408,57 @@ func (s *Store) loadBuyers() error {
 // loadBuyerRange indexes the log records stamped in [from, to): refunds
 // all, orders only from ordersFrom on (told apart by a byte, without
 // decoding them). It looks identities up in the firstseen bucket only for
-// records past the last flush.
+// records past the last flush. A busy day is a million records: they are
+// read buyerChunk at a time, each chunk in its own read transaction, so
+// that writes that grow the file meanwhile are not held up (bbolt remaps
+// only when no read transaction is open). No record is written while the
+// index loads (logBuyer waits for the index first), so the chunks read
+// what one transaction would.
 func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex, error) {
 	idx := newBuyerIndex()
-	err := s.db.View(func(tx *bolt.Tx) error {
-		first := tx.Bucket(bucketFirstSeen)
-		c := tx.Bucket(bucketBuyerLog).Cursor()
-		var r logRecord
-		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, uint64(from))); k != nil; k, v = c.Next() {
-			at := int64(binary.BigEndian.Uint64(k))
-			if at >= to {
-				break
+	seek := binary.BigEndian.AppendUint64(nil, uint64(from))
+	var r logRecord
+	for seek != nil {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			first := tx.Bucket(bucketFirstSeen)
+			c := tx.Bucket(bucketBuyerLog).Cursor()
+			k, v := c.Seek(seek)
+			seek = nil
+			for n := 0; k != nil; k, v = c.Next() {
+				at := int64(binary.BigEndian.Uint64(k))
+				if at >= to {
+					break
+				}
+				if n == buyerChunk {
+					seek = append([]byte(nil), k...)
+					break
+				}
+				n++
+				if at < ordersFrom && !isRefundRecord(v) {
+					continue
+				}
+				r.ids = r.ids[:0] // the index copies what it keeps: reuse the record
+				if err := decodeLogRecord(v, &r); err != nil {
+					continue // a damaged record only weakens the history; skip it
+				}
+				r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
+				for i, id := range r.ids {
+					r.fresh[i] = r.at > flushed && first.Get(id[:]) == nil
+				}
+				idx.add(&r)
 			}
-			if at < ordersFrom && !isRefundRecord(v) {
-				continue
-			}
-			r.ids = r.ids[:0] // the index copies what it keeps: reuse the record
-			if err := decodeLogRecord(v, &r); err != nil {
-				continue // a damaged record only weakens the history; skip it
-			}
-			r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
-			for i, id := range r.ids {
-				r.fresh[i] = r.at > flushed && first.Get(id[:]) == nil
-			}
-			idx.add(&r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	return idx, err
+	}
+	return idx, nil
 }
+
+// buyerChunk is how many buyer log records one read transaction of
+// loadBuyerRange reads.
+const buyerChunk = 50_000
 
 // merge adds a later index (records stamped after all of idx's) to idx.
 func (idx *buyerIndex) merge(later *buyerIndex) {

@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the storage layer. The API and the operator layer map them
 // to their own codes and replies, once, at the edge.
@@ -13,4 +16,8 @@ var (
 	ErrSchema     = errors.New("unsupported database schema")
 	ErrClosed     = errors.New("store is closed")
 	ErrStockEmpty = errors.New("not enough stock")
+	// ErrStoreFailed: a commit failed for the storage's sake (I/O, fsync,
+	// file growth); the store takes no more writes until a restart. It is
+	// an ErrClosed, so callers that stop on a closed store stop on it.
+	ErrStoreFailed = fmt.Errorf("%w: a storage error stopped all writes; restart cardflow", ErrClosed)
 )

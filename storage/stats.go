@@ -185,6 +185,49 @@ func (t *Tx) Stats(from, to uint32, fn func(k StatKey, v int64)) {
 	}
 }
 
+// statChunk is about how many counters one read transaction of ScanStats
+// reads.
+const statChunk = 4096
+
+// ScanStats is Tx.Stats in short read transactions of about statChunk
+// counters each: a period of weeks is hundreds of thousands of counters,
+// and one long read transaction would hold up every write that makes the
+// file grow (bbolt remaps the file only once no read transaction is open).
+// A transaction ends only between slots, so each slot is read whole, at
+// one moment: counters that one write changes together in a slot (an
+// order's cohort amounts moving from one status to another, its count and
+// amount paid) always add up.
+func (s *Store) ScanStats(from, to uint32, fn func(k StatKey, v int64)) error {
+	for {
+		next, more := uint32(0), false
+		err := s.View(func(tx *Tx) error {
+			c := tx.tx.Bucket(bucketStats).Cursor()
+			n, last := 0, from
+			for k, v := c.Seek(binary.BigEndian.AppendUint32(nil, from)); k != nil; k, v = c.Next() {
+				sk, ok := parseStatKey(k)
+				if !ok {
+					continue
+				}
+				if sk.Slot > to {
+					return nil
+				}
+				if n >= statChunk && sk.Slot != last {
+					next, more = sk.Slot, true
+					return nil
+				}
+				n, last = n+1, sk.Slot
+				val, _ := binary.Varint(v)
+				fn(sk, val)
+			}
+			return nil
+		})
+		if err != nil || !more {
+			return err
+		}
+		from = next
+	}
+}
+
 // PruneStats deletes the counters of slots before the given one, at most
 // limit of them so that one write stays small; it reports how many it
 // deleted.

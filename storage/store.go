@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +23,10 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "cardflow.db"
 
-// schemaVersion is bumped when the layout changes; Open refuses newer files.
-const schemaVersion = 1
+// schemaVersion is bumped when the layout changes; Open refuses newer files
+// and brings older ones up to date. 2: card fingerprints of cards as the
+// import reads them now (reprint.go).
+const schemaVersion = 2
 
 var (
 	bucketMeta        = []byte("meta")
@@ -68,6 +71,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxBatch caps how many queued writes share one commit.
 	MaxBatch int
+	// InitialMmapSize is how much of the file bbolt maps at first; 0
+	// chooses it from the file's size (see mmapSize).
+	InitialMmapSize int
 }
 
 // Store is the open database.
@@ -106,7 +112,10 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("restrict data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if opts.InitialMmapSize <= 0 {
+		opts.InitialMmapSize = mmapSize(path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, InitialMmapSize: opts.InitialMmapSize})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
@@ -117,8 +126,13 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("restrict database file: %w", err)
 	}
+	removeBackupFiles(dir)
 	s := &Store{db: db, vault: vault}
-	if err := s.init(); err != nil {
+	reprint, err := s.init()
+	if err == nil && reprint {
+		err = s.reprint()
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -138,9 +152,10 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 }
 
 // init creates the buckets on a new file and checks schema and master key on
-// an existing one.
-func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+// an existing one. reprint says the card fingerprints of an older schema
+// are to be brought up to date (a reprint started before is resumed).
+func (s *Store) init() (reprint bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -148,10 +163,17 @@ func (s *Store) init() error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keySchema); v != nil {
-			if got := binary.BigEndian.Uint64(v); got > schemaVersion {
+			got := binary.BigEndian.Uint64(v)
+			if got > schemaVersion {
 				return fmt.Errorf("%w: file has schema %d, this build knows up to %d; upgrade cardflow", ErrSchema, got, schemaVersion)
 			}
+			if got < 2 {
+				if err := meta.Put(keyReprinting, []byte{1}); err != nil {
+					return fmt.Errorf("mark reprint: %w", err)
+				}
+			}
 		}
+		reprint = meta.Get(keyReprinting) != nil
 		if err := meta.Put(keySchema, u64(schemaVersion)); err != nil {
 			return fmt.Errorf("write schema version: %w", err)
 		}
@@ -181,6 +203,7 @@ func (s *Store) init() error {
 		s.instance = fmt.Sprintf("%x", inst)
 		return nil
 	})
+	return reprint, err
 }
 
 // Vault returns the store's card vault, for sealing before a write and
@@ -194,8 +217,9 @@ func (s *Store) Path() string { return s.db.Path() }
 func (s *Store) Close() error {
 	<-s.buyersReady
 	s.w.stop()
-	if s.buyersErr == nil {
+	if s.buyersErr == nil && s.Err() == nil {
 		// Best effort: without it the next start reads the log instead.
+		// After a storage error nothing more is written.
 		_ = s.saveBuyerSnapshot()
 	}
 	if err := s.db.Close(); err != nil {
@@ -219,20 +243,81 @@ func (s *Store) Update(fn func(*Tx) error) error { return s.w.do(fn) }
 // Backup writes a consistent copy of the database to w. The copy is itself a
 // valid database: start cardflow on it to restore. size, if not nil, learns
 // the copy's exact length before the first byte is written.
+//
+// The copy is taken into a file in the data directory first, in one short
+// read transaction, and then streamed from that file: a read transaction
+// held while a slow client reads would keep bbolt from remapping the file,
+// and every write that makes the file grow would wait for the client. The
+// file is private (0600) and removed afterwards, whatever happens to the
+// stream; one a crash left behind is removed at the next Open.
 func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
-	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if size != nil {
-			size(tx.Size())
-		}
+	f, err := os.CreateTemp(filepath.Dir(s.db.Path()), backupPattern)
+	if err != nil {
+		return 0, fmt.Errorf("write backup: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	var total int64
+	err = s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		n, err = tx.WriteTo(w)
+		total, err = tx.WriteTo(f)
 		return err
 	})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write backup: %w", err)
+	}
+	if size != nil {
+		size(total)
+	}
+	n, err := io.Copy(w, f)
 	if err != nil {
 		return n, fmt.Errorf("write backup: %w", err)
 	}
 	return n, nil
+}
+
+// backupPattern names the copies Backup takes in the data directory.
+const backupPattern = "backup-*.tmp"
+
+// removeBackupFiles removes copies a backup left behind (a crash while it
+// streamed). Open calls it once it holds the file lock: no backup of
+// another process can be under way.
+func removeBackupFiles(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, backupPattern))
+	for _, name := range names {
+		_ = os.Remove(name)
+	}
+}
+
+// minMmap is the least bbolt maps of the file at Open.
+const minMmap = 256 << 20
+
+// mmapSize is how much of the file bbolt maps at Open: the smallest power of
+// two that is at least twice the file's size, and at least minMmap. bbolt
+// remaps the file whenever it outgrows the mapping, and a remap waits for
+// every read transaction to end, holding up the write that grew the file
+// (and every write queued behind it). Starting at twice the size, the file
+// must double before the first remap: rare for a store that grows by a day
+// of orders at a time. The mapping is address space, not memory: a page
+// counts in the resident set only once it is read, Trim lets go of those
+// (trim_linux.go), and nothing past the end of the file is ever touched;
+// the file itself grows as data is written, not to the mapping's size.
+func mmapSize(path string) int {
+	if strconv.IntSize == 32 {
+		return minMmap // a 32-bit address space has no room for more
+	}
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	m := int64(minMmap)
+	for m < 2*size {
+		m <<= 1
+	}
+	return int(m)
 }
 
 // Size is the database file's size in bytes.

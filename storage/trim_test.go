@@ -77,3 +77,31 @@ func TestTrimReleasesMappedPagesAndKeepsTheData(t *testing.T) {
 	}
 	readAll()
 }
+
+// TestTrimMeasuresResidentPagesNotTheMapping: the file is mapped far past
+// its end (mmapSize), which is address space, not memory: the mapping's
+// resident pages stay what was read, and Trim measures and releases those.
+func TestTrimMeasuresResidentPagesNotTheMapping(t *testing.T) {
+	s, dir := openTest(t)
+	<-s.buyersReady
+	must(t, bigOrders(t, s, "trim", 32)) // about 2 MiB
+	path, _ := filepath.EvalSymlinks(filepath.Join(dir, "cardflow.db"))
+	start, end, rss, err := mappingOf(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size := int64(end - start); size < minMmap {
+		t.Fatalf("mapping of %d bytes, want at least %d", size, minMmap)
+	}
+	if rss > 16<<20 {
+		t.Errorf("%d bytes of the mapping resident, more than the file holds", rss)
+	}
+	was, err := s.Trim(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, after, _ := mappingOf(path)
+	if was > 16<<20 || after > was {
+		t.Errorf("Trim saw %d resident and left %d: it must measure pages, not the mapping", was, after)
+	}
+}

@@ -124,6 +124,45 @@ func (t *Tx) OpenOrders(s Status, limit int) []uint64 {
 	return ids
 }
 
+// openChunk is how many orders one read transaction of EachOpenOrder reads.
+const openChunk = 1000
+
+// EachOpenOrder calls fn for every order in an open status, oldest first,
+// reading openChunk orders per read transaction (a backlog is many
+// thousands of orders, and a long read holds up writes that grow the
+// file). Orders are read as they stand when their chunk is read: one that
+// changes status meanwhile may be met again in its new status, or missed.
+func (s *Store) EachOpenOrder(st Status, fn func(*Order) error) error {
+	var after uint64
+	for {
+		var orders []*Order
+		err := s.View(func(tx *Tx) error {
+			prefix := []byte{st.code()}
+			c := tx.tx.Bucket(bucketOpen).Cursor()
+			for k, _ := c.Seek(openKey(st, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(orders) < openChunk; k, _ = c.Next() {
+				o, err := tx.Order(binary.BigEndian.Uint64(k[1:]))
+				if err != nil {
+					return err
+				}
+				orders = append(orders, o)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, o := range orders {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if len(orders) < openChunk {
+			return nil
+		}
+		after = orders[len(orders)-1].ID
+	}
+}
+
 // CountOpen counts orders in an open status.
 func (t *Tx) CountOpen(s Status) int {
 	n := 0

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"cardflow/internal/signing"
 )
@@ -94,9 +95,13 @@ func NewVault(master []byte) (*Vault, error) {
 	return &Vault{aead: aead, fpMAC: signing.NewMAC(fpKey), buyerMAC: signing.NewMAC(buyerKey)}, nil
 }
 
-// Normalize is the form a card key is compared in: surrounding and inner
-// spaces and dashes dropped, letters upper-cased, full-width characters folded.
-// "abcd-efgh ijkl" and "ABCDEFGHIJKL" are the same card.
+// Normalize is the form a card key is compared in: full-width characters
+// folded to ASCII, letters upper-cased, and dropped: white space, dashes
+// of every kind (hyphen, en and em dash, minus sign) and invisible format
+// characters (byte order mark, zero-width space, direction marks). Those
+// are how people and exports write one key differently: "abcd-efgh ijkl",
+// "ＡＢＣＤ—ＥＦＧＨ" and "ABCDEFGHIJKL" are the same card. Changing it changes
+// every stored fingerprint: bump schemaVersion and reprint (reprint.go).
 func Normalize(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -104,7 +109,17 @@ func Normalize(s string) string {
 		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII, as typed on Chinese keyboards
 			r -= 0xFEE0
 		}
-		if unicode.IsSpace(r) || r == '-' {
+		switch {
+		case r < utf8.RuneSelf:
+			if r == '-' || r == ' ' || r >= '\t' && r <= '\r' {
+				continue
+			}
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+			continue
+		case unicode.IsSpace(r), unicode.Is(unicode.Pd, r), unicode.Is(unicode.Cf, r), r == '−':
 			continue
 		}
 		b.WriteRune(unicode.ToUpper(r))

@@ -23,6 +23,19 @@ type writer struct {
 	closed   bool
 	done     chan struct{}
 
+	// A commit that fails for the storage's sake (see fail) stops all
+	// writes: failed is closed and failure holds the error every write
+	// gets from then on.
+	failed    chan struct{}
+	failure   atomic.Pointer[error]
+	failOnce  sync.Once
+	onFailMu  sync.Mutex
+	onFailure func(error)
+	// commitErr, if set, is what commits report after bbolt's own commit
+	// succeeded: a sync error after the pages reached the file. Tests only
+	// (export_test.go).
+	commitErr atomic.Pointer[error]
+
 	// Counters for Stats, written by the loop only.
 	commits, writes atomic.Uint64
 	commitNanos     atomic.Int64
@@ -38,12 +51,16 @@ type writeReq struct {
 var errSkip = errors.New("rollback batch")
 
 func startWriter(s *Store, maxBatch int) *writer {
-	w := &writer{store: s, reqs: make(chan *writeReq, maxBatch), maxBatch: maxBatch, done: make(chan struct{})}
+	w := &writer{store: s, reqs: make(chan *writeReq, maxBatch), maxBatch: maxBatch, done: make(chan struct{}),
+		failed: make(chan struct{})}
 	go w.loop()
 	return w
 }
 
 func (w *writer) do(fn func(*Tx) error) error {
+	if err := w.err(); err != nil {
+		return err
+	}
 	req := &writeReq{fn: fn, errc: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
@@ -83,8 +100,46 @@ func (w *writer) loop() {
 				break drain
 			}
 		}
+		if err := w.err(); err != nil { // queued before the failure: never run
+			for _, r := range batch {
+				r.errc <- err
+			}
+			continue
+		}
 		w.commit(batch)
 	}
+}
+
+// err is the failure that stopped the writer, nil while it works.
+func (w *writer) err() error {
+	if p := w.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// fail stops the writer for good after a storage error, the one kind of
+// write error that is not a write refusing its input: bbolt's commit (its
+// page writes, file growth or fsync) or the writer's own counter flush
+// failed. After a failed commit nothing is certain any more: its pages may
+// be in the file and visible through the mapping, or half of them; the
+// orders it carried may have moved without their side effects. Carrying
+// on would act on that state; stopping leaves it to the recovery of the
+// next start, which trusts only what is durable. fail reports the failure
+// once (OnFailure) and returns the error writes get from now on.
+func (w *writer) fail(cause error) error {
+	w.failOnce.Do(func() {
+		err := fmt.Errorf("%w: %w", ErrStoreFailed, cause)
+		w.failure.Store(&err)
+		close(w.failed)
+		w.onFailMu.Lock()
+		fn := w.onFailure
+		w.onFailMu.Unlock()
+		if fn != nil {
+			fn(err)
+		}
+	})
+	return w.err()
 }
 
 // commit applies batch in one transaction. When a write fails, the whole
@@ -110,8 +165,11 @@ func (w *writer) commit(batch []*writeReq) {
 			batch = append(batch[:failed:failed], batch[failed+1:]...)
 			continue
 		}
+		if p := w.commitErr.Load(); err == nil && p != nil {
+			err = *p
+		}
 		if err != nil {
-			err = fmt.Errorf("commit: %w", err)
+			err = w.fail(fmt.Errorf("commit: %w", err))
 		} else {
 			if len(tx.buyerLog) > 0 {
 				w.store.buyerIndex().apply(tx.buyerLog)
@@ -144,6 +202,26 @@ type WriterStats struct {
 	Writes     uint64        // Update calls they carried
 	CommitTime time.Duration // spent in them, fsyncs included
 }
+
+// OnFailure has fn called once, from the writer, when the store stops
+// taking writes after a storage error (at once if it has already). fn must
+// not block or write to the store.
+func (s *Store) OnFailure(fn func(error)) {
+	s.w.onFailMu.Lock()
+	s.w.onFailure = fn
+	s.w.onFailMu.Unlock()
+	if err := s.Err(); err != nil {
+		fn(err)
+	}
+}
+
+// Failed is closed once the store has stopped taking writes after a storage
+// error; Err says why.
+func (s *Store) Failed() <-chan struct{} { return s.w.failed }
+
+// Err is the storage error that stopped the store taking writes (an
+// ErrStoreFailed), nil while it takes them.
+func (s *Store) Err() error { return s.w.err() }
 
 // Stats reports the writer's counters.
 func (s *Store) Stats() WriterStats {

@@ -36,7 +36,7 @@ type app struct {
 	apiAddr, adminAddr string
 	metricsAddr        string // [metrics] listen, when set
 	adminReadTimeout   time.Duration
-	errc               chan error // a server that stopped on its own
+	errc               chan error // a server that stopped on its own, or the store after a storage error
 }
 
 // appOptions are what differs between serve and demo.
@@ -89,8 +89,18 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 			return nil, err
 		}
 	}
-	return &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
-		errc: make(chan error, 3), adminReadTimeout: time.Minute}, nil
+	a := &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+		errc: make(chan error, 4), adminReadTimeout: time.Minute}
+	// A storage error stops the store taking writes; the process exits
+	// non-zero and the next start's recovery takes over. Once per source:
+	// the servers and the store never block on errc.
+	store.OnFailure(func(err error) {
+		// The alert: chat messages are queued in the store, which takes no
+		// more writes.
+		log.Error().Err(err).Msg("storage error: no more writes are taken; stopping so that a restart recovers")
+		a.errc <- fmt.Errorf("store: %w", err)
+	})
+	return a, nil
 }
 
 // start serves on the listeners (opened from the config when nil) and then

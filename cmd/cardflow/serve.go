@@ -52,6 +52,7 @@ func cmdServe(args []string) int {
 	for _, w := range cfg.Warnings() {
 		log.Warn().Str("config", *path).Msg(w)
 	}
+	logMemoryLimit(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serveUntilDone(ctx, *path, cfg, master, log)

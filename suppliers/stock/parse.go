@@ -9,21 +9,18 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 	"unicode"
-	"unicode/utf8"
 
+	"cardflow/internal/cardline"
 	"cardflow/storage"
 )
 
 // MaxFieldLen bounds each field of a card line.
-const MaxFieldLen = 256
+const MaxFieldLen = cardline.MaxFieldLen
 
-// maxLineLen bounds a whole line; longer lines are invalid, not fatal.
-const maxLineLen = 4 * MaxFieldLen
-
-// expiryLayouts are the expires_at forms shops and suppliers use.
-var expiryLayouts = []string{time.DateOnly, time.DateTime, time.RFC3339, "2006/01/02", "2006/01/02 15:04:05"}
+// MaxErrors is how many invalid lines a Reader describes; the rest are
+// only counted, so that a file of junk costs no memory for its junk.
+const MaxErrors = 100
 
 // LineError says why one line was not imported, without repeating the line:
 // it may hold a card key.
@@ -33,15 +30,18 @@ type LineError struct {
 }
 
 // Reader reads card lines: `number`, `number,password` or
-// `number,password,expires_at`, one per line. Blank lines, a UTF-8 byte order
-// mark, CRLF line ends and a header line naming the columns are skipped; a
-// line of any length that is not a card is counted as invalid, never fatal
-// (a binary file picked by mistake is a file of invalid lines).
+// `number,password,expires_at`, one per line, each field plain or quoted as
+// in CSV, separated by a comma or a full-width comma (see internal/cardline).
+// Blank lines, a UTF-8 byte order mark, CRLF line ends and a header line
+// naming the columns are skipped; a line of any length that is not a card is
+// counted as invalid, never fatal (a binary file picked by mistake is a
+// file of invalid lines). It holds one line at a time.
 type Reader struct {
 	sc      *bufio.Scanner
 	split   lineSplitter
 	line    int
-	Invalid []LineError // every line that was not a card, in order
+	Invalid int         // lines that were not cards
+	Errors  []LineError // the first MaxErrors of them, in order
 }
 
 // NewReader reads card lines from r.
@@ -59,28 +59,35 @@ func (r *Reader) Next() (storage.Card, error) {
 		r.line++
 		if r.split.tooLong {
 			r.split.tooLong = false
-			r.Invalid = append(r.Invalid, LineError{Line: r.line, Why: "line too long"})
+			r.invalid(cardline.ErrTooLong)
 			continue
 		}
 		raw := r.sc.Bytes()
 		if r.line == 1 {
 			raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
 		}
-		text := strings.TrimSpace(string(raw))
-		if text == "" || (r.line == 1 && isHeader(text)) {
+		text := string(raw)
+		if strings.TrimFunc(text, isBlank) == "" || (r.line == 1 && isHeader(text)) {
 			continue
 		}
-		card, why := parseLine(text)
-		if why != "" {
-			r.Invalid = append(r.Invalid, LineError{Line: r.line, Why: why})
+		c, err := cardline.Parse(text)
+		if err != nil {
+			r.invalid(err)
 			continue
 		}
-		return card, nil
+		return storage.Card{Number: c.Number, Password: c.Password, ExpiresAt: c.ExpiresAt}, nil
 	}
 	if err := r.sc.Err(); err != nil {
 		return storage.Card{}, fmt.Errorf("read line %d: %w", r.line+1, err)
 	}
 	return storage.Card{}, io.EOF
+}
+
+func (r *Reader) invalid(why error) {
+	r.Invalid++
+	if len(r.Errors) < MaxErrors {
+		r.Errors = append(r.Errors, LineError{Line: r.line, Why: why.Error()})
+	}
 }
 
 // headerWords are column names shops put on the first line of an export.
@@ -89,58 +96,12 @@ var headerWords = map[string]bool{
 	"卡密": true, "密码": true, "password": true, "card_pwd": true,
 }
 
-func isHeader(s string) bool {
-	first, _, _ := strings.Cut(s, ",")
-	return headerWords[strings.ToLower(strings.TrimSpace(first))]
+func isHeader(line string) bool {
+	fields, err := cardline.Split(line)
+	return err == nil && headerWords[strings.ToLower(fields[0])]
 }
 
-func parseLine(s string) (storage.Card, string) {
-	if len(s) > maxLineLen {
-		return storage.Card{}, "line too long"
-	}
-	if !utf8.ValidString(s) {
-		return storage.Card{}, "not valid UTF-8"
-	}
-	fields := strings.Split(s, ",")
-	if len(fields) > 3 {
-		return storage.Card{}, fmt.Sprintf("%d fields; want number[,password[,expires_at]]", len(fields))
-	}
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
-	c := storage.Card{Number: fields[0]}
-	if len(fields) > 1 {
-		c.Password = fields[1]
-	}
-	if len(fields) > 2 {
-		c.ExpiresAt = fields[2]
-	}
-	switch {
-	case c.Number == "":
-		return c, "empty card number"
-	case len(c.Number) > MaxFieldLen || len(c.Password) > MaxFieldLen:
-		return c, "field longer than 256 bytes"
-	case hasControl(c.Number) || hasControl(c.Password) || hasControl(c.ExpiresAt):
-		return c, "control character"
-	}
-	if c.ExpiresAt != "" && !validExpiry(c.ExpiresAt) {
-		return c, "expires_at is not a date like 2027-12-31"
-	}
-	return c, ""
-}
-
-func validExpiry(s string) bool {
-	for _, layout := range expiryLayouts {
-		if _, err := time.Parse(layout, s); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, unicode.IsControl) >= 0
-}
+func isBlank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
 
 // maxScan is the longest line the reader holds in memory; a longer one is
 // skipped up to its end and reported as too long.

@@ -17,10 +17,10 @@ func readAll(t *testing.T, r io.Reader) ([]storage.Card, []LineError, error) {
 	for {
 		c, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			return cards, rd.Invalid, nil
+			return cards, rd.Errors, nil
 		}
 		if err != nil {
-			return cards, rd.Invalid, err
+			return cards, rd.Errors, err
 		}
 		cards = append(cards, c)
 	}
