@@ -95,7 +95,7 @@ func (c *Console) Run(ctx context.Context) error {
 			if !strings.HasPrefix(line, "/") {
 				line = "/" + line // typing "order 12" works too
 			}
-			r, ok := c.bot.Handle(ctx, bot.Message{From: bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}, Text: line})
+			r, ok := c.bot.Handle(ctx, bot.Message{From: bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}, Text: line, Private: true})
 			if ok {
 				c.write(r)
 			}
