@@ -56,6 +56,9 @@ func (b *Bot) HandlePress(ctx context.Context, p Press) Reply {
 }
 
 func (b *Bot) press(_ context.Context, p Press) Reply {
+	if forged(p.Data) {
+		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
+	}
 	parts := strings.Split(p.Data, ":")
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return b.pressPause(p, parts[2])
@@ -128,9 +131,18 @@ func silenceKey(parts []string) string { return strings.TrimSpace(strings.Join(p
 // ButtonCommand is the typed command a button stands for, for channels that
 // cannot show buttons (the console; plain-text fallbacks). Orders are named
 // by internal id ("/approve #12"), as the button names them. Its other
-// arguments are names from the config (suppliers, alert keys); control and
-// format characters are dropped all the same, since it is shown.
-func ButtonCommand(data string) string { return cleanText(buttonCommand(data)) }
+// arguments are names from the config (suppliers, alert keys); data with
+// control or format characters is no button of ours and stands for nothing.
+func ButtonCommand(data string) string {
+	if forged(data) {
+		return ""
+	}
+	return buttonCommand(data)
+}
+
+// forged is button data the bot never hands out: with a control or format
+// character (callback data comes from the client and can be anything).
+func forged(data string) bool { return strings.ContainsFunc(data, dropped) }
 
 func buttonCommand(data string) string {
 	parts := strings.Split(data, ":")
