@@ -30,3 +30,26 @@ func (s *Server) bindCode(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, bindCodeResponse{Operator: name, Code: code, ExpiresAt: expires.UTC()})
 }
+
+type unbindResponse struct {
+	Operator   string `json:"operator"`
+	Identities int    `json:"identities"`
+}
+
+// unbind is DELETE /v1/operators/{name}/bind: the chat identities bound to
+// the operator are strangers again and the operator's unused codes bind
+// nobody. Any name is accepted, one since removed from the config too (its
+// bindings would come back to life were it configured again).
+func (s *Server) unbind(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	actor, ok := adminActor(w, r)
+	if !ok {
+		return
+	}
+	n, err := s.engine.Unbind(actor, name)
+	if err != nil {
+		s.writeEngineError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, unbindResponse{Operator: name, Identities: n})
+}

@@ -32,6 +32,7 @@ type Engine interface {
 	Ready() <-chan struct{}
 	Hint(no string)
 	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
+	Unbind(actor storage.Actor, operator string) (int, error)
 }
 
 // Options configure the server.
@@ -119,6 +120,7 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("POST /v1/orders/{id}/{action}", s.orderAction)
 	mux.HandleFunc("GET /v1/backup", s.backup)
 	mux.HandleFunc("POST /v1/operators/{name}/bind", s.bindCode)
+	mux.HandleFunc("DELETE /v1/operators/{name}/bind", s.unbind)
 	// Profiles for operators chasing a slowdown; behind the admin token.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

@@ -1,27 +1,29 @@
 package bot
 
 import (
-	"fmt"
-
 	"cardflow/processor"
 	"cardflow/storage"
 )
 
 // RenderAlert writes an alert for operators, with the buttons that act on it.
 func (b *Bot) RenderAlert(al storage.Alert) Reply {
+	// An alert's SKU, target and detail can come from an order (a buyer's
+	// SKU, a supplier's error, a storefront's answer): all are shown inert.
+	// The buttons keep the raw values: they are data, never shown.
+	sku, target, detail, key := Untrusted(al.SKU), Untrusted(al.Target), Untrusted(al.Detail), Untrusted(al.Key)
 	l := b.lang
 	switch {
 	case al.Type == "out_of_stock" && al.Resolved:
-		return Reply{Text: T(l, "alert_oos_ok", al.SKU, al.Count)}
+		return Reply{Text: T(l, "alert_oos_ok", sku, al.Count)}
 	case al.Type == "out_of_stock":
-		return Reply{Text: T(l, "alert_oos", al.SKU, al.Count, al.OrderID)}
+		return Reply{Text: T(l, "alert_oos", sku, al.Count, al.OrderID)}
 	case al.Type == "review" && al.Resolved:
-		return Reply{Text: T(l, "alert_review_done", al.OrderID, al.Target, ActionName(l, al.Detail))}
+		return Reply{Text: T(l, "alert_review_done", al.OrderID, target, Untrusted(ActionName(l, al.Detail)))}
 	case al.Type == "order_failed" && al.Resolved:
-		return Reply{Text: T(l, "alert_failed_done", al.OrderID, al.Target, ActionName(l, al.Detail))}
+		return Reply{Text: T(l, "alert_failed_done", al.OrderID, target, Untrusted(ActionName(l, al.Detail)))}
 	case al.Type == "review":
 		return Reply{
-			Text: T(l, "alert_review", al.OrderID, al.SKU, al.Detail),
+			Text: T(l, "alert_review", al.OrderID, sku, detail),
 			Buttons: []Button{
 				{T(l, "btn_approve"), pressData(pressApprove, al.OrderID)},
 				{T(l, "btn_refund"), refundData(al.OrderID, storage.StatusReview)},
@@ -30,7 +32,7 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		}
 	case al.Type == "order_failed":
 		return Reply{
-			Text: T(l, "alert_failed", al.OrderID, al.SKU, al.Detail),
+			Text: T(l, "alert_failed", al.OrderID, sku, detail),
 			Buttons: []Button{
 				{T(l, "btn_retry"), pressData(pressRetry, al.OrderID)},
 				{T(l, "btn_refund"), refundData(al.OrderID, storage.StatusFailed)},
@@ -38,49 +40,49 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 			},
 		}
 	case al.Type == "supplier_down" && al.Resolved:
-		return Reply{Text: T(l, "alert_sup_up", al.Target)}
+		return Reply{Text: T(l, "alert_sup_up", target)}
 	case al.Type == "supplier_down":
-		return Reply{Text: T(l, "alert_sup_down", al.Target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target},
+		return Reply{Text: T(l, "alert_sup_down", target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target},
 			{T(l, "btn_silence"), "s:si:" + al.Key}}}
 	case al.Type == "low_stock" && al.Resolved:
-		return Reply{Text: T(l, "alert_low_ok", al.SKU, al.Count)}
+		return Reply{Text: T(l, "alert_low_ok", sku, al.Count)}
 	case al.Type == "low_stock":
-		return Reply{Text: T(l, "alert_low", al.SKU, al.Count)}
+		return Reply{Text: T(l, "alert_low", sku, al.Count)}
 	case al.Type == "backlog" && al.Resolved:
 		return Reply{Text: T(l, "alert_backlog_ok")}
 	case al.Type == "backlog":
-		return Reply{Text: T(l, "alert_backlog", al.Detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
+		return Reply{Text: T(l, "alert_backlog", detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
 	case al.Type == "config_reload" && al.Resolved:
 		return Reply{Text: T(l, "alert_reload_ok")}
 	case al.Type == "config_reload":
-		return Reply{Text: T(l, "alert_reload", al.Detail)}
+		return Reply{Text: T(l, "alert_reload", detail)}
 	case al.Type == "duplicate_card":
-		return Reply{Text: T(l, "alert_dup_card", al.Target, al.OrderID), Buttons: []Button{
+		return Reply{Text: T(l, "alert_dup_card", target, al.OrderID), Buttons: []Button{
 			{T(l, "btn_details"), pressData(pressDetails, al.OrderID)}, {T(l, "btn_pause"), "s:pa:" + al.Target}}}
 	case al.Type == "balance_low" && al.Resolved:
-		return Reply{Text: T(l, "alert_balance_ok", al.Target, al.Detail)}
+		return Reply{Text: T(l, "alert_balance_ok", target, detail)}
 	case al.Type == "balance_low":
-		return Reply{Text: T(l, "alert_balance", al.Target, al.Detail)}
+		return Reply{Text: T(l, "alert_balance", target, detail)}
 	case al.Type == processor.AlertVerifying && al.Resolved:
-		return Reply{Text: T(l, "alert_verify_off", al.Target)}
+		return Reply{Text: T(l, "alert_verify_off", target)}
 	case al.Type == processor.AlertVerifying:
-		return Reply{Text: T(l, "alert_verify_on", al.Target, al.Detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
+		return Reply{Text: T(l, "alert_verify_on", target, detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
 	case al.Type == processor.AlertReconcile && al.Resolved:
-		return Reply{Text: T(l, "alert_generic_ok", al.Key)}
+		return Reply{Text: T(l, "alert_generic_ok", key)}
 	case al.Type == processor.AlertReconcile:
-		return Reply{Text: T(l, "alert_reconcile", al.Count, al.Detail)}
+		return Reply{Text: T(l, "alert_reconcile", al.Count, detail)}
 	case al.Type == "callback_failing" && al.Resolved:
-		return Reply{Text: T(l, "alert_cb_ok", al.Target)}
+		return Reply{Text: T(l, "alert_cb_ok", target)}
 	case al.Type == "callback_failing":
-		return Reply{Text: T(l, "alert_cb", al.Target, al.OrderID, al.Detail)}
+		return Reply{Text: T(l, "alert_cb", target, al.OrderID, detail)}
 	case al.Type == AlertInboundParked && al.Resolved:
-		return Reply{Text: T(l, "alert_inbound_ok", al.Target)}
+		return Reply{Text: T(l, "alert_inbound_ok", target)}
 	case al.Type == AlertInboundParked:
-		return Reply{Text: T(l, "alert_inbound_parked", al.Target, al.Detail)}
+		return Reply{Text: T(l, "alert_inbound_parked", target, detail)}
 	case al.Type == processor.AlertCallbackRedirect:
-		return Reply{Text: T(l, "alert_cb_redirect", al.Target, al.OrderID, al.Detail)}
+		return Reply{Text: T(l, "alert_cb_redirect", target, al.OrderID, detail)}
 	case al.Resolved:
-		return Reply{Text: T(l, "alert_generic_ok", al.Key)}
+		return Reply{Text: T(l, "alert_generic_ok", key)}
 	}
-	return Reply{Text: T(l, "alert_generic", al.Key, fmt.Sprint(al.Detail))}
+	return Reply{Text: T(l, "alert_generic", key, detail)}
 }

@@ -36,14 +36,17 @@ func (b *Bot) cmdAudit(_ context.Context, _ Operator, _ Identity, args []string)
 	return Reply{Text: strings.Join(lines, "\n")}
 }
 
+// auditLine shows one entry. Names, commands and reasons in it may have
+// been typed by anyone (a stranger's command, an operator's reason, the
+// admin API's claimed actor): all are Untrusted.
 func auditLine(b *Bot, e storage.AuditEntry) string {
-	line := fmt.Sprintf("%s %s@%s %s", b.clock(e.At), e.Actor.Name, e.Actor.Platform, e.Action)
+	line := fmt.Sprintf("%s %s@%s %s", b.clock(e.At), Untrusted(e.Actor.Name), Untrusted(e.Actor.Platform), Untrusted(e.Action))
 	if e.Target != "" {
-		line += " " + e.Target
+		line += " " + Untrusted(e.Target).String()
 	}
-	line += " → " + e.Outcome
+	line += " → " + Untrusted(e.Outcome).String()
 	if e.Detail != "" {
-		line += " (" + e.Detail + ")"
+		line += " (" + Untrusted(e.Detail).String() + ")"
 	}
 	return line
 }

@@ -21,6 +21,9 @@ type authCase struct {
 	// status, when set, is the order's status afterwards.
 	order  *storage.Order
 	status storage.Status
+	// confirm: the command asks for a confirmation, which the same
+	// operator then presses; the checks apply to that press.
+	confirm bool
 }
 
 func TestOnlyOperatorsActAndEachWithinTheirRole(t *testing.T) {
@@ -127,7 +130,7 @@ func TestOnlyOperatorsActAndEachWithinTheirRole(t *testing.T) {
 					audit:  &storage.AuditEntry{Actor: storage.Actor{Name: "bob", Platform: "qq"}, Action: "approve", Target: "2", Outcome: "ok"},
 				},
 				{
-					name: "admin reissues", from: adminID, text: "/reissue 1",
+					name: "admin reissues, confirmed", from: adminID, text: "/reissue 1", confirm: true,
 					prefix: l("🔄 订单 #1 已由 carol 安排补发新卡密。", "🔄 Order #1: new card keys on the way (by carol)."),
 					audit:  &storage.AuditEntry{Actor: storage.Actor{Name: "carol", Platform: "telegram"}, Action: "reissue", Target: "1", Outcome: "ok"},
 				},
@@ -135,11 +138,17 @@ func TestOnlyOperatorsActAndEachWithinTheirRole(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					f := f.with(t)
+					// A minute apart: a stranger refused again within the
+					// minute is counted, not audited (strangers_test.go).
+					f.clock.Advance(strangerQuiet)
 					var r Reply
 					if tc.press != "" {
 						r = f.press(b, tc.from, tc.press)
 					} else {
 						r = f.send(b, tc.from, tc.text)
+					}
+					if tc.confirm {
+						r = f.press(b, tc.from, confirmButton(t, r).Data)
 					}
 					if !strings.HasPrefix(r.Text, tc.prefix) {
 						t.Errorf("reply = %q, want prefix %q", r.Text, tc.prefix)

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -24,14 +25,20 @@ func identityKey(id Identity) string { return id.Platform + ":" + id.UserID }
 
 // cmdBind is /bind: on a binding platform anyone may use a code (that is
 // how strangers become operators); elsewhere an admin issues a code for a
-// configured operator.
-func (b *Bot) cmdBind(id Identity, args []string) Reply {
-	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", "/bind <CODE> | /bind <operator>")}
-	}
+// configured operator, in a private chat only: a code posted in a group
+// could be used by anyone there first.
+func (b *Bot) cmdBind(m Message, args []string) Reply {
+	id := m.From
 	if bindingPlatforms[id.Platform] {
-		code := strings.ToUpper(strings.TrimSpace(args[0]))
-		name, err := b.engine.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id), code)
+		if len(args) == 0 {
+			return Reply{Text: T(b.lang, "usage", "/bind <CODE>")}
+		}
+		if !b.strangers.bindAttempt(id.Platform+":"+id.UserID, b.now()) {
+			return Reply{Text: T(b.lang, "bind_wait")}
+		}
+		// "/bind abcde fghij klmno": a code typed in groups.
+		name, err := b.engine.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
+			strings.Join(args, ""))
 		switch {
 		case errors.Is(err, processor.ErrBadCode):
 			return Reply{Text: T(b.lang, "bind_bad")}
@@ -41,22 +48,43 @@ func (b *Bot) cmdBind(id Identity, args []string) Reply {
 		return Reply{Text: T(b.lang, "bind_ok", name, b.roster[name])}
 	}
 	op, ok := b.auth.Operator(id)
-	if !ok || op.Role < RoleAdmin {
+	if !ok {
+		return b.strangerReply(id, "/bind")
+	}
+	if op.Role < RoleAdmin {
 		b.refuse(id, op, "/bind")
-		if !ok {
-			return Reply{Text: T(b.lang, "not_operator")}
-		}
 		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/bind")}
+	}
+	if len(args) != 1 {
+		return Reply{Text: T(b.lang, "usage", "/bind <operator>")}
+	}
+	if !m.Private {
+		return Reply{Text: T(b.lang, "bind_private")}
 	}
 	name := args[0]
 	if _, known := b.roster[name]; !known {
-		return Reply{Text: T(b.lang, "bind_unknown_operator", name)}
+		return Reply{Text: T(b.lang, "bind_unknown_operator", Untrusted(name))}
 	}
 	code, expires, err := b.engine.IssueBindCode(actor(op, id), name)
 	if err != nil {
 		return b.errorReply("", err)
 	}
 	return Reply{Text: T(b.lang, "bind_code", name, code, expires.In(b.loc).Format("15:04"))}
+}
+
+// cmdUnbind is /unbind <operator> (admins): the chat identities bound to
+// the operator are strangers again, and their unused codes bind nobody.
+// It works for a name since removed from the config too: a binding left
+// behind would come back to life if the name were configured again.
+func (b *Bot) cmdUnbind(_ context.Context, op Operator, id Identity, args []string) Reply {
+	if len(args) != 1 {
+		return Reply{Text: T(b.lang, "usage", usages["unbind"])}
+	}
+	n, err := b.engine.Unbind(actor(op, id), args[0])
+	if err != nil {
+		return b.errorReply("", err)
+	}
+	return Reply{Text: T(b.lang, "unbound", Untrusted(args[0]), n)}
 }
 
 // Bound finds the operators who bound a chat identity with /bind; their

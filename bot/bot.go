@@ -30,6 +30,10 @@ type Identity struct {
 type Message struct {
 	From Identity
 	Text string
+	// Private: the chat is one to one with the bot (a Telegram private
+	// chat, QQ C2C, the console), so an answer is read by the sender
+	// alone. Bind codes are only issued there.
+	Private bool
 }
 
 // Press is a button an operator pressed; Data is the button's Data.
@@ -99,13 +103,16 @@ type Authorizer interface {
 
 // Engine is what the operator layer needs from the order engine.
 type Engine interface {
-	FindOrder(ref string) (*storage.Order, error)
+	Order(id uint64) (*storage.Order, error)
+	ResolveOrder(ref string) (*storage.Order, error)
 	OpenOrders(s storage.Status, limit int) ([]*storage.Order, int, error)
 	Approve(actor storage.Actor, id uint64) (*storage.Order, error)
 	Retry(actor storage.Actor, id uint64) (*storage.Order, error)
 	Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error)
 	RefundFrom(actor storage.Actor, id uint64, note string, from ...storage.Status) (*storage.Order, error)
 	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
+	RefundDelivered(actor storage.Actor, id uint64, note string, transitions int) (*storage.Order, error)
+	ReissueDelivered(actor storage.Actor, id uint64, transitions int) (*storage.Order, error)
 	StockLevels() (map[string]int, error)
 	Product(sku string) (config.Product, bool)
 	Waiting(sku string) int
@@ -122,6 +129,7 @@ type Engine interface {
 	Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error)
 	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
 	Bind(actor storage.Actor, identity, code string) (string, error)
+	Unbind(actor storage.Actor, operator string) (int, error)
 }
 
 // Options configure the operator layer.
@@ -150,6 +158,8 @@ type Bot struct {
 	log         zerolog.Logger
 	now         func() time.Time
 	roster      map[string]Role
+	strangers   *strangerGate
+	confirms    *confirmations
 }
 
 // New builds the operator layer.
@@ -165,7 +175,7 @@ func New(opts Options) *Bot {
 	}
 	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
-		roster: opts.Roster}
+		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}
 }
 
 // Shanghai is the shop's default time zone; a fixed +08:00 stands in when the
@@ -180,13 +190,19 @@ func Shanghai() *time.Location {
 // Lang is the language replies are written in.
 func (b *Bot) Lang() string { return b.lang }
 
-// Handle answers one message. Texts that are not commands get no reply.
+// Handle answers one message. Texts that are not commands get no reply,
+// and neither does a stranger refused again within the minute (see
+// strangerGate).
 func (b *Bot) Handle(ctx context.Context, m Message) (Reply, bool) {
 	name, args, ok := ParseCommand(m.Text)
 	if !ok {
 		return Reply{}, false
 	}
-	return b.run(ctx, m.From, name, args), true
+	r := b.run(ctx, m, name, args)
+	if r.Text == "" {
+		return Reply{}, false
+	}
+	return Clean(r), true
 }
 
 // ParseCommand splits "/refund@cardflow_bot 12 buyer asked" into "refund"
@@ -218,7 +234,7 @@ func (b *Bot) errorReply(ref string, err error) Reply {
 	case errors.As(err, &st):
 		return Reply{Text: b.already(st)}
 	case errors.Is(err, storage.ErrNotFound):
-		return Reply{Text: T(b.lang, "not_found", ref)}
+		return Reply{Text: T(b.lang, "not_found", Untrusted(ref))}
 	}
 	b.log.Error().Err(err).Str("ref", ref).Msg("operator command failed")
 	return Reply{Text: T(b.lang, "internal")}
@@ -231,6 +247,6 @@ func (b *Bot) already(st *processor.StateError) string {
 	if who == "" {
 		who = "system"
 	}
-	return T(b.lang, "already", st.Order.ID, StatusName(b.lang, string(st.Order.Status)), who,
+	return T(b.lang, "already", st.Order.ID, StatusName(b.lang, string(st.Order.Status)), Untrusted(who),
 		st.Last.At.In(b.loc).Format("01-02 15:04"), verb)
 }

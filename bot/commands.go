@@ -2,11 +2,13 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -16,8 +18,8 @@ type command struct {
 	run  func(b *Bot, ctx context.Context, op Operator, id Identity, args []string) Reply
 }
 
-// commands is the command table. Roles follow DESIGN §8: viewers read,
-// operators act on orders, admins do everything.
+// commands is the command table. Viewers read, operators act on orders,
+// admins do everything.
 var commands = map[string]command{
 	"help":      {RoleViewer, (*Bot).cmdHelp},
 	"start":     {RoleViewer, (*Bot).cmdHelp},
@@ -28,39 +30,45 @@ var commands = map[string]command{
 	"retry":     {RoleOperator, orderAction("retry")},
 	"refund":    {RoleOperator, orderAction("refund")},
 	"reissue":   {RoleAdmin, orderAction("reissue")},
+	"confirm":   {RoleOperator, (*Bot).cmdConfirm},
 	"suppliers": {RoleViewer, (*Bot).cmdSuppliers},
 	"pause":     {RoleAdmin, pauseAction(true)},
 	"resume":    {RoleAdmin, pauseAction(false)},
 	"rules":     {RoleViewer, (*Bot).cmdRules},
 	"audit":     {RoleAdmin, (*Bot).cmdAudit},
 	"silence":   {RoleOperator, (*Bot).cmdSilence},
+	"unbind":    {RoleAdmin, (*Bot).cmdUnbind},
 	"stats":     {RoleViewer, (*Bot).cmdStats},
 	"report":    {RoleViewer, (*Bot).cmdReport},
 }
 
-// usages show how to call the commands that take arguments.
+// usages show how to call the commands that take arguments. An order is
+// named as #12 (internal id), shop1:EXT (a storefront's external id) or
+// a bare value that only one order has.
 var usages = map[string]string{
-	"order":   "/order <id|external_id>",
-	"approve": "/approve <id>",
-	"retry":   "/retry <id>",
-	"refund":  "/refund <id> [reason]",
-	"reissue": "/reissue <id>",
+	"order":   "/order <#id|storefront:external_id|id>",
+	"approve": "/approve <#id|storefront:external_id|id>",
+	"retry":   "/retry <#id|storefront:external_id|id>",
+	"refund":  "/refund <#id|storefront:external_id|id> [reason]",
+	"reissue": "/reissue <#id|storefront:external_id|id>",
+	"confirm": "/confirm <code>",
 	"pause":   "/pause <supplier|sku>",
 	"resume":  "/resume <supplier|sku>",
+	"unbind":  "/unbind <operator>",
 }
 
-func (b *Bot) run(ctx context.Context, id Identity, name string, args []string) Reply {
+func (b *Bot) run(ctx context.Context, m Message, name string, args []string) Reply {
 	if name == "bind" { // how a stranger on QQ becomes an operator
-		return b.cmdBind(id, args)
+		return b.cmdBind(m, args)
 	}
+	id := m.From
 	op, ok := b.auth.Operator(id) // strangers learn nothing, not even which commands exist
 	if !ok {
-		b.refuse(id, Operator{}, "/"+name)
-		return Reply{Text: T(b.lang, "not_operator")}
+		return b.strangerReply(id, "/"+name)
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return Reply{Text: T(b.lang, "unknown_command", "/"+name)}
+		return Reply{Text: T(b.lang, "unknown_command", Untrusted("/"+name))}
 	}
 	if op.Role < cmd.role {
 		b.refuse(id, op, "/"+name)
@@ -77,12 +85,44 @@ func (b *Bot) cmdOrder(_ context.Context, _ Operator, _ Identity, args []string)
 	if len(args) != 1 {
 		return Reply{Text: T(b.lang, "usage", usages["order"])}
 	}
-	o, err := b.engine.FindOrder(strings.TrimPrefix(args[0], "#"))
-	if err != nil {
-		return b.errorReply(args[0], err)
+	o, r, ok := b.resolve("order", args[0])
+	if !ok {
+		return r
 	}
 	return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 }
+
+// resolve finds the order a typed reference names. A reference naming
+// several orders is answered with the candidates and how to name each one
+// (for the command cmd); one naming none, with "not found".
+func (b *Bot) resolve(cmd, ref string) (*storage.Order, Reply, bool) {
+	o, err := b.engine.ResolveOrder(undefang.Replace(ref))
+	var amb *processor.AmbiguousError
+	switch {
+	case errors.As(err, &amb):
+		return nil, b.candidates(cmd, amb), false
+	case err != nil:
+		return nil, b.errorReply(ref, err), false
+	}
+	return o, Reply{}, true
+}
+
+func (b *Bot) candidates(cmd string, amb *processor.AmbiguousError) Reply {
+	lines := []string{T(b.lang, "ref_ambiguous", Untrusted(amb.Ref), len(amb.Candidates))}
+	for _, o := range amb.Candidates {
+		lines = append(lines, fmt.Sprintf("  #%d · %s · %s · ¥%s · %s", o.ID, Untrusted(o.Storefront), Untrusted(o.ExternalID),
+			o.Amount, StatusName(b.lang, string(o.Status))))
+	}
+	lines = append(lines, T(b.lang, "ref_hint"))
+	for _, o := range amb.Candidates {
+		lines = append(lines, fmt.Sprintf("  /%s #%d · /%s %s:%s", cmd, o.ID, cmd, Untrusted(o.Storefront), Untrusted(o.ExternalID)))
+	}
+	return Reply{Text: strings.Join(lines, "\n")}
+}
+
+// undefang reverses what Untrusted does to links, so that an external id
+// copied from a message ("shop1:T1[.]A") names the order it showed.
+var undefang = strings.NewReplacer("[.]", ".", "[:]", ":", "[@]", "@")
 
 // pendingShown is how many orders of each queue /pending lists.
 const pendingShown = 10
@@ -128,7 +168,7 @@ func (b *Bot) cmdStock(_ context.Context, _ Operator, _ Identity, args []string)
 		}
 	}
 	if len(skus) == 0 && len(args) > 0 {
-		return Reply{Text: T(b.lang, "stock_unknown", args[0])}
+		return Reply{Text: T(b.lang, "stock_unknown", Untrusted(args[0]))}
 	}
 	if len(skus) == 0 {
 		return Reply{Text: T(b.lang, "stock_none")}
@@ -149,28 +189,42 @@ func (b *Bot) cmdStock(_ context.Context, _ Operator, _ Identity, args []string)
 	return Reply{Text: strings.Join(lines, "\n")}
 }
 
-// orderAction runs approve/retry/refund/reissue from a command.
+// orderAction runs approve/retry/refund/reissue from a command. A refund or
+// reissue of a delivered order — money back, or new cards, after the sale —
+// first shows the order and waits for its confirmation (confirm.go); the
+// rest act at once, as buttons do.
 func orderAction(action string) func(*Bot, context.Context, Operator, Identity, []string) Reply {
 	return func(b *Bot, _ context.Context, op Operator, id Identity, args []string) Reply {
 		if len(args) < 1 || (action != "refund" && len(args) != 1) {
 			return Reply{Text: T(b.lang, "usage", usages[action])}
 		}
-		ref := strings.TrimPrefix(args[0], "#")
-		o, err := b.engine.FindOrder(ref)
-		if err != nil {
-			return b.errorReply(ref, err)
+		o, r, ok := b.resolve(action, args[0])
+		if !ok {
+			return r
 		}
-		return b.act(op, id, action, o, strings.Join(args[1:], " "))
+		note := strings.Join(args[1:], " ")
+		if (action == "refund" || action == "reissue") && o.Status == storage.StatusDelivered {
+			return b.askConfirm(op, id, action, o, note)
+		}
+		return b.act(op, id, action, o, note)
 	}
+}
+
+// overLimit refuses an operator's refund above the refund limit.
+func (b *Bot) overLimit(op Operator, id Identity, action string, o *storage.Order) (Reply, bool) {
+	if action != "refund" || op.Role >= RoleAdmin || int64(o.Amount) <= b.refundLimit {
+		return Reply{}, false
+	}
+	b.refuse(id, op, fmt.Sprintf("refund %d over limit", o.ID))
+	return Reply{Text: T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}, true
 }
 
 // act performs an order action for an operator, enforcing the refund limit.
 // A refund with from set only happens while the order is still in one of
 // those states.
 func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, note string, from ...storage.Status) Reply {
-	if action == "refund" && op.Role < RoleAdmin && int64(o.Amount) > b.refundLimit {
-		b.refuse(id, op, fmt.Sprintf("refund %d over limit", o.ID))
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}
+	if r, refused := b.overLimit(op, id, action, o); refused {
+		return r
 	}
 	a, orderID := actor(op, id), o.ID
 	var err error
@@ -188,23 +242,56 @@ func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, not
 	case "reissue":
 		_, err = b.engine.Reissue(a, orderID)
 	}
+	return b.done(op, action, orderID, err)
+}
+
+// done is the answer to an order action the engine was asked for.
+func (b *Bot) done(op Operator, action string, orderID uint64, err error) Reply {
 	if err != nil {
 		return b.errorReply(strconv.FormatUint(orderID, 10), err)
 	}
 	return Reply{Text: T(b.lang, "done_"+action, orderID, op.Name)}
 }
 
-// refuse logs and audits an action someone was not allowed to take. A
-// stranger is audited under their platform id, since they have no name here.
-func (b *Bot) refuse(id Identity, op Operator, what string) {
-	name := op.Name
+// refuse logs and audits an action someone was not allowed to take, and
+// reports whether to answer it. A stranger is audited under their platform
+// id, since they have no name here, and at most once a minute (see
+// strangerGate); operators always.
+func (b *Bot) refuse(id Identity, op Operator, what string) bool {
+	if r := []rune(what); len(r) > maxAuditWhat { // a stranger's command can be a page long
+		what = string(r[:maxAuditWhat]) + "…"
+	}
+	name, detail := op.Name, "role "+op.Role.String()
 	if name == "" {
 		name = "unknown:" + id.UserID
+		audit, mine, others := b.strangers.admit(id.Platform+":"+id.UserID, b.now())
+		if !audit {
+			return false
+		}
+		if mine > 0 {
+			detail += fmt.Sprintf("; %d more refused, not audited one by one", mine)
+		}
+		if others > 0 {
+			detail += fmt.Sprintf("; %d refusals of other strangers not audited", others)
+		}
 	}
 	b.log.Warn().Str("platform", id.Platform).Str("user_id", id.UserID).Str("operator", op.Name).
 		Str("what", what).Msg("operator action refused")
 	if err := b.engine.Audit(storage.AuditEntry{Actor: storage.Actor{Name: name, Platform: id.Platform},
-		Action: what, Outcome: "refused", Detail: "role " + op.Role.String()}); err != nil {
+		Action: what, Outcome: "refused", Detail: detail}); err != nil {
 		b.log.Error().Err(err).Msg("audit refused action failed")
 	}
+	return true
+}
+
+// maxAuditWhat bounds what a refusal records of the command or button.
+const maxAuditWhat = 64
+
+// strangerReply refuses a stranger politely: an empty reply (no answer)
+// when the stranger was refused already within the minute.
+func (b *Bot) strangerReply(id Identity, what string) Reply {
+	if !b.refuse(id, Operator{}, what) {
+		return Reply{}
+	}
+	return Reply{Text: T(b.lang, "not_operator")}
 }

@@ -41,13 +41,16 @@ type cmdCase struct {
 	notWant []string
 	buttons []Button // exactly these buttons (nil: none)
 	after   func(t *testing.T, f *fixture)
+	// confirm: the command asks for a confirmation (a reissue of a
+	// delivered order), which is pressed; the checks apply to the press.
+	confirm bool
 }
 
 func commandCases(s seeded, lang string) []cmdCase {
 	l := func(zh, en string) string { return tr(lang, zh, en) }
 	id := func(o *storage.Order) string { return fmt.Sprint(o.ID) }
 	d, d2, r, r2, fl := s.delivered, s.delivered2, s.review, s.review2, s.failed
-	help := []string{l("可用命令", "Commands:"), "/order", "/pending", "/approve", "/retry", "/refund", "/reissue", "/stock"}
+	help := []string{l("可用命令", "Commands"), "/order", "/pending", "/approve", "/retry", "/refund", "/reissue", "/stock"}
 	deliveredTitle := l("订单 #1 · qb-10 ×1 · ¥10.00", "Order #1 · qb-10 ×1 · ¥10.00")
 	var approvedAt string
 	return []cmdCase{
@@ -86,7 +89,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 				{l("退款", "Refund"), "o:rf:5:f"},
 			},
 		},
-		{name: "order without id", text: "/order", want: []string{l("用法：/order <id|external_id>", "Usage: /order <id|external_id>")}},
+		{name: "order without id", text: "/order", want: []string{l("用法：/order <#id|storefront:external_id|id>", "Usage: /order <#id|storefront:external_id|id>")}},
 		{name: "order with two ids", text: "/order 1 2", want: []string{l("用法：", "Usage: ")}},
 		{name: "order not found", text: "/order 999", want: []string{l("找不到订单 999。", "No order 999.")}},
 		{name: "external id not found", text: "/order NOPE-1", want: []string{l("找不到订单 NOPE-1。", "No order NOPE-1.")}},
@@ -107,7 +110,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 		},
 		{name: "stock of one sku", text: "/stock qb-10", want: []string{l("qb-10 Q币10元：4", "qb-10 Q币10元: 4")}, notWant: []string{"qb-100"}},
 		{name: "stock sku is case-insensitive", text: "/stock QB-100", want: []string{"qb-100 Q币100元"}, notWant: []string{"qb-10 "}},
-		{name: "approve without id", text: "/approve", want: []string{l("用法：/approve <id>", "Usage: /approve <id>")}},
+		{name: "approve without id", text: "/approve", want: []string{l("用法：/approve <#id|storefront:external_id|id>", "Usage: /approve <#id|storefront:external_id|id>")}},
 		{name: "approve not found", text: "/approve 999", want: []string{l("找不到订单 999。", "No order 999.")}},
 		{
 			name: "approve", text: "/approve " + id(r),
@@ -133,7 +136,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 			name: "approved order shows the operator in its history", text: "/order 3",
 			want: []string{l("状态：已发货", "Status: delivered"), "operator:carol · carol", "****9903"},
 		},
-		{name: "retry without id", text: "/retry", want: []string{l("用法：/retry <id>", "Usage: /retry <id>")}},
+		{name: "retry without id", text: "/retry", want: []string{l("用法：/retry <#id|storefront:external_id|id>", "Usage: /retry <#id|storefront:external_id|id>")}},
 		{
 			name: "retry", text: "/retry " + id(fl),
 			prefix: l("🔁 订单 #5 已由 carol 重新提交处理。", "🔁 Order #5 sent back to fulfilment by carol."),
@@ -145,7 +148,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 			},
 		},
 		{name: "retry a delivered order", text: "/retry 1", prefix: l("订单 #1 当前为「已发货」，已由 system 于 ", "Order #1 is delivered: already delivered by system at ")},
-		{name: "refund without id", text: "/refund", want: []string{l("用法：/refund <id> [reason]", "Usage: /refund <id> [reason]")}},
+		{name: "refund without id", text: "/refund", want: []string{l("用法：/refund <#id|storefront:external_id|id> [reason]", "Usage: /refund <#id|storefront:external_id|id> [reason]")}},
 		{name: "refund not found", text: "/refund 999 gone", want: []string{l("找不到订单 999。", "No order 999.")}},
 		{
 			name: "refund with a reason", text: "/refund " + id(r2) + " buyer asked   twice",
@@ -163,10 +166,10 @@ func commandCases(s seeded, lang string) []cmdCase {
 				}
 			},
 		},
-		{name: "reissue without id", text: "/reissue", want: []string{l("用法：/reissue <id>", "Usage: /reissue <id>")}},
-		{name: "reissue with extra words", text: "/reissue 2 now", want: []string{l("用法：/reissue <id>", "Usage: /reissue <id>")}},
+		{name: "reissue without id", text: "/reissue", want: []string{l("用法：/reissue <#id|storefront:external_id|id>", "Usage: /reissue <#id|storefront:external_id|id>")}},
+		{name: "reissue with extra words", text: "/reissue 2 now", want: []string{l("用法：/reissue <#id|storefront:external_id|id>", "Usage: /reissue <#id|storefront:external_id|id>")}},
 		{
-			name: "reissue", text: "/reissue " + id(d2),
+			name: "reissue", text: "/reissue " + id(d2), confirm: true,
 			prefix: l("🔄 订单 #2 已由 carol 安排补发新卡密。", "🔄 Order #2: new card keys on the way (by carol)."),
 			after:  func(_ *testing.T, f *fixture) { f.waitStatus(d2.ID, storage.StatusDelivered) },
 		},
@@ -197,6 +200,10 @@ func TestCommandsAnswerInTheOperatorsLanguage(t *testing.T) {
 				ok := t.Run(tc.name, func(t *testing.T) {
 					f := f.with(t)
 					r := f.send(b, adminID, tc.text)
+					if tc.confirm {
+						containsAll(t, tc.text, r.Text, "EXT-2", "¥10.00")
+						r = f.press(b, adminID, confirmButton(t, r).Data)
+					}
 					if tc.prefix != "" && !strings.HasPrefix(r.Text, tc.prefix) {
 						t.Errorf("%s: want prefix %q in:\n%s", tc.text, tc.prefix, r.Text)
 					}

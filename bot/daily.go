@@ -101,7 +101,7 @@ func (d *Daily) SendDue() (bool, error) {
 			return tx.SetMetaTime(metaReportSent, p.From)
 		}
 		for _, dest := range d.dests {
-			m := &storage.ChatMessage{Dest: dest, Text: T(d.bot.lang, "daily_report_title") + " · " + text,
+			m := &storage.ChatMessage{Dest: dest, Text: cleanText(T(d.bot.lang, "daily_report_title") + " · " + text),
 				CreatedAt: now, ChartFrom: p.From, ChartTo: p.To}
 			if err := tx.QueueChat(m); err != nil {
 				return err

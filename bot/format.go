@@ -10,21 +10,26 @@ import (
 )
 
 // formatOrder renders an order for a phone: id first, ¥ amount, short lines,
-// card keys masked to their last four characters.
+// card keys masked to their last four characters. Everything the buyer,
+// the storefront or a supplier sent is Untrusted.
 func (b *Bot) formatOrder(o *storage.Order) string {
 	lines := []string{
-		T(b.lang, "order_title", o.ID, o.SKU, o.Quantity, o.Amount),
+		T(b.lang, "order_title", o.ID, Untrusted(o.SKU), o.Quantity, o.Amount),
 		T(b.lang, "order_status", StatusName(b.lang, string(o.Status))),
 	}
 	if o.Reason != "" {
-		lines = append(lines, T(b.lang, "order_reason", o.Reason))
+		lines = append(lines, T(b.lang, "order_reason", Untrusted(o.Reason)))
 	}
-	lines = append(lines, T(b.lang, "order_external", o.ExternalID, o.Storefront))
-	if buyer := strings.Join(nonEmpty(o.Buyer.ID, o.Buyer.Contact), " · "); buyer != "" {
-		lines = append(lines, T(b.lang, "order_buyer", buyer))
+	lines = append(lines, T(b.lang, "order_external", Untrusted(o.ExternalID), Untrusted(o.Storefront)))
+	if buyer := nonEmpty(o.Buyer.ID, o.Buyer.Contact); len(buyer) > 0 {
+		shown := make([]string, len(buyer))
+		for i, v := range buyer {
+			shown[i] = Untrusted(v).String()
+		}
+		lines = append(lines, T(b.lang, "order_buyer", strings.Join(shown, " · ")))
 	}
 	if o.Account != "" {
-		lines = append(lines, T(b.lang, "order_account", o.Account))
+		lines = append(lines, T(b.lang, "order_account", Untrusted(o.Account)))
 	}
 	if masked := b.maskedCards(o.Cards); masked != "" {
 		lines = append(lines, T(b.lang, "order_cards", masked))
@@ -38,10 +43,10 @@ func (b *Bot) formatOrder(o *storage.Order) string {
 	for _, h := range o.History[start:] {
 		line := fmt.Sprintf("  %s %s", b.clock(h.At), StatusName(b.lang, string(h.To)))
 		if h.Reason != "" {
-			line += " · " + h.Reason
+			line += " · " + Untrusted(h.Reason).String()
 		}
 		if h.Actor.Platform != "system" {
-			line += " · " + h.Actor.Name
+			line += " · " + Untrusted(h.Actor.Name).String()
 		}
 		lines = append(lines, line)
 	}
@@ -50,9 +55,9 @@ func (b *Bot) formatOrder(o *storage.Order) string {
 
 // orderLine is a one-line summary for lists.
 func (b *Bot) orderLine(o *storage.Order) string {
-	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, o.SKU, o.Quantity, o.Amount, StatusName(b.lang, string(o.Status)))
+	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, Untrusted(o.SKU), o.Quantity, o.Amount, StatusName(b.lang, string(o.Status)))
 	if o.Reason != "" {
-		line += " · " + o.Reason
+		line += " · " + Untrusted(o.Reason).String()
 	}
 	return line
 }
@@ -74,7 +79,8 @@ func (b *Bot) orderButtons(o *storage.Order) []Button {
 	return nil
 }
 
-// maskedCards shows the last four characters of each card number.
+// maskedCards shows the last four characters of each card number (a
+// supplier's: untrusted).
 func (b *Bot) maskedCards(sealed []storage.SealedCard) string {
 	if len(sealed) == 0 {
 		return ""
@@ -85,7 +91,7 @@ func (b *Bot) maskedCards(sealed []storage.SealedCard) string {
 	}
 	masked := make([]string, len(cards))
 	for i, c := range cards {
-		masked[i] = storage.Mask(c.Number)
+		masked[i] = Untrusted(storage.Mask(c.Number)).String()
 	}
 	return strings.Join(masked, ", ")
 }

@@ -38,6 +38,9 @@ const (
 	skuSmall   = "qb-10"  // stocked from testdata/cards-qb10.txt
 	skuBig     = "qb-100" // starts with no stock
 	storefront = "shop"
+	// storefront2 is a second storefront, whose external ids may be the
+	// same as the first one's or look like internal ids.
+	storefront2 = "shop2"
 	// stockWait is the fixture's processing.stock_wait.
 	stockWait = 10 * time.Minute
 	// refundLimit is the fixture bot's refund_limit: 1000.00 yuan.
@@ -209,15 +212,16 @@ func newFixture(t *testing.T) *fixture {
 			{SKU: skuSmall, Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 3, Sources: own},
 			{SKU: skuBig, Name: "Q币100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 2, Sources: own},
 		},
-		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"}},
-		Workers:     2,
-		StockWait:   stockWait,
-		Now:         f.clock.Now,
-		Log:         zerolog.Nop(),
-		HTTPClient:  f.shop.srv.Client(),
-		Screen:      holdLarge{},
-		Alerts:      f.alerts,
+		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}},
+		Storefronts: []processor.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
+			{ID: storefront2, Secret: []byte("shop2-secret"), CallbackURL: f.shop.srv.URL + "/cb2"}},
+		Workers:    2,
+		StockWait:  stockWait,
+		Now:        f.clock.Now,
+		Log:        zerolog.Nop(),
+		HTTPClient: f.shop.srv.Client(),
+		Screen:     holdLarge{},
+		Alerts:     f.alerts,
 	})
 	if err := f.engine.Start(context.Background()); err != nil {
 		t.Fatalf("start engine: %v", err)
@@ -228,7 +232,7 @@ func newFixture(t *testing.T) *fixture {
 
 // bot is the operator layer over the fixture's engine.
 func (f *fixture) bot(lang string) *Bot {
-	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop()})
+	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
 // importCards imports a testdata file into a SKU's stock as carol (admin).
@@ -281,12 +285,18 @@ func (f *fixture) submit(sku, amount string) *storage.Order {
 // submitExt places an order with the given external id.
 func (f *fixture) submitExt(ext, sku, amount string) *storage.Order {
 	f.t.Helper()
+	return f.submitTo(storefront, ext, sku, amount)
+}
+
+// submitTo places an order from a storefront with the given external id.
+func (f *fixture) submitTo(sf, ext, sku, amount string) *storage.Order {
+	f.t.Helper()
 	amt, err := money.Parse(amount)
 	if err != nil {
 		f.t.Fatalf("amount %q: %v", amount, err)
 	}
 	o, created, err := f.engine.Submit(processor.Request{
-		Storefront: storefront, ExternalID: ext, SKU: sku, Quantity: 1, Amount: amt,
+		Storefront: sf, ExternalID: ext, SKU: sku, Quantity: 1, Amount: amt,
 		Buyer: storage.Buyer{ID: "buyer-7", Contact: "wx:lucky7"},
 	})
 	if err != nil || !created {
@@ -391,6 +401,17 @@ func (f *fixture) audit(n int) []storage.AuditEntry {
 func (f *fixture) send(b *Bot, from Identity, text string) Reply {
 	f.t.Helper()
 	r, ok := b.Handle(context.Background(), Message{From: from, Text: text})
+	if !ok {
+		f.t.Fatalf("%q got no reply", text)
+	}
+	f.noSecrets(text, r)
+	return r
+}
+
+// sendPrivate is send in a private chat with the bot.
+func (f *fixture) sendPrivate(b *Bot, from Identity, text string) Reply {
+	f.t.Helper()
+	r, ok := b.Handle(context.Background(), Message{From: from, Text: text, Private: true})
 	if !ok {
 		f.t.Fatalf("%q got no reply", text)
 	}

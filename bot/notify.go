@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -65,7 +66,9 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 		if err != nil {
 			return err
 		}
-		silenced := tx.Silenced(a.Key, now)
+		// Review prompts and failed orders are never muted, even by a
+		// silence an older version stored.
+		silenced := processor.Silenceable(a.Type) && tx.Silenced(a.Key, now)
 		if a.Resolved {
 			if !st.Open {
 				return nil
@@ -102,7 +105,7 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 }
 
 func (n *Notifier) queue(tx *storage.Tx, a storage.Alert, st storage.AlertState) error {
-	r := n.bot.RenderAlert(a)
+	r := Clean(n.bot.RenderAlert(a))
 	if st.Repeats > 0 && !a.Resolved {
 		r.Text = T(n.bot.lang, "alert_repeat", st.Repeats) + r.Text
 	}
@@ -136,7 +139,7 @@ func (n *Notifier) Repeat() error {
 		st.Repeats = max(st.Repeats, 1)
 		err := n.store.Update(func(tx *storage.Tx) error {
 			st.Announced = now
-			if !tx.Silenced(st.Key, now) {
+			if !processor.Silenceable(st.Alert.Type) || !tx.Silenced(st.Key, now) {
 				if err := n.queue(tx, st.Alert, st); err != nil {
 					return err
 				}

@@ -56,10 +56,12 @@ func TestHandleIgnoresTextThatIsNotACommand(t *testing.T) {
 
 func TestButtonCommandNamesTheTypedCommand(t *testing.T) {
 	tests := []struct{ data, want string }{
-		{"o:ap:12", "/approve 12"},
-		{"o:rf:12", "/refund 12"},
-		{"o:rt:7", "/retry 7"},
-		{"o:dt:3", "/order 3"},
+		{"o:ap:12", "/approve #12"},
+		{"o:rf:12", "/refund #12"},
+		{"o:rt:7", "/retry #7"},
+		{"o:dt:3", "/order #3"},
+		{"c:K7P2QX", "/confirm K7P2QX"},
+		{"c:", ""},
 		{"o:zz:1", ""},
 		{"x", ""},
 		{"", ""},

@@ -49,8 +49,16 @@ func stateOfCode(code string) storage.Status {
 // HandlePress acts on a button press. The actor is checked first; a press on
 // an order that has moved on says what already happened. The reply is meant
 // to replace the pressed message's text (or to answer it, on platforms that
-// cannot edit).
-func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
+// cannot edit). A button names its order by internal id, and only by it. A
+// stranger's press refused again within the minute gets an empty reply.
+func (b *Bot) HandlePress(ctx context.Context, p Press) Reply {
+	return Clean(b.press(ctx, p))
+}
+
+func (b *Bot) press(_ context.Context, p Press) Reply {
+	if forged(p.Data) {
+		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
+	}
 	parts := strings.Split(p.Data, ":")
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return b.pressPause(p, parts[2])
@@ -62,8 +70,17 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" && silenceKey(parts) != "" {
 		return b.pressSilence(p, silenceKey(parts))
 	}
+	if code, ok := strings.CutPrefix(p.Data, confirmPrefix); ok && code != "" {
+		op, ok := b.auth.Operator(p.From)
+		if !ok {
+			return b.strangerReply(p.From, "button:"+p.Data)
+		}
+		r := b.confirm(op, p.From, code)
+		r.Replace = true // the confirmation now says what was done, and by whom
+		return r
+	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
-		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
+		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
 	}
 	spec, ok := pressActions[parts[1]]
 	id, err := strconv.ParseUint(parts[2], 10, 64)
@@ -73,22 +90,18 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 			ok = false
 		}
 	}
-	if !ok || err != nil {
-		return Reply{Text: T(b.lang, "unknown_command", p.Data)}
+	if !ok || err != nil || strconv.FormatUint(id, 10) != parts[2] { // the bot writes ids without leading zeros
+		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
 	}
 	op, ok := b.auth.Operator(p.From)
 	if !ok {
-		b.refuse(p.From, Operator{}, "button:"+p.Data)
-		return Reply{Text: T(b.lang, "not_operator")}
+		return b.strangerReply(p.From, "button:"+p.Data)
 	}
 	if op.Role < spec.role {
 		b.refuse(p.From, op, "button:"+p.Data)
 		return Reply{Text: T(b.lang, "not_allowed", op.Role, spec.action)}
 	}
-	o, err := b.engine.FindOrder(parts[2])
-	if err == nil && o.ID != id { // matched an external id, not this order
-		err = storage.ErrNotFound
-	}
+	o, err := b.engine.Order(id)
 	if err != nil {
 		return b.errorReply(parts[2], err)
 	}
@@ -116,14 +129,31 @@ func (b *Bot) HandlePress(_ context.Context, p Press) Reply {
 func silenceKey(parts []string) string { return strings.TrimSpace(strings.Join(parts[2:], ":")) }
 
 // ButtonCommand is the typed command a button stands for, for channels that
-// cannot show buttons (the console; plain-text fallbacks).
+// cannot show buttons (the console; plain-text fallbacks). Orders are named
+// by internal id ("/approve #12"), as the button names them. Its other
+// arguments are names from the config (suppliers, alert keys); data with
+// control or format characters is no button of ours and stands for nothing.
 func ButtonCommand(data string) string {
+	if forged(data) {
+		return ""
+	}
+	return buttonCommand(data)
+}
+
+// forged is button data the bot never hands out: with a control or format
+// character (callback data comes from the client and can be anything).
+func forged(data string) bool { return strings.ContainsFunc(data, dropped) }
+
+func buttonCommand(data string) string {
 	parts := strings.Split(data, ":")
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
 		return "/pause " + parts[2]
 	}
 	if len(parts) >= 3 && parts[0] == "s" && parts[1] == "si" && silenceKey(parts) != "" {
 		return "/silence " + silenceKey(parts) + " 1h"
+	}
+	if code, ok := strings.CutPrefix(data, confirmPrefix); ok && code != "" {
+		return "/confirm " + code
 	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
 		return ""
@@ -133,17 +163,16 @@ func ButtonCommand(data string) string {
 		return ""
 	}
 	if spec.action == "" {
-		return "/order " + parts[2]
+		return "/order #" + parts[2]
 	}
-	return "/" + spec.action + " " + parts[2]
+	return "/" + spec.action + " #" + parts[2]
 }
 
 // pressPause is the Pause button of a supplier alert (admins only).
 func (b *Bot) pressPause(p Press, supplier string) Reply {
 	op, ok := b.auth.Operator(p.From)
 	if !ok {
-		b.refuse(p.From, Operator{}, "button:"+p.Data)
-		return Reply{Text: T(b.lang, "not_operator")}
+		return b.strangerReply(p.From, "button:"+p.Data)
 	}
 	if op.Role < RoleAdmin {
 		b.refuse(p.From, op, "button:"+p.Data)

@@ -309,7 +309,7 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 			t.Errorf("button %q (%s) types as %q, not a known command with one argument", btn.Label, btn.Data, typed)
 			continue
 		}
-		if id := strings.Split(btn.Data, ":")[2]; args[0] != id {
+		if id := strings.Split(btn.Data, ":")[2]; args[0] != "#"+id {
 			t.Errorf("button %q (%s) types as %q, for another order", btn.Label, btn.Data, typed)
 		}
 	}

@@ -146,7 +146,7 @@ func (b *Bot) figuresText(p Period, f *processor.Figures) string {
 	if reasons := f.TopReasons(3); len(reasons) > 0 {
 		parts := make([]string, len(reasons))
 		for i, r := range reasons {
-			parts[i] = fmt.Sprintf("%s %d", r, f.FailReasons[r])
+			parts[i] = fmt.Sprintf("%s %d", Untrusted(r), f.FailReasons[r])
 		}
 		lines = append(lines, T(l, "stats_reasons", strings.Join(parts, T(l, "list_sep"))))
 	}

@@ -2,42 +2,58 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
+
+	"cardflow/processor"
 )
 
-// maxSilence bounds a silence: a forgotten one must not hide a problem for
-// good.
-const maxSilence = 7 * 24 * time.Hour
+// silenceUsage says what /silence takes.
+const silenceUsage = "/silence <supplier_down:fulu|low_stock:qb-100|…> <1h|30m|… ≤168h>; " +
+	"/silence <low_stock|balance_low|…> <≤24h> (admins)"
 
-// cmdSilence is /silence <alert> <duration>: alerts whose key starts with
-// <alert> (e.g. "supplier_down:fulu", or "low_stock" for all of them) are
-// not announced until then. Operators and admins.
+// cmdSilence is /silence <alert> <duration>. <alert> is one alert's key
+// (supplier_down:fulu: an open or announced alert, or a known type and
+// target), muted for up to a week; or, for admins, an alert type
+// (low_stock), muted for up to a day. Never a prefix of keys, and never
+// review prompts or failed orders: those are work, not noise.
 func (b *Bot) cmdSilence(_ context.Context, op Operator, id Identity, args []string) Reply {
 	if len(args) != 2 {
-		return Reply{Text: T(b.lang, "usage", "/silence <supplier_down:fulu|low_stock|…> <1h|30m|…>")}
+		return Reply{Text: T(b.lang, "usage", silenceUsage)}
 	}
 	d, err := time.ParseDuration(args[1])
-	if err != nil || d <= 0 || d > maxSilence {
-		return Reply{Text: T(b.lang, "usage", "/silence <alert> <duration up to 168h, like 1h>")}
+	if err != nil || d <= 0 {
+		return Reply{Text: T(b.lang, "usage", silenceUsage)}
 	}
 	return b.silence(op, id, args[0], d)
 }
 
-func (b *Bot) silence(op Operator, id Identity, pattern string, d time.Duration) Reply {
-	until, err := b.engine.Silence(actor(op, id), strings.TrimSpace(pattern), d)
-	if err != nil {
-		return b.errorReply(pattern, err)
+func (b *Bot) silence(op Operator, id Identity, key string, d time.Duration) Reply {
+	key = strings.TrimSpace(key)
+	if processor.IsAlertType(key) && processor.Silenceable(key) && op.Role < RoleAdmin {
+		b.refuse(id, op, "/silence "+key)
+		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/silence "+key)}
 	}
-	return Reply{Text: T(b.lang, "silenced", pattern, until.In(b.loc).Format("01-02 15:04"), op.Name)}
+	until, err := b.engine.Silence(actor(op, id), key, d)
+	switch {
+	case errors.Is(err, processor.ErrNotSilenceable):
+		return Reply{Text: T(b.lang, "silence_work")}
+	case errors.Is(err, processor.ErrUnknownAlert):
+		return Reply{Text: T(b.lang, "silence_unknown", Untrusted(key))}
+	case errors.Is(err, processor.ErrSilenceTooLong):
+		return Reply{Text: T(b.lang, "usage", silenceUsage)}
+	case err != nil:
+		return b.errorReply(key, err)
+	}
+	return Reply{Text: T(b.lang, "silenced", Untrusted(key), until.In(b.loc).Format("01-02 15:04"), op.Name)}
 }
 
 // pressSilence is the "Silence 1h" button of an alert.
 func (b *Bot) pressSilence(p Press, key string) Reply {
 	op, ok := b.auth.Operator(p.From)
 	if !ok {
-		b.refuse(p.From, Operator{}, "button:"+p.Data)
-		return Reply{Text: T(b.lang, "not_operator")}
+		return b.strangerReply(p.From, "button:"+p.Data)
 	}
 	if op.Role < RoleOperator {
 		b.refuse(p.From, op, "button:"+p.Data)

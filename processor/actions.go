@@ -64,41 +64,75 @@ func (e *Engine) RefundFrom(actor storage.Actor, id uint64, note string, from ..
 }
 
 func (e *Engine) refund(actor storage.Actor, id uint64, note string, from []storage.Status) (*storage.Order, error) {
-	return e.act(actor, ActionRefund, id, note, from,
-		func(tx *storage.Tx, c *effects, o *storage.Order) error {
-			o.WaitUntil = time.Time{}
-			c.move(o, storage.StatusRefunded, operatorReason(actor), actor)
-			if err := tx.PutOrder(o); err != nil {
-				return err
-			}
-			if err := c.refunded(tx, o); err != nil {
-				return err
-			}
-			return c.callback(tx, o, CallbackRefunded)
-		})
+	return e.act(actor, ActionRefund, id, note, from, refundOrder(actor))
+}
+
+func refundOrder(actor storage.Actor) func(*storage.Tx, *effects, *storage.Order) error {
+	return func(tx *storage.Tx, c *effects, o *storage.Order) error {
+		o.WaitUntil = time.Time{}
+		c.move(o, storage.StatusRefunded, operatorReason(actor), actor)
+		if err := tx.PutOrder(o); err != nil {
+			return err
+		}
+		if err := c.refunded(tx, o); err != nil {
+			return err
+		}
+		return c.callback(tx, o, CallbackRefunded)
+	}
 }
 
 // Reissue replaces a delivered order's cards with new ones (the buyer reports
 // a bad key). The old set is kept as replaced; its fingerprints stay
 // delivered to this order forever.
 func (e *Engine) Reissue(actor storage.Actor, id uint64) (*storage.Order, error) {
-	return e.act(actor, ActionReissue, id, "", []storage.Status{storage.StatusDelivered},
-		func(tx *storage.Tx, c *effects, o *storage.Order) error {
-			if len(o.Cards) > 0 {
-				o.Replaced = append(o.Replaced, o.Cards)
-				o.Cards = nil
-			}
-			o.DeliveredAt = time.Time{}
-			archive(o, true)
-			c.move(o, storage.StatusPending, ReasonReissue, actor)
-			return tx.PutOrder(o)
-		})
+	return e.act(actor, ActionReissue, id, "", []storage.Status{storage.StatusDelivered}, reissueOrder(actor))
+}
+
+func reissueOrder(actor storage.Actor) func(*storage.Tx, *effects, *storage.Order) error {
+	return func(tx *storage.Tx, c *effects, o *storage.Order) error {
+		if len(o.Cards) > 0 {
+			o.Replaced = append(o.Replaced, o.Cards)
+			o.Cards = nil
+		}
+		o.DeliveredAt = time.Time{}
+		archive(o, true)
+		c.move(o, storage.StatusPending, ReasonReissue, actor)
+		return tx.PutOrder(o)
+	}
+}
+
+// RefundDelivered and ReissueDelivered are the confirmed forms of a typed
+// refund or reissue of a delivered order: they act only while the order is
+// delivered and is still what the operator was shown — it had transitions
+// entries of history then, and history only grows. An order reissued and
+// delivered anew meanwhile is refused like any stale action, so one
+// confirmation never acts on a later delivery.
+func (e *Engine) RefundDelivered(actor storage.Actor, id uint64, note string, transitions int) (*storage.Order, error) {
+	return e.actWhen(actor, ActionRefund, id, note, asShown(transitions), refundOrder(actor))
+}
+
+// ReissueDelivered: see RefundDelivered.
+func (e *Engine) ReissueDelivered(actor storage.Actor, id uint64, transitions int) (*storage.Order, error) {
+	return e.actWhen(actor, ActionReissue, id, "", asShown(transitions), reissueOrder(actor))
+}
+
+func asShown(transitions int) func(*storage.Order) bool {
+	return func(o *storage.Order) bool {
+		return o.Status == storage.StatusDelivered && len(o.History) == transitions
+	}
 }
 
 func operatorReason(a storage.Actor) string { return fmt.Sprintf(reasonOperatorFmt, a.Name) }
 
 // act runs one operator action: state check, change, audit, all in one write.
 func (e *Engine) act(actor storage.Actor, action string, id uint64, note string, from []storage.Status,
+	apply func(*storage.Tx, *effects, *storage.Order) error) (*storage.Order, error) {
+	return e.actWhen(actor, action, id, note, func(o *storage.Order) bool { return slices.Contains(from, o.Status) }, apply)
+}
+
+// actWhen is act with the check as a function of the order read inside the
+// write.
+func (e *Engine) actWhen(actor storage.Actor, action string, id uint64, note string, accept func(*storage.Order) bool,
 	apply func(*storage.Tx, *effects, *storage.Order) error) (*storage.Order, error) {
 	var (
 		order   *storage.Order
@@ -111,7 +145,7 @@ func (e *Engine) act(actor storage.Actor, action string, id uint64, note string,
 			return err
 		}
 		entry := storage.AuditEntry{At: c.now, Actor: actor, Action: action, Target: strconv.FormatUint(id, 10), Detail: note}
-		if !slices.Contains(from, o.Status) {
+		if !accept(o) {
 			refused = &StateError{Action: action, Order: o, Last: lastHuman(o)}
 			entry.Outcome, entry.Detail = "refused", fmt.Sprintf("order is %s", o.Status)
 			order = o

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"cardflow/storage"
@@ -12,30 +13,81 @@ import (
 // BindCodeTTL is how long a bind code may be used.
 const BindCodeTTL = 15 * time.Minute
 
-// bindAlphabet has no 0/O, 1/I/L: codes are read off one phone and typed on
-// another.
-const bindAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+// Bind codes are three groups of five characters of an alphabet without
+// 0/O and 1/I/L (read off one phone, typed on another): 31^15, about 74
+// bits. They are typed with or without the dashes, in either case.
+const (
+	bindAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+	bindGroups   = 3
+	bindGroupLen = 5
+)
 
 // ErrBadCode is a bind code that is unknown, used or expired.
 var ErrBadCode = errors.New("bind code unknown, used or expired")
 
+// newBindCode draws a code, without modulo bias.
+func newBindCode() (string, error) {
+	const n = bindGroups * bindGroupLen
+	limit := byte(256 - 256%len(bindAlphabet))
+	out := make([]byte, 0, n+bindGroups-1)
+	buf := make([]byte, 2*n)
+	for len(out) < cap(out) {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("generate bind code: %w", err)
+		}
+		for _, c := range buf {
+			if c >= limit || len(out) == cap(out) {
+				continue
+			}
+			if len(out)%(bindGroupLen+1) == bindGroupLen {
+				out = append(out, '-')
+			}
+			out = append(out, bindAlphabet[int(c)%len(bindAlphabet)])
+		}
+	}
+	return string(out), nil
+}
+
+// canonicalCode is the form a code is stored and compared in: upper case,
+// full-width letters and digits folded, dashes and spaces dropped. It
+// answers false for what cannot be a code, which is then not looked up.
+func canonicalCode(typed string) (string, bool) {
+	var b strings.Builder
+	for _, r := range typed {
+		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII, as typed on Chinese keyboards
+			r -= 0xFEE0
+		}
+		switch {
+		case r == '-' || r == ' ' || r == '\u3000':
+			continue
+		case r >= 'a' && r <= 'z':
+			r -= 'a' - 'A'
+		}
+		if !strings.ContainsRune(bindAlphabet, r) {
+			return "", false
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), b.Len() == bindGroups*bindGroupLen
+}
+
 // IssueBindCode makes a one-time code that binds a chat identity to the
-// operator named (the caller checks the name is a configured operator).
-// It is audited.
+// operator named (the caller checks the name is a configured operator), and
+// drops the codes whose time has passed. It is audited.
 func (e *Engine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		return "", time.Time{}, fmt.Errorf("generate bind code: %w", err)
+	code, err := newBindCode()
+	if err != nil {
+		return "", time.Time{}, err
 	}
-	for i := range b {
-		b[i] = bindAlphabet[int(b[i])%len(bindAlphabet)]
-	}
-	code := string(b)
+	canonical, _ := canonicalCode(code)
 	var expires time.Time
-	err := e.store.Update(func(tx *storage.Tx) error {
+	err = e.store.Update(func(tx *storage.Tx) error {
 		now := e.now()
 		expires = now.Add(BindCodeTTL)
-		if err := tx.PutBindCode(code, operator, actor.Name, expires); err != nil {
+		if _, err := tx.DropBindCodes(now, ""); err != nil {
+			return err
+		}
+		if err := tx.PutBindCode(canonical, operator, actor.Name, expires); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "bind.issue", Target: operator, Outcome: "ok"})
@@ -46,15 +98,20 @@ func (e *Engine) IssueBindCode(actor storage.Actor, operator string) (string, ti
 	return code, expires, nil
 }
 
-// Bind consumes a code for a platform identity ("qq:GROUP/MEMBER") and
-// answers the operator it now is. A bad code is ErrBadCode; both outcomes
-// are audited.
-func (e *Engine) Bind(actor storage.Actor, identity, code string) (string, error) {
+// Bind consumes a code, as typed, for a platform identity
+// ("qq:GROUP/MEMBER") and answers the operator it now is. A bad code is
+// ErrBadCode; both outcomes are audited.
+func (e *Engine) Bind(actor storage.Actor, identity, typed string) (string, error) {
+	code, wellFormed := canonicalCode(typed)
 	var operator string
 	var bad bool
 	err := e.store.Update(func(tx *storage.Tx) error {
 		now := e.now()
-		op, err := tx.UseBindCode(code, now)
+		var op string
+		err := storage.ErrNotFound
+		if wellFormed {
+			op, err = tx.UseBindCode(code, now)
+		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCodeExpired):
 			bad = true
@@ -77,6 +134,31 @@ func (e *Engine) Bind(actor storage.Actor, identity, code string) (string, error
 		return "", ErrBadCode
 	}
 	return operator, nil
+}
+
+// Unbind removes every chat identity bound to an operator, and every code
+// issued for them that is not used yet, so that none binds anyone later.
+// It answers how many identities it removed, and is audited.
+func (e *Engine) Unbind(actor storage.Actor, operator string) (int, error) {
+	var n int
+	err := e.store.Update(func(tx *storage.Tx) error {
+		now := e.now()
+		ids, err := tx.Unbind(operator)
+		if err != nil {
+			return err
+		}
+		codes, err := tx.DropBindCodes(now, operator)
+		if err != nil {
+			return err
+		}
+		n = len(ids)
+		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "unbind", Target: operator, Outcome: "ok",
+			Detail: fmt.Sprintf("%d identities, %d codes: %s", len(ids), codes, strings.Join(ids, " "))})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unbind %s: %w", operator, err)
+	}
+	return n, nil
 }
 
 // BoundOperator is the operator a platform identity was bound to.

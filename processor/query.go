@@ -1,30 +1,91 @@
 package processor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"time"
+	"strings"
 
 	"cardflow/storage"
 )
 
-// FindOrder finds an order by what an operator types: its id, or a
-// storefront's external id.
-func (e *Engine) FindOrder(ref string) (*storage.Order, error) {
-	if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		o, err := e.Order(id)
-		if !errors.Is(err, storage.ErrNotFound) {
-			return o, err
+// AmbiguousError is a reference that names more than one order: a bare
+// value that is one order's internal id and another's external id, or an
+// external id two storefronts use. Nothing is done; the edge lists the
+// candidates and asks which one.
+type AmbiguousError struct {
+	Ref        string
+	Candidates []*storage.Order // by id
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("order %q names %d orders", e.Ref, len(e.Candidates))
+}
+
+// ResolveOrder finds the one order a reference names, as operators type it:
+//
+//	#12        internal order 12
+//	shop1:EXT  storefront shop1's external id EXT (shop1 a configured storefront)
+//	anything else, bare: the order whose internal id or whose external id at
+//	           any storefront it is, if exactly one order has it
+//
+// A reference that names nothing is storage.ErrNotFound; one that names
+// several is an *AmbiguousError with every candidate. Buttons carry internal
+// ids and are looked up with Order, never here.
+func (e *Engine) ResolveOrder(ref string) (*storage.Order, error) {
+	var found []*storage.Order
+	add := func(o *storage.Order, err error) error {
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
 		}
-	}
-	for sf := range e.storefronts {
-		o, err := e.OrderByExternal(sf, ref)
-		if !errors.Is(err, storage.ErrNotFound) {
-			return o, err
+		for _, f := range found {
+			if f.ID == o.ID {
+				return nil
+			}
 		}
+		found = append(found, o)
+		return nil
 	}
-	return nil, fmt.Errorf("order %q: %w", ref, storage.ErrNotFound)
+	err := e.store.View(func(tx *storage.Tx) error {
+		if digits, ok := strings.CutPrefix(ref, "#"); ok {
+			if id, err := strconv.ParseUint(digits, 10, 64); err == nil {
+				return add(tx.Order(id))
+			}
+			return nil
+		}
+		if sf, ext, ok := strings.Cut(ref, ":"); ok {
+			if _, known := e.storefronts[sf]; known {
+				return add(tx.OrderByExternal(sf, ext))
+			}
+		}
+		if id, err := strconv.ParseUint(ref, 10, 64); err == nil {
+			if err := add(tx.Order(id)); err != nil {
+				return err
+			}
+		}
+		for sf := range e.storefronts {
+			if err := add(tx.OrderByExternal(sf, ref)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("order %q: %w", ref, storage.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	slices.SortFunc(found, func(a, b *storage.Order) int { return cmp.Compare(a.ID, b.ID) })
+	return nil, &AmbiguousError{Ref: ref, Candidates: found}
 }
 
 // OpenOrders returns up to limit orders in an open status, oldest first, and
@@ -72,18 +133,4 @@ func (e *Engine) AuditLog(n int) ([]storage.AuditEntry, error) {
 		return err
 	})
 	return out, err
-}
-
-// Silence mutes alerts whose key starts with pattern for d, audited.
-func (e *Engine) Silence(actor storage.Actor, pattern string, d time.Duration) (time.Time, error) {
-	var until time.Time
-	err := e.store.Update(func(tx *storage.Tx) error {
-		now := e.now()
-		until = now.Add(d)
-		if err := tx.Silence(pattern, until, actor.Name); err != nil {
-			return err
-		}
-		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "silence", Target: pattern, Outcome: "ok", Detail: d.String()})
-	})
-	return until, err
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 // Chat identities without stable user ids (QQ's openids are per bot and per
 // group, and no QQ number is ever shown) cannot be written in the config.
 // An admin issues a one-time code for a configured operator; whoever types
-// it on the platform becomes that operator there. Codes are stored hashed:
-// a copy of the database does not hand out operator rights.
+// it on the platform becomes that operator there. Codes are stored under an
+// HMAC keyed from the master key: a copy of the database without the key
+// cannot test guesses offline, so it does not hand out operator rights.
 
 // ErrCodeExpired is a bind code used after its time.
 var ErrCodeExpired = errors.New("bind code expired")
@@ -23,8 +23,9 @@ type bindCode struct {
 	IssuedBy  string    `json:"issued_by"`
 }
 
-func codeKey(code string) []byte {
-	sum := sha256.Sum256([]byte(code))
+// codeKey is where a code is stored; code is in its canonical form.
+func (t *Tx) codeKey(code string) []byte {
+	sum := t.store.vault.bindMAC.Sum(nil, code)
 	return sum[:]
 }
 
@@ -34,7 +35,7 @@ func (t *Tx) PutBindCode(code, operator, issuedBy string, expires time.Time) err
 	if err != nil {
 		return err
 	}
-	if err := t.tx.Bucket(bucketBindCodes).Put(codeKey(code), v); err != nil {
+	if err := t.tx.Bucket(bucketBindCodes).Put(t.codeKey(code), v); err != nil {
 		return fmt.Errorf("write bind code: %w", err)
 	}
 	return nil
@@ -45,7 +46,7 @@ func (t *Tx) PutBindCode(code, operator, issuedBy string, expires time.Time) err
 // one past its time (which is consumed too).
 func (t *Tx) UseBindCode(code string, now time.Time) (string, error) {
 	b := t.tx.Bucket(bucketBindCodes)
-	k := codeKey(code)
+	k := t.codeKey(code)
 	v := b.Get(k)
 	if v == nil {
 		return "", fmt.Errorf("bind code: %w", ErrNotFound)
@@ -63,6 +64,31 @@ func (t *Tx) UseBindCode(code string, now time.Time) (string, error) {
 	return c.Operator, nil
 }
 
+// DropBindCodes deletes every code past its time at now and, when operator
+// is not empty, every code issued for that operator. It answers how many
+// it deleted. Unreadable entries (and codes of older versions, keyed
+// differently and unusable) go too.
+func (t *Tx) DropBindCodes(now time.Time, operator string) (int, error) {
+	b := t.tx.Bucket(bucketBindCodes)
+	var drop [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var c bindCode
+		if json.Unmarshal(v, &c) != nil || !now.Before(c.ExpiresAt) || (operator != "" && c.Operator == operator) {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read bind codes: %w", err)
+	}
+	for _, k := range drop {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("drop bind code: %w", err)
+		}
+	}
+	return len(drop), nil
+}
+
 // Bind makes a chat identity (platform-qualified, e.g. "qq:GROUP/MEMBER")
 // the operator named.
 func (t *Tx) Bind(identity, operator string) error {
@@ -70,6 +96,27 @@ func (t *Tx) Bind(identity, operator string) error {
 		return fmt.Errorf("write binding: %w", err)
 	}
 	return nil
+}
+
+// Unbind removes every identity bound to an operator and answers them.
+func (t *Tx) Unbind(operator string) ([]string, error) {
+	b := t.tx.Bucket(bucketBindings)
+	var ids []string
+	err := b.ForEach(func(k, v []byte) error {
+		if string(v) == operator {
+			ids = append(ids, string(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read bindings: %w", err)
+	}
+	for _, id := range ids {
+		if err := b.Delete([]byte(id)); err != nil {
+			return nil, fmt.Errorf("delete binding: %w", err)
+		}
+	}
+	return ids, nil
 }
 
 // BoundOperator is the operator an identity was bound to, if any.

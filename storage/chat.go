@@ -202,29 +202,34 @@ func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
 	})
 }
 
-// Silence mutes alerts whose key starts with pattern until a time.
-func (t *Tx) Silence(pattern string, until time.Time, by string) error {
+// Silence mutes, until a time, the alert whose key is key, or every alert
+// of a type when key is a type name (the part of an alert key before its
+// first ':').
+func (t *Tx) Silence(key string, until time.Time, by string) error {
 	v, _ := json.Marshal(struct {
 		Until time.Time `json:"until"`
 		By    string    `json:"by"`
 	}{until, by})
-	if err := t.tx.Bucket(bucketSilences).Put([]byte(pattern), v); err != nil {
+	if err := t.tx.Bucket(bucketSilences).Put([]byte(key), v); err != nil {
 		return fmt.Errorf("write silence: %w", err)
 	}
 	return nil
 }
 
-// Silenced reports whether an alert key is muted at now.
+// Silenced reports whether an alert key is muted at now: by a silence of
+// that exact key or of its type. A silence is never a prefix: muting
+// supplier_down:fulu leaves supplier_down:fulu2 alone, and a silence such
+// as "r" (stored by an older version) mutes nothing.
 func (t *Tx) Silenced(key string, now time.Time) bool {
-	silenced := false
-	_ = t.tx.Bucket(bucketSilences).ForEach(func(k, v []byte) error {
+	typ, _, _ := strings.Cut(key, ":")
+	b := t.tx.Bucket(bucketSilences)
+	for _, k := range []string{key, typ} {
 		var s struct {
 			Until time.Time `json:"until"`
 		}
-		if json.Unmarshal(v, &s) == nil && now.Before(s.Until) && strings.HasPrefix(key, string(k)) {
-			silenced = true
+		if v := b.Get([]byte(k)); v != nil && json.Unmarshal(v, &s) == nil && now.Before(s.Until) {
+			return true
 		}
-		return nil
-	})
-	return silenced
+	}
+	return false
 }

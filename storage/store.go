@@ -47,7 +47,7 @@ var (
 	bucketAlertState  = []byte("alertstate")  // alert key → how it stands on chats
 	bucketSilences    = []byte("silences")    // key prefix → muted until
 	bucketStats       = []byte("stats")       // slot + metric + label → counter (stats.go)
-	bucketBindCodes   = []byte("bindcodes")   // sha256(code) → operator, expiry (bindings.go)
+	bucketBindCodes   = []byte("bindcodes")   // keyed hmac(code) → operator, expiry (bindings.go)
 	bucketBindings    = []byte("bindings")    // platform identity → operator name
 	bucketInbound     = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
 	bucketInboundSeen = []byte("inboundseen") // event id → when it arrived (repeats are dropped)

@@ -58,6 +58,7 @@ type Vault struct {
 	aead     cipher.AEAD
 	fpMAC    *signing.MAC
 	buyerMAC *signing.MAC
+	bindMAC  *signing.MAC // operator bind codes (bindings.go)
 }
 
 const (
@@ -84,6 +85,10 @@ func NewVault(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive buyer key: %w", err)
 	}
+	bindKey, err := hkdf.Key(sha256.New, master, nil, "cardflow bind code v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive bind code key: %w", err)
+	}
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, fmt.Errorf("create cipher: %w", err)
@@ -92,7 +97,7 @@ func NewVault(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gcm: %w", err)
 	}
-	return &Vault{aead: aead, fpMAC: signing.NewMAC(fpKey), buyerMAC: signing.NewMAC(buyerKey)}, nil
+	return &Vault{aead: aead, fpMAC: signing.NewMAC(fpKey), buyerMAC: signing.NewMAC(buyerKey), bindMAC: signing.NewMAC(bindKey)}, nil
 }
 
 // Normalize is the form a card key is compared in: full-width characters

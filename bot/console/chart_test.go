@@ -30,7 +30,7 @@ func TestSendWritesTheChartAndPrintsItsPath(t *testing.T) {
 	if err != nil || !bytes.Equal(got, pngBytes) {
 		t.Fatalf("chart file: %v, %q", err, got)
 	}
-	want := "📊 日报 2026-11-24\n订单 120\n📈 " + path + "\n[批准: /approve 2]\n"
+	want := "📊 日报 2026-11-24\n订单 120\n📈 " + path + "\n[批准: /approve #2]\n"
 	if out.String() != want {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}

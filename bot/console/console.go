@@ -107,7 +107,7 @@ func (c *Console) handle(ctx context.Context, line string) {
 	defer c.bot.Recover(&bot.Inbound{From: from, Ref: Platform}, func() {
 		c.write(bot.Reply{Text: bot.T(c.bot.Lang(), "internal")})
 	})
-	if r, ok := c.bot.Handle(ctx, bot.Message{From: from, Text: line}); ok {
+	if r, ok := c.bot.Handle(ctx, bot.Message{From: from, Text: line, Private: true}); ok {
 		c.write(r)
 	}
 }

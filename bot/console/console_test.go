@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -42,10 +43,10 @@ func TestRunAnswersTypedCommandsAndShowsButtonsAsCommands(t *testing.T) {
 	inOrder(t, out,
 		"订单 #1 · qb-10 ×1 · ¥10.00\n状态：已发货\n", "卡密：****9901\n",
 		"📦 库存\nqb-10 Q币10元：5\n",
-		"订单 #2 · qb-10 ×1 · ¥800.00\n状态：待审核\n原因：rule:large-order\n", "\n[批准: /approve 2]  [退款: /refund 2]\n",
+		"订单 #2 · qb-10 ×1 · ¥800.00\n状态：待审核\n原因：rule:large-order\n", "\n[批准: /approve #2]  [退款: /refund #2]\n",
 		"未知命令 /frobnicate，发送 /help 查看可用命令。\n",
 		"未知命令 /hello，",
-		"待处理：审核 1 单，失败 0 单\n#2 qb-10 ×1 ¥800.00 待审核 · rule:large-order\n[#2: /order 2]\n",
+		"待处理：审核 1 单，失败 0 单\n#2 qb-10 ×1 ¥800.00 待审核 · rule:large-order\n[#2: /order #2]\n",
 	)
 	if strings.Contains(out, "\n\n") || strings.HasPrefix(out, "\n") {
 		t.Errorf("blank input printed an empty reply:\n%q", out)
@@ -62,11 +63,14 @@ func TestRunActsAsTheLocalAdmin(t *testing.T) {
 	o := f.submit("1500.00") // over the refund limit: only an admin may refund it
 	s := run(t, f.bot(bot.LangEN))
 	s.typeLine(t, "order 1")
-	s.waitOutput(t, "[Approve: /approve 1]  [Refund: /refund 1]\n")
+	s.waitOutput(t, "[Approve: /approve #1]  [Refund: /refund #1]\n")
 	s.typeLine(t, "/approve 1")
 	s.waitOutput(t, "✅ Order #1 approved by ops; it is on its way.\n")
 	f.waitStatus(o.ID, storage.StatusDelivered)
-	s.typeLine(t, "refund 1 buyer changed mind")
+	s.typeLine(t, "refund 1 buyer changed mind") // delivered: the console shows its Confirm button as a command
+	s.waitOutput(t, "[Confirm refund #1: /confirm ")
+	confirm := regexp.MustCompile(`/confirm [2-9A-Z]+`).FindString(s.out.String())
+	s.typeLine(t, confirm)
 	s.waitOutput(t, "↩️ Order #1 refunded by ops.\n")
 	f.waitStatus(o.ID, storage.StatusRefunded)
 
@@ -95,8 +99,8 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 		alert storage.Alert
 		want  string
 	}{
-		{"", review, "🔍 订单 #7（qb-10）待审核：rule:large-order\n[批准: /approve 7]  [退款: /refund 7]  [详情: /order 7]\n"},
-		{bot.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve 7]  [Refund: /refund 7]  [Details: /order 7]\n"},
+		{"", review, "🔍 订单 #7（qb-10）待审核：rule:large-order\n[批准: /approve #7]  [退款: /refund #7]  [详情: /order #7]\n"},
+		{bot.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve #7]  [Refund: /refund #7]  [Details: /order #7]\n"},
 		{"", restocked, "✅ 已补货：qb-10 现有库存 40。\n"},
 		{bot.LangEN, restocked, "✅ Restocked: qb-10 now has 40.\n"},
 	}
@@ -170,7 +174,7 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	out := s.out.String()
-	block := "🔍 订单 #9（qb-10）待审核：rule:large-order\n[批准: /approve 9]  [退款: /refund 9]  [详情: /order 9]\n"
+	block := "🔍 订单 #9（qb-10）待审核：rule:large-order\n[批准: /approve #9]  [退款: /refund #9]  [详情: /order #9]\n"
 	if got := strings.Count(out, block); got != n {
 		t.Errorf("%d whole alert blocks in the output, want %d", got, n)
 	}

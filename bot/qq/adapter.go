@@ -323,7 +323,7 @@ func (a *Adapter) command(ctx context.Context, chat string, from ops.Identity, t
 		a.reply(chat, a.inboxReply(chat))
 		return
 	}
-	r, ok := a.bot.Handle(ctx, ops.Message{From: from, Text: text})
+	r, ok := a.bot.Handle(ctx, ops.Message{From: from, Text: text, Private: strings.HasPrefix(chat, "c2c:")})
 	if !ok {
 		return
 	}

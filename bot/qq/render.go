@@ -21,7 +21,11 @@ const (
 const buttonsPerRow = 2
 
 // render turns a reply into a QQ message at a level. Buttons that cannot
-// be sent become lines such as "批准 → @机器人 /approve 12".
+// be sent become lines such as "批准 → /approve #12". Markdown is escaped
+// whole: cardflow sends no markup, so nothing in a message — least of all
+// a buyer's or a supplier's text, which the operator layer has already
+// made inert (no control characters, no links) — can become a link, a
+// tag such as <qqbot-cmd-input>, emphasis, a heading or a list.
 func render(r ops.Reply, level int, lang string) *dto.MessageToCreate {
 	text := r.Text
 	if r.Photo != nil {
@@ -44,14 +48,66 @@ func render(r ops.Reply, level int, lang string) *dto.MessageToCreate {
 			text += "\n" + ops.T(lang, "qq_type_commands") + "\n" + strings.Join(lines, "\n")
 		}
 	}
+	text = ops.Clean(ops.Reply{Text: text}).Text // messages queued by an older version were not cleaned
 	if level == levelText {
 		return &dto.MessageToCreate{MsgType: dto.TextMsg, Content: text}
 	}
-	m := &dto.MessageToCreate{MsgType: dto.MarkdownMsg, Markdown: &dto.Markdown{Content: text}}
+	m := &dto.MessageToCreate{MsgType: dto.MarkdownMsg, Markdown: &dto.Markdown{Content: escapeMarkdown(text)}}
 	if level == levelButtons && len(r.Buttons) > 0 {
 		m.Keyboard = &keyboard.MessageKeyboard{Content: &keyboard.CustomKeyboard{Rows: rows(r.Buttons)}}
 	}
 	return m
+}
+
+// markdownSpecial are the characters QQ's markdown could read as markup
+// anywhere in a line: links and images, emphasis and strike-through,
+// code, tags (QQ's own <qqbot-cmd-input> among them), tables, and the
+// escape itself.
+const markdownSpecial = "\\`*_[]()<>~|"
+
+// lineStartSpecial start headings, lists and rules at the start of a line
+// (a quote's ">" is escaped everywhere).
+const lineStartSpecial = "#-+="
+
+// escapeMarkdown backslash-escapes what markdown could read as markup, so
+// that the text shows as written.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		rest := strings.TrimLeft(line, " ")
+		b.WriteString(line[:len(line)-len(rest)])
+		if rest != "" && strings.IndexByte(lineStartSpecial, rest[0]) >= 0 {
+			b.WriteByte('\\')
+		}
+		if n := listNumber(rest); n > 0 { // "1. first" is a list item
+			b.WriteString(rest[:n])
+			b.WriteString("\\.")
+			rest = rest[n+1:]
+		}
+		for _, r := range rest {
+			if strings.ContainsRune(markdownSpecial, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// listNumber is the length of the digits of s when a dot follows them.
+func listNumber(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i > 0 && i < len(s) && s[i] == '.' {
+		return i
+	}
+	return 0
 }
 
 func rows(buttons []ops.Button) []*keyboard.Row {

@@ -118,7 +118,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 		return
 	}
 	from := identity(m.From)
-	r, ok := a.ops.Handle(ctx, ops.Message{From: from, Text: text})
+	r, ok := a.ops.Handle(ctx, ops.Message{From: from, Text: text, Private: m.Chat.Type == models.ChatTypePrivate})
 	if !ok {
 		return
 	}

@@ -88,7 +88,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, p map[string]string) {
 		return
 	}
 	s.mu.Lock()
-	out := s.add(&Message{ChatID: chat, Text: p["text"], Keyboard: kb, ReplyTo: replyTo})
+	out := s.add(&Message{ChatID: chat, Text: p["text"], Keyboard: kb, ReplyTo: replyTo, ParseMode: p["parse_mode"]})
 	s.mu.Unlock()
 	writeResult(w, out)
 }
@@ -227,7 +227,7 @@ func (s *Server) editMessageText(w http.ResponseWriter, p map[string]string) {
 		badRequest(w, "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 		return
 	}
-	m.Text, m.Keyboard = p["text"], kb
+	m.Text, m.Keyboard, m.ParseMode = p["text"], kb, p["parse_mode"]
 	m.Edits++
 	out := s.apiMessage(m)
 	out.EditDate = int(time.Now().Unix())

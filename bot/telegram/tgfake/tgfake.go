@@ -35,6 +35,8 @@ type Message struct {
 	Keyboard [][]Button // rows of inline buttons
 	ReplyTo  int        // the message it replied to, if any
 	Edits    int        // how many times it was edited
+	// ParseMode is the parse_mode of its last send or edit ("": plain text).
+	ParseMode string
 
 	// A photo (sendPhoto) has no Text: its bytes as uploaded, the upload's
 	// file name (Telegram keeps none; tests check it) and the caption.

@@ -1,0 +1,132 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"cardflow/storage"
+)
+
+// AlertConfigReload is the alert of a refused config reload (raised by
+// serve on SIGHUP).
+const AlertConfigReload = "config_reload"
+
+// Silence bounds. A silence of one alert may last a week; a silence of a
+// whole type (every supplier's balance, every SKU's low stock) hides
+// problems nobody has seen yet, so it lasts at most a day.
+const (
+	MaxSilence     = 7 * 24 * time.Hour
+	MaxTypeSilence = 24 * time.Hour
+)
+
+// Silence refusals.
+var (
+	// ErrUnknownAlert: the key is neither an alert type nor the key of an
+	// alert that exists or could (a known type and target).
+	ErrUnknownAlert = errors.New("no such alert")
+	// ErrNotSilenceable: review prompts and failed orders are work items,
+	// not noise; they are dealt with, not muted.
+	ErrNotSilenceable = errors.New("review prompts and failed orders cannot be silenced")
+	// ErrSilenceTooLong: over MaxSilence, or MaxTypeSilence for a type.
+	ErrSilenceTooLong = errors.New("silence too long")
+)
+
+// alertTargets is the fixed list of alert types, each with what its keys
+// name after "type:": a sku, a supplier, a storefront, the outbox, or ""
+// for keys that only exist once raised (an order, a day).
+var alertTargets = map[string]string{
+	AlertOutOfStock:      "sku",
+	AlertLowStock:        "sku",
+	AlertSupplierDown:    "supplier",
+	AlertBalanceLow:      "supplier",
+	AlertVerifying:       "supplier",
+	AlertCallbackFailing: "storefront",
+	AlertBacklog:         "outbox",
+	AlertDuplicateCard:   "",
+	AlertReconcile:       "",
+	AlertConfigReload:    "",
+	AlertReview:          "",
+	AlertOrderFailed:     "",
+}
+
+// IsAlertType reports whether s names a type of alert: silencing it mutes
+// every alert of the type.
+func IsAlertType(s string) bool {
+	_, ok := alertTargets[s]
+	return ok
+}
+
+// Silenceable reports whether alerts of a type may be muted at all: review
+// prompts and failed orders may not.
+func Silenceable(typ string) bool { return typ != AlertReview && typ != AlertOrderFailed }
+
+// Silence mutes, for d, either one alert by its exact key (an open or
+// announced alert, or a known type and target such as supplier_down:fulu)
+// or a whole alert type (at most MaxTypeSilence; the caller checks that
+// the actor is an admin). Anything else — a bare prefix, an unknown type or
+// target, a review prompt — is refused with one of the errors above. Done
+// or refused, it is audited.
+func (e *Engine) Silence(actor storage.Actor, key string, d time.Duration) (time.Time, error) {
+	var until time.Time
+	var refused error
+	err := e.commit(func(tx *storage.Tx, c *effects) error {
+		refused = e.silenceable(tx, key, d)
+		entry := storage.AuditEntry{At: c.now, Actor: actor, Action: "silence", Target: key, Outcome: "ok", Detail: d.String()}
+		if refused != nil {
+			entry.Outcome, entry.Detail = "refused", refused.Error()
+			return tx.Audit(entry)
+		}
+		until = c.now.Add(d)
+		if err := tx.Silence(key, until, actor.Name); err != nil {
+			return err
+		}
+		return tx.Audit(entry)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("silence %s: %w", key, err)
+	}
+	if refused != nil {
+		return time.Time{}, fmt.Errorf("silence %s: %w", key, refused)
+	}
+	return until, nil
+}
+
+func (e *Engine) silenceable(tx *storage.Tx, key string, d time.Duration) error {
+	typ, target, exact := strings.Cut(key, ":")
+	kind, known := alertTargets[typ]
+	switch {
+	case !known:
+		return ErrUnknownAlert
+	case !Silenceable(typ):
+		return ErrNotSilenceable
+	case d <= 0 || d > MaxSilence || (!exact && d > MaxTypeSilence):
+		return ErrSilenceTooLong
+	case !exact:
+		return nil
+	}
+	if tx.AlertOpen(key) {
+		return nil
+	}
+	if st, err := tx.AlertStateOf(key); err != nil {
+		return err
+	} else if st.Alert.Type != "" {
+		return nil
+	}
+	var ok bool
+	switch kind {
+	case "sku":
+		_, ok = e.products[target]
+	case "supplier":
+		_, ok = e.supplierTypes[target]
+	case "storefront":
+		_, ok = e.storefronts[target]
+	case "outbox":
+		ok = target == "outbox"
+	}
+	if !ok {
+		return ErrUnknownAlert
+	}
+	return nil
+}
