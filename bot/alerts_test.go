@@ -63,8 +63,8 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			name: "callback redirected",
 			alert: storage.Alert{Key: "callback_failing:shop", Type: "callback_redirect", OrderID: 9, Target: "shop",
 				Detail: "callback: https://shop.example/cb answered 302 Found, a redirect to https://else.example/x, which is not followed; configure the final URL"},
-			zh: "⚠️ 商城 shop 的回调地址返回了重定向，回调未送达（订单 #9）：callback: https://shop.example/cb answered 302 Found, a redirect to https://else.example/x, which is not followed; configure the final URL。重定向不会被跟随：请把 callback_url 改为最终地址并重启。",
-			en: "⚠️ Callbacks to storefront shop are answered with a redirect and not delivered (order #9): callback: https://shop.example/cb answered 302 Found, a redirect to https://else.example/x, which is not followed; configure the final URL. Redirects are never followed: set callback_url to the final address and restart.",
+			zh: "⚠️ 商城 shop 的回调地址返回了重定向，回调未送达（订单 #9）：callback: https[:]//shop[.]example/cb answered 302 Found, a redirect to https[:]//else[.]example/x, which is not followed; configure the final URL。重定向不会被跟随：请把 callback_url 改为最终地址并重启。",
+			en: "⚠️ Callbacks to storefront shop are answered with a redirect and not delivered (order #9): callback: https[:]//shop[.]example/cb answered 302 Found, a redirect to https[:]//else[.]example/x, which is not followed; configure the final URL. Redirects are never followed: set callback_url to the final address and restart.",
 		},
 		{
 			name:  "callback failing resolved",
