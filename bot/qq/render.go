@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tencent-connect/botgo/dto"
 	"github.com/tencent-connect/botgo/dto/keyboard"
@@ -98,11 +100,18 @@ func escapeMarkdown(s string) string {
 	return b.String()
 }
 
-// listNumber is the length of the digits of s when a dot follows them.
+// listNumber is the length in bytes of the digits of s when a dot follows
+// them. Any Unicode decimal digit counts: CommonMark only takes ASCII ones,
+// but QQ's renderer is not known to be CommonMark (found by
+// FuzzEscapeMarkdown with "߀.").
 func listNumber(s string) int {
 	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsDigit(r) {
+			break
+		}
+		i += size
 	}
 	if i > 0 && i < len(s) && s[i] == '.' {
 		return i
