@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"cardflow/processor"
+	"cardflow/processor/rules"
 	"cardflow/storage"
 )
 
@@ -69,6 +70,12 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_generic_ok", al.Key)}
 	case al.Type == processor.AlertReconcile:
 		return Reply{Text: T(l, "alert_reconcile", al.Count, al.Detail)}
+	case al.Type == rules.AlertRuleOff && al.Resolved:
+		return Reply{Text: T(l, "alert_rule_off_ok", al.Target)}
+	case al.Type == rules.AlertRuleOff && al.OrderID != 0:
+		return Reply{Text: T(l, "alert_rule_off", al.Target, al.OrderID, al.Detail)}
+	case al.Type == rules.AlertRuleOff:
+		return Reply{Text: T(l, "alert_rule_refused", al.Target, al.Detail)}
 	case al.Type == "callback_failing" && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", al.Target)}
 	case al.Type == "callback_failing":
