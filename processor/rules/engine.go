@@ -112,7 +112,7 @@ func (e *Engine) build(config []Rule, changes []storage.RuleChange) ([]Rule, map
 				r.When, r.Action, r.prog = rules[i].When, rules[i].Action, rules[i].prog
 			}
 			rules[i] = r
-		} else if r.prog != nil {
+		} else if ch.When != "" { // set from chat: listed even when refused, switched off
 			rules = append(rules, r)
 		}
 	}

@@ -158,6 +158,18 @@ func (a alertSink) RaiseAlert(al storage.Alert) error {
 	return nil
 }
 
+// next waits for the next alert.
+func (a alertSink) next(t *testing.T) storage.Alert {
+	t.Helper()
+	select {
+	case al := <-a:
+		return al
+	case <-time.After(20 * time.Second):
+		t.Fatal("no alert within 20 s")
+		return storage.Alert{}
+	}
+}
+
 func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *testing.T) {
 	s, _ := openStore(t)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
@@ -175,12 +187,7 @@ func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *te
 	o.Buyer.Contact = strings.Repeat("a", 256)
 	screen(t, s, e, o)
 
-	var al storage.Alert
-	select {
-	case al = <-alerts:
-	case <-time.After(20 * time.Second):
-		t.Fatal("no alert 20 s after a rule overran its budget on an order")
-	}
+	al := alerts.next(t) // the rule overran its budget on that order
 	if al.Type != AlertRuleOff || al.Key != "rule_off:sneaky" || al.Target != "sneaky" || al.OrderID != o.ID || al.Resolved ||
 		!strings.Contains(al.Detail, "10µs") {
 		t.Fatalf("alert = %+v", al)
@@ -215,13 +222,8 @@ func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *te
 	if err := e2.Set(storage.Actor{Name: "carol"}, "sneaky", config.ActionReview, `buyer.id == "slow"`); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case al = <-alerts:
-		if al.Key != "rule_off:sneaky" || !al.Resolved {
-			t.Fatalf("after /rules set: %+v", al)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("setting the rule again did not resolve its alert")
+	if al := alerts.next(t); al.Key != "rule_off:sneaky" || !al.Resolved {
+		t.Fatalf("after /rules set: %+v", al)
 	}
 }
 
@@ -447,5 +449,41 @@ func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
 		if len(list) != 1 || !list[0].Off || list[0].When != "now.hour < 6" || list[0].Action != config.ActionRefund {
 			t.Fatalf("a chat rule switched off: %+v", list)
 		}
+	}
+}
+
+// TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert: a rule set from chat
+// before the limits came in (here one that builds its pattern per order)
+// is kept, switched off, and alerted once the alerts are wired.
+func TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert(t *testing.T) {
+	s, _ := openStore(t)
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
+	err := s.Update(func(tx *storage.Tx) error {
+		return tx.PutRuleChange(storage.RuleChange{Name: "glue", When: "buyer.contact matches buyer.id", Action: config.ActionReview,
+			By: "alice", At: at})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, s, nil, func() time.Time { return at })
+	list, _ := e.List()
+	if len(list) != 1 || !list[0].Off || list[0].When != "buyer.contact matches buyer.id" {
+		t.Fatalf("a stored rule over a limit: %+v", list)
+	}
+	o := order(at, "x", "203.0.113.1", 1000)
+	o.Buyer.Contact = "x"
+	if d := screen(t, s, e, o); d.Reason != "" {
+		t.Fatalf("a stored rule over a limit decided: %+v", d)
+	}
+	alerts := make(alertSink, 2)
+	e.AlertTo(alerts)
+	if al := alerts.next(t); al.Key != "rule_off:glue" || al.OrderID != 0 || !strings.Contains(al.Detail, "matches needs a constant pattern") {
+		t.Fatalf("alert = %+v", al)
+	}
+	if err := e.Set(storage.Actor{Name: "carol"}, "glue", config.ActionReview, `buyer.contact == "x"`); err != nil {
+		t.Fatal(err)
+	}
+	if al := alerts.next(t); al.Key != "rule_off:glue" || !al.Resolved {
+		t.Fatalf("after /rules set: %+v", al)
 	}
 }
