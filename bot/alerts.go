@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cardflow/processor"
+	"cardflow/processor/rules"
 	"cardflow/storage"
 )
 
@@ -71,6 +72,12 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_generic_ok", key)}
 	case al.Type == processor.AlertReconcile:
 		return Reply{Text: T(l, "alert_reconcile", al.Count, detail)}
+	case al.Type == rules.AlertRuleOff && al.Resolved:
+		return Reply{Text: T(l, "alert_rule_off_ok", target)}
+	case al.Type == rules.AlertRuleOff && al.OrderID != 0:
+		return Reply{Text: T(l, "alert_rule_off", target, al.OrderID, detail)}
+	case al.Type == rules.AlertRuleOff:
+		return Reply{Text: T(l, "alert_rule_refused", target, detail)}
 	case al.Type == "callback_failing" && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", target)}
 	case al.Type == "callback_failing":

@@ -158,6 +158,13 @@ var catalogue = map[string][2]string{
 	"alert_inbound_parked":  {"⚠️ %s 的一条消息（%s）处理失败，已搁置不再重试；详情见 /audit 与服务日志。", "⚠️ A %s event (%s) could not be handled and was set aside; see /audit and the service log."},
 	"alert_inbound_ok":      {"✅ %s 消息处理已恢复正常。", "✅ %s events are handled again."},
 	"alert_generic_ok":      {"✅ 已恢复：%s", "✅ Resolved: %s"},
+	// Rule limits: a test's partial result, one test at a time, a rule switched off for its cost.
+	"rule_test_capped":   {"（7 天内订单超过 %[1]d 单，只试了最近的 %[1]d 单）", " (only the newest %d of the last 7 days' orders were tried)"},
+	"rule_test_stopped":  {"⚠️ 测试超过 %s 时限已停止，以上只是部分结果。", " ⚠️ The test stopped at its %s time limit: this is a partial result."},
+	"rule_test_busy":     {"已有一个规则测试正在运行，请等它结束后再试。", "A test is already running; try again when it has finished."},
+	"alert_rule_off":     {"⚠️ 规则 %s 在订单 #%d 上超出限额（%s），已自动关闭；请用 /rules test 检查，再用 /rules set 重新设置。", "⚠️ Rule %s went over its limits on order #%d (%s) and is switched off; check it with /rules test and set it again with /rules set."},
+	"alert_rule_refused": {"⚠️ 规则 %s 超出限额（%s），已停用；请用 /rules set 改写。", "⚠️ Rule %s is over its limits (%s) and is off; rewrite it with /rules set."},
+	"alert_rule_off_ok":  {"✅ 规则 %s 已重新设置。", "✅ Rule %s was set again."},
 }
 
 // statusNames are the order states as operators read them.

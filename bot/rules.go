@@ -19,8 +19,8 @@ type RuleBook interface {
 }
 
 // cmdRules is /rules, /rules test <expr>, /rules set <name> <action> <expr>
-// and /rules off <name>. Listing and trying are for everyone; changing
-// rules is for admins.
+// and /rules off <name>. Listing is for everyone; trying costs the service
+// work, so it is for operators; changing rules is for admins.
 func (b *Bot) cmdRules(_ context.Context, op Operator, id Identity, args []string) Reply {
 	if b.rules == nil {
 		return Reply{Text: T(b.lang, "rules_none")}
@@ -31,6 +31,10 @@ func (b *Bot) cmdRules(_ context.Context, op Operator, id Identity, args []strin
 	sub, rest := strings.ToLower(args[0]), args[1:]
 	switch sub {
 	case "test":
+		if op.Role < RoleOperator {
+			b.refuse(id, op, "/rules test")
+			return Reply{Text: T(b.lang, "not_allowed", op.Role, "/rules test")}
+		}
 		if len(rest) == 0 {
 			return Reply{Text: T(b.lang, "usage", "/rules test <expr>")}
 		}
@@ -81,9 +85,16 @@ func (b *Bot) listRules() Reply {
 
 func (b *Bot) testRule(when string) Reply {
 	res, err := b.rules.Test(when)
-	if err != nil {
+	switch {
+	case errors.Is(err, rules.ErrTestRunning):
+		return Reply{Text: T(b.lang, "rule_test_busy")}
+	case err != nil:
 		return Reply{Text: T(b.lang, "rule_invalid", err)}
 	}
+	return b.testReply(res)
+}
+
+func (b *Bot) testReply(res rules.TestResult) Reply {
 	text := T(b.lang, "rule_test", res.Orders, res.Matched)
 	if len(res.Examples) > 0 {
 		ids := make([]string, len(res.Examples))
@@ -95,6 +106,12 @@ func (b *Bot) testRule(when string) Reply {
 	if res.Failed > 0 {
 		text += T(b.lang, "rule_failed_runs", res.Failed)
 	}
+	if res.Capped {
+		text += T(b.lang, "rule_test_capped", res.Orders)
+	}
+	if res.TimedOut {
+		text += T(b.lang, "rule_test_stopped", res.TimeLimit)
+	}
 	return Reply{Text: text}
 }
 
@@ -102,7 +119,8 @@ func (b *Bot) ruleChanged(name string, err error) Reply {
 	switch {
 	case errors.Is(err, rules.ErrNoRule):
 		return Reply{Text: T(b.lang, "rule_unknown", name)}
-	case errors.Is(err, rules.ErrBadName), errors.Is(err, rules.ErrBadAction), errors.Is(err, rules.ErrInvalid):
+	case errors.Is(err, rules.ErrBadName), errors.Is(err, rules.ErrBadAction), errors.Is(err, rules.ErrInvalid),
+		errors.Is(err, rules.ErrOverLimit):
 		return Reply{Text: T(b.lang, "rule_invalid", err)}
 	case err != nil:
 		return b.errorReply(name, err)

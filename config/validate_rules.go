@@ -8,8 +8,9 @@ import (
 var ruleNamePattern = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
 // rules checks [[rules]] as far as this package can: names, actions and
-// that there is an expression. Whether the expression compiles is checked
-// by the rules engine at load (cmd/cardflow reports it through ProblemAt).
+// that there is an expression. Whether the expression compiles and stays
+// within a rule's limits is checked by the rules engine at load, in the one
+// check every way in shares (cmd/cardflow reports it through ProblemAt).
 func (v *validator) rules() {
 	names := map[string]int{}
 	for i, r := range v.c.Rules {

@@ -177,20 +177,30 @@ func (t *Tx) CountOpen(s Status) int {
 // LastOrderID is the highest order id handed out.
 func (t *Tx) LastOrderID() uint64 { return t.tx.Bucket(bucketOrders).Sequence() }
 
-// RecentOrders calls fn for orders from the newest back, until fn returns false.
-func (t *Tx) RecentOrders(fn func(*Order) bool) error {
+// RecentOrders returns up to max orders with ids below before (0: from the
+// newest), newest first. A long scan calls it in a loop of short read
+// transactions, going on from the last id it got, and works outside them:
+// bbolt cannot grow the file while any read transaction is open.
+func (t *Tx) RecentOrders(before uint64, max int) ([]*Order, error) {
 	c := t.tx.Bucket(bucketOrders).Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		o := new(Order)
-		if err := decodeOrder(v, o); err != nil {
-			return fmt.Errorf("decode order %d: %w", binary.BigEndian.Uint64(k), err)
-		}
-		o.stored = o.Status
-		if !fn(o) {
-			return nil
+	k, v := c.Last()
+	if before != 0 {
+		if k, v = c.Seek(u64(before)); k != nil {
+			k, v = c.Prev()
+		} else {
+			k, v = c.Last()
 		}
 	}
-	return nil
+	out := make([]*Order, 0, min(max, 64))
+	for ; k != nil && len(out) < max; k, v = c.Prev() {
+		o := new(Order)
+		if err := decodeOrder(v, o); err != nil {
+			return out, fmt.Errorf("decode order %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		o.stored = o.Status
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 func extKey(storefront, externalID string) []byte {

@@ -77,6 +77,7 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.observe, Metrics: reg,
 	})
+	ruleBook.AlertTo(engine) // a rule switched off for its cost is an alert
 	names := make([]string, len(cfg.Operators))
 	for i, op := range cfg.Operators {
 		names[i] = op.Name

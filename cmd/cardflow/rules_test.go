@@ -78,3 +78,15 @@ func TestCheckReportsARuleThatDoesNotCompileOnItsLine(t *testing.T) {
 		t.Fatalf("code %d:\n%s", code, out)
 	}
 }
+
+// TestCheckRefusesARuleWhoseCostHasNoBound tries a rule that builds a string
+// of a million bytes per order: `cardflow check` names the rule, its line
+// and the limit.
+func TestCheckRefusesARuleWhoseCostHasNoBound(t *testing.T) {
+	s := newService(t, fmt.Sprintf(ruleConfig, `len(repeat("x", 999999)) > 0`))
+	code, out := runBinary(t, s.env, "check", "-config", s.config)
+	if code == 0 || !strings.Contains(out, `rules[0].when: rule "big" is over its limits: repeat() is not available`) ||
+		!strings.Contains(out, s.config+":") {
+		t.Fatalf("code %d:\n%s", code, out)
+	}
+}

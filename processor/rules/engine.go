@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
@@ -22,21 +23,45 @@ type Engine struct {
 	loc   *time.Location
 	now   func() time.Time
 	log   zerolog.Logger
+	lim   limits
 
-	mu      sync.RWMutex
-	config  []Rule // compiled rules of the config file
-	changes []storage.RuleChange
-	rules   []Rule // in force: config with changes applied
+	// vms are reused expr VMs (a fresh one allocates its stack on every
+	// run). epoch is a monotonic origin: time.Since(epoch) reads one clock,
+	// half of what time.Now costs on the screening path.
+	vms   sync.Pool
+	epoch time.Time
+
+	// changing serialises changes of the rules (chat, reload, switch-off)
+	// from their read of the store to the swap of the rules in force; mu
+	// guards the fields below it, and is held only for the swap, so that
+	// screening never waits for rules to compile.
+	changing sync.Mutex
+	mu       sync.RWMutex
+	config   []Rule // compiled rules of the config file
+	changes  []storage.RuleChange
+	rules    []Rule            // in force: config with changes applied
+	refused  map[string]string // stored rules now over the limits: name → why
+	alerts   Alerter
+
+	checking atomic.Bool  // an overrun is being looked into
+	calm     atomic.Int64 // no overrun is looked into before this (since epoch)
+	testing  atomic.Bool  // a /rules test is running
 }
 
 // New builds the engine from the config file's rules and the changes stored
-// in the database. A config rule that does not compile is an error.
+// in the database. A config rule that does not compile, or is over the
+// limits, is an error.
 func New(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger) (*Engine, error) {
+	return newWithLimits(store, cfgRules, loc, now, log, defaultLimits())
+}
+
+func newWithLimits(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger, lim limits) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
-	e := &Engine{store: store, loc: loc, now: now, log: log.With().Str("component", "rules").Logger()}
-	compiled, errs := CompileAll(cfgRules)
+	e := &Engine{store: store, loc: loc, now: now, log: log.With().Str("component", "rules").Logger(), lim: lim, epoch: time.Now()}
+	e.vms.New = func() any { return lim.newVM() }
+	compiled, errs := lim.compileAll(cfgRules)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -49,24 +74,36 @@ func New(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now f
 	if err != nil {
 		return nil, fmt.Errorf("read rule changes: %w", err)
 	}
-	e.config, e.changes = compiled, changes
-	e.rebuild()
+	e.apply(compiled, changes)
 	return e, nil
 }
 
-// rebuild applies the chat changes to the config rules. Call with mu held
-// for writing (or before the engine is shared).
-func (e *Engine) rebuild() {
-	rules := make([]Rule, len(e.config))
-	copy(rules, e.config)
-	for _, ch := range e.changes {
+// apply puts config with the chat changes on top in force. It compiles the
+// stored rules before it takes mu. Call with changing held (or before the
+// engine is shared).
+func (e *Engine) apply(config []Rule, changes []storage.RuleChange) {
+	rules, refused := e.build(config, changes)
+	e.mu.Lock()
+	e.config, e.changes, e.rules, e.refused = config, changes, rules, refused
+	e.mu.Unlock()
+}
+
+// build applies the chat changes to the config rules.
+func (e *Engine) build(config []Rule, changes []storage.RuleChange) ([]Rule, map[string]string) {
+	rules := make([]Rule, len(config))
+	copy(rules, config)
+	refused := map[string]string{}
+	for _, ch := range changes {
 		r := Rule{Name: ch.Name, When: ch.When, Action: ch.Action, Off: ch.Off, By: ch.By,
 			At: ch.At.In(e.loc).Format("01-02 15:04")}
 		if ch.When != "" {
-			prog, err := Compile(ch.When)
-			if err != nil { // stored before a field was renamed, say: keep it, switched off
-				e.log.Error().Err(err).Str("rule", ch.Name).Msg("stored rule does not compile; it is off")
+			prog, err := e.lim.compile(ch.When)
+			if err != nil { // stored before a field was renamed or a limit came in: keep it, switched off
+				e.log.Error().Err(err).Str("rule", ch.Name).Msg("stored rule does not compile or is over its limits; it is off")
 				r.Off = true
+				if errors.Is(err, ErrOverLimit) && !ch.Off {
+					refused[ch.Name] = err.Error()
+				}
 			}
 			r.prog = prog
 		}
@@ -75,11 +112,11 @@ func (e *Engine) rebuild() {
 				r.When, r.Action, r.prog = rules[i].When, rules[i].Action, rules[i].prog
 			}
 			rules[i] = r
-		} else if r.prog != nil {
+		} else if ch.When != "" { // set from chat: listed even when refused, switched off
 			rules = append(rules, r)
 		}
 	}
-	e.rules = rules
+	return rules, refused
 }
 
 func indexOf(rules []Rule, name string) int {
@@ -113,38 +150,52 @@ func (e *Engine) Screen(tx *storage.Tx, o *storage.Order) (processor.Decision, e
 	return processor.Decision{Action: r.Action, Reason: "rule:" + r.Name}, nil
 }
 
-// decide returns the first rule in force that matches env.
+// decide returns the first rule in force that matches env. It times the
+// rules together (two clock reads per order, whatever the number of rules);
+// over the budget, overran finds and switches off the rule at fault.
 func (e *Engine) decide(env Env, orderID uint64) (Rule, bool) {
 	e.mu.RLock()
 	rules := e.rules
 	e.mu.RUnlock()
-	for _, r := range rules {
+	m := e.vms.Get().(*vm.VM)
+	start := time.Since(e.epoch)
+	hit, ran, memory := -1, len(rules), false
+	for i, r := range rules {
 		if r.Off || r.prog == nil {
 			continue
 		}
-		out, err := expr.Run(r.prog, env)
+		out, err := m.Run(r.prog, &env)
 		if err != nil { // a runtime error (say, a modulo by zero) is no match
+			memory = memory || isMemory(err)
 			e.log.Warn().Err(err).Str("rule", r.Name).Uint64("order_id", orderID).Msg("rule failed to run")
 			continue
 		}
 		if match, _ := out.(bool); match {
-			return r, true
+			hit, ran = i, i+1
+			break
 		}
 	}
-	return Rule{}, false
+	took := time.Since(e.epoch) - start
+	e.vms.Put(m)
+	if took > e.lim.eval || memory {
+		e.overran(rules[:ran], env, orderID)
+	}
+	if hit < 0 {
+		return Rule{}, false
+	}
+	return rules[hit], true
 }
 
-// Reload replaces the config file's rules (SIGHUP). If any does not compile,
-// nothing changes and the error says which.
+// Reload replaces the config file's rules (SIGHUP). If any does not compile
+// or is over the limits, nothing changes and the error says which.
 func (e *Engine) Reload(cfgRules []config.Rule) error {
-	compiled, errs := CompileAll(cfgRules)
+	compiled, errs := e.lim.compileAll(cfgRules)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.config = compiled
-	e.rebuild()
+	e.changing.Lock()
+	defer e.changing.Unlock()
+	e.apply(compiled, e.changes)
 	return nil
 }
 
@@ -167,24 +218,51 @@ func (e *Engine) Set(actor storage.Actor, name, action, when string) error {
 	if action != config.ActionReview && action != config.ActionRefund && action != config.ActionAllow {
 		return ErrBadAction
 	}
-	if _, err := Compile(when); err != nil {
+	if _, err := e.lim.compile(when); err != nil {
+		if errors.Is(err, ErrOverLimit) {
+			return fmt.Errorf("rule %s is over its limits: %w", name, err)
+		}
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return e.change(actor, storage.RuleChange{Name: name, When: when, Action: action}, "rules.set")
+	wasOff := e.offForCost(name)
+	err := e.change(actor, storage.RuleChange{Name: name, When: when, Action: action}, "rules.set", action+" when "+when)
+	if err == nil && wasOff {
+		e.raise(storage.Alert{Key: alertKey(name), Type: AlertRuleOff, Target: name, Resolved: true})
+	}
+	return err
 }
 
 // Off switches a rule off from chat.
 func (e *Engine) Off(actor storage.Actor, name string) error {
-	e.mu.RLock()
-	known := indexOf(e.rules, name) >= 0
-	e.mu.RUnlock()
-	if !known {
+	ch, ok := e.offChange(name)
+	if !ok {
 		return ErrNoRule
 	}
-	return e.change(actor, storage.RuleChange{Name: name, Off: true}, "rules.off")
+	return e.change(actor, ch, "rules.off", "off")
 }
 
-func (e *Engine) change(actor storage.Actor, ch storage.RuleChange, action string) error {
+// offChange is the stored change that switches a rule off. A rule of the
+// config file keeps its expression there (a reload may change it); one set
+// from chat keeps it in the change, so that it is listed and can be set again.
+func (e *Engine) offChange(name string) (storage.RuleChange, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	i := indexOf(e.rules, name)
+	if i < 0 {
+		return storage.RuleChange{}, false
+	}
+	ch := storage.RuleChange{Name: name, Off: true}
+	if indexOf(e.config, name) < 0 {
+		ch.When, ch.Action = e.rules[i].When, e.rules[i].Action
+	}
+	return ch, true
+}
+
+// change stores a rule change and its audit entry in one write, then puts
+// the rules in force in step.
+func (e *Engine) change(actor storage.Actor, ch storage.RuleChange, action, detail string) error {
+	e.changing.Lock()
+	defer e.changing.Unlock()
 	ch.By, ch.At = actor.Name, e.now()
 	var changes []storage.RuleChange
 	err := e.store.Update(func(tx *storage.Tx) error {
@@ -195,18 +273,11 @@ func (e *Engine) change(actor storage.Actor, ch storage.RuleChange, action strin
 		if changes, err = tx.RuleChanges(); err != nil {
 			return err
 		}
-		detail := ch.Action + " when " + ch.When
-		if ch.Off {
-			detail = "off"
-		}
 		return tx.Audit(storage.AuditEntry{At: ch.At, Actor: actor, Action: action, Target: ch.Name, Outcome: "ok", Detail: detail})
 	})
 	if err != nil {
 		return fmt.Errorf("store rule %s: %w", ch.Name, err)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.changes = changes
-	e.rebuild()
+	e.apply(e.config, changes)
 	return nil
 }

@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
-	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
 
 	"cardflow/storage"
 )
@@ -35,49 +37,104 @@ func (e *Engine) List() ([]Status, error) {
 
 // TestResult is how an expression would have done on recent orders.
 type TestResult struct {
-	Orders   int      // orders of the last 7 days
+	Orders   int      // orders of the last 7 days tried
 	Matched  int      // of which the expression matched
 	Failed   int      // on which it failed to run (counted as no match)
 	Examples []uint64 // the newest matching order ids, at most 5
+	// Capped: the last 7 days hold more orders than a test tries; Orders
+	// are the newest of them.
+	Capped bool
+	// TimedOut: the test stopped at TimeLimit; Orders are those tried by then.
+	TimedOut  bool
+	TimeLimit time.Duration
 }
 
 // testWindow is how far back /rules test looks.
 const testWindow = 7 * 24 * time.Hour
 
-// Test runs an expression over the last 7 days' orders with the features
-// each had at intake. It changes nothing.
+// ErrTestRunning refuses a /rules test while another runs.
+var ErrTestRunning = errors.New("a test is already running")
+
+// Test runs an expression over the last 7 days' orders, newest first, with
+// the features each had at intake. It changes nothing. It tries at most
+// lim.testOrders orders, reads them lim.testChunk at a time in short read
+// transactions and evaluates outside them (so that the writer can always
+// grow the file), stops at lim.testTime with a partial result, and runs one
+// at a time.
 func (e *Engine) Test(when string) (TestResult, error) {
-	prog, err := Compile(when)
+	if !e.testing.CompareAndSwap(false, true) {
+		return TestResult{}, ErrTestRunning
+	}
+	defer e.testing.Store(false)
+	prog, err := e.lim.compile(when)
 	if err != nil {
 		return TestResult{}, err
 	}
-	since := e.now().Add(-testWindow)
-	var res TestResult
-	err = e.store.View(func(tx *storage.Tx) error {
-		return tx.RecentOrders(func(o *storage.Order) bool {
-			if o.CreatedAt.Before(since) {
-				return false
-			}
-			res.Orders++
-			var f storage.Features
-			if o.Features != nil {
-				f = *o.Features
-			} else {
-				f.Hour = o.CreatedAt.In(e.loc).Hour()
-			}
-			out, err := expr.Run(prog, envOf(o, f))
-			if err != nil {
-				res.Failed++
-				return true
-			}
-			if match, _ := out.(bool); match {
-				res.Matched++
-				if len(res.Examples) < 5 {
-					res.Examples = append(res.Examples, o.ID)
-				}
-			}
-			return true
+	start := e.now()
+	since := start.Add(-testWindow)
+	res := TestResult{TimeLimit: e.lim.testTime}
+	m := e.lim.newVM()
+	var before uint64
+	for {
+		var chunk []*storage.Order
+		err := e.store.View(func(tx *storage.Tx) error {
+			var err error
+			chunk, err = tx.RecentOrders(before, e.lim.testChunk)
+			return err
 		})
-	})
-	return res, err
+		if err != nil {
+			return res, fmt.Errorf("read orders: %w", err)
+		}
+		for _, o := range chunk {
+			if o.CreatedAt.Before(since) {
+				return res, nil
+			}
+			if res.Orders == e.lim.testOrders {
+				res.Capped = true
+				return res, nil
+			}
+			if err := e.try(m, prog, o, &res); err != nil {
+				return res, err
+			}
+		}
+		if len(chunk) < e.lim.testChunk {
+			return res, nil
+		}
+		before = chunk[len(chunk)-1].ID
+		if e.now().Sub(start) > e.lim.testTime {
+			res.TimedOut = true
+			return res, nil
+		}
+	}
+}
+
+// try runs prog on one stored order. An evaluation over the budget ends
+// the test: the expression would be switched off as a rule.
+func (e *Engine) try(m *vm.VM, prog *vm.Program, o *storage.Order, res *TestResult) error {
+	res.Orders++
+	var f storage.Features
+	if o.Features != nil {
+		f = *o.Features
+	} else {
+		f.Hour = o.CreatedAt.In(e.loc).Hour()
+	}
+	env := envOf(o, f)
+	start := time.Now()
+	out, err := m.Run(prog, &env)
+	if time.Since(start) > e.lim.eval || isMemory(err) {
+		if took, err := e.lim.measure(m, prog, &env); took > e.lim.eval || isMemory(err) {
+			return fmt.Errorf("%w: on order #%d the expression %s", ErrOverLimit, o.ID, e.lim.overrun(took, err))
+		}
+	}
+	if err != nil {
+		res.Failed++
+		return nil
+	}
+	if match, _ := out.(bool); match {
+		res.Matched++
+		if len(res.Examples) < 5 {
+			res.Examples = append(res.Examples, o.ID)
+		}
+	}
+	return nil
 }
