@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -127,6 +128,9 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		b := New(Options{Language: lg.lang, Auth: operators})
 		for _, tt := range tests {
 			t.Run(lg.name+"/"+tt.name, func(t *testing.T) {
+				if typ, _, _ := strings.Cut(tt.alert.Key, ":"); !processor.IsAlertType(typ) && typ != "mystery" {
+					t.Errorf("alert key %q: %q is not an alert type /silence knows", tt.alert.Key, typ)
+				}
 				r := b.RenderAlert(tt.alert)
 				if want := tr(lg.lang, tt.zh, tt.en); r.Text != want {
 					t.Errorf("text = %q\nwant   %q", r.Text, want)

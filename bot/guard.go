@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -27,7 +28,7 @@ const (
 
 // AlertInboundParked is the alert type of a channel that set an inbound
 // event aside; it is resolved once the channel handles one again.
-const AlertInboundParked = "inbound_parked"
+const AlertInboundParked = processor.AlertInboundParked
 
 // maxFailureDetail bounds what a failure's audit entry says.
 const maxFailureDetail = 160

@@ -49,6 +49,8 @@ var alertTargets = map[string]string{
 	AlertConfigReload:    "",
 	AlertReview:          "",
 	AlertOrderFailed:     "",
+	AlertRuleOff:         "",
+	AlertInboundParked:   "",
 }
 
 // IsAlertType reports whether s names a type of alert: silencing it mutes

@@ -5,13 +5,14 @@ import (
 	"slices"
 	"time"
 
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
 // AlertRuleOff is the alert of a rule switched off because it went over its
 // limits on an order, or refused at start-up because a rule stored from
 // chat is over limits that came in later. Setting the rule again resolves it.
-const AlertRuleOff = "rule_off"
+const AlertRuleOff = processor.AlertRuleOff
 
 func alertKey(rule string) string { return AlertRuleOff + ":" + rule }
 
