@@ -15,6 +15,7 @@ import (
 	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/internal/logging"
+	"cardflow/processor"
 	"cardflow/processor/rules"
 	"cardflow/storage"
 )
@@ -119,7 +120,7 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 // does not load, or a rule that does not compile, changes nothing: the old
 // rules stay and an alert says why.
 func (a *app) reloadRules(path string) {
-	alert := storage.Alert{Key: "config_reload", Type: "config_reload", Target: path}
+	alert := storage.Alert{Key: processor.AlertConfigReload, Type: processor.AlertConfigReload, Target: path}
 	cfg, err := config.Load(path)
 	if err == nil {
 		if errs := rules.Problems(cfg, compileErrors(cfg)); len(errs) > 0 {
