@@ -5,60 +5,12 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"cardflow/internal/diskfault"
 )
-
-// breakDisk points the process's descriptor of the database file at
-// /dev/full, where every write fails with ENOSPC: a real I/O error under
-// bbolt, with no hook in the store. The returned function puts the file
-// back, as a disk that recovers would.
-func breakDisk(t *testing.T, path string) (heal func()) {
-	t.Helper()
-	path, _ = filepath.EvalSymlinks(path)
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd := -1
-	for _, e := range fds {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && target == path {
-			fd, _ = strconv.Atoi(e.Name())
-		}
-	}
-	if fd < 0 {
-		t.Fatalf("no descriptor of %s", path)
-	}
-	saved, err := unix.Dup(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := unix.Open("/dev/full", unix.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Dup2(full, fd); err != nil {
-		t.Fatal(err)
-	}
-	_ = unix.Close(full)
-	healed := false
-	heal = func() {
-		if !healed {
-			healed = true
-			if err := unix.Dup2(saved, fd); err != nil {
-				t.Fatal(err)
-			}
-			_ = unix.Close(saved)
-		}
-	}
-	t.Cleanup(heal)
-	return heal
-}
 
 // TestADiskErrorStopsEveryLaterWrite: a commit that fails for the disk's
 // sake (not because a write refused its input) stops the store taking
@@ -76,7 +28,7 @@ func TestADiskErrorStopsEveryLaterWrite(t *testing.T) {
 	s.OnFailure(func(err error) { reported <- err })
 	must(t, s.Update(func(tx *Tx) error { return tx.CreateOrder(newOrder("shop", "before")) }))
 
-	heal := breakDisk(t, filepath.Join(dir, FileName))
+	heal := diskfault.Break(t, filepath.Join(dir, FileName))
 	err = s.Update(func(tx *Tx) error { return tx.CreateOrder(newOrder("shop", "while-broken")) })
 	if !errors.Is(err, ErrStoreFailed) || !errors.Is(err, ErrClosed) {
 		t.Fatalf("write on a full disk: err = %v, want ErrStoreFailed (an ErrClosed)", err)
