@@ -14,6 +14,7 @@ import (
 
 	"cardflow/bot"
 	"cardflow/config"
+	"cardflow/internal/gctune"
 	"cardflow/internal/logging"
 	"cardflow/processor"
 	"cardflow/processor/rules"
@@ -53,7 +54,7 @@ func cmdServe(args []string) int {
 	for _, w := range cfg.Warnings() {
 		log.Warn().Str("config", *path).Msg(w)
 	}
-	logMemoryLimit(log)
+	gctune.LogMemoryLimit(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serveUntilDone(ctx, *path, cfg, master, log)
