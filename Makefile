@@ -2,7 +2,7 @@
 .PHONY: build test run bench fmt lint
 
 build:
-	go build -o cardflow ./cmd/cardflow
+	go build -o . ./cmd/cardflow ./cmd/cardflow-bench
 
 test:
 	go vet ./... && go test -race -count=1 ./... && go run ./internal/fuzzall -fuzztime 3s
@@ -11,7 +11,7 @@ run:
 	go run ./cmd/cardflow demo
 
 bench:
-	go run ./cmd/cardflow bench -orders 30000
+	go run ./cmd/cardflow-bench -orders 30000
 
 fmt:
 	gofmt -w .

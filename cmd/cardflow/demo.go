@@ -23,6 +23,7 @@ import (
 	"cardflow/bot/console"
 	"cardflow/config"
 	"cardflow/internal/adminclient"
+	"cardflow/internal/app"
 	"cardflow/internal/demo"
 	"cardflow/internal/logging"
 	"cardflow/internal/storefront"
@@ -90,7 +91,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 
 	var con *console.Console
-	a, err := newApp(cfg, master, log, appOptions{observe: func(c processor.Change) {
+	a, err := app.New(cfg, master, log, app.Options{Observe: func(c processor.Change) {
 		if con != nil {
 			if line := feedLine(lang, c); line != "" {
 				con.Println(line)
@@ -109,30 +110,30 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	if tgOperator != 0 {
 		auth = append(auth, bot.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
 	}
-	ops := newOperatorLayer(a, cfg, auth)
-	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
-	ops.add(destination{dest: console.Dest, chat: console.Dest, channel: con})
+	ops := app.NewOperatorLayer(a, cfg, auth)
+	con = console.New(ops.Bot(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
+	ops.Add(app.Destination{Dest: console.Dest, Chat: console.Dest, Channel: con})
 	if tg.Enabled() {
-		if err := ops.addTelegram(tg); err != nil {
-			a.stop()
+		if err := ops.AddTelegram(tg); err != nil {
+			a.Stop()
 			return err
 		}
 	}
-	ops.wire()
-	if err := a.start(ctx, apiLn, adminLn); err != nil {
-		a.stop()
+	ops.Wire()
+	if err := a.Start(ctx, apiLn, adminLn); err != nil {
+		a.Stop()
 		return err
 	}
-	defer a.stop()
+	defer a.Stop()
 
-	admin := &adminclient.Client{BaseURL: "http://" + a.adminAddr, Token: token, Actor: "demo"}
+	admin := &adminclient.Client{BaseURL: "http://" + a.AdminAddr(), Token: token, Actor: "demo"}
 	if err := fillDemoStock(ctx, admin, dir); err != nil {
 		return err
 	}
-	printBanner(lang, a, token)
+	printBanner(lang, a, cfg.DataDir, token)
 
 	shop := &demo.Shop{
-		Client: &storefront.Client{BaseURL: "http://" + a.apiAddr, ID: demo.StorefrontID, Secret: []byte(secret)},
+		Client: &storefront.Client{BaseURL: "http://" + a.APIAddr(), ID: demo.StorefrontID, Secret: []byte(secret)},
 		RunID:  time.Now().Format("150405"),
 		Log:    con.Println,
 	}
@@ -141,13 +142,13 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	go reportCallbacks(ctx, receiver, con, lang)
 	go func() { _ = con.Run(ctx) }()
 	runCtx, stopOps := context.WithCancel(ctx)
-	ops.run(runCtx)
-	defer ops.wait()
+	ops.Run(runCtx)
+	defer ops.Wait()
 	defer stopOps() // before ops.wait, after which the app stops
 
 	select {
 	case <-ctx.Done():
-	case err := <-a.errc:
+	case err := <-a.Err():
 		return err
 	}
 	con.Println(pickLang(lang, "正在停止…（再次运行 cardflow demo 会从同一数据继续）", "stopping… (run cardflow demo again to resume from the same data)"))
@@ -251,10 +252,10 @@ func feedLine(lang string, c processor.Change) string {
 	return line
 }
 
-func printBanner(lang string, a *app, token string) {
+func printBanner(lang string, a *app.App, dataDir, token string) {
 	fmt.Println(pickLang(lang, "cardflow 演示已启动", "cardflow demo is running"))
 	fmt.Printf("  storefront API  http://%s\n  admin API       http://%s  (token %s)\n  data            %s\n",
-		a.apiAddr, a.adminAddr, token, a.cfg.DataDir)
+		a.APIAddr(), a.AdminAddr(), token, dataDir)
 	fmt.Println(pickLang(lang, "输入 /help 查看命令，例如 /order 12、/stock、/pending；Ctrl-C 退出。",
 		"Type /help for commands, e.g. /order 12, /stock, /pending; Ctrl-C quits."))
 }

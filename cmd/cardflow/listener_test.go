@@ -18,6 +18,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/adminclient"
+	"cardflow/internal/app"
 	"cardflow/internal/demo"
 	"cardflow/internal/outbound"
 	"cardflow/internal/storefront"
@@ -119,7 +120,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(cfg, make([]byte, 32), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel), appOptions{})
+	a, err := app.New(cfg, make([]byte, 32), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel), app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,13 +134,13 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.start(ctx, apiLn, adminLn); err != nil {
+	if err := a.Start(ctx, apiLn, adminLn); err != nil {
 		cancel()
-		a.stop()
+		a.Stop()
 		t.Fatal(err)
 	}
-	defer func() { cancel(); a.stop() }()
-	admin := &adminclient.Client{BaseURL: "http://" + a.adminAddr, Token: testAdminToken, Actor: "test"}
+	defer func() { cancel(); a.Stop() }()
+	admin := &adminclient.Client{BaseURL: "http://" + a.AdminAddr(), Token: testAdminToken, Actor: "test"}
 	if _, err := admin.ImportStock(ctx, "qb-10", strings.NewReader(demo.CardLines("qb-10", orders))); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 	for i := range clients {
 		wg.Go(func() {
 			for range rounds {
-				open, err := trickle(a.apiAddr, i%2 == 0, 20*time.Second)
+				open, err := trickle(a.APIAddr(), i%2 == 0, 20*time.Second)
 				mu.Lock()
 				if err != nil {
 					failures = append(failures, fmt.Sprintf("client %d: %v", i, err))
@@ -166,7 +167,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 	}
 
 	// Meanwhile a storefront places its orders, each signed afresh.
-	shop := &storefront.Client{BaseURL: "http://" + a.apiAddr, ID: "shop1", Secret: []byte(testShopSecret),
+	shop := &storefront.Client{BaseURL: "http://" + a.APIAddr(), ID: "shop1", Secret: []byte(testShopSecret),
 		HTTP: outbound.New(outbound.Options{Timeout: 15 * time.Second})}
 	for n := range orders {
 		_, status, err := shop.Create(ctx, storefront.NewOrder{ExternalID: fmt.Sprintf("SLOW-%d", n), SKU: "qb-10", Quantity: 1,
@@ -188,7 +189,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 	// The connections are counted for operators on [metrics] listen
 	// (no credentials there); the public listener serves no metrics.
 	client := outbound.New(outbound.Options{Timeout: 5 * time.Second})
-	resp, err := client.Get("http://" + a.metricsAddr + "/metrics")
+	resp, err := client.Get("http://" + a.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `cardflow_http_connections{listener="api"}`) {
 		t.Errorf("[metrics] listen answered %s without the connection gauge", resp.Status)
 	}
-	if resp, err := client.Get("http://" + a.apiAddr + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+	if resp, err := client.Get("http://" + a.APIAddr() + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the storefront listener answered /metrics with %v %v, want 404", resp, err)
 	} else {
 		resp.Body.Close()
@@ -218,18 +219,18 @@ func TestAnAuthorizedImportMayUploadSlowerThanTheAdminReadTimeout(t *testing.T) 
 	cfg.Suppliers = []config.Supplier{{Name: "own", Type: config.SupplierStock}}
 	cfg.Products = []config.Product{{SKU: "qb-10", Name: "Q币 10元", Sources: []config.Source{{Supplier: "own"}}}}
 	cfg.FillDefaults()
-	a, err := newApp(cfg, make([]byte, 32), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel), appOptions{})
+	a, err := app.New(cfg, make([]byte, 32), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
+		app.Options{AdminReadTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.adminReadTimeout = 300 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.start(ctx, nil, nil); err != nil {
+	if err := a.Start(ctx, nil, nil); err != nil {
 		cancel()
-		a.stop()
+		a.Stop()
 		t.Fatal(err)
 	}
-	defer func() { cancel(); a.stop() }()
+	defer func() { cancel(); a.Stop() }()
 
 	slowly := func() io.Reader {
 		pr, pw := io.Pipe()
@@ -245,12 +246,12 @@ func TestAnAuthorizedImportMayUploadSlowerThanTheAdminReadTimeout(t *testing.T) 
 		}()
 		return pr
 	}
-	admin := &adminclient.Client{BaseURL: "http://" + a.adminAddr, Token: testAdminToken, Actor: "test"}
+	admin := &adminclient.Client{BaseURL: "http://" + a.AdminAddr(), Token: testAdminToken, Actor: "test"}
 	res, err := admin.ImportStock(ctx, "qb-10", slowly())
 	if err != nil || res.Added != 6 {
 		t.Fatalf("slow authorized import: %+v, %v; want 6 added", res, err)
 	}
-	stranger := &adminclient.Client{BaseURL: "http://" + a.adminAddr, Token: "wrong-token-0123456789"}
+	stranger := &adminclient.Client{BaseURL: "http://" + a.AdminAddr(), Token: "wrong-token-0123456789"}
 	start := time.Now()
 	if _, err := stranger.ImportStock(ctx, "qb-10", slowly()); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("slow import without the token: %v, want a 401", err)

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	_ "time/tzdata" // Asia/Shanghai on machines without zone files (distroless images)
+
+	"cardflow/internal/gctune"
 )
 
 const usage = `cardflow — order processing for digital-goods shops
@@ -33,10 +35,10 @@ func run(args []string) int {
 	}
 	switch args[0] {
 	case "demo":
-		tuneGC()
+		gctune.Apply()
 		return cmdDemo(args[1:])
 	case "serve":
-		tuneGC()
+		gctune.Apply()
 		return cmdServe(args[1:])
 	case "check":
 		return cmdCheck(args[1:])
@@ -45,7 +47,6 @@ func run(args []string) int {
 	case "stock":
 		return cmdStock(args[1:])
 	case "bench":
-		tuneGCPercent() // the load generator's allocations would otherwise weigh on the figures
 		return cmdBench(args[1:])
 	case "version", "-version", "--version":
 		return cmdVersion()

@@ -7,17 +7,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
 
 	"cardflow/bot"
 	"cardflow/config"
+	"cardflow/internal/app"
+	"cardflow/internal/gctune"
 	"cardflow/internal/logging"
-	"cardflow/processor"
-	"cardflow/processor/rules"
-	"cardflow/storage"
 )
 
 func cmdServe(args []string) int {
@@ -30,12 +28,7 @@ func cmdServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "cardflow serve: -config PATH is required (see config.toml.example)")
 		return 2
 	}
-	cfg, err := config.Load(*path)
-	if err == nil {
-		if ps := rules.Problems(cfg, compileErrors(cfg)); len(ps) > 0 {
-			err = ps
-		}
-	}
+	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -53,49 +46,49 @@ func cmdServe(args []string) int {
 	for _, w := range cfg.Warnings() {
 		log.Warn().Str("config", *path).Msg(w)
 	}
-	logMemoryLimit(log)
+	gctune.LogMemoryLimit(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serveUntilDone(ctx, *path, cfg, master, log)
 }
 
 func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master []byte, log zerolog.Logger) int {
-	a, err := newApp(cfg, master, log, appOptions{})
+	a, err := app.New(cfg, master, log, app.Options{})
 	if err != nil {
 		log.Error().Err(err).Msg("start failed")
 		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 		return 1
 	}
-	ops := newOperatorLayer(a, cfg, bot.AnyOf{bot.NewOperators(cfg.Operators)})
+	ops := app.NewOperatorLayer(a, cfg, bot.AnyOf{bot.NewOperators(cfg.Operators)})
 	if cfg.Telegram.Enabled() {
-		if err := ops.addTelegram(cfg.Telegram); err != nil {
-			a.stop()
+		if err := ops.AddTelegram(cfg.Telegram); err != nil {
+			a.Stop()
 			log.Error().Err(err).Msg("start failed")
 			fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 			return 1
 		}
 	}
 	if cfg.QQ.Enabled() {
-		if err := ops.addQQ(cfg.QQ); err != nil {
-			a.stop()
+		if err := ops.AddQQ(cfg.QQ); err != nil {
+			a.Stop()
 			log.Error().Err(err).Msg("start failed")
 			fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 			return 1
 		}
 	}
-	ops.wire()
-	if err := a.start(ctx, nil, nil); err != nil {
-		a.stop()
+	ops.Wire()
+	if err := a.Start(ctx, nil, nil); err != nil {
+		a.Stop()
 		log.Error().Err(err).Msg("start failed")
 		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 		return 1
 	}
 	runCtx, stopOps := context.WithCancel(ctx)
-	ops.run(runCtx)
+	ops.Run(runCtx)
 	shutdown := func() { // chats first (they read the store), then the app
 		stopOps()
-		ops.wait()
-		a.stop()
+		ops.Wait()
+		a.Stop()
 	}
 	log.Info().Str("version", version).Msg("ready")
 	hup := make(chan os.Signal, 1)
@@ -106,50 +99,14 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 		case <-ctx.Done():
 			shutdown()
 			return 0
-		case err := <-a.errc:
+		case err := <-a.Err():
 			log.Error().Err(err).Msg("server stopped")
 			shutdown()
 			return 1
 		case <-hup:
-			a.reloadRules(path)
+			a.ReloadRules(path)
 		}
 	}
-}
-
-// reloadRules re-reads the config file's [[rules]] (SIGHUP). A file that
-// does not load, or a rule that does not compile, changes nothing: the old
-// rules stay and an alert says why.
-func (a *app) reloadRules(path string) {
-	alert := storage.Alert{Key: processor.AlertConfigReload, Type: processor.AlertConfigReload, Target: path}
-	cfg, err := config.Load(path)
-	if err == nil {
-		if errs := rules.Problems(cfg, compileErrors(cfg)); len(errs) > 0 {
-			err = errs
-		}
-	}
-	if err == nil {
-		err = a.rules.Reload(cfg.Rules)
-	}
-	if err != nil {
-		a.log.Error().Err(err).Str("config", path).Msg("rules not reloaded; the old rules stay")
-		alert.Detail = firstLine(err.Error())
-	} else {
-		a.log.Info().Int("rules", len(cfg.Rules)).Msg("rules reloaded")
-		alert.Resolved = true
-	}
-	if aerr := a.engine.RaiseAlert(alert); aerr != nil {
-		a.log.Error().Err(aerr).Msg("raise reload alert")
-	}
-}
-
-func compileErrors(cfg *config.Config) []error {
-	_, errs := rules.CompileAll(cfg.Rules)
-	return errs
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 func cmdCheck(args []string) int {
@@ -162,12 +119,7 @@ func cmdCheck(args []string) int {
 		fmt.Fprintln(os.Stderr, "cardflow check: -config PATH is required")
 		return 2
 	}
-	cfg, err := config.Load(*path)
-	if err == nil {
-		if ps := rules.Problems(cfg, compileErrors(cfg)); len(ps) > 0 {
-			err = ps
-		}
-	}
+	cfg, err := app.LoadConfig(*path)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

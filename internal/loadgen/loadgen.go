@@ -1,7 +1,7 @@
 // Package loadgen sends signed orders to a storefront API as fast as it can
 // (or at a fixed rate) and measures intake and end-to-end latency, the
-// latter from the callbacks a storefront.Receiver sees. `cardflow bench`
-// and the benchmarks use it.
+// latter from the callbacks a storefront.Receiver sees. cardflow-bench
+// (`cardflow bench`) and the benchmarks use it.
 package loadgen
 
 import (

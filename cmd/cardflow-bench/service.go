@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -19,8 +21,48 @@ import (
 	"cardflow/suppliers/fulu/fulufake"
 )
 
+// serviceBinary finds the cardflow binary the bench runs as its service:
+// the one named (`cardflow bench` names itself), else cardflow beside this
+// binary, else one built with `go build` from the module in the working
+// directory (so that `go run ./cmd/cardflow-bench` in a checkout measures
+// that checkout), else cardflow on PATH. cleanup removes what was built.
+func serviceBinary(ctx context.Context, named string) (path string, cleanup func(), err error) {
+	none := func() {}
+	if named != "" {
+		path, err := exec.LookPath(named)
+		if err != nil {
+			return "", none, fmt.Errorf("-cardflow: %w", err)
+		}
+		return path, none, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		if path, err := exec.LookPath(filepath.Join(filepath.Dir(self), "cardflow")); err == nil {
+			return path, none, nil
+		}
+	}
+	tmp, err := os.MkdirTemp("", "cardflow-bench-bin-")
+	if err != nil {
+		return "", none, err
+	}
+	cleanup = func() { _ = os.RemoveAll(tmp) }
+	path = filepath.Join(tmp, "cardflow")
+	fmt.Fprintln(os.Stderr, "no cardflow beside cardflow-bench: building cardflow/cmd/cardflow from the module here…")
+	out, berr := exec.CommandContext(ctx, "go", "build", "-o", path, "cardflow/cmd/cardflow").CombinedOutput()
+	if berr == nil {
+		return path, cleanup, nil
+	}
+	cleanup()
+	if path, err := exec.LookPath("cardflow"); err == nil {
+		fmt.Fprintf(os.Stderr, "not in the cardflow module: running %s from PATH\n", path)
+		return path, none, nil
+	}
+	return "", none, fmt.Errorf("no cardflow binary: none beside this one or on PATH, and go build failed (%v): %s",
+		berr, strings.TrimSpace(string(out)))
+}
+
 // benchService is the `cardflow serve` child process under test.
 type benchService struct {
+	bin        string // the cardflow binary
 	cmd        *exec.Cmd
 	api, admin string
 	config     string   // path of its config file
@@ -89,7 +131,7 @@ max_quantity = 1
 	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
 }
 
-func startBenchService(ctx context.Context, dir, api string, workers int, callbackURL, secret, token, sourceConfig string) (*benchService, error) {
+func startBenchService(ctx context.Context, bin, dir, api string, workers int, callbackURL, secret, token, sourceConfig string) (*benchService, error) {
 	admin, err := freeLoopback()
 	if err != nil {
 		return nil, err
@@ -116,7 +158,7 @@ action = "review"
 [processing]
 workers = %d
 %s`, api, admin, demo.StorefrontID, callbackURL, workers, sourceConfig)
-	s := &benchService{api: api, admin: admin, config: filepath.Join(dir, "bench.toml"),
+	s := &benchService{bin: bin, api: api, admin: admin, config: filepath.Join(dir, "bench.toml"),
 		env: []string{"BENCH_ADMIN_TOKEN=" + token, "BENCH_SHOP_SECRET=" + secret, "CARDFLOW_MASTER_KEY=" + strings.Repeat("A", 43) + "="}}
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -130,12 +172,8 @@ workers = %d
 // launch starts the process and returns how long it took to be ready
 // (/readyz answering 200: the store open and recovery done).
 func (s *benchService) launch(ctx context.Context) (time.Duration, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, self, "serve", "-config", s.config)
+	cmd := exec.CommandContext(ctx, s.bin, "serve", "-config", s.config)
 	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -227,4 +265,10 @@ func freeLoopback() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

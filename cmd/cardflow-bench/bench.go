@@ -24,7 +24,7 @@ import (
 )
 
 // cmdBench measures cardflow under load. By default it starts `cardflow
-// serve` as a child process on a fresh data directory (durable writes: two
+// serve` (the binary serviceBinary finds) as a child process on a fresh data directory (durable writes: two
 // fsyncs per commit, as in production), plays the storefront from this
 // process over loopback, and reports intake and end-to-end (delivered,
 // callback received) throughput and latency, how /readyz and /metrics
@@ -36,6 +36,7 @@ import (
 func cmdBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
+	fs.StringVar(&o.cardflow, "cardflow", "", "the cardflow binary to run as the service (default: cardflow beside this binary, else one built from the module in the working directory, else cardflow on PATH)")
 	fs.IntVar(&o.orders, "orders", 20000, "orders to send")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "concurrent storefront connections")
 	fs.Float64Var(&o.rate, "rate", 0, "orders per second (0: as fast as possible)")
@@ -81,11 +82,11 @@ func cmdBench(args []string) int {
 }
 
 type benchOptions struct {
-	orders, concurrency, workers int
-	rate                         float64
-	dir, source, cpuProfile      string
-	ceiling, floor, probeEvery   time.Duration
-	restart                      bool
+	orders, concurrency, workers      int
+	rate                              float64
+	cardflow, dir, source, cpuProfile string
+	ceiling, floor, probeEvery        time.Duration
+	restart                           bool
 	target, storefront, secretEnv,
 	sku, amount, callbackListen,
 	metrics, tokenEnv string
@@ -150,6 +151,16 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return rep, fmt.Errorf("data directory: %w", err)
 	}
+	var bin string
+	if o.target == "" {
+		// Found (or built) before anything is measured.
+		path, cleanup, err := serviceBinary(ctx, o.cardflow)
+		if err != nil {
+			return rep, err
+		}
+		defer cleanup()
+		bin = path
+	}
 	if o.ceiling > 0 {
 		// Before the service starts, so that the two do not share the disk.
 		fmt.Fprintf(os.Stderr, "measuring the store's write ceiling in %s for %v…\n", dir, o.ceiling)
@@ -188,7 +199,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		return rep, err
 	}
 	defer supplier.close()
-	svc, err := startBenchService(ctx, dir, api, o.workers, cbURL+"/cb", secret, token, supplier.config)
+	svc, err := startBenchService(ctx, bin, dir, api, o.workers, cbURL+"/cb", secret, token, supplier.config)
 	if err != nil {
 		return rep, err
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,23 +13,23 @@ import (
 	"cardflow/internal/routes"
 )
 
-// destination is one chat the operator layer talks to.
-type destination struct {
-	dest, chat string
-	channel    bot.Channel
-	perMinute  int    // the platform's limit per chat; 0: none
-	nextBatch  string // data of the "next batch" button on digests; "": none
-	onWindow   func(kick func())
+// Destination is one chat the operator layer talks to.
+type Destination struct {
+	Dest, Chat string
+	Channel    bot.Channel
+	PerMinute  int    // the platform's limit per chat; 0: none
+	NextBatch  string // data of the "next batch" button on digests; "": none
+	OnWindow   func(kick func())
 }
 
-// operatorLayer is the operator layer wired to an app: the bot itself, the
+// OperatorLayer is the operator layer wired to an app: the bot itself, the
 // notifier that turns alerts into queued chat messages, one sender per
 // chat, and the chat adapters' own loops.
-type operatorLayer struct {
-	app      *app
+type OperatorLayer struct {
+	app      *App
 	cfg      *config.Config
 	bot      *bot.Bot
-	dests    []destination
+	dests    []Destination
 	notifier *bot.Notifier
 	daily    *bot.Daily
 	senders  []*bot.Sender
@@ -37,25 +37,30 @@ type operatorLayer struct {
 	wg       sync.WaitGroup
 }
 
-// newOperatorLayer makes the operator layer over a's engine and rules.
-// Add destinations, then call wire before the app starts.
-func newOperatorLayer(a *app, cfg *config.Config, auth bot.Authorizer) *operatorLayer {
+// NewOperatorLayer makes the operator layer over a's engine and rules.
+// Add destinations, then call Wire before the app starts.
+func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *OperatorLayer {
 	loc, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
 		loc = bot.Shanghai()
 	}
 	auth = bot.AnyOf{auth, bot.NewBound(a.engine, cfg.Operators)}
-	return &operatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
+	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
 		Roster: bot.Roster(cfg.Operators)})}
 }
 
-func (l *operatorLayer) add(d destination) { l.dests = append(l.dests, d) }
+// Bot is the operator layer's command handler, for a channel added by the
+// caller (the demo's console).
+func (l *OperatorLayer) Bot() *bot.Bot { return l.bot }
 
-// addTelegram connects the Telegram channel: one destination per group,
+// Add adds a chat to talk to.
+func (l *OperatorLayer) Add(d Destination) { l.dests = append(l.dests, d) }
+
+// AddTelegram connects the Telegram channel: one destination per group,
 // at Telegram's 20 messages a minute, and its webhook on the storefront
 // listener when the config asks for one.
-func (l *operatorLayer) addTelegram(tc config.Telegram) error {
+func (l *OperatorLayer) AddTelegram(tc config.Telegram) error {
 	ad, err := telegram.New(telegram.Options{Token: tc.Token.Reveal(), ServerURL: tc.ServerURL, Proxy: tc.Proxy,
 		Groups: tc.Groups, Bot: l.bot, Log: l.app.log, WebhookURL: tc.WebhookURL, WebhookSecret: tc.WebhookSecret.Reveal()})
 	if err != nil {
@@ -63,7 +68,7 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 	}
 	for _, d := range ad.Dests() {
 		chat, _ := telegram.ChatOf(d)
-		l.add(destination{dest: d, chat: chat, channel: ad, perMinute: 20})
+		l.Add(Destination{Dest: d, Chat: chat, Channel: ad, PerMinute: 20})
 	}
 	if tc.WebhookURL != "" {
 		if err := l.app.api.Mount(routes.Mount{Owner: "telegram.webhook_url", Path: tc.WebhookPath()}, ad.WebhookHandler()); err != nil {
@@ -74,16 +79,16 @@ func (l *operatorLayer) addTelegram(tc config.Telegram) error {
 	return nil
 }
 
-// addQQ connects the QQ channel: its webhook on the storefront listener,
+// AddQQ connects the QQ channel: its webhook on the storefront listener,
 // one destination per configured group, sent to only inside the reply
 // windows QQ allows.
-func (l *operatorLayer) addQQ(qc config.QQ) error {
+func (l *OperatorLayer) AddQQ(qc config.QQ) error {
 	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
 		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
 	for _, d := range ad.Dests() {
 		chat := qq.ChatOf(d)
-		l.add(destination{dest: d, chat: chat, channel: ad, nextBatch: qq.NextBatch,
-			onWindow: func(kick func()) { ad.OnWindow(chat, kick) }})
+		l.Add(Destination{Dest: d, Chat: chat, Channel: ad, NextBatch: qq.NextBatch,
+			OnWindow: func(kick func()) { ad.OnWindow(chat, kick) }})
 	}
 	if err := l.app.api.Mount(routes.Mount{Owner: "qq.webhook_path", Path: qc.WebhookPath}, ad); err != nil {
 		return err
@@ -92,16 +97,16 @@ func (l *operatorLayer) addQQ(qc config.QQ) error {
 	return nil
 }
 
-// wire builds the notifier and senders and routes the engine's alerts to
+// Wire builds the notifier and senders and routes the engine's alerts to
 // them. Alerts raised before this are logged.
-func (l *operatorLayer) wire() {
+func (l *OperatorLayer) Wire() {
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {
-		names = append(names, d.dest)
-		s := bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.dest, Chat: d.chat,
-			Channel: d.channel, PerMinute: d.perMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.nextBatch})
-		if d.onWindow != nil {
-			d.onWindow(s.Kick)
+		names = append(names, d.Dest)
+		s := bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.Dest, Chat: d.Chat,
+			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch})
+		if d.OnWindow != nil {
+			d.OnWindow(s.Kick)
 		}
 		l.senders = append(l.senders, s)
 	}
@@ -118,14 +123,14 @@ func (l *operatorLayer) wire() {
 	}
 }
 
-func (l *operatorLayer) kick() {
+func (l *OperatorLayer) kick() {
 	for _, s := range l.senders {
 		s.Kick()
 	}
 }
 
-// run starts the senders, the repeat timer and the adapters until ctx ends.
-func (l *operatorLayer) run(ctx context.Context) {
+// Run starts the senders, the repeat timer and the adapters until ctx ends.
+func (l *OperatorLayer) Run(ctx context.Context) {
 	for _, s := range l.senders {
 		l.wg.Go(func() { s.Run(ctx) })
 	}
@@ -142,5 +147,5 @@ func (l *operatorLayer) run(ctx context.Context) {
 	}
 }
 
-// wait returns once everything run started has stopped.
-func (l *operatorLayer) wait() { l.wg.Wait() }
+// Wait returns once everything Run started has stopped.
+func (l *OperatorLayer) Wait() { l.wg.Wait() }

@@ -1,6 +1,11 @@
-package main
+// Package app assembles one running cardflow from its config: the store,
+// the engine and its rules, the supplier clients, the HTTP listeners, and
+// the operator layer with its chat channels. `cardflow serve` and `cardflow
+// demo` each run one.
+package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,9 +26,9 @@ import (
 	"cardflow/storage"
 )
 
-// app is one running cardflow: store, engine and HTTP servers, built from a
-// config. serve and demo both run one.
-type app struct {
+// App is one running cardflow: store, engine and HTTP servers, built from a
+// config.
+type App struct {
 	cfg     *config.Config
 	log     zerolog.Logger
 	store   *storage.Store
@@ -39,14 +44,15 @@ type app struct {
 	errc               chan error // a server that stopped on its own, or the store after a storage error
 }
 
-// appOptions are what differs between serve and demo.
-type appOptions struct {
-	observe func(processor.Change)
+// Options are what differs between serve, demo and tests.
+type Options struct {
+	Observe          func(processor.Change) // sees every order's status change (the demo's feed)
+	AdminReadTimeout time.Duration          // for the admin listener to read a request; 0: a minute
 }
 
-// newApp opens the store and builds the engine and the HTTP handlers.
-// Nothing runs until start.
-func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptions) (*app, error) {
+// New opens the store and builds the engine and the HTTP handlers.
+// Nothing runs until Start.
+func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*App, error) {
 	sources, notify, err := buildSources(cfg, log)
 	if err != nil {
 		return nil, err
@@ -75,7 +81,7 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
-		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.observe, Metrics: reg,
+		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg,
 	})
 	ruleBook.AlertTo(engine) // a rule switched off for its cost is an alert
 	names := make([]string, len(cfg.Operators))
@@ -90,8 +96,8 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 			return nil, err
 		}
 	}
-	a := &app{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
-		errc: make(chan error, 4), adminReadTimeout: time.Minute}
+	a := &App{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+		errc: make(chan error, 4), adminReadTimeout: cmp.Or(opts.AdminReadTimeout, time.Minute)}
 	// A storage error stops the store taking writes; the process exits
 	// non-zero and the next start's recovery takes over. Once per source:
 	// the servers and the store never block on errc.
@@ -104,10 +110,10 @@ func newApp(cfg *config.Config, master []byte, log zerolog.Logger, opts appOptio
 	return a, nil
 }
 
-// start serves on the listeners (opened from the config when nil) and then
+// Start serves on the listeners (opened from the config when nil) and then
 // starts the engine: recovery runs while /healthz already answers and
 // /readyz says not yet.
-func (a *app) start(ctx context.Context, apiLn, adminLn net.Listener) error {
+func (a *App) Start(ctx context.Context, apiLn, adminLn net.Listener) error {
 	var err error
 	if apiLn == nil {
 		if apiLn, err = net.Listen("tcp", a.cfg.API.Listen); err != nil {
@@ -151,7 +157,7 @@ func (a *app) start(ctx context.Context, apiLn, adminLn net.Listener) error {
 	return a.engine.Start(ctx)
 }
 
-func (a *app) serve(ln net.Listener, s *http.Server) {
+func (a *App) serve(ln net.Listener, s *http.Server) {
 	a.servers = append(a.servers, s)
 	go func() {
 		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -160,9 +166,9 @@ func (a *app) serve(ln net.Listener, s *http.Server) {
 	}()
 }
 
-// stop shuts down in dependency order: no new requests, then in-flight work,
-// then the store. It is safe after a failed start.
-func (a *app) stop() {
+// Stop shuts down in dependency order: no new requests, then in-flight work,
+// then the store. It is safe after a failed Start.
+func (a *App) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, s := range a.servers {
@@ -174,6 +180,20 @@ func (a *app) stop() {
 	}
 	a.log.Info().Msg("stopped")
 }
+
+// Err delivers the error of a server that stopped on its own, or of the
+// store after a storage error: the app then needs a restart.
+func (a *App) Err() <-chan error { return a.errc }
+
+// APIAddr is the storefront listener's address, once started.
+func (a *App) APIAddr() string { return a.apiAddr }
+
+// AdminAddr is the admin listener's address, once started.
+func (a *App) AdminAddr() string { return a.adminAddr }
+
+// MetricsAddr is the [metrics] listener's address, once started; "" when
+// the config has none.
+func (a *App) MetricsAddr() string { return a.metricsAddr }
 
 // alertRelay hands the engine's alerts to the operator layer once it is
 // wired; with no chat channel at all, alerts are logged.

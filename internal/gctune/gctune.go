@@ -1,4 +1,7 @@
-package main
+// Package gctune sets the garbage collector for cardflow's long-running
+// commands: collect at GOGC 200, under a soft memory limit taken from the
+// process's cgroup.
+package gctune
 
 import (
 	"bufio"
@@ -36,26 +39,28 @@ const (
 	cgroupSharePercent = 80
 )
 
-func tuneGC() {
-	tuneGCPercent()
+// Apply sets GOGC and the soft memory limit, each unless the environment
+// sets it.
+func Apply() {
+	ApplyPercent()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		limit, _ := memoryLimit(os.DirFS("/"))
 		debug.SetMemoryLimit(limit)
 	}
 }
 
-// tuneGCPercent is tuneGC without the memory limit, for `cardflow bench`:
+// ApplyPercent is Apply without the memory limit, for `cardflow bench`:
 // its storefront keeps every callback it receives to check them, a live
 // heap that grows with the run, and under the limit its collector would
 // run back to back and take the CPU the service is being measured on.
-func tuneGCPercent() {
+func ApplyPercent() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 }
 
-// logMemoryLimit says at start which soft memory limit is in force and why.
-func logMemoryLimit(log zerolog.Logger) {
+// LogMemoryLimit says at start which soft memory limit is in force and why.
+func LogMemoryLimit(log zerolog.Logger) {
 	source := "GOMEMLIMIT"
 	if os.Getenv("GOMEMLIMIT") == "" {
 		_, source = memoryLimit(os.DirFS("/"))
