@@ -102,10 +102,13 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	d.waitFor(t, "the approved order delivered", regexp.MustCompile(`✓ #`+m[1]+` steam-50 → 已发货`))
 	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
 	d.waitFor(t, "a repeated approval told what happened", regexp.MustCompile(`订单 #`+m[1]+` 当前为「已发货」，已由`))
+	// game-100 is bought as two 50s: its storefront gets two cards a unit.
+	d.waitFor(t, "an order bought as two supplier units delivered", regexp.MustCompile(`✓ #\d+ game-100 → 已发货`))
 	d.stop(t)
 	if strings.Contains(d.output(), "panic") {
 		t.Fatalf("panic in output:\n%s", d.output())
 	}
+	assertStorefrontSawNoProblem(t, d.output())
 	last := lastOrderID(d.output())
 
 	// A second run resumes from the same data: new orders continue the ids.
@@ -115,6 +118,28 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 		t.Fatalf("second run delivered #%d, want ids after %d", n, last)
 	}
 	d2.stop(t)
+	assertStorefrontSawNoProblem(t, d2.output())
+}
+
+// assertStorefrontSawNoProblem fails on any problem the demo's storefront
+// reported (its tally, printed every 30 s and on stopping, and a "   ✗ "
+// line per problem), and when it printed no tally at all.
+func assertStorefrontSawNoProblem(t *testing.T, out string) {
+	t.Helper()
+	tally := regexp.MustCompile(`🛒 商城已验证 \d+ 个回调（\d+ 单已发货，\d+ 次重复投递），问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
+	if len(tally) == 0 {
+		t.Fatalf("the demo printed no storefront tally:\n%s", out)
+	}
+	for _, m := range tally {
+		if m[1] != "0" {
+			t.Errorf("the storefront reported %s problems", m[1])
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "   ✗ ") {
+			t.Errorf("the storefront reported: %s", strings.TrimSpace(line))
+		}
+	}
 }
 
 func lastOrderID(out string) int {
