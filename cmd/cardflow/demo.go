@@ -96,9 +96,10 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	if err != nil {
 		return err
 	}
-	// The console is the demo's chat: its sender has no rate limit and no
-	// grouping wait, so alerts show up as they happen. With TELEGRAM_TOKEN
-	// the demo also talks to Telegram.
+	// The console is the demo's chat: its sender has no grouping wait, so
+	// alerts show up as they happen, and a budget of messages a minute as on
+	// Telegram, so that a storm of them is printed as a digest. With
+	// TELEGRAM_TOKEN the demo also talks to Telegram.
 	cfg.Alerts.GroupWait = 0
 	auth := bot.AnyOf{console.Authorizer{Name: localUser()}}
 	tg, tgOperator := demoTelegram()
@@ -107,7 +108,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 	ops := newOperatorLayer(a, cfg, auth)
 	con = console.New(ops.bot, os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
-	ops.add(destination{dest: console.Dest, chat: console.Dest, channel: con})
+	ops.add(destination{dest: console.Dest, chat: console.Dest, channel: con, perMinute: console.PerMinute})
 	if tg.Enabled() {
 		if err := ops.addTelegram(tg); err != nil {
 			a.stop()
