@@ -89,12 +89,7 @@ func (s *Sender) Run(ctx context.Context) {
 	var lastSent time.Time
 	failures := 0
 	for ctx.Err() == nil {
-		var msgs []storage.ChatMessage
-		err := s.store.View(func(tx *storage.Tx) error {
-			var err error
-			msgs, err = tx.PendingChat(s.dest, maxBatch)
-			return err
-		})
+		msgs, err := s.pending()
 		if err != nil {
 			s.log.Error().Err(err).Msg("read chat queue")
 			_ = s.sleep(ctx, time.Second)
@@ -114,8 +109,16 @@ func (s *Sender) Run(ctx context.Context) {
 			_ = s.sleep(ctx, wait)
 			continue
 		}
-		if err := s.limit.Wait(ctx); err != nil {
+		waited, err := s.waitTurn(ctx)
+		if err != nil {
 			return
+		}
+		if waited {
+			// What piled up meanwhile goes out with them: a burst becomes
+			// one digest, not its first message alone and then the rest.
+			if more, err := s.pending(); err == nil && len(more) > 0 {
+				msgs = more
+			}
 		}
 		err = s.deliver(msgs)
 		var rl *RateLimitError
@@ -139,6 +142,37 @@ func (s *Sender) Run(ctx context.Context) {
 			failures = 0
 			lastSent = time.Now()
 		}
+	}
+}
+
+// pending reads what waits in the chat's queue, oldest first, at most
+// maxBatch.
+func (s *Sender) pending() ([]storage.ChatMessage, error) {
+	var msgs []storage.ChatMessage
+	err := s.store.View(func(tx *storage.Tx) error {
+		var err error
+		msgs, err = tx.PendingChat(s.dest, maxBatch)
+		return err
+	})
+	return msgs, err
+}
+
+// waitTurn waits until the rate limit lets one more message out, and says
+// whether it had to wait.
+func (s *Sender) waitTurn(ctx context.Context) (bool, error) {
+	r := s.limit.Reserve()
+	d := r.Delay()
+	if d <= 0 {
+		return false, nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		r.Cancel()
+		return false, ctx.Err()
+	case <-t.C:
+		return true, nil
 	}
 }
 

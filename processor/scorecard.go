@@ -60,8 +60,9 @@ type scorecards struct {
 
 // score rates a supplier from 0 to 1: the share of purchases that end
 // well (delivered, with cards that pass, without an unknown outcome first),
-// less a little for slowness. With too few purchases it is 1: no evidence
-// against the supplier, and it keeps its configured place.
+// less a little for slowness. With too few purchases it is 1 in /suppliers
+// (nothing against the supplier yet); adaptive routing does not go by it
+// then, and the supplier keeps its configured place (rankSources).
 func score(f *SupplierFigures, p95 time.Duration) float64 {
 	if f.Answered() < scoreSample {
 		return 1
@@ -220,31 +221,57 @@ func (e *Engine) switchVerification(sc Scorecard) error {
 	return nil
 }
 
-// adaptiveOrder reorders (in place) a product's sources by their suppliers' scores,
-// best first. Scores within scoreBand of each other count as equal, so the
-// configured priority (usually price) decides between suppliers that do
-// about as well; own stock, never scored, keeps score 1. Paused suppliers
-// and those over max_cost are still skipped by the caller.
+// adaptiveOrder reorders (in place) a product's sources for adaptive
+// routing (see rankSources). Paused suppliers and those over max_cost are
+// still skipped by the caller.
 func (e *Engine) adaptiveOrder(sources []config.Source) []config.Source {
 	if !e.adaptive {
 		return sources
 	}
 	e.scores.mu.RLock()
 	defer e.scores.mu.RUnlock()
-	band := func(s config.Source) int {
-		sc, ok := e.scores.cards[s.Supplier]
-		if !ok {
-			return scoreBands
-		}
-		return int(math.Round(sc.Score * scoreBands))
-	}
-	slices.SortStableFunc(sources, func(x, y config.Source) int { return band(y) - band(x) })
-	return sources
+	return rankSources(sources, func(supplier string) (float64, bool) {
+		sc, ok := e.scores.cards[supplier]
+		return sc.Score, ok && sc.Answered() >= scoreSample
+	})
 }
 
-// scoreBands is the resolution adaptive routing sees scores at (20: steps
-// of 0.05).
-const scoreBands = 20
+// scoreMargin is how much better a source's score must be to go ahead of
+// one configured before it: smaller differences are noise, and the
+// configured priority (usually price) stands.
+const scoreMargin = 0.05
+
+// rankSources orders sources for adaptive routing. Sources without a
+// score (own stock; a supplier with fewer than scoreSample ended purchases
+// in the hour) keep their positions. The scored ones are taken in
+// configured order, and each moves ahead past the scored sources before it
+// while its score is more than scoreMargin above the one just ahead: so a
+// source is never ahead of one configured before it unless it scores more
+// than scoreMargin better. Closeness is not transitive, and the order
+// respects every close pair: with scores 0.50, 0.54, 0.58 in that order
+// nothing moves.
+func rankSources(sources []config.Source, score func(supplier string) (s float64, ok bool)) []config.Source {
+	var slots []int // positions of the scored sources
+	var ranked []config.Source
+	var scores []float64
+	for i, src := range sources {
+		s, ok := score(src.Supplier)
+		if !ok {
+			continue
+		}
+		slots = append(slots, i)
+		at := len(ranked)
+		for at > 0 && s-scores[at-1] > scoreMargin+1e-9 { // 1e-9: 0.55-0.50 is 0.05000000000000004
+			at--
+		}
+		ranked = slices.Insert(ranked, at, src)
+		scores = slices.Insert(scores, at, s)
+	}
+	for k, i := range slots {
+		sources[i] = ranked[k]
+	}
+	return sources
+}
 
 // verifyDelay is how long after a purchase from a supplier under second
 // verification its second query goes out.

@@ -115,6 +115,12 @@ func (c *Console) handle(ctx context.Context, line string) {
 // Dest is the console's queue name for the operator layer's senders.
 const Dest = "console"
 
+// PerMinute is the console sender's budget of messages a minute, as on
+// Telegram: a storm of alerts or review prompts piles up between two
+// messages and is printed as one digest rather than scrolled past one by
+// one.
+const PerMinute = 20
+
 // Send prints a message. It implements bot.Channel; the terminal has one
 // chat, so chat is ignored.
 func (c *Console) Send(_ string, r bot.Reply) (string, error) {

@@ -66,11 +66,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 	// The simulated storefront's callback receiver checks every callback.
 	receiver := storefront.NewReceiver(map[string][]byte{demo.StorefrontID: []byte(secret)})
-	for _, p := range demo.Products {
-		if p.Kind == config.KindDirect {
-			receiver.SetDirect(p.SKU) // top-ups are delivered without cards: not a problem to report
-		}
-	}
+	demo.ExpectDeliveries(receiver)
 	cbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen for callbacks: %w", err)
@@ -101,9 +97,10 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	if err != nil {
 		return err
 	}
-	// The console is the demo's chat: its sender has no rate limit and no
-	// grouping wait, so alerts show up as they happen. With TELEGRAM_TOKEN
-	// the demo also talks to Telegram.
+	// The console is the demo's chat: its sender has no grouping wait, so
+	// alerts show up as they happen, and a budget of messages a minute as on
+	// Telegram, so that a storm of them is printed as a digest. With
+	// TELEGRAM_TOKEN the demo also talks to Telegram.
 	cfg.Alerts.GroupWait = 0
 	auth := bot.AnyOf{console.Authorizer{Name: localUser()}}
 	tg, tgOperator := demoTelegram()
@@ -112,7 +109,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	}
 	ops := app.NewOperatorLayer(a, cfg, auth)
 	con = console.New(ops.Bot(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
-	ops.Add(app.Destination{Dest: console.Dest, Chat: console.Dest, Channel: con})
+	ops.Add(app.Destination{Dest: console.Dest, Chat: console.Dest, Channel: con, PerMinute: console.PerMinute})
 	if tg.Enabled() {
 		if err := ops.AddTelegram(tg); err != nil {
 			a.Stop()
@@ -151,6 +148,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	case err := <-a.Err():
 		return err
 	}
+	printCallbackReport(receiver, con, lang) // the last word on what the storefront saw
 	con.Println(pickLang(lang, "正在停止…（再次运行 cardflow demo 会从同一数据继续）", "stopping… (run cardflow demo again to resume from the same data)"))
 	return nil
 }
@@ -219,7 +217,7 @@ func restockLater(ctx context.Context, admin *adminclient.Client, con *console.C
 	con.Println(fmt.Sprintf("📥 %s +%d", demo.RestockSKU, res.Added))
 }
 
-// reportCallbacks prints what the simulated storefront verified.
+// reportCallbacks prints what the simulated storefront verified every 30 s.
 func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.Console, lang string) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
@@ -229,13 +227,19 @@ func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.C
 			return
 		case <-t.C:
 		}
-		st, problems := r.Stats(), r.Problems()
-		con.Println(fmt.Sprintf(pickLang(lang, "🛒 商城已验证 %d 个回调（%d 单已发货，%d 次重复投递），问题 %d 个",
-			"🛒 storefront verified %d callbacks (%d orders delivered, %d repeats), %d problems"),
-			st.Accepted, st.Delivered, st.Repeats, len(problems)))
-		for _, p := range problems {
-			con.Println("   ✗ " + p)
-		}
+		printCallbackReport(r, con, lang)
+	}
+}
+
+// printCallbackReport prints the storefront's tally and every broken
+// promise it has seen, one "   ✗ " line each.
+func printCallbackReport(r *storefront.Receiver, con *console.Console, lang string) {
+	st, problems := r.Stats(), r.Problems()
+	con.Println(fmt.Sprintf(pickLang(lang, "🛒 商城已验证 %d 个回调（%d 单已发货，%d 次重复投递），问题 %d 个",
+		"🛒 storefront verified %d callbacks (%d orders delivered, %d repeats), %d problems"),
+		st.Accepted, st.Delivered, st.Repeats, len(problems)))
+	for _, p := range problems {
+		con.Println("   ✗ " + p)
 	}
 }
 

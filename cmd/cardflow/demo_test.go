@@ -76,9 +76,10 @@ func (d *demoRun) stop(t *testing.T) {
 }
 
 // TestDemoRunsShowsOrdersAcceptsCommandsAndResumes starts the demo with no
-// configuration, watches orders being delivered and an out-of-stock alert,
-// types operator commands, stops it with Ctrl-C and starts it again on the
-// same data.
+// configuration, watches orders being delivered, an out-of-stock alert and
+// a digest of review prompts, types operator commands, stops it with Ctrl-C
+// and starts it again on the same data. The demo's storefront must have
+// found nothing wrong in either run.
 func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
@@ -96,16 +97,22 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	d.waitFor(t, "stock levels", regexp.MustCompile(`📦 库存\n[\s\S]*qb-10 Q币 10元：\d+`))
 	io.WriteString(d.stdin, "/help\n")
 	d.waitFor(t, "help", regexp.MustCompile(`/approve <单号>`))
-	m = d.waitFor(t, "a large order held for review", regexp.MustCompile(`🔍 订单 #(\d+)（steam-50）待审核`))
+	// A prompt is a message of its own, or a line of a digest.
+	m = d.waitFor(t, "a large order held for review", regexp.MustCompile(`(?m)^(?:🔍 |  )订单 #(\d+)（steam-50）待审核`))
 	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
 	d.waitFor(t, "approval", regexp.MustCompile(`订单 #`+m[1]+` 已由 \S+ 批准`))
 	d.waitFor(t, "the approved order delivered", regexp.MustCompile(`✓ #`+m[1]+` steam-50 → 已发货`))
 	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
 	d.waitFor(t, "a repeated approval told what happened", regexp.MustCompile(`订单 #`+m[1]+` 当前为「已发货」，已由`))
+	// game-100 is bought as two 50s: its storefront gets two cards a unit.
+	d.waitFor(t, "an order bought as two supplier units delivered", regexp.MustCompile(`✓ #\d+ game-100 → 已发货`))
+	// A burst from one buyer holds several orders at once: one digest.
+	d.waitFor(t, "review prompts folded into a digest", regexp.MustCompile(`🔍 \d+ 笔订单待审核：`))
 	d.stop(t)
 	if strings.Contains(d.output(), "panic") {
 		t.Fatalf("panic in output:\n%s", d.output())
 	}
+	assertStorefrontSawNoProblem(t, d.output())
 	last := lastOrderID(d.output())
 
 	// A second run resumes from the same data: new orders continue the ids.
@@ -115,6 +122,28 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 		t.Fatalf("second run delivered #%d, want ids after %d", n, last)
 	}
 	d2.stop(t)
+	assertStorefrontSawNoProblem(t, d2.output())
+}
+
+// assertStorefrontSawNoProblem fails on any problem the demo's storefront
+// reported (its tally, printed every 30 s and on stopping, and a "   ✗ "
+// line per problem), and when it printed no tally at all.
+func assertStorefrontSawNoProblem(t *testing.T, out string) {
+	t.Helper()
+	tally := regexp.MustCompile(`🛒 商城已验证 \d+ 个回调（\d+ 单已发货，\d+ 次重复投递），问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
+	if len(tally) == 0 {
+		t.Fatalf("the demo printed no storefront tally:\n%s", out)
+	}
+	for _, m := range tally {
+		if m[1] != "0" {
+			t.Errorf("the storefront reported %s problems", m[1])
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "   ✗ ") {
+			t.Errorf("the storefront reported: %s", strings.TrimSpace(line))
+		}
+	}
 }
 
 func lastOrderID(out string) int {

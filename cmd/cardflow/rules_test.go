@@ -90,3 +90,31 @@ func TestCheckRefusesARuleWhoseCostHasNoBound(t *testing.T) {
 		t.Fatalf("code %d:\n%s", code, out)
 	}
 }
+
+// TestRulesSeeNowHourInTheReportTimeZone runs the real binary with
+// [report] timezone = "America/New_York" (12 or 13 hours from the default,
+// Asia/Shanghai) and a rule that holds orders placed in this hour or the
+// next, New York time: an order placed now is held.
+func TestRulesSeeNowHourInTheReportTimeZone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	const zone = "America/New_York"
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := time.Now().In(loc).Hour() // or the next hour, should one begin before the order
+	s := newService(t, fmt.Sprintf(ruleConfig+"[report]\ntimezone = %q\n",
+		fmt.Sprintf("now.hour == %d || now.hour == %d", h, (h+1)%24), zone))
+	p := s.start(t)
+	o, _, err := s.client().Create(context.Background(), storefront.NewOrder{ExternalID: "TZ-1", SKU: "qb-10",
+		Quantity: 1, Amount: "10.00", Buyer: storefront.Buyer{ID: "b-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != "review" {
+		t.Fatalf("an order placed at %d:xx in %s is %s under now.hour == %d", h, zone, o.Status, h)
+	}
+	p.interrupt(t)
+}

@@ -61,7 +61,12 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	ruleBook, err := rules.New(store, cfg.Rules, bot.Shanghai(), time.Now, log)
+	// now.hour is shop time: the zone of the daily report, one setting.
+	shop, err := cfg.Report.Location()
+	if err != nil { // Validate refused it already; this is the fallback of a config built in code
+		shop = bot.Shanghai()
+	}
+	ruleBook, err := rules.New(store, cfg.Rules, shop, time.Now, log)
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("rules: %w", err)

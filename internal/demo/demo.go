@@ -13,6 +13,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/storefront"
 )
 
 // StorefrontID is the simulated storefront's id.
@@ -41,6 +42,24 @@ var Products = []config.Product{
 		Sources: []config.Source{{Supplier: SimSupplier, Item: "GAME50", Units: 2}}},
 	{SKU: "qb-direct", Name: "Q币直充 10元", Kind: config.KindDirect, MaxQuantity: 10, BatchSize: 10,
 		Sources: []config.Source{{Supplier: SimSupplier, Item: "QBD10", Units: 1}}},
+}
+
+// ExpectDeliveries tells the storefront's callback receiver what cardflow
+// delivers for each product: no cards for a top-up; for a card product one
+// card a unit from own stock and `units` cards a unit from a supplier
+// (game-100 is bought as two 50s, so its buyer gets two cards a unit).
+func ExpectDeliveries(r *storefront.Receiver) {
+	for _, p := range Products {
+		if p.Kind == config.KindDirect {
+			r.SetDirect(p.SKU)
+			continue
+		}
+		counts := make([]int, 0, len(p.Sources))
+		for _, s := range p.Sources {
+			counts = append(counts, max(s.Units, 1))
+		}
+		r.SetCardsPerUnit(p.SKU, counts...)
+	}
 }
 
 // prices in fen per unit.

@@ -46,6 +46,7 @@ type Receiver struct {
 	cardSets map[string]string     // order id → first delivered card set
 	cardTo   map[string]string     // card number → order id
 	direct   map[string]bool       // SKUs delivered without cards (top-ups)
+	perUnit  map[string][2]int     // SKU → least and most cards a unit brings; absent: one
 	problems []string
 	accepted int
 	rejected int
@@ -56,7 +57,7 @@ type Receiver struct {
 // NewReceiver verifies callbacks signed with secrets.
 func NewReceiver(secrets map[string][]byte) *Receiver {
 	return &Receiver{Secrets: secrets, events: map[string]Callback{}, byOrder: map[string][]Callback{},
-		cardSets: map[string]string{}, cardTo: map[string]string{}, direct: map[string]bool{}}
+		cardSets: map[string]string{}, cardTo: map[string]string{}, direct: map[string]bool{}, perUnit: map[string][2]int{}}
 }
 
 // SetDirect names the SKUs that are direct top-ups: their deliveries carry
@@ -67,6 +68,21 @@ func (r *Receiver) SetDirect(skus ...string) {
 	for _, s := range skus {
 		r.direct[s] = true
 	}
+}
+
+// SetCardsPerUnit says how many cards a unit of a card product brings,
+// where that is not one: cardflow buys `units` supplier units per product
+// unit (a 100-yuan card as two 50s) and delivers every card it bought,
+// while own stock holds whole units. Give each count the product's sources
+// bring: an order whose batches came from sources that differ gets a number
+// between the least and the most.
+func (r *Receiver) SetCardsPerUnit(sku string, counts ...int) {
+	if len(counts) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.perUnit[sku] = [2]int{slices.Min(counts), slices.Max(counts)}
 }
 
 // SetFailRate changes FailRate while callbacks arrive (a chaos test turns
@@ -154,11 +170,7 @@ func (r *Receiver) record(cb Callback) {
 	for _, c := range cb.Order.Cards {
 		numbers = append(numbers, c.Number)
 	}
-	want := cb.Order.Quantity
-	if r.direct[cb.Order.SKU] {
-		want = 0
-	}
-	if len(numbers) != want {
+	if !r.cardsFit(cb.Order.SKU, cb.Order.Quantity, len(numbers)) {
 		r.problems = append(r.problems, fmt.Sprintf("order %s (%s) delivered %d cards for quantity %d", id, cb.Order.SKU, len(numbers), cb.Order.Quantity))
 	}
 	slices.Sort(numbers)
@@ -173,6 +185,20 @@ func (r *Receiver) record(cb Callback) {
 		}
 		r.cardTo[n] = id
 	}
+}
+
+// cardsFit says whether n cards are what quantity units of sku bring:
+// none for a top-up, one a unit for a card product unless SetCardsPerUnit
+// said otherwise. Called with r.mu held.
+func (r *Receiver) cardsFit(sku string, quantity, n int) bool {
+	if r.direct[sku] {
+		return n == 0
+	}
+	per, ok := r.perUnit[sku]
+	if !ok {
+		per = [2]int{1, 1}
+	}
+	return quantity*per[0] <= n && n <= quantity*per[1]
 }
 
 // Delivered reports whether an order's delivered callback arrived.

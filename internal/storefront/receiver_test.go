@@ -38,9 +38,10 @@ func delivered(event, orderID, sku string, qty int, cards ...string) Callback {
 }
 
 // TestReceiverChecksWhatEachDeliveryPromises states the promises the
-// receiver checks per callback: a card product gets one card a unit, a
-// top-up none, and a repeated event says exactly what it said the first
-// time.
+// receiver checks per callback: a card product gets one card a unit (or
+// the cards per unit set for it: "pair" is bought as two supplier units,
+// "mixed" from own stock or as two units), a top-up none, and a repeated
+// event says exactly what it said the first time.
 func TestReceiverChecksWhatEachDeliveryPromises(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -49,6 +50,12 @@ func TestReceiverChecksWhatEachDeliveryPromises(t *testing.T) {
 	}{
 		{"card order with its cards", []Callback{delivered("e1", "1", "card", 2, "A", "B")}, ""},
 		{"card order short of cards", []Callback{delivered("e1", "1", "card", 2, "A")}, "delivered 1 cards for quantity 2"},
+		{"two-unit product with two cards a unit", []Callback{delivered("e1", "1", "pair", 2, "A", "B", "C", "D")}, ""},
+		{"two-unit product with one card a unit", []Callback{delivered("e1", "1", "pair", 2, "A", "B")}, "delivered 2 cards for quantity 2"},
+		{"two-unit product with a card too many", []Callback{delivered("e1", "1", "pair", 1, "A", "B", "C")}, "delivered 3 cards for quantity 1"},
+		{"mixed product from both kinds of source", []Callback{delivered("e1", "1", "mixed", 2, "A", "B", "C")}, ""},
+		{"mixed product from stock", []Callback{delivered("e1", "1", "mixed", 2, "A", "B")}, ""},
+		{"mixed product short of cards", []Callback{delivered("e1", "1", "mixed", 2, "A")}, "delivered 1 cards for quantity 2"},
 		{"top-up without cards", []Callback{delivered("e1", "1", "topup", 3)}, ""},
 		{"top-up with a card", []Callback{delivered("e1", "1", "topup", 1, "A")}, "delivered 1 cards for quantity 1"},
 		{"repeat that says the same", []Callback{delivered("e1", "1", "card", 1, "A"), delivered("e1", "1", "card", 1, "A")}, ""},
@@ -61,6 +68,8 @@ func TestReceiverChecksWhatEachDeliveryPromises(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := NewReceiver(map[string][]byte{"shop": testSecret})
 			r.SetDirect("topup")
+			r.SetCardsPerUnit("pair", 2)
+			r.SetCardsPerUnit("mixed", 1, 2)
 			for _, cb := range tt.callbacks {
 				if code := post(t, r, cb); code != http.StatusNoContent {
 					t.Fatalf("callback answered %d", code)

@@ -50,7 +50,9 @@ type Engine struct {
 
 // New builds the engine from the config file's rules and the changes stored
 // in the database. A config rule that does not compile, or is over the
-// limits, is an error.
+// limits, is an error. loc is the shop's time zone ([report] timezone): of
+// now.hour, of the days rule hits are counted on, and of the times /rules
+// shows.
 func New(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger) (*Engine, error) {
 	return newWithLimits(store, cfgRules, loc, now, log, defaultLimits())
 }
