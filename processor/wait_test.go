@@ -135,9 +135,14 @@ func TestDelayIsNewsAgainAfterTheOrderFailed(t *testing.T) {
 	f := newFixture(t, nil)
 	o := f.submit("DLY-RETRY", "qb-10", 1, 1000)
 	f.waitFor("waiting out of stock", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+	// The receiver checks a callback's signature against the same clock:
+	// moving it on while the first callback is in flight would make that
+	// one stale and its retry due at a time the test never reaches.
+	f.waitCallbacks(o.ID, CallbackDelayed)
 	f.tick(31 * time.Minute)
 	f.engine.ExpireWaits()
 	f.waitStatus(o.ID, storage.StatusFailed)
+	f.waitCallbacks(o.ID, CallbackDelayed, CallbackFailed)
 	if _, err := f.engine.Retry(storage.Actor{Name: "alice", Platform: "test"}, o.ID); err != nil {
 		t.Fatal(err)
 	}
