@@ -46,6 +46,9 @@ var (
 	docsPath = regexp.MustCompile(`\bdocs/[A-Za-z0-9_./-]+`)
 	// mdLink is the target of a Markdown link.
 	mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	// codePath is a path written as code in a page, such as
+	// `storage/writer.go`: one into a folder of the repository must exist.
+	codePath = regexp.MustCompile("`([a-z][a-z0-9_]*/[A-Za-z0-9_./-]*[A-Za-z0-9_])`")
 	// url is a web address: what it names is not in the repository, and
 	// is not a citation this test can check.
 	url = regexp.MustCompile(`[a-z]+://\S+`)
@@ -64,7 +67,8 @@ func checked(name string) bool {
 
 // TestEveryCitationNamesAFileInTheRepository reads every tracked file of
 // the kinds above and fails on a citation of a document outside the
-// repository, or of a file in it that does not exist.
+// repository, or of a file in it that does not exist (in a page, also a
+// path into one of the repository's folders written as code).
 func TestEveryCitationNamesAFileInTheRepository(t *testing.T) {
 	files := trackedFiles(t)
 	if !slices.Contains(files, "README.md") {
@@ -104,11 +108,32 @@ func problems(t *testing.T, name string) []string {
 			for _, m := range mdLink.FindAllStringSubmatch(line, -1) {
 				targets = append(targets, m[1])
 			}
+			for _, m := range codePath.FindAllStringSubmatch(line, -1) {
+				if first, _, _ := strings.Cut(m[1], "/"); topFolders(t)[first] {
+					targets = append(targets, m[1])
+				}
+			}
 		}
 		for _, target := range targets {
 			if !exists(name, target) {
 				out = append(out, where+"cites "+target+", which is not in the repository")
 			}
+		}
+	}
+	return out
+}
+
+// topFolders are the folders at the repository's top.
+func topFolders(t *testing.T) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out[e.Name()] = true
 		}
 	}
 	return out
