@@ -190,7 +190,7 @@ func TestImportCountsAddedDuplicateAndInvalidLines(t *testing.T) {
 
 // TestImportCountsKeysAlreadyDeliveredAsDuplicates: a key handed to an
 // order is never stocked again, whether re-imported as it was or
-// reformatted, into the same or another SKU (DESIGN §3 invariant 2).
+// reformatted, into the same or another SKU (docs/lifecycle.md, invariant 2).
 func TestImportCountsKeysAlreadyDeliveredAsDuplicates(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	keys := "USED-0001,pw1\nUSED-0002,pw2\nUSED-0003,pw3\n"
@@ -656,8 +656,8 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("client died") }
 
-// TestAPartlyCommittedImportIsAudited: DESIGN §9 wants every operator
-// action in the audit log. An import that stops half-way has still added
+// TestAPartlyCommittedImportIsAudited: every operator action is in the
+// audit log. An import that stops half-way has still added
 // cards, so it must leave an entry saying so.
 func TestAPartlyCommittedImportIsAudited(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})

@@ -10,7 +10,7 @@ import (
 	"cardflow/internal/signing"
 )
 
-// maxBody is the storefront API's body limit (DESIGN §4).
+// maxBody is the storefront API's body limit (docs/api.md).
 const maxBody = 64 << 10
 
 type replayGuard = signing.Guard

@@ -20,7 +20,7 @@ import (
 	"cardflow/storage"
 )
 
-// directProduct is a top-up product (DESIGN §6: kind direct needs an
+// directProduct is a top-up product (kind direct: an order needs an
 // account). Its supplier is never called: these orders never get stored.
 var directProduct = config.Product{SKU: "phone-50", Name: "话费 50元", Kind: config.KindDirect, MaxQuantity: 1,
 	BatchSize: 1, Sources: []config.Source{{Supplier: "fulu", Item: "10000587", Units: 1}}}
@@ -84,7 +84,7 @@ func postBody(body []byte) func(*testing.T, *fixture) *reply {
 
 // TestBadRequestsAreRefusedWithJSONErrorsAndStoreNothing sends every kind of
 // bad storefront request to one server; each answer is the right status and
-// error code in DESIGN §4's JSON error format, never a 500 or a stack trace,
+// error code in the API's JSON error format, never a 500 or a stack trace,
 // and afterwards no order exists: the first good order gets id "1".
 func TestBadRequestsAreRefusedWithJSONErrorsAndStoreNothing(t *testing.T) {
 	f := newFixture(t, fixtureOptions{extraProducts: []config.Product{directProduct}})
@@ -332,7 +332,7 @@ func TestBadRequestsAreRefusedWithJSONErrorsAndStoreNothing(t *testing.T) {
 			}
 			code := tc.code
 			if code == "-" {
-				// DESIGN §4 names no code for 405; any code in the error format.
+				// No code of its own for 405; any code in the error format.
 				if r.status != tc.status {
 					t.Errorf("status = %d, want %d; body: %s", r.status, tc.status, r.body)
 				}
@@ -387,10 +387,10 @@ func TestBadRequestsAreRefusedWithJSONErrorsAndStoreNothing(t *testing.T) {
 	})
 }
 
-// TestSignatureWindowIsInclusiveAt300Seconds: DESIGN §4 refuses requests
-// "more than 300 s off"; exactly 300 s either way is still accepted (once
-// the server has run for a window: before, timestamps older than its start
-// are refused).
+// TestSignatureWindowIsInclusiveAt300Seconds: the API refuses requests more
+// than 300 s off (docs/api.md); exactly 300 s either way is still accepted
+// (once the server has run for a window: before, timestamps older than its
+// start are refused).
 func TestSignatureWindowIsInclusiveAt300Seconds(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	f.clock.Advance(301 * time.Second)

@@ -1,5 +1,5 @@
 // Package api is cardflow's HTTP surface: the signed storefront API, the
-// bearer-token admin API, and health endpoints (DESIGN §4, §5, §10).
+// bearer-token admin API, and health endpoints (docs/api.md).
 package api
 
 import (
@@ -11,7 +11,7 @@ import (
 	"cardflow/storage"
 )
 
-// Error codes of DESIGN §4.
+// Error codes of the API's error body (docs/api.md).
 const (
 	codeInvalidRequest = "invalid_request"
 	codeUnauthorized   = "unauthorized"

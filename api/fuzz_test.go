@@ -27,7 +27,7 @@ const (
 	modes
 )
 
-// errorCodes are DESIGN §4's error codes per HTTP status (405 is net/http's
+// errorCodes are the API's error codes per HTTP status (405 is net/http's
 // wrong method, answered as invalid_request).
 var errorCodes = map[int][]string{
 	http.StatusBadRequest:            {"invalid_request"},
@@ -46,7 +46,7 @@ var orderStates = []string{"pending", "review", "processing", "delivered", "fail
 // real engine and a real bbolt store, with fuzzed method, request target,
 // signature headers and body, parsed from the wire by net/http as a server
 // would. Properties: no panic and no 5xx; every non-2xx answer is the JSON
-// error of DESIGN §4 without internals; a request signed correctly over its
+// error of the API without internals; a request signed correctly over its
 // content is never refused as unauthorized; the same request with one byte
 // changed is refused; an accepted order stores no control or format
 // character in any text field.
@@ -231,7 +231,7 @@ func wireRequest(method, target, id, ts, sig string, body []byte) *http.Request 
 	return req
 }
 
-// checkFuzzError wants DESIGN §4's error body with the code of its status.
+// checkFuzzError wants the API's error body with the code of its status.
 func checkFuzzError(t *testing.T, r *reply) {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {

@@ -3,7 +3,7 @@ package api_test
 // Shared setup for the HTTP API tests: a real bbolt store, the real engine,
 // both API listeners on loopback httptest servers, and a storefront callback
 // receiver on a third server. Requests are signed here from the wire contract
-// of DESIGN §4, independently of internal/signing, so that a mistake there
+// (docs/api.md), independently of internal/signing, so that a mistake there
 // cannot hide behind a matching mistake in the tests.
 
 import (
@@ -55,7 +55,7 @@ var (
 	shop1Secret = []byte("shop1-secret-2f9c41d07a")
 	shop2Secret = []byte("shop2-secret-8e3b5a66c1")
 
-	// startTime is the injected clock's start, in UTC (STYLE 12: fixed zone).
+	// startTime is the injected clock's start, in a fixed zone (UTC).
 	startTime = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 )
 
@@ -160,7 +160,7 @@ func (s *syncBuffer) String() string {
 }
 
 // largeOrderScreener holds orders above a limit for review, like the default
-// rule "order.amount > 500" (DESIGN §7).
+// rule "order.amount > 500".
 type largeOrderScreener struct{ over money.Amount }
 
 func (s largeOrderScreener) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
@@ -374,7 +374,7 @@ type call struct {
 	chunked bool // send with Transfer-Encoding: chunked (ContentLength -1)
 }
 
-// signature is DESIGN §4: lowercase hex HMAC-SHA256(secret,
+// signature is the storefront signature: lowercase hex HMAC-SHA256(secret,
 // timestamp + "\n" + METHOD + "\n" + path_and_query + "\n" + body).
 func signature(secret []byte, ts, method, pathAndQuery string, body []byte) string {
 	m := hmac.New(sha256.New, secret)
@@ -552,7 +552,7 @@ func simpleOrder(t testing.TB, externalID, sku string, quantity int, amount stri
 		Buyer: &buyerJSON{ID: "u-8812", Contact: "a@example.com", IP: "203.0.113.9"}})
 }
 
-// orderJSON is DESIGN §4's ORDER, decoded strictly.
+// orderJSON is the API's ORDER object, decoded strictly.
 type orderJSON struct {
 	ID          string     `json:"id"`
 	ExternalID  string     `json:"external_id"`
@@ -581,8 +581,8 @@ var (
 	decimal  = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 )
 
-// order checks that the reply is {"order": ORDER} with exactly DESIGN §4's
-// keys and JSON types, and returns the order.
+// order checks that the reply is {"order": ORDER} with exactly the ORDER
+// object's keys and JSON types (docs/api.md), and returns the order.
 func (r *reply) order(t testing.TB) orderJSON {
 	t.Helper()
 	wantJSON(t, r)
@@ -679,7 +679,7 @@ func wantJSON(t testing.TB, r *reply) {
 // text, Go source positions and package paths, raw decoder errors.
 var internals = regexp.MustCompile(`goroutine \d|panic|\.go:\d|runtime error|runtime/|cardflow/|json: cannot|invalid character|encoding/json`)
 
-// apiError is the error body of DESIGN §4.
+// apiError is the API's error body.
 type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`

@@ -16,7 +16,7 @@ import (
 )
 
 // TestCreateOrderAnswers201AndDeliversFromImportedStock follows one order
-// from POST to delivery: the 201 carries DESIGN §4's ORDER (with cards only
+// from POST to delivery: the 201 carries the ORDER object (with cards only
 // if it is already delivered), the delivered order is the same through GET
 // by id, GET by external_id and the signed callback, and its cards are the
 // oldest imported keys.
@@ -348,7 +348,7 @@ func TestGetOrderByMalformedIDIsNotFound(t *testing.T) {
 }
 
 // TestExternalIDOf64AllowedCharactersRoundTrips: the longest external id of
-// DESIGN §4's alphabet is accepted and found again.
+// the allowed alphabet (A-Z a-z 0-9 . _ : -) is accepted and found again.
 func TestExternalIDOf64AllowedCharactersRoundTrips(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	ext := "AZaz09._:-" + strings.Repeat("x", 54)
@@ -366,7 +366,7 @@ func TestExternalIDOf64AllowedCharactersRoundTrips(t *testing.T) {
 
 // TestConcurrentOrdersNeverShareACard: many orders racing for little stock
 // get distinct cards, the rest wait, and an import serves them all — no key
-// ever reaches two orders (DESIGN §3 invariant 2).
+// ever reaches two orders (docs/lifecycle.md, invariant 2).
 func TestConcurrentOrdersNeverShareACard(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	var lines strings.Builder
@@ -444,7 +444,7 @@ func waitCounts(t *testing.T, f *fixture, delivered, delayed int) {
 }
 
 // TestOrderTimesComeFromTheInjectedClock: orders are stamped by the injected
-// clock, not the wall clock (STYLE 9), and a new order's updated_at is its
+// clock, not the wall clock, and a new order's updated_at is its
 // created_at.
 func TestOrderTimesComeFromTheInjectedClock(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})

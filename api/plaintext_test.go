@@ -54,12 +54,12 @@ func forms(t testing.TB, secret string) []string {
 	return out
 }
 
-// TestCardKeysAreNeverStoredInPlaintext is the security check of DESIGN
-// §9: after importing a few hundred known card keys and delivering some of
-// them (so they sit in stock, in order records and behind outbox
-// callbacks that could not be delivered), neither the database file nor a
-// backup contains any card number or password in any readable form — while
-// the API still hands them, decrypted, to the storefront that owns the order.
+// TestCardKeysAreNeverStoredInPlaintext checks that card keys are encrypted
+// at rest: after importing a few hundred known card keys and delivering some
+// of them (so they sit in stock, in order records and behind outbox callbacks
+// that could not be delivered), neither the database file nor a backup
+// contains any card number or password in any readable form — while the API
+// still hands them, decrypted, to the storefront that owns the order.
 func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
 	f := newFixture(t, fixtureOptions{failCallbacks: true})
 	const total, half = 300, 150

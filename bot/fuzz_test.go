@@ -214,7 +214,7 @@ func fuzzBot(lang string) (*Bot, *recordingEngine) {
 // arguments without white space, and parses its own canonical form the
 // same; Handle is deterministic; a text that is not a command gets no
 // reply; every command gets a reply; and the engine is changed exactly
-// when DESIGN §8's grammar and the speaker's role call for it, with the
+// when the command grammar and the speaker's role call for it, with the
 // arguments as typed.
 func FuzzCommand(f *testing.F) {
 	for _, text := range []string{
@@ -281,7 +281,7 @@ func FuzzCommand(f *testing.F) {
 
 func role(id Identity) Role { return operators[id.Platform+"/"+id.UserID].Role }
 
-// expectedActions is DESIGN §8's command grammar: what the engine must be
+// expectedActions is the command grammar: what the engine must be
 // asked to do when someone of role r (0: not an operator) types the
 // command name with args.
 func expectedActions(name string, args []string, r Role) []string {

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// What a stranger (anyone who is not an operator) may cost. Every refusal
-// used to be an fsync'd audit write and a chat answer, so a flood of
-// commands or presses from outside could load the writer and use up a
-// group's messages. Now a stranger's first refusal is audited and answered;
+// What a stranger (anyone who is not an operator) may cost. An audited
+// refusal is an fsync'd write and a chat answer, so a flood of commands or
+// presses from outside, each refused so, would load the writer and use up a
+// group's messages. A stranger's first refusal is audited and answered;
 // further refusals within strangerQuiet are only counted — no write, no
 // answer — and the count goes into that stranger's next audited refusal.
 // All strangers together get at most strangerBudget audited refusals a

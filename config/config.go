@@ -9,7 +9,7 @@ import (
 	"cardflow/internal/money"
 )
 
-// Config is the whole configuration file (DESIGN §11).
+// Config is the whole configuration file (config.toml.example documents it).
 type Config struct {
 	DataDir       string `toml:"data_dir"`
 	MasterKeyFile string `toml:"master_key_file"`
@@ -211,7 +211,7 @@ const (
 )
 
 // Rule is one intake rule: an expression over the order and the buyer's
-// history (DESIGN §7), evaluated in order; the first match decides.
+// history, evaluated in order; the first match decides.
 type Rule struct {
 	Name   string `toml:"name"`
 	When   string `toml:"when"`

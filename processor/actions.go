@@ -9,7 +9,7 @@ import (
 	"cardflow/storage"
 )
 
-// Operator actions (DESIGN §3, §5, §8). Each is checked against the order's
+// Operator actions (docs/lifecycle.md). Each is checked against the order's
 // state inside the write transaction, so two operators racing on one order
 // get exactly one success and one *StateError, and every attempt — done or
 // refused — is in the audit log of that same transaction.

@@ -85,7 +85,7 @@ func (b *breakers) down(name string) bool {
 	return cb != nil && cb.State() == gobreaker.StateOpen
 }
 
-// markedDown reports whether a supplier is marked down (DESIGN §6): from the
+// markedDown reports whether a supplier is marked down: from the
 // breaker opening until a probe succeeds, half-open included, the span of
 // its supplier_down alert. The circuit gauge shows this, not down: a
 // half-open breaker waiting for an order to probe with would otherwise

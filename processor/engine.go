@@ -300,11 +300,10 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 // storage.Store.Trim) whenever more than trimAbove of them are resident,
 // checked every trimCheck (a read of /proc/self/statm while under it).
 // Under a backlog of callbacks each one reads an older order, and the
-// kernel maps neighbouring pages on every fault: a million-order load
-// mapped in 15-30 MB a second, so trimming every 10 s, as before, let the
-// mapped part alone reach 150 MB between two trims. Start trims once
-// itself, whatever is resident: start-up has just read a day of buyer
-// history.
+// kernel maps neighbouring pages on every fault: trimming every few seconds
+// instead let the mapped pages alone grow by a hundred MB and more between
+// two trims (docs/performance.md). Start trims once itself, whatever is
+// resident: start-up has just read a day of buyer history.
 const (
 	trimCheck = 250 * time.Millisecond
 	trimAbove = 16 << 20

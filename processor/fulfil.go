@@ -8,7 +8,7 @@ import (
 	"cardflow/storage"
 )
 
-// Reasons an order carries (DESIGN §3).
+// Reasons an order carries (docs/lifecycle.md).
 const (
 	ReasonOutOfStock  = "out_of_stock"
 	ReasonUnknownSKU  = "unknown_sku"
@@ -17,7 +17,7 @@ const (
 	reasonOperatorFmt = "operator:%s"
 )
 
-// Callback types (DESIGN §4).
+// Callback types (docs/api.md).
 const (
 	CallbackDelivered = "order.delivered"
 	CallbackDelayed   = "order.delayed"

@@ -16,7 +16,7 @@ import (
 	"cardflow/storage"
 )
 
-// Intake decisions a Screener can make (DESIGN §7 actions).
+// Intake decisions a Screener can make: the actions of a rule.
 const (
 	DecideAllow  = "allow"
 	DecideReview = "review"
@@ -102,7 +102,7 @@ func (e *Engine) validate(r *Request) (config.Product, error) {
 // [storefront, external_id, sku, quantity, amount, buyer id, contact, ip,
 // account, [[key, value], ...] sorted by key] followed by a newline, which
 // is what stored orders were hashed over; they are appended by hand here
-// (a fifth of the CPU of intake's own code went to the encoder), and
+// (the encoder was a large share of intake's CPU; docs/performance.md), and
 // TestRequestHashIsTheEncodersBytes holds them to the encoder.
 func (r *Request) hash() []byte {
 	keys := make([]string, 0, len(r.Extra))

@@ -9,7 +9,7 @@ import (
 	"cardflow/suppliers"
 )
 
-// metrics are the engine's Prometheus series (DESIGN §10). Labels carry
+// metrics are the engine's Prometheus series. Labels carry
 // statuses, supplier and SKU names only: never buyer data or secrets.
 type metrics struct {
 	transitions *prometheus.CounterVec

@@ -14,7 +14,7 @@ import (
 // order writes queued behind it.
 const importChunk = 5000
 
-// ImportResult answers a stock import (DESIGN §5).
+// ImportResult answers a stock import (docs/api.md).
 type ImportResult struct {
 	Added      int               `json:"added"`
 	Duplicates int               `json:"duplicates"`

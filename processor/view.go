@@ -8,7 +8,7 @@ import (
 )
 
 // OrderView is the ORDER object of the storefront API and callbacks
-// (DESIGN §4). Cards are only filled when delivered.
+// (docs/api.md). Cards are only filled when delivered.
 type OrderView struct {
 	ID          string     `json:"id"`
 	ExternalID  string     `json:"external_id"`

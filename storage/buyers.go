@@ -494,9 +494,9 @@ func (idx *buyerIndex) merge(later *buyerIndex) {
 // A busy minute leaves a hundred thousand sightings or more. They are
 // written in key order and in transactions of flushChunk: bbolt splits
 // nodes only at commit, so random keys put into one transaction make each
-// insert shift a node that keeps growing (a quadratic stall measured at
-// over a minute for 150,000 keys, during which no order could be written),
-// and one huge transaction would hold the writer from every order anyway.
+// insert shift a node that keeps growing (a stall quadratic in the keys,
+// during which no order can be written; docs/performance.md), and one huge
+// transaction would hold the writer from every order anyway.
 func (s *Store) FlushBuyers(now time.Time) error {
 	idx := s.buyerIndex()
 	if s.buyersErr != nil {

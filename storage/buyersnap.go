@@ -11,8 +11,8 @@ import (
 
 // A clean shutdown writes the buyer index as it stands, with the key of
 // the newest log record it covers; the next start-up reads that instead of
-// a day of log records when the log has not changed since (a million
-// orders: 0.1 s instead of 1.5 s). A crash leaves a snapshot whose key no
+// a day of log records when the log has not changed since, a fraction of
+// the time (docs/performance.md). A crash leaves a snapshot whose key no
 // longer matches the log's newest, and the log is read as before.
 
 var keyBuyerSnapshot = []byte("buyer_snapshot")

@@ -13,10 +13,9 @@ import (
 
 // Ceiling is what the disk under a data directory allows: the rate of
 // durable writes through the store's own group-commit writer when nothing
-// else happens in them. specs/bbolt.md measured it at ~108,000 writes/s
-// with 256 producers and 300-byte values on this kind of machine; the
-// disk's speed drifts, so `cardflow bench` measures it again in the same
-// run and reports cardflow's throughput as a share of it.
+// else happens in them (docs/performance.md has what it was measured at).
+// The disk's speed drifts, so `cardflow bench` measures it again in the
+// same run and reports cardflow's throughput as a share of it.
 type Ceiling struct {
 	Writes    int           // durable writes made
 	Commits   int           // bbolt commits they took

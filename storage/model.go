@@ -10,7 +10,7 @@ import (
 	"cardflow/internal/money"
 )
 
-// Status is an order's lifecycle state (DESIGN §3).
+// Status is an order's lifecycle state (docs/lifecycle.md).
 type Status string
 
 // The order states. Their strings are part of every API.

@@ -23,14 +23,14 @@ import (
 //
 // Only a mapping with more than over bytes resident is trimmed (Trim(0)
 // always trims). A check that finds less costs a read of /proc/self/statm,
-// a few microseconds, where /proc/self/smaps, which gives the mapping's own
-// share, walks every mapping's page tables and costs over a millisecond:
-// statm counts the mapping together with the binary's code and other
-// file-backed pages, whose share the last full look measured (trimOther).
-// The estimate is off by how much those other pages changed since: they
-// are mostly the binary's code, which grows as more of it runs, so the
-// check errs toward trimming early; it can fall behind only when the kernel
-// reclaims them under memory pressure, and then by at most their size.
+// which is cheap, where /proc/self/smaps, which gives the mapping's own
+// share, walks every mapping's page tables and costs far more
+// (docs/performance.md): statm counts the mapping together with the binary's
+// code and other file-backed pages, whose share the last full look measured
+// (trimOther). The estimate is off by how much those other pages changed
+// since: they are mostly the binary's code, which grows as more of it runs,
+// so the check errs toward trimming early; it can fall behind only when the
+// kernel reclaims them under memory pressure, and then by at most their size.
 //
 // It runs inside a read transaction: bbolt remaps the file only under its
 // mmap lock, which a read transaction holds shared, so the range trimmed is

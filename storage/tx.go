@@ -79,7 +79,7 @@ func (t *Tx) CreateOrder(o *Order) error {
 
 // appending returns a bucket whose keys only grow (sequence numbers), packed
 // full: bbolt's default split leaves pages half empty, which doubles both the
-// file and the pages each commit writes (specs/bbolt.md).
+// file and the pages each commit writes (docs/storage.md).
 func (t *Tx) appending(name []byte) *bolt.Bucket {
 	b := t.tx.Bucket(name)
 	b.FillPercent = 1.0

@@ -10,7 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// writer is the group-commit writer of specs/bbolt.md: producers queue write
+// writer is the group-commit writer (docs/storage.md): producers queue write
 // functions, one goroutine applies everything queued in a single bbolt
 // transaction and reports back after the commit. One commit costs two
 // fsyncs whether it carries one write or two thousand, so throughput grows

@@ -78,7 +78,7 @@ const (
 	ReasonOutOfStock         = "out_of_stock"
 	ReasonInvalidAccount     = "invalid_account"
 	ReasonProductUnavailable = "product_unavailable"
-	ReasonConfig             = "config_error"    // our side is misconfigured (sign, IP whitelist, product type): alert
+	ReasonConfig             = "config_error"    // our side is misconfigured (sign, IP whitelist, product type)
 	ReasonRejected           = "rejected"        // a malformed request the supplier refused
 	ReasonOverCost           = "over_max_cost"   // the price is above max_cost
 	ReasonSupplierFailed     = "supplier_failed" // the supplier accepted, then failed the order

@@ -27,7 +27,7 @@ import (
 	"cardflow/storage"
 )
 
-// Reply windows (specs/qq.md), with a margin for clocks and latency.
+// Reply windows (docs/qq.md), with a margin for clocks and latency.
 const (
 	groupWindow   = 5*time.Minute - 15*time.Second
 	c2cWindow     = 60*time.Minute - 30*time.Second

@@ -24,7 +24,7 @@ const (
 	defaultTokenURL = "https://bots.qq.com"
 )
 
-// Error codes the adapter acts on (specs/qq.md).
+// Error codes the adapter acts on (docs/qq.md).
 const (
 	codeActiveRefused   = 40034102 // a send without msg_id/event_id: no active push for this bot
 	codeActiveRefused2  = 40034105
@@ -59,8 +59,8 @@ func errCode(err error) int {
 }
 
 // client is the part of QQ's OpenAPI the adapter uses, over its own HTTP
-// client: botgo's resty-based client reads shared state without locks
-// (specs/qq.md), and the adapter sends from several goroutines. The wire
+// client: botgo's resty-based client reads shared state without locks,
+// and the adapter sends from several goroutines. The wire
 // types are botgo's dto.
 type client struct {
 	appID, secret    string

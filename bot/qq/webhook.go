@@ -17,8 +17,8 @@ import (
 )
 
 // The webhook QQ posts events to, on the storefront listener. Our own
-// handler rather than botgo's webhook.HTTPHandler (specs/qq.md: it loses
-// bodies over one read, answers 200 to a bad signature and has no replay
+// handler rather than botgo's webhook.HTTPHandler (it loses bodies
+// longer than one read, answers 200 to a bad signature and has no replay
 // window); botgo's signature and ack helpers are used as they are.
 
 const (

@@ -18,7 +18,7 @@ import (
 	"cardflow/storage"
 )
 
-// The test vector of specs/qq.md (from QQ's documentation).
+// The signature test vector published in QQ's documentation.
 const (
 	vectorAppID  = "11111111"
 	vectorSecret = "DG5g3B4j9X2KOErG"

@@ -409,7 +409,8 @@ func (r benchReport) print(o benchOptions) {
 	if r.Accepted > 0 && r.writes > 0 {
 		// An intake write puts a dozen keys (order, indexes, stock, fingerprints,
 		// outbox, buyer log), not one 300-byte value, so the yardstick is the
-		// ceiling per order of 5 durable writes that specs/bbolt.md uses.
+		// ceiling divided by five, the durable writes of an order's life
+		// (docs/performance.md).
 		line := fmt.Sprintf("  store      %.1f durable writes and %.2f commits per order", r.writes/float64(r.Accepted), r.commits/float64(r.Accepted))
 		if c := r.ceiling; c.Writes > 0 {
 			at := c.WritesPerSecond() / 5

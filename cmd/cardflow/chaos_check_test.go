@@ -1,7 +1,7 @@
 package main
 
-// TestChaos's end: letting the run settle, then checking DESIGN §3 from the
-// storefront's records and the gateway's.
+// TestChaos's end: letting the run settle, then checking the invariants of
+// docs/lifecycle.md from the storefront's records and the gateway's.
 
 import (
 	"context"
@@ -113,7 +113,7 @@ func (f *findings) add(format string, args ...any) {
 	}
 }
 
-// decimal is a money string as DESIGN §3.5 allows: at most two decimals.
+// decimal is a money string as the API writes one: at most two decimals.
 var decimal = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$`)
 
 // fen reads a decimal money string, or -1 if it is not one.
@@ -134,9 +134,10 @@ func fen(s string) int64 {
 var chaosStatus = map[string][]string{"order.delivered": {"delivered"}, "order.failed": {"failed"},
 	"order.refunded": {"refunded"}, "order.delayed": {"pending", "processing"}}
 
-// lifecycle checks an order's callbacks against the transitions of
-// DESIGN §3 as this run drives them (no reissues; only failed orders are
-// refunded by hand): any number of delays, then exactly one outcome.
+// lifecycle checks an order's callbacks against the order's moves
+// (docs/lifecycle.md) as this run drives them (no reissues; only failed
+// orders are refunded by hand): any number of delays, then exactly one
+// outcome.
 func lifecycle(cbs []storefront.Callback) bool {
 	i := 0
 	for i < len(cbs) && cbs[i].Type == "order.delayed" {
@@ -174,7 +175,7 @@ type tally struct {
 	ownDelivered                 map[string]int
 }
 
-// check verifies the invariants of DESIGN §3 for every accepted order.
+// check verifies the invariants of docs/lifecycle.md for every accepted order.
 func (ch *chaosRun) check(t *testing.T) tally {
 	f := &findings{t: t}
 	ctx := context.Background()
@@ -257,7 +258,7 @@ func (ch *chaosRun) check(t *testing.T) tally {
 			units := min(chaosBatch[o.req.SKU], o.req.Quantity-b*chaosBatch[o.req.SKU])
 			rejected += ch.checkBatch(f, o, got.Status, b, units, bought[batchKey{o.id, b}], delivered, issued)
 		}
-		// DESIGN §6: a duplicate card delays the order, and the buyer is told.
+		// A duplicate card delays the order, and the buyer is told.
 		if rejected > 0 && !slices.Contains(ch.s.receiver.Types(o.id), "order.delayed") {
 			f.add("order %s had %d purchases rejected for duplicate cards but no order.delayed callback", o.id, rejected)
 		}

@@ -165,8 +165,8 @@ func chaosLoad(t *testing.T) time.Duration {
 // outcomes and duplicate cards, and the storefront's callback receiver fails
 // 30 % of its requests. Once the faults stop and everything has settled
 // (failed orders refunded, as an operator would), it checks the invariants
-// of DESIGN §3 from the storefront's records (answers, callbacks, GETs) and
-// the gateway's own orders: see chaosRun.check.
+// of docs/lifecycle.md from the storefront's records (answers, callbacks,
+// GETs) and the gateway's own orders: see chaosRun.check.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")

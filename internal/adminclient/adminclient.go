@@ -1,4 +1,4 @@
-// Package adminclient calls cardflow's admin API (DESIGN §5). The stock
+// Package adminclient calls cardflow's admin API (docs/api.md). The stock
 // import command and the demo use it.
 package adminclient
 

@@ -8,10 +8,10 @@
 // -parallel 1 PKG` (one worker: CI machines are small and shared), streams
 // go test's output, prints a one-line summary per target and exits non-zero
 // if any target fails or none is found. A run that go test fails only
-// because its fuzzing deadline expired (no input failed) is run once more.
-// A failing input is written by go
-// test to the package's testdata/fuzz/<Name>/, where it becomes a
-// regression case once the bug is fixed.
+// because its fuzzing deadline expired (no input failed) is run again, at
+// most deadlineReruns times. A failing input is written by go test to the
+// package's testdata/fuzz/<Name>/, where it becomes a regression case once
+// the bug is fixed.
 package main
 
 import (
@@ -109,10 +109,9 @@ func run(ctx context.Context, fuzztime string, pkgs []string, stdout, stderr io.
 // has cancelled its child, and then it does not recognise the deadline as
 // its own and reports it as the target's error. No input failed and nothing
 // was written to testdata, so such a run proves nothing either way. It is
-// not load: on an idle machine it hit 2 of 84 target runs (seven runs of
-// fuzzall -fuzztime 3s, 2026-12-03), so with one rerun a CI run of 12
-// targets would fail on a double hit about once in 150, with two about
-// once in 6,000. Any other failure, on any run, fails the target.
+// not load: it happens on an idle machine too, often enough that one rerun
+// would still fail CI now and then, and two hardly ever (the measurement is
+// in docs/performance.md). Any other failure, on any run, fails the target.
 const deadlineReruns = 2
 
 // fuzz runs one target, streaming go test's output and returning a copy of it.

@@ -20,18 +20,17 @@ import (
 // heap is small (tens of MB) while every order allocates a few tens of KB
 // of short-lived garbage (HTTP, JSON, bbolt nodes), so Go's default of
 // collecting whenever the heap doubles spends a large share of the CPU on
-// collection under load: `cardflow bench` measured about 20% less CPU per
-// order at GOGC=400 than at 100, side by side. 200 takes most of that gain
-// at a smaller heap.
+// collection under load. 200 takes most of what larger values save, at a
+// smaller heap (docs/performance.md has the measurement).
 //
 // The soft memory limit makes the collector work harder instead of letting
-// the heap grow past it. It must sit well above the working set (141 MB of
-// the process's own memory with a million orders a day, more during a
-// large stock import), or the collector runs back to back exactly when the
-// shop is busiest. Under a cgroup memory limit (a container, a systemd
-// unit's MemoryMax) it is 80% of that limit, leaving the rest for what the
-// Go heap does not count (stacks, the runtime, mapped database pages);
-// without one it is defaultMemoryLimit. GOGC and GOMEMLIMIT in the
+// the heap grow past it. It must sit well above the working set (the
+// process's own memory with a million orders a day, more during a large stock
+// import; docs/performance.md), or the collector runs back to back exactly
+// when the shop is busiest. Under a cgroup memory limit (a container, a
+// systemd unit's MemoryMax) it is 80% of that limit, leaving the rest for
+// what the Go heap does not count (stacks, the runtime, mapped database
+// pages); without one it is defaultMemoryLimit. GOGC and GOMEMLIMIT in the
 // environment still win.
 const (
 	gcPercent          = 200

@@ -1,5 +1,5 @@
-// Package signing implements the storefront request and callback signature of
-// DESIGN §4: HMAC-SHA256 over timestamp, method, path and query, and body.
+// Package signing implements the storefront request and callback signature
+// (docs/api.md): HMAC-SHA256 over timestamp, method, path and query, and body.
 // The API verifies with it, the outbox signs callbacks with it, and the demo
 // storefront and load tools use both directions.
 package signing

@@ -1,8 +1,8 @@
 // Package storefront is a storefront as cardflow sees it from outside: a
 // client that signs order requests and a callback receiver that verifies
 // signatures and checks the delivery invariants. The demo, the load tools
-// and the end-to-end tests use it; it speaks only the HTTP contract of
-// DESIGN §4, never cardflow's Go types.
+// and the end-to-end tests use it; it speaks only the HTTP contract
+// (docs/api.md), never cardflow's Go types.
 package storefront
 
 import (

@@ -1,4 +1,4 @@
-// Package rules is cardflow's intake rule engine (DESIGN §7): expr-lang
+// Package rules is cardflow's intake rule engine: expr-lang
 // expressions over the order and the buyer's history, compiled and
 // type-checked when loaded, evaluated in order for every new order; the
 // first match decides. Operators can list, try, set and switch off rules
@@ -11,7 +11,8 @@ import (
 	"cardflow/storage"
 )
 
-// Env is what an expression sees. Field names are the contract of DESIGN §7.
+// Env is what an expression sees. Field names are a contract: rules in
+// shops' configs and the README's Rules section name them.
 type Env struct {
 	Order OrderEnv `expr:"order"`
 	Buyer BuyerEnv `expr:"buyer"`

@@ -6,8 +6,8 @@ import (
 	"cardflow/suppliers"
 )
 
-// Codes that change what we do. The full table is in shared/specs/fulu.md;
-// the fake gateway answers with these too.
+// Codes that change what we do (docs/suppliers.md has the table); the fake
+// gateway answers with these too.
 const (
 	CodeOK               = 0
 	CodeBadParams        = 1000 // 1000–1003, 1005–1015, 1017, 1018: bad parameters or envelope
@@ -32,7 +32,7 @@ const (
 )
 
 // classifyAdd maps an add answer's code and message to a status and reason,
-// exactly per the spec's table. Anything not known to be definite is
+// as docs/suppliers.md tabulates. Anything not known to be definite is
 // StatusUnknown: the order may exist, so the engine must query, never buy
 // again elsewhere.
 func classifyAdd(code int, message string) (suppliers.Status, string) {

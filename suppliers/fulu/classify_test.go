@@ -283,8 +283,8 @@ func TestQueryClassifiesStatesAndCodes(t *testing.T) {
 	}
 }
 
-// TestQueryVerifiesQ1AsReceived serves the spec's Q1 result with its
-// published sign: "order_price":1.0 must verify, cards must decrypt.
+// TestQueryVerifiesQ1AsReceived serves Fulu's published answer vector Q1
+// with its published sign: "order_price":1.0 must verify, cards must decrypt.
 func TestQueryVerifiesQ1AsReceived(t *testing.T) {
 	c, _ := answeringRaw(t, 200, marshalAnswer(0, "接口调用成功", q1, signQ1))
 	got := c.Query(context.Background(), "KM202401020001")

@@ -1,8 +1,8 @@
 // Package fulu is the adapter for 福禄开放平台 2.0 (Fulu Open Platform), one
 // of the large upstream suppliers of card keys and direct top-ups. It speaks
-// the protocol in shared/specs/fulu.md: one signed JSON gateway, orders keyed
-// by our customer_order_no, card keys AES-encrypted with the AppSecret, and
-// callbacks that only hint that an order is final.
+// the protocol docs/suppliers.md describes: one signed JSON gateway, orders
+// keyed by our customer_order_no, card keys AES-encrypted with the
+// AppSecret, and callbacks that only hint that an order is final.
 //
 // The adapter classifies answers and never retries or polls by itself: the
 // engine owns retries, polling cadence (see QueryBackoff) and the grace

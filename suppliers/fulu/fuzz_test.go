@@ -21,14 +21,14 @@ import (
 // fuzzNo is the customer_order_no every fuzzed query asks about.
 const fuzzNo = "KM202401020001"
 
-// q1Result is the spec's response vector Q1, signed 69f3197e….
+// q1Result is Fulu's published answer vector Q1, signed 69f3197e….
 const q1Result = `{"order_id":"24010203040500000002","customer_order_no":"KM202401020001","product_id":10000587,` +
 	`"product_name":"卡密测试商品","charge_account":"","buy_num":1,"order_type":3,"order_price":1.0,"order_state":"success",` +
 	`"create_time":"2024-01-02 03:04:05","finish_time":"2024-01-02 03:04:07","area":"","server":"","type":"",` +
 	`"operator_serial_number":"","cards":[{"card_number":"12nCp6X/nALmrvr1erxK+D4L8n/kqz/RItKWUfvZrCU=",` +
 	`"card_pwd":"9HeOgdv+NpLihh2+5Gm0Mj4L8n/kqz/RItKWUfvZrCU=","card_deadline":"2025-12-31 23:59:59","card_type":0}]}`
 
-// cb2Body is the spec's callback vector CB2 with its sign.
+// cb2Body is Fulu's published callback vector CB2 with its sign.
 const cb2Body = `{"order_id":"24010203040500000001","charge_finish_time":"2024-01-02 03:05:00",` +
 	`"customer_order_no":"ZC202401020001","order_status":"failed","recharge_description":"充值失败",` +
 	`"product_id":"10000585","price":"1.0000","buy_num":"1","operator_serial_number":"",` +
@@ -60,7 +60,7 @@ func answeringBody(t *testing.T, body []byte) *fulu.Client {
 	return c
 }
 
-// envelopeOf is the response envelope as a Go client of the spec reads it:
+// envelopeOf is the response envelope as a Go client of the protocol reads it:
 // code, raw result, sign. ok is false when the body is not a response at all.
 func envelopeOf(body []byte) (code int64, result string, sign string, ok bool) {
 	var r struct {
@@ -86,10 +86,11 @@ func envelopeOf(body []byte) (code int64, result string, sign string, ok bool) {
 // FuzzFuluAnswer feeds the client arbitrary gateway bodies for a query, a
 // card add, a direct add and a balance call. Properties: no panic; an
 // answer that is not a response, or a code-0 answer whose sign is missing
-// or does not match its result, is unknown (never success, pending, failed or not
-// found); an add is never a success; a failure of an add comes only from the
-// spec's definite codes and a failure of a query only from a signed
-// "failed" order; no Detail carries the AppKey or AppSecret.
+// or does not match its result, is unknown (never success, pending, failed
+// or not found); an add is never a success; a failure of an add comes only
+// from Fulu's definite codes (docs/suppliers.md) and a failure of a query
+// only from a signed "failed" order; no Detail carries the AppKey or
+// AppSecret.
 func FuzzFuluAnswer(f *testing.F) {
 	q1 := marshalAnswer(0, "成功", q1Result, "69f3197ef46314c2fba5e6f7bd0de912")
 	for _, body := range []string{
@@ -287,7 +288,7 @@ func asJSONText(s string) string { return string([]rune(s)) }
 // fmt2 writes 0–99 with two digits.
 func fmt2(n int64) string { return string([]byte{byte('0' + n/10), byte('0' + n%10)}) }
 
-// expectQuery is what the spec says a signed order object means.
+// expectQuery is what a signed order object means (docs/suppliers.md).
 func expectQuery(state string, orderType, priceFen int64, number, pwd, deadline string) suppliers.Result {
 	if priceFen > int64(money.Max) {
 		return suppliers.Result{Status: suppliers.StatusUnknown}

@@ -11,7 +11,8 @@ import (
 	"cardflow/suppliers/fulu"
 )
 
-// Vectors from shared/specs/fulu.md.
+// Vectors signed with Fulu's published sandbox AppSecret: requests R1–R5,
+// the answer Q1 and the callback CB2 (docs/suppliers.md).
 const (
 	bizR2 = `{"product_id":10000587,"buy_num":1,"customer_order_no":"KM202401020001"}`
 	bizR3 = `{"product_id":10000585,"customer_order_no":"ZC202401020001","charge_account":"888888","buy_num":1,"charge_game_name":"三国群英传","charge_game_region":"电信一区"}`
@@ -66,7 +67,7 @@ func TestSignOfHTMLEscapedJSONIsTheWrongR5Sign(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := fulu.SignText(string(escaped), appSecret); !strings.HasPrefix(got, "d1e2c41f") {
-		t.Errorf("json.Marshal sign = %s, spec says it starts d1e2c41f", got)
+		t.Errorf("json.Marshal sign = %s, the vector says it starts d1e2c41f", got)
 	}
 	compact, _ := fulu.CompactJSON(map[string]string{"a": "<&>/中"})
 	if string(compact) != `{"a":"<&>/中"}` {
@@ -93,7 +94,7 @@ func TestResponseSignCoversRawResultQ1(t *testing.T) {
 	}
 	reserialised := strings.Replace(q1, `"order_price":1.0`, `"order_price":1`, 1)
 	if got := fulu.SignText(reserialised, appSecret); !strings.HasPrefix(got, "925bc8b5") {
-		t.Errorf("re-serialised sign = %s, spec says 925bc8b5…", got)
+		t.Errorf("re-serialised sign = %s, the vector says 925bc8b5…", got)
 	}
 }
 

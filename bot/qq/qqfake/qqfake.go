@@ -31,17 +31,17 @@ const (
 	// (botgo errs.APICodeTokenExpireOrNotExist; botgo refreshes on it).
 	CodeTokenInvalid = 11244
 	// CodeActiveRefused: a send without msg_id/event_id where active push is
-	// not allowed (specs/qq.md; the platform also uses 40034105).
+	// not allowed (docs/qq.md; the platform also uses 40034105).
 	CodeActiveRefused = 40034102
 	// CodeReplyLimit: a 6th reply to one msg_id/event_id, or msg_seq outside
-	// 1..5 (specs/qq.md).
+	// 1..5 (docs/qq.md).
 	CodeReplyLimit = 22009
 	// CodeSeqDuplicate: a msg_seq already used with this msg_id/event_id; the
 	// platform deduplicates rather than sending twice ("消息被去重，请检查请求
-	// msgseq", as reported by platform users — not in botgo or specs/qq.md).
+	// msgseq", as reported by platform users; botgo does not know it).
 	CodeSeqDuplicate = 40054005
 	// CodeMarkdownRefused: custom markdown or keyboard not allowed for this
-	// bot (specs/qq.md; the platform also uses 40034012).
+	// bot (docs/qq.md; the platform also uses 40034012).
 	CodeMarkdownRefused = 304057
 	// CodeReplyUnknown: msg_id/event_id the platform never issued, or issued
 	// for another chat (QQ's documented MSG_ID error "回复的消息 id 错误").

@@ -204,7 +204,7 @@ func (h *hook) last(t *testing.T) recorded {
 	return h.reqs[len(h.reqs)-1]
 }
 
-// keyFor derives the signing key as specs/qq.md says, independently of the
+// keyFor derives the signing key as docs/qq.md says, independently of the
 // fake: the secret repeated to 32 bytes is the seed.
 func keyFor(secret string) ed25519.PrivateKey {
 	seed := strings.Repeat(secret, 32/len(secret)+1)[:32]

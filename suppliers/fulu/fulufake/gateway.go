@@ -1,5 +1,5 @@
 // Package fulufake is a fake 福禄 (Fulu) open platform gateway that speaks
-// the protocol of shared/specs/fulu.md: signed envelopes, the timestamp
+// the protocol of docs/suppliers.md: signed envelopes, the timestamp
 // window, orders deduplicated by customer_order_no, asynchronous card
 // orders, AES-encrypted card keys, signed responses and callbacks. Tests,
 // the demo and benchmarks serve it with httptest or a real listener.

@@ -13,8 +13,8 @@ import (
 	"cardflow/suppliers/fulu"
 )
 
-// Codes the fake uses for envelope problems, within the ranges the spec
-// gives for bad parameters.
+// Codes the fake uses for envelope problems, within the range Fulu gives
+// for bad parameters (1000–1003, 1005–1015, 1017, 1018).
 const (
 	codeNotJSON       = 1000
 	codeMissingField  = 1001
