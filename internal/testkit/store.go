@@ -17,6 +17,14 @@ type Store interface {
 // the kit; a test that reopens a directory itself opens it with this key.
 func MasterKey() []byte { return bytes.Repeat([]byte{7}, 32) }
 
+// NewStore opens a store in a fresh t.TempDir() with default options,
+// through open (pass storage.Open); see OpenStore.
+func NewStore[S Store, O any](t testing.TB, open func(dir string, key []byte, opts O) (S, error)) S {
+	t.Helper()
+	var defaults O
+	return OpenStore(t, open, t.TempDir(), defaults)
+}
+
 // OpenStore opens the store in dir (usually t.TempDir()) with MasterKey and
 // opts, through open: pass storage.Open (the kit does not import storage, so
 // that storage's own tests can use it too). When the test ends the store is

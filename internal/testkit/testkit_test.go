@@ -151,15 +151,20 @@ func openFake(s *fakeStore) func(string, []byte, int) (*fakeStore, error) {
 }
 
 func TestAStoreIsCheckedThenClosedWhenTheTestEnds(t *testing.T) {
-	s := &fakeStore{}
-	t.Run("a test", func(t *testing.T) {
-		testkit.OpenStore(t, openFake(s), t.TempDir(), 0)
-		if len(s.calls) != 0 {
-			t.Fatalf("calls before the end: %v", s.calls)
+	for name, open := range map[string]func(*testing.T, *fakeStore){
+		"OpenStore": func(t *testing.T, s *fakeStore) { testkit.OpenStore(t, openFake(s), t.TempDir(), 0) },
+		"NewStore":  func(t *testing.T, s *fakeStore) { testkit.NewStore(t, openFake(s)) },
+	} {
+		s := &fakeStore{}
+		t.Run(name, func(t *testing.T) {
+			open(t, s)
+			if len(s.calls) != 0 {
+				t.Fatalf("calls before the end: %v", s.calls)
+			}
+		})
+		if want := []string{"check", "close"}; !slices.Equal(s.calls, want) {
+			t.Fatalf("%s: calls = %v, want %v", name, s.calls, want)
 		}
-	})
-	if want := []string{"check", "close"}; !slices.Equal(s.calls, want) {
-		t.Fatalf("calls = %v, want %v", s.calls, want)
 	}
 }
 
