@@ -120,9 +120,9 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 // group's window (opened first, so the oldest) survives the flood. Push
 // refusals are bounded alike, and both are forgotten once useless.
 func TestQQCapsTheChatsItRemembers(t *testing.T) {
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	clock := testkit.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: testkit.NewStore(t, storage.Open),
-		Bot: ops.New(ops.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: func() time.Time { return now }})
+		Bot: ops.New(ops.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: clock.Now})
 	ctx := context.Background()
 	say := func(typ, d string) {
 		t.Helper()
@@ -148,14 +148,14 @@ func TestQQCapsTheChatsItRemembers(t *testing.T) {
 	// expired windows are forgotten.
 	a.mu.Lock()
 	for i := range maxChats + 200 {
-		a.refuseActive(fmt.Sprintf("group:G%d", i), now.Add(activeRetry))
+		a.refuseActive(fmt.Sprintf("group:G%d", i), clock.Now().Add(activeRetry))
 	}
 	n = len(a.active)
 	a.mu.Unlock()
 	if n > maxChats {
 		t.Errorf("%d push refusals remembered, want at most %d", n, maxChats)
 	}
-	now = now.Add(activeRetry + time.Second)
+	clock.Advance(activeRetry + time.Second)
 	a.sweep()
 	a.mu.Lock()
 	defer a.mu.Unlock()
