@@ -36,22 +36,31 @@ func OpenStore[S Store, O any](t testing.TB, open func(dir string, key []byte, o
 	if err != nil {
 		t.Fatalf("open store in %s: %v", dir, err)
 	}
-	t.Cleanup(func() { CloseStore(t, s) })
+	t.Cleanup(func() {
+		if _, early := closedEarly.LoadAndDelete(s); !early {
+			checkAndClose(t, s)
+		}
+	})
 	return s
 }
 
-// closed holds the stores CloseStore has closed, so that a second call (the
-// cleanup after the test's own) does nothing.
-var closed sync.Map
+// closedEarly holds the stores CloseStore closed before their test ended,
+// until the cleanup of OpenStore has seen them.
+var closedEarly sync.Map
 
 // CloseStore checks s with bbolt's tx.Check and closes it, failing t on
-// either error. A test calls it to close a store before it ends (to reopen
-// the directory, as a restart does); a second call does nothing.
+// either error, as the test's end would. A test calls it to close a store
+// before it ends (to reopen the directory, as a restart does); a second
+// call does nothing.
 func CloseStore(t testing.TB, s Store) {
 	t.Helper()
-	if _, done := closed.LoadOrStore(s, true); done {
-		return
+	if _, done := closedEarly.LoadOrStore(s, true); !done {
+		checkAndClose(t, s)
 	}
+}
+
+func checkAndClose(t testing.TB, s Store) {
+	t.Helper()
 	if err := s.Check(); err != nil {
 		t.Errorf("bbolt check: %v", err)
 	}
