@@ -21,6 +21,7 @@ import (
 	"cardflow/api"
 	"cardflow/config"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -560,23 +561,16 @@ func TestBackupIsACompleteDatabaseCopy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, storage.FileName), r.body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	wrongKey := bytes.Repeat([]byte{7}, 32)
+	wrongKey := testkit.MasterKey()
+	wrongKey[0] ^= 1
 	if _, err := storage.Open(dir, wrongKey, storage.Options{}); !errors.Is(err, storage.ErrMasterKey) {
 		t.Errorf("open backup with another key: %v, want ErrMasterKey", err)
 	}
-	copyStore, err := storage.Open(dir, f.key, storage.Options{})
-	if err != nil {
-		t.Fatalf("open backup: %v", err)
-	}
-	defer func() {
-		if err := copyStore.Close(); err != nil {
-			t.Errorf("close backup: %v", err)
-		}
-	}()
+	copyStore := testkit.OpenStore(t, storage.Open, dir, storage.Options{})
 	if err := copyStore.Check(); err != nil {
 		t.Errorf("backup fails bbolt's check: %v", err)
 	}
-	err = copyStore.View(func(tx *storage.Tx) error {
+	err := copyStore.View(func(tx *storage.Tx) error {
 		o, err := tx.OrderByExternal("shop1", "BACKUP-ORDER")
 		if err != nil {
 			return err
@@ -645,7 +639,7 @@ func brokenUpload(t *testing.T, f *fixture, actor, sku string) {
 		resp.Body.Close()
 		t.Fatalf("the broken upload got an answer: %s", resp.Status)
 	}
-	eventually(t, "the import to end and be audited", func() bool {
+	testkit.Eventually(t, "the import to end and be audited", func() bool {
 		var audit []storage.AuditEntry
 		_ = f.store.View(func(tx *storage.Tx) (err error) { audit, err = tx.AuditLast(5); return err })
 		return slices.ContainsFunc(audit, func(e storage.AuditEntry) bool { return e.Action == "stock.import" })

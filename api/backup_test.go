@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -143,11 +144,7 @@ func TestOrdersAndImportsGoOnWhileASlowClientDownloadsABackup(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	copyStore, err := storage.Open(filepath.Dir(path), f.key, storage.Options{})
-	if err != nil {
-		t.Fatalf("open backup: %v", err)
-	}
-	defer copyStore.Close()
+	copyStore := testkit.OpenStore(t, storage.Open, filepath.Dir(path), storage.Options{})
 	if err := copyStore.Check(); err != nil {
 		t.Errorf("backup fails bbolt's check: %v", err)
 	}
@@ -157,7 +154,7 @@ func TestOrdersAndImportsGoOnWhileASlowClientDownloadsABackup(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "the data dir to hold only the database", func() bool {
+	testkit.Eventually(t, "the data dir to hold only the database", func() bool {
 		names, _ := filepath.Glob(filepath.Join(f.dir, "*"))
 		return len(names) == 1 && strings.HasSuffix(names[0], storage.FileName)
 	})
@@ -213,5 +210,5 @@ func TestABackupTheClientAbandonsLeavesNoCopyBehind(t *testing.T) {
 		t.Errorf("the copy %s has mode %v, want 0600", c[0], st.Mode().Perm())
 	}
 	_ = conn.Close()
-	eventually(t, "the copy to be removed after the client hung up", func() bool { return len(copies()) == 0 })
+	testkit.Eventually(t, "the copy to be removed after the client hung up", func() bool { return len(copies()) == 0 })
 }

@@ -16,6 +16,7 @@ import (
 
 	"cardflow/api"
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -441,21 +442,12 @@ func TestHealthEndpointsNeedNoSignature(t *testing.T) {
 // TestReadyzIs503UntilTheEngineHasStarted: cmd/cardflow serves before the
 // engine's recovery is done; /readyz says so while /healthz is already ok.
 func TestReadyzIs503UntilTheEngineHasStarted(t *testing.T) {
-	store, err := storage.Open(t.TempDir(), bytes.Repeat([]byte{1}, 32), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := testkit.NewStore(t, storage.Open)
 	engine := processor.New(store, processor.Options{Products: defaultProducts(), Log: zerolog.Nop()})
 	srv := httptest.NewServer(api.New(api.Options{Engine: engine, Log: zerolog.Nop()}).Storefront())
 	defer func() {
 		srv.Close()
-		engine.Stop()
-		if err := store.Check(); err != nil {
-			t.Errorf("store.Check: %v", err)
-		}
-		if err := store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
+		engine.Stop() // before the kit checks and closes the store
 	}()
 	wantStatus(t, send(t, srv, call{method: http.MethodGet, path: "/healthz"}), http.StatusOK)
 	wantError(t, send(t, srv, call{method: http.MethodGet, path: "/readyz"}), http.StatusServiceUnavailable, "unavailable", "")

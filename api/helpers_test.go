@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +36,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -45,10 +45,6 @@ const (
 	adminToken = "admin-token-7d1f0c2b9e"
 	skuQB      = "qb-100" // card product, own stock, max_quantity 10
 	skuJD      = "jd-50"  // card product, own stock, max_quantity 5
-
-	// waitTimeout bounds every wait for asynchronous work; the waits
-	// themselves return as soon as the condition holds.
-	waitTimeout = 20 * time.Second
 )
 
 var (
@@ -58,29 +54,6 @@ var (
 	// startTime is the injected clock's start, in a fixed zone (UTC).
 	startTime = time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 )
-
-// testClock is the injected clock shared by the engine, the API and the
-// callback receiver. Each signed request advances it by a second, so no two
-// requests ever carry the same signature (the replay guard would refuse the
-// second) and tests never depend on the wall clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward and returns the new time.
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
 
 // waitLog collects what arrives asynchronously (callbacks, transitions) and
 // lets a test wait on a channel until a condition over it holds.
@@ -109,7 +82,7 @@ func (l *waitLog[T]) snapshot() []T {
 // wait blocks until cond holds for the items so far and returns them.
 func (l *waitLog[T]) wait(t testing.TB, what string, cond func([]T) bool) []T {
 	t.Helper()
-	timeout := time.NewTimer(waitTimeout)
+	timeout := time.NewTimer(testkit.WaitLimit)
 	defer timeout.Stop()
 	for {
 		l.mu.Lock()
@@ -122,41 +95,9 @@ func (l *waitLog[T]) wait(t testing.TB, what string, cond func([]T) bool) []T {
 		select {
 		case <-changed:
 		case <-timeout.C:
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
+			t.Fatalf("timed out after %s waiting for %s", testkit.WaitLimit, what)
 		}
 	}
-}
-
-// eventually polls cond with short ticks until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		<-tick.C
-	}
-}
-
-// syncBuffer collects the engine's and the API's logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // largeOrderScreener holds orders above a limit for review, like the default
@@ -180,9 +121,12 @@ type fixtureOptions struct {
 }
 
 // fixture is one running cardflow: store, engine, storefront and admin API.
+// Its clock is shared by the engine, the API and the callback receiver.
+// Each signed request advances it by a second, so no two requests ever
+// carry the same signature (the replay guard would refuse the second) and
+// tests never depend on the wall clock.
 type fixture struct {
-	clock    *testClock
-	key      []byte
+	clock    *testkit.Clock
 	dir      string
 	store    *storage.Store
 	engine   *processor.Engine
@@ -191,7 +135,7 @@ type fixture struct {
 	admin    *httptest.Server // admin listener
 	receiver *storefront.Receiver
 	cbServer *httptest.Server
-	logs     *syncBuffer
+	logs     *testkit.Buffer
 	secrets  map[string][]byte
 	registry *prometheus.Registry // nil unless fixtureOptions.metrics
 
@@ -223,15 +167,10 @@ func defaultProducts() []config.Product {
 
 func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatalf("master key: %v", err)
-	}
 	f := &fixture{
-		clock:         &testClock{now: startTime},
-		key:           key,
+		clock:         testkit.NewClock(startTime),
 		dir:           t.TempDir(),
-		logs:          &syncBuffer{},
+		logs:          &testkit.Buffer{},
 		secrets:       map[string][]byte{"shop1": shop1Secret, "shop2": shop2Secret},
 		callbacks:     newWaitLog[storefront.Callback](),
 		changes:       newWaitLog[processor.Change](),
@@ -250,10 +189,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		f.receiver.ServeHTTP(w, r)
 	}))
 
-	store, err := storage.Open(f.dir, key, opts.store)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	store := testkit.OpenStore(t, storage.Open, f.dir, opts.store)
 	f.store = store
 
 	if opts.metrics {
@@ -277,7 +213,6 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Metrics:    registerer(f.registry),
 	})
 	if err := f.engine.Start(context.Background()); err != nil {
-		_ = store.Close()
 		t.Fatalf("start engine: %v", err)
 	}
 
@@ -325,12 +260,7 @@ func (f *fixture) shutdown(t testing.TB) {
 		f.api.Close()
 		f.admin.Close()
 		f.engine.Stop()
-		if err := f.store.Check(); err != nil {
-			t.Errorf("store.Check: %v", err)
-		}
-		if err := f.store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
+		testkit.CloseStore(t, f.store)
 	})
 }
 

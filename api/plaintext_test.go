@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -124,7 +125,7 @@ func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
 
 	// The storefront refuses every callback, so the delivered callbacks
 	// stay in the outbox and are in the file and the backup too.
-	eventually(t, "a callback attempt per order", func() bool { return f.callbackPosts.Load() >= int64(len(orders)) })
+	testkit.Eventually(t, "a callback attempt per order", func() bool { return f.callbackPosts.Load() >= int64(len(orders)) })
 	if got := f.engine.Backlog(); got < len(orders) {
 		t.Fatalf("outbox backlog = %d, want at least the %d undelivered callbacks", got, len(orders))
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -155,7 +156,7 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 	f.importCards(skuSmall, "cards-qb10.txt")
 
 	first := f.submit(skuBig, "100.00") // #1: qb-100 has no stock yet
-	f.eventually("order #1 waits", func() bool { return f.engine.Waiting(skuBig) == 1 })
+	testkit.Eventually(f.t, "order #1 waits", func() bool { return f.engine.Waiting(skuBig) == 1 })
 	f.importCards(skuBig, "cards-qb100.txt") // two cards
 	f.waitStatus(first.ID, storage.StatusDelivered)
 	f.delivered(skuBig)      // #2 takes the last card
@@ -176,7 +177,7 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 		{"🔍 订单 #4（qb-10）待审核：rule:large-order", []string{"o:ap:4", "o:rf:4:r", "o:dt:4"}},
 		{"订单 #4 已由 alice 批准。", nil},
 	}
-	f.eventually("every alert announced", func() bool { return len(sink.all()) >= len(want) })
+	testkit.Eventually(f.t, "every alert announced", func() bool { return len(sink.all()) >= len(want) })
 	got := sink.all()
 	if len(got) != len(want) {
 		t.Errorf("announced %d alerts, want %d", len(got), len(want))
@@ -221,7 +222,7 @@ func TestCallbackFailingAlertIsRaisedAndResolved(t *testing.T) {
 	f.importCards(skuSmall, "cards-qb10.txt")
 	f.shop.fail.Store(true)
 	o := f.delivered(skuSmall)
-	f.eventually("first callback attempt", func() bool { return f.shop.hits.Load() >= 1 })
+	testkit.Eventually(f.t, "first callback attempt", func() bool { return f.shop.hits.Load() >= 1 })
 
 	f.clock.Advance(25 * time.Hour)
 	raised := sink.waitReply(t, "have failed")
@@ -231,7 +232,7 @@ func TestCallbackFailingAlertIsRaisedAndResolved(t *testing.T) {
 	f.shop.fail.Store(false)
 	// The retry is due on the engine's clock; keep it moving until it is sent.
 	resolved := Reply{}
-	f.eventually("callbacks recover", func() bool {
+	testkit.Eventually(f.t, "callbacks recover", func() bool {
 		f.clock.Advance(time.Minute)
 		for _, r := range sink.all() {
 			if strings.Contains(r.Text, "work again") {
@@ -257,9 +258,9 @@ func TestAlertSinkFailureIsRetriedByTheOutbox(t *testing.T) {
 	sink.fails.Store(1)
 	f.alerts.forward(renderTo(b, sink))
 	f.review("600.00")
-	f.eventually("first announcement fails", func() bool { return sink.calls.Load() >= 1 })
+	testkit.Eventually(f.t, "first announcement fails", func() bool { return sink.calls.Load() >= 1 })
 	var got Reply
-	f.eventually("the outbox announces again", func() bool {
+	testkit.Eventually(f.t, "the outbox announces again", func() bool {
 		f.clock.Advance(time.Second) // the retry is due on the engine's clock
 		if all := sink.all(); len(all) > 0 {
 			got = all[0]

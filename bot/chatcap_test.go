@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -45,7 +46,7 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	f.eventually("the queue drained", func() bool { return queued() == 0 })
+	testkit.Eventually(f.t, "the queue drained", func() bool { return queued() == 0 })
 
 	folded, covered := 0, 0
 	for _, text := range ch.texts() {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -141,7 +142,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 			name: "retry", text: "/retry " + id(fl),
 			prefix: l("🔁 订单 #5 已由 carol 重新提交处理。", "🔁 Order #5 sent back to fulfilment by carol."),
 			after: func(t *testing.T, f *fixture) {
-				f.eventually("order #5 waits for stock again", func() bool { return f.engine.Waiting(skuBig) == 1 })
+				testkit.Eventually(f.t, "order #5 waits for stock again", func() bool { return f.engine.Waiting(skuBig) == 1 })
 				if o := f.order(fl.ID); o.Status != storage.StatusPending || o.Reason != "out_of_stock" {
 					t.Errorf("retried order is %s/%s, want pending/out_of_stock", o.Status, o.Reason)
 				}

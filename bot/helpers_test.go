@@ -20,6 +20,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -28,8 +29,6 @@ import (
 // injected clock, a screener that holds large orders for review, a fake
 // storefront that acknowledges callbacks, and an alert receiver that records
 // what the outbox delivered (and can forward to an Alerts under test).
-
-var testKey = bytes.Repeat([]byte{7}, 32)
 
 // t0 is when every fixture's clock starts: 2025-03-14 02:00 in Shanghai.
 func t0() time.Time { return time.Date(2025, 3, 14, 2, 0, 0, 0, Shanghai()) }
@@ -71,30 +70,6 @@ var operators = testAuth{
 	"telegram/200": {Name: "alice", Role: RoleOperator},
 	"qq/201":       {Name: "bob", Role: RoleOperator},
 	"telegram/300": {Name: "carol", Role: RoleAdmin},
-}
-
-// fakeClock is the engine's injected clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // holdLarge is the default "amount over 500 yuan → review" rule.
@@ -170,7 +145,7 @@ type fixture struct {
 	t      *testing.T
 	store  *storage.Store
 	engine *processor.Engine
-	clock  *fakeClock
+	clock  *testkit.Clock
 	alerts *alertLog
 	shop   *fakeStorefront
 	shared *shared
@@ -192,20 +167,9 @@ func (f *fixture) with(t *testing.T) *fixture {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: &fakeClock{now: t0()}, alerts: &alertLog{}, shop: newFakeStorefront(t), shared: &shared{}}
-	store, err := storage.Open(t.TempDir(), testKey, storage.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	f := &fixture{t: t, clock: testkit.NewClock(t0()), alerts: &alertLog{}, shop: newFakeStorefront(t), shared: &shared{}}
+	store := testkit.NewStore(t, storage.Open)
 	f.store = store
-	t.Cleanup(func() {
-		if err := store.Check(); err != nil {
-			t.Errorf("bbolt check: %v", err)
-		}
-		if err := store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	f.engine = processor.New(store, processor.Options{
 		Products: []config.Product{
@@ -331,7 +295,7 @@ func (f *fixture) failed(n int) []*storage.Order {
 	for i := range orders {
 		orders[i] = f.submit(skuBig, "100.00")
 	}
-	f.eventually("orders wait for stock", func() bool { return f.engine.Waiting(skuBig) == before+n })
+	testkit.Eventually(f.t, "orders wait for stock", func() bool { return f.engine.Waiting(skuBig) == before+n })
 	f.clock.Advance(stockWait + time.Minute)
 	f.engine.ExpireWaits()
 	for i, o := range orders {
@@ -353,33 +317,12 @@ func (f *fixture) order(id uint64) *storage.Order {
 func (f *fixture) waitStatus(id uint64, s storage.Status) *storage.Order {
 	f.t.Helper()
 	var o *storage.Order
-	f.eventually(fmt.Sprintf("order #%d %s", id, s), func() bool {
+	testkit.Eventually(f.t, fmt.Sprintf("order #%d %s", id, s), func() bool {
 		var err error
 		o, err = f.engine.Order(id)
 		return err == nil && o.Status == s
 	})
 	return o
-}
-
-// eventually polls cond with short ticks until a deadline.
-func (f *fixture) eventually(what string, cond func() bool) {
-	f.t.Helper()
-	eventually(f.t, what, cond)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 // audit returns the newest n audit entries, newest first.
@@ -491,7 +434,7 @@ func (s *recordSink) all() []Reply {
 func (s *recordSink) waitReply(t *testing.T, sub string) Reply {
 	t.Helper()
 	var found Reply
-	eventually(t, "announcement containing "+sub, func() bool {
+	testkit.Eventually(t, "announcement containing "+sub, func() bool {
 		for _, r := range s.all() {
 			if strings.Contains(r.Text, sub) {
 				found = r

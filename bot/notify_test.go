@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -66,7 +67,7 @@ func (c *fakeChannel) texts() []string {
 // notifyFixture is a Notifier and one Sender over a fake channel.
 type notifyFixture struct {
 	f      *fixture
-	clock  *fakeClock
+	clock  *testkit.Clock
 	n      *Notifier
 	ch     *fakeChannel
 	sender *Sender
@@ -124,7 +125,7 @@ func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 	for range 3 {
 		nf.raise(t, down)
 	}
-	nf.f.eventually("the first message", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	testkit.Eventually(nf.f.t, "the first message", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
 	nf.clock.Advance(59 * time.Minute)
 	nf.raise(t, down)
 	if err := nf.n.Repeat(); err != nil {
@@ -137,7 +138,7 @@ func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 	if err := nf.n.Repeat(); err != nil {
 		t.Fatal(err)
 	}
-	nf.f.eventually("the repeat", func() bool { return len(nf.ch.texts()) == 2 })
+	testkit.Eventually(nf.f.t, "the repeat", func() bool { return len(nf.ch.texts()) == 2 })
 	if got := nf.ch.texts()[1]; !strings.HasPrefix(got, "（又发生 3 次）🔴 供货商 fulu") {
 		t.Fatalf("repeat = %q", got)
 	}
@@ -147,10 +148,10 @@ func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
 	oos := storage.Alert{Key: "out_of_stock:qb-10", Type: "out_of_stock", SKU: "qb-10", OrderID: 3}
 	nf.raise(t, oos)
-	nf.f.eventually("raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	testkit.Eventually(nf.f.t, "raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
 	oos.Resolved, oos.Count = true, 50
 	nf.raise(t, oos)
-	nf.f.eventually("resolved", func() bool { nf.ch.mu.Lock(); defer nf.ch.mu.Unlock(); return len(nf.ch.edits) == 1 })
+	testkit.Eventually(nf.f.t, "resolved", func() bool { nf.ch.mu.Lock(); defer nf.ch.mu.Unlock(); return len(nf.ch.edits) == 1 })
 	if r := nf.ch.edits["1"]; r.Text != "✅ 已补货：qb-10 现有库存 50。" || len(r.Buttons) != 0 {
 		t.Fatalf("edit = %+v", r)
 	}
@@ -165,10 +166,10 @@ func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
 	nf.ch.fail[2] = ErrGone
 	a := storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 2}
 	nf.raise(t, a)
-	nf.f.eventually("raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
+	testkit.Eventually(nf.f.t, "raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
 	a.Resolved = true
 	nf.raise(t, a)
-	nf.f.eventually("resolution sent anew", func() bool { return len(nf.ch.texts()) == 2 })
+	testkit.Eventually(nf.f.t, "resolution sent anew", func() bool { return len(nf.ch.texts()) == 2 })
 }
 
 func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
@@ -179,7 +180,7 @@ func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10"})
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Resolved: true})
 	nf.raise(t, storage.Alert{Key: "supplier_down:x", Type: "supplier_down", Target: "x"})
-	nf.f.eventually("the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
+	testkit.Eventually(nf.f.t, "the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
 	if got := nf.ch.texts()[0]; !strings.Contains(got, "供货商 x") {
 		t.Fatalf("sent %q", got)
 	}
@@ -202,7 +203,7 @@ func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
 			Detail: "rule:large-order"})
 	}
 	close(hold)
-	nf.f.eventually("the queue drained", func() bool { return nf.queued() == 0 })
+	testkit.Eventually(nf.f.t, "the queue drained", func() bool { return nf.queued() == 0 })
 	covered := 0
 	for _, text := range nf.ch.texts() {
 		if len(text) > 4096 {

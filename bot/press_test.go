@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -244,7 +245,7 @@ func TestRetryPressFromFailedAlertResumesWhenStockArrives(t *testing.T) {
 	if want := "🔁 Order #1 sent back to fulfilment by alice."; r.Text != want {
 		t.Errorf("retry press = %q, want %q", r.Text, want)
 	}
-	f.eventually("retried order waits for stock", func() bool { return f.engine.Waiting(skuBig) == 1 })
+	testkit.Eventually(f.t, "retried order waits for stock", func() bool { return f.engine.Waiting(skuBig) == 1 })
 	f.importCards(skuBig, "cards-qb100.txt")
 	got := f.waitStatus(o.ID, storage.StatusDelivered)
 	if !slices.ContainsFunc(got.History, func(h storage.Transition) bool {

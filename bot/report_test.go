@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -157,7 +158,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
+	testkit.Eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	for i, r := range ch.sent[:2] {

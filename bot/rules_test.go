@@ -3,7 +3,6 @@ package bot
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/processor/rules"
 	"cardflow/storage"
 )
@@ -149,15 +149,9 @@ func TestRulesTestSaysWhenItsResultIsPartial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	at := t0()
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		at = at.Add(time.Minute)
-		return at
-	}
-	book, err := rules.New(f.store, nil, Shanghai(), clock, zerolog.Nop())
+	clock := testkit.NewClock(t0())
+	everyReadAMinuteLater := func() time.Time { return clock.Advance(time.Minute) }
+	book, err := rules.New(f.store, nil, Shanghai(), everyReadAMinuteLater, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

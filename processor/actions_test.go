@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -36,7 +37,7 @@ func TestScreenHoldsForReviewAndApproveDelivers(t *testing.T) {
 	if o.Status != storage.StatusReview || o.Reason != "rule:large-order" {
 		t.Fatalf("big order is %s (%s), want review", o.Status, o.Reason)
 	}
-	f.waitFor("review alert", func() bool { return f.alerts.has(AlertReview, false, "large-order") })
+	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(AlertReview, false, "large-order") })
 	if _, err := f.engine.Approve(alice, o.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestScreenHoldsForReviewAndApproveDelivers(t *testing.T) {
 	if len(got.Cards) != 6 {
 		t.Fatalf("delivered %d cards", len(got.Cards))
 	}
-	f.waitFor("review resolved", func() bool { return f.alerts.has(AlertReview, true, "alice") })
+	testkit.Eventually(f.t, "review resolved", func() bool { return f.alerts.has(AlertReview, true, "alice") })
 
 	// A second press of Approve says what happened, and who did it.
 	_, err := f.engine.Approve(bob, o.ID)
@@ -91,7 +92,7 @@ func TestApproveAndRefundRacingExactlyOneWins(t *testing.T) {
 func TestOperatorActionsFollowTheLifecycle(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Screen = holdLarge{} })
 	o := f.submit("L-1", "jd-100", 1, 10000)
-	f.waitFor("waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+	testkit.Eventually(f.t, "waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
 
 	cases := []struct {
 		name   string
@@ -129,9 +130,9 @@ func TestOperatorActionsFollowTheLifecycle(t *testing.T) {
 func TestRetryAfterFailureDeliversOnceStockIsBack(t *testing.T) {
 	f := newFixture(t, nil)
 	o := f.submit("F-1", "jd-100", 1, 10000)
-	f.waitFor("waiting", func() bool { return f.engine.Waiting("jd-100") == 1 })
+	testkit.Eventually(f.t, "waiting", func() bool { return f.engine.Waiting("jd-100") == 1 })
 	f.waitCallbacks(o.ID, CallbackDelayed) // signed at the old time: let it land before the clock jumps
-	f.clock.Add(31 * 60e9)
+	f.clock.Advance(31 * 60e9)
 	f.engine.ExpireWaits()
 	f.waitStatus(o.ID, storage.StatusFailed)
 	f.importCards("jd-100", "F", 1) // a failed order does not take stock by itself
@@ -171,7 +172,7 @@ func TestReissueGivesNewCardsAndKeepsOldOnesOutOfCirculation(t *testing.T) {
 	}
 	// The storefront gets a second delivered callback with the new set;
 	// the first callback still carries the first set (snapshot per event).
-	f.waitFor("second delivered callback", func() bool { return len(f.receiver.Types(fmt.Sprint(o.ID))) == 2 })
+	testkit.Eventually(f.t, "second delivered callback", func() bool { return len(f.receiver.Types(fmt.Sprint(o.ID))) == 2 })
 	if v, _ := f.engine.View(second); v.Reason != ReasonReissue || len(v.Cards) != 2 {
 		t.Errorf("reissued order shows reason %q and %d cards, want reason reissue and the new cards", v.Reason, len(v.Cards))
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -41,11 +42,11 @@ func TestFiguresAreRightAcrossMidnightAndRestart(t *testing.T) {
 	c := f.submit("C", "jd-100", 1, 10000) // no jd-100 stock: waits
 	f.waitStatus(a.ID, storage.StatusDelivered)
 	f.waitStatus(b.ID, storage.StatusDelivered)
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	if _, err := f.engine.Refund(storage.Actor{Name: "alice", Platform: "test"}, b.ID, "buyer asked"); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(19 * time.Minute) // 00:10 the next day
+	f.clock.Advance(19 * time.Minute) // 00:10 the next day
 	f.restart()
 	d := f.submit("D", "qb-10", 1, 1000)
 	f.waitStatus(d.ID, storage.StatusDelivered)
@@ -112,7 +113,7 @@ func TestReconcileFindsAnOrderMissingFromTheOpenIndex(t *testing.T) {
 	if len(rec.Problems) != 1 || !strings.Contains(rec.Problems[0], "open-order index") {
 		t.Fatalf("problems: %q", rec.Problems)
 	}
-	f.waitFor("reconcile alert", func() bool { return f.alerts.has(AlertReconcile, false, "open-order index") })
+	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(AlertReconcile, false, "open-order index") })
 }
 
 // TestBalanceMovementIsReconciledWithPurchases: a supplier's balance that
@@ -132,7 +133,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	}
 	start := f.clock.Now()
 	record(100000, 5000) // ¥1000 left, ¥50 spent so far
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	record(90000, 15000) // ¥100 gone, ¥100 bought: fine
 	rec, err := f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {
@@ -141,7 +142,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	if len(rec.Problems) != 0 || len(rec.Balances) != 1 || rec.Balances[0].Unexplained != 0 {
 		t.Fatalf("balanced: %+v", rec)
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	record(60000, 16000) // ¥300 more gone, ¥10 bought
 	rec, err = f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {

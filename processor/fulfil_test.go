@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -94,7 +95,7 @@ func TestManyWorkersNeverDeliverOneCardTwice(t *testing.T) {
 		wg.Go(func() { ids[i] = f.submit(fmt.Sprintf("MW-%d", i), "qb-10", 2, 2000).ID })
 	}
 	wg.Wait()
-	f.waitFor("all orders looked at", func() bool {
+	testkit.Eventually(f.t, "all orders looked at", func() bool {
 		done := 0
 		for _, id := range ids {
 			o := f.order(id)
@@ -132,17 +133,17 @@ func TestOutOfStockWaitsThenResumesWhenStockArrives(t *testing.T) {
 	f := newFixture(t, nil)
 	f.importCards("jd-100", "JD", 1)
 	o := f.submit("OOS-1", "jd-100", 2, 20000) // needs 2, only 1 in stock: no partial delivery
-	f.waitFor("out of stock", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+	testkit.Eventually(f.t, "out of stock", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
 	got := f.order(o.ID)
 	if got.Status != storage.StatusPending || len(got.Cards) != 0 {
 		t.Fatalf("waiting order is %s with %d cards", got.Status, len(got.Cards))
 	}
 	f.waitCallbacks(o.ID, CallbackDelayed)
-	f.waitFor("out-of-stock alert", func() bool { return f.alerts.has(AlertOutOfStock, false, "jd-100") })
+	testkit.Eventually(f.t, "out-of-stock alert", func() bool { return f.alerts.has(AlertOutOfStock, false, "jd-100") })
 	f.importCards("jd-100", "JD2", 5)
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
-	f.waitFor("resolved alert", func() bool { return f.alerts.has(AlertOutOfStock, true, "jd-100") })
+	testkit.Eventually(f.t, "resolved alert", func() bool { return f.alerts.has(AlertOutOfStock, true, "jd-100") })
 }
 
 func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
@@ -158,15 +159,15 @@ func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, func(o *Options) { o.StockWait = 10 * time.Minute; o.AutoRefund = tc.autoRefund })
 			o := f.submit("W-1", "jd-100", 1, 10000)
-			f.waitFor("waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
-			f.waitFor("registered as waiting", func() bool { return f.engine.Waiting("jd-100") == 1 })
+			testkit.Eventually(f.t, "waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+			testkit.Eventually(f.t, "registered as waiting", func() bool { return f.engine.Waiting("jd-100") == 1 })
 			f.waitCallbacks(o.ID, CallbackDelayed) // signed at the old time: let it land before the clock jumps
-			f.clock.Add(9 * time.Minute)
+			f.clock.Advance(9 * time.Minute)
 			f.engine.ExpireWaits()
 			if f.order(o.ID).Status != storage.StatusPending {
 				t.Fatal("expired before stock_wait")
 			}
-			f.clock.Add(time.Minute)
+			f.clock.Advance(time.Minute)
 			f.engine.ExpireWaits()
 			got := f.waitStatus(o.ID, tc.want)
 			if got.Reason != ReasonOutOfStock {
@@ -174,7 +175,7 @@ func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
 			}
 			f.waitCallbacks(o.ID, CallbackDelayed, tc.callback)
 			if tc.want == storage.StatusFailed {
-				f.waitFor("failed alert", func() bool { return f.alerts.has(AlertOrderFailed, false, "out_of_stock") })
+				testkit.Eventually(f.t, "failed alert", func() bool { return f.alerts.has(AlertOrderFailed, false, "out_of_stock") })
 			}
 		})
 	}
@@ -183,12 +184,12 @@ func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
 func TestRestartResumesPendingOrdersAndWaits(t *testing.T) {
 	f := newFixture(t, nil)
 	o := f.submit("R-1", "jd-100", 1, 10000)
-	f.waitFor("waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+	testkit.Eventually(f.t, "waiting", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
 	f.restart()
 	if f.order(o.ID).Status != storage.StatusPending {
 		t.Fatal("order lost its state over a restart")
 	}
-	f.waitFor("waiting again after restart", func() bool { return f.engine.Waiting("jd-100") == 1 })
+	testkit.Eventually(f.t, "waiting again after restart", func() bool { return f.engine.Waiting("jd-100") == 1 })
 	f.importCards("jd-100", "R", 1)
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
@@ -94,11 +95,11 @@ func TestLowSupplierBalanceRaisesAndResolvesAnAlert(t *testing.T) {
 	f, gw := fuluFixture(t, nil)
 	gw.SetBalance(50_00)
 	f.engine.CheckBalances(context.Background())
-	f.waitFor("low balance alert", func() bool { return f.alerts.has(AlertBalanceLow, false, "fulu") })
+	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(AlertBalanceLow, false, "fulu") })
 	if b, ok := f.engine.Balance("fulu"); !ok || b != 50_00 {
 		t.Fatalf("balance = %s %v", b, ok)
 	}
 	gw.SetBalance(5000_00)
 	f.engine.CheckBalances(context.Background())
-	f.waitFor("balance alert resolved", func() bool { return f.alerts.has(AlertBalanceLow, true, "fulu") })
+	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(AlertBalanceLow, true, "fulu") })
 }

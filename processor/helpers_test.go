@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,38 +15,17 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
-var testKey = bytes.Repeat([]byte{3}, 32)
-
 const shopSecret = "shop-secret-0123456789"
 
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// clock is the kit's clock. Add is scorecard_test.go's name for Advance
+// until that file moves to the kit.
+type clock struct{ *testkit.Clock }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func (c clock) Add(d time.Duration) { c.Advance(d) }
 
 // alertLog records alerts delivered through the outbox.
 type alertLog struct {
@@ -78,7 +56,7 @@ type fixture struct {
 	dir      string
 	store    *storage.Store
 	engine   *Engine
-	clock    *clock
+	clock    clock
 	receiver *storefront.Receiver
 	cbServer *httptest.Server
 	alerts   *alertLog
@@ -94,7 +72,7 @@ var testProducts = []config.Product{
 // tweak may change the options before the engine is built.
 func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, dir: t.TempDir(), clock: newClock(), alerts: &alertLog{}}
+	f := &fixture{t: t, dir: t.TempDir(), clock: clock{testkit.NewClock(time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC))}, alerts: &alertLog{}}
 	f.receiver = storefront.NewReceiver(map[string][]byte{"shop": []byte(shopSecret)})
 	f.receiver.Now = f.clock.Now
 	f.cbServer = httptest.NewServer(f.receiver)
@@ -118,12 +96,8 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 
 func (f *fixture) start() {
 	f.t.Helper()
-	s, err := storage.Open(f.dir, testKey, storage.Options{})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.store = s
-	f.engine = New(s, f.opts)
+	f.store = testkit.OpenStore(f.t, storage.Open, f.dir, storage.Options{})
+	f.engine = New(f.store, f.opts)
 	if err := f.engine.Start(context.Background()); err != nil {
 		f.t.Fatal(err)
 	}
@@ -136,12 +110,7 @@ func (f *fixture) stop() {
 		return
 	}
 	f.engine.Stop()
-	if err := f.store.Check(); err != nil {
-		f.t.Errorf("bbolt check: %v", err)
-	}
-	if err := f.store.Close(); err != nil {
-		f.t.Errorf("close: %v", err)
-	}
+	testkit.CloseStore(f.t, f.store)
 	f.engine = nil
 }
 
@@ -174,19 +143,11 @@ func (f *fixture) submit(ext, sku string, qty int, amount money.Amount) *storage
 	return o
 }
 
-// waitFor polls cond until it holds or a deadline passes. Polling with short
-// ticks (not sleeping a guessed time) keeps the test fast and deterministic.
+// waitFor is scorecard_test.go's name for testkit.Eventually until that
+// file moves to the kit.
 func (f *fixture) waitFor(what string, cond func() bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			f.t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	testkit.Eventually(f.t, what, cond)
 }
 
 func (f *fixture) order(id uint64) *storage.Order {

@@ -3,11 +3,12 @@ package processor
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sony/gobreaker/v2"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -88,7 +89,7 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 	for i := range 10 {
 		f.submit("C-"+string(rune('a'+i)), "steam-50", 1, 5000)
 	}
-	f.waitFor("circuit open", func() bool {
+	testkit.Eventually(f.t, "circuit open", func() bool {
 		return gathered(t, reg, "cardflow_supplier_circuit_open", "a") == 1
 	})
 	if got := testutil.ToFloat64(f.engine.metrics.supplierReq.WithLabelValues("a", "submit", "unknown")); got < 1 {
@@ -98,7 +99,9 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 	// for an order to probe a with; no order comes, so a stays marked down
 	// and the gauge says so. It once read 0 here, and a CI run that
 	// scraped only after the probe time failed.
-	time.Sleep(120 * time.Millisecond)
+	testkit.Eventually(t, "the breaker of a half-open", func() bool {
+		return f.engine.breakers.state("a") == gobreaker.StateHalfOpen.String()
+	})
 	if got := gathered(t, reg, "cardflow_supplier_circuit_open", "a"); got != 1 {
 		t.Errorf("circuit gauge of a half-open supplier = %v, want 1", got)
 	}

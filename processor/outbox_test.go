@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -38,7 +39,7 @@ func (f *fixture) storedEvents() []*storage.Event {
 
 // tick moves the clock and wakes the outbox, as time passing would.
 func (f *fixture) tick(d time.Duration) {
-	f.clock.Add(d)
+	f.clock.Advance(d)
 	f.engine.outbox.kick()
 	f.engine.timers.kick()
 }
@@ -47,7 +48,7 @@ func (f *fixture) tick(d time.Duration) {
 // (each step is small enough for signed callbacks to stay valid).
 func (f *fixture) tickUntil(what string, step time.Duration, cond func() bool) {
 	f.t.Helper()
-	f.waitFor(what, func() bool {
+	testkit.Eventually(f.t, what, func() bool {
 		if cond() {
 			return true
 		}
@@ -61,8 +62,8 @@ func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {
 	down := downReceiver(f)
 	f.importCards("qb-10", "BO", 1)
 	o := f.submit("BO-1", "qb-10", 1, 1000)
-	f.waitFor("first attempt", func() bool { return down.count() >= 1 })
-	f.waitFor("attempt recorded", func() bool {
+	testkit.Eventually(f.t, "first attempt", func() bool { return down.count() >= 1 })
+	testkit.Eventually(f.t, "attempt recorded", func() bool {
 		ev := f.storedEvents()
 		return len(ev) == 1 && ev[0].Attempts == 1
 	})
@@ -80,8 +81,8 @@ func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {
 		t.Fatalf("retried before backoff: %d calls", down.count())
 	}
 	f.tick(600 * time.Millisecond)
-	f.waitFor("second attempt", func() bool { return down.count() == 2 })
-	f.waitFor("backoff doubled", func() bool {
+	testkit.Eventually(f.t, "second attempt", func() bool { return down.count() == 2 })
+	testkit.Eventually(f.t, "backoff doubled", func() bool {
 		ev := f.storedEvents()
 		return len(ev) == 1 && ev[0].Attempts == 2 && ev[0].NextAt.Sub(f.clock.Now()) > 1500*time.Millisecond
 	})
@@ -131,12 +132,12 @@ func TestCallbacksOfOneOrderArriveInOrder(t *testing.T) {
 			return false
 		}
 	}
-	f.waitFor("delayed attempted", headTried(1))
+	testkit.Eventually(f.t, "delayed attempted", headTried(1))
 	f.importCards("jd-100", "ORD", 1)
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	// The delivered event waits behind the unacknowledged delayed one.
 	f.tick(10 * time.Second)
-	f.waitFor("retry of the head", headTried(2))
+	testkit.Eventually(f.t, "retry of the head", headTried(2))
 	down.heal()
 	f.tick(time.Minute)
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
@@ -147,17 +148,17 @@ func TestCallbackFailingForADayRaisesAlertAndResolves(t *testing.T) {
 	down := downReceiver(f)
 	f.importCards("qb-10", "DAY", 1)
 	o := f.submit("DAY-1", "qb-10", 1, 1000)
-	f.waitFor("first attempt", func() bool { return down.count() >= 1 })
-	f.waitFor("attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
+	testkit.Eventually(f.t, "first attempt", func() bool { return down.count() >= 1 })
+	testkit.Eventually(f.t, "attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
 	if f.alerts.has(AlertCallbackFailing, false, "shop") {
 		t.Fatal("alert raised before 24 h")
 	}
 	f.tick(25 * time.Hour)
-	f.waitFor("alert after a day", func() bool { return f.alerts.has(AlertCallbackFailing, false, "shop") })
+	testkit.Eventually(f.t, "alert after a day", func() bool { return f.alerts.has(AlertCallbackFailing, false, "shop") })
 	down.heal()
 	f.tick(2 * time.Hour)
 	f.waitCallbacks(o.ID, CallbackDelivered)
-	f.waitFor("alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
+	testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
 }
 
 func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
@@ -165,7 +166,7 @@ func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
 	down := downReceiver(f)
 	f.importCards("qb-10", "RS", 1)
 	o := f.submit("RS-1", "qb-10", 1, 1000)
-	f.waitFor("attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
+	testkit.Eventually(f.t, "attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
 	before := f.storedEvents()[0].ID
 	f.restart()
 	if ev := f.storedEvents(); len(ev) != 1 || ev[0].ID != before {

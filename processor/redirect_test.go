@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cardflow/internal/testkit"
 )
 
 // TestARedirectedCallbackFailsAndAlertsAtOnce: the storefront's callback URL
@@ -44,7 +46,7 @@ func TestARedirectedCallbackFailsAndAlertsAtOnce(t *testing.T) {
 			})
 			f.importCards("qb-10", "RD", 1)
 			o := f.submit("RD-1", "qb-10", 1, 1000)
-			f.waitFor("the callback attempted", func() bool {
+			testkit.Eventually(f.t, "the callback attempted", func() bool {
 				ev := f.storedEvents()
 				return len(ev) == 0 || ev[0].Attempts >= 1 || thiefHeard(&mu, stolen)
 			})
@@ -62,7 +64,7 @@ func TestARedirectedCallbackFailsAndAlertsAtOnce(t *testing.T) {
 			if strings.Contains(ev.LastError, "token") {
 				t.Errorf("last error %q shows a token", ev.LastError)
 			}
-			f.waitFor("alert raised at once", func() bool { return f.alerts.has(AlertCallbackRedirect, false, "shop") })
+			testkit.Eventually(f.t, "alert raised at once", func() bool { return f.alerts.has(AlertCallbackRedirect, false, "shop") })
 			if !f.alerts.has(AlertCallbackRedirect, false, thief.URL+"/steal") {
 				t.Errorf("the alert does not name where the callback was sent: %+v", f.alerts.alerts)
 			}
@@ -72,7 +74,7 @@ func TestARedirectedCallbackFailsAndAlertsAtOnce(t *testing.T) {
 			rmu.Unlock()
 			f.tick(time.Minute)
 			f.waitCallbacks(o.ID, CallbackDelivered)
-			f.waitFor("alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
+			testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
 			mu.Lock()
 			defer mu.Unlock()
 			if len(stolen) > 0 {

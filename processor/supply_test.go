@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -199,7 +200,7 @@ func TestLostAnswersAreAskedAgainAtTheSuppliersPace(t *testing.T) {
 	o := f.submit("P-1", "steam-50", 1, 5000)
 	for asked := 1; asked <= lost+1; asked++ {
 		// asked-1 queries made: the attempt waits for the next one.
-		f.waitFor(fmt.Sprintf("answer %d recorded", asked), func() bool {
+		testkit.Eventually(f.t, fmt.Sprintf("answer %d recorded", asked), func() bool {
 			return f.order(o.ID).Attempts[0].Queries == asked
 		})
 		at := f.order(o.ID).Attempts[0]
@@ -211,7 +212,7 @@ func TestLostAnswersAreAskedAgainAtTheSuppliersPace(t *testing.T) {
 		}
 		f.tick(3 * time.Second)
 	}
-	f.waitFor("delivered", func() bool { return f.order(o.ID).Status == storage.StatusDelivered })
+	testkit.Eventually(f.t, "delivered", func() bool { return f.order(o.ID).Status == storage.StatusDelivered })
 	if s, n := a.calls(); s != 1 || n != 1 {
 		t.Fatalf("supplier a got %d submits under %d numbers; want exactly one", s, n)
 	}
@@ -271,7 +272,7 @@ func TestOutOfStockEverywhereWaitsAndRetriesUntilStockWait(t *testing.T) {
 	a.onSubmit, b.onSubmit = oos, oos
 	f := remoteFixture(t, a, b, nil)
 	o := f.submit("OOS-R", "steam-50", 1, 5000)
-	f.waitFor("waiting out of stock", func() bool {
+	testkit.Eventually(f.t, "waiting out of stock", func() bool {
 		got := f.order(o.ID)
 		return got.Status == storage.StatusPending && got.Reason == ReasonOutOfStock
 	})
@@ -295,7 +296,7 @@ func TestNotFoundPastGraceResubmitsUnderTheSameNumberThenMovesOn(t *testing.T) {
 		t.Fatal("moved on before the grace window")
 	}
 	f.tick(11 * time.Minute) // past grace: "not found" is now final
-	f.waitFor("resubmit", func() bool { s, _ := a.calls(); return s == 2 })
+	testkit.Eventually(f.t, "resubmit", func() bool { s, _ := a.calls(); return s == 2 })
 	if s, n := a.calls(); n != 1 {
 		t.Fatalf("resubmitted under a new number: %d submits, %d numbers", s, n)
 	}
@@ -359,7 +360,7 @@ func TestDuplicateCardFromASupplierIsNeverDelivered(t *testing.T) {
 		t.Fatal("the duplicate card was delivered")
 	}
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
-	f.waitFor("alert naming supplier a", func() bool { return f.alerts.has(AlertDuplicateCard, false, "a") })
+	testkit.Eventually(f.t, "alert naming supplier a", func() bool { return f.alerts.has(AlertDuplicateCard, false, "a") })
 	var bad map[string]int
 	_ = f.store.View(func(tx *storage.Tx) error { bad = tx.BadCards(); return nil })
 	if bad["a"] != 1 {
@@ -465,7 +466,7 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 	for i := range breakerFailures {
 		first = append(first, f.submit(fmt.Sprintf("CB-%d", i), "steam-50", 1, 5000).ID)
 	}
-	f.waitFor("supplier a marked down", func() bool { return f.alerts.has(AlertSupplierDown, false, "a") })
+	testkit.Eventually(f.t, "supplier a marked down", func() bool { return f.alerts.has(AlertSupplierDown, false, "a") })
 	// New orders skip the supplier that is down.
 	late := f.submit("CB-late", "steam-50", 1, 5000)
 	got := f.waitStatus(late.ID, storage.StatusDelivered)
@@ -489,7 +490,7 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 		}
 		return true
 	})
-	f.waitFor("supplier a marked up", func() bool { return f.alerts.has(AlertSupplierDown, true, "a") })
+	testkit.Eventually(f.t, "supplier a marked up", func() bool { return f.alerts.has(AlertSupplierDown, true, "a") })
 	if s, n := a.calls(); s != breakerFailures || n != breakerFailures {
 		t.Fatalf("supplier a: %d submits under %d numbers, want %d", s, n, breakerFailures)
 	}
@@ -509,7 +510,7 @@ func TestPausedSupplierIsSkippedAndPausedProductWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	o2 := f.submit("P-2", "steam-50", 1, 5000)
-	f.waitFor("paused product waits", func() bool { return f.order(o2.ID).Reason == ReasonPaused })
+	testkit.Eventually(f.t, "paused product waits", func() bool { return f.order(o2.ID).Reason == ReasonPaused })
 	if err := f.engine.Resume(bob, "steam-50"); err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +560,7 @@ func TestSupplierCallbackHintTriggersAnImmediateQuery(t *testing.T) {
 	a.onQuery = func(no string, n int) suppliers.Result { return a.succeed(1) }
 	f := remoteFixture(t, a, newScripted(), nil)
 	o := f.submit("H-1", "steam-50", 1, 5000)
-	f.waitFor("the supplier has it", func() bool {
+	testkit.Eventually(f.t, "the supplier has it", func() bool {
 		got := f.order(o.ID)
 		return len(got.Attempts) == 1 && got.Attempts[0].State == storage.AttemptPending
 	})
@@ -583,7 +584,7 @@ func TestSourcesFallBackToOwnStockAndRetryReusesGoodsAlreadyBought(t *testing.T)
 	}
 	// Ten units: batches of 5; a refuses everything and stock is empty.
 	o2 := f.submit("MIX-2", "mixed", 10, 10000)
-	f.waitFor("waiting for stock", func() bool { return f.order(o2.ID).Reason == ReasonOutOfStock })
+	testkit.Eventually(f.t, "waiting for stock", func() bool { return f.order(o2.ID).Reason == ReasonOutOfStock })
 	f.importCards("mixed", "MIX2", 10)
 	f.waitStatus(o2.ID, storage.StatusDelivered)
 }

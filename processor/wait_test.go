@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -121,7 +122,7 @@ func TestDuplicateCardRebuysTellTheStorefrontOnce(t *testing.T) {
 	}
 	// Callbacks of one order arrive in order: once the delivery is in,
 	// every delay before it is too.
-	f.waitFor("delivered callback", func() bool { return f.receiver.Delivered(fmt.Sprint(o.ID)) })
+	testkit.Eventually(f.t, "delivered callback", func() bool { return f.receiver.Delivered(fmt.Sprint(o.ID)) })
 	if got := f.receiver.Types(fmt.Sprint(o.ID)); !slices.Equal(got, []string{CallbackDelayed, CallbackDelivered}) {
 		t.Fatalf("callbacks %q; want one order.delayed for the duplicate cards, then order.delivered", got)
 	}
@@ -134,10 +135,10 @@ func TestDuplicateCardRebuysTellTheStorefrontOnce(t *testing.T) {
 func TestDelayIsNewsAgainAfterTheOrderFailed(t *testing.T) {
 	f := newFixture(t, nil)
 	o := f.submit("DLY-RETRY", "qb-10", 1, 1000)
-	f.waitFor("waiting out of stock", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
-	// The receiver checks a callback's signature against the same clock:
-	// moving it on while the first callback is in flight would make that
-	// one stale and its retry due at a time the test never reaches.
+	testkit.Eventually(f.t, "waiting out of stock", func() bool { return f.order(o.ID).Reason == ReasonOutOfStock })
+	// The storefront takes the delay before the clock jumps: signed before
+	// the jump and sent after it, it would be refused as stale and wait for
+	// a retry that the stopped clock never brings.
 	f.waitCallbacks(o.ID, CallbackDelayed)
 	f.tick(31 * time.Minute)
 	f.engine.ExpireWaits()
@@ -146,7 +147,7 @@ func TestDelayIsNewsAgainAfterTheOrderFailed(t *testing.T) {
 	if _, err := f.engine.Retry(storage.Actor{Name: "alice", Platform: "test"}, o.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.waitFor("waiting out of stock again", func() bool {
+	testkit.Eventually(f.t, "waiting out of stock again", func() bool {
 		got := f.order(o.ID)
 		return got.Status == storage.StatusPending && got.Reason == ReasonOutOfStock
 	})
@@ -167,7 +168,7 @@ func TestRemoteOutOfStockFailsAtStockWait(t *testing.T) {
 	f := remoteFixture(t, a, b, nil)
 	o := f.submit("WAIT-END", "steam-50", 1, 5000)
 	var deadline time.Time
-	f.waitFor("waiting out of stock", func() bool {
+	testkit.Eventually(f.t, "waiting out of stock", func() bool {
 		got := f.order(o.ID)
 		deadline = got.WaitUntil
 		return got.Status == storage.StatusPending && got.Reason == ReasonOutOfStock

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/testkit"
 )
 
 // bigOrders writes n orders of about 64 KiB each (a long extra field), so
@@ -34,7 +36,7 @@ func bigOrders(t *testing.T, s *Store, prefix string, n int) error {
 // for the reader: bbolt remaps only once every read transaction is closed.
 func TestWriteThatGrowsTheFileIsNotHeldUpByABackupToAStalledReader(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{InitialMmapSize: 1 << 20}) // a small mapping: the write below outgrows it
+	s, err := Open(dir, testkit.MasterKey(), Options{InitialMmapSize: 1 << 20}) // a small mapping: the write below outgrows it
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/testkit"
 )
 
 func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
 	}
 	// No flush: a crash now loses nothing, the log has it all.
 	must(t, s.Close())
-	s, err = Open(dir, testKey, Options{})
+	s, err = Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
 	later := at.Add(40 * 24 * time.Hour)
 	must(t, s.FlushBuyers(later))
 	must(t, s.Close())
-	s, err = Open(dir, testKey, Options{})
+	s, err = Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
 }
 
 func TestBuyerHistoryOfARolledBackWriteIsForgotten(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	boom := errors.New("boom")
 	err := s.Update(func(tx *Tx) error {
@@ -82,7 +84,7 @@ func TestBuyerHistoryOfARolledBackWriteIsForgotten(t *testing.T) {
 }
 
 func TestOrdersOfOneCommitSeeEachOther(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var f Features
 	must(t, s.Update(func(tx *Tx) error {
@@ -119,7 +121,7 @@ func recordDistinctBuyers(tb testing.TB, s *Store, n int, at time.Time) {
 // flush transaction takes all reach the firstseen bucket, and nothing is
 // left pending.
 func TestFlushBuyersWritesEverySightingInChunks(t *testing.T) {
-	s, err := Open(t.TempDir(), testKey, Options{})
+	s, err := Open(t.TempDir(), testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func BenchmarkFlushBuyers(b *testing.B) {
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for range b.N {
 		b.StopTimer()
-		s, err := Open(b.TempDir(), testKey, Options{})
+		s, err := Open(b.TempDir(), testkit.MasterKey(), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -167,7 +169,7 @@ func BenchmarkFlushBuyers(b *testing.B) {
 // record of them, before and after a restart.
 func TestReturningBuyerKeepsFirstSighting(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +194,7 @@ func TestReturningBuyerKeepsFirstSighting(t *testing.T) {
 	}
 	check("running")
 	must(t, s.Close())
-	if s, err = Open(dir, testKey, Options{}); err != nil {
+	if s, err = Open(dir, testkit.MasterKey(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -204,7 +206,7 @@ func TestReturningBuyerKeepsFirstSighting(t *testing.T) {
 // the log once to rebuild the index.
 func BenchmarkOpenWithBuyerHistory(b *testing.B) {
 	dir := b.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,7 +228,7 @@ func BenchmarkOpenWithBuyerHistory(b *testing.B) {
 	must(b, s.Close())
 	b.ResetTimer()
 	for range b.N {
-		s, err := Open(dir, testKey, Options{})
+		s, err := Open(dir, testkit.MasterKey(), Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -245,7 +247,7 @@ func TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog(t *testing.T) {
 	dir := t.TempDir()
 	open := func() *Store {
 		t.Helper()
-		s, err := Open(dir, testKey, Options{})
+		s, err := Open(dir, testkit.MasterKey(), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cardflow/internal/diskfault"
+	"cardflow/internal/testkit"
 )
 
 // TestADiskErrorStopsEveryLaterWrite: a commit that fails for the disk's
@@ -20,7 +21,7 @@ import (
 // the failure is reported once, and the file opens cleanly afterwards.
 func TestADiskErrorStopsEveryLaterWrite(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestADiskErrorStopsEveryLaterWrite(t *testing.T) {
 	}
 	must(t, s.Close())
 
-	s2, err := Open(dir, testKey, Options{})
+	s2, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatalf("reopen after the failure: %v", err)
 	}
@@ -83,7 +84,7 @@ func TestADiskErrorStopsEveryLaterWrite(t *testing.T) {
 // error. Every write of that commit gets the error, and so does every
 // write queued behind it, without running.
 func TestACommitErrorAfterBboltWroteStopsTheStore(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	fsync := errors.New("fdatasync: input/output error")
 	s.failCommitsWith(fsync)
 	ran := make(chan int, 100)
@@ -112,7 +113,7 @@ func TestACommitErrorAfterBboltWroteStopsTheStore(t *testing.T) {
 		t.Error("a write ran after the store failed")
 	}
 	// A write that refuses its input is not a storage failure.
-	s2, _ := openTest(t)
+	s2 := testkit.NewStore(t, Open)
 	refused := errors.New("invalid input")
 	if err := s2.Update(func(*Tx) error { return refused }); !errors.Is(err, refused) || errors.Is(err, ErrStoreFailed) {
 		t.Fatalf("refused write: err = %v", err)

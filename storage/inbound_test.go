@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/testkit"
 )
 
 func inboundSeqs(t *testing.T, s *Store) []uint64 {
@@ -32,7 +34,7 @@ func parkedEvents(t *testing.T, s *Store) []ParkedEvent {
 // in the stored event; at the limit BeginInbound refuses, and the body
 // read back is the body stored, whatever the count.
 func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	body := []byte(`{"id":"e1","t":"C2C_MESSAGE_CREATE"}`)
 	if err := s.Update(func(tx *Tx) error { _, err := tx.EnqueueInbound("qq:e1", body, now); return err }); err != nil {
@@ -72,7 +74,7 @@ func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 // TestInboundEventsOfAnEarlierBuildReadAsNeverBegun: a file written by a
 // build that stored bare bodies is read as it was, with no attempts.
 func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	body := []byte(`{"id":"old","op":0,"t":"GROUP_AT_MESSAGE_CREATE","d":{}}`)
 	if err := s.db.Update(func(btx *bolt.Tx) error { return btx.Bucket(bucketInbound).Put(u64(7), body) }); err != nil {
 		t.Fatal(err)
@@ -97,7 +99,7 @@ func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
 // queue with its attempts and reason; beyond MaxParkedInbound the oldest
 // go; after InboundParkedFor all go.
 func TestParkedInboundIsBoundedAndPurged(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	const n = MaxParkedInbound + 20
 	if err := s.Update(func(tx *Tx) error {

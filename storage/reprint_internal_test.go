@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/testkit"
 )
 
 // schema1Print is a fingerprint as schema 1 made it: its Normalize kept
@@ -45,7 +47,7 @@ func downgrade(t *testing.T, dir string) {
 // delivery will claim one) and a stock card equal to it stays in stock.
 func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 	must(t, s.Close())
 	downgrade(t, dir)
 
-	s, err = Open(dir, testKey, Options{})
+	s, err = Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func TestAnInterruptedReprintResumesAtTheNextOpen(t *testing.T) {
 // audit log, and the store opens.
 func TestADamagedCardDoesNotKeepAReprintedStoreFromOpening(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestADamagedCardDoesNotKeepAReprintedStoreFromOpening(t *testing.T) {
 	}))
 	must(t, s.Close())
 	downgrade(t, dir)
-	s, err = Open(dir, testKey, Options{})
+	s, err = Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatalf("open with a damaged card: %v", err)
 	}

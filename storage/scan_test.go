@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"cardflow/internal/testkit"
 )
 
 // readTxns is how many read transactions the store has begun.
@@ -16,7 +18,7 @@ func readTxns(s *Store) int64 { return int64(s.db.Stats().TxN) }
 // transactions when there are more than statChunk counters, each slot
 // whole in one of them.
 func TestScanStatsReadsEveryCounterInShortTransactions(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	<-s.buyersReady               // the start's own reads are over
 	const slots, labels = 120, 50 // 6000 counters
 	must(t, s.Update(func(tx *Tx) error {
@@ -60,7 +62,7 @@ func TestScanStatsReadsEveryCounterInShortTransactions(t *testing.T) {
 // TestEachOpenOrderReadsEveryOrderInShortTransactions: every open order of
 // a status, oldest first, in transactions of openChunk orders.
 func TestEachOpenOrderReadsEveryOrderInShortTransactions(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	<-s.buyersReady // the start's own reads are over
 	const n = 2*openChunk + 10
 	must(t, s.Update(func(tx *Tx) error {
@@ -95,7 +97,7 @@ func TestEachOpenOrderReadsEveryOrderInShortTransactions(t *testing.T) {
 // TestBuyerHistoryLoadsInShortTransactions: a day of buyer history larger
 // than buyerChunk loads whole, in several read transactions.
 func TestBuyerHistoryLoadsInShortTransactions(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	<-s.buyersReady // the start's own reads are over
 	const n = 2*buyerChunk + 7
 	must(t, s.Update(func(tx *Tx) error {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cardflow/internal/testkit"
 )
 
 func readStats(t *testing.T, s *Store, from, to uint32) map[StatKey]int64 {
@@ -25,7 +27,7 @@ func readStats(t *testing.T, s *Store, from, to uint32) map[StatKey]int64 {
 // a write that fails after adding leaves no trace. Gauges (SetStat) keep
 // the last value; negative deltas work.
 func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	slot := Slot(time.Date(2026, 11, 25, 9, 7, 0, 0, time.UTC))
 	orders := StatKey{Slot: slot, Metric: MetricOrders, Label: "qb-100"}
 	paid := StatKey{Slot: slot, Metric: MetricPaid, Label: "qb-100"}
@@ -82,7 +84,7 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 // TestStatsRangeAndPrune: Stats reads only the slots asked for; PruneStats
 // deletes old slots in chunks and never the lifetime slot.
 func TestStatsRangeAndPrune(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	err := s.Update(func(tx *Tx) error {
 		for slot := uint32(100); slot < 110; slot++ {
 			tx.AddStat(StatKey{Slot: slot, Metric: MetricOrders}, int64(slot))

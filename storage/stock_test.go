@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"cardflow/internal/testkit"
 )
 
 func sealN(t *testing.T, s *Store, prefix string, n int) []SealedCard {
@@ -21,7 +23,7 @@ func sealN(t *testing.T, s *Store, prefix string, n int) []SealedCard {
 }
 
 func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	cards := sealN(t, s, "A", 10)
 	var added, dups int
 	must(t, s.Update(func(tx *Tx) (err error) {
@@ -52,7 +54,7 @@ func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
 }
 
 func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	cards := sealN(t, s, "B", 3)
 	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", cards); return err }))
 	err := s.Update(func(tx *Tx) error { _, err := tx.TakeStock("qb-10", 4); return err })
@@ -86,7 +88,7 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 }
 
 func TestConcurrentTakersNeverShareACard(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	const cards, takers = 500, 64
 	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", sealN(t, s, "C", cards)); return err }))
 	var mu sync.Mutex

@@ -12,10 +12,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"cardflow/internal/testkit"
 )
 
 func TestOpenCreatesPrivateFiles(t *testing.T) {
-	_, dir := openTest(t)
+	dir := t.TempDir()
+	testkit.OpenStore(t, Open, dir, Options{})
 	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, FileName): 0o600} {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -29,7 +32,7 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 
 func TestOpenWithAnotherMasterKeyFails(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +49,10 @@ func TestOpenWithAnotherMasterKeyFails(t *testing.T) {
 }
 
 func TestSecondProcessFailsFastOnLock(t *testing.T) {
-	_, dir := openTest(t)
+	dir := t.TempDir()
+	testkit.OpenStore(t, Open, dir, Options{})
 	start := time.Now()
-	_, err := Open(dir, testKey, Options{LockTimeout: 100 * time.Millisecond})
+	_, err := Open(dir, testkit.MasterKey(), Options{LockTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second open: err = %v, want ErrLocked", err)
 	}
@@ -59,7 +63,7 @@ func TestSecondProcessFailsFastOnLock(t *testing.T) {
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +74,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(schemaVersion+1)) })
 	_ = db.Close()
-	if _, err := Open(dir, testKey, Options{}); !errors.Is(err, ErrSchema) {
+	if _, err := Open(dir, testkit.MasterKey(), Options{}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("err = %v, want ErrSchema", err)
 	}
 }
@@ -83,7 +87,7 @@ func newOrder(sf, ext string) *Order {
 
 func TestGroupCommitManyWritersAllDurable(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testKey, Options{})
+	s, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +113,7 @@ func TestGroupCommitManyWritersAllDurable(t *testing.T) {
 	}
 	// Reopen: everything acknowledged is on disk.
 	must(t, s.Close())
-	s2, err := Open(dir, testKey, Options{})
+	s2, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func TestGroupCommitManyWritersAllDurable(t *testing.T) {
 }
 
 func TestFailedWriteLeavesNothingAndSparesItsBatch(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	boom := errors.New("boom")
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
@@ -178,7 +182,7 @@ func TestFailedWriteLeavesNothingAndSparesItsBatch(t *testing.T) {
 }
 
 func TestOpenIndexFollowsStatus(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	o := newOrder("shop", "a")
 	must(t, s.Update(func(tx *Tx) error { return tx.CreateOrder(o) }))
 	steps := []Status{StatusReview, StatusPending, StatusFailed, StatusDelivered}
@@ -207,7 +211,7 @@ func TestOpenIndexFollowsStatus(t *testing.T) {
 }
 
 func TestBackupIsARestorableDatabase(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	o := newOrder("shop", "keep-me")
 	must(t, s.Update(func(tx *Tx) error { return tx.CreateOrder(o) }))
 	var buf bytes.Buffer
@@ -218,7 +222,7 @@ func TestBackupIsARestorableDatabase(t *testing.T) {
 	}
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, FileName), buf.Bytes(), 0o600))
-	r, err := Open(dir, testKey, Options{})
+	r, err := Open(dir, testkit.MasterKey(), Options{})
 	if err != nil {
 		t.Fatalf("open restored copy: %v", err)
 	}
@@ -236,7 +240,7 @@ func TestBackupIsARestorableDatabase(t *testing.T) {
 }
 
 func TestAuditIsAppendOnlyAndNewestFirst(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	for i := range 5 {
 		must(t, s.Update(func(tx *Tx) error {
 			return tx.Audit(AuditEntry{At: time.Unix(int64(i), 0), Actor: Actor{Name: "alice"}, Action: fmt.Sprintf("a%d", i), Outcome: "ok"})
@@ -279,7 +283,7 @@ func TestMeasureCeilingCountsDurableWrites(t *testing.T) {
 // the second raise, or the operators get the same alert twice. bbolt's Get
 // returns nil for a key put with a nil value until the write commits.
 func TestAlertOpenInTheTransactionThatRaisedIt(t *testing.T) {
-	s, _ := openTest(t)
+	s := testkit.NewStore(t, Open)
 	err := s.Update(func(tx *Tx) error {
 		if err := tx.SetAlertOpen("duplicate_card:fulu:7", true); err != nil {
 			return err

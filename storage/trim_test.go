@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	"cardflow/internal/testkit"
 )
 
 // TestTrimReleasesMappedPagesAndKeepsTheData: after reading 4,000 orders
@@ -13,7 +15,8 @@ import (
 // leaves it, Trim with a budget below it releases it, and the orders read
 // back the same afterwards.
 func TestTrimReleasesMappedPagesAndKeepsTheData(t *testing.T) {
-	s, dir := openTest(t)
+	dir := t.TempDir()
+	s := testkit.OpenStore(t, Open, dir, Options{})
 	err := s.Update(func(tx *Tx) error {
 		for i := range 4000 {
 			o := fullOrder()
@@ -82,7 +85,8 @@ func TestTrimReleasesMappedPagesAndKeepsTheData(t *testing.T) {
 // its end (mmapSize), which is address space, not memory: the mapping's
 // resident pages stay what was read, and Trim measures and releases those.
 func TestTrimMeasuresResidentPagesNotTheMapping(t *testing.T) {
-	s, dir := openTest(t)
+	dir := t.TempDir()
+	s := testkit.OpenStore(t, Open, dir, Options{})
 	<-s.buyersReady
 	must(t, bigOrders(t, s, "trim", 32)) // about 2 MiB
 	path, _ := filepath.EvalSymlinks(filepath.Join(dir, "cardflow.db"))

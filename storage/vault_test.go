@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"cardflow/internal/testkit"
 )
 
 func TestNormalizeTreatsFormattingVariantsAsOneCard(t *testing.T) {
 	same := []string{"ABCD-EFGH-1234", "abcd efgh 1234", " abcdEFGH1234 ", "ＡＢＣＤ－ＥＦＧＨ－１２３４"}
-	v, err := NewVault(testKey)
+	v, err := NewVault(testkit.MasterKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func TestNormalizeTreatsFormattingVariantsAsOneCard(t *testing.T) {
 }
 
 func TestSealOpenRoundTripAndTamper(t *testing.T) {
-	v, _ := NewVault(testKey)
+	v, _ := NewVault(testkit.MasterKey())
 	c := Card{Number: "CARD-0001", Password: "pw-1", ExpiresAt: "2027-12-31"}
 	s, err := v.Seal(c)
 	if err != nil {
@@ -81,7 +83,7 @@ func TestCardNeverPrintsItsSecret(t *testing.T) {
 // (JSON inside) still open; a box with an unknown form is an error, not an
 // empty card.
 func TestOpenReadsCardsSealedAsJSON(t *testing.T) {
-	v, _ := NewVault(testKey)
+	v, _ := NewVault(testkit.MasterKey())
 	c := Card{Number: "OLD-0001", Password: "pw-old", ExpiresAt: "2027-01-01"}
 	box, err := v.seal([]byte(`{"number":"OLD-0001","password":"pw-old","expires_at":"2027-01-01"}`), cardAAD)
 	if err != nil {
@@ -102,7 +104,7 @@ func TestOpenReadsCardsSealedAsJSON(t *testing.T) {
 // BenchmarkOpenCard compares opening a card in the binary form with the
 // JSON form it replaced.
 func BenchmarkOpenCard(b *testing.B) {
-	v, _ := NewVault(testKey)
+	v, _ := NewVault(testkit.MasterKey())
 	c := Card{Number: "CARD-0001-2345-6789", Password: "pw-0001-2345", ExpiresAt: "2027-12-31"}
 	binary, _ := v.Seal(c)
 	plain, _ := json.Marshal(c)

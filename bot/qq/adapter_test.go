@@ -14,6 +14,7 @@ import (
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -49,7 +50,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	if prepare != nil {
 		prepare(fake)
 	}
-	store := openStore(t)
+	store := testkit.NewStore(t, storage.Open)
 	shop := httptest.NewServer(storefront.NewReceiver(map[string][]byte{"shop": []byte("shop-secret")}))
 	t.Cleanup(shop.Close)
 	relay := &relay{}
@@ -86,8 +87,13 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, engine: engine, ad: ad, trap: trap}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sent to the fake QQ: %+v", fake.Sent())
+		}
+	})
 	h.say("/bind " + code)
-	h.waitFor("bound", func() bool { return h.saw("alice") })
+	testkit.Eventually(h.t, "bound", func() bool { return h.saw("alice") })
 	if _, err := engine.ImportStock(storage.Actor{Name: "test", Platform: "test"}, "qb-10",
 		strings.NewReader("K-1,p\nK-2,p\nK-3,p\nK-4,p\nK-5,p\nK-6,p\nK-7,p\nK-8,p\nK-9,p\nK-10,p\n")); err != nil {
 		t.Fatal(err)
@@ -126,17 +132,6 @@ func (h *harness) saw(sub string) bool {
 	return false
 }
 
-func (h *harness) waitFor(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s; sent: %+v", what, h.fake.Sent())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestPromptsWaitForAWindowAndComeAsDigests: with active push refused,
 // prompts raised after the bind's window was used up stay queued (nothing
 // is sent, nothing is lost); when alice speaks, they arrive as replies to
@@ -146,16 +141,22 @@ func (h *harness) waitFor(what string, cond func() bool) {
 func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ad.spend("group:" + testGroup) // the bind's window: used up
+	before := len(h.fake.Messages(testGroup))
+	posts := "/v2/groups/" + testGroup + "/messages"
+	tried := h.fake.Calls(posts)
 	for range 8 {
 		h.order()
 	}
-	time.Sleep(300 * time.Millisecond)
-	before := len(h.fake.Messages(testGroup))
-	if n := queued(h); n == 0 {
-		t.Fatal("no prompt queued")
+	// Every prompt is queued and the sender has tried an active push and
+	// been refused: from here nothing can go out until someone speaks.
+	testkit.Eventually(t, "8 prompts queued and an active push refused", func() bool {
+		return queued(h) == 8 && h.fake.Calls(posts) > tried
+	})
+	if sent := h.fake.Messages(testGroup)[before:]; len(sent) != 0 {
+		t.Fatalf("sent without a window: %+v", sent)
 	}
 	h.say("在吗")
-	h.waitFor("a digest", func() bool { return len(h.fake.Messages(testGroup)) > before })
+	testkit.Eventually(h.t, "a digest", func() bool { return len(h.fake.Messages(testGroup)) > before })
 	perHandle := map[string]int{}
 	for _, m := range h.fake.Messages(testGroup)[before:] {
 		if m.Active {
@@ -168,7 +169,7 @@ func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
 			t.Fatalf("%d replies to %s", n, handle)
 		}
 	}
-	h.waitFor("every prompt delivered or offered as a next batch", func() bool {
+	testkit.Eventually(h.t, "every prompt delivered or offered as a next batch", func() bool {
 		if queued(h) == 0 {
 			return true
 		}
@@ -202,7 +203,7 @@ func TestActivePushWhereTheGroupAllowsIt(t *testing.T) {
 	h := newHarness(t, func(f *qqfake.Server) { f.AllowActive(testGroup) })
 	h.ad.spend("group:" + testGroup)
 	h.order()
-	h.waitFor("an active prompt", func() bool {
+	testkit.Eventually(h.t, "an active prompt", func() bool {
 		for _, m := range h.fake.Messages(testGroup) {
 			if m.Active && strings.Contains(m.Content+m.Markdown, "待审核") {
 				return true
@@ -224,7 +225,7 @@ func TestButtonsDegradeWhenRefused(t *testing.T) {
 			h := newHarness(t, refuse)
 			h.order()
 			h.say("/inbox")
-			h.waitFor("a prompt with typed commands", func() bool {
+			testkit.Eventually(h.t, "a prompt with typed commands", func() bool {
 				for _, m := range h.fake.Messages(testGroup) {
 					text := m.Content + m.Markdown
 					if strings.Contains(text, "待审核") && strings.Contains(text, "/approve") {
@@ -264,9 +265,9 @@ func TestC2CCommandsAnswerInTheirWindow(t *testing.T) {
 		return false
 	}
 	c2c("USER-STRANGER", "/pending")
-	h.waitFor("the stranger refused", func() bool { return said("USER-STRANGER", "不是本店的操作员") })
+	testkit.Eventually(h.t, "the stranger refused", func() bool { return said("USER-STRANGER", "不是本店的操作员") })
 	c2c(testUser, "/bind "+code)
-	h.waitFor("bound in C2C", func() bool { return said(testUser, "已绑定为操作员 alice") })
+	testkit.Eventually(h.t, "bound in C2C", func() bool { return said(testUser, "已绑定为操作员 alice") })
 	c2c(testUser, "/pending")
-	h.waitFor("/pending answered", func() bool { return said(testUser, "待审核") || said(testUser, "没有") })
+	testkit.Eventually(h.t, "/pending answered", func() bool { return said(testUser, "待审核") || said(testUser, "没有") })
 }

@@ -19,6 +19,7 @@ import (
 	ops "cardflow/bot"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -44,19 +45,14 @@ func (killer) Operator(ops.Identity) (ops.Operator, bool) {
 // on.
 func TestAQQEventThatKillsTheProcessIsSetAsideAfterThreeStarts(t *testing.T) {
 	dir := t.TempDir()
-	s, err := storage.Open(dir, testKey, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testkit.OpenStore(t, storage.Open, dir, storage.Options{})
 	hook := New(Options{AppID: vectorAppID, Secret: vectorSecret, Store: s, Log: zerolog.Nop()})
 	body := []byte(`{"id":"ev-deadly","op":0,"s":1,"t":"GROUP_AT_MESSAGE_CREATE","d":{"id":"msg-deadly","content":" /pending",` +
 		`"group_openid":"G1","author":{"member_openid":"M1"},"timestamp":"2026-11-25T17:00:00+08:00"}}`)
 	if w := call(t, hook, body, strconv.FormatInt(time.Now().Unix(), 10), true); w.Code != 200 {
 		t.Fatalf("webhook answered %d %s", w.Code, w.Body)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.CloseStore(t, s)
 
 	for start := 1; start <= 4; start++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestQQChildDrainsTheInboundQueue$", "-test.count=1", "-test.v")
@@ -72,11 +68,7 @@ func TestAQQEventThatKillsTheProcessIsSetAsideAfterThreeStarts(t *testing.T) {
 		}
 	}
 
-	s, err = storage.Open(dir, testKey, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = testkit.OpenStore(t, storage.Open, dir, storage.Options{})
 	if n := inboundCount(t, s); n != 0 {
 		t.Errorf("%d events still queued", n)
 	}
@@ -107,11 +99,7 @@ func TestQQChildDrainsTheInboundQueue(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the child of TestAQQEventThatKillsTheProcessIsSetAsideAfterThreeStarts")
 	}
-	s, err := storage.Open(dir, testKey, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testkit.OpenStore(t, storage.Open, dir, storage.Options{})
 	fake := qqfake.New(vectorAppID, vectorSecret)
 	defer fake.Close()
 	engine := processor.New(s, processor.Options{
@@ -122,13 +110,7 @@ func TestQQChildDrainsTheInboundQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = a.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for inboundCount(t, s) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the inbound queue did not drain")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the inbound queue to drain", func() bool { return inboundCount(t, s) == 0 })
 	cancel()
 	<-done
 	fmt.Println("drained")

@@ -13,6 +13,7 @@ import (
 	ops "cardflow/bot"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -28,11 +29,7 @@ import (
 func FuzzQQInboundEvent(f *testing.F) {
 	fake := qqfake.New(vectorAppID, vectorSecret)
 	f.Cleanup(fake.Close)
-	store, err := storage.Open(f.TempDir(), testKey, storage.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = store.Close() })
+	store := testkit.NewStore(f, storage.Open)
 	engine := processor.New(store, processor.Options{
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},

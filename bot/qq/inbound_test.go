@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -66,15 +67,15 @@ func TestEmptyQQMentionOpensTheWindowAndIsNotFatal(t *testing.T) {
 	h := newHarness(t, nil)
 	h.ad.spend("group:" + testGroup) // the bind's window: used up
 	h.order()
-	h.waitFor("a prompt queued", func() bool { return queued(h) > 0 })
+	testkit.Eventually(h.t, "a prompt queued", func() bool { return queued(h) > 0 })
 
 	h.say("") // arrives as content " ", where the @ was
-	h.waitFor("the prompt delivered in the empty mention's window", func() bool { return queued(h) == 0 && h.saw("待审核") })
+	testkit.Eventually(h.t, "the prompt delivered in the empty mention's window", func() bool { return queued(h) == 0 && h.saw("待审核") })
 
 	if d, err := h.fake.C2C(testUser, ""); err != nil || !d.Acked() {
 		t.Fatalf("image-only C2C message: %+v %v", d, err)
 	}
-	h.waitFor("the inbound queue drained", func() bool { return h.inbound() == 0 })
+	testkit.Eventually(h.t, "the inbound queue drained", func() bool { return h.inbound() == 0 })
 	if msgs := h.fake.Messages(testUser); len(msgs) != 0 {
 		t.Errorf("an image-only message was answered: %+v", msgs)
 	}
@@ -96,8 +97,8 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 	h := newHarness(t, nil)
 	h.trap.armed.Store(true)
 	h.say("/pending")
-	h.waitFor("the internal-error answer", func() bool { return h.saw("出错了") })
-	h.waitFor("the inbound queue drained", func() bool { return h.inbound() == 0 })
+	testkit.Eventually(h.t, "the internal-error answer", func() bool { return h.saw("出错了") })
+	testkit.Eventually(h.t, "the inbound queue drained", func() bool { return h.inbound() == 0 })
 	got := h.audited("panic")
 	if len(got) != 1 || got[0].Actor.Platform != "qq" || !strings.Contains(got[0].Actor.Name, testMember) ||
 		!strings.Contains(got[0].Detail, "authorizer bug") {
@@ -107,10 +108,10 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 	if len(p) != 1 || p[0].Attempts != 1 || !strings.Contains(string(p[0].Body), "/pending") {
 		t.Fatalf("set aside: %+v, want the /pending event", p)
 	}
-	h.waitFor("the set-aside alert", func() bool { return h.saw("处理失败，已搁置") })
+	testkit.Eventually(h.t, "the set-aside alert", func() bool { return h.saw("处理失败，已搁置") })
 	h.say("/help")
-	h.waitFor("/help answered after the panic", func() bool { return h.saw("可用命令") })
-	h.waitFor("the alert resolved", func() bool { return h.saw("QQ 消息处理已恢复正常") })
+	testkit.Eventually(h.t, "/help answered after the panic", func() bool { return h.saw("可用命令") })
+	testkit.Eventually(h.t, "the alert resolved", func() bool { return h.saw("QQ 消息处理已恢复正常") })
 }
 
 // TestQQCapsTheChatsItRemembers: every chat that ever wrote used to keep a
@@ -119,9 +120,9 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 // group's window (opened first, so the oldest) survives the flood. Push
 // refusals are bounded alike, and both are forgotten once useless.
 func TestQQCapsTheChatsItRemembers(t *testing.T) {
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: openStore(t),
-		Bot: ops.New(ops.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: func() time.Time { return now }})
+	clock := testkit.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: testkit.NewStore(t, storage.Open),
+		Bot: ops.New(ops.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: clock.Now})
 	ctx := context.Background()
 	say := func(typ, d string) {
 		t.Helper()
@@ -147,14 +148,14 @@ func TestQQCapsTheChatsItRemembers(t *testing.T) {
 	// expired windows are forgotten.
 	a.mu.Lock()
 	for i := range maxChats + 200 {
-		a.refuseActive(fmt.Sprintf("group:G%d", i), now.Add(activeRetry))
+		a.refuseActive(fmt.Sprintf("group:G%d", i), clock.Now().Add(activeRetry))
 	}
 	n = len(a.active)
 	a.mu.Unlock()
 	if n > maxChats {
 		t.Errorf("%d push refusals remembered, want at most %d", n, maxChats)
 	}
-	now = now.Add(activeRetry + time.Second)
+	clock.Advance(activeRetry + time.Second)
 	a.sweep()
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	ops "cardflow/bot"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -49,7 +50,7 @@ func TestHostileValuesCannotMarkUpQQMessages(t *testing.T) {
 		}
 		before := len(h.fake.Messages(testGroup))
 		h.say(fmt.Sprintf("/order #%d", o.ID))
-		h.waitFor("the answer", func() bool { return len(h.fake.Messages(testGroup)) > before })
+		testkit.Eventually(h.t, "the answer", func() bool { return len(h.fake.Messages(testGroup)) > before })
 		m := h.fake.Messages(testGroup)[before]
 		if !strings.Contains(chatcheck.Unescape(m.Content+m.Markdown), fmt.Sprintf("#%d", o.ID)) {
 			t.Fatalf("value %q: the answer is not the order: %q", v, m.Content+m.Markdown)

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tencent-connect/botgo/interaction/signature"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -24,22 +25,10 @@ const (
 	vectorSecret = "DG5g3B4j9X2KOErG"
 )
 
-var testKey = bytes.Repeat([]byte{9}, 32)
-
-func openStore(t *testing.T) *storage.Store {
-	t.Helper()
-	s, err := storage.Open(t.TempDir(), testKey, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // webhookAdapter is an adapter with only what its webhook needs, its
 // clock at now.
 func webhookAdapter(t *testing.T, now time.Time) (*Adapter, *storage.Store) {
-	s := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Store: s, Log: zerolog.Nop(), Now: func() time.Time { return now }})
 	return a, s
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	ops "cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -144,7 +145,7 @@ func TestAPanickingTelegramUpdateIsAnsweredAndAudited(t *testing.T) {
 	f.start()
 	f.fake.SendText(group, aliceUID, "/pending")
 	f.settle(1)
-	eventually(t, "the internal-error reply", func() bool {
+	testkit.Eventually(t, "the internal-error reply", func() bool {
 		msgs := f.fake.Messages(group)
 		return len(msgs) == 1 && strings.Contains(msgs[0].Text, "出错了")
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	ops "cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -137,7 +138,7 @@ func FuzzTelegramUpdate(f *testing.F) {
 		if !decodes {
 			return // the SDK logs it and drops it; nothing runs
 		}
-		eventually(t, "the update handled", func() bool { return fx.ad.handled.Load() == handled+1 })
+		testkit.Eventually(t, "the update handled", func() bool { return fx.ad.handled.Load() == handled+1 })
 
 		entries, _ := auditedAfter(t, fx, audited)
 		for _, e := range entries {

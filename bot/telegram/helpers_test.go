@@ -19,14 +19,13 @@ import (
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
 
 // The adapter is tested over tgfake and the real operator layer, engine and
 // store, as cmd/cardflow wires them.
-
-var testKey = bytes.Repeat([]byte{7}, 32)
 
 // token is what must never show up in an error or a log line.
 const token = "424242:AAE-SeCrEt-T0KEN_never_logged"
@@ -89,24 +88,6 @@ func (f *forward) set(d processor.Deliverer) {
 	f.to = d
 }
 
-// syncBuffer collects log lines while goroutines write them.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	t       testing.TB
 	store   *storage.Store
@@ -115,7 +96,7 @@ type fixture struct {
 	fake    *tgfake.Server
 	ops     *ops.Bot
 	ad      *Adapter
-	logs    *syncBuffer
+	logs    *testkit.Buffer
 	secrets []string
 	ext     int
 	stop    func()
@@ -127,21 +108,10 @@ type fixture struct {
 // that no chat got a card secret.
 func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, logs: &syncBuffer{}, alerts: &forward{}}
+	f := &fixture{t: t, logs: &testkit.Buffer{}, alerts: &forward{}}
 	shop := newShop(t)
-	store, err := storage.Open(t.TempDir(), testKey, storage.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	store := testkit.NewStore(t, storage.Open)
 	f.store = store
-	t.Cleanup(func() {
-		if err := store.Check(); err != nil {
-			t.Errorf("bbolt check: %v", err)
-		}
-		if err := store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
 	now := time.Date(2025, 3, 14, 9, 30, 0, 0, ops.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	f.engine = processor.New(store, processor.Options{
@@ -251,7 +221,7 @@ func (f *fixture) start() {
 // settle waits until the adapter has handled n updates in all.
 func (f *fixture) settle(n int64) {
 	f.t.Helper()
-	eventually(f.t, fmt.Sprintf("%d updates handled", n), func() bool { return f.ad.handled.Load() >= n })
+	testkit.Eventually(f.t, fmt.Sprintf("%d updates handled", n), func() bool { return f.ad.handled.Load() >= n })
 }
 
 // review places an order the screener holds for review.
@@ -275,7 +245,7 @@ func (f *fixture) review(amount string) *storage.Order {
 
 func (f *fixture) waitStatus(id uint64, s storage.Status) {
 	f.t.Helper()
-	eventually(f.t, fmt.Sprintf("order #%d %s", id, s), func() bool {
+	testkit.Eventually(f.t, fmt.Sprintf("order #%d %s", id, s), func() bool {
 		o, err := f.engine.Order(id)
 		return err == nil && o.Status == s
 	})
@@ -310,21 +280,6 @@ func (f *fixture) after(chat int64, n int) []tgfake.Message {
 		return nil
 	}
 	return msgs[n:]
-}
-
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }
 
 func atoi(t testing.TB, s string) int {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -30,7 +31,7 @@ func TestLongPollingPicksUpInjectedUpdates(t *testing.T) {
 		t.Errorf("replies = %d, want 3", n)
 	}
 	// Handled updates are confirmed by the next poll's offset.
-	eventually(t, "updates confirmed", func() bool { return f.fake.Pending() == 0 })
+	testkit.Eventually(t, "updates confirmed", func() bool { return f.fake.Pending() == 0 })
 	reqs := f.fake.Requests("getUpdates")
 	if got := reqs[0].Params["timeout"]; got != "1" {
 		t.Errorf("getUpdates timeout = %q, want PollTimeout-1s = 1", got)
@@ -45,7 +46,7 @@ func TestRunStopsWhenTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.ad.Run(ctx) }()
-	eventually(t, "polling", func() bool { return f.fake.Calls("getUpdates") > 0 })
+	testkit.Eventually(t, "polling", func() bool { return f.fake.Calls("getUpdates") > 0 })
 	cancel()
 	select {
 	case err := <-done:
@@ -98,7 +99,7 @@ func TestWebhookModeProcessesUpdatesWithTheSecret(t *testing.T) {
 	})
 	handler.Store(f.ad.WebhookHandler())
 	f.start()
-	eventually(t, "webhook set", func() bool { u, _ := f.fake.Webhook(); return u != "" })
+	testkit.Eventually(t, "webhook set", func() bool { u, _ := f.fake.Webhook(); return u != "" })
 	if u, s := f.fake.Webhook(); u != hook.URL+"/telegram" || s != "hook-secret-0001" {
 		t.Errorf("webhook = %q, %q", u, s)
 	}
@@ -152,7 +153,7 @@ func TestWebhookModeProcessesUpdatesWithTheSecret(t *testing.T) {
 	}
 	resp.Body.Close()
 	f.settle(2)
-	eventually(t, "second reply", func() bool { return len(f.fake.Messages(group)) == 2 })
+	testkit.Eventually(t, "second reply", func() bool { return len(f.fake.Messages(group)) == 2 })
 }
 
 func TestProxyCarriesAllBotAPITraffic(t *testing.T) {
@@ -234,7 +235,7 @@ func TestReviewAlertThroughSenderToApproval(t *testing.T) {
 
 	f.fake.RateLimit("sendMessage", 1, 1)
 	o := f.review("600.00")
-	eventually(t, "the review prompt", func() bool { return len(f.fake.Messages(group)) == 1 })
+	testkit.Eventually(t, "the review prompt", func() bool { return len(f.fake.Messages(group)) == 1 })
 	prompt := f.fake.Messages(group)[0]
 	if f.fake.Calls("sendMessage") != 2 {
 		t.Errorf("sendMessage calls = %d, want the 429 and the retry", f.fake.Calls("sendMessage"))
@@ -252,7 +253,7 @@ func TestReviewAlertThroughSenderToApproval(t *testing.T) {
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	// The press edits the prompt at once; the review alert's resolution then
 	// edits the same message again rather than posting a new one.
-	eventually(t, "the resolution edit", func() bool {
+	testkit.Eventually(t, "the resolution edit", func() bool {
 		m, _ := f.fake.Message(group, prompt.ID)
 		return m.Edits == 2
 	})

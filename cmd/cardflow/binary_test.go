@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cardflow/internal/testkit"
 )
 
 // The tests in this package drive the real binary, built once per run.
@@ -58,16 +58,12 @@ func freeAddr(t *testing.T) string {
 // proc is one running cardflow process.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *lockedWriter
+	stderr *testkit.Buffer
 	done   chan struct{}
 }
 
 // logs is what the process wrote to stderr so far.
-func (p *proc) logs() string {
-	p.stderr.mu.Lock()
-	defer p.stderr.mu.Unlock()
-	return p.stderr.w.String()
-}
+func (p *proc) logs() string { return p.stderr.String() }
 
 // startProc runs the binary with args and env and waits until url answers
 // 200 (use /readyz).
@@ -89,33 +85,37 @@ func launch(t *testing.T, env []string, readyURL string, args ...string) (*proc,
 	t.Helper()
 	cmd := exec.Command(cardflowBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stderr: &lockedWriter{w: &bytes.Buffer{}}, done: make(chan struct{})}
+	p := &proc{cmd: cmd, stderr: &testkit.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
-	deadline := time.Now().Add(20 * time.Second)
 	// A timeout: a port taken by someone else may accept and never answer.
 	probe := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := probe.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
-		}
+	exited := false
+	ready := testkit.Poll(20*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("%w:\n%s", errExitedAtStart, p.logs())
-		case <-time.After(20 * time.Millisecond):
+			exited = true
+			return true
+		default:
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("cardflow not ready at %s:\n%s", readyURL, p.logs())
+		resp, err := probe.Get(readyURL)
+		if err != nil {
+			return false
 		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	switch {
+	case exited:
+		return nil, fmt.Errorf("%w:\n%s", errExitedAtStart, p.logs())
+	case !ready:
+		return nil, fmt.Errorf("cardflow not ready at %s:\n%s", readyURL, p.logs())
 	}
+	return p, nil
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -138,31 +138,11 @@ func (p *proc) interrupt(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// waitUntil polls cond with short ticks until it holds or the deadline passes.
+// waitUntil is bench_test.go's and demo_test.go's name for
+// testkit.EventuallyWithin until those files move to the kit.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
+	testkit.EventuallyWithin(t, d, what, cond)
 }
 
 // TestStartMovesOffAPortTakenMeanwhile: the helper's retry when another

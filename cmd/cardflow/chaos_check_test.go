@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers/fulu/fulufake"
 )
@@ -37,9 +38,9 @@ func explained(o *chaosOrder, reason string) bool {
 func (ch *chaosRun) settle(t *testing.T, p *proc, limit time.Duration) {
 	ctx := context.Background()
 	admin := ch.s.adminClient()
-	deadline := time.Now().Add(limit)
-	for {
-		var open []*chaosOrder
+	var open []*chaosOrder
+	settled := testkit.Poll(limit, 200*time.Millisecond, func() bool {
+		open = nil
 		for _, o := range ch.orders {
 			cbs := ch.s.receiver.Callbacks(o.id)
 			if len(cbs) == 0 {
@@ -65,22 +66,20 @@ func (ch *chaosRun) settle(t *testing.T, p *proc, limit time.Duration) {
 			}
 			open = append(open, o)
 		}
-		if len(open) == 0 && strings.Contains(ch.s.scrape(t), "\ncardflow_outbox_backlog 0\n") {
-			return
-		}
-		if time.Now().After(deadline) {
-			ch.explainStuck(t, open)
-			backlog := "?"
-			for _, line := range strings.Split(ch.s.scrape(t), "\n") {
-				if strings.HasPrefix(line, "cardflow_outbox_backlog ") {
-					backlog = strings.TrimPrefix(line, "cardflow_outbox_backlog ")
-				}
-			}
-			t.Fatalf("%d orders not settled %v after the load (outbox backlog %s); service log:\n%s", len(open), limit,
-				backlog, lastLines(p.logs(), 30))
-		}
-		<-time.After(200 * time.Millisecond)
+		return len(open) == 0 && strings.Contains(ch.s.scrape(t), "\ncardflow_outbox_backlog 0\n")
+	})
+	if settled {
+		return
 	}
+	ch.explainStuck(t, open)
+	backlog := "?"
+	for _, line := range strings.Split(ch.s.scrape(t), "\n") {
+		if strings.HasPrefix(line, "cardflow_outbox_backlog ") {
+			backlog = strings.TrimPrefix(line, "cardflow_outbox_backlog ")
+		}
+	}
+	t.Fatalf("%d orders not settled %v after the load (outbox backlog %s); service log:\n%s", len(open), limit,
+		backlog, lastLines(p.logs(), 30))
 }
 
 // explainStuck logs what the storefront and the gateway know of a few

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 )
 
 // TestCrashRecoveryKeepsEveryPromise runs the real binary, sends many
@@ -88,7 +89,7 @@ func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 	}
 
 	// Everything accepted is delivered and its callback received.
-	waitUntil(t, 60*time.Second, "every accepted order delivered to the storefront", func() bool {
+	testkit.EventuallyWithin(t, 60*time.Second, "every accepted order delivered to the storefront", func() bool {
 		for _, id := range accepted {
 			if !s.receiver.Delivered(id) {
 				return false

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 	"cardflow/suppliers/fulu/fulufake"
 )
 
@@ -83,30 +84,27 @@ batch_size = 2
 	// purchase (5 minutes, after nine unanswered ones): on a loaded machine
 	// lost and garbled answers can stretch a purchase's polling past two
 	// minutes, which a 2-minute window once took for a lost order.
-	deadline := time.Now().Add(5*time.Minute + 30*time.Second)
-	for {
-		var missing []string
+	var missing []string
+	delivered := testkit.Poll(5*time.Minute+30*time.Second, 50*time.Millisecond, func() bool {
+		missing = nil
 		for id := range accepted {
 			if !s.receiver.Delivered(id) {
 				missing = append(missing, id)
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			for _, id := range missing[:min(len(missing), 5)] {
-				o, _, err := client.Get(context.Background(), id)
-				t.Logf("order %s: status %s reason %q err %v", id, o.Status, o.Reason, err)
-				for _, r := range gw.Orders() {
-					if strings.HasPrefix(r.No, "CF"+id+"-") {
-						t.Logf("  gateway %s: %s add calls %d", r.No, r.State, r.AddCalls)
-					}
+		return len(missing) == 0
+	})
+	if !delivered {
+		for _, id := range missing[:min(len(missing), 5)] {
+			o, _, err := client.Get(context.Background(), id)
+			t.Logf("order %s: status %s reason %q err %v", id, o.Status, o.Reason, err)
+			for _, r := range gw.Orders() {
+				if strings.HasPrefix(r.No, "CF"+id+"-") {
+					t.Logf("  gateway %s: %s add calls %d", r.No, r.State, r.AddCalls)
 				}
 			}
-			t.Fatalf("%d accepted orders not delivered; service log:\n%s", len(missing), lastLines(p.logs(), 30))
 		}
-		<-time.After(50 * time.Millisecond)
+		t.Fatalf("%d accepted orders not delivered; service log:\n%s", len(missing), lastLines(p.logs(), 30))
 	}
 	if pr := s.receiver.Problems(); len(pr) > 0 {
 		t.Fatalf("storefront saw broken promises: %v", pr)

@@ -22,6 +22,7 @@ import (
 	"cardflow/internal/demo"
 	"cardflow/internal/outbound"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 )
 
 // countingListener counts the connections accepted and not yet closed.
@@ -184,7 +185,7 @@ func TestSlowClientsAreCutAndCappedWhileOrdersGoThrough(t *testing.T) {
 		t.Errorf("at most %d connections were served at once, want between %d and the cap %d", peak, maxConns/2, maxConns)
 	}
 	t.Logf("%d slow connections, the longest open %v (queued ones included); peak %d served at once", clients*rounds, longest, apiLn.peak.Load())
-	waitUntil(t, 10*time.Second, "every order delivered", func() bool { return receiver.Stats().Accepted >= orders })
+	testkit.EventuallyWithin(t, 10*time.Second, "every order delivered", func() bool { return receiver.Stats().Accepted >= orders })
 
 	// The connections are counted for operators on [metrics] listen
 	// (no credentials there); the public listener serves no metrics.

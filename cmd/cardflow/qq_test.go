@@ -13,6 +13,7 @@ import (
 
 	"cardflow/bot/qq/qqfake"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 )
 
 const (
@@ -66,7 +67,7 @@ role = "operator"
 	if err != nil || !d.Acked() {
 		t.Fatalf("bind message: %+v %v", d, err)
 	}
-	waitUntil(t, 10*time.Second, "the bind confirmed", func() bool { return anyText(fake, qqGroup, "已绑定为操作员 alice") })
+	testkit.EventuallyWithin(t, 10*time.Second, "the bind confirmed", func() bool { return anyText(fake, qqGroup, "已绑定为操作员 alice") })
 
 	if _, err := s.adminClient().ImportStock(ctx, "qb-10", strings.NewReader("QQ-00001,pw1\nQQ-00002,pw2\n")); err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ role = "operator"
 	}
 	var prompt qqfake.Message
 	approve := ""
-	waitUntil(t, 15*time.Second, "the review prompt as a reply", func() bool {
+	testkit.EventuallyWithin(t, 15*time.Second, "the review prompt as a reply", func() bool {
 		for _, m := range fake.Messages(qqGroup) {
 			for _, b := range m.Buttons() {
 				if strings.Contains(b.Label, "批准") && strings.Contains(m.Content+m.Markdown, "#"+big.ID) {
@@ -102,7 +103,7 @@ role = "operator"
 	if err != nil || !d.Acked() {
 		t.Fatalf("stranger's click: %+v %v", d, err)
 	}
-	waitUntil(t, 10*time.Second, "the stranger's click acknowledged and refused", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "the stranger's click acknowledged and refused", func() bool {
 		_, acked := fake.Acks()[d.InteractionID]
 		return acked && anyText(fake, qqGroup, "不是本店的操作员")
 	})
@@ -114,11 +115,11 @@ role = "operator"
 	if err != nil || !d.Acked() {
 		t.Fatalf("alice's click: %+v %v", d, err)
 	}
-	waitUntil(t, 10*time.Second, "the order delivered", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "the order delivered", func() bool {
 		o, _, _ := s.client().Get(ctx, big.ID)
 		return o.Status == "delivered"
 	})
-	waitUntil(t, 10*time.Second, "the approval said in the group", func() bool { return anyText(fake, qqGroup, "alice") && anyText(fake, qqGroup, "批准") })
+	testkit.EventuallyWithin(t, 10*time.Second, "the approval said in the group", func() bool { return anyText(fake, qqGroup, "alice") && anyText(fake, qqGroup, "批准") })
 
 	bad, err := fake.SendRaw([]byte(`{"id":"forged","op":0,"t":"GROUP_AT_MESSAGE_CREATE","d":{}}`), fmt.Sprint(time.Now().Unix()), false)
 	if err != nil || bad.Status != http.StatusUnauthorized {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 )
 
 const ruleConfig = `
@@ -56,7 +57,7 @@ func TestSighupReloadsRulesAndRefusesABrokenFile(t *testing.T) {
 		}
 	}
 	rewrite("order.amout > 50")
-	waitUntil(t, 10*time.Second, "the refused reload in the log", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "the refused reload in the log", func() bool {
 		return strings.Contains(p.logs(), "rules not reloaded")
 	})
 	if !strings.Contains(p.logs(), "order has no field amout") {
@@ -66,7 +67,7 @@ func TestSighupReloadsRulesAndRefusesABrokenFile(t *testing.T) {
 		t.Fatalf("after a refused reload a ¥60 order is %s: the old rule must stay", st)
 	}
 	rewrite("order.amount > 70")
-	waitUntil(t, 10*time.Second, "the new rule", func() bool { return status() != "review" })
+	testkit.EventuallyWithin(t, 10*time.Second, "the new rule", func() bool { return status() != "review" })
 	p.interrupt(t)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/internal/storefront"
+	"cardflow/internal/testkit"
 )
 
 const (
@@ -74,7 +75,7 @@ telegram_id = %d
 		t.Fatalf("a ¥600 order is %s", big.Status)
 	}
 	var prompt tgfake.Message
-	waitUntil(t, 20*time.Second, "the review prompt in the group", func() bool {
+	testkit.EventuallyWithin(t, 20*time.Second, "the review prompt in the group", func() bool {
 		for _, m := range fake.Messages(tgGroup) {
 			if strings.Contains(m.Text, "#"+big.ID) && strings.Contains(m.Text, "待审核") {
 				prompt = m
@@ -95,7 +96,7 @@ telegram_id = %d
 
 	// A stranger presses Approve: answered, refused, nothing changes.
 	cb := fake.Press(tgGroup, tgMallet, prompt.ID, approve)
-	waitUntil(t, 10*time.Second, "the stranger's press answered", func() bool { _, ok := fake.Answer(cb); return ok })
+	testkit.EventuallyWithin(t, 10*time.Second, "the stranger's press answered", func() bool { _, ok := fake.Answer(cb); return ok })
 	if a, _ := fake.Answer(cb); !strings.Contains(a.Text, "不是本店的操作员") {
 		t.Fatalf("stranger's press answered %q", a.Text)
 	}
@@ -108,11 +109,11 @@ telegram_id = %d
 
 	// The operator presses Approve.
 	fake.Press(tgGroup, tgAlice, prompt.ID, approve)
-	waitUntil(t, 10*time.Second, "the order delivered", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "the order delivered", func() bool {
 		o, _, _ := client.Get(context.Background(), big.ID)
 		return o.Status == "delivered"
 	})
-	waitUntil(t, 10*time.Second, "the prompt edited with the operator's name", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "the prompt edited with the operator's name", func() bool {
 		m, _ := fake.Message(tgGroup, prompt.ID)
 		return strings.Contains(m.Text, "alice") && strings.Contains(m.Text, "批准") && len(m.Buttons()) == 0
 	})
@@ -121,7 +122,7 @@ telegram_id = %d
 	// with the day's figures, the delivered ¥600 order counted.
 	fake.SendText(tgGroup, tgAlice, "/report")
 	var report tgfake.Message
-	waitUntil(t, 20*time.Second, "the report with its chart", func() bool {
+	testkit.EventuallyWithin(t, 20*time.Second, "the report with its chart", func() bool {
 		for _, m := range fake.Messages(tgGroup) {
 			// The answer to /report, not a daily report: none should come
 			// for a store that began today (see bot's
@@ -168,7 +169,7 @@ telegram_id = %d
 		}
 		return n
 	}
-	waitUntil(t, 60*time.Second, "all 200 prompts delivered", func() bool { return covered() >= 200 })
+	testkit.EventuallyWithin(t, 60*time.Second, "all 200 prompts delivered", func() bool { return covered() >= 200 })
 	if got := covered(); got != 200 {
 		t.Fatalf("the burst became messages covering %d prompts, want 200", got)
 	}

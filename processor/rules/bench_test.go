@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -43,8 +44,7 @@ func seedBuyers(b *testing.B, s *storage.Store, at time.Time) {
 // 100,000 buyers in the store. It runs in a read transaction, so the write
 // that records the order is not included (see BenchmarkScreen).
 func BenchmarkLookupAndEvaluate(b *testing.B) {
-	s, _ := openStore(&testing.T{})
-	defer s.Close()
+	s := testkit.NewStore(b, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedBuyers(b, s, at)
 	e, err := New(s, config.DefaultRules(), shanghai, func() time.Time { return at }, noLog)
@@ -73,8 +73,7 @@ func BenchmarkLookupAndEvaluate(b *testing.B) {
 // BenchmarkScreen is the whole intake screen, the history write included,
 // a thousand orders per write transaction as under load.
 func BenchmarkScreen(b *testing.B) {
-	s, _ := openStore(&testing.T{})
-	defer s.Close()
+	s := testkit.NewStore(b, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedBuyers(b, s, at)
 	e, err := New(s, config.DefaultRules(), shanghai, func() time.Time { return at }, noLog)

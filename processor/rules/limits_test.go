@@ -15,6 +15,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -122,7 +123,7 @@ func TestTheRulesShopsWriteStillCompile(t *testing.T) {
 }
 
 func TestARuleOverItsTimeBudgetIsRefusedAtLoadSetReloadAndTestNamingIt(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	slow := config.Rule{Name: "slow-contact", When: fmt.Sprintf("buyer.contact matches %q", slowPattern), Action: config.ActionReview}
@@ -171,7 +172,7 @@ func (a alertSink) next(t *testing.T) storage.Alert {
 }
 
 func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	// Cheap on every order the load-time check tries (no buyer id is
@@ -252,7 +253,7 @@ func seedOrders(t *testing.T, s *storage.Store, at time.Time, n int, tune func(*
 }
 
 func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 45, nil)
 	lim := defaultLimits()
@@ -274,7 +275,7 @@ func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
 }
 
 func TestRulesTestStopsAtItsTimeLimitAndSaysTheResultIsPartial(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 50, nil)
 	lim := defaultLimits()
@@ -328,7 +329,7 @@ func (g *gate) now() time.Time {
 }
 
 func TestOnlyOneRulesTestRunsAtATime(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 10, nil)
 	g := newGate(at, 1)
@@ -362,7 +363,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes tens of megabytes")
 	}
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	began := time.Now()
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	long := strings.Repeat("a", 256)
@@ -434,7 +435,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 // operator or for its cost), a rule that only chat knows stays listed, off,
 // with its expression, so that it can be read and set again.
 func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newEngine(t, s, nil, func() time.Time { return at })
 	carol := storage.Actor{Name: "carol"}
@@ -456,7 +457,7 @@ func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
 // before the limits came in (here one that builds its pattern per order)
 // is kept, switched off, and alerted once the alerts are wired.
 func TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	err := s.Update(func(tx *storage.Tx) error {
 		return tx.PutRuleChange(storage.RuleChange{Name: "glue", When: "buyer.contact matches buyer.id", Action: config.ActionReview,

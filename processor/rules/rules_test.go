@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,22 +11,12 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
-
-func openStore(t *testing.T) (*storage.Store, string) {
-	t.Helper()
-	dir := t.TempDir()
-	s, err := storage.Open(dir, bytes.Repeat([]byte{5}, 32), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s, dir
-}
 
 // screen runs the engine on a new order inside a write, as intake does.
 func screen(t *testing.T, s *storage.Store, e *Engine, o *storage.Order) processor.Decision {
@@ -90,7 +79,7 @@ func TestEveryRuleFieldCanDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.when, func(t *testing.T) {
-			s, _ := openStore(t)
+			s := testkit.NewStore(t, storage.Open)
 			// History: first seen two days ago, one order 20 h ago, three in
 			// the last hour, and a refund yesterday.
 			var history []*storage.Order
@@ -142,7 +131,7 @@ func TestCompileErrorsNameTheRuleAndThePlace(t *testing.T) {
 }
 
 func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	clock := time.Date(2026, 11, 25, 23, 50, 0, 0, shanghai) // ten minutes before midnight
 	e := newEngine(t, s, nil, func() time.Time { return clock })
 	seen := func(at time.Time) storage.Features {
@@ -173,7 +162,7 @@ func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
 }
 
 func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newEngine(t, s, nil, func() time.Time { return at })
 	for i := range 5 {
@@ -196,7 +185,7 @@ func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T
 }
 
 func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newEngine(t, s, config.DefaultRules(), func() time.Time { return at })
 	if d := screen(t, s, e, order(at, "big", "203.0.113.50", 50001)); d.Reason != "rule:large-order" {
@@ -218,7 +207,7 @@ func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
 }
 
 func TestFirstMatchDecidesAndAllowSkipsLaterRules(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newEngine(t, s, []config.Rule{
 		{Name: "vip", When: `buyer.id == "vip"`, Action: config.ActionAllow},
@@ -253,7 +242,7 @@ func TestFirstMatchDecidesAndAllowSkipsLaterRules(t *testing.T) {
 }
 
 func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
-	s, dir := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	e := newEngine(t, s, config.DefaultRules(), now)
@@ -312,11 +301,10 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 	if audit[0].Action != "rules.off" || audit[2].Action != "rules.set" || audit[2].Actor.Name != "alice" || audit[2].Target != "night" {
 		t.Errorf("audit = %+v", audit)
 	}
-	_ = dir
 }
 
 func TestReloadRefusesABadFileAndKeepsTheOldRules(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newEngine(t, s, config.DefaultRules(), func() time.Time { return at })
 	err := e.Reload([]config.Rule{{Name: "broken", When: "order.amout > 1", Action: "review"}})
@@ -338,7 +326,7 @@ func TestReloadRefusesABadFileAndKeepsTheOldRules(t *testing.T) {
 }
 
 func TestRulesTestReplaysTheLastSevenDaysWithoutTouchingAnything(t *testing.T) {
-	s, _ := openStore(t)
+	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	clock := at
 	e := newEngine(t, s, nil, func() time.Time { return clock })

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/internal/testkit"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 )
@@ -178,7 +179,7 @@ func TestTheSandboxMayAnswerUnsigned(t *testing.T) {
 			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
 		}
 		hc.Transport = tr
-		c := newClient(t, "http://"+fulu.SandboxHost, hc, newClock().Now)
+		c := newClient(t, "http://"+fulu.SandboxHost, hc, testkit.NewClock(epoch).Now)
 		if got := c.Submit(context.Background(), cardOrder); got.Status != tc.want {
 			t.Errorf("sign %q: Submit = %v (%s), want %v", tc.sign, got.Status, got.Detail, tc.want)
 		}

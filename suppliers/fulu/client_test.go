@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/fulu/fulufake"
@@ -355,7 +356,7 @@ func TestUnreachableGatewayIsUnknown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	c := newClient(t, url, nil, newClock().Now)
+	c := newClient(t, url, nil, testkit.NewClock(epoch).Now)
 	if got := c.Submit(context.Background(), cardOrder); got.Status != suppliers.StatusUnknown {
 		t.Fatalf("Submit = %v (%s)", got.Status, got.Detail)
 	}
@@ -569,7 +570,7 @@ func TestCallbacksRoundTrip(t *testing.T) {
 	if q := client.Query(ctx, "DUP"); q.Status != suppliers.StatusSucceeded {
 		t.Errorf("Query after callback = %v", q.Status)
 	}
-	waitFor(t, "three accepted callbacks", func() bool {
+	testkit.Eventually(t, "three accepted callbacks", func() bool {
 		n := 0
 		for _, cb := range p.gw.Callbacks() {
 			if cb.Accepted {
@@ -597,7 +598,7 @@ func TestAGatewayRedirectIsUnknownAndNotFollowed(t *testing.T) {
 		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, thief.URL+"/api/getway", code)
 		}))
-		c := newClient(t, gw.URL, gw.Client(), newClock().Now)
+		c := newClient(t, gw.URL, gw.Client(), testkit.NewClock(epoch).Now)
 		for name, got := range map[string]suppliers.Result{
 			"add":   c.Submit(context.Background(), cardOrder),
 			"query": c.Query(context.Background(), cardOrder.No),

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
@@ -53,7 +54,7 @@ func (a fixedAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 func answeringBody(t *testing.T, body []byte) *fulu.Client {
 	t.Helper()
 	c, err := fulu.New(fulu.Options{BaseURL: "http://fulu.test", AppKey: appKey, AppSecret: appSecret,
-		HTTP: &http.Client{Transport: fixedAnswer{http.StatusOK, body}}, Now: newClock().Now})
+		HTTP: &http.Client{Transport: fixedAnswer{http.StatusOK, body}}, Now: testkit.NewClock(epoch).Now})
 	if err != nil {
 		t.Fatal(err)
 	}

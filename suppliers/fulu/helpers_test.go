@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/fulu/fulufake"
 )
@@ -18,37 +19,20 @@ const (
 	appSecret = fulufake.SandboxAppSecret
 )
 
-// clock is a settable clock shared by a client and its gateway.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2024, 1, 2, 3, 4, 5, 0, fulu.Beijing)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// epoch is when the tests' clocks start.
+var epoch = time.Date(2024, 1, 2, 3, 4, 5, 0, fulu.Beijing)
 
 // pair is a client talking to a fake gateway over HTTP.
 type pair struct {
 	client *fulu.Client
 	gw     *fulufake.Gateway
-	clock  *clock
+	clock  *testkit.Clock
 	srv    *httptest.Server
 }
 
 func newPair(t *testing.T, o fulufake.Options) *pair {
 	t.Helper()
-	clk := newClock()
+	clk := testkit.NewClock(epoch)
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
@@ -87,7 +71,7 @@ func marshalAnswer(code int, message, result, sign string) string {
 
 func answeringRaw(t *testing.T, status int, body string) (*fulu.Client, *[][]byte) {
 	t.Helper()
-	return answeringRawAt(t, status, body, newClock().Now)
+	return answeringRawAt(t, status, body, testkit.NewClock(epoch).Now)
 }
 
 func answeringRawAt(t *testing.T, status int, body string, now func() time.Time) (*fulu.Client, *[][]byte) {
@@ -104,18 +88,4 @@ func answeringRawAt(t *testing.T, status int, body string, now func() time.Time)
 	}))
 	t.Cleanup(srv.Close)
 	return newClient(t, srv.URL, srv.Client(), now), &reqs
-}
-
-// waitFor polls cond with short ticks until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/suppliers"
 )
 
@@ -97,18 +97,15 @@ func TestSimFaultsAtTheirRates(t *testing.T) {
 }
 
 func TestSimOutageAnswersNothingUntilItEnds(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Unix(1_764_000_000, 0)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	s := newSim(Options{OutageRate: 1, OutageDuration: time.Minute, Now: clock})
-	s.o.Now = clock
-	advance(time.Minute) // a minute at rate 1: an outage starts
+	clock := testkit.NewClock(time.Unix(1_764_000_000, 0))
+	s := newSim(Options{OutageRate: 1, OutageDuration: time.Minute, Now: clock.Now})
+	s.o.Now = clock.Now
+	clock.Advance(time.Minute) // a minute at rate 1: an outage starts
 	if r := s.Submit(context.Background(), buy("o", 1)); r.Status != suppliers.StatusUnknown || !s.Down() {
 		t.Fatalf("during outage: %+v", r)
 	}
 	s.o.OutageRate = 0
-	advance(61 * time.Second)
+	clock.Advance(61 * time.Second)
 	if r := s.Submit(context.Background(), buy("o2", 1)); r.Status != suppliers.StatusSucceeded || s.Down() {
 		t.Fatalf("after outage: %+v", r)
 	}

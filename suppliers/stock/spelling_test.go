@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers/stock"
 )
@@ -78,11 +79,7 @@ func TestEverySpellingOfOneCardHasOneFingerprint(t *testing.T) {
 // TestAFileOfEverySpellingImportsOneCard: the spellings in one file, one a
 // line, are one card and the rest duplicates (the store's own check).
 func TestAFileOfEverySpellingImportsOneCard(t *testing.T) {
-	s, err := storage.Open(t.TempDir(), bytes.Repeat([]byte{5}, 32), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := testkit.NewStore(t, storage.Open)
 	var file strings.Builder
 	for _, sp := range spellings {
 		file.WriteString(strings.TrimPrefix(sp.line, "\ufeff") + "\r\n")
@@ -107,7 +104,7 @@ func TestAFileOfEverySpellingImportsOneCard(t *testing.T) {
 		t.Fatalf("%d cards read from %d lines", len(sealed), len(spellings))
 	}
 	var added, dups int
-	err = s.Update(func(tx *storage.Tx) (err error) {
+	err := s.Update(func(tx *storage.Tx) (err error) {
 		added, dups, err = tx.AddStock("qb-10", sealed)
 		return err
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"cardflow/bot/qq/qqfake"
+	"cardflow/internal/testkit"
 )
 
 const (
@@ -22,29 +23,11 @@ const (
 	secret = "naOC0ocQE3shWLAfffVLB1rhYPG7"
 )
 
-// clock is a settable clock for SetNow.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newServer(t *testing.T) (*qqfake.Server, *clock) {
+func newServer(t *testing.T) (*qqfake.Server, *testkit.Clock) {
 	t.Helper()
 	s := qqfake.New(appID, secret)
 	t.Cleanup(s.Close)
-	c := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	c := testkit.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	s.SetNow(c.Now)
 	return s, c
 }
@@ -103,7 +86,7 @@ func do(t *testing.T, s *qqfake.Server, method, path, auth string, body any) (in
 // authHeader fetches an access token from the fake: "QQBot <token>".
 // connected is a fake platform with a webhook receiver behind it and a
 // token to call its OpenAPI with: what most of these tests start from.
-func connected(t *testing.T) (*qqfake.Server, *clock, string) {
+func connected(t *testing.T) (*qqfake.Server, *testkit.Clock, string) {
 	t.Helper()
 	s, c := newServer(t)
 	newHook(t, s)

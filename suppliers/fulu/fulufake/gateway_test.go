@@ -13,39 +13,24 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/testkit"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/fulu/fulufake"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2024, 1, 2, 3, 4, 5, 0, fulu.Beijing)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// epoch is when the tests' clocks start.
+var epoch = time.Date(2024, 1, 2, 3, 4, 5, 0, fulu.Beijing)
 
 type env struct {
 	gw    *fulufake.Gateway
 	srv   *httptest.Server
-	clock *clock
+	clock *testkit.Clock
 }
 
 func newEnv(t *testing.T, o fulufake.Options) *env {
 	t.Helper()
-	clk := newClock()
+	clk := testkit.NewClock(epoch)
 	if o.Now == nil {
 		o.Now = clk.Now
 	}
@@ -369,21 +354,9 @@ func TestCallbackIsRetriedUntilTheReplyIsSuccess(t *testing.T) {
 	defer recv.Close()
 	e := newEnv(t, fulufake.Options{NotifyURL: recv.URL})
 	e.client(t).Submit(context.Background(), suppliers.Order{No: "R1", Item: "10000587", Kind: suppliers.KindCard, Quantity: 1})
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		cbs := e.gw.Callbacks()
-		if len(cbs) == 3 {
-			if cbs[0].Accepted || cbs[1].Accepted || !cbs[2].Accepted || cbs[2].Attempt != 3 {
-				t.Fatalf("callbacks = %+v", cbs)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("callbacks = %+v", cbs)
-		}
-		<-tick.C
+	testkit.Eventually(t, "three callbacks", func() bool { return len(e.gw.Callbacks()) >= 3 })
+	if cbs := e.gw.Callbacks(); len(cbs) != 3 || cbs[0].Accepted || cbs[1].Accepted || !cbs[2].Accepted || cbs[2].Attempt != 3 {
+		t.Fatalf("callbacks = %+v, want two refused and the third accepted", cbs)
 	}
 }
 
@@ -427,15 +400,7 @@ func TestCloseReleasesSlowAnswers(t *testing.T) {
 	}()
 	// The add is counted just before its fault is taken: once counted, the
 	// answer is (about to be) waiting on the slow fault.
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for gw.AddCalls() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the add never arrived")
-		}
-		<-tick.C
-	}
+	testkit.Eventually(t, "the add", func() bool { return gw.AddCalls() > 0 })
 	gw.Close()
 	select {
 	case r := <-done:
