@@ -21,11 +21,8 @@ import (
 
 const shopSecret = "shop-secret-0123456789"
 
-// clock is the kit's clock. Add is scorecard_test.go's name for Advance
-// until that file moves to the kit.
+// clock is the kit's clock.
 type clock struct{ *testkit.Clock }
-
-func (c clock) Add(d time.Duration) { c.Advance(d) }
 
 // alertLog records alerts delivered through the outbox.
 type alertLog struct {
@@ -143,13 +140,6 @@ func (f *fixture) submit(ext, sku string, qty int, amount money.Amount) *storage
 	return o
 }
 
-// waitFor is scorecard_test.go's name for testkit.Eventually until that
-// file moves to the kit.
-func (f *fixture) waitFor(what string, cond func() bool) {
-	f.t.Helper()
-	testkit.Eventually(f.t, what, cond)
-}
-
 func (f *fixture) order(id uint64) *storage.Order {
 	f.t.Helper()
 	o, err := f.engine.Order(id)
@@ -162,7 +152,7 @@ func (f *fixture) order(id uint64) *storage.Order {
 func (f *fixture) waitStatus(id uint64, want storage.Status) *storage.Order {
 	f.t.Helper()
 	var o *storage.Order
-	f.waitFor(fmt.Sprintf("order %d %s", id, want), func() bool {
+	testkit.Eventually(f.t, fmt.Sprintf("order %d %s", id, want), func() bool {
 		o = f.order(id)
 		return o.Status == want
 	})
@@ -172,14 +162,14 @@ func (f *fixture) waitStatus(id uint64, want storage.Status) *storage.Order {
 func (f *fixture) waitCallbacks(id uint64, types ...string) {
 	f.t.Helper()
 	want := strings.Join(types, ",")
-	f.waitFor(fmt.Sprintf("callbacks %s for order %d", want, id), func() bool {
+	testkit.Eventually(f.t, fmt.Sprintf("callbacks %s for order %d", want, id), func() bool {
 		return strings.Join(f.receiver.Types(fmt.Sprint(id)), ",") == want
 	})
 }
 
 func (f *fixture) waitOutboxEmpty() {
 	f.t.Helper()
-	f.waitFor("outbox drained", func() bool { return f.engine.Backlog() == 0 })
+	testkit.Eventually(f.t, "outbox drained", func() bool { return f.engine.Backlog() == 0 })
 }
 
 // failingReceiver answers 500 until healed.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -241,7 +242,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	if sc := f.scorecard("a"); !sc.Verifying || sc.BadCards != verifyOnBad {
 		t.Fatalf("after %d bad cards: %+v", verifyOnBad, sc)
 	}
-	f.waitFor("verification alert", func() bool { return f.alerts.has(AlertVerifying, false, "a") })
+	testkit.Eventually(f.t, "verification alert", func() bool { return f.alerts.has(AlertVerifying, false, "a") })
 	assertAudited(t, f, "verify.on", "a")
 
 	setMode("fresh")
@@ -260,13 +261,13 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	}
 
 	setMode("fresh")
-	f.clock.Add(2 * time.Hour) // the bad cards leave the window
+	f.clock.Advance(2 * time.Hour) // the bad cards leave the window
 	f.buy("clean", verifyOffSample)
 	f.refreshScores()
 	if sc := f.scorecard("a"); sc.Verifying {
 		t.Fatalf("after %d clean purchases: %+v", verifyOffSample, sc)
 	}
-	f.waitFor("verification resolved", func() bool { return f.alerts.has(AlertVerifying, true, "a") })
+	testkit.Eventually(f.t, "verification resolved", func() bool { return f.alerts.has(AlertVerifying, true, "a") })
 	assertAudited(t, f, "verify.off", "a")
 	f.restart()
 	if f.engine.verifying("a") {
@@ -297,7 +298,7 @@ func TestVerifyHoldSendsVerifiedOrdersToReview(t *testing.T) {
 	if got.Reason != ReasonVerifyHold+":a" {
 		t.Fatalf("review reason %q", got.Reason)
 	}
-	f.waitFor("review alert", func() bool { return f.alerts.has(AlertReview, false, ReasonVerifyHold) })
+	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(AlertReview, false, ReasonVerifyHold) })
 	if _, err := f.engine.Approve(storage.Actor{Name: "alice", Platform: "test"}, o.ID); err != nil {
 		t.Fatal(err)
 	}

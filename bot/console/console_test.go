@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -107,7 +108,7 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.alert.Key, func(t *testing.T) {
 			b := bot.New(bot.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
-			out := &syncBuffer{}
+			out := &testkit.Buffer{}
 			c := New(b, strings.NewReader(""), out, "ops")
 			if _, err := c.Send(Dest, b.RenderAlert(tt.alert)); err != nil {
 				t.Fatalf("Send: %v", err)
@@ -118,7 +119,7 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 		})
 	}
 	t.Run("println", func(t *testing.T) {
-		out := &syncBuffer{}
+		out := &testkit.Buffer{}
 		New(bot.New(bot.Options{}), strings.NewReader(""), out, "ops").Println("#12 pending → delivered")
 		if got := out.String(); got != "#12 pending → delivered\n" {
 			t.Errorf("Println printed %q", got)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,13 +18,12 @@ import (
 	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
 
 // The console is tested over the real engine and store, like bot's own tests.
-
-var testKey = bytes.Repeat([]byte{7}, 32)
 
 // cardsFile is shared with bot's tests; its numbers must never be printed.
 const cardsFile = "cards-qb10.txt"
@@ -52,18 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(shop.Close)
-	store, err := storage.Open(t.TempDir(), testKey, storage.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := store.Check(); err != nil {
-			t.Errorf("bbolt check: %v", err)
-		}
-		if err := store.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	store := testkit.NewStore(t, storage.Open)
 	now := time.Date(2025, 3, 14, 9, 30, 0, 0, bot.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	engine := processor.New(store, processor.Options{
@@ -115,7 +102,7 @@ func (f *fixture) submit(amount string) *storage.Order {
 
 func (f *fixture) waitStatus(id uint64, s storage.Status) {
 	f.t.Helper()
-	eventually(f.t, fmt.Sprintf("order #%d %s", id, s), func() bool {
+	testkit.Eventually(f.t, fmt.Sprintf("order #%d %s", id, s), func() bool {
 		o, err := f.engine.Order(id)
 		return err == nil && o.Status == s
 	})
@@ -127,44 +114,11 @@ func (f *fixture) bot(lang string) *bot.Bot {
 		RefundLimit: 100000, Log: zerolog.Nop()})
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
-// syncBuffer is the console's stdout, safe to read while Run writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // session is a console running on a pipe.
 type session struct {
 	console *Console
 	in      *io.PipeWriter
-	out     *syncBuffer
+	out     *testkit.Buffer
 	done    chan error
 	cancel  context.CancelFunc
 }
@@ -173,7 +127,7 @@ type session struct {
 func run(t *testing.T, b *bot.Bot) *session {
 	t.Helper()
 	pr, pw := io.Pipe()
-	s := &session{in: pw, out: &syncBuffer{}, done: make(chan error, 1)}
+	s := &session{in: pw, out: &testkit.Buffer{}, done: make(chan error, 1)}
 	s.console = New(b, pr, s.out, "ops")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -209,5 +163,5 @@ func (s *session) wait(t *testing.T) error {
 // waitOutput waits until the output contains sub.
 func (s *session) waitOutput(t *testing.T, sub string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("output %q", sub), func() bool { return strings.Contains(s.out.String(), sub) })
+	testkit.Eventually(t, fmt.Sprintf("output %q", sub), func() bool { return strings.Contains(s.out.String(), sub) })
 }

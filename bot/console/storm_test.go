@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cardflow/bot"
+	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -43,7 +44,7 @@ func TestAStormOfReviewPromptsIsFoldedIntoADigest(t *testing.T) {
 		raise(id)
 	}
 	took := time.Since(start)
-	eventually(t, "the console queue drained", func() bool {
+	testkit.Eventually(t, "the console queue drained", func() bool {
 		n := 0
 		_ = f.store.View(func(tx *storage.Tx) error { n = tx.CountChat(Dest); return nil })
 		return n == 0

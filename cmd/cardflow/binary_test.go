@@ -138,13 +138,6 @@ func (p *proc) interrupt(t *testing.T) {
 	}
 }
 
-// waitUntil is bench_test.go's and demo_test.go's name for
-// testkit.EventuallyWithin until those files move to the kit.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testkit.EventuallyWithin(t, d, what, cond)
-}
-
 // TestStartMovesOffAPortTakenMeanwhile: the helper's retry when another
 // process took a picked port before cardflow could bind it.
 func TestStartMovesOffAPortTakenMeanwhile(t *testing.T) {

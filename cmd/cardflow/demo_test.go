@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cardflow/internal/testkit"
 )
 
 // demoRun is a running `cardflow demo` whose stdout is collected line by line.
@@ -55,7 +57,7 @@ func (d *demoRun) output() string {
 func (d *demoRun) waitFor(t *testing.T, what string, re *regexp.Regexp) []string {
 	t.Helper()
 	var m []string
-	waitUntil(t, 60*time.Second, what, func() bool {
+	testkit.EventuallyWithin(t, 60*time.Second, what, func() bool {
 		m = re.FindStringSubmatch(d.output())
 		return m != nil
 	})

@@ -13,6 +13,8 @@ import (
 
 	"cardflow/internal/demo"
 	"cardflow/internal/storefront"
+
+	"cardflow/internal/testkit"
 )
 
 // TestReadmeShellSigningExample runs the README's shell signing snippet,
@@ -102,7 +104,7 @@ action = "allow"
 		}
 		ids = append(ids, o.ID)
 	}
-	waitUntil(t, 20*time.Second, "both orders delivered", func() bool {
+	testkit.EventuallyWithin(t, 20*time.Second, "both orders delivered", func() bool {
 		return s.receiver.Delivered(ids[0]) && s.receiver.Delivered(ids[1])
 	})
 	family := regexp.MustCompile(`(?m)^# TYPE (cardflow_[a-z0-9_]+) `)
