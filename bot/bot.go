@@ -105,6 +105,7 @@ type Authorizer interface {
 type Engine interface {
 	Order(id uint64) (*storage.Order, error)
 	ResolveOrder(ref string) (*storage.Order, error)
+	FindBuyerOrders(who string, limit int) (processor.BuyerOrders, error)
 	OpenOrders(s storage.Status, limit int) ([]*storage.Order, int, error)
 	Approve(actor storage.Actor, id uint64) (*storage.Order, error)
 	Retry(actor storage.Actor, id uint64) (*storage.Order, error)

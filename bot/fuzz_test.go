@@ -56,6 +56,13 @@ func fuzzRef(ref string) bool {
 	return false
 }
 
+func (e *recordingEngine) FindBuyerOrders(who string, limit int) (processor.BuyerOrders, error) {
+	if fuzzRef(who) {
+		return processor.BuyerOrders{Orders: []*storage.Order{e.order()}, Matched: 1, Scanned: 1}, nil
+	}
+	return processor.BuyerOrders{Scanned: 1}, nil
+}
+
 func (e *recordingEngine) Order(id uint64) (*storage.Order, error) {
 	if id != fuzzOrderID {
 		return nil, storage.ErrNotFound
