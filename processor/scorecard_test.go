@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -208,7 +209,7 @@ func (s *scripted) submitsSoFar() int {
 // bought from b. Two hours of clean purchases later it goes off again.
 func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	a, b := newScripted(), newScripted()
-	dup := suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "DUP-1", Password: "x"}}}
+	dup := suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "DUP-1", Password: "x"}}}
 	mode := "dup"
 	answers := map[string]suppliers.Result{} // purchase number → what the first answer said
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {
@@ -230,7 +231,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if mode == "contradict" {
-			return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "OTHER-" + no, Password: "y"}}}
+			return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "OTHER-" + no, Password: "y"}}}
 		}
 		return answers[no]
 	}

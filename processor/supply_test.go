@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -59,10 +60,10 @@ func (s *scripted) Query(ctx context.Context, no string) suppliers.Result {
 func (s *scripted) succeed(n int) suppliers.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cards := make([]storage.Card, n)
+	cards := make([]card.Card, n)
 	for i := range cards {
 		s.issued++
-		cards[i] = storage.Card{Number: fmt.Sprintf("SUP-%p-%06d", s, s.issued), Password: "pw"}
+		cards[i] = card.Card{Number: fmt.Sprintf("SUP-%p-%06d", s, s.issued), Password: "pw"}
 	}
 	return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: cards, Cost: 100 * 0}
 }
@@ -348,7 +349,7 @@ func TestDuplicateCardFromASupplierIsNeverDelivered(t *testing.T) {
 	f := remoteFixture(t, a, b, nil)
 	f.importCards("qb-10", "KNOWN", 1) // KNOWN-00000 is in own stock
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {
-		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "known-00000", Password: "x"}}}
+		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "known-00000", Password: "x"}}}
 	}
 	o := f.submit("D-1", "steam-50", 1, 5000)
 	got := f.waitStatus(o.ID, storage.StatusDelivered)

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"cardflow/card"
 	"cardflow/internal/cardline"
 )
 
@@ -54,7 +55,7 @@ const reprintChunk = 2000
 // from the fields, which schema 1 had cut at ASCII commas and trimmed, so
 // it reads exactly as the original line does now. A line the import would
 // now refuse keeps the card as it is.
-func repairLine(c Card) Card {
+func repairLine(c card.Card) card.Card {
 	if !strings.ContainsAny(c.Number+c.Password+c.ExpiresAt, `"，`) {
 		return c
 	}
@@ -69,7 +70,7 @@ func repairLine(c Card) Card {
 	if err != nil {
 		return c
 	}
-	return Card{Number: f.Number, Password: f.Password, ExpiresAt: f.ExpiresAt}
+	return card.Card{Number: f.Number, Password: f.Password, ExpiresAt: f.ExpiresAt}
 }
 
 // reprint brings every stored fingerprint to schema 2's (see above).
