@@ -38,6 +38,7 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -104,11 +105,11 @@ func (l *waitLog[T]) wait(t testing.TB, what string, cond func([]T) bool) []T {
 // rule "order.amount > 500".
 type largeOrderScreener struct{ over money.Amount }
 
-func (s largeOrderScreener) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (s largeOrderScreener) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > s.over {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 type fixtureOptions struct {

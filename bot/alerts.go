@@ -2,7 +2,7 @@ package bot
 
 import (
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 

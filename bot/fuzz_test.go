@@ -14,7 +14,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 

@@ -22,6 +22,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -75,11 +76,11 @@ var operators = testAuth{
 // holdLarge is the default "amount over 500 yuan → review" rule.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > reviewAbove {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 // alertLog is the engine's alert receiver: it forwards to fwd (when set) and

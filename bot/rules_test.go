@@ -11,7 +11,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/testkit"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 

@@ -7,22 +7,24 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
 // holdLarge holds orders over 500 yuan for review, like the classic rule.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > 500_00 {
-		return Decision{Action: DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
 	if o.Buyer.ID == "banned" {
-		return Decision{Action: DecideRefund, Reason: "rule:banned"}, nil
+		return rules.Decision{Action: config.ActionRefund, Reason: "rule:banned"}, nil
 	}
-	return Decision{Action: DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 var (

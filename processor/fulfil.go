@@ -36,9 +36,6 @@ const (
 	AlertBalanceLow      = "balance_low"
 	AlertLowStock        = "low_stock"
 	AlertBacklog         = "backlog"
-	// AlertRuleOff is raised by processor/rules: a rule switched off for
-	// going over its cost budget.
-	AlertRuleOff = "rule_off"
 	// AlertInboundParked is raised by a chat channel that set an inbound
 	// event aside.
 	AlertInboundParked = "inbound_parked"

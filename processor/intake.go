@@ -13,28 +13,16 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
-// Intake decisions a Screener can make: the actions of a rule.
-const (
-	DecideAllow  = "allow"
-	DecideReview = "review"
-	DecideRefund = "refund"
-)
-
-// Decision is a Screener's verdict on a new order. Reason names what decided,
-// e.g. "rule:large-order".
-type Decision struct {
-	Action string
-	Reason string
-}
-
 // Screener looks at a new order inside its intake transaction (so it can read
 // buyer history consistently) and decides whether it goes straight to
-// fulfilment, waits for a person, or is refused.
+// fulfilment, waits for a person, or is refused: the rules
+// (rules.Book) do.
 type Screener interface {
-	Screen(tx *storage.Tx, o *storage.Order) (Decision, error)
+	Screen(tx *storage.Tx, o *storage.Order) (rules.Decision, error)
 }
 
 // Request is a paid order as a storefront submits it.
@@ -223,11 +211,11 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 		c.stat(storage.Slot(c.now), storage.MetricRuleHits, rule, 1)
 	}
 	switch d.Action {
-	case DecideReview:
+	case config.ActionReview:
 		c.move(o, storage.StatusReview, d.Reason, storage.System)
 		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
 			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
-	case DecideRefund:
+	case config.ActionRefund:
 		c.move(o, storage.StatusRefunded, d.Reason, storage.System)
 		if err := c.refunded(tx, o); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sony/gobreaker/v2"
 
+	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
@@ -37,7 +38,7 @@ func TestMetricsFollowOrdersSuppliersAndRules(t *testing.T) {
 	if got := testutil.ToFloat64(m.transitions.WithLabelValues("pending")); got != 3 {
 		t.Errorf("pending transitions = %v, want 3 (one per accepted order)", got)
 	}
-	if got := testutil.ToFloat64(m.ruleHits.WithLabelValues("large-order", DecideReview)); got != 1 {
+	if got := testutil.ToFloat64(m.ruleHits.WithLabelValues("large-order", config.ActionReview)); got != 1 {
 		t.Errorf("rule hits = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(m.supplierReq.WithLabelValues("a", "submit", suppliers.StatusSucceeded.String())); got != 1 {

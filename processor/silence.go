@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -49,7 +50,7 @@ var alertTargets = map[string]string{
 	AlertConfigReload:    "",
 	AlertReview:          "",
 	AlertOrderFailed:     "",
-	AlertRuleOff:         "",
+	rules.AlertRuleOff:   "",
 	AlertInboundParked:   "",
 }
 

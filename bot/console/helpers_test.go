@@ -20,6 +20,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -31,11 +32,11 @@ const cardsFile = "cards-qb10.txt"
 // holdLarge holds orders over 500.00 yuan for review.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > 50000 {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 type fixture struct {

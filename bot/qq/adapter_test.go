@@ -16,6 +16,7 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -28,8 +29,8 @@ const (
 // holdAll sends every order to review: each one is a prompt to deliver.
 type holdAll struct{}
 
-func (holdAll) Screen(*storage.Tx, *storage.Order) (processor.Decision, error) {
-	return processor.Decision{Action: processor.DecideReview, Reason: "rule:hold-all"}, nil
+func (holdAll) Screen(*storage.Tx, *storage.Order) (rules.Decision, error) {
+	return rules.Decision{Action: config.ActionReview, Reason: "rule:hold-all"}, nil
 }
 
 // harness is the QQ channel wired as serve wires it — engine, operator

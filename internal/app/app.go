@@ -22,7 +22,7 @@ import (
 	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -33,7 +33,7 @@ type App struct {
 	log     zerolog.Logger
 	store   *storage.Store
 	engine  *processor.Engine
-	rules   *rules.Engine
+	rules   *rules.Book
 	api     *api.Server
 	alerts  *alertRelay
 	servers []*http.Server

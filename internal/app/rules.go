@@ -5,7 +5,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
