@@ -10,6 +10,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -175,7 +176,7 @@ func TestReissueGivesNewCardsAndKeepsOldOnesOutOfCirculation(t *testing.T) {
 	// The storefront gets a second delivered callback with the new set;
 	// the first callback still carries the first set (snapshot per event).
 	testkit.Eventually(f.t, "second delivered callback", func() bool { return len(f.receiver.Types(fmt.Sprint(o.ID))) == 2 })
-	if v, _ := f.engine.View(second); v.Reason != ReasonReissue || len(v.Cards) != 2 {
+	if v, _ := view.Of(second, view.Current(second), f.store.Vault()); v.Reason != ReasonReissue || len(v.Cards) != 2 {
 		t.Errorf("reissued order shows reason %q and %d cards, want reason reissue and the new cards", v.Reason, len(v.Cards))
 	}
 	if p := f.receiver.Problems(); len(p) > 0 {

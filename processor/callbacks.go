@@ -13,18 +13,11 @@ import (
 
 	"cardflow/internal/outbound"
 	"cardflow/internal/signing"
+	"cardflow/processor/view"
 	"cardflow/storage"
 )
 
 var errNoHandler = errors.New("no handler for this event kind")
-
-// CallbackBody is what a storefront's callback_url receives.
-type CallbackBody struct {
-	EventID   string    `json:"event_id"`
-	Type      string    `json:"type"`
-	CreatedAt string    `json:"created_at"`
-	Order     OrderView `json:"order"`
-}
 
 // callbacks delivers order events to storefronts, signed like requests.
 type callbacks struct {
@@ -42,12 +35,12 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	if err != nil {
 		return fmt.Errorf("read order: %w", err)
 	}
-	view, err := e.view(o, snapshot{status: ev.Status, reason: ev.Reason, updatedAt: ev.UpdatedAt,
-		deliveredAt: ev.DeliveredAt, cardSet: ev.CardSet})
+	v, err := view.Of(o, view.Snapshot{Status: ev.Status, Reason: ev.Reason, UpdatedAt: ev.UpdatedAt,
+		DeliveredAt: ev.DeliveredAt, CardSet: ev.CardSet}, e.store.Vault())
 	if err != nil {
 		return fmt.Errorf("render order: %w", err)
 	}
-	cbody := CallbackBody{EventID: ev.ID, Type: ev.Type, CreatedAt: stamp(ev.CreatedAt), Order: view}
+	cbody := view.Callback{EventID: ev.ID, Type: ev.Type, CreatedAt: view.Stamp(ev.CreatedAt), Order: v}
 	body := cbody.AppendJSON(make([]byte, 0, 1024))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sf.CallbackURL, bytes.NewReader(body))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
@@ -51,7 +52,7 @@ func TestFuluCardOrderEndToEnd(t *testing.T) {
 	if !ok || rec.BuyNum != 2 || len(rec.Cards) != 2 {
 		t.Fatalf("gateway order %+v", rec)
 	}
-	v, _ := f.engine.View(got)
+	v, _ := view.Of(got, view.Current(got), f.store.Vault())
 	if v.Cards[0].Number != rec.Cards[0].Number && v.Cards[0].Number != rec.Cards[1].Number {
 		t.Fatalf("delivered %q, gateway issued %q", v.Cards[0].Number, rec.Cards[0].Number)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"cardflow/config"
+	"cardflow/internal/jsonenc"
 	"cardflow/internal/money"
 	"cardflow/rules"
 	"cardflow/storage"
@@ -104,22 +105,22 @@ func (r *Request) hash() []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonenc.AppendString(b, s)
 	}
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(r.Quantity), 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(r.Amount), 10)
 	for _, s := range []string{r.Buyer.ID, r.Buyer.Contact, r.Buyer.IP, r.Account} {
-		b = appendString(append(b, ','), s)
+		b = jsonenc.AppendString(append(b, ','), s)
 	}
 	b = append(b, ",["...)
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(append(b, '['), k)
-		b = append(appendString(append(b, ','), r.Extra[k]), ']')
+		b = jsonenc.AppendString(append(b, '['), k)
+		b = append(jsonenc.AppendString(append(b, ','), r.Extra[k]), ']')
 	}
 	b = append(b, "]]\n"...)
 	sum := sha256.Sum256(b)

@@ -11,6 +11,7 @@ import (
 	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -356,7 +357,7 @@ func TestDuplicateCardFromASupplierIsNeverDelivered(t *testing.T) {
 	if len(got.Attempts) != 2 || got.Attempts[0].State != storage.AttemptBad || got.Attempts[1].Supplier != "b" {
 		t.Fatalf("attempts = %+v", got.Attempts)
 	}
-	v, _ := f.engine.View(got)
+	v, _ := view.Of(got, view.Current(got), f.store.Vault())
 	if strings.EqualFold(v.Cards[0].Number, "KNOWN-00000") {
 		t.Fatal("the duplicate card was delivered")
 	}
