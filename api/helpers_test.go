@@ -38,6 +38,7 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -200,7 +201,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	f.engine = processor.New(store, processor.Options{
 		Products:  products,
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}, {Name: "fulu", Type: "fulu"}},
-		Storefronts: []processor.Storefront{
+		Storefronts: []outbox.Storefront{
 			{ID: "shop1", Secret: shop1Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=1&token=cb1"},
 			{ID: "shop2", Secret: shop2Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=2&token=cb2"},
 		},

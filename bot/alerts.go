@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -86,7 +87,7 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_inbound_ok", target)}
 	case al.Type == AlertInboundParked:
 		return Reply{Text: T(l, "alert_inbound_parked", target, detail)}
-	case al.Type == processor.AlertCallbackRedirect:
+	case al.Type == outbox.AlertCallbackRedirect:
 		return Reply{Text: T(l, "alert_cb_redirect", target, al.OrderID, detail)}
 	case al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}

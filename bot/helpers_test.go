@@ -22,6 +22,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -87,7 +88,7 @@ func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error)
 // records every alert that was acknowledged.
 type alertLog struct {
 	mu     sync.Mutex
-	fwd    processor.Deliverer
+	fwd    outbox.Deliverer
 	alerts []storage.Alert
 }
 
@@ -108,7 +109,7 @@ func (l *alertLog) Deliver(ctx context.Context, ev *storage.Event) error {
 	return nil
 }
 
-func (l *alertLog) forward(d processor.Deliverer) {
+func (l *alertLog) forward(d outbox.Deliverer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fwd = d
@@ -178,7 +179,7 @@ func newFixture(t *testing.T) *fixture {
 			{SKU: skuBig, Name: "Q币100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 2, Sources: own},
 		},
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
+		Storefronts: []outbox.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
 			{ID: storefront2, Secret: []byte("shop2-secret"), CallbackURL: f.shop.srv.URL + "/cb2"}},
 		Workers:    2,
 		StockWait:  stockWait,
@@ -393,7 +394,7 @@ func (f *fixture) noSecrets(what string, r Reply) {
 // tests of their own).
 func renderTo(b *Bot, sinks ...interface {
 	Announce(context.Context, Reply) error
-}) processor.Deliverer {
+}) outbox.Deliverer {
 	return deliverFunc(func(ctx context.Context, ev *storage.Event) error {
 		if ev.Alert == nil {
 			return nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,24 +19,17 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
-	"cardflow/internal/outbound"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
-
-// Storefront is what the engine needs to call a storefront back.
-type Storefront struct {
-	ID          string
-	Secret      []byte
-	CallbackURL string
-}
 
 // Options are the engine's dependencies and settings. cmd/cardflow fills them
 // from the config; tests fill them directly.
 type Options struct {
 	Products    []config.Product
 	Suppliers   []config.Supplier
-	Storefronts []Storefront
+	Storefronts []outbox.Storefront
 	Workers     int
 	StockWait   time.Duration
 	AutoRefund  []string // reasons refunded without a person
@@ -55,7 +49,7 @@ type Options struct {
 	// refused. Nil lets every order through.
 	Screen Screener
 	// Alerts receives alert events from the outbox. Nil logs them.
-	Alerts Deliverer
+	Alerts outbox.Deliverer
 	// Observe, when set, sees every committed transition (the live console
 	// feed). It must not block.
 	Observe func(Change)
@@ -90,7 +84,7 @@ type Engine struct {
 	log         zerolog.Logger
 	now         func() time.Time
 	products    map[string]config.Product
-	storefronts map[string]Storefront
+	storefronts map[string]outbox.Storefront
 	// supplierTypes maps a supplier name to its type.
 	supplierTypes map[string]string
 	supplierNames []string // in config order
@@ -103,7 +97,7 @@ type Engine struct {
 
 	queue  *workQueue
 	waits  *stockWaits
-	outbox *dispatcher
+	outbox *outbox.Outbox
 	timers *timers
 
 	// Remote suppliers.
@@ -139,18 +133,12 @@ func New(store *storage.Store, opts Options) *Engine {
 	if opts.StockWait <= 0 {
 		opts.StockWait = 30 * time.Minute
 	}
-	if opts.HTTPClient == nil {
-		// Keep a connection per concurrent callback: the default of two idle
-		// connections per host would reconnect for almost every callback.
-		opts.HTTPClient = outbound.New(outbound.Options{Timeout: 10 * time.Second, IdleConnsPerHost: concurrency})
-	}
-	opts.HTTPClient = outbound.Guard(opts.HTTPClient) // a callback never follows a redirect
 	e := &Engine{
 		store:         store,
 		log:           opts.Log.With().Str("component", "engine").Logger(),
 		now:           opts.Now,
 		products:      make(map[string]config.Product, len(opts.Products)),
-		storefronts:   make(map[string]Storefront, len(opts.Storefronts)),
+		storefronts:   make(map[string]outbox.Storefront, len(opts.Storefronts)),
 		supplierTypes: make(map[string]string, len(opts.Suppliers)),
 		stockWait:     opts.StockWait,
 		autoRefund:    make(map[string]bool),
@@ -194,14 +182,8 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
-	alerts := opts.Alerts
-	if alerts == nil {
-		alerts = logAlerts{log: e.log}
-	}
-	e.outbox = newDispatcher(store, opts.Log, opts.Now, map[string]Deliverer{
-		kindCallback: &callbacks{engine: e, client: opts.HTTPClient},
-		kindAlert:    alerts,
-	}, opts.OutboxInMemory)
+	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts,
+		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory})
 	return e
 }
 
@@ -218,7 +200,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel()
 		return fmt.Errorf("recover: %w", err)
 	}
-	if err := e.outbox.load(); err != nil {
+	if err := e.outbox.Load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load outbox: %w", err)
 	}
@@ -229,12 +211,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	for range e.workers {
 		e.wg.Go(e.work)
 	}
-	e.wg.Go(func() { e.outbox.run(ctx) })
+	e.wg.Go(func() { e.outbox.Run(ctx) })                      // with its backlog check
 	e.wg.Go(func() { every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
-	e.wg.Go(func() { every(ctx, backlogEvery, e.CheckBacklog) })
 	e.wg.Go(func() { e.scoreLoop(ctx) })
 	e.trim(0)
 	e.wg.Go(func() { every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
@@ -350,7 +331,7 @@ func (e *Engine) Products() []config.Product {
 }
 
 // Backlog is the number of outbox events not yet acknowledged.
-func (e *Engine) Backlog() int { return e.outbox.backlog() }
+func (e *Engine) Backlog() int { return e.outbox.Backlog() }
 
 // QueueLen is the number of orders waiting for a worker.
 func (e *Engine) QueueLen() int { return e.queue.len() }
@@ -378,7 +359,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 		}
 	}
 	if len(c.events) > 0 {
-		e.outbox.add(c.events)
+		e.outbox.Add(c.events)
 	}
 	return nil
 }
@@ -424,10 +405,27 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 // delay goes through delayed).
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
 	return c.event(tx, &storage.Event{
-		Kind: kindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
+		Kind: outbox.KindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
 		CardSet: o.CardSet(),
 	})
+}
+
+// delayed tells the storefront that an order is delayed by cause (a wait
+// reason, or duplicate_card for a rebuy), once per cause: an order looked at
+// again while it waits for the same thing has nothing new to say. The causes
+// told are kept on the order, written with it in the same transaction, so a
+// restart does not tell them again; a move to any other state (which has its
+// own callback) forgets them.
+func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error {
+	if slices.Contains(o.DelayCauses, cause) {
+		return nil
+	}
+	if err := c.callback(tx, o, CallbackDelayed); err != nil {
+		return err
+	}
+	o.DelayCauses = append(o.DelayCauses, cause)
+	return nil
 }
 
 // refunded records a refund in the buyer's history (buyer.refunds_30d).
@@ -441,28 +439,12 @@ func (e *Engine) RaiseAlert(a storage.Alert) error {
 	return e.commit(func(tx *storage.Tx, c *effects) error { return c.alert(tx, a) })
 }
 
-// alert raises or resolves an alert for the operators (see raiseAlert).
+// alert raises or resolves an alert for the operators (see
+// outbox.QueueAlert).
 func (c *effects) alert(tx *storage.Tx, a storage.Alert) error {
-	ev, err := raiseAlert(tx, a, c.now)
+	ev, err := outbox.QueueAlert(tx, a, c.now)
 	if ev != nil {
 		c.events = append(c.events, ev)
 	}
 	return err
-}
-
-// raiseAlert queues an alert event, keeping one alert per problem: raising a
-// key that is already open, or resolving one that is not, does nothing. The
-// open keys live in the store, so this holds across restarts.
-func raiseAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event, error) {
-	if tx.AlertOpen(a.Key) != a.Resolved {
-		return nil, nil
-	}
-	if err := tx.SetAlertOpen(a.Key, !a.Resolved); err != nil {
-		return nil, err
-	}
-	ev := &storage.Event{Kind: kindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
-	if err := tx.AddEvent(ev); err != nil {
-		return nil, err
-	}
-	return ev, nil
 }

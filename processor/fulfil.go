@@ -27,15 +27,13 @@ const (
 
 // Alert types raised by the engine.
 const (
-	AlertOutOfStock      = "out_of_stock"
-	AlertOrderFailed     = "order_failed"
-	AlertCallbackFailing = "callback_failing"
-	AlertReview          = "review"
-	AlertDuplicateCard   = "duplicate_card"
-	AlertSupplierDown    = "supplier_down"
-	AlertBalanceLow      = "balance_low"
-	AlertLowStock        = "low_stock"
-	AlertBacklog         = "backlog"
+	AlertOutOfStock    = "out_of_stock"
+	AlertOrderFailed   = "order_failed"
+	AlertReview        = "review"
+	AlertDuplicateCard = "duplicate_card"
+	AlertSupplierDown  = "supplier_down"
+	AlertBalanceLow    = "balance_low"
+	AlertLowStock      = "low_stock"
 	// AlertInboundParked is raised by a chat channel that set an inbound
 	// event aside.
 	AlertInboundParked = "inbound_parked"

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -38,20 +39,20 @@ var (
 // name after "type:": a sku, a supplier, a storefront, the outbox, or ""
 // for keys that only exist once raised (an order, a day).
 var alertTargets = map[string]string{
-	AlertOutOfStock:      "sku",
-	AlertLowStock:        "sku",
-	AlertSupplierDown:    "supplier",
-	AlertBalanceLow:      "supplier",
-	AlertVerifying:       "supplier",
-	AlertCallbackFailing: "storefront",
-	AlertBacklog:         "outbox",
-	AlertDuplicateCard:   "",
-	AlertReconcile:       "",
-	AlertConfigReload:    "",
-	AlertReview:          "",
-	AlertOrderFailed:     "",
-	rules.AlertRuleOff:   "",
-	AlertInboundParked:   "",
+	AlertOutOfStock:             "sku",
+	AlertLowStock:               "sku",
+	AlertSupplierDown:           "supplier",
+	AlertBalanceLow:             "supplier",
+	AlertVerifying:              "supplier",
+	outbox.AlertCallbackFailing: "storefront",
+	outbox.AlertBacklog:         "outbox",
+	AlertDuplicateCard:          "",
+	AlertReconcile:              "",
+	AlertConfigReload:           "",
+	AlertReview:                 "",
+	AlertOrderFailed:            "",
+	rules.AlertRuleOff:          "",
+	AlertInboundParked:          "",
 }
 
 // IsAlertType reports whether s names a type of alert: silencing it mutes

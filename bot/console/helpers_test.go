@@ -20,6 +20,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -59,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 			{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 3, Sources: own},
 		},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
 		Workers:     2,
 		Now:         func() time.Time { return now },
 		Log:         zerolog.Nop(),

@@ -16,6 +16,7 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -59,7 +60,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}

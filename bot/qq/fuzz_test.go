@@ -15,6 +15,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -34,7 +35,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: "http://127.0.0.1:1/cb"}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: "http://127.0.0.1:1/cb"}},
 		Screen:      holdAll{}, Log: zerolog.Nop(),
 	})
 	if err := engine.Start(context.Background()); err != nil {

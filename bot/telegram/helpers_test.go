@@ -21,6 +21,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -70,7 +71,7 @@ func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error)
 // a test sets one, and acknowledges them before.
 type forward struct {
 	mu sync.Mutex
-	to processor.Deliverer
+	to outbox.Deliverer
 }
 
 func (f *forward) Deliver(ctx context.Context, ev *storage.Event) error {
@@ -83,7 +84,7 @@ func (f *forward) Deliver(ctx context.Context, ev *storage.Event) error {
 	return to.Deliver(ctx, ev)
 }
 
-func (f *forward) set(d processor.Deliverer) {
+func (f *forward) set(d outbox.Deliverer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.to = d
@@ -120,7 +121,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 			{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 3, Sources: own},
 		},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop}},
 		Workers:     2,
 		Now:         func() time.Time { return now },
 		Log:         zerolog.Nop(),

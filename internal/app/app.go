@@ -22,6 +22,7 @@ import (
 	"cardflow/bot"
 	"cardflow/config"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -71,10 +72,10 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		_ = store.Close()
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	storefronts := make([]processor.Storefront, 0, len(cfg.Storefronts))
+	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	for _, s := range cfg.Storefronts {
-		storefronts = append(storefronts, processor.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+		storefronts = append(storefronts, outbox.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
 	}
 	// The engine is built before the operator layer that renders its alerts
@@ -203,7 +204,7 @@ func (a *App) MetricsAddr() string { return a.metricsAddr }
 // alertRelay hands the engine's alerts to the operator layer once it is
 // wired; with no chat channel at all, alerts are logged.
 type alertRelay struct {
-	to  processor.Deliverer
+	to  outbox.Deliverer
 	log zerolog.Logger
 }
 
