@@ -3,6 +3,7 @@ package bot
 import (
 	"cardflow/processor"
 	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -69,9 +70,9 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_verify_off", target)}
 	case al.Type == processor.AlertVerifying:
 		return Reply{Text: T(l, "alert_verify_on", target, detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
-	case al.Type == processor.AlertReconcile && al.Resolved:
+	case al.Type == report.AlertReconcile && al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}
-	case al.Type == processor.AlertReconcile:
+	case al.Type == report.AlertReconcile:
 		return Reply{Text: T(l, "alert_reconcile", al.Count, detail)}
 	case al.Type == rules.AlertRuleOff && al.Resolved:
 		return Reply{Text: T(l, "alert_rule_off_ok", target)}

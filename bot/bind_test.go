@@ -32,7 +32,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 	f := newFixture(t)
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	b := New(Options{Engine: f.engine, Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
+	b := New(Options{Engine: f.engine, Reports: f.reports(), Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 	qqMember := Identity{Platform: "qq", UserID: "GROUP1/MEMBER9", Name: "小王"}
 	other := Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
@@ -90,7 +90,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 func bindBot(f *fixture) *Bot {
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	return New(Options{Engine: f.engine, Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
+	return New(Options{Engine: f.engine, Reports: f.reports(), Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 }
 

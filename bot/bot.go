@@ -16,6 +16,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/processor"
+	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -125,16 +126,22 @@ type Engine interface {
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)
 	Scorecards() []processor.Scorecard
-	Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error)
-	Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error)
 	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
 	Bind(actor storage.Actor, identity, code string) (string, error)
 	Unbind(actor storage.Actor, operator string) (int, error)
 }
 
+// Reports is what the operator layer reads its reports from
+// (report.Counters).
+type Reports interface {
+	Figures(from, to time.Time, loc *time.Location) (*report.Figures, error)
+	Reconcile(f *report.Figures, alert bool) (*report.Reconciliation, error)
+}
+
 // Options configure the operator layer.
 type Options struct {
 	Engine      Engine
+	Reports     Reports
 	Rules       RuleBook // nil: no rule commands
 	Auth        Authorizer
 	Language    string
@@ -150,6 +157,7 @@ type Options struct {
 // Bot is the operator layer.
 type Bot struct {
 	engine      Engine
+	reports     Reports
 	rules       RuleBook
 	auth        Authorizer
 	lang        string
@@ -173,7 +181,7 @@ func New(opts Options) *Bot {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
+	return &Bot{engine: opts.Engine, reports: opts.Reports, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}
 }

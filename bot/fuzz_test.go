@@ -14,6 +14,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/processor"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -151,13 +152,13 @@ func (e *recordingEngine) Suppliers() ([]processor.SupplierState, error) {
 }
 
 func (e *recordingEngine) Scorecards() []processor.Scorecard {
-	return []processor.Scorecard{{Supplier: "fulu", SupplierFigures: processor.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
+	return []processor.Scorecard{{Supplier: "fulu", SupplierFigures: report.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
 }
 
-func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error) {
+func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*report.Figures, error) {
 	e.log("figures %s %s", from.In(loc).Format(time.RFC3339), to.In(loc).Format(time.RFC3339))
-	return &processor.Figures{From: from, To: to, Orders: 3, Paid: 30000, Delivered: 2, FailReasons: map[string]int{},
-		RuleHits: map[string]int{}, Suppliers: map[string]*processor.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
+	return &report.Figures{From: from, To: to, Orders: 3, Paid: 30000, Delivered: 2, FailReasons: map[string]int{},
+		RuleHits: map[string]int{}, Suppliers: map[string]*report.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
 }
 
 func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
@@ -173,9 +174,9 @@ func (e *recordingEngine) Bind(actor storage.Actor, identity, code string) (stri
 	return "alice", nil
 }
 
-func (e *recordingEngine) Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error) {
+func (e *recordingEngine) Reconcile(f *report.Figures, alert bool) (*report.Reconciliation, error) {
 	e.log("reconcile alert=%v", alert)
-	return &processor.Reconciliation{Paid: f.Paid}, nil
+	return &report.Reconciliation{Paid: f.Paid}, nil
 }
 
 // recordingRules is the rule book, logging into the same engine.
@@ -206,7 +207,7 @@ var fuzzIdentities = []Identity{strangerID, viewerID, aliceID, adminID}
 // fuzzBot is a fresh operator layer over a fresh recording engine.
 func fuzzBot(lang string) (*Bot, *recordingEngine) {
 	e := &recordingEngine{}
-	return New(Options{Engine: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
+	return New(Options{Engine: e, Reports: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
 }
 
 // FuzzCommand types arbitrary text as a stranger, a viewer, an operator or

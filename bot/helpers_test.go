@@ -23,6 +23,7 @@ import (
 	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -196,9 +197,14 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// reports reads the fixture's counters, as the operator layer does.
+func (f *fixture) reports() *report.Counters {
+	return report.New(f.store, []string{"own"}, f.engine.RaiseAlert)
+}
+
 // bot is the operator layer over the fixture's engine.
 func (f *fixture) bot(lang string) *Bot {
-	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
+	return New(Options{Engine: f.engine, Reports: f.reports(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
 // importCards imports a testdata file into a SKU's stock as carol (admin).

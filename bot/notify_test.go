@@ -85,7 +85,7 @@ func newNotifyFixture(t *testing.T, perMinute int) *notifyFixture {
 // wait, whatever the machine's speed.
 func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *notifyFixture {
 	f := newFixture(t)
-	b := New(Options{Engine: f.engine, Auth: operators, Log: zerolog.Nop()})
+	b := New(Options{Engine: f.engine, Reports: f.reports(), Auth: operators, Log: zerolog.Nop()})
 	nf := &notifyFixture{f: f, clock: f.clock, ch: newFakeChannel(), done: make(chan struct{})}
 	nf.sender = NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
 	nf.sender.sleep = func(ctx context.Context, d time.Duration) error {

@@ -29,7 +29,7 @@ func silences(t *testing.T, f *fixture) []string {
 // they are work, not noise. The prompt raised afterwards is announced.
 func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	b := New(Options{Engine: nf.f.engine, Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
+	b := New(Options{Engine: nf.f.engine, Reports: nf.f.reports(), Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
 	for _, tc := range []struct {
 		who  Identity
 		text string

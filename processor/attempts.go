@@ -11,6 +11,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -235,7 +236,7 @@ func (e *Engine) record(id uint64, no string, res suppliers.Result) {
 		pl.seen = e.waits.current(o.SKU)
 		prev := a.State
 		e.applyResult(o, a, res, sealed, c.now, &pl)
-		c.countAttempt(a, prev, e.supplierTypes[a.Supplier] != config.SupplierStock)
+		report.CountAttempt(tx, c.now, a, prev, e.supplierTypes[a.Supplier] != config.SupplierStock)
 		if o.Status == storage.StatusPending || o.Status == storage.StatusProcessing {
 			if err := e.advance(tx, c, o, &pl); err != nil {
 				return err
@@ -365,7 +366,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 			if err := tx.AddBadCards(a.Supplier, 1); err != nil {
 				return err
 			}
-			c.countBadCard(a.Supplier)
+			report.CountBadCard(tx, c.now, a.Supplier)
 			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", AlertDuplicateCard, a.Supplier, o.ID),
 				Type: AlertDuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
 				return err

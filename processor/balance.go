@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cardflow/internal/money"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -47,12 +48,7 @@ func (e *Engine) CheckBalances(ctx context.Context) {
 		e.balances.mu.Unlock()
 		low := e.balanceLow[name]
 		err = e.commit(func(tx *storage.Tx, c *effects) error {
-			// The reading and the spend counted so far, side by side, let
-			// the report reconcile the balance's movement with purchases.
-			slot := storage.Slot(c.now)
-			spent := tx.Stat(storage.StatKey{Slot: storage.LifetimeSlot, Metric: storage.MetricSupplierCost, Label: name})
-			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: name}, int64(amount))
-			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: name}, spent)
+			report.CountBalance(tx, c.now, name, amount)
 			if low <= 0 {
 				return nil
 			}

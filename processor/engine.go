@@ -20,6 +20,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -378,7 +379,7 @@ type effects struct {
 // commit must announce.
 func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
 	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
-	c.countMove(o, to, reason)
+	report.CountMove(c.tx, c.now, o, to, reason)
 	if to == storage.StatusDelivered {
 		if c.created == nil {
 			c.created = map[uint64]time.Time{}

@@ -7,6 +7,7 @@ import (
 
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -18,9 +19,9 @@ func localDay(y int, m time.Month, d int) (time.Time, time.Time) {
 	return from, from.AddDate(0, 0, 1)
 }
 
-func (f *fixture) figures(from, to time.Time) *Figures {
+func (f *fixture) figures(from, to time.Time) *report.Figures {
 	f.t.Helper()
-	fig, err := f.engine.Figures(from, to, shanghai)
+	fig, err := report.Read(f.store, from, to, shanghai)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestFiguresAreRightAcrossMidnightAndRestart(t *testing.T) {
 	if got := day.Cohort[storage.StatusPending]; got != c.Amount {
 		t.Fatalf("cohort pending = %s, want %s", got, c.Amount)
 	}
-	rec, err := f.engine.Reconcile(day, true)
+	rec, err := f.counters().Reconcile(day, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +107,14 @@ func TestReconcileFindsAnOrderMissingFromTheOpenIndex(t *testing.T) {
 	}
 	now := f.clock.Now()
 	day := f.figures(now.Add(-time.Hour), now.Add(time.Hour))
-	rec, err := f.engine.Reconcile(day, true)
+	rec, err := f.counters().Reconcile(day, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.Problems) != 1 || !strings.Contains(rec.Problems[0], "open-order index") {
 		t.Fatalf("problems: %q", rec.Problems)
 	}
-	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(AlertReconcile, false, "open-order index") })
+	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(report.AlertReconcile, false, "open-order index") })
 }
 
 // TestBalanceMovementIsReconciledWithPurchases: a supplier's balance that
@@ -135,7 +136,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	record(100000, 5000) // ¥1000 left, ¥50 spent so far
 	f.clock.Advance(time.Hour)
 	record(90000, 15000) // ¥100 gone, ¥100 bought: fine
-	rec, err := f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
+	rec, err := f.counters().Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	}
 	f.clock.Advance(time.Hour)
 	record(60000, 16000) // ¥300 more gone, ¥10 bought
-	rec, err = f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
+	rec, err = f.counters().Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,21 +154,11 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	}
 }
 
-func TestHistogramQuantiles(t *testing.T) {
-	var h Hist
-	if h.Quantile(0.5) != 0 {
-		t.Fatal("empty histogram has a median")
+// counters reads the fixture's counters as the operator layer does.
+func (f *fixture) counters() *report.Counters {
+	names := make([]string, 0, len(f.opts.Suppliers))
+	for _, s := range f.opts.Suppliers {
+		names = append(names, s.Name)
 	}
-	for _, d := range []time.Duration{10 * time.Millisecond, 200 * time.Millisecond, time.Second, 2 * time.Second, 30 * time.Second} {
-		h[histBucket(d)]++
-	}
-	for q, want := range map[float64]time.Duration{0.5: time.Second, 0.9: 30 * time.Second} {
-		got := h.Quantile(q)
-		if got < want*7/10 || got > want*15/10 {
-			t.Errorf("q%.2f = %s, want about %s", q, got, want)
-		}
-	}
-	if histBucket(0) != 0 || histBucket(100*24*time.Hour) != histBuckets-1 {
-		t.Fatal("bucket bounds")
-	}
+	return report.New(f.store, names, f.engine.RaiseAlert)
 }

@@ -14,6 +14,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/jsonenc"
 	"cardflow/internal/money"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -209,7 +210,7 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 	}
 	if rule, ok := strings.CutPrefix(d.Reason, "rule:"); ok {
 		c.ruleHits = append(c.ruleHits, ruleHit{rule: rule, action: d.Action})
-		c.stat(storage.Slot(c.now), storage.MetricRuleHits, rule, 1)
+		report.CountRuleHit(tx, c.now, rule)
 	}
 	switch d.Action {
 	case config.ActionReview:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -46,7 +47,7 @@ const (
 // Scorecard is a remote supplier's recent record.
 type Scorecard struct {
 	Supplier string
-	SupplierFigures
+	report.SupplierFigures
 	P95       time.Duration
 	Score     float64 // 0..1; adaptive routing prefers higher
 	Verifying bool    // its cards are checked twice before delivery
@@ -63,7 +64,7 @@ type scorecards struct {
 // less a little for slowness. With too few purchases it is 1 in /suppliers
 // (nothing against the supplier yet); adaptive routing does not go by it
 // then, and the supplier keeps its configured place (rankSources).
-func score(f *SupplierFigures, p95 time.Duration) float64 {
+func score(f *report.SupplierFigures, p95 time.Duration) float64 {
 	if f.Answered() < scoreSample {
 		return 1
 	}
@@ -101,32 +102,11 @@ func (e *Engine) scoreLoop(ctx context.Context) {
 		}
 		if time.Since(pruned) > time.Hour {
 			pruned = time.Now()
-			if err := e.pruneStats(); err != nil {
+			if err := report.Prune(e.store, e.now()); err != nil {
 				e.log.Error().Err(err).Msg("prune old counters")
 			}
 		}
 	})
-}
-
-// statsKept is how long slot counters are kept: reports look back a week,
-// operators sometimes a quarter.
-const statsKept = 93 * 24 * time.Hour
-
-// pruneStats deletes counters older than statsKept, a chunk per write so
-// that orders never wait behind a long one.
-func (e *Engine) pruneStats() error {
-	before := storage.Slot(e.now().Add(-statsKept))
-	for {
-		var n int
-		err := e.store.Update(func(tx *storage.Tx) error {
-			var err error
-			n, err = tx.PruneStats(before, 5000)
-			return err
-		})
-		if err != nil || n < 5000 {
-			return err
-		}
-	}
 }
 
 // loadVerifying restores which suppliers are under second verification: an
@@ -151,7 +131,7 @@ func verifyAlertKey(supplier string) string { return AlertVerifying + ":" + supp
 // on or off where the bad-card rate calls for it.
 func (e *Engine) RefreshScores() error {
 	now := e.now()
-	f, err := e.Figures(now.Add(-scoreWindow), now.Add(time.Nanosecond), time.UTC)
+	f, err := report.Read(e.store, now.Add(-scoreWindow), now.Add(time.Nanosecond), time.UTC)
 	if err != nil {
 		return err
 	}
@@ -164,7 +144,7 @@ func (e *Engine) RefreshScores() error {
 		}
 		sf := f.Suppliers[name]
 		if sf == nil {
-			sf = &SupplierFigures{}
+			sf = &report.SupplierFigures{}
 		}
 		sc := Scorecard{Supplier: name, SupplierFigures: *sf, P95: sf.Latency.Quantile(0.95)}
 		sc.Score = score(sf, sc.P95)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -47,7 +48,7 @@ var alertTargets = map[string]string{
 	outbox.AlertCallbackFailing: "storefront",
 	outbox.AlertBacklog:         "outbox",
 	AlertDuplicateCard:          "",
-	AlertReconcile:              "",
+	report.AlertReconcile:       "",
 	AlertConfigReload:           "",
 	AlertReview:                 "",
 	AlertOrderFailed:            "",

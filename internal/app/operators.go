@@ -11,6 +11,7 @@ import (
 	"cardflow/bot/telegram"
 	"cardflow/config"
 	"cardflow/internal/routes"
+	"cardflow/report"
 )
 
 // Destination is one chat the operator layer talks to.
@@ -45,7 +46,12 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *Operator
 		loc = bot.Shanghai()
 	}
 	auth = bot.AnyOf{auth, bot.NewBound(a.engine, cfg.Operators)}
-	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
+	suppliers := make([]string, 0, len(cfg.Suppliers))
+	for _, s := range cfg.Suppliers {
+		suppliers = append(suppliers, s.Name)
+	}
+	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
+	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Reports: reports, Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
 		Roster: bot.Roster(cfg.Operators)})}
 }

@@ -1,4 +1,4 @@
-package processor
+package report
 
 import (
 	"math"
@@ -133,9 +133,9 @@ func (h *Hist) add(label string, n int64) {
 	}
 }
 
-// Figures sums the counters of [from, to). Both ends are rounded down to a
-// slot (a quarter hour); the chart's hours start at from.
-func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, error) {
+// Read sums the counters of [from, to). Both ends are rounded down to a
+// slot (a quarter hour); the chart's hours start at from, in loc.
+func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figures, error) {
 	f := &Figures{From: from, To: to, FailReasons: map[string]int{}, RuleHits: map[string]int{},
 		Suppliers: map[string]*SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
@@ -157,7 +157,7 @@ func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, erro
 		return s
 	}
 	first, last := storage.Slot(from), storage.Slot(to.Add(-time.Nanosecond))
-	err := e.store.ScanStats(first, last, func(k storage.StatKey, v int64) {
+	err := store.ScanStats(first, last, func(k storage.StatKey, v int64) {
 		n := int(v)
 		switch k.Metric {
 		case storage.MetricOrders:
