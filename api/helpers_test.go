@@ -29,6 +29,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -226,6 +228,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Log:         log,
 		Metrics:     f.registry,
 		Operators:   []string{"alice", "carol"},
+		Bindings:    f.bindings(),
 	})
 	storefrontHandler := f.server.Storefront()
 	f.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -727,3 +730,6 @@ func (f *fixture) getOrder(t testing.TB, storefrontID, id string) orderJSON {
 	wantStatus(t, r, http.StatusOK)
 	return r.order(t)
 }
+
+// bindings are the fixture's bind codes, on its store and clock.
+func (f *fixture) bindings() *bind.Bindings { return bind.New(f.store, f.clock.Now) }

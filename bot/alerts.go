@@ -55,9 +55,9 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_backlog_ok")}
 	case al.Type == "backlog":
 		return Reply{Text: T(l, "alert_backlog", detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
-	case al.Type == processor.AlertConfigReload && al.Resolved:
+	case al.Type == rules.AlertConfigReload && al.Resolved:
 		return Reply{Text: T(l, "alert_reload_ok")}
-	case al.Type == processor.AlertConfigReload:
+	case al.Type == rules.AlertConfigReload:
 		return Reply{Text: T(l, "alert_reload", detail)}
 	case al.Type == "duplicate_card":
 		return Reply{Text: T(l, "alert_dup_card", target, al.OrderID), Buttons: []Button{

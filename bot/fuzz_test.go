@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 
+	"cardflow/bot/bind"
+	"cardflow/bot/silence"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/processor"
@@ -161,7 +163,7 @@ func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*repo
 		RuleHits: map[string]int{}, Suppliers: map[string]*report.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
 }
 
-func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
+func (e *recordingEngine) Issue(actor storage.Actor, operator string) (string, time.Time, error) {
 	e.log("issue bind code for %s by %s", operator, actor.Name)
 	return "ABCD2345", time.Date(2026, 11, 25, 3, 15, 0, 0, time.UTC), nil
 }
@@ -169,7 +171,7 @@ func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (s
 func (e *recordingEngine) Bind(actor storage.Actor, identity, code string) (string, error) {
 	e.log("bind %s with %s", identity, code)
 	if code != "ABCD2345" {
-		return "", processor.ErrBadCode
+		return "", bind.ErrBadCode
 	}
 	return "alice", nil
 }
@@ -207,7 +209,7 @@ var fuzzIdentities = []Identity{strangerID, viewerID, aliceID, adminID}
 // fuzzBot is a fresh operator layer over a fresh recording engine.
 func fuzzBot(lang string) (*Bot, *recordingEngine) {
 	e := &recordingEngine{}
-	return New(Options{Engine: e, Reports: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
+	return New(Options{Engine: e, Reports: e, Bindings: e, Silences: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
 }
 
 // FuzzCommand types arbitrary text as a stranger, a viewer, an operator or
@@ -301,7 +303,7 @@ func expectedActions(name string, args []string, r Role) []string {
 		// The engine checks the key and the bounds; a whole type is for
 		// admins.
 		d, err := time.ParseDuration(args[1])
-		if err != nil || d <= 0 || (processor.IsAlertType(args[0]) && processor.Silenceable(args[0]) && r < RoleAdmin) {
+		if err != nil || d <= 0 || (silence.IsAlertType(args[0]) && silence.Silenceable(args[0]) && r < RoleAdmin) {
 			return nil
 		}
 		return []string{fmt.Sprintf("silence %q %s", args[0], d)}
@@ -386,7 +388,7 @@ func expectedPress(data string, r Role) []string {
 		return nil
 	case len(parts) >= 3 && parts[0] == "s" && parts[1] == "si":
 		key := strings.TrimSpace(strings.Join(parts[2:], ":"))
-		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !processor.IsAlertType(key) || !processor.Silenceable(key)) {
+		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !silence.IsAlertType(key) || !silence.Silenceable(key)) {
 			return []string{fmt.Sprintf("silence %q %s", key, time.Hour)}
 		}
 		return nil

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+	"cardflow/bot/silence"
+
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
@@ -202,9 +205,19 @@ func (f *fixture) reports() *report.Counters {
 	return report.New(f.store, []string{"own"}, f.engine.RaiseAlert)
 }
 
+// bindings are the fixture's bind codes, on its store and clock.
+func (f *fixture) bindings() *bind.Bindings { return bind.New(f.store, f.clock.Now) }
+
+// silences are the fixture's silences, knowing its products, supplier and
+// storefronts.
+func (f *fixture) silences() *silence.Silencer {
+	return silence.New(f.store, silence.Known{SKUs: []string{skuSmall, skuBig}, Suppliers: []string{"own"},
+		Storefronts: []string{storefront, storefront2}}, f.clock.Now)
+}
+
 // bot is the operator layer over the fixture's engine.
 func (f *fixture) bot(lang string) *Bot {
-	return New(Options{Engine: f.engine, Reports: f.reports(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
+	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
 // importCards imports a testdata file into a SKU's stock as carol (admin).

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/bot/silence"
+
 	"github.com/rs/zerolog"
 
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -68,7 +69,7 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 		}
 		// Review prompts and failed orders are never muted, even by a
 		// silence an older version stored.
-		silenced := processor.Silenceable(a.Type) && tx.Silenced(a.Key, now)
+		silenced := silence.Silenceable(a.Type) && tx.Silenced(a.Key, now)
 		if a.Resolved {
 			if !st.Open {
 				return nil
@@ -139,7 +140,7 @@ func (n *Notifier) Repeat() error {
 		st.Repeats = max(st.Repeats, 1)
 		err := n.store.Update(func(tx *storage.Tx) error {
 			st.Announced = now
-			if !processor.Silenceable(st.Alert.Type) || !tx.Silenced(st.Key, now) {
+			if !silence.Silenceable(st.Alert.Type) || !tx.Silenced(st.Key, now) {
 				if err := n.queue(tx, st.Alert, st); err != nil {
 					return err
 				}

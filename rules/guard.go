@@ -8,6 +8,11 @@ import (
 	"cardflow/storage"
 )
 
+// AlertConfigReload is the alert of a config reload refused because the
+// file or its rules do not load (raised by serve on SIGHUP, which reloads
+// the rules); the old rules stay.
+const AlertConfigReload = "config_reload"
+
 // AlertRuleOff is the alert of a rule switched off because it went over its
 // limits on an order, or refused at start-up because a rule stored from
 // chat is over limits that came in later. Setting the rule again resolves it.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
@@ -40,6 +42,7 @@ type harness struct {
 	t      *testing.T
 	fake   *qqfake.Server
 	engine *processor.Engine
+	binds  *bind.Bindings
 	ad     *Adapter
 	trap   *trapAuth
 	n      int
@@ -53,6 +56,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		prepare(fake)
 	}
 	store := testkit.NewStore(t, storage.Open)
+	binds := bind.New(store, nil)
 	shop := httptest.NewServer(storefront.NewReceiver(map[string][]byte{"shop": []byte("shop-secret")}))
 	t.Cleanup(shop.Close)
 	relay := &relay{}
@@ -64,8 +68,8 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
-	trap := &trapAuth{Authorizer: ops.NewBound(engine, roster)}
-	b := ops.New(ops.Options{Engine: engine, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	trap := &trapAuth{Authorizer: ops.NewBound(binds, roster)}
+	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)
@@ -84,11 +88,11 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	go func() { _ = ad.Run(ctx); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done; engine.Stop() })
 
-	code, _, err := engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	code, _, err := binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, engine: engine, ad: ad, trap: trap}
+	h := &harness{t: t, fake: fake, engine: engine, binds: binds, ad: ad, trap: trap}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sent to the fake QQ: %+v", fake.Sent())
@@ -248,7 +252,7 @@ func TestButtonsDegradeWhenRefused(t *testing.T) {
 // reply; a stranger's /pending in C2C is refused.
 func TestC2CCommandsAnswerInTheirWindow(t *testing.T) {
 	h := newHarness(t, nil)
-	code, _, err := h.engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	code, _, err := h.binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
@@ -43,16 +45,17 @@ func FuzzQQInboundEvent(f *testing.F) {
 	}
 	f.Cleanup(engine.Stop)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleAdmin}}
-	b := ops.New(ops.Options{Engine: engine, Auth: ops.NewBound(engine, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	binds := bind.New(store, nil)
+	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: ops.NewBound(binds, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(a)
 	f.Cleanup(hook.Close)
 	fake.SetWebhook(hook.URL)
 	for _, id := range []string{"qq:" + testGroup + "/" + testMember, "qq:c2c/" + testUser} {
-		code, _, err := engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+		code, _, err := binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 		if err == nil {
-			_, err = engine.Bind(storage.Actor{Name: "test", Platform: "test"}, id, code)
+			_, err = binds.Bind(storage.Actor{Name: "test", Platform: "test"}, id, code)
 		}
 		if err != nil {
 			f.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	"cardflow/api"
 	"cardflow/bot"
+	"cardflow/bot/bind"
 	"cardflow/config"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
@@ -34,6 +35,7 @@ type App struct {
 	log     zerolog.Logger
 	store   *storage.Store
 	engine  *processor.Engine
+	binds   *bind.Bindings
 	rules   *rules.Book
 	api     *api.Server
 	alerts  *alertRelay
@@ -94,15 +96,16 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	for i, op := range cfg.Operators {
 		names[i] = op.Name
 	}
+	binds := bind.New(store, nil)
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
-		Metrics: reg, Operators: names})
+		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+	a := &App{cfg: cfg, log: log, store: store, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay,
 		errc: make(chan error, 4), adminReadTimeout: cmp.Or(opts.AdminReadTimeout, time.Minute)}
 	// A storage error stops the store taking writes; the process exits
 	// non-zero and the next start's recovery takes over. Once per source:

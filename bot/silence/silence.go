@@ -1,4 +1,10 @@
-package processor
+// Package silence mutes alerts for a while: one alert by its key (an open
+// or announced alert, or a known type and target such as
+// supplier_down:fulu) for up to a week, or a whole alert type for up to a
+// day. Review prompts and failed orders are work, not noise, and cannot be
+// muted. Silences are stored (storage/chat.go) and every one, done or
+// refused, is audited; the notifier reads them when it announces an alert.
+package silence
 
 import (
 	"errors"
@@ -6,15 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
-
-// AlertConfigReload is the alert of a refused config reload (raised by
-// serve on SIGHUP).
-const AlertConfigReload = "config_reload"
 
 // Silence bounds. A silence of one alert may last a week; a silence of a
 // whole type (every supplier's balance, every SKU's low stock) hides
@@ -40,20 +43,20 @@ var (
 // name after "type:": a sku, a supplier, a storefront, the outbox, or ""
 // for keys that only exist once raised (an order, a day).
 var alertTargets = map[string]string{
-	AlertOutOfStock:             "sku",
-	AlertLowStock:               "sku",
-	AlertSupplierDown:           "supplier",
-	AlertBalanceLow:             "supplier",
-	AlertVerifying:              "supplier",
-	outbox.AlertCallbackFailing: "storefront",
-	outbox.AlertBacklog:         "outbox",
-	AlertDuplicateCard:          "",
-	report.AlertReconcile:       "",
-	AlertConfigReload:           "",
-	AlertReview:                 "",
-	AlertOrderFailed:            "",
-	rules.AlertRuleOff:          "",
-	AlertInboundParked:          "",
+	processor.AlertOutOfStock:    "sku",
+	processor.AlertLowStock:      "sku",
+	processor.AlertSupplierDown:  "supplier",
+	processor.AlertBalanceLow:    "supplier",
+	processor.AlertVerifying:     "supplier",
+	outbox.AlertCallbackFailing:  "storefront",
+	outbox.AlertBacklog:          "outbox",
+	processor.AlertDuplicateCard: "",
+	report.AlertReconcile:        "",
+	rules.AlertConfigReload:      "",
+	processor.AlertReview:        "",
+	processor.AlertOrderFailed:   "",
+	rules.AlertRuleOff:           "",
+	processor.AlertInboundParked: "",
 }
 
 // IsAlertType reports whether s names a type of alert: silencing it mutes
@@ -65,7 +68,40 @@ func IsAlertType(s string) bool {
 
 // Silenceable reports whether alerts of a type may be muted at all: review
 // prompts and failed orders may not.
-func Silenceable(typ string) bool { return typ != AlertReview && typ != AlertOrderFailed }
+func Silenceable(typ string) bool {
+	return typ != processor.AlertReview && typ != processor.AlertOrderFailed
+}
+
+// Known are the configured names an alert key may target.
+type Known struct {
+	SKUs, Suppliers, Storefronts []string
+}
+
+// Silencer stores silences.
+type Silencer struct {
+	store   *storage.Store
+	now     func() time.Time
+	targets map[string]map[string]bool // target kind → configured names
+}
+
+// New keeps the silences of store; known are the configured names a key
+// may target, now the clock of silences and audit entries (time.Now when
+// nil).
+func New(store *storage.Store, known Known, now func() time.Time) *Silencer {
+	if now == nil {
+		now = time.Now
+	}
+	set := func(names []string) map[string]bool {
+		m := make(map[string]bool, len(names))
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
+	return &Silencer{store: store, now: now, targets: map[string]map[string]bool{
+		"sku": set(known.SKUs), "supplier": set(known.Suppliers), "storefront": set(known.Storefronts),
+	}}
+}
 
 // Silence mutes, for d, either one alert by its exact key (an open or
 // announced alert, or a known type and target such as supplier_down:fulu)
@@ -73,17 +109,18 @@ func Silenceable(typ string) bool { return typ != AlertReview && typ != AlertOrd
 // the actor is an admin). Anything else — a bare prefix, an unknown type or
 // target, a review prompt — is refused with one of the errors above. Done
 // or refused, it is audited.
-func (e *Engine) Silence(actor storage.Actor, key string, d time.Duration) (time.Time, error) {
+func (s *Silencer) Silence(actor storage.Actor, key string, d time.Duration) (time.Time, error) {
 	var until time.Time
 	var refused error
-	err := e.commit(func(tx *storage.Tx, c *effects) error {
-		refused = e.silenceable(tx, key, d)
-		entry := storage.AuditEntry{At: c.now, Actor: actor, Action: "silence", Target: key, Outcome: "ok", Detail: d.String()}
+	err := s.store.Update(func(tx *storage.Tx) error {
+		now := s.now()
+		refused = s.silenceable(tx, key, d)
+		entry := storage.AuditEntry{At: now, Actor: actor, Action: "silence", Target: key, Outcome: "ok", Detail: d.String()}
 		if refused != nil {
 			entry.Outcome, entry.Detail = "refused", refused.Error()
 			return tx.Audit(entry)
 		}
-		until = c.now.Add(d)
+		until = now.Add(d)
 		if err := tx.Silence(key, until, actor.Name); err != nil {
 			return err
 		}
@@ -98,7 +135,7 @@ func (e *Engine) Silence(actor storage.Actor, key string, d time.Duration) (time
 	return until, nil
 }
 
-func (e *Engine) silenceable(tx *storage.Tx, key string, d time.Duration) error {
+func (s *Silencer) silenceable(tx *storage.Tx, key string, d time.Duration) error {
 	typ, target, exact := strings.Cut(key, ":")
 	kind, known := alertTargets[typ]
 	switch {
@@ -119,15 +156,8 @@ func (e *Engine) silenceable(tx *storage.Tx, key string, d time.Duration) error 
 	} else if st.Alert.Type != "" {
 		return nil
 	}
-	var ok bool
-	switch kind {
-	case "sku":
-		_, ok = e.products[target]
-	case "supplier":
-		_, ok = e.supplierTypes[target]
-	case "storefront":
-		_, ok = e.storefronts[target]
-	case "outbox":
+	ok := s.targets[kind][target]
+	if kind == "outbox" {
 		ok = target == "outbox"
 	}
 	if !ok {
