@@ -1,7 +1,7 @@
 package bot
 
 import (
-	"cardflow/processor"
+	"cardflow/processor/health"
 	"cardflow/processor/outbox"
 	"cardflow/report"
 	"cardflow/rules"
@@ -66,9 +66,9 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_balance_ok", target, detail)}
 	case al.Type == "balance_low":
 		return Reply{Text: T(l, "alert_balance", target, detail)}
-	case al.Type == processor.AlertVerifying && al.Resolved:
+	case al.Type == health.AlertVerifying && al.Resolved:
 		return Reply{Text: T(l, "alert_verify_off", target)}
-	case al.Type == processor.AlertVerifying:
+	case al.Type == health.AlertVerifying:
 		return Reply{Text: T(l, "alert_verify_on", target, detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
 	case al.Type == report.AlertReconcile && al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}

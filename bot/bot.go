@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/processor/health"
+
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
@@ -124,7 +126,7 @@ type Engine interface {
 	Pause(actor storage.Actor, name string) error
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)
-	Scorecards() []processor.Scorecard
+	Scorecards() []health.Scorecard
 }
 
 // Reports is what the operator layer reads its reports from

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 
+	"cardflow/processor/health"
+
 	"cardflow/bot/bind"
 	"cardflow/bot/silence"
 	"cardflow/config"
@@ -153,8 +155,8 @@ func (e *recordingEngine) Suppliers() ([]processor.SupplierState, error) {
 	return []processor.SupplierState{{Name: "fulu", Type: "fulu", Breaker: "closed"}}, nil
 }
 
-func (e *recordingEngine) Scorecards() []processor.Scorecard {
-	return []processor.Scorecard{{Supplier: "fulu", SupplierFigures: report.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
+func (e *recordingEngine) Scorecards() []health.Scorecard {
+	return []health.Scorecard{{Supplier: "fulu", SupplierFigures: report.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
 }
 
 func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*report.Figures, error) {

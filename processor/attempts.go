@@ -153,7 +153,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
 	start := time.Now()
-	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
+	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "submit", res, sent, time.Since(start))
 	done()
@@ -164,7 +164,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 		// The supplier was marked down between routing and sending: nothing
 		// left our side. The attempt stays "sending" and goes out once the
 		// supplier is probed again.
-		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
 		return
 	}
 	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("no", no).Str("result", res.Status.String()).
@@ -194,7 +194,7 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
 	start := time.Now()
-	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
+	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "query", res, sent, time.Since(start))
 	done()
@@ -202,7 +202,7 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 		return
 	}
 	if !sent { // the supplier is marked down: ask again once its probe is due, without counting a query
-		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
 		return
 	}
 	e.record(id, no, res)
@@ -266,7 +266,7 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 	switch res.Status {
 	case suppliers.StatusSucceeded:
 		a.State, a.Cards, a.Cost, a.EndedAt, a.NextAt = storage.AttemptSucceeded, sealed, res.Cost, now, time.Time{}
-		if e.verifying(a.Supplier) && e.supplierTypes[a.Supplier] != config.SupplierStock {
+		if e.health.Verifying(a.Supplier) && e.supplierTypes[a.Supplier] != config.SupplierStock {
 			// Second verification: keep the goods, ask again before
 			// trusting them.
 			a.State, a.EndedAt = storage.AttemptVerifying, time.Time{}

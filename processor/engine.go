@@ -19,6 +19,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/processor/health"
 	"cardflow/processor/outbox"
 	"cardflow/report"
 	"cardflow/storage"
@@ -103,18 +104,13 @@ type Engine struct {
 
 	// Remote suppliers.
 	sources    map[string]suppliers.Supplier
-	breakers   *breakers
-	probes     map[string]time.Duration // each supplier's breaker probe
+	health     *health.Health
 	timeouts   map[string]time.Duration
 	graces     map[string]time.Duration
 	unitCosts  map[string]money.Amount
-	balanceLow map[string]money.Amount
-	balances   balances
 	requests   *requestPool
 	supplierWG sync.WaitGroup
 	busy       sync.Map // attempt numbers with a request in flight
-	scores     scorecards
-	adaptive   bool
 	verifyHold bool
 	runCtx     context.Context
 	ready      chan struct{} // closed when recovery is done
@@ -150,7 +146,6 @@ func New(store *storage.Store, opts Options) *Engine {
 		waits:         newStockWaits(),
 		ready:         make(chan struct{}),
 		stopped:       make(chan struct{}),
-		adaptive:      opts.Routing == config.RoutingAdaptive,
 		verifyHold:    opts.VerifyHold,
 	}
 	for _, p := range opts.Products {
@@ -160,22 +155,16 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.storefronts[s.ID] = s
 	}
 	e.sources, e.timeouts, e.graces, e.unitCosts = opts.Sources, map[string]time.Duration{}, map[string]time.Duration{}, map[string]money.Amount{}
-	e.probes, e.balanceLow = map[string]time.Duration{}, map[string]money.Amount{}
-	e.balances.last = map[string]money.Amount{}
-	remote := map[string]breakerSettings{}
 	for _, s := range opts.Suppliers {
 		e.supplierTypes[s.Name] = s.Type
 		e.supplierNames = append(e.supplierNames, s.Name)
 		e.timeouts[s.Name] = cmp.Or(s.Timeout.Std(), 10*time.Second)
 		e.graces[s.Name] = cmp.Or(s.Grace.Std(), 10*time.Minute)
 		e.unitCosts[s.Name] = s.UnitCost
-		e.balanceLow[s.Name] = s.BalanceLow
-		if s.Type != config.SupplierStock {
-			st := breakerSettings{failures: s.BreakerFailures, probe: cmp.Or(opts.BreakerProbe, s.BreakerProbe.Std(), breakerProbe)}
-			remote[s.Name], e.probes[s.Name] = st, st.probe
-		}
 	}
-	e.breakers = newBreakers(remote, e.supplierChanged)
+	e.health = health.New(store, health.Options{Suppliers: opts.Suppliers, Sources: opts.Sources,
+		BreakerProbe: opts.BreakerProbe, Adaptive: opts.Routing == config.RoutingAdaptive, Now: opts.Now,
+		Log: e.log, Write: e.healthWrite, MarkedUp: e.relookWaiting})
 	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
@@ -193,7 +182,7 @@ func New(store *storage.Store, opts Options) *Engine {
 func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
-	if err := e.loadVerifying(); err != nil {
+	if err := e.health.Load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load second verification: %w", err)
 	}
@@ -205,7 +194,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel()
 		return fmt.Errorf("load outbox: %w", err)
 	}
-	if err := e.RefreshScores(); err != nil {
+	if err := e.health.Refresh(); err != nil {
 		e.cancel()
 		return fmt.Errorf("supplier scorecards: %w", err)
 	}
@@ -215,9 +204,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.outbox.Run(ctx) })                      // with its backlog check
 	e.wg.Go(func() { every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
-	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
-	e.wg.Go(func() { e.scoreLoop(ctx) })
+	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
 	e.trim(0)
 	e.wg.Go(func() { every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
 	for range supplierConc {
@@ -299,6 +287,26 @@ func (e *Engine) trim(above int64) {
 	case n > above:
 		e.log.Debug().Int64("bytes", n).Msg("trimmed mapped database pages")
 	}
+}
+
+// relookWaiting puts every pending order back in the work queue.
+func (e *Engine) relookWaiting() {
+	var ids []uint64
+	_ = e.store.View(func(tx *storage.Tx) error {
+		ids = tx.OpenOrders(storage.StatusPending, 0)
+		return nil
+	})
+	for _, id := range ids {
+		e.queue.push(id)
+	}
+}
+
+// healthWrite is a write of supplier health's (an alert, an audit entry, a
+// balance reading) through commit, so its alerts reach the operators.
+func (e *Engine) healthWrite(fn func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error) error {
+	return e.commit(func(tx *storage.Tx, c *effects) error {
+		return fn(tx, c.now, func(a storage.Alert) error { return c.alert(tx, a) })
+	})
 }
 
 // wakeUp is what a timer does: query an attempt, or look at an order again.

@@ -31,8 +31,6 @@ const (
 	AlertOrderFailed   = "order_failed"
 	AlertReview        = "review"
 	AlertDuplicateCard = "duplicate_card"
-	AlertSupplierDown  = "supplier_down"
-	AlertBalanceLow    = "balance_low"
 	AlertLowStock      = "low_stock"
 	// AlertInboundParked is raised by a chat channel that set an inbound
 	// event aside.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/processor/health"
+
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/processor/view"
@@ -95,12 +97,12 @@ func TestFuluDirectTopUpEndToEnd(t *testing.T) {
 func TestLowSupplierBalanceRaisesAndResolvesAnAlert(t *testing.T) {
 	f, gw := fuluFixture(t, nil)
 	gw.SetBalance(50_00)
-	f.engine.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(AlertBalanceLow, false, "fulu") })
-	if b, ok := f.engine.Balance("fulu"); !ok || b != 50_00 {
+	f.engine.health.CheckBalances(context.Background())
+	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(health.AlertBalanceLow, false, "fulu") })
+	if b, ok := f.engine.health.Balance("fulu"); !ok || b != 50_00 {
 		t.Fatalf("balance = %s %v", b, ok)
 	}
 	gw.SetBalance(5000_00)
-	f.engine.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(AlertBalanceLow, true, "fulu") })
+	f.engine.health.CheckBalances(context.Background())
+	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(health.AlertBalanceLow, true, "fulu") })
 }

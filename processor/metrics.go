@@ -136,7 +136,7 @@ func (c circuitCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		v := 0.0
-		if c.e.breakers.markedDown(name) {
+		if c.e.health.MarkedDown(name) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(circuitDesc, prometheus.GaugeValue, v, name)

@@ -101,7 +101,7 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 	// and the gauge says so. It once read 0 here, and a CI run that
 	// scraped only after the probe time failed.
 	testkit.Eventually(t, "the breaker of a half-open", func() bool {
-		return f.engine.breakers.state("a") == gobreaker.StateHalfOpen.String()
+		return f.engine.health.BreakerState("a") == gobreaker.StateHalfOpen.String()
 	})
 	if got := gathered(t, reg, "cardflow_supplier_circuit_open", "a"); got != 1 {
 		t.Errorf("circuit gauge of a half-open supplier = %v, want 1", got)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/processor/health"
+
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/report"
@@ -45,9 +47,9 @@ var (
 var alertTargets = map[string]string{
 	processor.AlertOutOfStock:    "sku",
 	processor.AlertLowStock:      "sku",
-	processor.AlertSupplierDown:  "supplier",
-	processor.AlertBalanceLow:    "supplier",
-	processor.AlertVerifying:     "supplier",
+	health.AlertSupplierDown:     "supplier",
+	health.AlertBalanceLow:       "supplier",
+	health.AlertVerifying:        "supplier",
 	outbox.AlertCallbackFailing:  "storefront",
 	outbox.AlertBacklog:          "outbox",
 	processor.AlertDuplicateCard: "",
