@@ -5,14 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// Chat delivery state: what the operator layer has to say on each chat,
-// how each alert stands (so one problem is one message, repeated only after
-// a while), and silences. Chat messages wait here, durably, until the
-// platform took them; a chat outage delays them and never loses them.
+// Chat queues: what the operator layer has to say on each chat. Chat
+// messages wait here, durably, until the platform took them; a chat outage
+// delays them and never loses them. (How each alert stands, and silences,
+// are in alerts.go.)
 //
 // A chat that never takes anything (a QQ group where nobody opens a reply
 // window) must not grow its queue for ever: beyond MaxChatQueue messages
@@ -153,83 +152,4 @@ func (t *Tx) AckChat(dest string, seqs []uint64) error {
 		}
 	}
 	return nil
-}
-
-// AlertState is how one alert (by key) stands.
-type AlertState struct {
-	Key       string            `json:"key"`
-	Open      bool              `json:"open"`
-	Alert     Alert             `json:"alert"`     // the last raise, for repeats
-	RaisedAt  time.Time         `json:"raised_at"` // first raise of this episode
-	Announced time.Time         `json:"announced"` // last time it went out
-	Repeats   int               `json:"repeats"`   // raises suppressed since
-	Messages  map[string]string `json:"messages"`  // dest → message id, to edit on resolve
-}
-
-// AlertStateOf reads an alert's state; a new one if unknown.
-func (t *Tx) AlertStateOf(key string) (AlertState, error) {
-	v := t.tx.Bucket(bucketAlertState).Get([]byte(key))
-	st := AlertState{Key: key}
-	if v == nil {
-		return st, nil
-	}
-	if err := json.Unmarshal(v, &st); err != nil {
-		return st, fmt.Errorf("decode alert state: %w", err)
-	}
-	return st, nil
-}
-
-// PutAlertState writes an alert's state.
-func (t *Tx) PutAlertState(st AlertState) error {
-	v, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("encode alert state: %w", err)
-	}
-	if err := t.tx.Bucket(bucketAlertState).Put([]byte(st.Key), v); err != nil {
-		return fmt.Errorf("write alert state: %w", err)
-	}
-	return nil
-}
-
-// OpenAlerts calls fn for every open alert.
-func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
-	return t.tx.Bucket(bucketAlertState).ForEach(func(_, v []byte) error {
-		var st AlertState
-		if err := json.Unmarshal(v, &st); err != nil || !st.Open {
-			return nil
-		}
-		return fn(st)
-	})
-}
-
-// Silence mutes, until a time, the alert whose key is key, or every alert
-// of a type when key is a type name (the part of an alert key before its
-// first ':').
-func (t *Tx) Silence(key string, until time.Time, by string) error {
-	v, _ := json.Marshal(struct {
-		Until time.Time `json:"until"`
-		By    string    `json:"by"`
-	}{until, by})
-	if err := t.tx.Bucket(bucketSilences).Put([]byte(key), v); err != nil {
-		return fmt.Errorf("write silence: %w", err)
-	}
-	return nil
-}
-
-// Silenced reports whether an alert key is muted at now: by a silence of
-// that exact key or of its type. A silence is never a prefix: muting
-// supplier_down:fulu leaves supplier_down:fulu2 alone, and a silence such
-// as "r" (stored by an older version) mutes nothing.
-func (t *Tx) Silenced(key string, now time.Time) bool {
-	typ, _, _ := strings.Cut(key, ":")
-	b := t.tx.Bucket(bucketSilences)
-	for _, k := range []string{key, typ} {
-		var s struct {
-			Until time.Time `json:"until"`
-		}
-		if v := b.Get([]byte(k)); v != nil && json.Unmarshal(v, &s) == nil && now.Before(s.Until) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,7 +2,7 @@
 // or announced alert, or a known type and target such as
 // supplier_down:fulu) for up to a week, or a whole alert type for up to a
 // day. Review prompts and failed orders are work, not noise, and cannot be
-// muted. Silences are stored (storage/chat.go) and every one, done or
+// muted. Silences are stored (storage/alerts.go) and every one, done or
 // refused, is audited; the notifier reads them when it announces an alert.
 package silence
 
