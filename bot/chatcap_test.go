@@ -33,7 +33,7 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	}
 	queued := func() int {
 		k := 0
-		_ = f.store.View(func(tx *storage.Tx) error { k = tx.CountChat("test:1"); return nil })
+		_ = f.store.View(func(tx *storage.Tx) error { k = tx.Chat().Count("test:1"); return nil })
 		return k
 	}
 	if k := queued(); k >= raised/2 {

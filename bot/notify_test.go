@@ -115,7 +115,7 @@ func (nf *notifyFixture) raise(t *testing.T, a storage.Alert) {
 
 func (nf *notifyFixture) queued() int {
 	n := 0
-	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.CountChat("test:1"); return nil })
+	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("test:1"); return nil })
 	return n
 }
 

@@ -250,7 +250,7 @@ func TestVerifyHoldSendsVerifiedOrdersToReview(t *testing.T) {
 	f := remoteFixture(t, a, b, func(o *Options) { o.VerifyHold = true })
 	// Supplier a is under second verification, as a restart finds it
 	// from its open alert.
-	err := f.store.Update(func(tx *storage.Tx) error { return tx.SetAlertOpen(health.AlertVerifying+":a", true) })
+	err := f.store.Update(func(tx *storage.Tx) error { return tx.Alerts().SetOpen(health.AlertVerifying+":a", true) })
 	if err != nil {
 		t.Fatal(err)
 	}

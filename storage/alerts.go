@@ -7,18 +7,27 @@ import (
 	"time"
 )
 
-// Alerts: which alert keys are open (raised and not resolved: the engine's
-// one-alert-per-problem rule), how each alert stands for the operator layer
-// (so one problem is one message, repeated only after a while), and
-// silences.
+// AlertTx is the alerts' records seen in one transaction (Tx.Alerts):
+// which alert keys are open (raised and not resolved: the one alert per
+// problem rule of outbox.QueueAlert), how each alert stands for the
+// operator layer (so one problem is one message, repeated only after a
+// while), and silences.
+type AlertTx struct{ t *Tx }
 
-// AlertOpen reports whether an alert with this key was raised and not yet
+// Alerts returns the alerts' records of this transaction.
+func (t *Tx) Alerts() AlertTx { return AlertTx{t} }
+
+// Open reports whether an alert with this key was raised and not yet
 // resolved. The engine uses it so that one problem is one alert, across
 // restarts too.
-func (t *Tx) AlertOpen(key string) bool { return t.tx.Bucket(bucketAlerts).Get([]byte(key)) != nil }
+func (view AlertTx) Open(key string) bool {
+	t := view.t
+	return t.tx.Bucket(bucketAlerts).Get([]byte(key)) != nil
+}
 
-// SetAlertOpen records an alert as raised (open) or resolved.
-func (t *Tx) SetAlertOpen(key string, open bool) error {
+// SetOpen records an alert as raised (open) or resolved.
+func (view AlertTx) SetOpen(key string, open bool) error {
+	t := view.t
 	b := t.tx.Bucket(bucketAlerts)
 	var err error
 	if open {
@@ -46,8 +55,9 @@ type AlertState struct {
 	Messages  map[string]string `json:"messages"`  // dest → message id, to edit on resolve
 }
 
-// AlertStateOf reads an alert's state; a new one if unknown.
-func (t *Tx) AlertStateOf(key string) (AlertState, error) {
+// State reads an alert's state; a new one if unknown.
+func (view AlertTx) State(key string) (AlertState, error) {
+	t := view.t
 	v := t.tx.Bucket(bucketAlertState).Get([]byte(key))
 	st := AlertState{Key: key}
 	if v == nil {
@@ -59,8 +69,9 @@ func (t *Tx) AlertStateOf(key string) (AlertState, error) {
 	return st, nil
 }
 
-// PutAlertState writes an alert's state.
-func (t *Tx) PutAlertState(st AlertState) error {
+// PutState writes an alert's state.
+func (view AlertTx) PutState(st AlertState) error {
+	t := view.t
 	v, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode alert state: %w", err)
@@ -71,8 +82,9 @@ func (t *Tx) PutAlertState(st AlertState) error {
 	return nil
 }
 
-// OpenAlerts calls fn for every open alert.
-func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
+// EachOpen calls fn for every open alert.
+func (view AlertTx) EachOpen(fn func(AlertState) error) error {
+	t := view.t
 	return t.tx.Bucket(bucketAlertState).ForEach(func(_, v []byte) error {
 		var st AlertState
 		if err := json.Unmarshal(v, &st); err != nil || !st.Open {
@@ -85,7 +97,8 @@ func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
 // Silence mutes, until a time, the alert whose key is key, or every alert
 // of a type when key is a type name (the part of an alert key before its
 // first ':').
-func (t *Tx) Silence(key string, until time.Time, by string) error {
+func (view AlertTx) Silence(key string, until time.Time, by string) error {
+	t := view.t
 	v, _ := json.Marshal(struct {
 		Until time.Time `json:"until"`
 		By    string    `json:"by"`
@@ -100,7 +113,8 @@ func (t *Tx) Silence(key string, until time.Time, by string) error {
 // that exact key or of its type. A silence is never a prefix: muting
 // supplier_down:fulu leaves supplier_down:fulu2 alone, and a silence such
 // as "r" (stored by an older version) mutes nothing.
-func (t *Tx) Silenced(key string, now time.Time) bool {
+func (view AlertTx) Silenced(key string, now time.Time) bool {
+	t := view.t
 	typ, _, _ := strings.Cut(key, ":")
 	b := t.tx.Bucket(bucketSilences)
 	for _, k := range []string{key, typ} {

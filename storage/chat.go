@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// ChatTx is the chat queues seen in one
+// transaction (Tx.Chat).
+type ChatTx struct{ t *Tx }
+
+// Chat returns the chat queues of this transaction.
+func (t *Tx) Chat() ChatTx { return ChatTx{t} }
+
 // Chat queues: what the operator layer has to say on each chat. Chat
 // messages wait here, durably, until the platform took them; a chat outage
 // delays them and never loses them. (How each alert stands, and silences,
@@ -58,8 +65,9 @@ func chatKey(dest string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// QueueChat appends a message to its chat's queue.
-func (t *Tx) QueueChat(m *ChatMessage) error {
+// Queue appends a message to its chat's queue.
+func (view ChatTx) Queue(m *ChatMessage) error {
+	t := view.t
 	b := t.appending(bucketChat)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -73,12 +81,13 @@ func (t *Tx) QueueChat(m *ChatMessage) error {
 	if err := b.Put(chatKey(m.Dest, seq), v); err != nil {
 		return fmt.Errorf("queue chat message: %w", err)
 	}
-	return t.foldChat(m.Dest)
+	return view.fold(m.Dest)
 }
 
-// foldChat folds the oldest messages of an overfull queue into a summary
+// fold folds the oldest messages of an overfull queue into a summary
 // at its front (the oldest message's place), so that MaxChatQueue remain.
-func (t *Tx) foldChat(dest string) error {
+func (view ChatTx) fold(dest string) error {
+	t := view.t
 	b := t.tx.Bucket(bucketChat)
 	prefix := append([]byte(dest), 0)
 	var keys [][]byte
@@ -117,8 +126,9 @@ func (t *Tx) foldChat(dest string) error {
 	return nil
 }
 
-// PendingChat returns up to limit messages waiting for dest, oldest first.
-func (t *Tx) PendingChat(dest string, limit int) ([]ChatMessage, error) {
+// Pending returns up to limit messages waiting for dest, oldest first.
+func (view ChatTx) Pending(dest string, limit int) ([]ChatMessage, error) {
+	t := view.t
 	var out []ChatMessage
 	prefix := append([]byte(dest), 0)
 	c := t.tx.Bucket(bucketChat).Cursor()
@@ -132,8 +142,9 @@ func (t *Tx) PendingChat(dest string, limit int) ([]ChatMessage, error) {
 	return out, nil
 }
 
-// CountChat is how many messages wait for dest.
-func (t *Tx) CountChat(dest string) int {
+// Count is how many messages wait for dest.
+func (view ChatTx) Count(dest string) int {
+	t := view.t
 	n := 0
 	prefix := append([]byte(dest), 0)
 	c := t.tx.Bucket(bucketChat).Cursor()
@@ -143,8 +154,9 @@ func (t *Tx) CountChat(dest string) int {
 	return n
 }
 
-// AckChat removes messages a chat has taken.
-func (t *Tx) AckChat(dest string, seqs []uint64) error {
+// Ack removes messages a chat has taken.
+func (view ChatTx) Ack(dest string, seqs []uint64) error {
+	t := view.t
 	b := t.tx.Bucket(bucketChat)
 	for _, s := range seqs {
 		if err := b.Delete(chatKey(dest, s)); err != nil {

@@ -105,10 +105,10 @@ func (b *Bindings) Issue(actor storage.Actor, operator string) (string, time.Tim
 	err = b.store.Update(func(tx *storage.Tx) error {
 		now := b.now()
 		expires = now.Add(CodeTTL)
-		if _, err := tx.DropBindCodes(now, ""); err != nil {
+		if _, err := tx.Bindings().DropCodes(now, ""); err != nil {
 			return err
 		}
-		if err := tx.PutBindCode(canonical, operator, actor.Name, expires); err != nil {
+		if err := tx.Bindings().PutCode(canonical, operator, actor.Name, expires); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "bind.issue", Target: operator, Outcome: "ok"})
@@ -131,7 +131,7 @@ func (b *Bindings) Bind(actor storage.Actor, identity, typed string) (string, er
 		var op string
 		err := storage.ErrNotFound
 		if wellFormed {
-			op, err = tx.UseBindCode(code, now)
+			op, err = tx.Bindings().UseCode(code, now)
 		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCodeExpired):
@@ -142,7 +142,7 @@ func (b *Bindings) Bind(actor storage.Actor, identity, typed string) (string, er
 			return err
 		}
 		operator = op
-		if err := tx.Bind(identity, op); err != nil {
+		if err := tx.Bindings().Bind(identity, op); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "bind", Target: identity, Outcome: "ok",
@@ -164,11 +164,11 @@ func (b *Bindings) Unbind(actor storage.Actor, operator string) (int, error) {
 	var n int
 	err := b.store.Update(func(tx *storage.Tx) error {
 		now := b.now()
-		ids, err := tx.Unbind(operator)
+		ids, err := tx.Bindings().Unbind(operator)
 		if err != nil {
 			return err
 		}
-		codes, err := tx.DropBindCodes(now, operator)
+		codes, err := tx.Bindings().DropCodes(now, operator)
 		if err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func (b *Bindings) BoundOperator(identity string) (string, bool) {
 	var name string
 	var ok bool
 	_ = b.store.View(func(tx *storage.Tx) error {
-		name, ok = tx.BoundOperator(identity)
+		name, ok = tx.Bindings().Operator(identity)
 		return nil
 	})
 	return name, ok

@@ -199,7 +199,7 @@ func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
 
 func queued(h *harness) int {
 	n := 0
-	_ = h.engine.Store().View(func(tx *storage.Tx) error { n = tx.CountChat("qq:group:" + testGroup); return nil })
+	_ = h.engine.Store().View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:group:" + testGroup); return nil })
 	return n
 }
 

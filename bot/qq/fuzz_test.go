@@ -146,7 +146,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 		}
 		var parked []storage.ParkedEvent
 		if err := store.View(func(tx *storage.Tx) error {
-			return tx.ParkedInbound(func(p storage.ParkedEvent) { parked = append(parked, p) })
+			return tx.Inbound().Parked(func(p storage.ParkedEvent) { parked = append(parked, p) })
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -123,7 +123,7 @@ func (s *Silencer) Silence(actor storage.Actor, key string, d time.Duration) (ti
 			return tx.Audit(entry)
 		}
 		until = now.Add(d)
-		if err := tx.Silence(key, until, actor.Name); err != nil {
+		if err := tx.Alerts().Silence(key, until, actor.Name); err != nil {
 			return err
 		}
 		return tx.Audit(entry)
@@ -150,10 +150,10 @@ func (s *Silencer) silenceable(tx *storage.Tx, key string, d time.Duration) erro
 	case !exact:
 		return nil
 	}
-	if tx.AlertOpen(key) {
+	if tx.Alerts().Open(key) {
 		return nil
 	}
-	if st, err := tx.AlertStateOf(key); err != nil {
+	if st, err := tx.Alerts().State(key); err != nil {
 		return err
 	} else if st.Alert.Type != "" {
 		return nil

@@ -113,7 +113,7 @@ func (h *Health) Load() error {
 		defer h.scores.mu.Unlock()
 		h.scores.verifying = map[string]bool{}
 		for _, name := range h.names {
-			if tx.AlertOpen(verifyAlertKey(name)) {
+			if tx.Alerts().Open(verifyAlertKey(name)) {
 				h.scores.verifying[name] = true
 			}
 		}

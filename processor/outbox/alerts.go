@@ -25,10 +25,10 @@ const (
 // holds across restarts. The caller hands the event to Add after the
 // commit.
 func QueueAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event, error) {
-	if tx.AlertOpen(a.Key) != a.Resolved {
+	if tx.Alerts().Open(a.Key) != a.Resolved {
 		return nil, nil
 	}
-	if err := tx.SetAlertOpen(a.Key, !a.Resolved); err != nil {
+	if err := tx.Alerts().SetOpen(a.Key, !a.Resolved); err != nil {
 		return nil, err
 	}
 	ev := &storage.Event{Kind: KindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
