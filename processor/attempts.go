@@ -380,7 +380,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 	if held, err := e.holdVerified(tx, c, o); held || err != nil {
 		return err
 	}
-	if err := tx.ClaimPrints(remote, o.ID); err != nil {
+	if err := tx.ClaimFingerprints(remote, o.ID); err != nil {
 		return err
 	}
 	for i := range o.Attempts {

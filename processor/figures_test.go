@@ -54,10 +54,10 @@ func TestFiguresAreRightAcrossMidnightAndRestart(t *testing.T) {
 
 	from, to := localDay(2026, 11, 24)
 	day := f.figures(from, to)
-	if day.Orders != 3 || day.Paid != 13000 || day.Delivered != 2 || day.DeliveredAt != 3000 || day.Refunded != 1 ||
-		day.RefundedAt != 2000 || day.Failed != 0 {
+	if day.Orders != 3 || day.Paid != 13000 || day.Delivered != 2 || day.DeliveredAmount != 3000 || day.Refunded != 1 ||
+		day.RefundedAmount != 2000 || day.Failed != 0 {
 		t.Fatalf("24th: orders %d paid %s delivered %d (%s) refunded %d (%s) failed %d", day.Orders, day.Paid,
-			day.Delivered, day.DeliveredAt, day.Refunded, day.RefundedAt, day.Failed)
+			day.Delivered, day.DeliveredAmount, day.Refunded, day.RefundedAmount, day.Failed)
 	}
 	if len(day.Hours) != 24 || day.Hours[23].Orders != 3 || day.Hours[23].Delivered != 2 || day.Hours[22].Orders != 0 {
 		t.Fatalf("hours: %d, 23:00 has %+v", len(day.Hours), day.Hours[len(day.Hours)-1])

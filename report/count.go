@@ -70,11 +70,11 @@ func CountMove(tx *storage.Tx, at time.Time, o *storage.Order, to storage.Status
 			return // a reissue: the order was counted when first delivered
 		}
 		c.stat(now, storage.MetricDelivered, "", 1)
-		c.stat(now, storage.MetricDeliveredAmt, "", amount)
+		c.stat(now, storage.MetricDeliveredAmount, "", amount)
 		c.stat(now, storage.MetricDeliveryTime, bucketLabel(c.now.Sub(o.CreatedAt)), 1)
 	case storage.StatusRefunded:
 		c.stat(now, storage.MetricRefunded, "", 1)
-		c.stat(now, storage.MetricRefundedAmt, "", amount)
+		c.stat(now, storage.MetricRefundedAmount, "", amount)
 	case storage.StatusFailed:
 		c.stat(now, storage.MetricFailed, reason, 1)
 	}
@@ -107,7 +107,7 @@ func CountAttempt(tx *storage.Tx, at time.Time, a *storage.Attempt, prev storage
 		c.stat(now, storage.MetricSupplierTime, took, 1)
 	case storage.AttemptUnknown:
 		if prev == storage.AttemptSending {
-			c.stat(now, storage.MetricSupplierUnk, a.Supplier, 1)
+			c.stat(now, storage.MetricSupplierUnknown, a.Supplier, 1)
 		}
 	}
 }

@@ -15,17 +15,17 @@ import (
 type Figures struct {
 	From, To time.Time // [From, To)
 
-	Orders      int
-	Paid        money.Amount // of the orders accepted in the period
-	Delivered   int
-	DeliveredAt money.Amount // amount of the orders delivered in the period
-	Refunded    int
-	RefundedAt  money.Amount
-	Failed      int
-	FailReasons map[string]int
-	Reviews     int
-	RuleHits    map[string]int
-	Cost        money.Amount // supplier spend
+	Orders          int
+	Paid            money.Amount // of the orders accepted in the period
+	Delivered       int
+	DeliveredAmount money.Amount // amount of the orders delivered in the period
+	Refunded        int
+	RefundedAmount  money.Amount
+	Failed          int
+	FailReasons     map[string]int
+	Reviews         int
+	RuleHits        map[string]int
+	Cost            money.Amount // supplier spend
 
 	Delivery   Hist // acceptance to delivery
 	ReviewWait Hist // held for review until a person decided
@@ -80,7 +80,7 @@ func (f *Figures) SuccessRate() float64 {
 }
 
 // Margin is what delivered orders brought in less supplier spend.
-func (f *Figures) Margin() money.Amount { return f.DeliveredAt - f.Cost }
+func (f *Figures) Margin() money.Amount { return f.DeliveredAmount - f.Cost }
 
 func rate(n, of int, none float64) float64 {
 	if of == 0 {
@@ -172,12 +172,12 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 			if h := hourOf(k.Slot); h != nil {
 				h.Delivered += n
 			}
-		case storage.MetricDeliveredAmt:
-			f.DeliveredAt += money.Amount(v)
+		case storage.MetricDeliveredAmount:
+			f.DeliveredAmount += money.Amount(v)
 		case storage.MetricRefunded:
 			f.Refunded += n
-		case storage.MetricRefundedAmt:
-			f.RefundedAt += money.Amount(v)
+		case storage.MetricRefundedAmount:
+			f.RefundedAmount += money.Amount(v)
 		case storage.MetricFailed:
 			f.Failed += n
 			f.FailReasons[k.Label] += n
@@ -196,7 +196,7 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 			supplier(k.Label).Succeeded += n
 		case storage.MetricSupplierFail:
 			supplier(k.Label).Failed += n
-		case storage.MetricSupplierUnk:
+		case storage.MetricSupplierUnknown:
 			supplier(k.Label).Unknown += n
 		case storage.MetricSupplierBad:
 			supplier(k.Label).BadCards += n

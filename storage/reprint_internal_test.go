@@ -78,7 +78,7 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 		if _, _, err := tx.AddStock("qb-10", []SealedCard{stocked}); err != nil {
 			return err
 		}
-		return tx.ClaimPrints(a.Cards, a.ID)
+		return tx.ClaimFingerprints(a.Cards, a.ID)
 	}))
 	must(t, s.Close())
 	downgrade(t, dir)
