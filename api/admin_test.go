@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"cardflow/api"
+	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
@@ -582,7 +583,7 @@ func TestBackupIsACompleteDatabaseCopy(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(cards) != 1 || cards[0] != (storage.Card{Number: "BACKUP-1", Password: "bpw1", ExpiresAt: "2027-12-31"}) {
+		if len(cards) != 1 || cards[0] != (card.Card{Number: "BACKUP-1", Password: "bpw1", ExpiresAt: "2027-12-31"}) {
 			t.Errorf("cards in backup open to %d cards (first masked %v), want BACKUP-1", len(cards), cards)
 		}
 		if lv := tx.StockLevel(skuQB); lv != 2 {

@@ -29,6 +29,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -38,6 +40,8 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -104,11 +108,11 @@ func (l *waitLog[T]) wait(t testing.TB, what string, cond func([]T) bool) []T {
 // rule "order.amount > 500".
 type largeOrderScreener struct{ over money.Amount }
 
-func (s largeOrderScreener) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (s largeOrderScreener) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > s.over {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 type fixtureOptions struct {
@@ -199,7 +203,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	f.engine = processor.New(store, processor.Options{
 		Products:  products,
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}, {Name: "fulu", Type: "fulu"}},
-		Storefronts: []processor.Storefront{
+		Storefronts: []outbox.Storefront{
 			{ID: "shop1", Secret: shop1Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=1&token=cb1"},
 			{ID: "shop2", Secret: shop2Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=2&token=cb2"},
 		},
@@ -224,6 +228,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Log:         log,
 		Metrics:     f.registry,
 		Operators:   []string{"alice", "carol"},
+		Bindings:    f.bindings(),
 	})
 	storefrontHandler := f.server.Storefront()
 	f.api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -725,3 +730,6 @@ func (f *fixture) getOrder(t testing.TB, storefrontID, id string) orderJSON {
 	wantStatus(t, r, http.StatusOK)
 	return r.order(t)
 }
+
+// bindings are the fixture's bind codes, on its store and clock.
+func (f *fixture) bindings() *bind.Bindings { return bind.New(f.store, f.clock.Now) }

@@ -23,7 +23,7 @@ func (s *Server) bindCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	code, expires, err := s.engine.IssueBindCode(actor, name)
+	code, expires, err := s.bindings.Issue(actor, name)
 	if err != nil {
 		s.writeEngineError(w, r, err)
 		return
@@ -46,7 +46,7 @@ func (s *Server) unbind(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := s.engine.Unbind(actor, name)
+	n, err := s.bindings.Unbind(actor, name)
 	if err != nil {
 		s.writeEngineError(w, r, err)
 		return

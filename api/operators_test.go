@@ -40,20 +40,20 @@ func TestBindCodeForAConfiguredOperator(t *testing.T) {
 func TestDeleteBindRemovesTheOperatorsIdentities(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	actor := storage.Actor{Name: "test", Platform: "test"}
-	code, _, err := f.engine.IssueBindCode(actor, "alice")
+	code, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.engine.Bind(actor, "qq:G/M", code); err != nil {
+	if _, err := f.bindings().Bind(actor, "qq:G/M", code); err != nil {
 		t.Fatal(err)
 	}
-	unused, _, err := f.engine.IssueBindCode(actor, "alice")
+	unused, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := send(t, f.admin, adminCall(http.MethodDelete, "/v1/operators/alice/bind", nil, ""))
 	wantStatus(t, r, http.StatusUnauthorized)
-	if _, ok := f.engine.BoundOperator("qq:G/M"); !ok {
+	if _, ok := f.bindings().BoundOperator("qq:G/M"); !ok {
 		t.Fatal("an unauthorized call unbound alice")
 	}
 	r = f.adminDo(t, http.MethodDelete, "/v1/operators/alice/bind", nil)
@@ -66,10 +66,10 @@ func TestDeleteBindRemovesTheOperatorsIdentities(t *testing.T) {
 	if res.Operator != "alice" || res.Identities != 1 {
 		t.Fatalf("answer %+v", res)
 	}
-	if _, ok := f.engine.BoundOperator("qq:G/M"); ok {
+	if _, ok := f.bindings().BoundOperator("qq:G/M"); ok {
 		t.Fatal("alice's identity is still bound")
 	}
-	if _, err := f.engine.Bind(actor, "qq:G/N", unused); err == nil {
+	if _, err := f.bindings().Bind(actor, "qq:G/N", unused); err == nil {
 		t.Fatal("a code issued before the unbind still binds")
 	}
 }

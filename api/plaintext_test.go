@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/card"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -39,7 +40,7 @@ func forms(t testing.TB, secret string) []string {
 		return string(b[1 : len(b)-1])
 	}
 	texts := []string{secret, escape(secret), escape(escape(secret))}
-	out := append([]string{storage.Normalize(secret)}, texts...)
+	out := append([]string{card.Normalize(secret)}, texts...)
 	for _, text := range texts {
 		for shift := range 3 {
 			enc := base64.StdEncoding.EncodeToString(append(make([]byte, shift), text...))
@@ -167,7 +168,7 @@ func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
 						if bytes.Contains(data, []byte(form)) {
 							leaks++
 							if leaks <= 5 {
-								t.Errorf("%s contains card %s in readable form %q", name, storage.Mask(c.Number), storage.Mask(form))
+								t.Errorf("%s contains card %s in readable form %q", name, card.Mask(c.Number), card.Mask(form))
 							}
 						}
 					}
@@ -178,7 +179,7 @@ func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
 			}
 			for _, secret := range []string{string(shop1Secret), string(shop2Secret), adminToken} {
 				if bytes.Contains(data, []byte(secret)) {
-					t.Errorf("%s contains a configured secret (%s)", name, storage.Mask(secret))
+					t.Errorf("%s contains a configured secret (%s)", name, card.Mask(secret))
 				}
 			}
 		})
@@ -190,14 +191,14 @@ func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
 // any offset, fingerprint input) is found by the forms it searches for.
 func TestPlaintextSearchFindsEveryStoredForm(t *testing.T) {
 	c := plainCard(42)
-	cardJSON, err := json.Marshal(storage.Card{Number: c.Number, Password: c.Password, ExpiresAt: c.ExpiresAt})
+	cardJSON, err := json.Marshal(card.Card{Number: c.Number, Password: c.Password, ExpiresAt: c.ExpiresAt})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored := map[string][]byte{
 		"raw line":        []byte(c.Number + "," + c.Password),
 		"JSON":            cardJSON,
-		"normalized":      []byte(storage.Normalize(c.Number) + storage.Normalize(c.Password)),
+		"normalized":      []byte(card.Normalize(c.Number) + card.Normalize(c.Password)),
 		"JSON in JSON":    mustJSON(t, map[string]string{"card": string(cardJSON)}),
 		"[]byte, shift 0": mustJSON(t, map[string][]byte{"box": cardJSON}),
 		"[]byte, shift 1": mustJSON(t, map[string][]byte{"box": append([]byte{1}, cardJSON...)}),

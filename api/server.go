@@ -20,7 +20,7 @@ type Engine interface {
 	Submit(processor.Request) (*storage.Order, bool, error)
 	Order(id uint64) (*storage.Order, error)
 	OrderByExternal(storefront, externalID string) (*storage.Order, error)
-	View(*storage.Order) (processor.OrderView, error)
+	Vault() *storage.Vault // to open a delivered order's cards for its answer
 
 	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
 	StockLevels() (map[string]int, error)
@@ -31,7 +31,11 @@ type Engine interface {
 	Backup(w io.Writer, size func(int64)) (int64, error)
 	Ready() <-chan struct{}
 	Hint(no string)
-	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
+}
+
+// Bindings issues bind codes and unbinds operators (bind.Bindings).
+type Bindings interface {
+	Issue(actor storage.Actor, operator string) (string, time.Time, error)
 	Unbind(actor storage.Actor, operator string) (int, error)
 }
 
@@ -47,11 +51,14 @@ type Options struct {
 	Metrics *prometheus.Registry
 	// Operators are the configured operator names, for bind codes.
 	Operators []string
+	// Bindings issues their codes.
+	Bindings Bindings
 }
 
 // Server holds the handlers of the listeners.
 type Server struct {
 	engine      Engine
+	bindings    Bindings
 	storefronts map[string][]byte
 	adminToken  []byte
 	now         func() time.Time
@@ -75,7 +82,7 @@ func New(opts Options) *Server {
 		operators[name] = true
 	}
 	s := &Server{
-		engine: opts.Engine, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
+		engine: opts.Engine, bindings: opts.Bindings, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, started: opts.Now().Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,

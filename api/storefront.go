@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"cardflow/processor/view"
 	"cardflow/storage"
 )
 
@@ -61,13 +62,13 @@ func (s *Server) findOrder(w http.ResponseWriter, r *http.Request, storefront st
 }
 
 func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *storage.Order) {
-	v, err := s.engine.View(o)
+	v, err := view.Of(o, view.Current(o), s.engine.Vault())
 	if err != nil {
 		s.writeEngineError(w, r, err)
 		return
 	}
 	// By hand: the same bytes as writeJSON({"order": v}), without
-	// reflection (see processor/viewjson.go).
+	// reflection (see processor/view/json.go).
 	b := append(make([]byte, 0, 1024), `{"order":`...)
 	b = append(v.AppendJSON(b), "}\n"...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -1,8 +1,10 @@
 package bot
 
 import (
-	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/processor/health"
+	"cardflow/processor/outbox"
+	"cardflow/report"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -53,9 +55,9 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_backlog_ok")}
 	case al.Type == "backlog":
 		return Reply{Text: T(l, "alert_backlog", detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
-	case al.Type == processor.AlertConfigReload && al.Resolved:
+	case al.Type == rules.AlertConfigReload && al.Resolved:
 		return Reply{Text: T(l, "alert_reload_ok")}
-	case al.Type == processor.AlertConfigReload:
+	case al.Type == rules.AlertConfigReload:
 		return Reply{Text: T(l, "alert_reload", detail)}
 	case al.Type == "duplicate_card":
 		return Reply{Text: T(l, "alert_dup_card", target, al.OrderID), Buttons: []Button{
@@ -64,13 +66,13 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_balance_ok", target, detail)}
 	case al.Type == "balance_low":
 		return Reply{Text: T(l, "alert_balance", target, detail)}
-	case al.Type == processor.AlertVerifying && al.Resolved:
+	case al.Type == health.AlertVerifying && al.Resolved:
 		return Reply{Text: T(l, "alert_verify_off", target)}
-	case al.Type == processor.AlertVerifying:
+	case al.Type == health.AlertVerifying:
 		return Reply{Text: T(l, "alert_verify_on", target, detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
-	case al.Type == processor.AlertReconcile && al.Resolved:
+	case al.Type == report.AlertReconcile && al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}
-	case al.Type == processor.AlertReconcile:
+	case al.Type == report.AlertReconcile:
 		return Reply{Text: T(l, "alert_reconcile", al.Count, detail)}
 	case al.Type == rules.AlertRuleOff && al.Resolved:
 		return Reply{Text: T(l, "alert_rule_off_ok", target)}
@@ -86,7 +88,7 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 		return Reply{Text: T(l, "alert_inbound_ok", target)}
 	case al.Type == AlertInboundParked:
 		return Reply{Text: T(l, "alert_inbound_parked", target, detail)}
-	case al.Type == processor.AlertCallbackRedirect:
+	case al.Type == outbox.AlertCallbackRedirect:
 		return Reply{Text: T(l, "alert_cb_redirect", target, al.OrderID, detail)}
 	case al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/silence"
 	"cardflow/internal/testkit"
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -129,7 +129,7 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		b := New(Options{Language: lg.lang, Auth: operators})
 		for _, tt := range tests {
 			t.Run(lg.name+"/"+tt.name, func(t *testing.T) {
-				if typ, _, _ := strings.Cut(tt.alert.Key, ":"); !processor.IsAlertType(typ) && typ != "mystery" {
+				if typ, _, _ := strings.Cut(tt.alert.Key, ":"); !silence.IsAlertType(typ) && typ != "mystery" {
 					t.Errorf("alert key %q: %q is not an alert type /silence knows", tt.alert.Key, typ)
 				}
 				r := b.RenderAlert(tt.alert)

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"cardflow/bot/bind"
 	"cardflow/config"
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -37,10 +37,10 @@ func (b *Bot) cmdBind(m Message, args []string) Reply {
 			return Reply{Text: T(b.lang, "bind_wait")}
 		}
 		// "/bind abcde fghij klmno": a code typed in groups.
-		name, err := b.engine.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
+		name, err := b.bindings.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
 			strings.Join(args, ""))
 		switch {
-		case errors.Is(err, processor.ErrBadCode):
+		case errors.Is(err, bind.ErrBadCode):
 			return Reply{Text: T(b.lang, "bind_bad")}
 		case err != nil:
 			return b.errorReply("", err)
@@ -65,7 +65,7 @@ func (b *Bot) cmdBind(m Message, args []string) Reply {
 	if _, known := b.roster[name]; !known {
 		return Reply{Text: T(b.lang, "bind_unknown_operator", Untrusted(name))}
 	}
-	code, expires, err := b.engine.IssueBindCode(actor(op, id), name)
+	code, expires, err := b.bindings.Issue(actor(op, id), name)
 	if err != nil {
 		return b.errorReply("", err)
 	}
@@ -80,7 +80,7 @@ func (b *Bot) cmdUnbind(_ context.Context, op Operator, id Identity, args []stri
 	if len(args) != 1 {
 		return Reply{Text: T(b.lang, "usage", usages["unbind"])}
 	}
-	n, err := b.engine.Unbind(actor(op, id), args[0])
+	n, err := b.bindings.Unbind(actor(op, id), args[0])
 	if err != nil {
 		return b.errorReply("", err)
 	}
@@ -90,17 +90,18 @@ func (b *Bot) cmdUnbind(_ context.Context, op Operator, id Identity, args []stri
 // Bound finds the operators who bound a chat identity with /bind; their
 // role is the config's.
 type Bound struct {
-	engine interface {
+	bindings interface {
 		BoundOperator(identity string) (string, bool)
 	}
 	roles map[string]Role
 }
 
-// NewBound builds the authorizer of bound identities.
-func NewBound(e interface {
+// NewBound builds the authorizer of bound identities (bind.Bindings knows
+// them).
+func NewBound(bindings interface {
 	BoundOperator(identity string) (string, bool)
 }, ops []config.Operator) *Bound {
-	return &Bound{engine: e, roles: Roster(ops)}
+	return &Bound{bindings: bindings, roles: Roster(ops)}
 }
 
 // Operator implements Authorizer.
@@ -108,7 +109,7 @@ func (b *Bound) Operator(id Identity) (Operator, bool) {
 	if !bindingPlatforms[id.Platform] {
 		return Operator{}, false
 	}
-	name, ok := b.engine.BoundOperator(identityKey(id))
+	name, ok := b.bindings.BoundOperator(identityKey(id))
 	if !ok {
 		return Operator{}, false
 	}

@@ -32,7 +32,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 	f := newFixture(t)
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	b := New(Options{Engine: f.engine, Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
+	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 	qqMember := Identity{Platform: "qq", UserID: "GROUP1/MEMBER9", Name: "小王"}
 	other := Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
@@ -90,7 +90,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 func bindBot(f *fixture) *Bot {
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	return New(Options{Engine: f.engine, Auth: AnyOf{operators, NewBound(f.engine, ops)}, Roster: Roster(ops),
+	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
@@ -127,7 +127,7 @@ func TestBindCodesAreLongAndAcceptedHoweverTyped(t *testing.T) {
 		func(c string) string { return strings.ToLower(strings.ReplaceAll(c, "-", " ")) },
 		func(c string) string { return c },
 	} {
-		code, _, err := f.engine.IssueBindCode(storage.Actor{Name: "carol", Platform: "telegram"}, "alice")
+		code, _, err := f.bindings().Issue(storage.Actor{Name: "carol", Platform: "telegram"}, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,12 +169,12 @@ func backupDB(t *testing.T, f *fixture) *bolt.DB {
 func TestBindCodesAreStoredKeyedAndPurgedWhenExpired(t *testing.T) {
 	f := newFixture(t)
 	actor := storage.Actor{Name: "carol", Platform: "telegram"}
-	old, _, err := f.engine.IssueBindCode(actor, "alice")
+	old, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(16 * time.Minute)
-	code, _, err := f.engine.IssueBindCode(actor, "vera")
+	code, _, err := f.bindings().Issue(actor, "vera")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +210,12 @@ func TestUnbindRemovesAnOperatorsBoundIdentities(t *testing.T) {
 	b := bindBot(f)
 	actor := storage.Actor{Name: "carol", Platform: "telegram"}
 	member := Identity{Platform: "qq", UserID: "GROUP1/MEMBER9"}
-	code, _, err := f.engine.IssueBindCode(actor, "alice")
+	code, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.send(b, member, "/bind "+code)
-	unused, _, err := f.engine.IssueBindCode(actor, "alice")
+	unused, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/processor/health"
+
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
 	"cardflow/processor"
+	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -121,21 +124,37 @@ type Engine interface {
 	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
 	Audit(storage.AuditEntry) error
 	AuditLog(n int) ([]storage.AuditEntry, error)
-	Silence(actor storage.Actor, pattern string, d time.Duration) (time.Time, error)
 	Pause(actor storage.Actor, name string) error
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)
-	Scorecards() []processor.Scorecard
-	Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error)
-	Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error)
-	IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error)
+	Scorecards() []health.Scorecard
+}
+
+// Reports is what the operator layer reads its reports from
+// (report.Counters).
+type Reports interface {
+	Figures(from, to time.Time, loc *time.Location) (*report.Figures, error)
+	Reconcile(f *report.Figures, alert bool) (*report.Reconciliation, error)
+}
+
+// Bindings issues and uses bind codes (bind.Bindings).
+type Bindings interface {
+	Issue(actor storage.Actor, operator string) (string, time.Time, error)
 	Bind(actor storage.Actor, identity, code string) (string, error)
 	Unbind(actor storage.Actor, operator string) (int, error)
+}
+
+// Silences mutes alerts (silence.Silencer).
+type Silences interface {
+	Silence(actor storage.Actor, key string, d time.Duration) (time.Time, error)
 }
 
 // Options configure the operator layer.
 type Options struct {
 	Engine      Engine
+	Reports     Reports
+	Bindings    Bindings
+	Silences    Silences
 	Rules       RuleBook // nil: no rule commands
 	Auth        Authorizer
 	Language    string
@@ -151,6 +170,9 @@ type Options struct {
 // Bot is the operator layer.
 type Bot struct {
 	engine      Engine
+	reports     Reports
+	bindings    Bindings
+	silences    Silences
 	rules       RuleBook
 	auth        Authorizer
 	lang        string
@@ -174,7 +196,8 @@ func New(opts Options) *Bot {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Bot{engine: opts.Engine, rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
+	return &Bot{engine: opts.Engine, reports: opts.Reports, bindings: opts.Bindings, silences: opts.Silences,
+		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}
 }

@@ -9,13 +9,13 @@ import (
 	"strconv"
 	"time"
 
+	"cardflow/report"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
-
-	"cardflow/processor"
 )
 
 // The chart's size in pixels: wide enough for 168 hourly bars, small enough
@@ -42,7 +42,7 @@ var (
 // empty boxes, and embedding a CJK font would add megabytes to the binary
 // for a dozen words. The chart's few words ("orders", "p95") read the same
 // to our operators either way; lang is kept for when a font is added.
-func Chart(f *processor.Figures, lang string) ([]byte, error) {
+func Chart(f *report.Figures, lang string) ([]byte, error) {
 	if f == nil {
 		return nil, errors.New("draw chart: no figures")
 	}
@@ -146,7 +146,7 @@ func newPanel(n int) *plot.Plot {
 
 // chartTitle names the period by its local dates: "2026-11-24", or
 // "2026-11-18 – 2026-11-24" when it spans days.
-func chartTitle(f *processor.Figures) string {
+func chartTitle(f *report.Figures) string {
 	loc := chartLocation(f)
 	first := f.From.In(loc).Format(time.DateOnly)
 	last := first
@@ -160,7 +160,7 @@ func chartTitle(f *processor.Figures) string {
 }
 
 // axisLabel says what the shared axis counts and in which time zone.
-func axisLabel(f *processor.Figures) string {
+func axisLabel(f *report.Figures) string {
 	zone := f.From.In(chartLocation(f)).Format("UTC-07:00")
 	if len(f.Hours) > 48 {
 		return "day (" + zone + ")"
@@ -169,7 +169,7 @@ func axisLabel(f *processor.Figures) string {
 }
 
 // chartLocation is where the hours were cut: the location of their starts.
-func chartLocation(f *processor.Figures) *time.Location {
+func chartLocation(f *report.Figures) *time.Location {
 	if len(f.Hours) > 0 {
 		return f.Hours[0].Start.Location()
 	}
@@ -179,7 +179,7 @@ func chartLocation(f *processor.Figures) *time.Location {
 // hourTicks marks hour boundaries on an axis where hour i spans [i, i+1):
 // up to two days, "00" "06" "12" "18" with a minor tick each hour; longer
 // periods, the date at each local midnight with a minor tick every 6 hours.
-func hourTicks(hours []processor.HourFigures) plot.ConstantTicks {
+func hourTicks(hours []report.HourFigures) plot.ConstantTicks {
 	var ticks plot.ConstantTicks
 	days := len(hours) > 48
 	for i, h := range hours {
@@ -234,7 +234,7 @@ func unlabelled(ticks plot.ConstantTicks) plot.ConstantTicks {
 // quantileRuns are the q-quantiles of delivery time in seconds at each
 // hour's middle, split into runs of consecutive hours that had deliveries:
 // an hour without any is a gap in the line, not a zero.
-func quantileRuns(hours []processor.HourFigures, q float64) []plotter.XYs {
+func quantileRuns(hours []report.HourFigures, q float64) []plotter.XYs {
 	var runs []plotter.XYs
 	var run plotter.XYs
 	for i := range hours {

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/report"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
-
-	"cardflow/processor"
 )
 
 // Delivery histogram buckets (upper bound 50 ms × √2^i): 10 ≈ 1.6 s,
@@ -27,10 +27,10 @@ const (
 // dayFigures is a day of a shop in Shanghai from local midnight: quiet at
 // night, busy in the evening, most deliveries in seconds, a slow tail, and
 // no delivery at all from 03:00 to 06:59.
-func dayFigures(start time.Time, hours int) *processor.Figures {
-	f := &processor.Figures{From: start, To: start.Add(time.Duration(hours) * time.Hour)}
+func dayFigures(start time.Time, hours int) *report.Figures {
+	f := &report.Figures{From: start, To: start.Add(time.Duration(hours) * time.Hour)}
 	for i := range hours {
-		h := processor.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)}
+		h := report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)}
 		hour := h.Start.Hour()
 		if hour < 3 || hour >= 7 {
 			h.Orders = 5 + hour*3 + i%5
@@ -109,9 +109,9 @@ func TestChartOfADayIsAPNGWithBarsAndLines(t *testing.T) {
 func TestChartOfAnEmptyDayStillDraws(t *testing.T) {
 	// Input: 24 hours with every counter zero.
 	start := time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai())
-	f := &processor.Figures{From: start, To: start.Add(24 * time.Hour)}
+	f := &report.Figures{From: start, To: start.Add(24 * time.Hour)}
 	for i := range 24 {
-		f.Hours = append(f.Hours, processor.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
+		f.Hours = append(f.Hours, report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
 	}
 	b, err := Chart(f, LangEN)
 	if err != nil {
@@ -130,7 +130,7 @@ func TestChartOfAnEmptyDayStillDraws(t *testing.T) {
 func TestChartWithoutHoursStillDraws(t *testing.T) {
 	// Input: a period of no length (From == To), so no hours at all.
 	at := time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai())
-	b, err := Chart(&processor.Figures{From: at, To: at}, LangZH)
+	b, err := Chart(&report.Figures{From: at, To: at}, LangZH)
 	if err != nil {
 		t.Fatalf("Chart: %v", err)
 	}
@@ -160,7 +160,7 @@ func TestChartOfNilFiguresIsAnError(t *testing.T) {
 func TestQuantileRunsLeaveGapsForHoursWithoutDeliveries(t *testing.T) {
 	// Input: 6 hours; deliveries in hours 0, 1, 3 and 5; hours 2 and 4 have
 	// orders but nothing delivered.
-	hours := make([]processor.HourFigures, 6)
+	hours := make([]report.HourFigures, 6)
 	for _, i := range []int{0, 1, 3, 5} {
 		hours[i].Delivery[bucketFast] = 4
 	}
@@ -185,7 +185,7 @@ func TestQuantileRunsLeaveGapsForHoursWithoutDeliveries(t *testing.T) {
 	for i := range hours {
 		hours[i].Start = start.Add(time.Duration(i) * time.Hour)
 	}
-	if _, err := Chart(&processor.Figures{From: start, To: start.Add(6 * time.Hour), Hours: hours}, LangZH); err != nil {
+	if _, err := Chart(&report.Figures{From: start, To: start.Add(6 * time.Hour), Hours: hours}, LangZH); err != nil {
 		t.Errorf("Chart: %v", err)
 	}
 }
@@ -206,7 +206,7 @@ func TestHourTicksLabelEverySixHoursOrEachDay(t *testing.T) {
 			"0:11-18 24:11-19 48:11-20 72:11-21 96:11-22 120:11-23 144:11-24"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hours := make([]processor.HourFigures, tc.hours)
+			hours := make([]report.HourFigures, tc.hours)
 			for i := range hours {
 				hours[i].Start = tc.start.Add(time.Duration(i) * time.Hour)
 			}
@@ -266,8 +266,8 @@ func TestChartTitleNamesTheLocalDatesInGlyphsTheFontHas(t *testing.T) {
 			"Orders and delivery time, 2026-11-18 – 2026-11-24"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &processor.Figures{From: tc.from, To: tc.to,
-				Hours: []processor.HourFigures{{Start: tc.from.In(sh)}}}
+			f := &report.Figures{From: tc.from, To: tc.to,
+				Hours: []report.HourFigures{{Start: tc.from.In(sh)}}}
 			title := chartTitle(f)
 			if title != tc.want {
 				t.Errorf("title %q, want %q", title, tc.want)

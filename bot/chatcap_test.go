@@ -23,7 +23,7 @@ import (
 func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	const raised = 1200
 	f := newFixture(t)
-	b := New(Options{Engine: f.engine, Auth: operators, Log: zerolog.Nop()})
+	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Log: zerolog.Nop()})
 	n := NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nil)
 	for i := 1; i <= raised; i++ {
 		a := storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: "review", OrderID: uint64(i), SKU: "qb-10", Detail: "rule:large-order"}
@@ -33,7 +33,7 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	}
 	queued := func() int {
 		k := 0
-		_ = f.store.View(func(tx *storage.Tx) error { k = tx.CountChat("test:1"); return nil })
+		_ = f.store.View(func(tx *storage.Tx) error { k = tx.Chat().Count("test:1"); return nil })
 		return k
 	}
 	if k := queued(); k >= raised/2 {

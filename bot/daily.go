@@ -103,7 +103,7 @@ func (d *Daily) SendDue() (bool, error) {
 		for _, dest := range d.dests {
 			m := &storage.ChatMessage{Dest: dest, Text: cleanText(T(d.bot.lang, "daily_report_title") + " · " + text),
 				CreatedAt: now, ChartFrom: p.From, ChartTo: p.To}
-			if err := tx.QueueChat(m); err != nil {
+			if err := tx.Chat().Queue(m); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/card"
 	"cardflow/storage"
 )
 
@@ -91,7 +92,7 @@ func (b *Bot) maskedCards(sealed []storage.SealedCard) string {
 	}
 	masked := make([]string, len(cards))
 	for i, c := range cards {
-		masked[i] = Untrusted(storage.Mask(c.Number)).String()
+		masked[i] = Untrusted(card.Mask(c.Number)).String()
 	}
 	return strings.Join(masked, ", ")
 }

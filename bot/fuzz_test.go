@@ -11,10 +11,15 @@ import (
 	"time"
 	"unicode"
 
+	"cardflow/processor/health"
+
+	"cardflow/bot/bind"
+	"cardflow/bot/silence"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/report"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -157,17 +162,17 @@ func (e *recordingEngine) Suppliers() ([]processor.SupplierState, error) {
 	return []processor.SupplierState{{Name: "fulu", Type: "fulu", Breaker: "closed"}}, nil
 }
 
-func (e *recordingEngine) Scorecards() []processor.Scorecard {
-	return []processor.Scorecard{{Supplier: "fulu", SupplierFigures: processor.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
+func (e *recordingEngine) Scorecards() []health.Scorecard {
+	return []health.Scorecard{{Supplier: "fulu", SupplierFigures: report.SupplierFigures{Succeeded: 9, Failed: 1}, Score: 0.9}}
 }
 
-func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*processor.Figures, error) {
+func (e *recordingEngine) Figures(from, to time.Time, loc *time.Location) (*report.Figures, error) {
 	e.log("figures %s %s", from.In(loc).Format(time.RFC3339), to.In(loc).Format(time.RFC3339))
-	return &processor.Figures{From: from, To: to, Orders: 3, Paid: 30000, Delivered: 2, FailReasons: map[string]int{},
-		RuleHits: map[string]int{}, Suppliers: map[string]*processor.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
+	return &report.Figures{From: from, To: to, Orders: 3, Paid: 30000, Delivered: 2, FailReasons: map[string]int{},
+		RuleHits: map[string]int{}, Suppliers: map[string]*report.SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}, nil
 }
 
-func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
+func (e *recordingEngine) Issue(actor storage.Actor, operator string) (string, time.Time, error) {
 	e.log("issue bind code for %s by %s", operator, actor.Name)
 	return "ABCD2345", time.Date(2026, 11, 25, 3, 15, 0, 0, time.UTC), nil
 }
@@ -175,14 +180,14 @@ func (e *recordingEngine) IssueBindCode(actor storage.Actor, operator string) (s
 func (e *recordingEngine) Bind(actor storage.Actor, identity, code string) (string, error) {
 	e.log("bind %s with %s", identity, code)
 	if code != "ABCD2345" {
-		return "", processor.ErrBadCode
+		return "", bind.ErrBadCode
 	}
 	return "alice", nil
 }
 
-func (e *recordingEngine) Reconcile(f *processor.Figures, alert bool) (*processor.Reconciliation, error) {
+func (e *recordingEngine) Reconcile(f *report.Figures, alert bool) (*report.Reconciliation, error) {
 	e.log("reconcile alert=%v", alert)
-	return &processor.Reconciliation{Paid: f.Paid}, nil
+	return &report.Reconciliation{Paid: f.Paid}, nil
 }
 
 // recordingRules is the rule book, logging into the same engine.
@@ -213,7 +218,7 @@ var fuzzIdentities = []Identity{strangerID, viewerID, aliceID, adminID}
 // fuzzBot is a fresh operator layer over a fresh recording engine.
 func fuzzBot(lang string) (*Bot, *recordingEngine) {
 	e := &recordingEngine{}
-	return New(Options{Engine: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
+	return New(Options{Engine: e, Reports: e, Bindings: e, Silences: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
 }
 
 // FuzzCommand types arbitrary text as a stranger, a viewer, an operator or
@@ -307,7 +312,7 @@ func expectedActions(name string, args []string, r Role) []string {
 		// The engine checks the key and the bounds; a whole type is for
 		// admins.
 		d, err := time.ParseDuration(args[1])
-		if err != nil || d <= 0 || (processor.IsAlertType(args[0]) && processor.Silenceable(args[0]) && r < RoleAdmin) {
+		if err != nil || d <= 0 || (silence.IsAlertType(args[0]) && silence.Silenceable(args[0]) && r < RoleAdmin) {
 			return nil
 		}
 		return []string{fmt.Sprintf("silence %q %s", args[0], d)}
@@ -392,7 +397,7 @@ func expectedPress(data string, r Role) []string {
 		return nil
 	case len(parts) >= 3 && parts[0] == "s" && parts[1] == "si":
 		key := strings.TrimSpace(strings.Join(parts[2:], ":"))
-		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !processor.IsAlertType(key) || !processor.Silenceable(key)) {
+		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !silence.IsAlertType(key) || !silence.Silenceable(key)) {
 			return []string{fmt.Sprintf("silence %q %s", key, time.Hour)}
 		}
 		return nil

@@ -16,12 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+	"cardflow/bot/silence"
+
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
+	"cardflow/report"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -75,18 +81,18 @@ var operators = testAuth{
 // holdLarge is the default "amount over 500 yuan → review" rule.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > reviewAbove {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 // alertLog is the engine's alert receiver: it forwards to fwd (when set) and
 // records every alert that was acknowledged.
 type alertLog struct {
 	mu     sync.Mutex
-	fwd    processor.Deliverer
+	fwd    outbox.Deliverer
 	alerts []storage.Alert
 }
 
@@ -107,7 +113,7 @@ func (l *alertLog) Deliver(ctx context.Context, ev *storage.Event) error {
 	return nil
 }
 
-func (l *alertLog) forward(d processor.Deliverer) {
+func (l *alertLog) forward(d outbox.Deliverer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fwd = d
@@ -177,7 +183,7 @@ func newFixture(t *testing.T) *fixture {
 			{SKU: skuBig, Name: "Q币100元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 2, Sources: own},
 		},
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
+		Storefronts: []outbox.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
 			{ID: storefront2, Secret: []byte("shop2-secret"), CallbackURL: f.shop.srv.URL + "/cb2"}},
 		Workers:    2,
 		StockWait:  stockWait,
@@ -194,9 +200,24 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// reports reads the fixture's counters, as the operator layer does.
+func (f *fixture) reports() *report.Counters {
+	return report.New(f.store, []string{"own"}, f.engine.RaiseAlert)
+}
+
+// bindings are the fixture's bind codes, on its store and clock.
+func (f *fixture) bindings() *bind.Bindings { return bind.New(f.store, f.clock.Now) }
+
+// silences are the fixture's silences, knowing its products, supplier and
+// storefronts.
+func (f *fixture) silences() *silence.Silencer {
+	return silence.New(f.store, silence.Known{SKUs: []string{skuSmall, skuBig}, Suppliers: []string{"own"},
+		Storefronts: []string{storefront, storefront2}}, f.clock.Now)
+}
+
 // bot is the operator layer over the fixture's engine.
 func (f *fixture) bot(lang string) *Bot {
-	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
+	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
 // importCards imports a testdata file into a SKU's stock as carol (admin).
@@ -392,7 +413,7 @@ func (f *fixture) noSecrets(what string, r Reply) {
 // tests of their own).
 func renderTo(b *Bot, sinks ...interface {
 	Announce(context.Context, Reply) error
-}) processor.Deliverer {
+}) outbox.Deliverer {
 	return deliverFunc(func(ctx context.Context, ev *storage.Event) error {
 		if ev.Alert == nil {
 			return nil

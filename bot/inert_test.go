@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/card"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -24,7 +25,7 @@ func assertInert(t *testing.T, what, text string) {
 // before intake refused such values would be.
 func storeHostileOrder(t *testing.T, f *fixture, i int, v string, status storage.Status) *storage.Order {
 	t.Helper()
-	card, err := f.store.Vault().Seal(storage.Card{Number: "CARD" + v, Password: "PW"})
+	card, err := f.store.Vault().Seal(card.Card{Number: "CARD" + v, Password: "PW"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/bot/silence"
+
 	"github.com/rs/zerolog"
 
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -62,13 +63,13 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 	a := *ev.Alert
 	now := n.now()
 	err := n.store.Update(func(tx *storage.Tx) error {
-		st, err := tx.AlertStateOf(a.Key)
+		st, err := tx.Alerts().State(a.Key)
 		if err != nil {
 			return err
 		}
 		// Review prompts and failed orders are never muted, even by a
 		// silence an older version stored.
-		silenced := processor.Silenceable(a.Type) && tx.Silenced(a.Key, now)
+		silenced := silence.Silenceable(a.Type) && tx.Alerts().Silenced(a.Key, now)
 		if a.Resolved {
 			if !st.Open {
 				return nil
@@ -79,12 +80,12 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 					return err
 				}
 			}
-			return tx.PutAlertState(st)
+			return tx.Alerts().PutState(st)
 		}
 		if st.Open && now.Sub(st.Announced) < n.policy.RepeatInterval {
 			st.Repeats++ // the same problem again: counted, not said again
 			st.Alert = a
-			return tx.PutAlertState(st)
+			return tx.Alerts().PutState(st)
 		}
 		if !st.Open {
 			st.RaisedAt, st.Repeats = now, 0
@@ -95,7 +96,7 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 				return err
 			}
 		}
-		return tx.PutAlertState(st)
+		return tx.Alerts().PutState(st)
 	})
 	if err != nil {
 		return fmt.Errorf("queue alert %s: %w", a.Key, err)
@@ -112,7 +113,7 @@ func (n *Notifier) queue(tx *storage.Tx, a storage.Alert, st storage.AlertState)
 	for _, dest := range n.dests {
 		m := &storage.ChatMessage{Dest: dest, AlertKey: a.Key, AlertType: a.Type, Resolved: a.Resolved, OrderID: a.OrderID,
 			Text: r.Text, Buttons: toChatButtons(r.Buttons), CreatedAt: n.now()}
-		if err := tx.QueueChat(m); err != nil {
+		if err := tx.Chat().Queue(m); err != nil {
 			return err
 		}
 	}
@@ -125,7 +126,7 @@ func (n *Notifier) Repeat() error {
 	now := n.now()
 	var due []storage.AlertState
 	err := n.store.View(func(tx *storage.Tx) error {
-		return tx.OpenAlerts(func(st storage.AlertState) error {
+		return tx.Alerts().EachOpen(func(st storage.AlertState) error {
 			if now.Sub(st.Announced) >= n.policy.RepeatInterval {
 				due = append(due, st)
 			}
@@ -139,13 +140,13 @@ func (n *Notifier) Repeat() error {
 		st.Repeats = max(st.Repeats, 1)
 		err := n.store.Update(func(tx *storage.Tx) error {
 			st.Announced = now
-			if !processor.Silenceable(st.Alert.Type) || !tx.Silenced(st.Key, now) {
+			if !silence.Silenceable(st.Alert.Type) || !tx.Alerts().Silenced(st.Key, now) {
 				if err := n.queue(tx, st.Alert, st); err != nil {
 					return err
 				}
 			}
 			st.Repeats = 0
-			return tx.PutAlertState(st)
+			return tx.Alerts().PutState(st)
 		})
 		if err != nil {
 			return err

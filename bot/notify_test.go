@@ -85,7 +85,7 @@ func newNotifyFixture(t *testing.T, perMinute int) *notifyFixture {
 // wait, whatever the machine's speed.
 func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *notifyFixture {
 	f := newFixture(t)
-	b := New(Options{Engine: f.engine, Auth: operators, Log: zerolog.Nop()})
+	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Log: zerolog.Nop()})
 	nf := &notifyFixture{f: f, clock: f.clock, ch: newFakeChannel(), done: make(chan struct{})}
 	nf.sender = NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
 	nf.sender.sleep = func(ctx context.Context, d time.Duration) error {
@@ -115,7 +115,7 @@ func (nf *notifyFixture) raise(t *testing.T, a storage.Alert) {
 
 func (nf *notifyFixture) queued() int {
 	n := 0
-	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.CountChat("test:1"); return nil })
+	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("test:1"); return nil })
 	return n
 }
 
@@ -174,7 +174,7 @@ func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
 
 func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	if _, err := nf.f.engine.Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
+	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10"})

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"cardflow/processor"
+	"cardflow/report"
 )
 
 // Period is a span of local days the figures cover.
@@ -47,7 +47,7 @@ func (b *Bot) cmdStats(_ context.Context, _ Operator, _ Identity, args []string)
 	if !ok {
 		return Reply{Text: T(b.lang, "usage", "/stats [today|yesterday|7d]")}
 	}
-	f, err := b.engine.Figures(p.From, p.To, b.loc)
+	f, err := b.reports.Figures(p.From, p.To, b.loc)
 	if err != nil {
 		return b.errorReply("", err)
 	}
@@ -82,12 +82,12 @@ func (b *Bot) Report(p Period, raise bool) (Reply, error) {
 // whole days, as the chart draws them ("today so far" at 02:00 is a day
 // with two hours filled); what lies past p.To is not counted yet, so the
 // text's totals are those of p.
-func (b *Bot) reportText(p Period, raise bool) (*processor.Figures, string, error) {
-	f, err := b.engine.Figures(p.From, wholeDays(p, b.loc), b.loc)
+func (b *Bot) reportText(p Period, raise bool) (*report.Figures, string, error) {
+	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		return nil, "", err
 	}
-	rec, err := b.engine.Reconcile(f, raise)
+	rec, err := b.reports.Reconcile(f, raise)
 	if err != nil {
 		return nil, "", err
 	}
@@ -101,7 +101,7 @@ func (b *Bot) reportText(p Period, raise bool) (*processor.Figures, string, erro
 // chartPhoto draws the chart of a period; nil (the text goes alone) if the
 // figures cannot be read or drawn.
 func (b *Bot) chartPhoto(p Period) *Photo {
-	f, err := b.engine.Figures(p.From, wholeDays(p, b.loc), b.loc)
+	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read figures for the chart")
 		return nil
@@ -110,7 +110,7 @@ func (b *Bot) chartPhoto(p Period) *Photo {
 }
 
 // photoOf draws figures read over whole days (see reportText).
-func (b *Bot) photoOf(p Period, f *processor.Figures) *Photo {
+func (b *Bot) photoOf(p Period, f *report.Figures) *Photo {
 	png, err := Chart(f, b.lang)
 	if err != nil {
 		b.log.Error().Err(err).Msg("draw report chart")
@@ -124,7 +124,7 @@ func (b *Bot) photoOf(p Period, f *processor.Figures) *Photo {
 }
 
 // figuresText is the body of /stats and of the report.
-func (b *Bot) figuresText(p Period, f *processor.Figures) string {
+func (b *Bot) figuresText(p Period, f *report.Figures) string {
 	l := b.lang
 	title := p.Name
 	switch p.Name {
@@ -166,7 +166,7 @@ func (b *Bot) figuresText(p Period, f *processor.Figures) string {
 }
 
 // supplierLines are each remote supplier's figures for the period.
-func (b *Bot) supplierLines(f *processor.Figures) []string {
+func (b *Bot) supplierLines(f *report.Figures) []string {
 	names := make([]string, 0, len(f.Suppliers))
 	for n, s := range f.Suppliers {
 		if s.Answered()+s.Unknown+s.BadCards > 0 {
@@ -205,7 +205,7 @@ func (b *Bot) lowStockLines() []string {
 	return []string{T(b.lang, "report_low_stock", strings.Join(low, T(b.lang, "list_sep")))}
 }
 
-func (b *Bot) reconcileLines(r *processor.Reconciliation) []string {
+func (b *Bot) reconcileLines(r *report.Reconciliation) []string {
 	l := b.lang
 	lines := []string{T(l, "report_reconcile", r.Paid.String(), r.Delivered.String(), r.Refunded.String(),
 		r.Failed.String(), r.Open.String())}

@@ -17,7 +17,7 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // clockBot is the operator layer reading the fixture's clock, in Shanghai.
 func (f *fixture) clockBot(lang string) *Bot {
-	return New(Options{Engine: f.engine, Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
+	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
 		Location: Shanghai(), Now: f.clock.Now})
 }
 
@@ -63,7 +63,7 @@ func (f *fixture) queuedChat(dest string) []storage.ChatMessage {
 	var queued []storage.ChatMessage
 	err := f.store.View(func(tx *storage.Tx) error {
 		var err error
-		queued, err = tx.PendingChat(dest, 10)
+		queued, err = tx.Chat().Pending(dest, 10)
 		return err
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	// An alert queued after the reports: three messages, of which the
 	// reports go one by one with charts.
 	err := f.store.Update(func(tx *storage.Tx) error {
-		return tx.QueueChat(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: f.clock.Now()})
+		return tx.Chat().Queue(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: f.clock.Now()})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 

@@ -151,7 +151,7 @@ func (s *Sender) pending() ([]storage.ChatMessage, error) {
 	var msgs []storage.ChatMessage
 	err := s.store.View(func(tx *storage.Tx) error {
 		var err error
-		msgs, err = tx.PendingChat(s.dest, maxBatch)
+		msgs, err = tx.Chat().Pending(s.dest, maxBatch)
 		return err
 	})
 	return msgs, err
@@ -205,7 +205,7 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 	for i := range n {
 		seqs[i] = msgs[i].Seq
 	}
-	return s.store.Update(func(tx *storage.Tx) error { return tx.AckChat(s.dest, seqs) })
+	return s.store.Update(func(tx *storage.Tx) error { return tx.Chat().Ack(s.dest, seqs) })
 }
 
 // deliverOne sends one message, editing the original of a resolved alert
@@ -218,7 +218,7 @@ func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	var original string
 	if m.Resolved && m.AlertKey != "" {
 		_ = s.store.View(func(tx *storage.Tx) error {
-			st, err := tx.AlertStateOf(m.AlertKey)
+			st, err := tx.Alerts().State(m.AlertKey)
 			original = st.Messages[s.dest]
 			return err
 		})
@@ -239,7 +239,7 @@ func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	}
 	return s.store.Update(func(tx *storage.Tx) error {
 		if m.AlertKey != "" {
-			st, err := tx.AlertStateOf(m.AlertKey)
+			st, err := tx.Alerts().State(m.AlertKey)
 			if err != nil {
 				return err
 			}
@@ -251,11 +251,11 @@ func (s *Sender) deliverOne(m storage.ChatMessage) error {
 			} else if id != "" {
 				st.Messages[s.dest] = id
 			}
-			if err := tx.PutAlertState(st); err != nil {
+			if err := tx.Alerts().PutState(st); err != nil {
 				return err
 			}
 		}
-		return tx.AckChat(s.dest, []uint64{m.Seq})
+		return tx.Chat().Ack(s.dest, []uint64{m.Seq})
 	})
 }
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"cardflow/processor"
+	"cardflow/bot/silence"
 )
 
 // silenceUsage says what /silence takes.
@@ -31,17 +31,17 @@ func (b *Bot) cmdSilence(_ context.Context, op Operator, id Identity, args []str
 
 func (b *Bot) silence(op Operator, id Identity, key string, d time.Duration) Reply {
 	key = strings.TrimSpace(key)
-	if processor.IsAlertType(key) && processor.Silenceable(key) && op.Role < RoleAdmin {
+	if silence.IsAlertType(key) && silence.Silenceable(key) && op.Role < RoleAdmin {
 		b.refuse(id, op, "/silence "+key)
 		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/silence "+key)}
 	}
-	until, err := b.engine.Silence(actor(op, id), key, d)
+	until, err := b.silences.Silence(actor(op, id), key, d)
 	switch {
-	case errors.Is(err, processor.ErrNotSilenceable):
+	case errors.Is(err, silence.ErrNotSilenceable):
 		return Reply{Text: T(b.lang, "silence_work")}
-	case errors.Is(err, processor.ErrUnknownAlert):
+	case errors.Is(err, silence.ErrUnknownAlert):
 		return Reply{Text: T(b.lang, "silence_unknown", Untrusted(key))}
-	case errors.Is(err, processor.ErrSilenceTooLong):
+	case errors.Is(err, silence.ErrSilenceTooLong):
 		return Reply{Text: T(b.lang, "usage", silenceUsage)}
 	case err != nil:
 		return b.errorReply(key, err)

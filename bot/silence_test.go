@@ -29,7 +29,7 @@ func silences(t *testing.T, f *fixture) []string {
 // they are work, not noise. The prompt raised afterwards is announced.
 func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	b := New(Options{Engine: nf.f.engine, Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
+	b := New(Options{Engine: nf.f.engine, Reports: nf.f.reports(), Bindings: nf.f.bindings(), Silences: nf.f.silences(), Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
 	for _, tc := range []struct {
 		who  Identity
 		text string
@@ -87,7 +87,7 @@ func TestSilencingAWholeAlertTypeIsForAdminsAndAtMostADay(t *testing.T) {
 // muting supplier_down:fulu muted supplier_down:fulu2 too.
 func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	if _, err := nf.f.engine.Silence(storage.Actor{Name: "alice"}, "low_stock:qb-10", time.Hour); err != nil {
+	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock:qb-10", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 1})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"cardflow/processor/health"
+
 	"cardflow/processor"
 )
 
@@ -15,7 +17,7 @@ func (b *Bot) cmdSuppliers(context.Context, Operator, Identity, []string) Reply 
 	}
 	lines := []string{T(b.lang, "suppliers_header")}
 	var buttons []Button
-	cards := map[string]processor.Scorecard{}
+	cards := map[string]health.Scorecard{}
 	for _, sc := range b.engine.Scorecards() {
 		cards[sc.Supplier] = sc
 	}

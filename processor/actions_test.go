@@ -7,22 +7,25 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
 // holdLarge holds orders over 500 yuan for review, like the classic rule.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > 500_00 {
-		return Decision{Action: DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
 	if o.Buyer.ID == "banned" {
-		return Decision{Action: DecideRefund, Reason: "rule:banned"}, nil
+		return rules.Decision{Action: config.ActionRefund, Reason: "rule:banned"}, nil
 	}
-	return Decision{Action: DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 var (
@@ -173,7 +176,7 @@ func TestReissueGivesNewCardsAndKeepsOldOnesOutOfCirculation(t *testing.T) {
 	// The storefront gets a second delivered callback with the new set;
 	// the first callback still carries the first set (snapshot per event).
 	testkit.Eventually(f.t, "second delivered callback", func() bool { return len(f.receiver.Types(fmt.Sprint(o.ID))) == 2 })
-	if v, _ := f.engine.View(second); v.Reason != ReasonReissue || len(v.Cards) != 2 {
+	if v, _ := view.Of(second, view.Current(second), f.store.Vault()); v.Reason != ReasonReissue || len(v.Cards) != 2 {
 		t.Errorf("reissued order shows reason %q and %d cards, want reason reissue and the new cards", v.Reason, len(v.Cards))
 	}
 	if p := f.receiver.Problems(); len(p) > 0 {

@@ -11,6 +11,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -152,7 +153,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
 	start := time.Now()
-	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
+	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "submit", res, sent, time.Since(start))
 	done()
@@ -163,7 +164,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 		// The supplier was marked down between routing and sending: nothing
 		// left our side. The attempt stays "sending" and goes out once the
 		// supplier is probed again.
-		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
 		return
 	}
 	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("no", no).Str("result", res.Status.String()).
@@ -193,7 +194,7 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
 	start := time.Now()
-	res, sent := e.breakers.call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
+	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "query", res, sent, time.Since(start))
 	done()
@@ -201,7 +202,7 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 		return
 	}
 	if !sent { // the supplier is marked down: ask again once its probe is due, without counting a query
-		e.timers.at(e.now().Add(e.probes[a.Supplier]/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
 		return
 	}
 	e.record(id, no, res)
@@ -235,7 +236,7 @@ func (e *Engine) record(id uint64, no string, res suppliers.Result) {
 		pl.seen = e.waits.current(o.SKU)
 		prev := a.State
 		e.applyResult(o, a, res, sealed, c.now, &pl)
-		c.countAttempt(a, prev, e.supplierTypes[a.Supplier] != config.SupplierStock)
+		report.CountAttempt(tx, c.now, a, prev, e.supplierTypes[a.Supplier] != config.SupplierStock)
 		if o.Status == storage.StatusPending || o.Status == storage.StatusProcessing {
 			if err := e.advance(tx, c, o, &pl); err != nil {
 				return err
@@ -265,7 +266,7 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 	switch res.Status {
 	case suppliers.StatusSucceeded:
 		a.State, a.Cards, a.Cost, a.EndedAt, a.NextAt = storage.AttemptSucceeded, sealed, res.Cost, now, time.Time{}
-		if e.verifying(a.Supplier) && e.supplierTypes[a.Supplier] != config.SupplierStock {
+		if e.health.Verifying(a.Supplier) && e.supplierTypes[a.Supplier] != config.SupplierStock {
 			// Second verification: keep the goods, ask again before
 			// trusting them.
 			a.State, a.EndedAt = storage.AttemptVerifying, time.Time{}
@@ -365,7 +366,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 			if err := tx.AddBadCards(a.Supplier, 1); err != nil {
 				return err
 			}
-			c.countBadCard(a.Supplier)
+			report.CountBadCard(tx, c.now, a.Supplier)
 			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", AlertDuplicateCard, a.Supplier, o.ID),
 				Type: AlertDuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
 				return err
@@ -379,7 +380,7 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 	if held, err := e.holdVerified(tx, c, o); held || err != nil {
 		return err
 	}
-	if err := tx.ClaimPrints(remote, o.ID); err != nil {
+	if err := tx.ClaimFingerprints(remote, o.ID); err != nil {
 		return err
 	}
 	for i := range o.Attempts {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,24 +19,19 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
-	"cardflow/internal/outbound"
+	"cardflow/processor/health"
+	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
-
-// Storefront is what the engine needs to call a storefront back.
-type Storefront struct {
-	ID          string
-	Secret      []byte
-	CallbackURL string
-}
 
 // Options are the engine's dependencies and settings. cmd/cardflow fills them
 // from the config; tests fill them directly.
 type Options struct {
 	Products    []config.Product
 	Suppliers   []config.Supplier
-	Storefronts []Storefront
+	Storefronts []outbox.Storefront
 	Workers     int
 	StockWait   time.Duration
 	AutoRefund  []string // reasons refunded without a person
@@ -55,7 +51,7 @@ type Options struct {
 	// refused. Nil lets every order through.
 	Screen Screener
 	// Alerts receives alert events from the outbox. Nil logs them.
-	Alerts Deliverer
+	Alerts outbox.Deliverer
 	// Observe, when set, sees every committed transition (the live console
 	// feed). It must not block.
 	Observe func(Change)
@@ -90,7 +86,7 @@ type Engine struct {
 	log         zerolog.Logger
 	now         func() time.Time
 	products    map[string]config.Product
-	storefronts map[string]Storefront
+	storefronts map[string]outbox.Storefront
 	// supplierTypes maps a supplier name to its type.
 	supplierTypes map[string]string
 	supplierNames []string // in config order
@@ -103,23 +99,18 @@ type Engine struct {
 
 	queue  *workQueue
 	waits  *stockWaits
-	outbox *dispatcher
+	outbox *outbox.Outbox
 	timers *timers
 
 	// Remote suppliers.
 	sources    map[string]suppliers.Supplier
-	breakers   *breakers
-	probes     map[string]time.Duration // each supplier's breaker probe
+	health     *health.Health
 	timeouts   map[string]time.Duration
 	graces     map[string]time.Duration
 	unitCosts  map[string]money.Amount
-	balanceLow map[string]money.Amount
-	balances   balances
 	requests   *requestPool
 	supplierWG sync.WaitGroup
 	busy       sync.Map // attempt numbers with a request in flight
-	scores     scorecards
-	adaptive   bool
 	verifyHold bool
 	runCtx     context.Context
 	ready      chan struct{} // closed when recovery is done
@@ -139,18 +130,12 @@ func New(store *storage.Store, opts Options) *Engine {
 	if opts.StockWait <= 0 {
 		opts.StockWait = 30 * time.Minute
 	}
-	if opts.HTTPClient == nil {
-		// Keep a connection per concurrent callback: the default of two idle
-		// connections per host would reconnect for almost every callback.
-		opts.HTTPClient = outbound.New(outbound.Options{Timeout: 10 * time.Second, IdleConnsPerHost: concurrency})
-	}
-	opts.HTTPClient = outbound.Guard(opts.HTTPClient) // a callback never follows a redirect
 	e := &Engine{
 		store:         store,
 		log:           opts.Log.With().Str("component", "engine").Logger(),
 		now:           opts.Now,
 		products:      make(map[string]config.Product, len(opts.Products)),
-		storefronts:   make(map[string]Storefront, len(opts.Storefronts)),
+		storefronts:   make(map[string]outbox.Storefront, len(opts.Storefronts)),
 		supplierTypes: make(map[string]string, len(opts.Suppliers)),
 		stockWait:     opts.StockWait,
 		autoRefund:    make(map[string]bool),
@@ -161,7 +146,6 @@ func New(store *storage.Store, opts Options) *Engine {
 		waits:         newStockWaits(),
 		ready:         make(chan struct{}),
 		stopped:       make(chan struct{}),
-		adaptive:      opts.Routing == config.RoutingAdaptive,
 		verifyHold:    opts.VerifyHold,
 	}
 	for _, p := range opts.Products {
@@ -171,22 +155,16 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.storefronts[s.ID] = s
 	}
 	e.sources, e.timeouts, e.graces, e.unitCosts = opts.Sources, map[string]time.Duration{}, map[string]time.Duration{}, map[string]money.Amount{}
-	e.probes, e.balanceLow = map[string]time.Duration{}, map[string]money.Amount{}
-	e.balances.last = map[string]money.Amount{}
-	remote := map[string]breakerSettings{}
 	for _, s := range opts.Suppliers {
 		e.supplierTypes[s.Name] = s.Type
 		e.supplierNames = append(e.supplierNames, s.Name)
 		e.timeouts[s.Name] = cmp.Or(s.Timeout.Std(), 10*time.Second)
 		e.graces[s.Name] = cmp.Or(s.Grace.Std(), 10*time.Minute)
 		e.unitCosts[s.Name] = s.UnitCost
-		e.balanceLow[s.Name] = s.BalanceLow
-		if s.Type != config.SupplierStock {
-			st := breakerSettings{failures: s.BreakerFailures, probe: cmp.Or(opts.BreakerProbe, s.BreakerProbe.Std(), breakerProbe)}
-			remote[s.Name], e.probes[s.Name] = st, st.probe
-		}
 	}
-	e.breakers = newBreakers(remote, e.supplierChanged)
+	e.health = health.New(store, health.Options{Suppliers: opts.Suppliers, Sources: opts.Sources,
+		BreakerProbe: opts.BreakerProbe, Adaptive: opts.Routing == config.RoutingAdaptive, Now: opts.Now,
+		Log: e.log, Write: e.healthWrite, MarkedUp: e.relookWaiting})
 	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
@@ -194,14 +172,8 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
-	alerts := opts.Alerts
-	if alerts == nil {
-		alerts = logAlerts{log: e.log}
-	}
-	e.outbox = newDispatcher(store, opts.Log, opts.Now, map[string]Deliverer{
-		kindCallback: &callbacks{engine: e, client: opts.HTTPClient},
-		kindAlert:    alerts,
-	}, opts.OutboxInMemory)
+	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts,
+		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory})
 	return e
 }
 
@@ -210,7 +182,7 @@ func New(store *storage.Store, opts Options) *Engine {
 func (e *Engine) Start(ctx context.Context) error {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.runCtx = ctx
-	if err := e.loadVerifying(); err != nil {
+	if err := e.health.Load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load second verification: %w", err)
 	}
@@ -218,24 +190,22 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel()
 		return fmt.Errorf("recover: %w", err)
 	}
-	if err := e.outbox.load(); err != nil {
+	if err := e.outbox.Load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load outbox: %w", err)
 	}
-	if err := e.RefreshScores(); err != nil {
+	if err := e.health.Refresh(); err != nil {
 		e.cancel()
 		return fmt.Errorf("supplier scorecards: %w", err)
 	}
 	for range e.workers {
 		e.wg.Go(e.work)
 	}
-	e.wg.Go(func() { e.outbox.run(ctx) })
+	e.wg.Go(func() { e.outbox.Run(ctx) })                      // with its backlog check
 	e.wg.Go(func() { every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
-	e.wg.Go(func() { e.balanceLoop(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
-	e.wg.Go(func() { every(ctx, backlogEvery, e.CheckBacklog) })
-	e.wg.Go(func() { e.scoreLoop(ctx) })
+	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
 	e.trim(0)
 	e.wg.Go(func() { every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
 	for range supplierConc {
@@ -319,6 +289,26 @@ func (e *Engine) trim(above int64) {
 	}
 }
 
+// relookWaiting puts every pending order back in the work queue.
+func (e *Engine) relookWaiting() {
+	var ids []uint64
+	_ = e.store.View(func(tx *storage.Tx) error {
+		ids = tx.OpenOrders(storage.StatusPending, 0)
+		return nil
+	})
+	for _, id := range ids {
+		e.queue.push(id)
+	}
+}
+
+// healthWrite is a write of supplier health's (an alert, an audit entry, a
+// balance reading) through commit, so its alerts reach the operators.
+func (e *Engine) healthWrite(fn func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error) error {
+	return e.commit(func(tx *storage.Tx, c *effects) error {
+		return fn(tx, c.now, func(a storage.Alert) error { return c.alert(tx, a) })
+	})
+}
+
 // wakeUp is what a timer does: query an attempt, or look at an order again.
 func (e *Engine) wakeUp(id uint64, no string) {
 	if no == "" {
@@ -350,7 +340,7 @@ func (e *Engine) Products() []config.Product {
 }
 
 // Backlog is the number of outbox events not yet acknowledged.
-func (e *Engine) Backlog() int { return e.outbox.backlog() }
+func (e *Engine) Backlog() int { return e.outbox.Backlog() }
 
 // QueueLen is the number of orders waiting for a worker.
 func (e *Engine) QueueLen() int { return e.queue.len() }
@@ -378,7 +368,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 		}
 	}
 	if len(c.events) > 0 {
-		e.outbox.add(c.events)
+		e.outbox.Add(c.events)
 	}
 	return nil
 }
@@ -397,7 +387,7 @@ type effects struct {
 // commit must announce.
 func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
 	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
-	c.countMove(o, to, reason)
+	report.CountMove(c.tx, c.now, o, to, reason)
 	if to == storage.StatusDelivered {
 		if c.created == nil {
 			c.created = map[uint64]time.Time{}
@@ -424,10 +414,27 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 // delay goes through delayed).
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
 	return c.event(tx, &storage.Event{
-		Kind: kindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
+		Kind: outbox.KindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
 		CardSet: o.CardSet(),
 	})
+}
+
+// delayed tells the storefront that an order is delayed by cause (a wait
+// reason, or duplicate_card for a rebuy), once per cause: an order looked at
+// again while it waits for the same thing has nothing new to say. The causes
+// told are kept on the order, written with it in the same transaction, so a
+// restart does not tell them again; a move to any other state (which has its
+// own callback) forgets them.
+func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error {
+	if slices.Contains(o.DelayCauses, cause) {
+		return nil
+	}
+	if err := c.callback(tx, o, CallbackDelayed); err != nil {
+		return err
+	}
+	o.DelayCauses = append(o.DelayCauses, cause)
+	return nil
 }
 
 // refunded records a refund in the buyer's history (buyer.refunds_30d).
@@ -441,28 +448,12 @@ func (e *Engine) RaiseAlert(a storage.Alert) error {
 	return e.commit(func(tx *storage.Tx, c *effects) error { return c.alert(tx, a) })
 }
 
-// alert raises or resolves an alert for the operators (see raiseAlert).
+// alert raises or resolves an alert for the operators (see
+// outbox.QueueAlert).
 func (c *effects) alert(tx *storage.Tx, a storage.Alert) error {
-	ev, err := raiseAlert(tx, a, c.now)
+	ev, err := outbox.QueueAlert(tx, a, c.now)
 	if ev != nil {
 		c.events = append(c.events, ev)
 	}
 	return err
-}
-
-// raiseAlert queues an alert event, keeping one alert per problem: raising a
-// key that is already open, or resolving one that is not, does nothing. The
-// open keys live in the store, so this holds across restarts.
-func raiseAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event, error) {
-	if tx.AlertOpen(a.Key) != a.Resolved {
-		return nil, nil
-	}
-	if err := tx.SetAlertOpen(a.Key, !a.Resolved); err != nil {
-		return nil, err
-	}
-	ev := &storage.Event{Kind: kindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
-	if err := tx.AddEvent(ev); err != nil {
-		return nil, err
-	}
-	return ev, nil
 }

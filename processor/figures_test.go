@@ -7,6 +7,7 @@ import (
 
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -18,9 +19,9 @@ func localDay(y int, m time.Month, d int) (time.Time, time.Time) {
 	return from, from.AddDate(0, 0, 1)
 }
 
-func (f *fixture) figures(from, to time.Time) *Figures {
+func (f *fixture) figures(from, to time.Time) *report.Figures {
 	f.t.Helper()
-	fig, err := f.engine.Figures(from, to, shanghai)
+	fig, err := report.Read(f.store, from, to, shanghai)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -53,10 +54,10 @@ func TestFiguresAreRightAcrossMidnightAndRestart(t *testing.T) {
 
 	from, to := localDay(2026, 11, 24)
 	day := f.figures(from, to)
-	if day.Orders != 3 || day.Paid != 13000 || day.Delivered != 2 || day.DeliveredAt != 3000 || day.Refunded != 1 ||
-		day.RefundedAt != 2000 || day.Failed != 0 {
+	if day.Orders != 3 || day.Paid != 13000 || day.Delivered != 2 || day.DeliveredAmount != 3000 || day.Refunded != 1 ||
+		day.RefundedAmount != 2000 || day.Failed != 0 {
 		t.Fatalf("24th: orders %d paid %s delivered %d (%s) refunded %d (%s) failed %d", day.Orders, day.Paid,
-			day.Delivered, day.DeliveredAt, day.Refunded, day.RefundedAt, day.Failed)
+			day.Delivered, day.DeliveredAmount, day.Refunded, day.RefundedAmount, day.Failed)
 	}
 	if len(day.Hours) != 24 || day.Hours[23].Orders != 3 || day.Hours[23].Delivered != 2 || day.Hours[22].Orders != 0 {
 		t.Fatalf("hours: %d, 23:00 has %+v", len(day.Hours), day.Hours[len(day.Hours)-1])
@@ -67,7 +68,7 @@ func TestFiguresAreRightAcrossMidnightAndRestart(t *testing.T) {
 	if got := day.Cohort[storage.StatusPending]; got != c.Amount {
 		t.Fatalf("cohort pending = %s, want %s", got, c.Amount)
 	}
-	rec, err := f.engine.Reconcile(day, true)
+	rec, err := f.counters().Reconcile(day, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +107,14 @@ func TestReconcileFindsAnOrderMissingFromTheOpenIndex(t *testing.T) {
 	}
 	now := f.clock.Now()
 	day := f.figures(now.Add(-time.Hour), now.Add(time.Hour))
-	rec, err := f.engine.Reconcile(day, true)
+	rec, err := f.counters().Reconcile(day, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.Problems) != 1 || !strings.Contains(rec.Problems[0], "open-order index") {
 		t.Fatalf("problems: %q", rec.Problems)
 	}
-	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(AlertReconcile, false, "open-order index") })
+	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(report.AlertReconcile, false, "open-order index") })
 }
 
 // TestBalanceMovementIsReconciledWithPurchases: a supplier's balance that
@@ -135,7 +136,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	record(100000, 5000) // ¥1000 left, ¥50 spent so far
 	f.clock.Advance(time.Hour)
 	record(90000, 15000) // ¥100 gone, ¥100 bought: fine
-	rec, err := f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
+	rec, err := f.counters().Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	}
 	f.clock.Advance(time.Hour)
 	record(60000, 16000) // ¥300 more gone, ¥10 bought
-	rec, err = f.engine.Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
+	rec, err = f.counters().Reconcile(f.figures(start, f.clock.Now().Add(time.Minute)), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,21 +154,11 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	}
 }
 
-func TestHistogramQuantiles(t *testing.T) {
-	var h Hist
-	if h.Quantile(0.5) != 0 {
-		t.Fatal("empty histogram has a median")
+// counters reads the fixture's counters as the operator layer does.
+func (f *fixture) counters() *report.Counters {
+	names := make([]string, 0, len(f.opts.Suppliers))
+	for _, s := range f.opts.Suppliers {
+		names = append(names, s.Name)
 	}
-	for _, d := range []time.Duration{10 * time.Millisecond, 200 * time.Millisecond, time.Second, 2 * time.Second, 30 * time.Second} {
-		h[histBucket(d)]++
-	}
-	for q, want := range map[float64]time.Duration{0.5: time.Second, 0.9: 30 * time.Second} {
-		got := h.Quantile(q)
-		if got < want*7/10 || got > want*15/10 {
-			t.Errorf("q%.2f = %s, want about %s", q, got, want)
-		}
-	}
-	if histBucket(0) != 0 || histBucket(100*24*time.Hour) != histBuckets-1 {
-		t.Fatal("bucket bounds")
-	}
+	return report.New(f.store, names, f.engine.RaiseAlert)
 }

@@ -27,18 +27,11 @@ const (
 
 // Alert types raised by the engine.
 const (
-	AlertOutOfStock      = "out_of_stock"
-	AlertOrderFailed     = "order_failed"
-	AlertCallbackFailing = "callback_failing"
-	AlertReview          = "review"
-	AlertDuplicateCard   = "duplicate_card"
-	AlertSupplierDown    = "supplier_down"
-	AlertBalanceLow      = "balance_low"
-	AlertLowStock        = "low_stock"
-	AlertBacklog         = "backlog"
-	// AlertRuleOff is raised by processor/rules: a rule switched off for
-	// going over its cost budget.
-	AlertRuleOff = "rule_off"
+	AlertOutOfStock    = "out_of_stock"
+	AlertOrderFailed   = "order_failed"
+	AlertReview        = "review"
+	AlertDuplicateCard = "duplicate_card"
+	AlertLowStock      = "low_stock"
 	// AlertInboundParked is raised by a chat channel that set an inbound
 	// event aside.
 	AlertInboundParked = "inbound_parked"

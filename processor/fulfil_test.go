@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/storage"
 )
 
@@ -26,7 +27,7 @@ func TestOrderIsDeliveredFromStockWithSignedCallback(t *testing.T) {
 	if p := f.receiver.Problems(); len(p) > 0 {
 		t.Fatalf("receiver problems: %v", p)
 	}
-	v, err := f.engine.View(got)
+	v, err := view.Of(got, view.Current(got), f.store.Vault())
 	if err != nil || len(v.Cards) != 2 || v.Cards[0].Number != "QB-00000" || v.Cards[1].Password != "pw1" {
 		t.Fatalf("view cards = %+v, %v", v.Cards, err)
 	}

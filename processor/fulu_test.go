@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/processor/health"
+
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
@@ -51,7 +54,7 @@ func TestFuluCardOrderEndToEnd(t *testing.T) {
 	if !ok || rec.BuyNum != 2 || len(rec.Cards) != 2 {
 		t.Fatalf("gateway order %+v", rec)
 	}
-	v, _ := f.engine.View(got)
+	v, _ := view.Of(got, view.Current(got), f.store.Vault())
 	if v.Cards[0].Number != rec.Cards[0].Number && v.Cards[0].Number != rec.Cards[1].Number {
 		t.Fatalf("delivered %q, gateway issued %q", v.Cards[0].Number, rec.Cards[0].Number)
 	}
@@ -94,12 +97,12 @@ func TestFuluDirectTopUpEndToEnd(t *testing.T) {
 func TestLowSupplierBalanceRaisesAndResolvesAnAlert(t *testing.T) {
 	f, gw := fuluFixture(t, nil)
 	gw.SetBalance(50_00)
-	f.engine.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(AlertBalanceLow, false, "fulu") })
-	if b, ok := f.engine.Balance("fulu"); !ok || b != 50_00 {
+	f.engine.health.CheckBalances(context.Background())
+	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(health.AlertBalanceLow, false, "fulu") })
+	if b, ok := f.engine.health.Balance("fulu"); !ok || b != 50_00 {
 		t.Fatalf("balance = %s %v", b, ok)
 	}
 	gw.SetBalance(5000_00)
-	f.engine.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(AlertBalanceLow, true, "fulu") })
+	f.engine.health.CheckBalances(context.Background())
+	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(health.AlertBalanceLow, true, "fulu") })
 }

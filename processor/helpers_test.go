@@ -16,6 +16,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -77,7 +78,7 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 	f.opts = Options{
 		Products:    testProducts,
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []Storefront{{ID: "shop", Secret: []byte(shopSecret), CallbackURL: f.cbServer.URL + "/cb?token=x"}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte(shopSecret), CallbackURL: f.cbServer.URL + "/cb?token=x"}},
 		Workers:     8,
 		StockWait:   30 * time.Minute,
 		Now:         f.clock.Now,

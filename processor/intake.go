@@ -12,29 +12,19 @@ import (
 	"strings"
 
 	"cardflow/config"
+	"cardflow/internal/jsonenc"
 	"cardflow/internal/money"
+	"cardflow/report"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
-// Intake decisions a Screener can make: the actions of a rule.
-const (
-	DecideAllow  = "allow"
-	DecideReview = "review"
-	DecideRefund = "refund"
-)
-
-// Decision is a Screener's verdict on a new order. Reason names what decided,
-// e.g. "rule:large-order".
-type Decision struct {
-	Action string
-	Reason string
-}
-
 // Screener looks at a new order inside its intake transaction (so it can read
 // buyer history consistently) and decides whether it goes straight to
-// fulfilment, waits for a person, or is refused.
+// fulfilment, waits for a person, or is refused: the rules
+// (rules.Book) do.
 type Screener interface {
-	Screen(tx *storage.Tx, o *storage.Order) (Decision, error)
+	Screen(tx *storage.Tx, o *storage.Order) (rules.Decision, error)
 }
 
 // Request is a paid order as a storefront submits it.
@@ -116,22 +106,22 @@ func (r *Request) hash() []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonenc.AppendString(b, s)
 	}
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(r.Quantity), 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(r.Amount), 10)
 	for _, s := range []string{r.Buyer.ID, r.Buyer.Contact, r.Buyer.IP, r.Account} {
-		b = appendString(append(b, ','), s)
+		b = jsonenc.AppendString(append(b, ','), s)
 	}
 	b = append(b, ",["...)
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(append(b, '['), k)
-		b = append(appendString(append(b, ','), r.Extra[k]), ']')
+		b = jsonenc.AppendString(append(b, '['), k)
+		b = append(jsonenc.AppendString(append(b, ','), r.Extra[k]), ']')
 	}
 	b = append(b, "]]\n"...)
 	sum := sha256.Sum256(b)
@@ -220,14 +210,14 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 	}
 	if rule, ok := strings.CutPrefix(d.Reason, "rule:"); ok {
 		c.ruleHits = append(c.ruleHits, ruleHit{rule: rule, action: d.Action})
-		c.stat(storage.Slot(c.now), storage.MetricRuleHits, rule, 1)
+		report.CountRuleHit(tx, c.now, rule)
 	}
 	switch d.Action {
-	case DecideReview:
+	case config.ActionReview:
 		c.move(o, storage.StatusReview, d.Reason, storage.System)
 		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
 			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
-	case DecideRefund:
+	case config.ActionRefund:
 		c.move(o, storage.StatusRefunded, d.Reason, storage.System)
 		if err := c.refunded(tx, o); err != nil {
 			return err

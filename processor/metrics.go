@@ -43,7 +43,7 @@ func newMetrics(e *Engine, reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.transitions, m.delivery, m.supplierReq, m.supplierDur, m.ruleHits,
 		openCollector{e}, stockCollector{e}, circuitCollector{e},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_outbox_backlog", Help: "Callbacks and alerts not yet acknowledged."},
-			func() float64 { return float64(e.outbox.backlog()) }),
+			func() float64 { return float64(e.outbox.Backlog()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_work_queue", Help: "Orders waiting for a worker."},
 			func() float64 { return float64(e.queue.len()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cardflow_store_commits_total", Help: "bbolt transactions committed by the group-commit writer."},
@@ -136,7 +136,7 @@ func (c circuitCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		v := 0.0
-		if c.e.breakers.markedDown(name) {
+		if c.e.health.MarkedDown(name) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(circuitDesc, prometheus.GaugeValue, v, name)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sony/gobreaker/v2"
 
+	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
@@ -37,7 +38,7 @@ func TestMetricsFollowOrdersSuppliersAndRules(t *testing.T) {
 	if got := testutil.ToFloat64(m.transitions.WithLabelValues("pending")); got != 3 {
 		t.Errorf("pending transitions = %v, want 3 (one per accepted order)", got)
 	}
-	if got := testutil.ToFloat64(m.ruleHits.WithLabelValues("large-order", DecideReview)); got != 1 {
+	if got := testutil.ToFloat64(m.ruleHits.WithLabelValues("large-order", config.ActionReview)); got != 1 {
 		t.Errorf("rule hits = %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(m.supplierReq.WithLabelValues("a", "submit", suppliers.StatusSucceeded.String())); got != 1 {
@@ -100,7 +101,7 @@ func TestMetricsCircuitOpensWhenSupplierFails(t *testing.T) {
 	// and the gauge says so. It once read 0 here, and a CI run that
 	// scraped only after the probe time failed.
 	testkit.Eventually(t, "the breaker of a half-open", func() bool {
-		return f.engine.breakers.state("a") == gobreaker.StateHalfOpen.String()
+		return f.engine.health.BreakerState("a") == gobreaker.StateHalfOpen.String()
 	})
 	if got := gathered(t, reg, "cardflow_supplier_circuit_open", "a"); got != 1 {
 		t.Errorf("circuit gauge of a half-open supplier = %v, want 1", got)

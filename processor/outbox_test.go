@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cardflow/internal/testkit"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -40,7 +41,7 @@ func (f *fixture) storedEvents() []*storage.Event {
 // tick moves the clock and wakes the outbox, as time passing would.
 func (f *fixture) tick(d time.Duration) {
 	f.clock.Advance(d)
-	f.engine.outbox.kick()
+	f.engine.outbox.Kick()
 	f.engine.timers.kick()
 }
 
@@ -75,7 +76,7 @@ func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {
 		t.Errorf("event %+v lacks error or id", ev)
 	}
 	// Nothing is sent before the backoff ends, whatever wakes the outbox.
-	f.engine.outbox.kick()
+	f.engine.outbox.Kick()
 	f.tick(500 * time.Millisecond)
 	if down.count() != 1 {
 		t.Fatalf("retried before backoff: %d calls", down.count())
@@ -92,26 +93,6 @@ func TestCallbackRetriedWithBackoffUntilAcknowledged(t *testing.T) {
 	f.waitOutboxEmpty()
 	if n := len(f.storedEvents()); n != 0 {
 		t.Errorf("%d events left in the store after acknowledgement", n)
-	}
-}
-
-func TestBackoffGrowsToAnHourAndNoFurther(t *testing.T) {
-	prev := time.Duration(0)
-	for n := 1; n <= 20; n++ {
-		d := backoff(n)
-		if d > backoffMax+backoffMax/10 {
-			t.Fatalf("backoff(%d) = %v, over the cap", n, d)
-		}
-		if n <= 10 && d < prev {
-			t.Errorf("backoff(%d) = %v shrank from %v", n, d, prev)
-		}
-		prev = d
-	}
-	if d := backoff(1); d < 900*time.Millisecond || d > 1100*time.Millisecond {
-		t.Errorf("backoff(1) = %v", d)
-	}
-	if d := backoff(20); d < 54*time.Minute {
-		t.Errorf("backoff(20) = %v, want about an hour", d)
 	}
 }
 
@@ -150,15 +131,15 @@ func TestCallbackFailingForADayRaisesAlertAndResolves(t *testing.T) {
 	o := f.submit("DAY-1", "qb-10", 1, 1000)
 	testkit.Eventually(f.t, "first attempt", func() bool { return down.count() >= 1 })
 	testkit.Eventually(f.t, "attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
-	if f.alerts.has(AlertCallbackFailing, false, "shop") {
+	if f.alerts.has(outbox.AlertCallbackFailing, false, "shop") {
 		t.Fatal("alert raised before 24 h")
 	}
 	f.tick(25 * time.Hour)
-	testkit.Eventually(f.t, "alert after a day", func() bool { return f.alerts.has(AlertCallbackFailing, false, "shop") })
+	testkit.Eventually(f.t, "alert after a day", func() bool { return f.alerts.has(outbox.AlertCallbackFailing, false, "shop") })
 	down.heal()
 	f.tick(2 * time.Hour)
 	f.waitCallbacks(o.ID, CallbackDelivered)
-	testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(AlertCallbackFailing, true, "shop") })
+	testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(outbox.AlertCallbackFailing, true, "shop") })
 }
 
 func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
@@ -178,13 +159,6 @@ func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {
 	if got := f.receiver.Stats(); got.Accepted != 1 {
 		t.Errorf("receiver accepted %d callbacks, want 1", got.Accepted)
 	}
-}
-
-// heldInMemory reads how many events the dispatcher holds in memory.
-func (d *dispatcher) heldInMemory() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.pending
 }
 
 // TestOutboxHoldsAtMostItsCapInMemory: with the storefront down, 45
@@ -209,7 +183,7 @@ func TestOutboxHoldsAtMostItsCapInMemory(t *testing.T) {
 	maxSeen := 0
 	check := func(when string) {
 		t.Helper()
-		n := f.engine.outbox.heldInMemory()
+		n := f.engine.outbox.InMemory()
 		maxSeen = max(maxSeen, n)
 		if n > memCap {
 			t.Fatalf("%s: %d events in memory, cap %d", when, n, memCap)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cardflow/internal/money"
+	"cardflow/processor/health"
 	"cardflow/storage"
 )
 
@@ -75,8 +76,8 @@ func (e *Engine) Suppliers() ([]SupplierState, error) {
 		bad := tx.BadCards()
 		for _, name := range e.supplierNames {
 			st := SupplierState{Name: name, Type: e.supplierTypes[name], Paused: tx.Paused("supplier:" + name),
-				Breaker: e.breakers.state(name), BadCards: bad[name]}
-			if b, ok := e.Balance(name); ok {
+				Breaker: e.health.BreakerState(name), BadCards: bad[name]}
+			if b, ok := e.health.Balance(name); ok {
 				st.Balance = &b
 			}
 			out = append(out, st)
@@ -85,6 +86,9 @@ func (e *Engine) Suppliers() ([]SupplierState, error) {
 	})
 	return out, err
 }
+
+// Scorecards returns every remote supplier's scorecard, in config order.
+func (e *Engine) Scorecards() []health.Scorecard { return e.health.Scorecards() }
 
 // PausedProducts lists paused SKUs.
 func (e *Engine) PausedProducts() ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"cardflow/internal/money"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -16,7 +17,7 @@ import (
 // storefront prefix, "#" with no number, leading zeros.
 func TestResolveOrderNamesOneOrderOrListsTheCandidates(t *testing.T) {
 	f := newFixture(t, func(o *Options) {
-		o.Storefronts = append(o.Storefronts, Storefront{ID: "shop2", Secret: []byte("s2"), CallbackURL: o.Storefronts[0].CallbackURL})
+		o.Storefronts = append(o.Storefronts, outbox.Storefront{ID: "shop2", Secret: []byte("s2"), CallbackURL: o.Storefronts[0].CallbackURL})
 	})
 	sku := testProducts[0].SKU
 	submit := func(sf, ext string) *storage.Order {

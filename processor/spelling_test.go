@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/card"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -21,7 +22,7 @@ func TestASuppliersCardSpeltAnotherWayIsADuplicate(t *testing.T) {
 		t.Fatalf("import: %+v %v", res, err)
 	}
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {
-		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "ｋｎｏｗｎ\u200b00001", Password: "x"}}}
+		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "ｋｎｏｗｎ\u200b00001", Password: "x"}}}
 	}
 	o := f.submit("SPELT-1", "steam-50", 1, 5000)
 	got := f.waitStatus(o.ID, storage.StatusDelivered)

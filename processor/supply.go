@@ -215,7 +215,7 @@ func (e *Engine) startBatch(tx *storage.Tx, c *effects, o *storage.Order, p conf
 			}
 			continue
 		}
-		if tx.Paused("supplier:"+src.Supplier) || e.breakers.down(src.Supplier) {
+		if tx.Paused("supplier:"+src.Supplier) || e.health.Down(src.Supplier) {
 			wait = moreUrgent(wait, ReasonSupplierUnavailable)
 			continue
 		}
@@ -250,7 +250,7 @@ func (e *Engine) orderSources(p config.Product, atts []*storage.Attempt) []confi
 			bad[a.Supplier]++
 		}
 	}
-	out := e.adaptiveOrder(slices.Clone(p.Sources))
+	out := e.health.Rank(slices.Clone(p.Sources))
 	slices.SortStableFunc(out, func(x, y config.Source) int { return bad[x.Supplier] - bad[y.Supplier] })
 	return out
 }

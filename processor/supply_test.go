@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/processor/health"
+
+	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/processor/view"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -59,10 +63,10 @@ func (s *scripted) Query(ctx context.Context, no string) suppliers.Result {
 func (s *scripted) succeed(n int) suppliers.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cards := make([]storage.Card, n)
+	cards := make([]card.Card, n)
 	for i := range cards {
 		s.issued++
-		cards[i] = storage.Card{Number: fmt.Sprintf("SUP-%p-%06d", s, s.issued), Password: "pw"}
+		cards[i] = card.Card{Number: fmt.Sprintf("SUP-%p-%06d", s, s.issued), Password: "pw"}
 	}
 	return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: cards, Cost: 100 * 0}
 }
@@ -348,14 +352,14 @@ func TestDuplicateCardFromASupplierIsNeverDelivered(t *testing.T) {
 	f := remoteFixture(t, a, b, nil)
 	f.importCards("qb-10", "KNOWN", 1) // KNOWN-00000 is in own stock
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {
-		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "known-00000", Password: "x"}}}
+		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "known-00000", Password: "x"}}}
 	}
 	o := f.submit("D-1", "steam-50", 1, 5000)
 	got := f.waitStatus(o.ID, storage.StatusDelivered)
 	if len(got.Attempts) != 2 || got.Attempts[0].State != storage.AttemptBad || got.Attempts[1].Supplier != "b" {
 		t.Fatalf("attempts = %+v", got.Attempts)
 	}
-	v, _ := f.engine.View(got)
+	v, _ := view.Of(got, view.Current(got), f.store.Vault())
 	if strings.EqualFold(v.Cards[0].Number, "KNOWN-00000") {
 		t.Fatal("the duplicate card was delivered")
 	}
@@ -463,10 +467,10 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 	}
 	f := remoteFixture(t, a, b, nil)
 	var first []uint64
-	for i := range breakerFailures {
+	for i := range 5 { // the default breaker_failures
 		first = append(first, f.submit(fmt.Sprintf("CB-%d", i), "steam-50", 1, 5000).ID)
 	}
-	testkit.Eventually(f.t, "supplier a marked down", func() bool { return f.alerts.has(AlertSupplierDown, false, "a") })
+	testkit.Eventually(f.t, "supplier a marked down", func() bool { return f.alerts.has(health.AlertSupplierDown, false, "a") })
 	// New orders skip the supplier that is down.
 	late := f.submit("CB-late", "steam-50", 1, 5000)
 	got := f.waitStatus(late.ID, storage.StatusDelivered)
@@ -490,9 +494,9 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 		}
 		return true
 	})
-	testkit.Eventually(f.t, "supplier a marked up", func() bool { return f.alerts.has(AlertSupplierDown, true, "a") })
-	if s, n := a.calls(); s != breakerFailures || n != breakerFailures {
-		t.Fatalf("supplier a: %d submits under %d numbers, want %d", s, n, breakerFailures)
+	testkit.Eventually(f.t, "supplier a marked up", func() bool { return f.alerts.has(health.AlertSupplierDown, true, "a") })
+	if s, n := a.calls(); s != 5 || n != 5 {
+		t.Fatalf("supplier a: %d submits under %d numbers, want 5", s, n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
@@ -100,7 +101,7 @@ func TestDuplicateCardRebuysTellTheStorefrontOnce(t *testing.T) {
 	f := remoteFixture(t, a, b, nil)
 	f.importCards("qb-10", "KNOWN", 1)
 	dup := func(o suppliers.Order, n int) suppliers.Result {
-		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "KNOWN-00000", Password: "x"}}}
+		return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "KNOWN-00000", Password: "x"}}}
 	}
 	b.onSubmit = dup
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {

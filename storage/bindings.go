@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// BindingTx is the bind codes and bound identities seen in one
+// transaction (Tx.Bindings).
+type BindingTx struct{ t *Tx }
+
+// Bindings returns the bind codes and bound identities of this transaction.
+func (t *Tx) Bindings() BindingTx { return BindingTx{t} }
+
 // Chat identities without stable user ids (QQ's openids are per bot and per
 // group, and no QQ number is ever shown) cannot be written in the config.
 // An admin issues a one-time code for a configured operator; whoever types
@@ -24,29 +31,32 @@ type bindCode struct {
 }
 
 // codeKey is where a code is stored; code is in its canonical form.
-func (t *Tx) codeKey(code string) []byte {
+func (view BindingTx) codeKey(code string) []byte {
+	t := view.t
 	sum := t.store.vault.bindMAC.Sum(nil, code)
 	return sum[:]
 }
 
-// PutBindCode stores a new code for an operator.
-func (t *Tx) PutBindCode(code, operator, issuedBy string, expires time.Time) error {
+// PutCode stores a new code for an operator.
+func (view BindingTx) PutCode(code, operator, issuedBy string, expires time.Time) error {
+	t := view.t
 	v, err := json.Marshal(bindCode{Operator: operator, ExpiresAt: expires, IssuedBy: issuedBy})
 	if err != nil {
 		return err
 	}
-	if err := t.tx.Bucket(bucketBindCodes).Put(t.codeKey(code), v); err != nil {
+	if err := t.tx.Bucket(bucketBindCodes).Put(view.codeKey(code), v); err != nil {
 		return fmt.Errorf("write bind code: %w", err)
 	}
 	return nil
 }
 
-// UseBindCode consumes a code: it answers the operator it was issued for,
+// UseCode consumes a code: it answers the operator it was issued for,
 // ErrNotFound for a code never issued or already used, ErrCodeExpired for
 // one past its time (which is consumed too).
-func (t *Tx) UseBindCode(code string, now time.Time) (string, error) {
+func (view BindingTx) UseCode(code string, now time.Time) (string, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketBindCodes)
-	k := t.codeKey(code)
+	k := view.codeKey(code)
 	v := b.Get(k)
 	if v == nil {
 		return "", fmt.Errorf("bind code: %w", ErrNotFound)
@@ -64,11 +74,12 @@ func (t *Tx) UseBindCode(code string, now time.Time) (string, error) {
 	return c.Operator, nil
 }
 
-// DropBindCodes deletes every code past its time at now and, when operator
+// DropCodes deletes every code past its time at now and, when operator
 // is not empty, every code issued for that operator. It answers how many
 // it deleted. Unreadable entries (and codes of older versions, keyed
 // differently and unusable) go too.
-func (t *Tx) DropBindCodes(now time.Time, operator string) (int, error) {
+func (view BindingTx) DropCodes(now time.Time, operator string) (int, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketBindCodes)
 	var drop [][]byte
 	err := b.ForEach(func(k, v []byte) error {
@@ -91,7 +102,8 @@ func (t *Tx) DropBindCodes(now time.Time, operator string) (int, error) {
 
 // Bind makes a chat identity (platform-qualified, e.g. "qq:GROUP/MEMBER")
 // the operator named.
-func (t *Tx) Bind(identity, operator string) error {
+func (view BindingTx) Bind(identity, operator string) error {
+	t := view.t
 	if err := t.tx.Bucket(bucketBindings).Put([]byte(identity), []byte(operator)); err != nil {
 		return fmt.Errorf("write binding: %w", err)
 	}
@@ -99,7 +111,8 @@ func (t *Tx) Bind(identity, operator string) error {
 }
 
 // Unbind removes every identity bound to an operator and answers them.
-func (t *Tx) Unbind(operator string) ([]string, error) {
+func (view BindingTx) Unbind(operator string) ([]string, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketBindings)
 	var ids []string
 	err := b.ForEach(func(k, v []byte) error {
@@ -119,8 +132,9 @@ func (t *Tx) Unbind(operator string) ([]string, error) {
 	return ids, nil
 }
 
-// BoundOperator is the operator an identity was bound to, if any.
-func (t *Tx) BoundOperator(identity string) (string, bool) {
+// Operator is the operator an identity was bound to, if any.
+func (view BindingTx) Operator(identity string) (string, bool) {
+	t := view.t
 	v := t.tx.Bucket(bucketBindings).Get([]byte(identity))
 	return string(v), v != nil
 }

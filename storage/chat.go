@@ -5,14 +5,20 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// Chat delivery state: what the operator layer has to say on each chat,
-// how each alert stands (so one problem is one message, repeated only after
-// a while), and silences. Chat messages wait here, durably, until the
-// platform took them; a chat outage delays them and never loses them.
+// ChatTx is the chat queues seen in one
+// transaction (Tx.Chat).
+type ChatTx struct{ t *Tx }
+
+// Chat returns the chat queues of this transaction.
+func (t *Tx) Chat() ChatTx { return ChatTx{t} }
+
+// Chat queues: what the operator layer has to say on each chat. Chat
+// messages wait here, durably, until the platform took them; a chat outage
+// delays them and never loses them. (How each alert stands, and silences,
+// are in alerts.go.)
 //
 // A chat that never takes anything (a QQ group where nobody opens a reply
 // window) must not grow its queue for ever: beyond MaxChatQueue messages
@@ -59,8 +65,9 @@ func chatKey(dest string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// QueueChat appends a message to its chat's queue.
-func (t *Tx) QueueChat(m *ChatMessage) error {
+// Queue appends a message to its chat's queue.
+func (view ChatTx) Queue(m *ChatMessage) error {
+	t := view.t
 	b := t.appending(bucketChat)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -74,12 +81,13 @@ func (t *Tx) QueueChat(m *ChatMessage) error {
 	if err := b.Put(chatKey(m.Dest, seq), v); err != nil {
 		return fmt.Errorf("queue chat message: %w", err)
 	}
-	return t.foldChat(m.Dest)
+	return view.fold(m.Dest)
 }
 
-// foldChat folds the oldest messages of an overfull queue into a summary
+// fold folds the oldest messages of an overfull queue into a summary
 // at its front (the oldest message's place), so that MaxChatQueue remain.
-func (t *Tx) foldChat(dest string) error {
+func (view ChatTx) fold(dest string) error {
+	t := view.t
 	b := t.tx.Bucket(bucketChat)
 	prefix := append([]byte(dest), 0)
 	var keys [][]byte
@@ -118,8 +126,9 @@ func (t *Tx) foldChat(dest string) error {
 	return nil
 }
 
-// PendingChat returns up to limit messages waiting for dest, oldest first.
-func (t *Tx) PendingChat(dest string, limit int) ([]ChatMessage, error) {
+// Pending returns up to limit messages waiting for dest, oldest first.
+func (view ChatTx) Pending(dest string, limit int) ([]ChatMessage, error) {
+	t := view.t
 	var out []ChatMessage
 	prefix := append([]byte(dest), 0)
 	c := t.tx.Bucket(bucketChat).Cursor()
@@ -133,8 +142,9 @@ func (t *Tx) PendingChat(dest string, limit int) ([]ChatMessage, error) {
 	return out, nil
 }
 
-// CountChat is how many messages wait for dest.
-func (t *Tx) CountChat(dest string) int {
+// Count is how many messages wait for dest.
+func (view ChatTx) Count(dest string) int {
+	t := view.t
 	n := 0
 	prefix := append([]byte(dest), 0)
 	c := t.tx.Bucket(bucketChat).Cursor()
@@ -144,8 +154,9 @@ func (t *Tx) CountChat(dest string) int {
 	return n
 }
 
-// AckChat removes messages a chat has taken.
-func (t *Tx) AckChat(dest string, seqs []uint64) error {
+// Ack removes messages a chat has taken.
+func (view ChatTx) Ack(dest string, seqs []uint64) error {
+	t := view.t
 	b := t.tx.Bucket(bucketChat)
 	for _, s := range seqs {
 		if err := b.Delete(chatKey(dest, s)); err != nil {
@@ -153,83 +164,4 @@ func (t *Tx) AckChat(dest string, seqs []uint64) error {
 		}
 	}
 	return nil
-}
-
-// AlertState is how one alert (by key) stands.
-type AlertState struct {
-	Key       string            `json:"key"`
-	Open      bool              `json:"open"`
-	Alert     Alert             `json:"alert"`     // the last raise, for repeats
-	RaisedAt  time.Time         `json:"raised_at"` // first raise of this episode
-	Announced time.Time         `json:"announced"` // last time it went out
-	Repeats   int               `json:"repeats"`   // raises suppressed since
-	Messages  map[string]string `json:"messages"`  // dest → message id, to edit on resolve
-}
-
-// AlertStateOf reads an alert's state; a new one if unknown.
-func (t *Tx) AlertStateOf(key string) (AlertState, error) {
-	v := t.tx.Bucket(bucketAlertState).Get([]byte(key))
-	st := AlertState{Key: key}
-	if v == nil {
-		return st, nil
-	}
-	if err := json.Unmarshal(v, &st); err != nil {
-		return st, fmt.Errorf("decode alert state: %w", err)
-	}
-	return st, nil
-}
-
-// PutAlertState writes an alert's state.
-func (t *Tx) PutAlertState(st AlertState) error {
-	v, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("encode alert state: %w", err)
-	}
-	if err := t.tx.Bucket(bucketAlertState).Put([]byte(st.Key), v); err != nil {
-		return fmt.Errorf("write alert state: %w", err)
-	}
-	return nil
-}
-
-// OpenAlerts calls fn for every open alert.
-func (t *Tx) OpenAlerts(fn func(AlertState) error) error {
-	return t.tx.Bucket(bucketAlertState).ForEach(func(_, v []byte) error {
-		var st AlertState
-		if err := json.Unmarshal(v, &st); err != nil || !st.Open {
-			return nil
-		}
-		return fn(st)
-	})
-}
-
-// Silence mutes, until a time, the alert whose key is key, or every alert
-// of a type when key is a type name (the part of an alert key before its
-// first ':').
-func (t *Tx) Silence(key string, until time.Time, by string) error {
-	v, _ := json.Marshal(struct {
-		Until time.Time `json:"until"`
-		By    string    `json:"by"`
-	}{until, by})
-	if err := t.tx.Bucket(bucketSilences).Put([]byte(key), v); err != nil {
-		return fmt.Errorf("write silence: %w", err)
-	}
-	return nil
-}
-
-// Silenced reports whether an alert key is muted at now: by a silence of
-// that exact key or of its type. A silence is never a prefix: muting
-// supplier_down:fulu leaves supplier_down:fulu2 alone, and a silence such
-// as "r" (stored by an older version) mutes nothing.
-func (t *Tx) Silenced(key string, now time.Time) bool {
-	typ, _, _ := strings.Cut(key, ":")
-	b := t.tx.Bucket(bucketSilences)
-	for _, k := range []string{key, typ} {
-		var s struct {
-			Until time.Time `json:"until"`
-		}
-		if v := b.Get([]byte(k)); v != nil && json.Unmarshal(v, &s) == nil && now.Before(s.Until) {
-			return true
-		}
-	}
-	return false
 }

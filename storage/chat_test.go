@@ -20,7 +20,7 @@ func TestChatQueueFoldsItsOldestIntoOneSummary(t *testing.T) {
 		t.Helper()
 		if err := s.Update(func(tx *Tx) error {
 			for i := range n {
-				if err := tx.QueueChat(&ChatMessage{Dest: dest, AlertType: "review", Text: fmt.Sprintf("%s %d", dest, i),
+				if err := tx.Chat().Queue(&ChatMessage{Dest: dest, AlertType: "review", Text: fmt.Sprintf("%s %d", dest, i),
 					CreatedAt: at.Add(time.Duration(i) * time.Second)}); err != nil {
 					return err
 				}
@@ -35,7 +35,7 @@ func TestChatQueueFoldsItsOldestIntoOneSummary(t *testing.T) {
 		var msgs []ChatMessage
 		if err := s.View(func(tx *Tx) error {
 			var err error
-			msgs, err = tx.PendingChat(dest, 10*MaxChatQueue)
+			msgs, err = tx.Chat().Pending(dest, 10*MaxChatQueue)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -9,7 +9,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Inbound chat events (QQ's webhook calls) are acknowledged only once they
+// InboundTx is the stored inbound chat events seen in one
+// transaction (Tx.Inbound).
+type InboundTx struct{ t *Tx }
+
+// Inbound returns the stored inbound chat events of this transaction.
+func (t *Tx) Inbound() InboundTx { return InboundTx{t} }
+
+// Stored chat events (QQ's webhook calls) are acknowledged only once they
 // are stored: QQ wants an answer within seconds and retries what it does
 // not get, so the handler stores the event and answers, and a worker acts
 // on it afterwards. The event id is remembered for a day so that a retry
@@ -18,7 +25,7 @@ import (
 // An event whose handling never finishes — it panics, or the process dies
 // while handling it (an OOM kill, a fatal runtime error) — must not be
 // replayed for ever: each start of its handling is counted durably before
-// it begins (BeginInbound), and the worker sets aside (ParkInbound) an
+// it begins (InboundTx.Begin), and the worker sets aside (InboundTx.Park) an
 // event begun too often. Parked events are kept for inspection, at most
 // MaxParkedInbound of them and for InboundParkedFor.
 
@@ -52,9 +59,10 @@ func decodeInbound(v []byte) (attempts int, body []byte) {
 	return 0, v
 }
 
-// EnqueueInbound stores an event unless its id was seen; it reports
+// Enqueue stores an event unless its id was seen; it reports
 // whether it was new.
-func (t *Tx) EnqueueInbound(id string, body []byte, now time.Time) (bool, error) {
+func (view InboundTx) Enqueue(id string, body []byte, now time.Time) (bool, error) {
+	t := view.t
 	seen := t.tx.Bucket(bucketInboundSeen)
 	if seen.Get([]byte(id)) != nil {
 		return false, nil
@@ -73,8 +81,9 @@ func (t *Tx) EnqueueInbound(id string, body []byte, now time.Time) (bool, error)
 	return true, nil
 }
 
-// Inbound calls fn for up to limit stored events, oldest first.
-func (t *Tx) Inbound(limit int, fn func(seq uint64, body []byte)) {
+// Stored calls fn for up to limit stored events, oldest first.
+func (view InboundTx) Stored(limit int, fn func(seq uint64, body []byte)) {
+	t := view.t
 	c := t.tx.Bucket(bucketInbound).Cursor()
 	n := 0
 	for k, v := c.First(); k != nil && n < limit; k, v = c.Next() {
@@ -84,12 +93,13 @@ func (t *Tx) Inbound(limit int, fn func(seq uint64, body []byte)) {
 	}
 }
 
-// BeginInbound records that handling an event begins, unless it has begun
+// Begin records that handling an event begins, unless it has begun
 // limit times already. It returns how many times handling has begun, this
 // time included, and whether this time may begin; 0 when the event is
 // gone. Commit it before handling: a process that dies while handling
 // then still leaves the count behind.
-func (t *Tx) BeginInbound(seq uint64, limit int) (int, bool, error) {
+func (view InboundTx) Begin(seq uint64, limit int) (int, bool, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketInbound)
 	v := b.Get(u64(seq))
 	if v == nil {
@@ -106,8 +116,9 @@ func (t *Tx) BeginInbound(seq uint64, limit int) (int, bool, error) {
 	return attempts, true, nil
 }
 
-// AckInbound drops an event that has been acted on.
-func (t *Tx) AckInbound(seq uint64) error {
+// Ack drops an event that has been acted on.
+func (view InboundTx) Ack(seq uint64) error {
+	t := view.t
 	if err := t.tx.Bucket(bucketInbound).Delete(u64(seq)); err != nil {
 		return fmt.Errorf("ack inbound event: %w", err)
 	}
@@ -123,10 +134,11 @@ type ParkedEvent struct {
 	Body     []byte    `json:"body"` // the first 64 KiB
 }
 
-// ParkInbound moves an event from the inbound queue to the parked ones,
+// Park moves an event from the inbound queue to the parked ones,
 // dropping the oldest parked events beyond MaxParkedInbound. An event
 // already gone is no error.
-func (t *Tx) ParkInbound(seq uint64, why string, now time.Time) error {
+func (view InboundTx) Park(seq uint64, why string, now time.Time) error {
+	t := view.t
 	v := t.tx.Bucket(bucketInbound).Get(u64(seq))
 	if v == nil {
 		return nil
@@ -141,7 +153,7 @@ func (t *Tx) ParkInbound(seq uint64, why string, now time.Time) error {
 	if err := parked.Put(u64(seq), rec); err != nil {
 		return fmt.Errorf("park inbound event: %w", err)
 	}
-	if err := t.AckInbound(seq); err != nil {
+	if err := view.Ack(seq); err != nil {
 		return err
 	}
 	var keys [][]byte
@@ -152,8 +164,9 @@ func (t *Tx) ParkInbound(seq uint64, why string, now time.Time) error {
 	return deleteKeys(parked, keys[:max(len(keys)-MaxParkedInbound, 0)], "drop parked event")
 }
 
-// ParkedInbound calls fn for every parked event, oldest first.
-func (t *Tx) ParkedInbound(fn func(ParkedEvent)) error {
+// Parked calls fn for every parked event, oldest first.
+func (view InboundTx) Parked(fn func(ParkedEvent)) error {
+	t := view.t
 	return t.tx.Bucket(bucketParked).ForEach(func(_, v []byte) error {
 		var p ParkedEvent
 		if err := json.Unmarshal(v, &p); err != nil {
@@ -164,9 +177,10 @@ func (t *Tx) ParkedInbound(fn func(ParkedEvent)) error {
 	})
 }
 
-// PurgeParkedInbound drops parked events older than InboundParkedFor; it
+// PurgeParked drops parked events older than InboundParkedFor; it
 // reports how many.
-func (t *Tx) PurgeParkedInbound(now time.Time) (int, error) {
+func (view InboundTx) PurgeParked(now time.Time) (int, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketParked)
 	cutoff := now.Add(-InboundParkedFor)
 	var old [][]byte
@@ -180,9 +194,10 @@ func (t *Tx) PurgeParkedInbound(now time.Time) (int, error) {
 	return len(old), deleteKeys(b, old, "purge parked event")
 }
 
-// ForgetInbound drops remembered event ids older than inboundSeenFor, at
+// Forget drops remembered event ids older than inboundSeenFor, at
 // most limit of them; it reports how many.
-func (t *Tx) ForgetInbound(now time.Time, limit int) (int, error) {
+func (view InboundTx) Forget(now time.Time, limit int) (int, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketInboundSeen)
 	cutoff := uint64(now.Add(-inboundSeenFor).Unix())
 	var old [][]byte

@@ -15,7 +15,7 @@ func inboundSeqs(t *testing.T, s *Store) []uint64 {
 	t.Helper()
 	var seqs []uint64
 	_ = s.View(func(tx *Tx) error {
-		tx.Inbound(1000, func(seq uint64, _ []byte) { seqs = append(seqs, seq) })
+		tx.Inbound().Stored(1000, func(seq uint64, _ []byte) { seqs = append(seqs, seq) })
 		return nil
 	})
 	return seqs
@@ -24,20 +24,20 @@ func inboundSeqs(t *testing.T, s *Store) []uint64 {
 func parkedEvents(t *testing.T, s *Store) []ParkedEvent {
 	t.Helper()
 	var out []ParkedEvent
-	if err := s.View(func(tx *Tx) error { return tx.ParkedInbound(func(p ParkedEvent) { out = append(out, p) }) }); err != nil {
+	if err := s.View(func(tx *Tx) error { return tx.Inbound().Parked(func(p ParkedEvent) { out = append(out, p) }) }); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
 // TestInboundAttemptsAreCountedUpToTheLimit: each begun handling is counted
-// in the stored event; at the limit BeginInbound refuses, and the body
+// in the stored event; at the limit Begin refuses, and the body
 // read back is the body stored, whatever the count.
 func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	body := []byte(`{"id":"e1","t":"C2C_MESSAGE_CREATE"}`)
-	if err := s.Update(func(tx *Tx) error { _, err := tx.EnqueueInbound("qq:e1", body, now); return err }); err != nil {
+	if err := s.Update(func(tx *Tx) error { _, err := tx.Inbound().Enqueue("qq:e1", body, now); return err }); err != nil {
 		t.Fatal(err)
 	}
 	seq := inboundSeqs(t, s)[0]
@@ -46,7 +46,7 @@ func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 		var begin bool
 		if err := s.Update(func(tx *Tx) error {
 			var err error
-			n, begin, err = tx.BeginInbound(seq, 3)
+			n, begin, err = tx.Inbound().Begin(seq, 3)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -55,13 +55,13 @@ func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 			t.Fatalf("begin %d: %d, %v; want %d, %v", want, n, begin, min(want, 3), wantBegin)
 		}
 		var got []byte
-		_ = s.View(func(tx *Tx) error { tx.Inbound(1, func(_ uint64, b []byte) { got = b }); return nil })
+		_ = s.View(func(tx *Tx) error { tx.Inbound().Stored(1, func(_ uint64, b []byte) { got = b }); return nil })
 		if !bytes.Equal(got, body) {
 			t.Fatalf("body after %d attempts = %q", want, got)
 		}
 	}
 	if err := s.Update(func(tx *Tx) error {
-		n, begin, err := tx.BeginInbound(seq+99, 3)
+		n, begin, err := tx.Inbound().Begin(seq+99, 3)
 		if n != 0 || begin || err != nil {
 			t.Errorf("an unknown event: %d, %v, %v", n, begin, err)
 		}
@@ -80,12 +80,12 @@ func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []byte
-	_ = s.View(func(tx *Tx) error { tx.Inbound(1, func(_ uint64, b []byte) { got = b }); return nil })
+	_ = s.View(func(tx *Tx) error { tx.Inbound().Stored(1, func(_ uint64, b []byte) { got = b }); return nil })
 	if !bytes.Equal(got, body) {
 		t.Fatalf("read %q", got)
 	}
 	if err := s.Update(func(tx *Tx) error {
-		n, begin, err := tx.BeginInbound(7, 3)
+		n, begin, err := tx.Inbound().Begin(7, 3)
 		if n != 1 || !begin {
 			t.Errorf("first attempt of an old event: %d, %v", n, begin)
 		}
@@ -104,7 +104,7 @@ func TestParkedInboundIsBoundedAndPurged(t *testing.T) {
 	const n = MaxParkedInbound + 20
 	if err := s.Update(func(tx *Tx) error {
 		for i := range n {
-			if _, err := tx.EnqueueInbound(fmt.Sprintf("qq:e%d", i), []byte(fmt.Sprintf(`{"id":"e%d"}`, i)), now); err != nil {
+			if _, err := tx.Inbound().Enqueue(fmt.Sprintf("qq:e%d", i), []byte(fmt.Sprintf(`{"id":"e%d"}`, i)), now); err != nil {
 				return err
 			}
 		}
@@ -114,15 +114,15 @@ func TestParkedInboundIsBoundedAndPurged(t *testing.T) {
 	}
 	seqs := inboundSeqs(t, s)
 	if err := s.Update(func(tx *Tx) error {
-		if _, _, err := tx.BeginInbound(seqs[0], 3); err != nil {
+		if _, _, err := tx.Inbound().Begin(seqs[0], 3); err != nil {
 			return err
 		}
 		for _, seq := range seqs {
-			if err := tx.ParkInbound(seq, "handling it panicked", now); err != nil {
+			if err := tx.Inbound().Park(seq, "handling it panicked", now); err != nil {
 				return err
 			}
 		}
-		return tx.ParkInbound(seqs[0], "again", now) // gone already: no error
+		return tx.Inbound().Park(seqs[0], "again", now) // gone already: no error
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestParkedInboundIsBoundedAndPurged(t *testing.T) {
 	for _, at := range []time.Time{now.Add(InboundParkedFor - time.Second), now.Add(InboundParkedFor + time.Second)} {
 		if err := s.Update(func(tx *Tx) error {
 			var err error
-			purged, err = tx.PurgeParkedInbound(at)
+			purged, err = tx.Inbound().PurgeParked(at)
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -131,26 +131,3 @@ func (t *Tx) CountEvents() int {
 	}
 	return n
 }
-
-// AlertOpen reports whether an alert with this key was raised and not yet
-// resolved. The engine uses it so that one problem is one alert, across
-// restarts too.
-func (t *Tx) AlertOpen(key string) bool { return t.tx.Bucket(bucketAlerts).Get([]byte(key)) != nil }
-
-// SetAlertOpen records an alert as raised (open) or resolved.
-func (t *Tx) SetAlertOpen(key string, open bool) error {
-	b := t.tx.Bucket(bucketAlerts)
-	var err error
-	if open {
-		// Not a nil value: bbolt's Get returns nil for it until the write
-		// commits, so a second raise in the same write would not see the
-		// alert open and would send it again.
-		err = b.Put([]byte(key), []byte{1})
-	} else {
-		err = b.Delete([]byte(key))
-	}
-	if err != nil {
-		return fmt.Errorf("record alert %s: %w", key, err)
-	}
-	return nil
-}

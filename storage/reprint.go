@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"cardflow/card"
 	"cardflow/internal/cardline"
 )
 
@@ -54,7 +55,7 @@ const reprintChunk = 2000
 // from the fields, which schema 1 had cut at ASCII commas and trimmed, so
 // it reads exactly as the original line does now. A line the import would
 // now refuse keeps the card as it is.
-func repairLine(c Card) Card {
+func repairLine(c card.Card) card.Card {
 	if !strings.ContainsAny(c.Number+c.Password+c.ExpiresAt, `"，`) {
 		return c
 	}
@@ -69,7 +70,7 @@ func repairLine(c Card) Card {
 	if err != nil {
 		return c
 	}
-	return Card{Number: f.Number, Password: f.Password, ExpiresAt: f.ExpiresAt}
+	return card.Card{Number: f.Number, Password: f.Password, ExpiresAt: f.ExpiresAt}
 }
 
 // reprint brings every stored fingerprint to schema 2's (see above).
@@ -162,11 +163,11 @@ func (t *Tx) reprintOrder(o *Order) (unreadable int, err error) {
 	if !changed {
 		return unreadable, nil
 	}
-	prints := t.tx.Bucket(bucketPrints)
+	prints := t.tx.Bucket(bucketFingerprints)
 	twice := 0
 	for old, fp := range moved {
 		v := prints.Get(old[:])
-		if v == nil || !t.printOwnedBy(v, o.ID) {
+		if v == nil || !t.fingerprintOwnedBy(v, o.ID) {
 			continue // not delivered yet, or the entry is another card's
 		}
 		if err := prints.Delete(old[:]); err != nil {
@@ -181,7 +182,7 @@ func (t *Tx) reprintOrder(o *Order) (unreadable int, err error) {
 				return 0, err
 			}
 		}
-		if err := prints.Put(fp[:], printValue(printDelivered, o.ID, "")); err != nil {
+		if err := prints.Put(fp[:], fingerprintValue(fingerprintDelivered, o.ID, "")); err != nil {
 			return 0, fmt.Errorf("write fingerprint: %w", err)
 		}
 	}
@@ -206,14 +207,14 @@ func (t *Tx) auditUnreadable(n int, what string) error {
 		Detail: fmt.Sprintf("%d record(s) could not be read while card fingerprints were recomputed; they keep their old fingerprints", n)})
 }
 
-// printOwnedBy reports whether a fingerprint entry is the order's own: a
+// fingerprintOwnedBy reports whether a fingerprint entry is the order's own: a
 // delivery to it, or a card taken from stock (its record gone) that only
 // the order holding it can hold.
-func (t *Tx) printOwnedBy(v []byte, orderID uint64) bool {
+func (t *Tx) fingerprintOwnedBy(v []byte, orderID uint64) bool {
 	if len(v) < 9 {
 		return false
 	}
-	if v[0] == printDelivered {
+	if v[0] == fingerprintDelivered {
 		return binary.BigEndian.Uint64(v[1:9]) == orderID
 	}
 	return !t.liveStock(v)
@@ -221,7 +222,7 @@ func (t *Tx) printOwnedBy(v []byte, orderID uint64) bool {
 
 // liveStock reports whether a fingerprint entry is of a card still in stock.
 func (t *Tx) liveStock(v []byte) bool {
-	if len(v) < 9 || v[0] != printInStock {
+	if len(v) < 9 || v[0] != fingerprintInStock {
 		return false
 	}
 	b := t.tx.Bucket(bucketStock).Bucket(v[9:])
@@ -235,7 +236,7 @@ func (t *Tx) dropDuplicateStock(v []byte, fp Fingerprint) error {
 	if err := t.tx.Bucket(bucketStock).Bucket(v[9:]).Delete(v[1:9]); err != nil {
 		return fmt.Errorf("remove duplicate stock card: %w", err)
 	}
-	if err := t.tx.Bucket(bucketPrints).Delete(fp[:]); err != nil {
+	if err := t.tx.Bucket(bucketFingerprints).Delete(fp[:]); err != nil {
 		return fmt.Errorf("remove duplicate fingerprint: %w", err)
 	}
 	if err := t.addLevel(sku, -1); err != nil {
@@ -295,7 +296,7 @@ func (t *Tx) reprintStockChunk(sku, after []byte) ([]byte, error) {
 	if len(records) == 0 {
 		return nil, nil
 	}
-	prints := t.tx.Bucket(bucketPrints)
+	prints := t.tx.Bucket(bucketFingerprints)
 	removed, unreadable := 0, 0
 	for _, r := range records {
 		if len(r.value) < fingerprintSize {
@@ -321,7 +322,7 @@ func (t *Tx) reprintStockChunk(sku, after []byte) ([]byte, error) {
 			}
 		}
 		if fp != old {
-			mine := printValue(printInStock, binary.BigEndian.Uint64(r.key), string(sku))
+			mine := fingerprintValue(fingerprintInStock, binary.BigEndian.Uint64(r.key), string(sku))
 			if bytes.Equal(prints.Get(old[:]), mine) {
 				if err := prints.Delete(old[:]); err != nil {
 					return nil, fmt.Errorf("remove old fingerprint: %w", err)

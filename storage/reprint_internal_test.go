@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"cardflow/card"
 	"cardflow/internal/testkit"
 )
 
@@ -18,7 +19,7 @@ func schema1Print(v *Vault, number string) Fingerprint {
 	return v.fpMAC.Sum(nil, number)
 }
 
-func sealAs(t *testing.T, v *Vault, c Card, fp Fingerprint) SealedCard {
+func sealAs(t *testing.T, v *Vault, c card.Card, fp Fingerprint) SealedCard {
 	t.Helper()
 	sc, err := v.Seal(c)
 	if err != nil {
@@ -53,10 +54,10 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 	}
 	v := s.Vault()
 	at := time.Unix(1_764_039_600, 0).UTC()
-	delivered := sealAs(t, v, Card{Number: "S–1", Password: "p"}, schema1Print(v, "S–1")) // an en dash
-	refused := sealAs(t, v, Card{Number: "s–1", Password: "q"}, schema1Print(v, "S–1"))
-	verifying := sealAs(t, v, Card{Number: "V–2"}, schema1Print(v, "V–2"))
-	stocked := sealAs(t, v, Card{Number: "V—2"}, schema1Print(v, "V—2")) // an em dash
+	delivered := sealAs(t, v, card.Card{Number: "S–1", Password: "p"}, schema1Print(v, "S–1")) // an en dash
+	refused := sealAs(t, v, card.Card{Number: "s–1", Password: "q"}, schema1Print(v, "S–1"))
+	verifying := sealAs(t, v, card.Card{Number: "V–2"}, schema1Print(v, "V–2"))
+	stocked := sealAs(t, v, card.Card{Number: "V—2"}, schema1Print(v, "V—2")) // an em dash
 	var idA, idB, idC uint64
 	must(t, s.Update(func(tx *Tx) error {
 		a := newOrder("shop", "A")
@@ -77,7 +78,7 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 		if _, _, err := tx.AddStock("qb-10", []SealedCard{stocked}); err != nil {
 			return err
 		}
-		return tx.ClaimPrints(a.Cards, a.ID)
+		return tx.ClaimFingerprints(a.Cards, a.ID)
 	}))
 	must(t, s.Close())
 	downgrade(t, dir)
@@ -88,7 +89,7 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 	}
 	defer s.Close()
 	must(t, s.Check())
-	fpS1, fpV2 := v.Fingerprint(Card{Number: "S1"}), v.Fingerprint(Card{Number: "V2"})
+	fpS1, fpV2 := v.Fingerprint(card.Card{Number: "S1"}), v.Fingerprint(card.Card{Number: "V2"})
 	_ = s.View(func(tx *Tx) error {
 		if st, ok := tx.Fingerprint(fpS1); !ok || !st.Delivered || st.OrderID != idA {
 			t.Errorf("S–1: %+v %v, want delivered to order %d", st, ok, idA)
@@ -161,7 +162,7 @@ func TestAnInterruptedReprintResumesAtTheNextOpen(t *testing.T) {
 				t.Errorf("schema %x", v)
 			}
 			for _, n := range []string{"Q-0001", "Q-0002", "Q-0003", "Q0006", "Q-0007"} {
-				if st, ok := tx.Fingerprint(vault.Fingerprint(Card{Number: n})); !ok || !st.InStock {
+				if st, ok := tx.Fingerprint(vault.Fingerprint(card.Card{Number: n})); !ok || !st.InStock {
 					t.Errorf("%s: %+v, want in stock", n, st)
 				}
 			}

@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"cardflow/card"
 	"cardflow/storage"
 	"cardflow/suppliers/stock"
 )
@@ -47,7 +48,7 @@ func openSchema1(t *testing.T) string {
 	return dir
 }
 
-func parseLine(t *testing.T, line string) storage.Card {
+func parseLine(t *testing.T, line string) card.Card {
 	t.Helper()
 	c, err := stock.NewReader(strings.NewReader(line)).Next()
 	if err != nil {
@@ -136,7 +137,7 @@ func TestASchema1StoreIsReprintedOnOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []storage.Card{{Number: "Q-0001", Password: "pw1"}, {Number: "Q-0002", Password: "pw2"},
+	want := []card.Card{{Number: "Q-0001", Password: "pw1"}, {Number: "Q-0002", Password: "pw2"},
 		{Number: "q-0003", Password: "pw3"}, {Number: "Q–0006", Password: "pw6"}, {Number: "Q-0007", Password: "pw7"}}
 	if !slices.Equal(cards, want) {
 		t.Errorf("stock now holds %q, want %q", numbers(cards), numbers(want))
@@ -160,7 +161,7 @@ func TestASchema1StoreIsReprintedOnOpen(t *testing.T) {
 	})
 }
 
-func numbers(cards []storage.Card) []string {
+func numbers(cards []card.Card) []string {
 	out := make([]string, len(cards))
 	for i, c := range cards {
 		out[i] = c.Number + "/" + c.Password

@@ -39,27 +39,27 @@ type Metric byte
 // orders can be reconciled however long they take; the rest are kept in the
 // slot where the thing happened.
 const (
-	MetricOrders        Metric = 'o' // orders accepted; label SKU
-	MetricPaid          Metric = 'g' // amount paid (fen) of orders accepted; label SKU
-	MetricDelivered     Metric = 'd' // orders delivered
-	MetricDeliveredAmt  Metric = 'D' // their amount
-	MetricRefunded      Metric = 'x' // orders refunded
-	MetricRefundedAmt   Metric = 'X' // their amount
-	MetricFailed        Metric = 'f' // orders failed; label reason
-	MetricDeliveryTime  Metric = 't' // acceptance to delivery; label histogram bucket
-	MetricReviews       Metric = 'v' // orders held for review
-	MetricReviewWait    Metric = 'w' // time in review until a decision; label histogram bucket
-	MetricRuleHits      Metric = 'h' // label rule
-	MetricSupplierOK    Metric = 's' // purchases that delivered; label supplier
-	MetricSupplierFail  Metric = 'e' // purchases answered with a definite failure; label supplier
-	MetricSupplierUnk   Metric = 'u' // purchases whose outcome was unknown at first; label supplier
-	MetricSupplierBad   Metric = 'b' // purchases that returned a bad (duplicate) card; label supplier
-	MetricSupplierCost  Metric = 'c' // supplier spend (fen); label supplier
-	MetricSupplierTime  Metric = 'l' // purchase latency; label supplier \x00 histogram bucket
-	MetricCohort        Metric = 'P' // cohort: amount (fen) of the slot's orders by current status; label status
-	MetricBalance       Metric = 'B' // last balance (fen) a supplier reported in the slot; label supplier (set, not added)
-	MetricBalanceSpend  Metric = 'Q' // lifetime spend at that supplier when the balance was read; label supplier (set)
-	metricSupplierLabel        = "\x00"
+	MetricOrders          Metric = 'o' // orders accepted; label SKU
+	MetricPaid            Metric = 'g' // amount paid (fen) of orders accepted; label SKU
+	MetricDelivered       Metric = 'd' // orders delivered
+	MetricDeliveredAmount Metric = 'D' // their amount
+	MetricRefunded        Metric = 'x' // orders refunded
+	MetricRefundedAmount  Metric = 'X' // their amount
+	MetricFailed          Metric = 'f' // orders failed; label reason
+	MetricDeliveryTime    Metric = 't' // acceptance to delivery; label histogram bucket
+	MetricReviews         Metric = 'v' // orders held for review
+	MetricReviewWait      Metric = 'w' // time in review until a decision; label histogram bucket
+	MetricRuleHits        Metric = 'h' // label rule
+	MetricSupplierOK      Metric = 's' // purchases that delivered; label supplier
+	MetricSupplierFail    Metric = 'e' // purchases answered with a definite failure; label supplier
+	MetricSupplierUnknown Metric = 'u' // purchases whose outcome was unknown at first; label supplier
+	MetricSupplierBad     Metric = 'b' // purchases that returned a bad (duplicate) card; label supplier
+	MetricSupplierCost    Metric = 'c' // supplier spend (fen); label supplier
+	MetricSupplierTime    Metric = 'l' // purchase latency; label supplier \x00 histogram bucket
+	MetricCohort          Metric = 'P' // cohort: amount (fen) of the slot's orders by current status; label status
+	MetricBalance         Metric = 'B' // last balance (fen) a supplier reported in the slot; label supplier (set, not added)
+	MetricBalanceSpend    Metric = 'Q' // lifetime spend at that supplier when the balance was read; label supplier (set)
+	metricSupplierLabel          = "\x00"
 )
 
 // LifetimeSlot holds counters that are never pruned (lifetime supplier
@@ -263,21 +263,4 @@ func (t *Tx) FirstCounted() (at time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return SlotTime(slot), true
-}
-
-// MetaTime reads a time kept in meta under name (zero if none).
-func (t *Tx) MetaTime(name string) time.Time {
-	v := t.tx.Bucket(bucketMeta).Get([]byte(name))
-	if len(v) != 8 {
-		return time.Time{}
-	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
-}
-
-// SetMetaTime keeps a time in meta under name.
-func (t *Tx) SetMetaTime(name string, at time.Time) error {
-	if err := t.tx.Bucket(bucketMeta).Put([]byte(name), u64(uint64(at.UnixNano()))); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }

@@ -7,13 +7,13 @@ import (
 
 // Where a fingerprint points: a card waiting in stock or one delivered.
 const (
-	printInStock    = 's'
-	printDelivered  = 'd'
-	fingerprintSize = len(Fingerprint{})
+	fingerprintInStock   = 's'
+	fingerprintDelivered = 'd'
+	fingerprintSize      = len(Fingerprint{})
 )
 
-// PrintState says where a card key with a given fingerprint is.
-type PrintState struct {
+// FingerprintState says where a card key with a given fingerprint is.
+type FingerprintState struct {
 	InStock   bool
 	SKU       string // in stock: which SKU holds it
 	Delivered bool
@@ -26,20 +26,20 @@ type PrintState struct {
 // one random page write per card in the hottest transaction (fingerprints
 // are HMACs, so their pages are scattered); the order that got it is then
 // unknown here, which nothing needs.
-func (t *Tx) Fingerprint(fp Fingerprint) (PrintState, bool) {
-	v := t.tx.Bucket(bucketPrints).Get(fp[:])
+func (t *Tx) Fingerprint(fp Fingerprint) (FingerprintState, bool) {
+	v := t.tx.Bucket(bucketFingerprints).Get(fp[:])
 	if len(v) < 9 {
-		return PrintState{}, false
+		return FingerprintState{}, false
 	}
 	id := binary.BigEndian.Uint64(v[1:9])
-	if v[0] == printDelivered {
-		return PrintState{Delivered: true, OrderID: id}, true
+	if v[0] == fingerprintDelivered {
+		return FingerprintState{Delivered: true, OrderID: id}, true
 	}
 	sku := string(v[9:])
 	if b := t.tx.Bucket(bucketStock).Bucket([]byte(sku)); b != nil && b.Get(u64(id)) != nil {
-		return PrintState{InStock: true, SKU: sku}, true
+		return FingerprintState{InStock: true, SKU: sku}, true
 	}
-	return PrintState{Delivered: true}, true
+	return FingerprintState{Delivered: true}, true
 }
 
 // AddStock puts sealed cards into a SKU's stock. A card whose fingerprint is
@@ -51,7 +51,7 @@ func (t *Tx) AddStock(sku string, cards []SealedCard) (added, duplicates int, er
 		return 0, 0, fmt.Errorf("create stock bucket %s: %w", sku, err)
 	}
 	b.FillPercent = 1.0 // appended at the end, taken from the front
-	prints := t.tx.Bucket(bucketPrints)
+	prints := t.tx.Bucket(bucketFingerprints)
 	for _, c := range cards {
 		if prints.Get(c.FP[:]) != nil {
 			duplicates++
@@ -66,7 +66,7 @@ func (t *Tx) AddStock(sku string, cards []SealedCard) (added, duplicates int, er
 		if err := b.Put(u64(seq), v); err != nil {
 			return 0, 0, fmt.Errorf("write stock card: %w", err)
 		}
-		if err := prints.Put(c.FP[:], printValue(printInStock, seq, sku)); err != nil {
+		if err := prints.Put(c.FP[:], fingerprintValue(fingerprintInStock, seq, sku)); err != nil {
 			return 0, 0, fmt.Errorf("write fingerprint: %w", err)
 		}
 		added++
@@ -115,12 +115,12 @@ func (t *Tx) TakeStock(sku string, n int) ([]SealedCard, error) {
 	return cards, t.addLevel(sku, -n)
 }
 
-// ClaimPrints records cards as delivered to orderID. The caller has checked
+// ClaimFingerprints records cards as delivered to orderID. The caller has checked
 // (with Fingerprint) that none belongs to another order.
-func (t *Tx) ClaimPrints(cards []SealedCard, orderID uint64) error {
-	prints := t.tx.Bucket(bucketPrints)
+func (t *Tx) ClaimFingerprints(cards []SealedCard, orderID uint64) error {
+	prints := t.tx.Bucket(bucketFingerprints)
 	for _, c := range cards {
-		if err := prints.Put(c.FP[:], printValue(printDelivered, orderID, "")); err != nil {
+		if err := prints.Put(c.FP[:], fingerprintValue(fingerprintDelivered, orderID, "")); err != nil {
 			return fmt.Errorf("write fingerprint: %w", err)
 		}
 	}
@@ -159,7 +159,7 @@ func (t *Tx) addLevel(sku string, delta int) error {
 	return nil
 }
 
-func printValue(kind byte, id uint64, sku string) []byte {
+func fingerprintValue(kind byte, id uint64, sku string) []byte {
 	v := make([]byte, 9, 9+len(sku))
 	v[0] = kind
 	binary.BigEndian.PutUint64(v[1:], id)

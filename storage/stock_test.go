@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/card"
 	"cardflow/internal/testkit"
 )
 
@@ -13,7 +14,7 @@ func sealN(t *testing.T, s *Store, prefix string, n int) []SealedCard {
 	t.Helper()
 	out := make([]SealedCard, n)
 	for i := range out {
-		sc, err := s.Vault().Seal(Card{Number: fmt.Sprintf("%s-%05d", prefix, i), Password: "pw"})
+		sc, err := s.Vault().Seal(card.Card{Number: fmt.Sprintf("%s-%05d", prefix, i), Password: "pw"})
 		if err != nil {
 			t.Fatal(err)
 		}

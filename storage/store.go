@@ -29,30 +29,30 @@ const FileName = "cardflow.db"
 const schemaVersion = 2
 
 var (
-	bucketMeta        = []byte("meta")
-	bucketOrders      = []byte("orders")
-	bucketExt         = []byte("ext")         // storefront \x00 external_id → order id
-	bucketOpen        = []byte("open")        // status code + order id → nothing
-	bucketStock       = []byte("stock")       // sku → (seq → fingerprint || box)
-	bucketLevels      = []byte("levels")      // sku → count
-	bucketPrints      = []byte("prints")      // fingerprint → where the card is
-	bucketOutbox      = []byte("outbox")      // seq → Event
-	bucketAudit       = []byte("audit")       // seq → AuditEntry
-	bucketAlerts      = []byte("alerts")      // open alert key → nothing
-	bucketBuyerLog    = []byte("buyerlog")    // time + seq → an order or refund and its buyer identities
-	bucketFirstSeen   = []byte("firstseen")   // keyed hash of a buyer identity → first seen
-	bucketRules       = []byte("rules")       // rule name → rule set from chat
-	bucketHits        = []byte("hits")        // rule name \x00 day → matches
-	bucketChat        = []byte("chat")        // dest \x00 seq → a chat message waiting to go out
-	bucketAlertState  = []byte("alertstate")  // alert key → how it stands on chats
-	bucketSilences    = []byte("silences")    // key prefix → muted until
-	bucketStats       = []byte("stats")       // slot + metric + label → counter (stats.go)
-	bucketBindCodes   = []byte("bindcodes")   // keyed hmac(code) → operator, expiry (bindings.go)
-	bucketBindings    = []byte("bindings")    // platform identity → operator name
-	bucketInbound     = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
-	bucketInboundSeen = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
-	bucketParked      = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
-	allBuckets        = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketPrints,
+	bucketMeta         = []byte("meta")
+	bucketOrders       = []byte("orders")
+	bucketExt          = []byte("ext")         // storefront \x00 external_id → order id
+	bucketOpen         = []byte("open")        // status code + order id → nothing
+	bucketStock        = []byte("stock")       // sku → (seq → fingerprint || box)
+	bucketLevels       = []byte("levels")      // sku → count
+	bucketFingerprints = []byte("prints")      // fingerprint → where the card is
+	bucketOutbox       = []byte("outbox")      // seq → Event
+	bucketAudit        = []byte("audit")       // seq → AuditEntry
+	bucketAlerts       = []byte("alerts")      // open alert key → nothing
+	bucketBuyerLog     = []byte("buyerlog")    // time + seq → an order or refund and its buyer identities
+	bucketFirstSeen    = []byte("firstseen")   // keyed hash of a buyer identity → first seen
+	bucketRules        = []byte("rules")       // rule name → rule set from chat
+	bucketHits         = []byte("hits")        // rule name \x00 day → matches
+	bucketChat         = []byte("chat")        // dest \x00 seq → a chat message waiting to go out
+	bucketAlertState   = []byte("alertstate")  // alert key → how it stands on chats
+	bucketSilences     = []byte("silences")    // key prefix → muted until
+	bucketStats        = []byte("stats")       // slot + metric + label → counter (stats.go)
+	bucketBindCodes    = []byte("bindcodes")   // keyed hmac(code) → operator, expiry (bindings.go)
+	bucketBindings     = []byte("bindings")    // platform identity → operator name
+	bucketInbound      = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
+	bucketInboundSeen  = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
+	bucketParked       = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
+	allBuckets         = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketFingerprints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
 		bucketInbound, bucketInboundSeen, bucketParked}

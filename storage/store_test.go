@@ -285,10 +285,10 @@ func TestMeasureCeilingCountsDurableWrites(t *testing.T) {
 func TestAlertOpenInTheTransactionThatRaisedIt(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	err := s.Update(func(tx *Tx) error {
-		if err := tx.SetAlertOpen("duplicate_card:fulu:7", true); err != nil {
+		if err := tx.Alerts().SetOpen("duplicate_card:fulu:7", true); err != nil {
 			return err
 		}
-		if !tx.AlertOpen("duplicate_card:fulu:7") {
+		if !tx.Alerts().Open("duplicate_card:fulu:7") {
 			t.Error("alert not open in the write that raised it")
 		}
 		return nil
@@ -297,7 +297,7 @@ func TestAlertOpenInTheTransactionThatRaisedIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.View(func(tx *Tx) error {
-		if !tx.AlertOpen("duplicate_card:fulu:7") {
+		if !tx.Alerts().Open("duplicate_card:fulu:7") {
 			t.Error("alert not open after the write")
 		}
 		return nil

@@ -8,37 +8,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"cardflow/card"
 	"cardflow/internal/signing"
 )
-
-// Card is one card key in plaintext. It only exists in memory, between the
-// edge that receives it (import, supplier) and the edge that hands it out
-// (storefront API, callback). Its String never shows the secret parts.
-type Card struct {
-	Number    string `json:"number"`
-	Password  string `json:"password,omitempty"`
-	ExpiresAt string `json:"expires_at,omitempty"`
-}
-
-// String masks the card to its last four characters so that an accidental
-// %v in a log line or chat message cannot leak it.
-func (c Card) String() string { return "card(" + Mask(c.Number) + ")" }
-
-// GoString masks like String for %#v.
-func (c Card) GoString() string { return c.String() }
-
-// Mask keeps the last four characters of s: "****1234".
-func Mask(s string) string {
-	r := []rune(s)
-	if len(r) <= 4 {
-		return "****"
-	}
-	return "****" + string(r[len(r)-4:])
-}
 
 // Fingerprint is the keyed HMAC of a normalized card key. It is what makes a
 // card unique across stock and deliveries without storing the key itself.
@@ -100,52 +73,20 @@ func NewVault(master []byte) (*Vault, error) {
 	return &Vault{aead: aead, fpMAC: signing.NewMAC(fpKey), buyerMAC: signing.NewMAC(buyerKey), bindMAC: signing.NewMAC(bindKey)}, nil
 }
 
-// Normalize is the form a card key is compared in: full-width characters
-// folded to ASCII, letters upper-cased, and dropped: white space, dashes
-// of every kind (hyphen, en and em dash, minus sign) and invisible format
-// characters (byte order mark, zero-width space, direction marks). Those
-// are how people and exports write one key differently: "abcd-efgh ijkl",
-// "ＡＢＣＤ—ＥＦＧＨ" and "ABCDEFGHIJKL" are the same card. Changing it changes
-// every stored fingerprint: bump schemaVersion and reprint (reprint.go).
-func Normalize(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII, as typed on Chinese keyboards
-			r -= 0xFEE0
-		}
-		switch {
-		case r < utf8.RuneSelf:
-			if r == '-' || r == ' ' || r >= '\t' && r <= '\r' {
-				continue
-			}
-			if 'a' <= r && r <= 'z' {
-				r -= 'a' - 'A'
-			}
-			b.WriteByte(byte(r))
-			continue
-		case unicode.IsSpace(r), unicode.Is(unicode.Pd, r), unicode.Is(unicode.Cf, r), r == '−':
-			continue
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
-}
-
 // Fingerprint identifies a card by its number, or by its password when the
 // supplier issues password-only keys. Two cards with the same number are the
 // same card even if their passwords differ: delivering both would hand one
 // physical card to two buyers.
-func (v *Vault) Fingerprint(c Card) Fingerprint {
-	id := Normalize(c.Number)
+func (v *Vault) Fingerprint(c card.Card) Fingerprint {
+	id := card.Normalize(c.Number)
 	if id == "" {
-		id = "pwd:" + Normalize(c.Password)
+		id = "pwd:" + card.Normalize(c.Password)
 	}
 	return v.fpMAC.Sum(nil, id)
 }
 
 // Seal encrypts a card with a fresh random nonce.
-func (v *Vault) Seal(c Card) (SealedCard, error) {
+func (v *Vault) Seal(c card.Card) (SealedCard, error) {
 	box, err := v.seal(encodeCard(c), cardAAD)
 	if err != nil {
 		return SealedCard{}, err
@@ -154,14 +95,14 @@ func (v *Vault) Seal(c Card) (SealedCard, error) {
 }
 
 // Open decrypts a sealed card.
-func (v *Vault) Open(s SealedCard) (Card, error) {
+func (v *Vault) Open(s SealedCard) (card.Card, error) {
 	plain, err := v.open(s.Box, cardAAD)
 	if err != nil {
-		return Card{}, err
+		return card.Card{}, err
 	}
 	c, err := decodeCard(plain)
 	if err != nil {
-		return Card{}, fmt.Errorf("decode card: %w", err)
+		return card.Card{}, fmt.Errorf("decode card: %w", err)
 	}
 	return c, nil
 }
@@ -172,7 +113,7 @@ func (v *Vault) Open(s SealedCard) (Card, error) {
 // callback), and decoding JSON was most of the cost of opening.
 const cardFormat = 2
 
-func encodeCard(c Card) []byte {
+func encodeCard(c card.Card) []byte {
 	e := encoder{b: make([]byte, 0, 4+len(c.Number)+len(c.Password)+len(c.ExpiresAt))}
 	e.b = append(e.b, cardFormat)
 	e.str(c.Number)
@@ -181,8 +122,8 @@ func encodeCard(c Card) []byte {
 	return e.b
 }
 
-func decodeCard(plain []byte) (Card, error) {
-	var c Card
+func decodeCard(plain []byte) (card.Card, error) {
+	var c card.Card
 	switch {
 	case len(plain) > 0 && plain[0] == '{':
 		err := json.Unmarshal(plain, &c)
@@ -191,16 +132,16 @@ func decodeCard(plain []byte) (Card, error) {
 		d := decoder{b: plain[1:]}
 		c.Number, c.Password, c.ExpiresAt = d.str(), d.str(), d.str()
 		if d.err != nil || len(d.b) != 0 {
-			return Card{}, errCorrupt
+			return card.Card{}, errCorrupt
 		}
 		return c, nil
 	}
-	return Card{}, fmt.Errorf("%w: unknown card format", errCorrupt)
+	return card.Card{}, fmt.Errorf("%w: unknown card format", errCorrupt)
 }
 
 // OpenAll decrypts a list of sealed cards.
-func (v *Vault) OpenAll(sealed []SealedCard) ([]Card, error) {
-	cards := make([]Card, 0, len(sealed))
+func (v *Vault) OpenAll(sealed []SealedCard) ([]card.Card, error) {
+	cards := make([]card.Card, 0, len(sealed))
 	for _, s := range sealed {
 		c, err := v.Open(s)
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/money"
-	"cardflow/storage"
 )
 
 // Kinds of goods.
@@ -88,8 +88,8 @@ const (
 // Result is a supplier's answer to Submit or Query.
 type Result struct {
 	Status Status
-	Reason string         // StatusFailed: one of the Reason constants
-	Cards  []storage.Card // StatusSucceeded, card orders
+	Reason string      // StatusFailed: one of the Reason constants
+	Cards  []card.Card // StatusSucceeded, card orders
 	// Cost is what the supplier charged for the whole order, when it says.
 	Cost money.Amount
 	// SupplierOrderID is the supplier's own order number, for operators.

@@ -46,7 +46,7 @@ func TestAStormOfReviewPromptsIsFoldedIntoADigest(t *testing.T) {
 	took := time.Since(start)
 	testkit.Eventually(t, "the console queue drained", func() bool {
 		n := 0
-		_ = f.store.View(func(tx *storage.Tx) error { n = tx.CountChat(Dest); return nil })
+		_ = f.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count(Dest); return nil })
 		return n == 0
 	})
 

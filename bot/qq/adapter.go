@@ -333,7 +333,7 @@ func (a *Adapter) command(ctx context.Context, chat string, from ops.Identity, t
 // inboxReply says how much waits for the chat; its sender then sends it.
 func (a *Adapter) inboxReply(chat string) ops.Reply {
 	n := 0
-	_ = a.store.View(func(tx *storage.Tx) error { n = tx.CountChat("qq:" + chat); return nil })
+	_ = a.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:" + chat); return nil })
 	return ops.Reply{Text: ops.T(a.bot.Lang(), "qq_inbox", n)}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
@@ -16,6 +18,8 @@ import (
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -28,8 +32,8 @@ const (
 // holdAll sends every order to review: each one is a prompt to deliver.
 type holdAll struct{}
 
-func (holdAll) Screen(*storage.Tx, *storage.Order) (processor.Decision, error) {
-	return processor.Decision{Action: processor.DecideReview, Reason: "rule:hold-all"}, nil
+func (holdAll) Screen(*storage.Tx, *storage.Order) (rules.Decision, error) {
+	return rules.Decision{Action: config.ActionReview, Reason: "rule:hold-all"}, nil
 }
 
 // harness is the QQ channel wired as serve wires it — engine, operator
@@ -38,6 +42,7 @@ type harness struct {
 	t      *testing.T
 	fake   *qqfake.Server
 	engine *processor.Engine
+	binds  *bind.Bindings
 	ad     *Adapter
 	trap   *trapAuth
 	n      int
@@ -51,6 +56,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		prepare(fake)
 	}
 	store := testkit.NewStore(t, storage.Open)
+	binds := bind.New(store, nil)
 	shop := httptest.NewServer(storefront.NewReceiver(map[string][]byte{"shop": []byte("shop-secret")}))
 	t.Cleanup(shop.Close)
 	relay := &relay{}
@@ -58,12 +64,12 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop.URL}},
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
-	trap := &trapAuth{Authorizer: ops.NewBound(engine, roster)}
-	b := ops.New(ops.Options{Engine: engine, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	trap := &trapAuth{Authorizer: ops.NewBound(binds, roster)}
+	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)
@@ -82,11 +88,11 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	go func() { _ = ad.Run(ctx); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done; engine.Stop() })
 
-	code, _, err := engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	code, _, err := binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, engine: engine, ad: ad, trap: trap}
+	h := &harness{t: t, fake: fake, engine: engine, binds: binds, ad: ad, trap: trap}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("sent to the fake QQ: %+v", fake.Sent())
@@ -193,7 +199,7 @@ func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
 
 func queued(h *harness) int {
 	n := 0
-	_ = h.engine.Store().View(func(tx *storage.Tx) error { n = tx.CountChat("qq:group:" + testGroup); return nil })
+	_ = h.engine.Store().View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:group:" + testGroup); return nil })
 	return n
 }
 
@@ -246,7 +252,7 @@ func TestButtonsDegradeWhenRefused(t *testing.T) {
 // reply; a stranger's /pending in C2C is refused.
 func TestC2CCommandsAnswerInTheirWindow(t *testing.T) {
 	h := newHarness(t, nil)
-	code, _, err := h.engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+	code, _, err := h.binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}

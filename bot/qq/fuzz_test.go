@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/bind"
+
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
@@ -15,6 +17,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -34,7 +37,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: "http://127.0.0.1:1/cb"}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: "http://127.0.0.1:1/cb"}},
 		Screen:      holdAll{}, Log: zerolog.Nop(),
 	})
 	if err := engine.Start(context.Background()); err != nil {
@@ -42,16 +45,17 @@ func FuzzQQInboundEvent(f *testing.F) {
 	}
 	f.Cleanup(engine.Stop)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleAdmin}}
-	b := ops.New(ops.Options{Engine: engine, Auth: ops.NewBound(engine, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	binds := bind.New(store, nil)
+	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: ops.NewBound(binds, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(a)
 	f.Cleanup(hook.Close)
 	fake.SetWebhook(hook.URL)
 	for _, id := range []string{"qq:" + testGroup + "/" + testMember, "qq:c2c/" + testUser} {
-		code, _, err := engine.IssueBindCode(storage.Actor{Name: "test", Platform: "test"}, "alice")
+		code, _, err := binds.Issue(storage.Actor{Name: "test", Platform: "test"}, "alice")
 		if err == nil {
-			_, err = engine.Bind(storage.Actor{Name: "test", Platform: "test"}, id, code)
+			_, err = binds.Bind(storage.Actor{Name: "test", Platform: "test"}, id, code)
 		}
 		if err != nil {
 			f.Fatal(err)
@@ -142,7 +146,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 		}
 		var parked []storage.ParkedEvent
 		if err := store.View(func(tx *storage.Tx) error {
-			return tx.ParkedInbound(func(p storage.ParkedEvent) { parked = append(parked, p) })
+			return tx.Inbound().Parked(func(p storage.ParkedEvent) { parked = append(parked, p) })
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -31,10 +31,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case <-t.C:
 			a.sweep()
 			_ = a.store.Update(func(tx *storage.Tx) error {
-				if _, err := tx.ForgetInbound(a.now(), 10000); err != nil {
+				if _, err := tx.Inbound().Forget(a.now(), 10000); err != nil {
 					return err
 				}
-				_, err := tx.PurgeParkedInbound(a.now())
+				_, err := tx.Inbound().PurgeParked(a.now())
 				return err
 			})
 		}
@@ -54,7 +54,7 @@ func (a *Adapter) drain(ctx context.Context) {
 		}
 		var items []item
 		_ = a.store.View(func(tx *storage.Tx) error {
-			tx.Inbound(50, func(seq uint64, body []byte) { items = append(items, item{seq, body}) })
+			tx.Inbound().Stored(50, func(seq uint64, body []byte) { items = append(items, item{seq, body}) })
 			return nil
 		})
 		if len(items) == 0 {
@@ -77,7 +77,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 	var begin bool
 	err := a.store.Update(func(tx *storage.Tx) error {
 		var err error
-		attempts, begin, err = tx.BeginInbound(seq, maxAttempts)
+		attempts, begin, err = tx.Inbound().Begin(seq, maxAttempts)
 		return err
 	})
 	if err != nil {
@@ -106,7 +106,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 	case err != nil:
 		a.log.Warn().Err(err).Str("event", in.Ref).Msg("qq event dropped")
 	}
-	if err := a.store.Update(func(tx *storage.Tx) error { return tx.AckInbound(seq) }); err != nil {
+	if err := a.store.Update(func(tx *storage.Tx) error { return tx.Inbound().Ack(seq) }); err != nil {
 		a.log.Error().Err(err).Msg("ack qq event")
 		return false
 	}
@@ -117,7 +117,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 // setAside parks an event (kept for inspection, off the queue) and tells
 // the operators.
 func (a *Adapter) setAside(seq uint64, typ, why string) bool {
-	if err := a.store.Update(func(tx *storage.Tx) error { return tx.ParkInbound(seq, why, a.now()) }); err != nil {
+	if err := a.store.Update(func(tx *storage.Tx) error { return tx.Inbound().Park(seq, why, a.now()) }); err != nil {
 		a.log.Error().Err(err).Msg("park qq event")
 		return false
 	}
@@ -144,7 +144,7 @@ func (a *Adapter) resolveAlert() {
 	a.mu.Lock()
 	if a.alerting == nil { // first event since start: is it open from before?
 		open := false
-		_ = a.store.View(func(tx *storage.Tx) error { open = tx.AlertOpen(alertKey); return nil })
+		_ = a.store.View(func(tx *storage.Tx) error { open = tx.Alerts().Open(alertKey); return nil })
 		a.alerting = &open
 	}
 	open := *a.alerting

@@ -35,7 +35,7 @@ func parked(t *testing.T, s *storage.Store) []storage.ParkedEvent {
 	t.Helper()
 	var out []storage.ParkedEvent
 	if err := s.View(func(tx *storage.Tx) error {
-		return tx.ParkedInbound(func(p storage.ParkedEvent) { out = append(out, p) })
+		return tx.Inbound().Parked(func(p storage.ParkedEvent) { out = append(out, p) })
 	}); err != nil {
 		t.Fatal(err)
 	}

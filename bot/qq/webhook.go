@@ -65,7 +65,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var fresh bool
 		err := a.store.Update(func(tx *storage.Tx) error {
 			var err error
-			fresh, err = tx.EnqueueInbound("qq:"+p.EventID, body, a.now())
+			fresh, err = tx.Inbound().Enqueue("qq:"+p.EventID, body, a.now())
 			return err
 		})
 		if err != nil {

@@ -54,7 +54,7 @@ func call(t *testing.T, a *Adapter, body []byte, ts string, sign bool) *httptest
 func inboundCount(t *testing.T, s *storage.Store) int {
 	n := 0
 	_ = s.View(func(tx *storage.Tx) error {
-		tx.Inbound(1000, func(uint64, []byte) { n++ })
+		tx.Inbound().Stored(1000, func(uint64, []byte) { n++ })
 		return nil
 	})
 	return n
@@ -115,7 +115,7 @@ func TestWebhookStoresSignedEventsOnceAndRefusesTheRest(t *testing.T) {
 	}
 	var stored [][]byte
 	_ = s.View(func(tx *storage.Tx) error {
-		tx.Inbound(10, func(_ uint64, b []byte) { stored = append(stored, b) })
+		tx.Inbound().Stored(10, func(_ uint64, b []byte) { stored = append(stored, b) })
 		return nil
 	})
 	if len(stored) != 2 || !bytes.Equal(stored[1], big) {

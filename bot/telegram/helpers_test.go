@@ -21,6 +21,8 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
+	"cardflow/processor/outbox"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -58,18 +60,18 @@ var operators = testAuth{
 // holdLarge holds orders over 500.00 yuan for review.
 type holdLarge struct{}
 
-func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (holdLarge) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision, error) {
 	if o.Amount > 50000 {
-		return processor.Decision{Action: processor.DecideReview, Reason: "rule:large-order"}, nil
+		return rules.Decision{Action: config.ActionReview, Reason: "rule:large-order"}, nil
 	}
-	return processor.Decision{Action: processor.DecideAllow}, nil
+	return rules.Decision{Action: config.ActionAllow}, nil
 }
 
 // forward is the engine's alert receiver; it hands alerts to a Notifier once
 // a test sets one, and acknowledges them before.
 type forward struct {
 	mu sync.Mutex
-	to processor.Deliverer
+	to outbox.Deliverer
 }
 
 func (f *forward) Deliver(ctx context.Context, ev *storage.Event) error {
@@ -82,7 +84,7 @@ func (f *forward) Deliver(ctx context.Context, ev *storage.Event) error {
 	return to.Deliver(ctx, ev)
 }
 
-func (f *forward) set(d processor.Deliverer) {
+func (f *forward) set(d outbox.Deliverer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.to = d
@@ -119,7 +121,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 			{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 10, BatchSize: 10, LowStock: 3, Sources: own},
 		},
 		Suppliers:   []config.Supplier{{Name: "own", Type: config.SupplierStock}},
-		Storefronts: []processor.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop}},
+		Storefronts: []outbox.Storefront{{ID: "shop", Secret: []byte("shop-secret"), CallbackURL: shop}},
 		Workers:     2,
 		Now:         func() time.Time { return now },
 		Log:         zerolog.Nop(),

@@ -12,7 +12,7 @@ import (
 	"unicode/utf16"
 
 	ops "cardflow/bot"
-	"cardflow/processor"
+	"cardflow/report"
 )
 
 // reportButtons are what a daily report might carry.
@@ -22,9 +22,9 @@ var reportButtons = []ops.Button{{Label: "待处理", Data: "pending"}, {Label: 
 func chartPNG(t *testing.T) []byte {
 	t.Helper()
 	start := time.Date(2026, 11, 24, 0, 0, 0, 0, ops.Shanghai())
-	f := &processor.Figures{From: start, To: start.Add(24 * time.Hour)}
+	f := &report.Figures{From: start, To: start.Add(24 * time.Hour)}
 	for i := range 24 {
-		f.Hours = append(f.Hours, processor.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
+		f.Hours = append(f.Hours, report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
 	}
 	b, err := ops.Chart(f, ops.LangZH)
 	if err != nil {

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
-	"cardflow/storage"
 	"cardflow/suppliers/fulu/fulufake"
 )
 
@@ -385,7 +385,7 @@ func (ch *chaosRun) checkBatch(f *findings, o *chaosOrder, status string, b, uni
 		switch {
 		case all && status == "delivered":
 			kept = append(kept, r)
-		case slices.ContainsFunc(r.Cards, func(c storage.Card) bool { return issued[c.Number] > 1 }):
+		case slices.ContainsFunc(r.Cards, func(c card.Card) bool { return issued[c.Number] > 1 }):
 			rejected++ // a duplicate card: rightly never delivered, and bought again
 		default:
 			f.add("order %s batch %d: gateway purchase %s (%s) was neither delivered nor a duplicate: bought twice",

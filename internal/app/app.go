@@ -20,9 +20,11 @@ import (
 
 	"cardflow/api"
 	"cardflow/bot"
+	"cardflow/bot/bind"
 	"cardflow/config"
 	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/processor/outbox"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -33,7 +35,8 @@ type App struct {
 	log     zerolog.Logger
 	store   *storage.Store
 	engine  *processor.Engine
-	rules   *rules.Engine
+	binds   *bind.Bindings
+	rules   *rules.Book
 	api     *api.Server
 	alerts  *alertRelay
 	servers []*http.Server
@@ -71,10 +74,10 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		_ = store.Close()
 		return nil, fmt.Errorf("rules: %w", err)
 	}
-	storefronts := make([]processor.Storefront, 0, len(cfg.Storefronts))
+	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	for _, s := range cfg.Storefronts {
-		storefronts = append(storefronts, processor.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+		storefronts = append(storefronts, outbox.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
 	}
 	// The engine is built before the operator layer that renders its alerts
@@ -93,15 +96,16 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	for i, op := range cfg.Operators {
 		names[i] = op.Name
 	}
+	binds := bind.New(store, nil)
 	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
-		Metrics: reg, Operators: names})
+		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: log, store: store, engine: engine, rules: ruleBook, api: srv, alerts: relay,
+	a := &App{cfg: cfg, log: log, store: store, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay,
 		errc: make(chan error, 4), adminReadTimeout: cmp.Or(opts.AdminReadTimeout, time.Minute)}
 	// A storage error stops the store taking writes; the process exits
 	// non-zero and the next start's recovery takes over. Once per source:
@@ -203,7 +207,7 @@ func (a *App) MetricsAddr() string { return a.metricsAddr }
 // alertRelay hands the engine's alerts to the operator layer once it is
 // wired; with no chat channel at all, alerts are logged.
 type alertRelay struct {
-	to  processor.Deliverer
+	to  outbox.Deliverer
 	log zerolog.Logger
 }
 

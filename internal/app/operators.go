@@ -8,9 +8,11 @@ import (
 
 	"cardflow/bot"
 	"cardflow/bot/qq"
+	"cardflow/bot/silence"
 	"cardflow/bot/telegram"
 	"cardflow/config"
 	"cardflow/internal/routes"
+	"cardflow/report"
 )
 
 // Destination is one chat the operator layer talks to.
@@ -44,8 +46,21 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *Operator
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
 		loc = bot.Shanghai()
 	}
-	auth = bot.AnyOf{auth, bot.NewBound(a.engine, cfg.Operators)}
-	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine, Rules: a.rules, Auth: auth,
+	auth = bot.AnyOf{auth, bot.NewBound(a.binds, cfg.Operators)}
+	suppliers := make([]string, 0, len(cfg.Suppliers))
+	for _, s := range cfg.Suppliers {
+		suppliers = append(suppliers, s.Name)
+	}
+	known := silence.Known{Suppliers: suppliers}
+	for _, p := range cfg.Products {
+		known.SKUs = append(known.SKUs, p.SKU)
+	}
+	for _, s := range cfg.Storefronts {
+		known.Storefronts = append(known.Storefronts, s.ID)
+	}
+	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine,
+		Reports: report.New(a.store, suppliers, a.engine.RaiseAlert), Bindings: a.binds,
+		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
 		Roster: bot.Roster(cfg.Operators)})}
 }

@@ -4,8 +4,7 @@ import (
 	"strings"
 
 	"cardflow/config"
-	"cardflow/processor"
-	"cardflow/processor/rules"
+	"cardflow/rules"
 	"cardflow/storage"
 )
 
@@ -26,7 +25,7 @@ func LoadConfig(path string) (*config.Config, error) {
 // does not load, or a rule that does not compile, changes nothing: the old
 // rules stay and an alert says why.
 func (a *App) ReloadRules(path string) {
-	alert := storage.Alert{Key: processor.AlertConfigReload, Type: processor.AlertConfigReload, Target: path}
+	alert := storage.Alert{Key: rules.AlertConfigReload, Type: rules.AlertConfigReload, Target: path}
 	cfg, err := LoadConfig(path)
 	if err == nil {
 		err = a.rules.Reload(cfg.Rules)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"cardflow/storage"
+	"cardflow/card"
 )
 
 // Card keys travel as base64 of AES-256-ECB with PKCS7 padding, no IV, keyed
@@ -94,8 +94,8 @@ func (c *CardCipher) Decrypt(b64 string) (string, error) {
 // regard to case or underscores, so card_number, CardNumber and cardnumber
 // are the same field. Either every card decrypts or the answer is an error:
 // half a set is never delivered.
-func (c *CardCipher) decodeCards(raw []json.RawMessage) ([]storage.Card, error) {
-	cards := make([]storage.Card, 0, len(raw))
+func (c *CardCipher) decodeCards(raw []json.RawMessage) ([]card.Card, error) {
+	cards := make([]card.Card, 0, len(raw))
 	for i, r := range raw {
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(r, &fields); err != nil {
@@ -121,7 +121,7 @@ func (c *CardCipher) decodeCards(raw []json.RawMessage) ([]storage.Card, error) 
 				return nil, fmt.Errorf("card %d: field %s is not a string", i+1, k)
 			}
 		}
-		var card storage.Card
+		var card card.Card
 		var err error
 		if number != "" {
 			if card.Number, err = c.Decrypt(number); err != nil {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"cardflow/card"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
-	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 )
@@ -312,7 +312,7 @@ func expectQuery(state string, orderType, priceFen int64, number, pwd, deadline 
 		return suppliers.Result{Status: suppliers.StatusUnknown}
 	}
 	return suppliers.Result{Status: suppliers.StatusSucceeded,
-		Cards: []storage.Card{{Number: number, Password: pwd, ExpiresAt: asJSONText(deadline)}}}
+		Cards: []card.Card{{Number: number, Password: pwd, ExpiresAt: asJSONText(deadline)}}}
 }
 
 // FuzzFuluNotify feeds ParseNotify arbitrary callback bodies, and bodies

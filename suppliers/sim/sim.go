@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/money"
-	"cardflow/storage"
 	"cardflow/suppliers"
 )
 
@@ -159,15 +159,15 @@ func (s *Sim) Submit(ctx context.Context, o suppliers.Order) suppliers.Result {
 
 // issue makes n cards, one of them a repeat of an earlier card at the
 // duplicate rate.
-func (s *Sim) issue(n int) []storage.Card {
-	cards := make([]storage.Card, n)
+func (s *Sim) issue(n int) []card.Card {
+	cards := make([]card.Card, n)
 	for i := range cards {
 		if len(s.issued) > 0 && s.rng.Float64() < s.o.DuplicateRate {
-			cards[i] = storage.Card{Number: s.issued[s.rng.IntN(len(s.issued))], Password: "dup"}
+			cards[i] = card.Card{Number: s.issued[s.rng.IntN(len(s.issued))], Password: "dup"}
 			continue
 		}
 		num := fmt.Sprintf("SIM-%s-%08d-%04d", strings.ToUpper(s.o.Name), s.seq, s.rng.IntN(10000)+i)
-		cards[i] = storage.Card{Number: num, Password: fmt.Sprintf("%08d", s.rng.IntN(100_000_000))}
+		cards[i] = card.Card{Number: num, Password: fmt.Sprintf("%08d", s.rng.IntN(100_000_000))}
 		if len(s.issued) < 1000 {
 			s.issued = append(s.issued, num)
 		} else {

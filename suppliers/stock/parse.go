@@ -11,8 +11,8 @@ import (
 	"strings"
 	"unicode"
 
+	"cardflow/card"
 	"cardflow/internal/cardline"
-	"cardflow/storage"
 )
 
 // MaxFieldLen bounds each field of a card line.
@@ -54,7 +54,7 @@ func NewReader(r io.Reader) *Reader {
 
 // Next returns the next valid card. It returns io.EOF at the end, and another
 // error only when reading itself fails.
-func (r *Reader) Next() (storage.Card, error) {
+func (r *Reader) Next() (card.Card, error) {
 	for r.sc.Scan() {
 		r.line++
 		if r.split.tooLong {
@@ -75,12 +75,12 @@ func (r *Reader) Next() (storage.Card, error) {
 			r.invalid(err)
 			continue
 		}
-		return storage.Card{Number: c.Number, Password: c.Password, ExpiresAt: c.ExpiresAt}, nil
+		return card.Card{Number: c.Number, Password: c.Password, ExpiresAt: c.ExpiresAt}, nil
 	}
 	if err := r.sc.Err(); err != nil {
-		return storage.Card{}, fmt.Errorf("read line %d: %w", r.line+1, err)
+		return card.Card{}, fmt.Errorf("read line %d: %w", r.line+1, err)
 	}
-	return storage.Card{}, io.EOF
+	return card.Card{}, io.EOF
 }
 
 func (r *Reader) invalid(why error) {

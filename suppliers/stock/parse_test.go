@@ -7,13 +7,13 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"cardflow/storage"
+	"cardflow/card"
 )
 
-func readAll(t *testing.T, r io.Reader) ([]storage.Card, []LineError, error) {
+func readAll(t *testing.T, r io.Reader) ([]card.Card, []LineError, error) {
 	t.Helper()
 	rd := NewReader(r)
-	var cards []storage.Card
+	var cards []card.Card
 	for {
 		c, err := rd.Next()
 		if errors.Is(err, io.EOF) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/card"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers/stock"
@@ -41,7 +42,7 @@ var spellings = []struct{ name, line string }{
 	{"all quoted with expiry", `"KEY-0001","PW1","2027-12-31"`},
 }
 
-func readOne(t *testing.T, text string) storage.Card {
+func readOne(t *testing.T, text string) card.Card {
 	t.Helper()
 	rd := stock.NewReader(strings.NewReader(text))
 	c, err := rd.Next()
@@ -59,14 +60,14 @@ func TestEverySpellingOfOneCardHasOneFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := vault.Fingerprint(storage.Card{Number: "KEY-0001", Password: "PW1"})
+	want := vault.Fingerprint(card.Card{Number: "KEY-0001", Password: "PW1"})
 	for _, sp := range spellings {
 		t.Run(sp.name, func(t *testing.T) {
 			c := readOne(t, sp.line+"\n")
 			if got := vault.Fingerprint(c); got != want {
 				t.Errorf("line %q reads as number %q password %q: another fingerprint than KEY-0001", sp.line, c.Number, c.Password)
 			}
-			if storage.Normalize(c.Password) != "PW1" {
+			if card.Normalize(c.Password) != "PW1" {
 				t.Errorf("line %q: password %q, want PW1 (the number must not swallow it)", sp.line, c.Password)
 			}
 			if strings.ContainsAny(c.Number+c.Password+c.ExpiresAt, "\"\ufeff，") {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"cardflow/storage"
+	"cardflow/card"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 	"cardflow/suppliers/fulu/fulufake"
@@ -33,7 +33,7 @@ func TestChaosNeverBuysTwiceAndNeverDuplicatesCards(t *testing.T) {
 	}
 	const workers, perWorker = 6, 15
 	var mu sync.Mutex
-	delivered := map[string][]storage.Card{}
+	delivered := map[string][]card.Card{}
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -82,7 +82,7 @@ func TestChaosNeverBuysTwiceAndNeverDuplicatesCards(t *testing.T) {
 }
 
 // resolve is the engine's loop in miniature.
-func resolve(c *fulu.Client, o suppliers.Order) ([]storage.Card, bool) {
+func resolve(c *fulu.Client, o suppliers.Order) ([]card.Card, bool) {
 	ctx := context.Background()
 	res := c.Submit(ctx, o)
 	for range 200 {

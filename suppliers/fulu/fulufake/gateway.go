@@ -35,9 +35,9 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/money"
 	"cardflow/internal/outbound"
-	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 )
@@ -270,7 +270,7 @@ type OrderRecord struct {
 	Finished  time.Time    // zero until final
 	Price     money.Amount // the whole order
 	AddCalls  int          // add calls seen with this customer_order_no
-	Cards     []storage.Card
+	Cards     []card.Card
 	// Fields is the biz_content of the add that created the order, values
 	// as text (numbers as written).
 	Fields map[string]string
@@ -304,7 +304,7 @@ func (g *Gateway) Order(no string) (OrderRecord, bool) {
 func (g *Gateway) recordLocked(o *order) OrderRecord {
 	r := o.rec
 	r.AddCalls = g.addByNo[o.rec.No]
-	r.Cards = append([]storage.Card(nil), o.rec.Cards...)
+	r.Cards = append([]card.Card(nil), o.rec.Cards...)
 	r.Fields = make(map[string]string, len(o.rec.Fields))
 	for k, v := range o.rec.Fields {
 		r.Fields[k] = v
@@ -428,9 +428,9 @@ func (g *Gateway) write(w http.ResponseWriter, r *http.Request, a reply, f Fault
 }
 
 // newCard issues a card unique across the gateway.
-func (g *Gateway) newCardLocked(now time.Time) storage.Card {
+func (g *Gateway) newCardLocked(now time.Time) card.Card {
 	g.cardSeq++
-	return storage.Card{
+	return card.Card{
 		Number:    fmt.Sprintf("%s%010d", g.cardPrefix, g.cardSeq),
 		Password:  rand.Text()[:16],
 		ExpiresAt: now.In(fulu.Beijing).AddDate(1, 0, 0).Format(fulu.TimestampLayout),

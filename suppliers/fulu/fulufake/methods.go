@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/card"
 	"cardflow/internal/money"
-	"cardflow/storage"
 	"cardflow/suppliers"
 	"cardflow/suppliers/fulu"
 )
@@ -264,7 +264,7 @@ func (g *Gateway) finishLocked(o *order, now time.Time) []note {
 	}
 	if o.rec.Kind == suppliers.KindCard && o.rec.State == fulu.StateSuccess {
 		previous := g.lastCard
-		cards := make([]storage.Card, o.rec.BuyNum)
+		cards := make([]card.Card, o.rec.BuyNum)
 		for i := range cards {
 			cards[i] = g.newCardLocked(now)
 		}

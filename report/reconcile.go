@@ -1,4 +1,4 @@
-package processor
+package report
 
 import (
 	"fmt"
@@ -47,10 +47,30 @@ func balanceTolerance(spend money.Amount) money.Amount {
 	return max(100, spend/100)
 }
 
+// Counters reads a store's counters for the operator layer: a period's
+// figures and their reconciliation.
+type Counters struct {
+	store     *storage.Store
+	suppliers []string
+	raise     func(storage.Alert) error
+}
+
+// New reads the counters of store. suppliers are the configured supplier
+// names in config order (balances are checked in it); raise raises an alert
+// durably for the operators (processor.Engine.RaiseAlert).
+func New(store *storage.Store, suppliers []string, raise func(storage.Alert) error) *Counters {
+	return &Counters{store: store, suppliers: suppliers, raise: raise}
+}
+
+// Figures sums the counters of [from, to) (see Read).
+func (c *Counters) Figures(from, to time.Time, loc *time.Location) (*Figures, error) {
+	return Read(c.store, from, to, loc)
+}
+
 // Reconcile checks the figures of a period (see Reconciliation). A
 // mismatch is listed in Problems; alert says whether to raise an alert for
 // it, keyed by the period so that it is raised once.
-func (e *Engine) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
+func (c *Counters) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 	r := &Reconciliation{
 		Paid:      f.Paid,
 		Delivered: f.Cohort[storage.StatusDelivered],
@@ -63,7 +83,7 @@ func (e *Engine) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 	// meanwhile may be met twice, and counts once.
 	seen := map[uint64]bool{}
 	for _, s := range []storage.Status{storage.StatusPending, storage.StatusReview, storage.StatusProcessing} {
-		err := e.store.EachOpenOrder(s, func(o *storage.Order) error {
+		err := c.store.EachOpenOrder(s, func(o *storage.Order) error {
 			if !seen[o.ID] && !o.CreatedAt.Before(f.From) && o.CreatedAt.Before(f.To) {
 				seen[o.ID] = true
 				r.OpenIndexed += o.Amount
@@ -81,7 +101,7 @@ func (e *Engine) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 	if r.Open != r.OpenIndexed {
 		r.Problems = append(r.Problems, fmt.Sprintf("open orders ¥%s by the counters, ¥%s in the open-order index", r.Open, r.OpenIndexed))
 	}
-	for _, name := range e.supplierNames {
+	for _, name := range c.suppliers {
 		s := f.Suppliers[name]
 		if s == nil || s.Readings < 2 {
 			continue
@@ -95,9 +115,7 @@ func (e *Engine) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 	}
 	if alert && len(r.Problems) > 0 {
 		key := fmt.Sprintf("%s:%s", AlertReconcile, f.From.UTC().Format(time.RFC3339))
-		err := e.commit(func(tx *storage.Tx, c *effects) error {
-			return c.alert(tx, storage.Alert{Key: key, Type: AlertReconcile, Count: len(r.Problems), Detail: r.Problems[0]})
-		})
+		err := c.raise(storage.Alert{Key: key, Type: AlertReconcile, Count: len(r.Problems), Detail: r.Problems[0]})
 		if err != nil {
 			return r, fmt.Errorf("raise reconciliation alert: %w", err)
 		}

@@ -12,16 +12,15 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
 
-// screen runs the engine on a new order inside a write, as intake does.
-func screen(t *testing.T, s *storage.Store, e *Engine, o *storage.Order) processor.Decision {
+// screen runs the book on a new order inside a write, as intake does.
+func screen(t *testing.T, s *storage.Store, e *Book, o *storage.Order) Decision {
 	t.Helper()
-	var d processor.Decision
+	var d Decision
 	err := s.Update(func(tx *storage.Tx) error {
 		id, err := tx.NewOrderID()
 		if err != nil {
@@ -46,7 +45,7 @@ func order(at time.Time, buyer, ip string, amount money.Amount) *storage.Order {
 		CreatedAt: at}
 }
 
-func newEngine(t *testing.T, s *storage.Store, rules []config.Rule, now func() time.Time) *Engine {
+func newBook(t *testing.T, s *storage.Store, rules []config.Rule, now func() time.Time) *Book {
 	t.Helper()
 	e, err := New(s, rules, shanghai, now, zerolog.Nop())
 	if err != nil {
@@ -93,7 +92,7 @@ func TestEveryRuleFieldCanDecide(t *testing.T) {
 				return tx.RecordBuyerRefund(ids, base.Add(-24*time.Hour))
 			})
 			_ = history
-			e := newEngine(t, s, []config.Rule{{Name: "r", When: tc.when, Action: config.ActionReview}}, func() time.Time { return base })
+			e := newBook(t, s, []config.Rule{{Name: "r", When: tc.when, Action: config.ActionReview}}, func() time.Time { return base })
 			o := order(base, "u-1", "203.0.113.9", 5000)
 			if tc.tune != nil {
 				tc.tune(o)
@@ -133,7 +132,7 @@ func TestCompileErrorsNameTheRuleAndThePlace(t *testing.T) {
 func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	clock := time.Date(2026, 11, 25, 23, 50, 0, 0, shanghai) // ten minutes before midnight
-	e := newEngine(t, s, nil, func() time.Time { return clock })
+	e := newBook(t, s, nil, func() time.Time { return clock })
 	seen := func(at time.Time) storage.Features {
 		o := order(at, "u-9", "198.51.100.7", 10000)
 		screen(t, s, e, o)
@@ -164,7 +163,7 @@ func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
 func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
-	e := newEngine(t, s, nil, func() time.Time { return at })
+	e := newBook(t, s, nil, func() time.Time { return at })
 	for i := range 5 {
 		screen(t, s, e, order(at.Add(time.Duration(i)*time.Minute), fmt.Sprintf("fresh-%d", i), "192.0.2.1", 1000))
 	}
@@ -187,17 +186,17 @@ func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T
 func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
-	e := newEngine(t, s, config.DefaultRules(), func() time.Time { return at })
+	e := newBook(t, s, config.DefaultRules(), func() time.Time { return at })
 	if d := screen(t, s, e, order(at, "big", "203.0.113.50", 50001)); d.Reason != "rule:large-order" {
 		t.Fatalf("¥500.01: %+v", d)
 	}
-	if d := screen(t, s, e, order(at, "edge", "203.0.113.51", 50000)); d.Action != processor.DecideAllow {
+	if d := screen(t, s, e, order(at, "edge", "203.0.113.51", 50000)); d.Action != config.ActionAllow {
 		t.Fatalf("¥500.00 exactly: %+v", d)
 	}
-	var d processor.Decision
+	var d Decision
 	for i := range 6 {
 		d = screen(t, s, e, order(at.Add(time.Duration(i)*time.Minute), "burst", "203.0.113.60", 1000))
-		if i < 5 && d.Action != processor.DecideAllow {
+		if i < 5 && d.Action != config.ActionAllow {
 			t.Fatalf("order %d of the burst held: %+v", i+1, d)
 		}
 	}
@@ -209,7 +208,7 @@ func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
 func TestFirstMatchDecidesAndAllowSkipsLaterRules(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
-	e := newEngine(t, s, []config.Rule{
+	e := newBook(t, s, []config.Rule{
 		{Name: "vip", When: `buyer.id == "vip"`, Action: config.ActionAllow},
 		{Name: "banned-ip", When: `buyer.ip == "10.6.6.6"`, Action: config.ActionRefund},
 		{Name: "big", When: `order.amount > 100`, Action: config.ActionReview},
@@ -245,7 +244,7 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
-	e := newEngine(t, s, config.DefaultRules(), now)
+	e := newBook(t, s, config.DefaultRules(), now)
 	alice := storage.Actor{Name: "alice", Platform: "telegram"}
 	for _, bad := range []struct{ name, action, when string }{
 		{"Bad Name", "review", "true"}, {"night", "block", "true"}, {"night", "review", "now.hourr < 6"},
@@ -266,7 +265,7 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 	if err := e.Off(alice, "buyer-velocity"); err != nil {
 		t.Fatal(err)
 	}
-	check := func(e *Engine) {
+	check := func(e *Book) {
 		t.Helper()
 		list, _ := e.List()
 		got := map[string]Status{}
@@ -289,8 +288,8 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 		}
 	}
 	check(e)
-	// A restart (a new engine on the same store) and a config reload keep them.
-	e2 := newEngine(t, s, config.DefaultRules(), now)
+	// A restart (a new book on the same store) and a config reload keep them.
+	e2 := newBook(t, s, config.DefaultRules(), now)
 	check(e2)
 	if err := e2.Reload(config.DefaultRules()); err != nil {
 		t.Fatal(err)
@@ -306,7 +305,7 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 func TestReloadRefusesABadFileAndKeepsTheOldRules(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
-	e := newEngine(t, s, config.DefaultRules(), func() time.Time { return at })
+	e := newBook(t, s, config.DefaultRules(), func() time.Time { return at })
 	err := e.Reload([]config.Rule{{Name: "broken", When: "order.amout > 1", Action: "review"}})
 	if err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("bad reload: %v", err)
@@ -329,7 +328,7 @@ func TestRulesTestReplaysTheLastSevenDaysWithoutTouchingAnything(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	clock := at
-	e := newEngine(t, s, nil, func() time.Time { return clock })
+	e := newBook(t, s, nil, func() time.Time { return clock })
 	for i := range 10 { // one order a day for ten days, ¥100 … ¥1000
 		screen(t, s, e, order(at.Add(time.Duration(i-9)*24*time.Hour), fmt.Sprintf("b%d", i), fmt.Sprintf("10.9.9.%d", i), money.Amount((i+1)*10000)))
 	}

@@ -3,9 +3,10 @@ package rules
 import (
 	"fmt"
 
-	"github.com/rs/zerolog"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"cardflow/config"
 	"cardflow/internal/testkit"

@@ -19,13 +19,13 @@ type Status struct {
 
 // List returns the rules in force with their hits today and over the last
 // seven days (today included).
-func (e *Engine) List() ([]Status, error) {
-	e.mu.RLock()
-	rules := e.rules
-	e.mu.RUnlock()
-	today := dayOf(e.now(), e.loc)
+func (b *Book) List() ([]Status, error) {
+	b.mu.RLock()
+	rules := b.rules
+	b.mu.RUnlock()
+	today := dayOf(b.now(), b.loc)
 	out := make([]Status, 0, len(rules))
-	err := e.store.View(func(tx *storage.Tx) error {
+	err := b.store.View(func(tx *storage.Tx) error {
 		for _, r := range rules {
 			out = append(out, Status{Rule: r, HitsToday: tx.RuleHits(r.Name, today, today),
 				Hits7d: tx.RuleHits(r.Name, today-6, today)})
@@ -61,25 +61,25 @@ var ErrTestRunning = errors.New("a test is already running")
 // transactions and evaluates outside them (so that the writer can always
 // grow the file), stops at lim.testTime with a partial result, and runs one
 // at a time.
-func (e *Engine) Test(when string) (TestResult, error) {
-	if !e.testing.CompareAndSwap(false, true) {
+func (b *Book) Test(when string) (TestResult, error) {
+	if !b.testing.CompareAndSwap(false, true) {
 		return TestResult{}, ErrTestRunning
 	}
-	defer e.testing.Store(false)
-	prog, err := e.lim.compile(when)
+	defer b.testing.Store(false)
+	prog, err := b.lim.compile(when)
 	if err != nil {
 		return TestResult{}, err
 	}
-	start := e.now()
+	start := b.now()
 	since := start.Add(-testWindow)
-	res := TestResult{TimeLimit: e.lim.testTime}
-	m := e.lim.newVM()
+	res := TestResult{TimeLimit: b.lim.testTime}
+	m := b.lim.newVM()
 	var before uint64
 	for {
 		var chunk []*storage.Order
-		err := e.store.View(func(tx *storage.Tx) error {
+		err := b.store.View(func(tx *storage.Tx) error {
 			var err error
-			chunk, err = tx.RecentOrders(before, e.lim.testChunk)
+			chunk, err = tx.RecentOrders(before, b.lim.testChunk)
 			return err
 		})
 		if err != nil {
@@ -89,19 +89,19 @@ func (e *Engine) Test(when string) (TestResult, error) {
 			if o.CreatedAt.Before(since) {
 				return res, nil
 			}
-			if res.Orders == e.lim.testOrders {
+			if res.Orders == b.lim.testOrders {
 				res.Capped = true
 				return res, nil
 			}
-			if err := e.try(m, prog, o, &res); err != nil {
+			if err := b.try(m, prog, o, &res); err != nil {
 				return res, err
 			}
 		}
-		if len(chunk) < e.lim.testChunk {
+		if len(chunk) < b.lim.testChunk {
 			return res, nil
 		}
 		before = chunk[len(chunk)-1].ID
-		if e.now().Sub(start) > e.lim.testTime {
+		if b.now().Sub(start) > b.lim.testTime {
 			res.TimedOut = true
 			return res, nil
 		}
@@ -110,20 +110,20 @@ func (e *Engine) Test(when string) (TestResult, error) {
 
 // try runs prog on one stored order. An evaluation over the budget ends
 // the test: the expression would be switched off as a rule.
-func (e *Engine) try(m *vm.VM, prog *vm.Program, o *storage.Order, res *TestResult) error {
+func (b *Book) try(m *vm.VM, prog *vm.Program, o *storage.Order, res *TestResult) error {
 	res.Orders++
 	var f storage.Features
 	if o.Features != nil {
 		f = *o.Features
 	} else {
-		f.Hour = o.CreatedAt.In(e.loc).Hour()
+		f.Hour = o.CreatedAt.In(b.loc).Hour()
 	}
 	env := envOf(o, f)
 	start := time.Now()
 	out, err := m.Run(prog, &env)
-	if time.Since(start) > e.lim.eval || isMemory(err) {
-		if took, err := e.lim.measure(m, prog, &env); took > e.lim.eval || isMemory(err) {
-			return fmt.Errorf("%w: on order #%d the expression %s", ErrOverLimit, o.ID, e.lim.overrun(took, err))
+	if time.Since(start) > b.lim.eval || isMemory(err) {
+		if took, err := b.lim.measure(m, prog, &env); took > b.lim.eval || isMemory(err) {
+			return fmt.Errorf("%w: on order #%d the expression %s", ErrOverLimit, o.ID, b.lim.overrun(took, err))
 		}
 	}
 	if err != nil {

@@ -1,4 +1,10 @@
-package processor
+// Package bind binds chat identities to configured operators with one-time
+// codes. Telegram user ids are written in the config; QQ's openids are not
+// known in advance, so an admin issues a code for a configured operator and
+// the person types it in the QQ group: that identity is the operator from
+// then on. The codes and bindings are stored (storage/bindings.go), and
+// every use is audited.
+package bind
 
 import (
 	"crypto/rand"
@@ -10,8 +16,8 @@ import (
 	"cardflow/storage"
 )
 
-// BindCodeTTL is how long a bind code may be used.
-const BindCodeTTL = 15 * time.Minute
+// CodeTTL is how long a bind code may be used.
+const CodeTTL = 15 * time.Minute
 
 // Bind codes are three groups of five characters of an alphabet without
 // 0/O and 1/I/L (read off one phone, typed on another): 31^15, about 74
@@ -71,23 +77,38 @@ func canonicalCode(typed string) (string, bool) {
 	return b.String(), b.Len() == bindGroups*bindGroupLen
 }
 
-// IssueBindCode makes a one-time code that binds a chat identity to the
+// Bindings issues and uses bind codes, and answers who a bound identity is.
+type Bindings struct {
+	store *storage.Store
+	now   func() time.Time
+}
+
+// New keeps the bindings of store; now is the clock of codes and audit
+// entries (time.Now when nil).
+func New(store *storage.Store, now func() time.Time) *Bindings {
+	if now == nil {
+		now = time.Now
+	}
+	return &Bindings{store: store, now: now}
+}
+
+// Issue makes a one-time code that binds a chat identity to the
 // operator named (the caller checks the name is a configured operator), and
 // drops the codes whose time has passed. It is audited.
-func (e *Engine) IssueBindCode(actor storage.Actor, operator string) (string, time.Time, error) {
+func (b *Bindings) Issue(actor storage.Actor, operator string) (string, time.Time, error) {
 	code, err := newBindCode()
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	canonical, _ := canonicalCode(code)
 	var expires time.Time
-	err = e.store.Update(func(tx *storage.Tx) error {
-		now := e.now()
-		expires = now.Add(BindCodeTTL)
-		if _, err := tx.DropBindCodes(now, ""); err != nil {
+	err = b.store.Update(func(tx *storage.Tx) error {
+		now := b.now()
+		expires = now.Add(CodeTTL)
+		if _, err := tx.Bindings().DropCodes(now, ""); err != nil {
 			return err
 		}
-		if err := tx.PutBindCode(canonical, operator, actor.Name, expires); err != nil {
+		if err := tx.Bindings().PutCode(canonical, operator, actor.Name, expires); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "bind.issue", Target: operator, Outcome: "ok"})
@@ -101,16 +122,16 @@ func (e *Engine) IssueBindCode(actor storage.Actor, operator string) (string, ti
 // Bind consumes a code, as typed, for a platform identity
 // ("qq:GROUP/MEMBER") and answers the operator it now is. A bad code is
 // ErrBadCode; both outcomes are audited.
-func (e *Engine) Bind(actor storage.Actor, identity, typed string) (string, error) {
+func (b *Bindings) Bind(actor storage.Actor, identity, typed string) (string, error) {
 	code, wellFormed := canonicalCode(typed)
 	var operator string
 	var bad bool
-	err := e.store.Update(func(tx *storage.Tx) error {
-		now := e.now()
+	err := b.store.Update(func(tx *storage.Tx) error {
+		now := b.now()
 		var op string
 		err := storage.ErrNotFound
 		if wellFormed {
-			op, err = tx.UseBindCode(code, now)
+			op, err = tx.Bindings().UseCode(code, now)
 		}
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrCodeExpired):
@@ -121,7 +142,7 @@ func (e *Engine) Bind(actor storage.Actor, identity, typed string) (string, erro
 			return err
 		}
 		operator = op
-		if err := tx.Bind(identity, op); err != nil {
+		if err := tx.Bindings().Bind(identity, op); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: now, Actor: actor, Action: "bind", Target: identity, Outcome: "ok",
@@ -139,15 +160,15 @@ func (e *Engine) Bind(actor storage.Actor, identity, typed string) (string, erro
 // Unbind removes every chat identity bound to an operator, and every code
 // issued for them that is not used yet, so that none binds anyone later.
 // It answers how many identities it removed, and is audited.
-func (e *Engine) Unbind(actor storage.Actor, operator string) (int, error) {
+func (b *Bindings) Unbind(actor storage.Actor, operator string) (int, error) {
 	var n int
-	err := e.store.Update(func(tx *storage.Tx) error {
-		now := e.now()
-		ids, err := tx.Unbind(operator)
+	err := b.store.Update(func(tx *storage.Tx) error {
+		now := b.now()
+		ids, err := tx.Bindings().Unbind(operator)
 		if err != nil {
 			return err
 		}
-		codes, err := tx.DropBindCodes(now, operator)
+		codes, err := tx.Bindings().DropCodes(now, operator)
 		if err != nil {
 			return err
 		}
@@ -162,11 +183,11 @@ func (e *Engine) Unbind(actor storage.Actor, operator string) (int, error) {
 }
 
 // BoundOperator is the operator a platform identity was bound to.
-func (e *Engine) BoundOperator(identity string) (string, bool) {
+func (b *Bindings) BoundOperator(identity string) (string, bool) {
 	var name string
 	var ok bool
-	_ = e.store.View(func(tx *storage.Tx) error {
-		name, ok = tx.BoundOperator(identity)
+	_ = b.store.View(func(tx *storage.Tx) error {
+		name, ok = tx.Bindings().Operator(identity)
 		return nil
 	})
 	return name, ok

@@ -33,7 +33,7 @@ func tightLimits() limits {
 	return lim
 }
 
-func newLimitedEngine(t *testing.T, s *storage.Store, rs []config.Rule, now func() time.Time, lim limits) *Engine {
+func newLimitedBook(t *testing.T, s *storage.Store, rs []config.Rule, now func() time.Time, lim limits) *Book {
 	t.Helper()
 	e, err := newWithLimits(s, rs, shanghai, now, zerolog.Nop(), lim)
 	if err != nil {
@@ -99,13 +99,13 @@ func TestTheRulesShopsWriteStillCompile(t *testing.T) {
 		exprs = append(exprs, r.When)
 	}
 	var example struct{ Rules []config.Rule }
-	if _, err := toml.DecodeFile("../../config.toml.example", &example); err != nil || len(example.Rules) == 0 {
+	if _, err := toml.DecodeFile("../config.toml.example", &example); err != nil || len(example.Rules) == 0 {
 		t.Fatalf("the example's rules: %v", err)
 	}
 	for _, r := range example.Rules {
 		exprs = append(exprs, r.When)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestARuleOverItsTimeBudgetIsRefusedAtLoadSetReloadAndTestNamingIt(t *testin
 		t.Fatalf("a config rule over its budget at load: %v", err)
 	}
 
-	e := newLimitedEngine(t, s, config.DefaultRules(), now, tightLimits())
+	e := newLimitedBook(t, s, config.DefaultRules(), now, tightLimits())
 	err = e.Set(storage.Actor{Name: "carol"}, slow.Name, slow.Action, slow.When)
 	if !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), "slow-contact") || !strings.Contains(err.Error(), "at most 10µs") {
 		t.Fatalf("/rules set of a rule over its budget: %v", err)
@@ -151,7 +151,7 @@ func TestARuleOverItsTimeBudgetIsRefusedAtLoadSetReloadAndTestNamingIt(t *testin
 	}
 }
 
-// alertSink is where the engine raises its alerts in these tests.
+// alertSink is where the book raises its alerts in these tests.
 type alertSink chan storage.Alert
 
 func (a alertSink) RaiseAlert(al storage.Alert) error {
@@ -180,7 +180,7 @@ func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *te
 	sneaky := config.Rule{Name: "sneaky", When: fmt.Sprintf(`buyer.id == "slow" && buyer.contact matches %q`, slowPattern),
 		Action: config.ActionReview}
 	rs := append(config.DefaultRules(), sneaky)
-	e := newLimitedEngine(t, s, rs, now, tightLimits())
+	e := newLimitedBook(t, s, rs, now, tightLimits())
 	alerts := make(alertSink, 4)
 	e.AlertTo(alerts)
 
@@ -210,7 +210,7 @@ func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *te
 		t.Fatalf("a switched-off rule still decided: %+v", d)
 	}
 	// It stays off across a restart and a reload, like an operator's /rules off.
-	e2 := newLimitedEngine(t, s, rs, now, tightLimits())
+	e2 := newLimitedBook(t, s, rs, now, tightLimits())
 	if err := e2.Reload(rs); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
 	seedOrders(t, s, at, 45, nil)
 	lim := defaultLimits()
 	lim.testOrders, lim.testChunk = 30, 7
-	e := newLimitedEngine(t, s, nil, func() time.Time { return at }, lim)
+	e := newLimitedBook(t, s, nil, func() time.Time { return at }, lim)
 	res, err := e.Test("order.amount > 0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +268,7 @@ func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
 	}
 	// Exactly the cap is not capped.
 	lim.testOrders = 45
-	e = newLimitedEngine(t, s, nil, func() time.Time { return at }, lim)
+	e = newLimitedBook(t, s, nil, func() time.Time { return at }, lim)
 	if res, _ := e.Test("order.amount > 0"); res.Orders != 45 || res.Capped {
 		t.Fatalf("45 orders, a cap of 45: %+v", res)
 	}
@@ -283,7 +283,7 @@ func TestRulesTestStopsAtItsTimeLimitAndSaysTheResultIsPartial(t *testing.T) {
 	calls := 0
 	// Every look at the clock finds 40 s gone: past the minute after two chunks.
 	clock := func() time.Time { calls++; return at.Add(time.Duration(calls) * 40 * time.Second) }
-	e := newLimitedEngine(t, s, nil, clock, lim)
+	e := newLimitedBook(t, s, nil, clock, lim)
 	res, err := e.Test("order.amount > 0")
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestOnlyOneRulesTestRunsAtATime(t *testing.T) {
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 10, nil)
 	g := newGate(at, 1)
-	e := newLimitedEngine(t, s, nil, g.now, defaultLimits())
+	e := newLimitedBook(t, s, nil, g.now, defaultLimits())
 	first := make(chan TestResult)
 	go func() {
 		res, err := e.Test("order.amount > 0")
@@ -377,7 +377,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 	// done, so that it is still running when they are; then the hour it
 	// reads ends the test.
 	g := newGate(at, 2)
-	e := newLimitedEngine(t, s, nil, g.now, lim)
+	e := newLimitedBook(t, s, nil, g.now, lim)
 	var slow []string
 	for _, field := range []string{"contact", "id", "ip", "account"} {
 		for _, last := range "bcde" {
@@ -437,7 +437,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
-	e := newEngine(t, s, nil, func() time.Time { return at })
+	e := newBook(t, s, nil, func() time.Time { return at })
 	carol := storage.Actor{Name: "carol"}
 	if err := e.Set(carol, "night", config.ActionRefund, "now.hour < 6"); err != nil {
 		t.Fatal(err)
@@ -445,7 +445,7 @@ func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
 	if err := e.Off(carol, "night"); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []*Engine{e, newEngine(t, s, nil, func() time.Time { return at })} {
+	for _, e := range []*Book{e, newBook(t, s, nil, func() time.Time { return at })} {
 		list, _ := e.List()
 		if len(list) != 1 || !list[0].Off || list[0].When != "now.hour < 6" || list[0].Action != config.ActionRefund {
 			t.Fatalf("a chat rule switched off: %+v", list)
@@ -466,7 +466,7 @@ func TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEngine(t, s, nil, func() time.Time { return at })
+	e := newBook(t, s, nil, func() time.Time { return at })
 	list, _ := e.List()
 	if len(list) != 1 || !list[0].Off || list[0].When != "buyer.contact matches buyer.id" {
 		t.Fatalf("a stored rule over a limit: %+v", list)

@@ -12,13 +12,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
-// Engine holds the rules in force: the config file's, with the changes
-// operators made from chat on top. It is the order engine's intake Screener.
-type Engine struct {
+// Book holds the rules in force: the config file's, with the changes
+// operators made from chat on top. It is the order engine's intake screener
+// (processor.Screener).
+type Book struct {
 	store *storage.Store
 	loc   *time.Location
 	now   func() time.Time
@@ -48,21 +48,21 @@ type Engine struct {
 	testing  atomic.Bool  // a /rules test is running
 }
 
-// New builds the engine from the config file's rules and the changes stored
+// New builds the book from the config file's rules and the changes stored
 // in the database. A config rule that does not compile, or is over the
 // limits, is an error. loc is the shop's time zone ([report] timezone): of
 // now.hour, of the days rule hits are counted on, and of the times /rules
 // shows.
-func New(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger) (*Engine, error) {
+func New(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger) (*Book, error) {
 	return newWithLimits(store, cfgRules, loc, now, log, defaultLimits())
 }
 
-func newWithLimits(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger, lim limits) (*Engine, error) {
+func newWithLimits(store *storage.Store, cfgRules []config.Rule, loc *time.Location, now func() time.Time, log zerolog.Logger, lim limits) (*Book, error) {
 	if now == nil {
 		now = time.Now
 	}
-	e := &Engine{store: store, loc: loc, now: now, log: log.With().Str("component", "rules").Logger(), lim: lim, epoch: time.Now()}
-	e.vms.New = func() any { return lim.newVM() }
+	b := &Book{store: store, loc: loc, now: now, log: log.With().Str("component", "rules").Logger(), lim: lim, epoch: time.Now()}
+	b.vms.New = func() any { return lim.newVM() }
 	compiled, errs := lim.compileAll(cfgRules)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -76,32 +76,32 @@ func newWithLimits(store *storage.Store, cfgRules []config.Rule, loc *time.Locat
 	if err != nil {
 		return nil, fmt.Errorf("read rule changes: %w", err)
 	}
-	e.apply(compiled, changes)
-	return e, nil
+	b.apply(compiled, changes)
+	return b, nil
 }
 
 // apply puts config with the chat changes on top in force. It compiles the
 // stored rules before it takes mu. Call with changing held (or before the
-// engine is shared).
-func (e *Engine) apply(config []Rule, changes []storage.RuleChange) {
-	rules, refused := e.build(config, changes)
-	e.mu.Lock()
-	e.config, e.changes, e.rules, e.refused = config, changes, rules, refused
-	e.mu.Unlock()
+// book is shared).
+func (b *Book) apply(config []Rule, changes []storage.RuleChange) {
+	rules, refused := b.build(config, changes)
+	b.mu.Lock()
+	b.config, b.changes, b.rules, b.refused = config, changes, rules, refused
+	b.mu.Unlock()
 }
 
 // build applies the chat changes to the config rules.
-func (e *Engine) build(config []Rule, changes []storage.RuleChange) ([]Rule, map[string]string) {
+func (b *Book) build(config []Rule, changes []storage.RuleChange) ([]Rule, map[string]string) {
 	rules := make([]Rule, len(config))
 	copy(rules, config)
 	refused := map[string]string{}
 	for _, ch := range changes {
 		r := Rule{Name: ch.Name, When: ch.When, Action: ch.Action, Off: ch.Off, By: ch.By,
-			At: ch.At.In(e.loc).Format("01-02 15:04")}
+			At: ch.At.In(b.loc).Format("01-02 15:04")}
 		if ch.When != "" {
-			prog, err := e.lim.compile(ch.When)
+			prog, err := b.lim.compile(ch.When)
 			if err != nil { // stored before a field was renamed or a limit came in: keep it, switched off
-				e.log.Error().Err(err).Str("rule", ch.Name).Msg("stored rule does not compile or is over its limits; it is off")
+				b.log.Error().Err(err).Str("rule", ch.Name).Msg("stored rule does not compile or is over its limits; it is off")
 				r.Off = true
 				if errors.Is(err, ErrOverLimit) && !ch.Off {
 					refused[ch.Name] = err.Error()
@@ -130,37 +130,46 @@ func indexOf(rules []Rule, name string) int {
 	return -1
 }
 
-// Screen implements processor.Screener: it reads the buyer's history,
+// Decision is the verdict on a new order: the action of the first rule
+// that matched (config.ActionReview, ActionRefund or ActionAllow) and a
+// Reason naming it, "rule:large-order". An order no rule matches is
+// allowed, with no reason.
+type Decision struct {
+	Action string
+	Reason string
+}
+
+// Screen is the order engine's intake screening: it reads the buyer's history,
 // records this order in it, keeps the features on the order, and lets the
 // first matching rule decide.
-func (e *Engine) Screen(tx *storage.Tx, o *storage.Order) (processor.Decision, error) {
+func (b *Book) Screen(tx *storage.Tx, o *storage.Order) (Decision, error) {
 	at := o.CreatedAt
 	ids := storage.BuyerIdentities(o)
 	f := tx.BuyerFeatures(ids, at)
-	f.Hour = at.In(e.loc).Hour()
+	f.Hour = at.In(b.loc).Hour()
 	o.Features = &f
 	if err := tx.RecordBuyerOrder(ids, at, o.Amount); err != nil {
-		return processor.Decision{}, err
+		return Decision{}, err
 	}
-	r, ok := e.decide(envOf(o, f), o.ID)
+	r, ok := b.decide(envOf(o, f), o.ID)
 	if !ok {
-		return processor.Decision{Action: processor.DecideAllow}, nil
+		return Decision{Action: config.ActionAllow}, nil
 	}
-	if err := tx.AddRuleHit(r.Name, dayOf(at, e.loc)); err != nil {
-		return processor.Decision{}, err
+	if err := tx.AddRuleHit(r.Name, dayOf(at, b.loc)); err != nil {
+		return Decision{}, err
 	}
-	return processor.Decision{Action: r.Action, Reason: "rule:" + r.Name}, nil
+	return Decision{Action: r.Action, Reason: "rule:" + r.Name}, nil
 }
 
 // decide returns the first rule in force that matches env. It times the
 // rules together (two clock reads per order, whatever the number of rules);
 // over the budget, overran finds and switches off the rule at fault.
-func (e *Engine) decide(env Env, orderID uint64) (Rule, bool) {
-	e.mu.RLock()
-	rules := e.rules
-	e.mu.RUnlock()
-	m := e.vms.Get().(*vm.VM)
-	start := time.Since(e.epoch)
+func (b *Book) decide(env Env, orderID uint64) (Rule, bool) {
+	b.mu.RLock()
+	rules := b.rules
+	b.mu.RUnlock()
+	m := b.vms.Get().(*vm.VM)
+	start := time.Since(b.epoch)
 	hit, ran, memory := -1, len(rules), false
 	for i, r := range rules {
 		if r.Off || r.prog == nil {
@@ -169,7 +178,7 @@ func (e *Engine) decide(env Env, orderID uint64) (Rule, bool) {
 		out, err := m.Run(r.prog, &env)
 		if err != nil { // a runtime error (say, a modulo by zero) is no match
 			memory = memory || isMemory(err)
-			e.log.Warn().Err(err).Str("rule", r.Name).Uint64("order_id", orderID).Msg("rule failed to run")
+			b.log.Warn().Err(err).Str("rule", r.Name).Uint64("order_id", orderID).Msg("rule failed to run")
 			continue
 		}
 		if match, _ := out.(bool); match {
@@ -177,10 +186,10 @@ func (e *Engine) decide(env Env, orderID uint64) (Rule, bool) {
 			break
 		}
 	}
-	took := time.Since(e.epoch) - start
-	e.vms.Put(m)
-	if took > e.lim.eval || memory {
-		e.overran(rules[:ran], env, orderID)
+	took := time.Since(b.epoch) - start
+	b.vms.Put(m)
+	if took > b.lim.eval || memory {
+		b.overran(rules[:ran], env, orderID)
 	}
 	if hit < 0 {
 		return Rule{}, false
@@ -190,14 +199,14 @@ func (e *Engine) decide(env Env, orderID uint64) (Rule, bool) {
 
 // Reload replaces the config file's rules (SIGHUP). If any does not compile
 // or is over the limits, nothing changes and the error says which.
-func (e *Engine) Reload(cfgRules []config.Rule) error {
-	compiled, errs := e.lim.compileAll(cfgRules)
+func (b *Book) Reload(cfgRules []config.Rule) error {
+	compiled, errs := b.lim.compileAll(cfgRules)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	e.changing.Lock()
-	defer e.changing.Unlock()
-	e.apply(compiled, e.changes)
+	b.changing.Lock()
+	defer b.changing.Unlock()
+	b.apply(compiled, b.changes)
 	return nil
 }
 
@@ -213,61 +222,61 @@ var (
 
 // Set adds or replaces a rule from chat, after compiling it. The change is
 // stored and audited in one write.
-func (e *Engine) Set(actor storage.Actor, name, action, when string) error {
+func (b *Book) Set(actor storage.Actor, name, action, when string) error {
 	if !namePattern.MatchString(name) {
 		return ErrBadName
 	}
 	if action != config.ActionReview && action != config.ActionRefund && action != config.ActionAllow {
 		return ErrBadAction
 	}
-	if _, err := e.lim.compile(when); err != nil {
+	if _, err := b.lim.compile(when); err != nil {
 		if errors.Is(err, ErrOverLimit) {
 			return fmt.Errorf("rule %s is over its limits: %w", name, err)
 		}
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	wasOff := e.offForCost(name)
-	err := e.change(actor, storage.RuleChange{Name: name, When: when, Action: action}, "rules.set", action+" when "+when)
+	wasOff := b.offForCost(name)
+	err := b.change(actor, storage.RuleChange{Name: name, When: when, Action: action}, "rules.set", action+" when "+when)
 	if err == nil && wasOff {
-		e.raise(storage.Alert{Key: alertKey(name), Type: AlertRuleOff, Target: name, Resolved: true})
+		b.raise(storage.Alert{Key: alertKey(name), Type: AlertRuleOff, Target: name, Resolved: true})
 	}
 	return err
 }
 
 // Off switches a rule off from chat.
-func (e *Engine) Off(actor storage.Actor, name string) error {
-	ch, ok := e.offChange(name)
+func (b *Book) Off(actor storage.Actor, name string) error {
+	ch, ok := b.offChange(name)
 	if !ok {
 		return ErrNoRule
 	}
-	return e.change(actor, ch, "rules.off", "off")
+	return b.change(actor, ch, "rules.off", "off")
 }
 
 // offChange is the stored change that switches a rule off. A rule of the
 // config file keeps its expression there (a reload may change it); one set
 // from chat keeps it in the change, so that it is listed and can be set again.
-func (e *Engine) offChange(name string) (storage.RuleChange, bool) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	i := indexOf(e.rules, name)
+func (b *Book) offChange(name string) (storage.RuleChange, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	i := indexOf(b.rules, name)
 	if i < 0 {
 		return storage.RuleChange{}, false
 	}
 	ch := storage.RuleChange{Name: name, Off: true}
-	if indexOf(e.config, name) < 0 {
-		ch.When, ch.Action = e.rules[i].When, e.rules[i].Action
+	if indexOf(b.config, name) < 0 {
+		ch.When, ch.Action = b.rules[i].When, b.rules[i].Action
 	}
 	return ch, true
 }
 
 // change stores a rule change and its audit entry in one write, then puts
 // the rules in force in step.
-func (e *Engine) change(actor storage.Actor, ch storage.RuleChange, action, detail string) error {
-	e.changing.Lock()
-	defer e.changing.Unlock()
-	ch.By, ch.At = actor.Name, e.now()
+func (b *Book) change(actor storage.Actor, ch storage.RuleChange, action, detail string) error {
+	b.changing.Lock()
+	defer b.changing.Unlock()
+	ch.By, ch.At = actor.Name, b.now()
 	var changes []storage.RuleChange
-	err := e.store.Update(func(tx *storage.Tx) error {
+	err := b.store.Update(func(tx *storage.Tx) error {
 		if err := tx.PutRuleChange(ch); err != nil {
 			return err
 		}
@@ -280,6 +289,6 @@ func (e *Engine) change(actor storage.Actor, ch storage.RuleChange, action, deta
 	if err != nil {
 		return fmt.Errorf("store rule %s: %w", ch.Name, err)
 	}
-	e.apply(e.config, changes)
+	b.apply(b.config, changes)
 	return nil
 }

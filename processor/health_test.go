@@ -2,24 +2,37 @@ package processor
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
+	"cardflow/processor/health"
+
+	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
 
+// The thresholds of supplier health, as the README states them: a
+// scorecard is believed from 10 ended purchases in the hour; second
+// verification goes on at 3 refused purchases (and at least 2% of the
+// delivered ones) and off after 10 purchases delivered with fewer than
+// 0.5% refused.
+const (
+	scoreSample     = 10
+	verifyOnBad     = 3
+	verifyOffSample = 10
+)
+
 func (f *fixture) refreshScores() {
 	f.t.Helper()
-	if err := f.engine.RefreshScores(); err != nil {
+	if err := f.engine.health.Refresh(); err != nil {
 		f.t.Fatal(err)
 	}
 }
 
-func (f *fixture) scorecard(name string) Scorecard {
+func (f *fixture) scorecard(name string) health.Scorecard {
 	f.t.Helper()
 	for _, sc := range f.engine.Scorecards() {
 		if sc.Supplier == name {
@@ -27,7 +40,7 @@ func (f *fixture) scorecard(name string) Scorecard {
 		}
 	}
 	f.t.Fatalf("no scorecard for %s", name)
-	return Scorecard{}
+	return health.Scorecard{}
 }
 
 // buy submits n steam-50 orders and waits until each is delivered.
@@ -109,61 +122,6 @@ func TestAdaptiveRoutingNeverUsesAPausedSupplier(t *testing.T) {
 	}
 }
 
-// TestRankSourcesMovesASourceAheadOnlyWhenItScoresMoreThanTheMarginBetter
-// states adaptive routing's order: a source goes ahead of one configured
-// before it only when its score is more than 0.05 higher, and a source
-// without a score (own stock, a supplier with fewer than 10 ended purchases
-// in the hour) keeps its configured position while the others are ordered
-// around it.
-func TestRankSourcesMovesASourceAheadOnlyWhenItScoresMoreThanTheMarginBetter(t *testing.T) {
-	tests := []struct {
-		name       string
-		configured string
-		scores     map[string]float64 // a source missing here has no score
-		want       string
-	}{
-		{"close scores across a 0.05 step keep the order", "a b", map[string]float64{"a": 0.524, "b": 0.526}, "a b"},
-		{"a lead of exactly 0.05 keeps the order", "a b", map[string]float64{"a": 0.50, "b": 0.55}, "a b"},
-		{"a lead over 0.05 moves ahead", "a b", map[string]float64{"a": 0.50, "b": 0.551}, "b a"},
-		{"a worse source stays behind", "a b", map[string]float64{"a": 0.90, "b": 0.20}, "a b"},
-		{"a failing first source goes last", "a b c", map[string]float64{"a": 0, "b": 0.9, "c": 0.92}, "b c a"},
-		{"equal scores keep the order", "a b c d", map[string]float64{"a": 1, "b": 1, "c": 1, "d": 1}, "a b c d"},
-
-		{"a new supplier does not jump ahead", "a new", map[string]float64{"a": 0.60}, "a new"},
-		{"a new supplier first stays first", "new a", map[string]float64{"a": 0.99}, "new a"},
-		{"the others are ordered around a new supplier", "a new c", map[string]float64{"a": 0.80, "c": 0.95}, "c new a"},
-		{"own stock keeps its place too", "own a b", map[string]float64{"a": 0.3, "b": 0.9}, "own b a"},
-		{"nothing scored keeps the order", "own new", nil, "own new"},
-
-		// Closeness is not transitive: a source passes the ones before it
-		// one at a time, each by more than 0.05.
-		{"a chain of small steps keeps the order", "a b c", map[string]float64{"a": 0.50, "b": 0.54, "c": 0.58}, "a b c"},
-		{"a big step passes a small one", "a c b", map[string]float64{"a": 0.50, "b": 0.54, "c": 0.58}, "c a b"},
-		{"a big lead passes every source it beats", "a b c", map[string]float64{"a": 0.50, "b": 0.54, "c": 0.60}, "c a b"},
-		{"a passing source stops behind one it is close to", "a b c", map[string]float64{"a": 0.50, "b": 0.60, "c": 0.62}, "b c a"},
-		{"already best first", "a b c", map[string]float64{"a": 0.58, "b": 0.54, "c": 0.50}, "a b c"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var sources []config.Source
-			for _, name := range strings.Fields(tt.configured) {
-				sources = append(sources, config.Source{Supplier: name})
-			}
-			got := rankSources(sources, func(supplier string) (float64, bool) {
-				s, ok := tt.scores[supplier]
-				return s, ok
-			})
-			names := make([]string, len(got))
-			for i, s := range got {
-				names[i] = s.Supplier
-			}
-			if strings.Join(names, " ") != tt.want {
-				t.Errorf("configured %q with scores %v: tried %q, want %q", tt.configured, tt.scores, strings.Join(names, " "), tt.want)
-			}
-		})
-	}
-}
-
 // TestAdaptiveRoutingKeepsASupplierWithFewPurchasesInItsPlace: a (listed
 // first) refuses its first two purchases, which b then sells; a's hour
 // (10 of 12) is worse than b's (2 of 2), but two purchases are too few to
@@ -202,13 +160,13 @@ func (s *scripted) submitsSoFar() int {
 
 // TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop: supplier a
 // sends the same card again and again. After three refused purchases
-// RefreshScores switches second verification on for a (alert, audit); from
+// Refresh switches second verification on for a (alert, audit); from
 // then a's purchases are queried a second time before delivery: cards the
 // second answer confirms are delivered, cards it contradicts are bad and
 // bought from b. Two hours of clean purchases later it goes off again.
 func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	a, b := newScripted(), newScripted()
-	dup := suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "DUP-1", Password: "x"}}}
+	dup := suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "DUP-1", Password: "x"}}}
 	mode := "dup"
 	answers := map[string]suppliers.Result{} // purchase number → what the first answer said
 	a.onSubmit = func(o suppliers.Order, n int) suppliers.Result {
@@ -230,7 +188,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if mode == "contradict" {
-			return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []storage.Card{{Number: "OTHER-" + no, Password: "y"}}}
+			return suppliers.Result{Status: suppliers.StatusSucceeded, Cards: []card.Card{{Number: "OTHER-" + no, Password: "y"}}}
 		}
 		return answers[no]
 	}
@@ -242,7 +200,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	if sc := f.scorecard("a"); !sc.Verifying || sc.BadCards != verifyOnBad {
 		t.Fatalf("after %d bad cards: %+v", verifyOnBad, sc)
 	}
-	testkit.Eventually(f.t, "verification alert", func() bool { return f.alerts.has(AlertVerifying, false, "a") })
+	testkit.Eventually(f.t, "verification alert", func() bool { return f.alerts.has(health.AlertVerifying, false, "a") })
 	assertAudited(t, f, "verify.on", "a")
 
 	setMode("fresh")
@@ -267,10 +225,10 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	if sc := f.scorecard("a"); sc.Verifying {
 		t.Fatalf("after %d clean purchases: %+v", verifyOffSample, sc)
 	}
-	testkit.Eventually(f.t, "verification resolved", func() bool { return f.alerts.has(AlertVerifying, true, "a") })
+	testkit.Eventually(f.t, "verification resolved", func() bool { return f.alerts.has(health.AlertVerifying, true, "a") })
 	assertAudited(t, f, "verify.off", "a")
 	f.restart()
-	if f.engine.verifying("a") {
+	if f.engine.health.Verifying("a") {
 		t.Fatal("verification back on after a restart")
 	}
 }
@@ -290,9 +248,13 @@ func TestVerifyHoldSendsVerifiedOrdersToReview(t *testing.T) {
 	}
 	a.onQuery = func(no string, n int) suppliers.Result { a.mu.Lock(); defer a.mu.Unlock(); return answers[no] }
 	f := remoteFixture(t, a, b, func(o *Options) { o.VerifyHold = true })
-	f.engine.scores.mu.Lock()
-	f.engine.scores.verifying["a"] = true
-	f.engine.scores.mu.Unlock()
+	// Supplier a is under second verification, as a restart finds it
+	// from its open alert.
+	err := f.store.Update(func(tx *storage.Tx) error { return tx.Alerts().SetOpen(health.AlertVerifying+":a", true) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.restart()
 	o := f.submit("held", "steam-50", 1, 5000)
 	got := f.tickStatus(o.ID, storage.StatusReview)
 	if got.Reason != ReasonVerifyHold+":a" {

@@ -1,4 +1,4 @@
-package processor
+package report
 
 import (
 	"math"
@@ -15,17 +15,17 @@ import (
 type Figures struct {
 	From, To time.Time // [From, To)
 
-	Orders      int
-	Paid        money.Amount // of the orders accepted in the period
-	Delivered   int
-	DeliveredAt money.Amount // amount of the orders delivered in the period
-	Refunded    int
-	RefundedAt  money.Amount
-	Failed      int
-	FailReasons map[string]int
-	Reviews     int
-	RuleHits    map[string]int
-	Cost        money.Amount // supplier spend
+	Orders          int
+	Paid            money.Amount // of the orders accepted in the period
+	Delivered       int
+	DeliveredAmount money.Amount // amount of the orders delivered in the period
+	Refunded        int
+	RefundedAmount  money.Amount
+	Failed          int
+	FailReasons     map[string]int
+	Reviews         int
+	RuleHits        map[string]int
+	Cost            money.Amount // supplier spend
 
 	Delivery   Hist // acceptance to delivery
 	ReviewWait Hist // held for review until a person decided
@@ -80,7 +80,7 @@ func (f *Figures) SuccessRate() float64 {
 }
 
 // Margin is what delivered orders brought in less supplier spend.
-func (f *Figures) Margin() money.Amount { return f.DeliveredAt - f.Cost }
+func (f *Figures) Margin() money.Amount { return f.DeliveredAmount - f.Cost }
 
 func rate(n, of int, none float64) float64 {
 	if of == 0 {
@@ -133,9 +133,9 @@ func (h *Hist) add(label string, n int64) {
 	}
 }
 
-// Figures sums the counters of [from, to). Both ends are rounded down to a
-// slot (a quarter hour); the chart's hours start at from.
-func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, error) {
+// Read sums the counters of [from, to). Both ends are rounded down to a
+// slot (a quarter hour); the chart's hours start at from, in loc.
+func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figures, error) {
 	f := &Figures{From: from, To: to, FailReasons: map[string]int{}, RuleHits: map[string]int{},
 		Suppliers: map[string]*SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
@@ -157,7 +157,7 @@ func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, erro
 		return s
 	}
 	first, last := storage.Slot(from), storage.Slot(to.Add(-time.Nanosecond))
-	err := e.store.ScanStats(first, last, func(k storage.StatKey, v int64) {
+	err := store.ScanStats(first, last, func(k storage.StatKey, v int64) {
 		n := int(v)
 		switch k.Metric {
 		case storage.MetricOrders:
@@ -172,12 +172,12 @@ func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, erro
 			if h := hourOf(k.Slot); h != nil {
 				h.Delivered += n
 			}
-		case storage.MetricDeliveredAmt:
-			f.DeliveredAt += money.Amount(v)
+		case storage.MetricDeliveredAmount:
+			f.DeliveredAmount += money.Amount(v)
 		case storage.MetricRefunded:
 			f.Refunded += n
-		case storage.MetricRefundedAmt:
-			f.RefundedAt += money.Amount(v)
+		case storage.MetricRefundedAmount:
+			f.RefundedAmount += money.Amount(v)
 		case storage.MetricFailed:
 			f.Failed += n
 			f.FailReasons[k.Label] += n
@@ -196,7 +196,7 @@ func (e *Engine) Figures(from, to time.Time, loc *time.Location) (*Figures, erro
 			supplier(k.Label).Succeeded += n
 		case storage.MetricSupplierFail:
 			supplier(k.Label).Failed += n
-		case storage.MetricSupplierUnk:
+		case storage.MetricSupplierUnknown:
 			supplier(k.Label).Unknown += n
 		case storage.MetricSupplierBad:
 			supplier(k.Label).BadCards += n

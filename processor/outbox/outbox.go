@@ -1,10 +1,18 @@
-package processor
+// Package outbox carries every side effect of an order's change to its
+// receiver at least once: the events a write stored (storefront callbacks,
+// alerts for the operators) are delivered after the commit, in order per
+// lane, retried with backoff until acknowledged, and survive restarts. It
+// holds the dispatcher, the signed HTTP callback sender and the alerts the
+// outbox raises about itself (callbacks failing or redirected, a backlog).
+package outbox
 
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -14,14 +22,10 @@ import (
 	"cardflow/storage"
 )
 
-// AlertCallbackRedirect is raised, under the callback_failing key of the
-// storefront, when its callback URL answers with a redirect.
-const AlertCallbackRedirect = "callback_redirect"
-
-// Outbox event kinds.
+// Event kinds, each with its Deliverer.
 const (
-	kindCallback = "callback"
-	kindAlert    = "alert"
+	KindCallback = "callback"
+	KindAlert    = "alert"
 )
 
 // Deliverer hands one outbox event to its receiver. A nil error is the
@@ -29,6 +33,8 @@ const (
 type Deliverer interface {
 	Deliver(ctx context.Context, ev *storage.Event) error
 }
+
+var errNoHandler = errors.New("no handler for this event kind")
 
 // Retry schedule: exponential from a second up to an hour apart, for ever;
 // an alert is raised once an event has failed for alertAfter.
@@ -39,7 +45,7 @@ const (
 	concurrency = 64
 )
 
-// dispatcher delivers outbox events. Events of one lane (one order's
+// Outbox delivers stored events. Events of one lane (one order's
 // callbacks, or all alerts) go strictly in sequence: the next is sent only
 // after the previous was acknowledged. Different lanes go in parallel.
 //
@@ -50,7 +56,7 @@ const (
 // are read back in sequence order as delivered ones make room. While
 // anything is spilled, every new event is spilled too, so that no event
 // overtakes an earlier one of its lane.
-type dispatcher struct {
+type Outbox struct {
 	store    *storage.Store
 	log      zerolog.Logger
 	now      func() time.Time
@@ -91,24 +97,55 @@ type lane struct {
 	index  int  // in due; -1 when not there
 }
 
-func newDispatcher(store *storage.Store, log zerolog.Logger, now func() time.Time, handlers map[string]Deliverer, memCap int) *dispatcher {
+// Options are the outbox's receivers and settings.
+type Options struct {
+	Now func() time.Time // injected clock; time.Now when nil
+	Log zerolog.Logger
+	// Storefronts are the receivers of callbacks, by id.
+	Storefronts []Storefront
+	// HTTPClient sends callbacks; a 10 s client when nil. It never follows
+	// a redirect (see internal/outbound).
+	HTTPClient *http.Client
+	// Alerts receives alert events. Nil logs them.
+	Alerts Deliverer
+	// InMemory caps the events held in memory; the rest wait in the store.
+	// 0 means defaultMemCap.
+	InMemory int
+}
+
+// New builds the outbox over an open store. Nothing is sent before Load and
+// Run.
+func New(store *storage.Store, opts Options) *Outbox {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	memCap := opts.InMemory
 	if memCap <= 0 {
 		memCap = defaultMemCap
 	}
-	return &dispatcher{
-		store: store, log: log.With().Str("component", "outbox").Logger(), now: now, handlers: handlers,
+	log := opts.Log.With().Str("component", "outbox").Logger()
+	alerts := opts.Alerts
+	if alerts == nil {
+		alerts = logAlerts{log: opts.Log.With().Str("component", "engine").Logger()}
+	}
+	return &Outbox{
+		store: store, log: log, now: opts.Now,
+		handlers: map[string]Deliverer{
+			KindCallback: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now),
+			KindAlert:    alerts,
+		},
 		memCap: memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
 	}
 }
 
-// load reads the unacknowledged events after a restart: the oldest memCap
+// Load reads the unacknowledged events after a restart: the oldest memCap
 // of them into memory, the rest when there is room. It holds mu while it
 // reads, so that add, which may already be called (the storefront listener
-// is up before recovery ends), neither schedules an event load read too
+// is up before recovery ends), neither schedules an event Load read too
 // nor misses one committed after load's snapshot.
-func (d *dispatcher) load() error {
+func (d *Outbox) Load() error {
 	d.mu.Lock()
-	defer d.kick()
+	defer d.Kick()
 	defer d.mu.Unlock()
 	var (
 		events []*storage.Event
@@ -143,10 +180,10 @@ func (d *dispatcher) load() error {
 	return nil
 }
 
-// add schedules events committed to the store, in sequence order. Before
-// load it does nothing (load reads them); events load has counted are
+// Add schedules events committed to the store, in sequence order. Before
+// Load it does nothing (Load reads them); events Load has counted are
 // left alone.
-func (d *dispatcher) add(events []*storage.Event) {
+func (d *Outbox) Add(events []*storage.Event) {
 	d.mu.Lock()
 	for _, ev := range events {
 		if !d.loaded || ev.Seq < d.floor {
@@ -170,12 +207,12 @@ func (d *dispatcher) add(events []*storage.Event) {
 		d.schedule(ev)
 	}
 	d.mu.Unlock()
-	d.kick()
+	d.Kick()
 }
 
 // schedule puts an event in memory at the end of its lane. Call with mu
 // held.
-func (d *dispatcher) schedule(ev *storage.Event) {
+func (d *Outbox) schedule(ev *storage.Event) {
 	k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
 	l := d.lanes[k]
 	if l == nil {
@@ -191,7 +228,7 @@ func (d *dispatcher) schedule(ev *storage.Event) {
 
 // inMemory reports whether an event is in its lane. Lanes are short (one
 // order's callbacks), so a scan is cheap. Call with mu held.
-func (d *dispatcher) inMemory(ev *storage.Event) bool {
+func (d *Outbox) inMemory(ev *storage.Event) bool {
 	l := d.lanes[laneKey{kind: ev.Kind, orderID: ev.OrderID}]
 	if l == nil {
 		return false
@@ -206,7 +243,7 @@ func (d *dispatcher) inMemory(ev *storage.Event) bool {
 
 // maybeRefill starts reading spilled events back once half the memory is
 // free. Call with mu held.
-func (d *dispatcher) maybeRefill() {
+func (d *Outbox) maybeRefill() {
 	if !d.spilled || d.refilling || d.pending > d.memCap/2 {
 		return
 	}
@@ -218,7 +255,7 @@ func (d *dispatcher) maybeRefill() {
 }
 
 // refill reads up to room spilled events from sequence number from on.
-func (d *dispatcher) refill(from uint64, room int) {
+func (d *Outbox) refill(from uint64, room int) {
 	var events []*storage.Event
 	var next uint64
 	var end bool
@@ -234,7 +271,7 @@ func (d *dispatcher) refill(from uint64, room int) {
 		return err
 	})
 	d.mu.Lock()
-	defer d.kick()
+	defer d.Kick()
 	defer d.mu.Unlock()
 	d.refilling = false
 	acked := d.ackedDuringRefill
@@ -256,21 +293,33 @@ func (d *dispatcher) refill(from uint64, room int) {
 	d.spillFrom = min(d.spillFrom, next)
 }
 
-func (d *dispatcher) kick() {
+// Kick makes the dispatcher look at its schedule now, as after the clock
+// it was given has moved (tests move theirs by hand).
+func (d *Outbox) Kick() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (d *dispatcher) backlog() int {
+// Backlog is the number of events not yet acknowledged, in memory or only
+// in the store.
+func (d *Outbox) Backlog() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.stored
 }
 
-// oldest is when the oldest unacknowledged event was created (zero if none).
-func (d *dispatcher) oldest() time.Time {
+// InMemory is how many events are held in memory: at most the cap
+// (Options.InMemory); the rest wait in the store.
+func (d *Outbox) InMemory() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
+// oldest is when the oldest event in memory was created (zero if none).
+func (d *Outbox) oldest() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var t time.Time
@@ -282,8 +331,17 @@ func (d *dispatcher) oldest() time.Time {
 	return t
 }
 
-// run sends due events until ctx ends, then waits for sends in flight.
-func (d *dispatcher) run(ctx context.Context) {
+// Run sends due events, and checks the backlog every backlogEvery, until
+// ctx ends; then it waits for sends in flight.
+func (d *Outbox) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { d.watchBacklog(ctx) })
+	d.dispatch(ctx)
+}
+
+// dispatch sends due events until ctx ends, then waits for sends in flight.
+func (d *Outbox) dispatch(ctx context.Context) {
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -331,7 +389,7 @@ func (d *dispatcher) run(ctx context.Context) {
 }
 
 // release puts a lane back without sending (shutdown).
-func (d *dispatcher) release(l *lane) {
+func (d *Outbox) release(l *lane) {
 	d.mu.Lock()
 	l.busy = false
 	heap.Push(&d.due, l)
@@ -339,7 +397,7 @@ func (d *dispatcher) release(l *lane) {
 }
 
 // send delivers a lane's head event and records the result durably.
-func (d *dispatcher) send(ctx context.Context, l *lane) {
+func (d *Outbox) send(ctx context.Context, l *lane) {
 	d.mu.Lock()
 	ev := l.events[0]
 	d.mu.Unlock()
@@ -363,7 +421,7 @@ func (d *dispatcher) send(ctx context.Context, l *lane) {
 			if err := tx.DeleteEvent(ev.Seq); err != nil || !ev.Alerted {
 				return err
 			}
-			a, err := addCallbackAlert(tx, ev, AlertCallbackFailing, d.now(), true, "")
+			a, err := queueCallbackAlert(tx, ev, AlertCallbackFailing, d.now(), true, "")
 			if a != nil {
 				added = append(added, a)
 			}
@@ -386,16 +444,16 @@ func (d *dispatcher) send(ctx context.Context, l *lane) {
 		d.maybeRefill()
 		d.mu.Unlock()
 		if len(added) > 0 {
-			d.add(added)
+			d.Add(added)
 		}
-		d.kick()
+		d.Kick()
 		return
 	}
 	d.retryLater(l, ev, err)
 }
 
 // retryLater records a failed attempt and schedules the next one.
-func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
+func (d *Outbox) retryLater(l *lane, ev *storage.Event, cause error) {
 	now := d.now()
 	next := *ev
 	next.Attempts++
@@ -404,7 +462,7 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 	// A redirect is a misconfigured callback_url, not a passing fault: every
 	// retry will meet it again, so operators hear of it at once.
 	redirected := outbound.IsRedirect(cause)
-	raise := !next.Alerted && next.Kind == kindCallback && (redirected || now.Sub(next.CreatedAt) >= alertAfter)
+	raise := !next.Alerted && next.Kind == KindCallback && (redirected || now.Sub(next.CreatedAt) >= alertAfter)
 	next.Alerted = next.Alerted || raise
 	var added []*storage.Event
 	err := d.store.Update(func(tx *storage.Tx) error {
@@ -419,7 +477,7 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 		if redirected {
 			typ = AlertCallbackRedirect
 		}
-		a, err := addCallbackAlert(tx, ev, typ, now, false, next.LastError)
+		a, err := queueCallbackAlert(tx, ev, typ, now, false, next.LastError)
 		if a != nil {
 			added = append(added, a)
 		}
@@ -439,23 +497,14 @@ func (d *dispatcher) retryLater(l *lane, ev *storage.Event, cause error) {
 	d.requeue(l)
 	d.mu.Unlock()
 	if len(added) > 0 {
-		d.add(added)
+		d.Add(added)
 	}
-	d.kick()
-}
-
-// addCallbackAlert raises (or resolves) the alert for a storefront whose
-// callbacks keep failing. Both causes, a day of failures and a redirect,
-// share its key: one problem per storefront, resolved by the next callback
-// it acknowledges.
-func addCallbackAlert(tx *storage.Tx, ev *storage.Event, typ string, now time.Time, resolved bool, detail string) (*storage.Event, error) {
-	return raiseAlert(tx, storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: typ,
-		OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}, now)
+	d.Kick()
 }
 
 // requeue puts an idle lane with events back on the heap, or drops it. Call
 // with mu held.
-func (d *dispatcher) requeue(l *lane) {
+func (d *Outbox) requeue(l *lane) {
 	l.busy = false
 	if len(l.events) == 0 {
 		delete(d.lanes, l.key)

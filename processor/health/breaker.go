@@ -1,4 +1,4 @@
-package processor
+package health
 
 import (
 	"cmp"
@@ -104,33 +104,47 @@ func (b *breakers) state(name string) string {
 	return cb.State().String()
 }
 
-// supplierChanged raises the supplier-down alert when a breaker opens and
+// AlertSupplierDown is the alert of a supplier marked down, resolved when
+// it answers again.
+const AlertSupplierDown = "supplier_down"
+
+// Call runs one request to a supplier through its breaker. When the
+// breaker refuses, the request is not sent (sent is false).
+func (h *Health) Call(supplier string, req func() suppliers.Result) (res suppliers.Result, sent bool) {
+	return h.breakers.call(supplier, req)
+}
+
+// Down reports whether new orders should avoid a supplier now (see
+// breakers.down).
+func (h *Health) Down(supplier string) bool { return h.breakers.down(supplier) }
+
+// MarkedDown reports whether a supplier is marked down, half-open included:
+// the span of its supplier_down alert (see breakers.markedDown).
+func (h *Health) MarkedDown(supplier string) bool { return h.breakers.markedDown(supplier) }
+
+// BreakerState names a supplier's breaker state for operators: closed,
+// open, half-open; "n/a" for own stock.
+func (h *Health) BreakerState(supplier string) string { return h.breakers.state(supplier) }
+
+// Probe is how long a remote supplier stays marked down before one
+// request is let through as a probe.
+func (h *Health) Probe(supplier string) time.Duration { return h.probes[supplier] }
+
+// changed raises the supplier-down alert when a breaker opens and
 // resolves it when the supplier answers again; orders waiting for it look
 // again at once.
-func (e *Engine) supplierChanged(name string, down bool) {
+func (h *Health) changed(name string, down bool) {
 	go func() { // called inside the breaker's lock: write elsewhere
-		err := e.commit(func(tx *storage.Tx, c *effects) error {
-			return c.alert(tx, storage.Alert{Key: AlertSupplierDown + ":" + name, Type: AlertSupplierDown,
+		err := h.write(func(tx *storage.Tx, _ time.Time, alert func(storage.Alert) error) error {
+			return alert(storage.Alert{Key: AlertSupplierDown + ":" + name, Type: AlertSupplierDown,
 				Target: name, Resolved: !down})
 		})
 		if err != nil {
-			e.log.Error().Err(err).Str("supplier", name).Msg("record supplier state")
+			h.log.Error().Err(err).Str("supplier", name).Msg("record supplier state")
 		}
-		e.log.Warn().Str("supplier", name).Bool("down", down).Msg("supplier state changed")
+		h.log.Warn().Str("supplier", name).Bool("down", down).Msg("supplier state changed")
 		if !down {
-			e.relookWaiting()
+			h.markedUp()
 		}
 	}()
-}
-
-// relookWaiting puts every pending order back in the work queue.
-func (e *Engine) relookWaiting() {
-	var ids []uint64
-	_ = e.store.View(func(tx *storage.Tx) error {
-		ids = tx.OpenOrders(storage.StatusPending, 0)
-		return nil
-	})
-	for _, id := range ids {
-		e.queue.push(id)
-	}
 }
