@@ -79,7 +79,7 @@ func TestAdminAPIRequiresTheBearerToken(t *testing.T) {
 		wantJSON(t, r)
 	})
 	t.Run("an empty configured token refuses everyone", func(t *testing.T) {
-		open := httptest.NewServer(api.New(api.Options{Engine: f.engine, AdminToken: "", Now: f.clock.Now}).Admin())
+		open := httptest.NewServer(api.New(api.Options{Orders: f.engine, AdminToken: "", Now: f.clock.Now}).Admin())
 		defer open.Close()
 		for _, h := range []string{"", "Bearer ", "Bearer  "} {
 			wantError(t, send(t, open, adminCall(http.MethodGet, "/v1/stock", nil, h)), http.StatusUnauthorized, "unauthorized", "")

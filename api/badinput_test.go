@@ -444,7 +444,7 @@ func TestHealthEndpointsNeedNoSignature(t *testing.T) {
 func TestReadyzIs503UntilTheEngineHasStarted(t *testing.T) {
 	store := testkit.NewStore(t, storage.Open)
 	engine := processor.New(store, processor.Options{Products: defaultProducts(), Log: zerolog.Nop()})
-	srv := httptest.NewServer(api.New(api.Options{Engine: engine, Log: zerolog.Nop()}).Storefront())
+	srv := httptest.NewServer(api.New(api.Options{Orders: engine, Log: zerolog.Nop()}).Storefront())
 	defer func() {
 		srv.Close()
 		engine.Stop() // before the kit checks and closes the store

@@ -99,7 +99,7 @@ func TestARequestSignedBeforeTheStartIsRefused(t *testing.T) {
 
 	// A restart: a new server over the same store, a few seconds later.
 	f.clock.Advance(5 * time.Second)
-	restarted := api.New(api.Options{Engine: f.engine, Storefronts: map[string][]byte{"shop1": shop1Secret}, Now: f.clock.Now})
+	restarted := api.New(api.Options{Orders: f.engine, Storefronts: map[string][]byte{"shop1": shop1Secret}, Now: f.clock.Now})
 	srv := httptest.NewServer(restarted.Storefront())
 	defer srv.Close()
 	r := send(t, srv, captured)

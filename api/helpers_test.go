@@ -221,7 +221,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	}
 
 	f.server = api.New(api.Options{
-		Engine:      f.engine,
+		Orders:      f.engine,
 		Storefronts: map[string][]byte{"shop1": shop1Secret, "shop2": shop2Secret},
 		AdminToken:  adminToken,
 		Now:         f.clock.Now,

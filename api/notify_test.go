@@ -16,14 +16,14 @@ import (
 
 // hintRecorder is the engine with Hint recorded.
 type hintRecorder struct {
-	api.Engine
+	api.Orders
 	mu    sync.Mutex
 	hints []string
 }
 
-func (h *hintRecorder) Hint(no string) {
+func (h *hintRecorder) Hint(attemptNo string) {
 	h.mu.Lock()
-	h.hints = append(h.hints, no)
+	h.hints = append(h.hints, attemptNo)
 	h.mu.Unlock()
 }
 
@@ -37,8 +37,8 @@ func TestSupplierCallbackIsVerifiedAnsweredAndPassedOnAsAHint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &hintRecorder{Engine: f.engine}
-	server := api.New(api.Options{Engine: rec})
+	rec := &hintRecorder{Orders: f.engine}
+	server := api.New(api.Options{Orders: rec})
 	if err := server.MountNotify(api.SupplierNotify{Supplier: "fulu", Path: "/notify/fulu", Parse: client.ParseNotify,
 		Owner: "suppliers[1].notify_path"}); err != nil {
 		t.Fatal(err)

@@ -15,8 +15,9 @@ import (
 	"cardflow/storage"
 )
 
-// Engine is what the HTTP handlers need from the order engine.
-type Engine interface {
+// Orders is the order engine as the HTTP handlers use it: intake, lookups,
+// the admin actions, stock and backups.
+type Orders interface {
 	Submit(processor.Request) (*storage.Order, bool, error)
 	Order(id uint64) (*storage.Order, error)
 	OrderByExternal(storefront, externalID string) (*storage.Order, error)
@@ -30,7 +31,7 @@ type Engine interface {
 	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
 	Backup(w io.Writer, size func(int64)) (int64, error)
 	Ready() <-chan struct{}
-	Hint(no string)
+	Hint(attemptNo string)
 }
 
 // Bindings issues bind codes and unbinds operators (bind.Bindings).
@@ -41,7 +42,7 @@ type Bindings interface {
 
 // Options configure the server.
 type Options struct {
-	Engine      Engine
+	Orders      Orders
 	Storefronts map[string][]byte // id → secret
 	AdminToken  string
 	Now         func() time.Time
@@ -57,7 +58,7 @@ type Options struct {
 
 // Server holds the handlers of the listeners.
 type Server struct {
-	engine      Engine
+	engine      Orders
 	bindings    Bindings
 	storefronts map[string][]byte
 	adminToken  []byte
@@ -82,7 +83,7 @@ func New(opts Options) *Server {
 		operators[name] = true
 	}
 	s := &Server{
-		engine: opts.Engine, bindings: opts.Bindings, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
+		engine: opts.Orders, bindings: opts.Bindings, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, started: opts.Now().Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,

@@ -31,14 +31,14 @@ func pollDelay(queries int) time.Duration {
 // afterCommit acts on a plan once its transaction is durable: submits the new
 // attempts, schedules queries and re-looks, registers stock waits.
 func (e *Engine) afterCommit(id uint64, pl *plan) {
-	for _, no := range pl.sends {
-		e.goSupplier(id, no, func(ctx context.Context, done func()) { e.submit(ctx, id, no, done) })
+	for _, attemptNo := range pl.sends {
+		e.goSupplier(id, attemptNo, func(ctx context.Context, done func()) { e.submit(ctx, id, attemptNo, done) })
 	}
 	for _, q := range pl.queries {
-		e.timers.at(q.at, id, q.no)
+		e.timers.at(q.at, id, q.attemptNo)
 	}
-	if !pl.relookAt.IsZero() {
-		e.timers.at(pl.relookAt, id, "")
+	if !pl.recheckAt.IsZero() {
+		e.timers.at(pl.recheckAt, id, "")
 	}
 	if pl.waitSKU != "" && !e.waits.wait(pl.waitSKU, id, pl.waitUntil, pl.seen) {
 		e.queue.push(id) // stock arrived while we looked: look again
@@ -50,13 +50,13 @@ func (e *Engine) afterCommit(id uint64, pl *plan) {
 // workers and a surge never turns into one goroutine per purchase. At most
 // one request per attempt is in flight: a callback hint arriving while the
 // purchase is still being sent must not send it again.
-func (e *Engine) goSupplier(id uint64, no string, fn func(ctx context.Context, done func())) {
+func (e *Engine) goSupplier(id uint64, attemptNo string, fn func(ctx context.Context, done func())) {
 	token := new(byte)
-	if _, busy := e.busy.LoadOrStore(no, token); busy {
-		e.timers.at(e.now().Add(200*time.Millisecond), id, no) // ask again once this request is done
+	if _, busy := e.busy.LoadOrStore(attemptNo, token); busy {
+		e.timers.at(e.now().Add(200*time.Millisecond), id, attemptNo) // ask again once this request is done
 		return
 	}
-	done := func() { e.busy.CompareAndDelete(no, token) }
+	done := func() { e.busy.CompareAndDelete(attemptNo, token) }
 	e.requests.push(func(ctx context.Context) {
 		defer done()
 		fn(ctx, done)
@@ -118,9 +118,9 @@ func (p *requestPool) close() {
 }
 
 // attempt finds an attempt of an order by its number.
-func attempt(o *storage.Order, no string) *storage.Attempt {
+func attempt(o *storage.Order, attemptNo string) *storage.Attempt {
 	for i := range o.Attempts {
-		if o.Attempts[i].No == no {
+		if o.Attempts[i].No == attemptNo {
 			return &o.Attempts[i]
 		}
 	}
@@ -130,24 +130,24 @@ func attempt(o *storage.Order, no string) *storage.Attempt {
 // submit sends a stored attempt to its supplier and records the answer.
 // done is called as soon as the supplier has answered, so that what the
 // answer leads to (a resubmit, a query) may go out at once.
-func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) {
+func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done func()) {
 	o, err := e.Order(id)
 	if err != nil {
 		e.log.Error().Err(err).Uint64("order_id", id).Msg("read order for submit")
 		return
 	}
-	a := attempt(o, no)
+	a := attempt(o, attemptNo)
 	if a == nil || a.State != storage.AttemptSending {
 		return
 	}
 	sup := e.sources[a.Supplier]
 	if sup == nil {
-		e.record(id, no, suppliers.Result{Status: suppliers.StatusFailed, Reason: suppliers.ReasonConfig,
+		e.record(id, attemptNo, suppliers.Result{Status: suppliers.StatusFailed, Reason: suppliers.ReasonConfig,
 			Detail: "supplier not configured"})
 		return
 	}
 	p := e.products[o.SKU]
-	req := suppliers.Order{No: no, Item: a.Item, Kind: p.Kind, Quantity: a.Units, Account: o.Account, Extra: o.Extra}
+	req := suppliers.Order{No: attemptNo, Item: a.Item, Kind: p.Kind, Quantity: a.Units, Account: o.Account, Extra: o.Extra}
 	if src, ok := sourceOf(p, a.Supplier); ok && src.MaxCost > 0 {
 		req.MaxUnitCost = src.MaxCost / money.Amount(max(src.Units, 1))
 	}
@@ -164,28 +164,28 @@ func (e *Engine) submit(ctx context.Context, id uint64, no string, done func()) 
 		// The supplier was marked down between routing and sending: nothing
 		// left our side. The attempt stays "sending" and goes out once the
 		// supplier is probed again.
-		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, attemptNo)
 		return
 	}
-	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("no", no).Str("result", res.Status.String()).
+	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("attempt_no", attemptNo).Str("result", res.Status.String()).
 		Str("detail", res.Detail).Msg("supplier submit")
-	e.record(id, no, res)
+	e.record(id, attemptNo, res)
 }
 
 // query asks a supplier about an attempt and records the answer. An attempt
 // still "sending" here was never sent (its supplier was marked down): it is
 // sent now.
-func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
+func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done func()) {
 	o, err := e.Order(id)
 	if err != nil {
 		return
 	}
-	a := attempt(o, no)
+	a := attempt(o, attemptNo)
 	if a == nil || !a.State.InFlight() {
 		return
 	}
 	if a.State == storage.AttemptSending {
-		e.submit(ctx, id, no, done)
+		e.submit(ctx, id, attemptNo, done)
 		return
 	}
 	sup := e.sources[a.Supplier]
@@ -194,7 +194,7 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeouts[a.Supplier])
 	start := time.Now()
-	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, no) })
+	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, attemptNo) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "query", res, sent, time.Since(start))
 	done()
@@ -202,16 +202,16 @@ func (e *Engine) query(ctx context.Context, id uint64, no string, done func()) {
 		return
 	}
 	if !sent { // the supplier is marked down: ask again once its probe is due, without counting a query
-		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, no)
+		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, attemptNo)
 		return
 	}
-	e.record(id, no, res)
+	e.record(id, attemptNo, res)
 }
 
 // record applies a supplier's answer to its attempt, then moves the order on
 // in the same transaction. Answers are idempotent: an attempt that already
 // ended ignores late ones (a callback and a poll may both report success).
-func (e *Engine) record(id uint64, no string, res suppliers.Result) {
+func (e *Engine) record(id uint64, attemptNo string, res suppliers.Result) {
 	// Seal cards before the write: crypto stays out of the writer.
 	var sealed []storage.SealedCard
 	for _, card := range res.Cards {
@@ -229,7 +229,7 @@ func (e *Engine) record(id uint64, no string, res suppliers.Result) {
 		if err != nil {
 			return err
 		}
-		a := attempt(o, no)
+		a := attempt(o, attemptNo)
 		if a == nil || !a.State.InFlight() {
 			return nil
 		}
@@ -245,8 +245,8 @@ func (e *Engine) record(id uint64, no string, res suppliers.Result) {
 		return tx.PutOrder(o)
 	})
 	if err != nil {
-		e.log.Error().Err(err).Uint64("order_id", id).Str("no", no).Msg("record supplier answer")
-		e.timers.at(e.now().Add(5*time.Second), id, no) // try the question again
+		e.log.Error().Err(err).Uint64("order_id", id).Str("attempt_no", attemptNo).Msg("record supplier answer")
+		e.timers.at(e.now().Add(5*time.Second), id, attemptNo) // try the question again
 		return
 	}
 	e.afterCommit(id, &pl)
@@ -272,7 +272,7 @@ func (e *Engine) applyResult(o *storage.Order, a *storage.Attempt, res suppliers
 			a.State, a.EndedAt = storage.AttemptVerifying, time.Time{}
 			a.Queries++
 			a.NextAt = now.Add(verifyDelay)
-			pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+			pl.queries = append(pl.queries, dueQuery{attemptNo: a.No, at: a.NextAt})
 		}
 	case suppliers.StatusFailed:
 		a.State, a.Reason, a.EndedAt, a.NextAt = storage.AttemptFailed, res.Reason, now, time.Time{}
@@ -304,7 +304,7 @@ func (e *Engine) askLater(a *storage.Attempt, now time.Time, pl *plan) {
 	}
 	a.Queries++
 	a.NextAt = now.Add(e.queryDelay(a.Supplier, a.Queries-1))
-	pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+	pl.queries = append(pl.queries, dueQuery{attemptNo: a.No, at: a.NextAt})
 }
 
 // queryDelay is the wait before asking about an attempt again. A supplier
@@ -391,17 +391,17 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 
 // Hint tells the engine that a supplier says an attempt has ended (its
 // callback): the attempt is queried now rather than at its next poll.
-func (e *Engine) Hint(no string) {
-	id, ok := orderOfAttempt(no)
+func (e *Engine) Hint(attemptNo string) {
+	id, ok := orderOfAttempt(attemptNo)
 	if !ok {
 		return
 	}
-	e.timers.at(e.now(), id, no)
+	e.timers.at(e.now(), id, attemptNo)
 }
 
 // orderOfAttempt reads the order id out of an attempt number.
-func orderOfAttempt(no string) (uint64, bool) {
-	rest, ok := strings.CutPrefix(no, "CF")
+func orderOfAttempt(attemptNo string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(attemptNo, "CF")
 	if !ok {
 		return 0, false
 	}

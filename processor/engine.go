@@ -164,7 +164,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	}
 	e.health = health.New(store, health.Options{Suppliers: opts.Suppliers, Sources: opts.Sources,
 		BreakerProbe: opts.BreakerProbe, Adaptive: opts.Routing == config.RoutingAdaptive, Now: opts.Now,
-		Log: e.log, Write: e.healthWrite, MarkedUp: e.relookWaiting})
+		Log: e.log, Write: e.healthWrite, MarkedUp: e.requeueWaiting})
 	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)
@@ -289,8 +289,8 @@ func (e *Engine) trim(above int64) {
 	}
 }
 
-// relookWaiting puts every pending order back in the work queue.
-func (e *Engine) relookWaiting() {
+// requeueWaiting puts every pending order back in the work queue.
+func (e *Engine) requeueWaiting() {
 	var ids []uint64
 	_ = e.store.View(func(tx *storage.Tx) error {
 		ids = tx.OpenOrders(storage.StatusPending, 0)
@@ -310,12 +310,12 @@ func (e *Engine) healthWrite(fn func(tx *storage.Tx, now time.Time, alert func(s
 }
 
 // wakeUp is what a timer does: query an attempt, or look at an order again.
-func (e *Engine) wakeUp(id uint64, no string) {
-	if no == "" {
+func (e *Engine) wakeUp(id uint64, attemptNo string) {
+	if attemptNo == "" {
 		e.queue.push(id)
 		return
 	}
-	e.goSupplier(id, no, func(ctx context.Context, done func()) { e.query(ctx, id, no, done) })
+	e.goSupplier(id, attemptNo, func(ctx context.Context, done func()) { e.query(ctx, id, attemptNo, done) })
 }
 
 // Store returns the engine's store (for the admin API's backup and stock reads).

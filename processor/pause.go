@@ -35,7 +35,7 @@ func (e *Engine) Resume(actor storage.Actor, name string) error {
 	if err := e.setPaused(actor, name, false); err != nil {
 		return err
 	}
-	e.relookWaiting()
+	e.requeueWaiting()
 	return nil
 }
 

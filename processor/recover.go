@@ -34,7 +34,7 @@ func (e *Engine) recover() error {
 					a.State, a.NextAt = storage.AttemptUnknown, c.now
 				}
 				if a.State.InFlight() {
-					pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+					pl.queries = append(pl.queries, dueQuery{attemptNo: a.No, at: a.NextAt})
 				}
 			}
 			return tx.PutOrder(o)

@@ -26,8 +26,8 @@ const (
 	// oosRetry is how soon a source that answered "out of stock" is asked
 	// again: suppliers restock, so out of stock everywhere means waiting.
 	oosRetry = time.Minute
-	// relook is how often an order waiting for a supplier looks again.
-	relook = 30 * time.Second
+	// recheckEvery is how often an order waiting for a supplier looks again.
+	recheckEvery = 30 * time.Second
 	// maxBadPerBatch ends the re-buying of a batch whose sources keep
 	// sending cards that were delivered before.
 	maxBadPerBatch = 3
@@ -54,17 +54,18 @@ func batchesOf(o *storage.Order, p config.Product) []batch {
 
 // plan is what one look at an order decided, to act on after the commit.
 type plan struct {
-	sends     []string  // attempt numbers to submit
-	queries   []query   // attempts to query, and when
-	waitSKU   string    // wait for this SKU's own stock
-	waitUntil time.Time // the wait's deadline
-	relookAt  time.Time // look again then (suppliers may recover or restock)
-	seen      uint64    // the SKU's stock version when looked at
+	sends     []string   // attempt numbers to submit
+	queries   []dueQuery // attempts to query, and when
+	waitSKU   string     // wait for this SKU's own stock
+	waitUntil time.Time  // the wait's deadline
+	recheckAt time.Time  // look again then (suppliers may recover or restock)
+	seen      uint64     // the SKU's stock version when looked at
 }
 
-type query struct {
-	no string
-	at time.Time
+// dueQuery is an attempt to ask its supplier about, and when.
+type dueQuery struct {
+	attemptNo string
+	at        time.Time
 }
 
 // batchAttempts returns the attempts of one batch that still count.
@@ -118,7 +119,7 @@ func (e *Engine) advance(tx *storage.Tx, c *effects, o *storage.Order, pl *plan)
 		if i := slices.IndexFunc(atts, func(a *storage.Attempt) bool { return a.State.InFlight() }); i >= 0 {
 			inFlight = true
 			if a := atts[i]; a.State != storage.AttemptSending {
-				pl.queries = append(pl.queries, query{no: a.No, at: a.NextAt})
+				pl.queries = append(pl.queries, dueQuery{attemptNo: a.No, at: a.NextAt})
 			}
 			continue
 		}
@@ -310,7 +311,7 @@ func (e *Engine) wait(tx *storage.Tx, c *effects, o *storage.Order, pl *plan, p 
 		return e.failOrder(tx, c, o, reason)
 	}
 	if e.hasRemoteSource(p) || reason == ReasonPaused {
-		pl.relookAt = c.now.Add(relook)
+		pl.recheckAt = c.now.Add(recheckEvery)
 	}
 	if reason == ReasonOutOfStock && e.hasStockSource(p) {
 		pl.waitSKU = o.SKU

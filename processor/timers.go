@@ -7,12 +7,13 @@ import (
 	"time"
 )
 
-// timers wakes the engine at set times: to query a supplier attempt (no set)
-// or to look at an order again (no empty). Times are the engine's clock;
-// waiting uses real timers, and kick re-evaluates after the clock moves.
+// timers wakes the engine at set times: to query a supplier attempt (its
+// attempt number set) or to look at an order again (attempt number empty).
+// Times are the engine's clock; waiting uses real timers, and kick
+// re-evaluates after the clock moves.
 type timers struct {
 	now  func() time.Time
-	fire func(orderID uint64, no string)
+	fire func(orderID uint64, attemptNo string)
 
 	mu   sync.Mutex
 	h    timerHeap
@@ -21,8 +22,8 @@ type timers struct {
 }
 
 type timerKey struct {
-	orderID uint64
-	no      string
+	orderID   uint64
+	attemptNo string
 }
 
 type timerEntry struct {
@@ -35,8 +36,8 @@ func newTimers(now func() time.Time, fire func(uint64, string)) *timers {
 }
 
 // at schedules a wake-up; an earlier one for the same key wins.
-func (t *timers) at(when time.Time, orderID uint64, no string) {
-	k := timerKey{orderID, no}
+func (t *timers) at(when time.Time, orderID uint64, attemptNo string) {
+	k := timerKey{orderID, attemptNo}
 	t.mu.Lock()
 	if cur, ok := t.set[k]; !ok || when.Before(cur) {
 		t.set[k] = when
@@ -81,7 +82,7 @@ func (t *timers) run(ctx context.Context) {
 		}
 		t.mu.Unlock()
 		for _, k := range due {
-			t.fire(k.orderID, k.no)
+			t.fire(k.orderID, k.attemptNo)
 		}
 		tm.Reset(wait)
 		select {

@@ -97,7 +97,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		names[i] = op.Name
 	}
 	binds := bind.New(store, nil)
-	srv := api.New(api.Options{Engine: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
+	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
 		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {

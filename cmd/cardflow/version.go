@@ -2,30 +2,14 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
-
-	"cardflow/config"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-func cmdKeygen(args []string) int {
-	if len(args) > 0 {
-		fmt.Fprintln(os.Stderr, "cardflow keygen takes no arguments")
-		return 2
-	}
-	key, err := config.GenerateMasterKey()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cardflow keygen: %v\n", err)
-		return 1
-	}
-	fmt.Println(key)
-	return 0
-}
-
+// cmdVersion prints the build: version, Go, platform and the VCS revision.
 func cmdVersion() int {
 	fmt.Printf("cardflow %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if info, ok := debug.ReadBuildInfo(); ok {
