@@ -19,6 +19,7 @@ import (
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/periodic"
 	"cardflow/processor/health"
 	"cardflow/processor/outbox"
 	"cardflow/report"
@@ -201,13 +202,13 @@ func (e *Engine) Start(ctx context.Context) error {
 	for range e.workers {
 		e.wg.Go(e.work)
 	}
-	e.wg.Go(func() { e.outbox.Run(ctx) })                      // with its backlog check
-	e.wg.Go(func() { every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
+	e.wg.Go(func() { e.outbox.Run(ctx) })                               // with its backlog check
+	e.wg.Go(func() { periodic.Every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
 	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
 	e.trim(0)
-	e.wg.Go(func() { every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
+	e.wg.Go(func() { periodic.Every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -242,27 +243,13 @@ func (e *Engine) Stop() {
 // flushLoop writes the buyer history's first sightings once a minute (see
 // storage.Store.FlushBuyers).
 func (e *Engine) flushLoop(ctx context.Context) {
-	every(ctx, time.Minute, e.flushBuyers)
+	periodic.Every(ctx, time.Minute, e.flushBuyers)
 	e.flushBuyers() // at shutdown, so the next start-up has almost no first sightings to look up
 }
 
 func (e *Engine) flushBuyers() {
 	if err := e.store.FlushBuyers(e.now()); err != nil {
 		e.log.Error().Err(err).Msg("flush buyer history")
-	}
-}
-
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
 	}
 }
 

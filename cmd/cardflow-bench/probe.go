@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"cardflow/internal/outbound"
+	"cardflow/internal/periodic"
 )
 
 // probe checks, while the load runs, that the service's health and metrics
@@ -39,21 +40,14 @@ func newProbe(base string, sc scraper) *probe {
 
 // run probes every interval until ctx ends.
 func (p *probe) run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, interval, func() {
 		start := time.Now()
 		err := p.readyOnce(ctx)
 		p.record(&p.readyz, "readyz", time.Since(start), err, ctx)
 		start = time.Now()
 		_, err = p.scraper.scrape(ctx)
 		p.record(&p.metrics, "metrics", time.Since(start), err, ctx)
-	}
+	})
 }
 
 func (p *probe) record(into *[]time.Duration, what string, d time.Duration, err error, ctx context.Context) {

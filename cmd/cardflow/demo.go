@@ -26,6 +26,7 @@ import (
 	"cardflow/internal/app"
 	"cardflow/internal/demo"
 	"cardflow/internal/logging"
+	"cardflow/internal/periodic"
 	"cardflow/internal/storefront"
 	"cardflow/processor"
 	"cardflow/storage"
@@ -219,16 +220,7 @@ func restockLater(ctx context.Context, admin *adminclient.Client, con *console.C
 
 // reportCallbacks prints what the simulated storefront verified every 30 s.
 func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.Console, lang string) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		printCallbackReport(r, con, lang)
-	}
+	periodic.Every(ctx, 30*time.Second, func() { printCallbackReport(r, con, lang) })
 }
 
 // printCallbackReport prints the storefront's tally and every broken

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"cardflow/internal/money"
+	"cardflow/internal/periodic"
 	"cardflow/report"
 	"cardflow/storage"
 	"cardflow/suppliers"
@@ -26,7 +27,7 @@ type balances struct {
 // first show up as failed purchases.
 func (h *Health) balanceLoop(ctx context.Context) {
 	h.CheckBalances(ctx)
-	every(ctx, balanceEvery, func() { h.CheckBalances(ctx) })
+	periodic.Every(ctx, balanceEvery, func() { h.CheckBalances(ctx) })
 }
 
 // AlertBalanceLow is the alert of a supplier whose prepaid balance is below

@@ -96,17 +96,3 @@ func (h *Health) Run(ctx context.Context) {
 	wg.Go(func() { h.scoreLoop(ctx) })
 	wg.Wait()
 }
-
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cardflow/config"
+	"cardflow/internal/periodic"
 	"cardflow/report"
 	"cardflow/storage"
 )
@@ -92,7 +93,7 @@ func (h *Health) Verifying(supplier string) bool {
 // counters they are read from once an hour.
 func (h *Health) scoreLoop(ctx context.Context) {
 	var pruned time.Time
-	every(ctx, scoreEvery, func() {
+	periodic.Every(ctx, scoreEvery, func() {
 		if err := h.Refresh(); err != nil {
 			h.log.Error().Err(err).Msg("refresh supplier scorecards")
 		}

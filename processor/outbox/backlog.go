@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -20,20 +19,6 @@ const (
 // AlertBacklog is the alert of an outbox that holds too many events or too
 // old ones.
 const AlertBacklog = "backlog"
-
-// watchBacklog checks the backlog every backlogEvery until ctx ends.
-func (d *Outbox) watchBacklog(ctx context.Context) {
-	t := time.NewTicker(backlogEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d.checkBacklog()
-		}
-	}
-}
 
 // checkBacklog raises the backlog alert when the outbox holds too many
 // events or too old ones, and resolves it when it has drained.

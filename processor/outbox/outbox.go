@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/internal/outbound"
+	"cardflow/internal/periodic"
 	"cardflow/storage"
 )
 
@@ -336,7 +337,7 @@ func (d *Outbox) oldest() time.Time {
 func (d *Outbox) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { d.watchBacklog(ctx) })
+	wg.Go(func() { periodic.Every(ctx, backlogEvery, d.checkBacklog) })
 	d.dispatch(ctx)
 }
 
