@@ -1,7 +1,12 @@
-// Package processor is the order engine: intake, fulfilment from own stock,
-// waiting for stock, operator actions, recovery after a crash, and the outbox
-// that carries every side effect (storefront callbacks, alerts) to its
-// receiver at least once.
+// Package processor is the order engine: it owns an order's lifecycle from
+// intake (rules screen, idempotent accept) through fulfilment (own stock,
+// routing among remote suppliers, purchases, queries of answers in doubt,
+// verification, waiting for stock) to delivery, operator actions and
+// recovery after a crash. What it uses but does not own sits beside it:
+// processor/health (breakers, balances, scorecards), processor/outbox (every
+// side effect carried at least once), processor/view (the storefront's view
+// of an order), report (the counters) and rules (the intake rules). The
+// order flow is drawn in docs/architecture.md.
 package processor
 
 import (
