@@ -76,7 +76,7 @@ func (d *Daily) SendDue() (bool, error) {
 	)
 	if err := d.store.View(func(tx *storage.Tx) error {
 		sent = tx.MetaTime(metaReportSent)
-		first, ok := tx.FirstCounted()
+		first, ok := tx.Counters().FirstCounted()
 		empty = !ok || !first.Before(p.To)
 		return nil
 	}); err != nil {

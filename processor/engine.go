@@ -395,7 +395,7 @@ func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor
 // event queues an outbox event in the transaction.
 func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 	ev.CreatedAt, ev.NextAt = c.now, c.now
-	if err := tx.AddEvent(ev); err != nil {
+	if err := tx.Outbox().Add(ev); err != nil {
 		return err
 	}
 	c.events = append(c.events, ev)

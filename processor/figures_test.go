@@ -124,8 +124,8 @@ func TestBalanceMovementIsReconciledWithPurchases(t *testing.T) {
 	record := func(balance, spent money.Amount) {
 		err := f.store.Update(func(tx *storage.Tx) error {
 			slot := storage.Slot(f.clock.Now())
-			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: "own"}, int64(balance))
-			tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: "own"}, int64(spent))
+			tx.Counters().Set(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: "own"}, int64(balance))
+			tx.Counters().Set(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: "own"}, int64(spent))
 			return nil
 		})
 		if err != nil {

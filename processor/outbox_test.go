@@ -33,7 +33,7 @@ func (r *failingReceiver) count() int {
 func (f *fixture) storedEvents() []*storage.Event {
 	var out []*storage.Event
 	_ = f.store.View(func(tx *storage.Tx) error {
-		return tx.Events(func(e *storage.Event) error { out = append(out, e); return nil })
+		return tx.Outbox().Each(func(e *storage.Event) error { out = append(out, e); return nil })
 	})
 	return out
 }

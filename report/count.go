@@ -127,9 +127,9 @@ func CountRuleHit(tx *storage.Tx, at time.Time, rule string) {
 // balance's movement with purchases.
 func CountBalance(tx *storage.Tx, at time.Time, supplier string, balance money.Amount) {
 	slot := storage.Slot(at)
-	spent := tx.Stat(storage.StatKey{Slot: storage.LifetimeSlot, Metric: storage.MetricSupplierCost, Label: supplier})
-	tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: supplier}, int64(balance))
-	tx.SetStat(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: supplier}, spent)
+	spent := tx.Counters().Get(storage.StatKey{Slot: storage.LifetimeSlot, Metric: storage.MetricSupplierCost, Label: supplier})
+	tx.Counters().Set(storage.StatKey{Slot: slot, Metric: storage.MetricBalance, Label: supplier}, int64(balance))
+	tx.Counters().Set(storage.StatKey{Slot: slot, Metric: storage.MetricBalanceSpend, Label: supplier}, spent)
 }
 
 // counter adds to the counters of one write at one moment.
@@ -140,7 +140,7 @@ type counter struct {
 
 // stat adds to a counter; the write commits it with everything else.
 func (c counter) stat(slot uint32, m storage.Metric, label string, delta int64) {
-	c.tx.AddStat(storage.StatKey{Slot: slot, Metric: m, Label: label}, delta)
+	c.tx.Counters().Add(storage.StatKey{Slot: slot, Metric: m, Label: label}, delta)
 }
 
 // statsKept is how long slot counters are kept: reports look back a week,
@@ -155,7 +155,7 @@ func Prune(store *storage.Store, now time.Time) error {
 		var n int
 		err := store.Update(func(tx *storage.Tx) error {
 			var err error
-			n, err = tx.PruneStats(before, 5000)
+			n, err = tx.Counters().Prune(before, 5000)
 			return err
 		})
 		if err != nil || n < 5000 {

@@ -70,7 +70,7 @@ func newWithLimits(store *storage.Store, cfgRules []config.Rule, loc *time.Locat
 	var changes []storage.RuleChange
 	err := store.View(func(tx *storage.Tx) error {
 		var err error
-		changes, err = tx.RuleChanges()
+		changes, err = tx.Rules().Changes()
 		return err
 	})
 	if err != nil {
@@ -155,7 +155,7 @@ func (b *Book) Screen(tx *storage.Tx, o *storage.Order) (Decision, error) {
 	if !ok {
 		return Decision{Action: config.ActionAllow}, nil
 	}
-	if err := tx.AddRuleHit(r.Name, dayOf(at, b.loc)); err != nil {
+	if err := tx.Rules().AddHit(r.Name, dayOf(at, b.loc)); err != nil {
 		return Decision{}, err
 	}
 	return Decision{Action: r.Action, Reason: "rule:" + r.Name}, nil
@@ -277,11 +277,11 @@ func (b *Book) change(actor storage.Actor, ch storage.RuleChange, action, detail
 	ch.By, ch.At = actor.Name, b.now()
 	var changes []storage.RuleChange
 	err := b.store.Update(func(tx *storage.Tx) error {
-		if err := tx.PutRuleChange(ch); err != nil {
+		if err := tx.Rules().PutChange(ch); err != nil {
 			return err
 		}
 		var err error
-		if changes, err = tx.RuleChanges(); err != nil {
+		if changes, err = tx.Rules().Changes(); err != nil {
 			return err
 		}
 		return tx.Audit(storage.AuditEntry{At: ch.At, Actor: actor, Action: action, Target: ch.Name, Outcome: "ok", Detail: detail})

@@ -460,7 +460,7 @@ func TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert(t *testing.T) {
 	s := testkit.NewStore(t, storage.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	err := s.Update(func(tx *storage.Tx) error {
-		return tx.PutRuleChange(storage.RuleChange{Name: "glue", When: "buyer.contact matches buyer.id", Action: config.ActionReview,
+		return tx.Rules().PutChange(storage.RuleChange{Name: "glue", When: "buyer.contact matches buyer.id", Action: config.ActionReview,
 			By: "alice", At: at})
 	})
 	if err != nil {

@@ -27,8 +27,8 @@ func (b *Book) List() ([]Status, error) {
 	out := make([]Status, 0, len(rules))
 	err := b.store.View(func(tx *storage.Tx) error {
 		for _, r := range rules {
-			out = append(out, Status{Rule: r, HitsToday: tx.RuleHits(r.Name, today, today),
-				Hits7d: tx.RuleHits(r.Name, today-6, today)})
+			out = append(out, Status{Rule: r, HitsToday: tx.Rules().Hits(r.Name, today, today),
+				Hits7d: tx.Rules().Hits(r.Name, today-6, today)})
 		}
 		return nil
 	})

@@ -7,10 +7,19 @@ import (
 	"fmt"
 )
 
-// AddEvent appends an event to the outbox, giving it a sequence number and a
+// OutboxTx is the outbox's events seen in one transaction (Tx.Outbox):
+// every side effect of a write, stored in the same write, until its
+// receiver has acknowledged it.
+type OutboxTx struct{ t *Tx }
+
+// Outbox returns the outbox's events of this transaction.
+func (t *Tx) Outbox() OutboxTx { return OutboxTx{t} }
+
+// Add appends an event to the outbox, giving it a sequence number and a
 // globally unique event_id (a restored backup can reuse sequence numbers, so
 // the id also carries random bytes).
-func (t *Tx) AddEvent(e *Event) error {
+func (view OutboxTx) Add(e *Event) error {
+	t := view.t
 	b := t.appending(bucketOutbox)
 	seq, err := t.nextEventSeq()
 	if err != nil {
@@ -41,8 +50,9 @@ func (t *Tx) nextEventSeq() (uint64, error) {
 	return n, nil
 }
 
-// PutEvent rewrites an event (after a failed delivery attempt).
-func (t *Tx) PutEvent(e *Event) error {
+// Put rewrites an event (after a failed delivery attempt).
+func (view OutboxTx) Put(e *Event) error {
+	t := view.t
 	b := t.tx.Bucket(bucketOutbox)
 	if b.Get(u64(e.Seq)) == nil {
 		return fmt.Errorf("event %d: %w", e.Seq, ErrNotFound)
@@ -61,17 +71,19 @@ func (t *Tx) putEvent(b interface{ Put(k, v []byte) error }, e *Event) error {
 	return nil
 }
 
-// DeleteEvent removes an acknowledged event. Deleting one already gone is
+// Delete removes an acknowledged event. Deleting one already gone is
 // fine: acknowledgements may be repeated.
-func (t *Tx) DeleteEvent(seq uint64) error {
+func (view OutboxTx) Delete(seq uint64) error {
+	t := view.t
 	if err := t.tx.Bucket(bucketOutbox).Delete(u64(seq)); err != nil {
 		return fmt.Errorf("delete event %d: %w", seq, err)
 	}
 	return nil
 }
 
-// Event reads one event.
-func (t *Tx) Event(seq uint64) (*Event, error) {
+// Get reads one event.
+func (view OutboxTx) Get(seq uint64) (*Event, error) {
+	t := view.t
 	v := t.tx.Bucket(bucketOutbox).Get(u64(seq))
 	if v == nil {
 		return nil, fmt.Errorf("event %d: %w", seq, ErrNotFound)
@@ -83,8 +95,9 @@ func (t *Tx) Event(seq uint64) (*Event, error) {
 	return e, nil
 }
 
-// Events calls fn for every pending event in sequence order.
-func (t *Tx) Events(fn func(*Event) error) error {
+// Each calls fn for every pending event in sequence order.
+func (view OutboxTx) Each(fn func(*Event) error) error {
+	t := view.t
 	return t.tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
 		e := new(Event)
 		if err := decodeEvent(v, e); err != nil {
@@ -94,10 +107,11 @@ func (t *Tx) Events(fn func(*Event) error) error {
 	})
 }
 
-// EventsFrom calls fn for the events from sequence number from on, in
+// From calls fn for the events from sequence number from on, in
 // order, until fn returns false. It returns the sequence number after the
 // last event fn saw, and whether the bucket ended.
-func (t *Tx) EventsFrom(from uint64, fn func(*Event) bool) (next uint64, end bool, err error) {
+func (view OutboxTx) From(from uint64, fn func(*Event) bool) (next uint64, end bool, err error) {
+	t := view.t
 	c := t.tx.Bucket(bucketOutbox).Cursor()
 	next = from
 	for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
@@ -113,17 +127,19 @@ func (t *Tx) EventsFrom(from uint64, fn func(*Event) bool) (next uint64, end boo
 	return next, true, nil
 }
 
-// LastEventSeq is the sequence number of the newest event ever added (0 if
+// LastSeq is the sequence number of the newest event ever added (0 if
 // none).
-func (t *Tx) LastEventSeq() uint64 {
+func (view OutboxTx) LastSeq() uint64 {
+	t := view.t
 	if v := t.tx.Bucket(bucketMeta).Get(keyEventSeq); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)
 	}
 	return 0
 }
 
-// CountEvents counts the events not yet acknowledged.
-func (t *Tx) CountEvents() int {
+// Count counts the events not yet acknowledged.
+func (view OutboxTx) Count() int {
+	t := view.t
 	n := 0
 	c := t.tx.Bucket(bucketOutbox).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {

@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// RuleTx is the intake rules' records seen in one transaction (Tx.Rules):
+// rules changed from chat and each rule's daily match counts.
+type RuleTx struct{ t *Tx }
+
+// Rules returns the intake rules' records of this transaction.
+func (t *Tx) Rules() RuleTx { return RuleTx{t} }
+
 // RuleChange is a rule an operator set or switched off from chat. It
 // overrides the config rule of the same name (or adds one) and survives
 // restarts and config reloads.
@@ -21,8 +28,9 @@ type RuleChange struct {
 	At     time.Time `json:"at"`
 }
 
-// RuleChanges lists the rules changed from chat, oldest first.
-func (t *Tx) RuleChanges() ([]RuleChange, error) {
+// Changes lists the rules changed from chat, oldest first.
+func (view RuleTx) Changes() ([]RuleChange, error) {
+	t := view.t
 	var out []RuleChange
 	err := t.tx.Bucket(bucketRules).ForEach(func(_, v []byte) error {
 		var r RuleChange
@@ -36,8 +44,9 @@ func (t *Tx) RuleChanges() ([]RuleChange, error) {
 	return out, err
 }
 
-// PutRuleChange stores a rule set or switched off from chat.
-func (t *Tx) PutRuleChange(r RuleChange) error {
+// PutChange stores a rule set or switched off from chat.
+func (view RuleTx) PutChange(r RuleChange) error {
+	t := view.t
 	b := t.tx.Bucket(bucketRules)
 	if old := b.Get([]byte(r.Name)); old != nil {
 		var prev RuleChange
@@ -69,9 +78,10 @@ func hitKey(rule string, day int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(day))
 }
 
-// AddRuleHit counts one match of a rule on a day (a day number in the
+// AddHit counts one match of a rule on a day (a day number in the
 // shop's zone).
-func (t *Tx) AddRuleHit(rule string, day int64) error {
+func (view RuleTx) AddHit(rule string, day int64) error {
+	t := view.t
 	b := t.tx.Bucket(bucketHits)
 	k := hitKey(rule, day)
 	var n uint64
@@ -84,8 +94,9 @@ func (t *Tx) AddRuleHit(rule string, day int64) error {
 	return nil
 }
 
-// RuleHits sums a rule's matches over days from..to, inclusive.
-func (t *Tx) RuleHits(rule string, from, to int64) int {
+// Hits sums a rule's matches over days from..to, inclusive.
+func (view RuleTx) Hits(rule string, from, to int64) int {
+	t := view.t
 	n := 0
 	c := t.tx.Bucket(bucketHits).Cursor()
 	end := hitKey(rule, to)

@@ -24,11 +24,11 @@ func TestScanStatsReadsEveryCounterInShortTransactions(t *testing.T) {
 	must(t, s.Update(func(tx *Tx) error {
 		for slot := range uint32(slots) {
 			for l := range labels {
-				tx.AddStat(StatKey{Slot: 1000 + slot, Metric: MetricOrders, Label: fmt.Sprintf("sku-%02d", l)}, int64(l+1))
+				tx.Counters().Add(StatKey{Slot: 1000 + slot, Metric: MetricOrders, Label: fmt.Sprintf("sku-%02d", l)}, int64(l+1))
 			}
 		}
-		tx.AddStat(StatKey{Slot: 999, Metric: MetricOrders}, 1)  // before the range
-		tx.AddStat(StatKey{Slot: 2000, Metric: MetricOrders}, 1) // after it
+		tx.Counters().Add(StatKey{Slot: 999, Metric: MetricOrders}, 1)  // before the range
+		tx.Counters().Add(StatKey{Slot: 2000, Metric: MetricOrders}, 1) // after it
 		return nil
 	}))
 	type kv struct {
@@ -37,7 +37,7 @@ func TestScanStatsReadsEveryCounterInShortTransactions(t *testing.T) {
 	}
 	var want, got []kv
 	_ = s.View(func(tx *Tx) error {
-		tx.Stats(1000, 1000+slots-1, func(k StatKey, v int64) { want = append(want, kv{k, v}) })
+		tx.Counters().Range(1000, 1000+slots-1, func(k StatKey, v int64) { want = append(want, kv{k, v}) })
 		return nil
 	})
 	before := readTxns(s)

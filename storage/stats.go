@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// CounterTx is the counters seen in one transaction (Tx.Counters): the
+// per-quarter-hour slots every write that changes an order adds to, read
+// back by reports and scorecards.
+type CounterTx struct{ t *Tx }
+
+// Counters returns the counters of this transaction.
+func (t *Tx) Counters() CounterTx { return CounterTx{t} }
+
 // Reports and scorecards read durable counters, never the orders: a day of
 // a busy shop is a million orders, and "right across restarts" rules out
 // counting in memory. Counters live in 15-minute slots of UTC time. Every
@@ -101,8 +109,9 @@ func SplitSupplierLabel(label string) (supplier string, bucket int, ok bool) {
 	return label[:n-2], int(label[n-1]), true
 }
 
-// AddStat adds delta to a counter. It takes effect when the write commits.
-func (t *Tx) AddStat(k StatKey, delta int64) {
+// Add adds delta to a counter. It takes effect when the write commits.
+func (view CounterTx) Add(k StatKey, delta int64) {
+	t := view.t
 	if delta == 0 {
 		return
 	}
@@ -112,8 +121,9 @@ func (t *Tx) AddStat(k StatKey, delta int64) {
 	t.stats[k] += delta
 }
 
-// SetStat overwrites a counter (a gauge such as a balance reading).
-func (t *Tx) SetStat(k StatKey, v int64) {
+// Set overwrites a counter (a gauge such as a balance reading).
+func (view CounterTx) Set(k StatKey, v int64) {
+	t := view.t
 	if t.statSets == nil {
 		t.statSets = make(map[StatKey]int64)
 	}
@@ -121,8 +131,9 @@ func (t *Tx) SetStat(k StatKey, v int64) {
 	delete(t.stats, k)
 }
 
-// Stat reads a counter as this transaction sees it.
-func (t *Tx) Stat(k StatKey) int64 {
+// Get reads a counter as this transaction sees it.
+func (view CounterTx) Get(k StatKey) int64 {
+	t := view.t
 	if v, ok := t.statSets[k]; ok {
 		return v
 	}
@@ -166,9 +177,10 @@ func (t *Tx) flushStats() error {
 	return nil
 }
 
-// Stats calls fn for every counter of the slots from..to (inclusive), in
+// Range calls fn for every counter of the slots from..to (inclusive), in
 // key order.
-func (t *Tx) Stats(from, to uint32, fn func(k StatKey, v int64)) {
+func (view CounterTx) Range(from, to uint32, fn func(k StatKey, v int64)) {
+	t := view.t
 	c := t.tx.Bucket(bucketStats).Cursor()
 	var start [4]byte
 	binary.BigEndian.PutUint32(start[:], from)
@@ -189,7 +201,7 @@ func (t *Tx) Stats(from, to uint32, fn func(k StatKey, v int64)) {
 // reads.
 const statChunk = 4096
 
-// ScanStats is Tx.Stats in short read transactions of about statChunk
+// ScanStats is CounterTx.Range in short read transactions of about statChunk
 // counters each: a period of weeks is hundreds of thousands of counters,
 // and one long read transaction would hold up every write that makes the
 // file grow (bbolt remaps the file only once no read transaction is open).
@@ -228,10 +240,11 @@ func (s *Store) ScanStats(from, to uint32, fn func(k StatKey, v int64)) error {
 	}
 }
 
-// PruneStats deletes the counters of slots before the given one, at most
+// Prune deletes the counters of slots before the given one, at most
 // limit of them so that one write stays small; it reports how many it
 // deleted.
-func (t *Tx) PruneStats(before uint32, limit int) (int, error) {
+func (view CounterTx) Prune(before uint32, limit int) (int, error) {
+	t := view.t
 	b := t.tx.Bucket(bucketStats)
 	var doomed [][]byte
 	c := b.Cursor()
@@ -253,7 +266,8 @@ func (t *Tx) PruneStats(before uint32, limit int) (int, error) {
 // first order, purchase or balance reading, unless 93 days of pruning have
 // moved it on. ok is false while nothing has been counted (lifetime
 // counters aside).
-func (t *Tx) FirstCounted() (at time.Time, ok bool) {
+func (view CounterTx) FirstCounted() (at time.Time, ok bool) {
+	t := view.t
 	k, _ := t.tx.Bucket(bucketStats).Cursor().First()
 	if len(k) < 4 {
 		return time.Time{}, false

@@ -13,7 +13,7 @@ func readStats(t *testing.T, s *Store, from, to uint32) map[StatKey]int64 {
 	t.Helper()
 	got := map[StatKey]int64{}
 	err := s.View(func(tx *Tx) error {
-		tx.Stats(from, to, func(k StatKey, v int64) { got[k] = v })
+		tx.Counters().Range(from, to, func(k StatKey, v int64) { got[k] = v })
 		return nil
 	})
 	if err != nil {
@@ -24,7 +24,7 @@ func readStats(t *testing.T, s *Store, from, to uint32) map[StatKey]int64 {
 
 // TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne: 200 writes from 20
 // goroutines, sharing commits, each add 1 to one counter and 5 to another;
-// a write that fails after adding leaves no trace. Gauges (SetStat) keep
+// a write that fails after adding leaves no trace. Gauges (CounterTx.Set) keep
 // the last value; negative deltas work.
 func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 	s := testkit.NewStore(t, Open)
@@ -36,8 +36,8 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 		wg.Go(func() {
 			for range 10 {
 				err := s.Update(func(tx *Tx) error {
-					tx.AddStat(orders, 1)
-					tx.AddStat(paid, 5)
+					tx.Counters().Add(orders, 1)
+					tx.Counters().Add(paid, 5)
 					return nil
 				})
 				if err != nil {
@@ -48,7 +48,7 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 	}
 	wg.Go(func() {
 		err := s.Update(func(tx *Tx) error {
-			tx.AddStat(orders, 1000)
+			tx.Counters().Add(orders, 1000)
 			return errors.New("refused")
 		})
 		if err == nil {
@@ -57,10 +57,10 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 	})
 	wg.Wait()
 	err := s.Update(func(tx *Tx) error {
-		tx.AddStat(StatKey{Slot: slot, Metric: MetricCohort, Label: "pending"}, -300)
-		tx.SetStat(StatKey{Slot: slot, Metric: MetricBalance, Label: "fulu"}, 7)
-		tx.SetStat(StatKey{Slot: slot, Metric: MetricBalance, Label: "fulu"}, 9)
-		if got := tx.Stat(orders); got != 200 {
+		tx.Counters().Add(StatKey{Slot: slot, Metric: MetricCohort, Label: "pending"}, -300)
+		tx.Counters().Set(StatKey{Slot: slot, Metric: MetricBalance, Label: "fulu"}, 7)
+		tx.Counters().Set(StatKey{Slot: slot, Metric: MetricBalance, Label: "fulu"}, 9)
+		if got := tx.Counters().Get(orders); got != 200 {
 			t.Errorf("Stat inside the write = %d", got)
 		}
 		return nil
@@ -81,16 +81,16 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 	}
 }
 
-// TestStatsRangeAndPrune: Stats reads only the slots asked for; PruneStats
+// TestStatsRangeAndPrune: CounterTx.Range reads only the slots asked for; Prune
 // deletes old slots in chunks and never the lifetime slot.
 func TestStatsRangeAndPrune(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	err := s.Update(func(tx *Tx) error {
 		for slot := uint32(100); slot < 110; slot++ {
-			tx.AddStat(StatKey{Slot: slot, Metric: MetricOrders}, int64(slot))
-			tx.AddStat(StatKey{Slot: slot, Metric: MetricSupplierTime, Label: SupplierLabel("fulu", 0)}, 1)
+			tx.Counters().Add(StatKey{Slot: slot, Metric: MetricOrders}, int64(slot))
+			tx.Counters().Add(StatKey{Slot: slot, Metric: MetricSupplierTime, Label: SupplierLabel("fulu", 0)}, 1)
 		}
-		tx.AddStat(StatKey{Slot: LifetimeSlot, Metric: MetricSupplierCost, Label: "fulu"}, 42)
+		tx.Counters().Add(StatKey{Slot: LifetimeSlot, Metric: MetricSupplierCost, Label: "fulu"}, 42)
 		return nil
 	})
 	if err != nil {
@@ -103,7 +103,7 @@ func TestStatsRangeAndPrune(t *testing.T) {
 		var n int
 		err := s.Update(func(tx *Tx) error {
 			var err error
-			n, err = tx.PruneStats(105, 3)
+			n, err = tx.Counters().Prune(105, 3)
 			return err
 		})
 		if err != nil {

@@ -32,7 +32,7 @@ func QueueAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event,
 		return nil, err
 	}
 	ev := &storage.Event{Kind: KindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
-	if err := tx.AddEvent(ev); err != nil {
+	if err := tx.Outbox().Add(ev); err != nil {
 		return nil, err
 	}
 	return ev, nil

@@ -156,10 +156,10 @@ func (d *Outbox) Load() error {
 		floor  uint64
 	)
 	err := d.store.View(func(tx *storage.Tx) error {
-		total = tx.CountEvents()
-		floor = tx.LastEventSeq() + 1
+		total = tx.Outbox().Count()
+		floor = tx.Outbox().LastSeq() + 1
 		var err error
-		next, end, err = tx.EventsFrom(0, func(ev *storage.Event) bool {
+		next, end, err = tx.Outbox().From(0, func(ev *storage.Event) bool {
 			if len(events) == d.memCap {
 				return false
 			}
@@ -262,7 +262,7 @@ func (d *Outbox) refill(from uint64, room int) {
 	var end bool
 	err := d.store.View(func(tx *storage.Tx) error {
 		var err error
-		next, end, err = tx.EventsFrom(from, func(ev *storage.Event) bool {
+		next, end, err = tx.Outbox().From(from, func(ev *storage.Event) bool {
 			if len(events) == room {
 				return false
 			}
@@ -419,7 +419,7 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		var added []*storage.Event
 		serr := d.store.Update(func(tx *storage.Tx) error {
 			added = nil
-			if err := tx.DeleteEvent(ev.Seq); err != nil || !ev.Alerted {
+			if err := tx.Outbox().Delete(ev.Seq); err != nil || !ev.Alerted {
 				return err
 			}
 			a, err := queueCallbackAlert(tx, ev, AlertCallbackFailing, d.now(), true, "")
@@ -468,7 +468,7 @@ func (d *Outbox) retryLater(l *lane, ev *storage.Event, cause error) {
 	var added []*storage.Event
 	err := d.store.Update(func(tx *storage.Tx) error {
 		added = nil
-		if err := tx.PutEvent(&next); err != nil {
+		if err := tx.Outbox().Put(&next); err != nil {
 			return err
 		}
 		if !raise {
