@@ -1,10 +1,7 @@
 package bot
 
 import (
-	"cardflow/processor/health"
-	"cardflow/processor/outbox"
-	"cardflow/report"
-	"cardflow/rules"
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -16,15 +13,15 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 	sku, target, detail, key := Untrusted(al.SKU), Untrusted(al.Target), Untrusted(al.Detail), Untrusted(al.Key)
 	l := b.lang
 	switch {
-	case al.Type == "out_of_stock" && al.Resolved:
+	case al.Type == alert.OutOfStock && al.Resolved:
 		return Reply{Text: T(l, "alert_oos_ok", sku, al.Count)}
-	case al.Type == "out_of_stock":
+	case al.Type == alert.OutOfStock:
 		return Reply{Text: T(l, "alert_oos", sku, al.Count, al.OrderID)}
-	case al.Type == "review" && al.Resolved:
+	case al.Type == alert.Review && al.Resolved:
 		return Reply{Text: T(l, "alert_review_done", al.OrderID, target, Untrusted(ActionName(l, al.Detail)))}
-	case al.Type == "order_failed" && al.Resolved:
+	case al.Type == alert.OrderFailed && al.Resolved:
 		return Reply{Text: T(l, "alert_failed_done", al.OrderID, target, Untrusted(ActionName(l, al.Detail)))}
-	case al.Type == "review":
+	case al.Type == alert.Review:
 		return Reply{
 			Text: T(l, "alert_review", al.OrderID, sku, detail),
 			Buttons: []Button{
@@ -33,7 +30,7 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
 			},
 		}
-	case al.Type == "order_failed":
+	case al.Type == alert.OrderFailed:
 		return Reply{
 			Text: T(l, "alert_failed", al.OrderID, sku, detail),
 			Buttons: []Button{
@@ -42,53 +39,53 @@ func (b *Bot) RenderAlert(al storage.Alert) Reply {
 				{T(l, "btn_details"), pressData(pressDetails, al.OrderID)},
 			},
 		}
-	case al.Type == "supplier_down" && al.Resolved:
+	case al.Type == alert.SupplierDown && al.Resolved:
 		return Reply{Text: T(l, "alert_sup_up", target)}
-	case al.Type == "supplier_down":
+	case al.Type == alert.SupplierDown:
 		return Reply{Text: T(l, "alert_sup_down", target), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target},
 			{T(l, "btn_silence"), "s:si:" + al.Key}}}
-	case al.Type == "low_stock" && al.Resolved:
+	case al.Type == alert.LowStock && al.Resolved:
 		return Reply{Text: T(l, "alert_low_ok", sku, al.Count)}
-	case al.Type == "low_stock":
+	case al.Type == alert.LowStock:
 		return Reply{Text: T(l, "alert_low", sku, al.Count)}
-	case al.Type == "backlog" && al.Resolved:
+	case al.Type == alert.Backlog && al.Resolved:
 		return Reply{Text: T(l, "alert_backlog_ok")}
-	case al.Type == "backlog":
+	case al.Type == alert.Backlog:
 		return Reply{Text: T(l, "alert_backlog", detail), Buttons: []Button{{T(l, "btn_silence"), "s:si:" + al.Key}}}
-	case al.Type == rules.AlertConfigReload && al.Resolved:
+	case al.Type == alert.ConfigReload && al.Resolved:
 		return Reply{Text: T(l, "alert_reload_ok")}
-	case al.Type == rules.AlertConfigReload:
+	case al.Type == alert.ConfigReload:
 		return Reply{Text: T(l, "alert_reload", detail)}
-	case al.Type == "duplicate_card":
+	case al.Type == alert.DuplicateCard:
 		return Reply{Text: T(l, "alert_dup_card", target, al.OrderID), Buttons: []Button{
 			{T(l, "btn_details"), pressData(pressDetails, al.OrderID)}, {T(l, "btn_pause"), "s:pa:" + al.Target}}}
-	case al.Type == "balance_low" && al.Resolved:
+	case al.Type == alert.BalanceLow && al.Resolved:
 		return Reply{Text: T(l, "alert_balance_ok", target, detail)}
-	case al.Type == "balance_low":
+	case al.Type == alert.BalanceLow:
 		return Reply{Text: T(l, "alert_balance", target, detail)}
-	case al.Type == health.AlertVerifying && al.Resolved:
+	case al.Type == alert.SupplierVerifying && al.Resolved:
 		return Reply{Text: T(l, "alert_verify_off", target)}
-	case al.Type == health.AlertVerifying:
+	case al.Type == alert.SupplierVerifying:
 		return Reply{Text: T(l, "alert_verify_on", target, detail), Buttons: []Button{{T(l, "btn_pause"), "s:pa:" + al.Target}}}
-	case al.Type == report.AlertReconcile && al.Resolved:
+	case al.Type == alert.Reconcile && al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}
-	case al.Type == report.AlertReconcile:
+	case al.Type == alert.Reconcile:
 		return Reply{Text: T(l, "alert_reconcile", al.Count, detail)}
-	case al.Type == rules.AlertRuleOff && al.Resolved:
+	case al.Type == alert.RuleOff && al.Resolved:
 		return Reply{Text: T(l, "alert_rule_off_ok", target)}
-	case al.Type == rules.AlertRuleOff && al.OrderID != 0:
+	case al.Type == alert.RuleOff && al.OrderID != 0:
 		return Reply{Text: T(l, "alert_rule_off", target, al.OrderID, detail)}
-	case al.Type == rules.AlertRuleOff:
+	case al.Type == alert.RuleOff:
 		return Reply{Text: T(l, "alert_rule_refused", target, detail)}
-	case al.Type == "callback_failing" && al.Resolved:
+	case al.Type == alert.CallbackFailing && al.Resolved:
 		return Reply{Text: T(l, "alert_cb_ok", target)}
-	case al.Type == "callback_failing":
+	case al.Type == alert.CallbackFailing:
 		return Reply{Text: T(l, "alert_cb", target, al.OrderID, detail)}
-	case al.Type == AlertInboundParked && al.Resolved:
+	case al.Type == alert.InboundParked && al.Resolved:
 		return Reply{Text: T(l, "alert_inbound_ok", target)}
-	case al.Type == AlertInboundParked:
+	case al.Type == alert.InboundParked:
 		return Reply{Text: T(l, "alert_inbound_parked", target, detail)}
-	case al.Type == outbox.AlertCallbackRedirect:
+	case al.Type == alert.CallbackRedirect:
 		return Reply{Text: T(l, "alert_cb_redirect", target, al.OrderID, detail)}
 	case al.Resolved:
 		return Reply{Text: T(l, "alert_generic_ok", key)}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/bot/silence"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -20,19 +21,19 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 	}{
 		{
 			name:  "out of stock raised",
-			alert: storage.Alert{Key: "out_of_stock:qb-100", Type: "out_of_stock", SKU: "qb-100", OrderID: 7},
+			alert: storage.Alert{Key: "out_of_stock:qb-100", Type: alert.OutOfStock, SKU: "qb-100", OrderID: 7},
 			zh:    "⚠️ 缺货：qb-100 库存不足（剩 0），订单 #7 等待补货。",
 			en:    "⚠️ Out of stock: qb-100 has 0 left; order #7 is waiting.",
 		},
 		{
 			name:  "out of stock resolved",
-			alert: storage.Alert{Key: "out_of_stock:qb-100", Type: "out_of_stock", SKU: "qb-100", Resolved: true, Count: 25},
+			alert: storage.Alert{Key: "out_of_stock:qb-100", Type: alert.OutOfStock, SKU: "qb-100", Resolved: true, Count: 25},
 			zh:    "✅ 已补货：qb-100 现有库存 25。",
 			en:    "✅ Restocked: qb-100 now has 25.",
 		},
 		{
 			name:  "order failed",
-			alert: storage.Alert{Key: "order_failed:7", Type: "order_failed", OrderID: 7, SKU: "qb-100", Detail: "out_of_stock"},
+			alert: storage.Alert{Key: "order_failed:7", Type: alert.OrderFailed, OrderID: 7, SKU: "qb-100", Detail: "out_of_stock"},
 			zh:    "❌ 订单 #7（qb-100）自动处理失败：out_of_stock，需要人工处理。",
 			en:    "❌ Order #7 (qb-100) failed: out_of_stock. A person must decide.",
 			buttons: [][3]string{
@@ -41,7 +42,7 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		},
 		{
 			name:  "review",
-			alert: storage.Alert{Key: "review:12", Type: "review", OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"},
+			alert: storage.Alert{Key: "review:12", Type: alert.Review, OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"},
 			zh:    "🔍 订单 #12（qb-10）待审核：rule:large-order",
 			en:    "🔍 Order #12 (qb-10) needs review: rule:large-order",
 			buttons: [][3]string{
@@ -50,40 +51,40 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		},
 		{
 			name:  "review resolved",
-			alert: storage.Alert{Key: "review:12", Type: "review", OrderID: 12, SKU: "qb-10", Resolved: true, Target: "alice", Detail: "approve"},
+			alert: storage.Alert{Key: "review:12", Type: alert.Review, OrderID: 12, SKU: "qb-10", Resolved: true, Target: "alice", Detail: "approve"},
 			zh:    "订单 #12 已由 alice 批准。",
 			en:    "Order #12 approved by alice.",
 		},
 		{
 			name: "callback failing",
-			alert: storage.Alert{Key: "callback_failing:shop", Type: "callback_failing", OrderID: 9, Target: "shop",
+			alert: storage.Alert{Key: "callback_failing:shop", Type: alert.CallbackFailing, OrderID: 9, Target: "shop",
 				Detail: "callback answered 500 Internal Server Error"},
 			zh: "⚠️ 商城 shop 的回调持续失败超过 24 小时（订单 #9）：callback answered 500 Internal Server Error",
 			en: "⚠️ Callbacks to storefront shop have failed for over 24 h (order #9): callback answered 500 Internal Server Error",
 		},
 		{
 			name: "callback redirected",
-			alert: storage.Alert{Key: "callback_failing:shop", Type: "callback_redirect", OrderID: 9, Target: "shop",
+			alert: storage.Alert{Key: "callback_failing:shop", Type: alert.CallbackRedirect, OrderID: 9, Target: "shop",
 				Detail: "callback: https://shop.example/cb answered 302 Found, a redirect to https://else.example/x, which is not followed; configure the final URL"},
 			zh: "⚠️ 商城 shop 的回调地址返回了重定向，回调未送达（订单 #9）：callback: https[:]//shop[.]example/cb answered 302 Found, a redirect to https[:]//else[.]example/x, which is not followed; configure the final URL。重定向不会被跟随：请把 callback_url 改为最终地址并重启。",
 			en: "⚠️ Callbacks to storefront shop are answered with a redirect and not delivered (order #9): callback: https[:]//shop[.]example/cb answered 302 Found, a redirect to https[:]//else[.]example/x, which is not followed; configure the final URL. Redirects are never followed: set callback_url to the final address and restart.",
 		},
 		{
 			name:  "callback failing resolved",
-			alert: storage.Alert{Key: "callback_failing:shop", Type: "callback_failing", OrderID: 9, Target: "shop", Resolved: true},
+			alert: storage.Alert{Key: "callback_failing:shop", Type: alert.CallbackFailing, OrderID: 9, Target: "shop", Resolved: true},
 			zh:    "✅ 商城 shop 的回调已恢复。",
 			en:    "✅ Callbacks to storefront shop work again.",
 		},
 		{
 			name:    "supplier down",
-			alert:   storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu"},
+			alert:   storage.Alert{Key: "supplier_down:fulu", Type: alert.SupplierDown, Target: "fulu"},
 			zh:      "🔴 供货商 fulu 连续无响应，已熔断；新订单改走其他渠道。",
 			en:      "🔴 Supplier fulu stopped answering; new orders go elsewhere.",
 			buttons: [][3]string{{"暂停", "Pause", "s:pa:fulu"}, {"静音1小时", "Silence 1h", "s:si:supplier_down:fulu"}},
 		},
 		{
 			name:  "supplier up",
-			alert: storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu", Resolved: true},
+			alert: storage.Alert{Key: "supplier_down:fulu", Type: alert.SupplierDown, Target: "fulu", Resolved: true},
 			zh:    "🟢 供货商 fulu 已恢复。",
 			en:    "🟢 Supplier fulu answers again.",
 		},
@@ -101,26 +102,26 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 		},
 		{
 			name:    "backlog growing",
-			alert:   storage.Alert{Key: "backlog:outbox", Type: "backlog", Target: "outbox", Detail: "5000 events"},
+			alert:   storage.Alert{Key: "backlog:outbox", Type: alert.Backlog, Target: "outbox", Detail: "5000 events"},
 			zh:      "⏳ 待发送的回调和通知积压：5000 events。请检查商城回调地址和聊天通道。",
 			en:      "⏳ Callbacks and notices are piling up: 5000 events. Check the storefront callback URL and the chat channels.",
 			buttons: [][3]string{{"静音1小时", "Silence 1h", "s:si:backlog:outbox"}},
 		},
 		{
 			name:  "low stock",
-			alert: storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 3},
+			alert: storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 3},
 			zh:    "📉 qb-10 库存偏低：剩 3。",
 			en:    "📉 qb-10 is running low: 3 left.",
 		},
 		{
 			name:  "supplier balance low",
-			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "98.00"},
+			alert: storage.Alert{Key: "balance_low:fulu", Type: alert.BalanceLow, Target: "fulu", Detail: "98.00"},
 			zh:    "💰 供货商 fulu 余额不足：¥98.00，请及时充值。",
 			en:    "💰 Supplier fulu balance is low: ¥98.00; top it up.",
 		},
 		{
 			name:  "supplier balance back",
-			alert: storage.Alert{Key: "balance_low:fulu", Type: "balance_low", Target: "fulu", Detail: "5000.00", Resolved: true},
+			alert: storage.Alert{Key: "balance_low:fulu", Type: alert.BalanceLow, Target: "fulu", Detail: "5000.00", Resolved: true},
 			zh:    "💰 供货商 fulu 余额已恢复：¥5000.00。",
 			en:    "💰 Supplier fulu balance is back to ¥5000.00.",
 		},

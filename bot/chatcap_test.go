@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -26,7 +27,7 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Log: zerolog.Nop()})
 	n := NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nil)
 	for i := 1; i <= raised; i++ {
-		a := storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: "review", OrderID: uint64(i), SKU: "qb-10", Detail: "rule:large-order"}
+		a := storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: alert.Review, OrderID: uint64(i), SKU: "qb-10", Detail: "rule:large-order"}
 		if err := n.Deliver(context.Background(), &storage.Event{Alert: &a}); err != nil {
 			t.Fatal(err)
 		}

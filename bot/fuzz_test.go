@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"cardflow/alert"
 	"cardflow/processor/health"
 
 	"cardflow/bot/bind"
@@ -312,7 +313,7 @@ func expectedActions(name string, args []string, r Role) []string {
 		// The engine checks the key and the bounds; a whole type is for
 		// admins.
 		d, err := time.ParseDuration(args[1])
-		if err != nil || d <= 0 || (silence.IsAlertType(args[0]) && silence.Silenceable(args[0]) && r < RoleAdmin) {
+		if err != nil || d <= 0 || (silence.IsAlertType(args[0]) && silence.Silenceable(alert.Kind(args[0])) && r < RoleAdmin) {
 			return nil
 		}
 		return []string{fmt.Sprintf("silence %q %s", args[0], d)}
@@ -397,7 +398,7 @@ func expectedPress(data string, r Role) []string {
 		return nil
 	case len(parts) >= 3 && parts[0] == "s" && parts[1] == "si":
 		key := strings.TrimSpace(strings.Join(parts[2:], ":"))
-		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !silence.IsAlertType(key) || !silence.Silenceable(key)) {
+		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !silence.IsAlertType(key) || !silence.Silenceable(alert.Kind(key))) {
 			return []string{fmt.Sprintf("silence %q %s", key, time.Hour)}
 		}
 		return nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -25,10 +24,6 @@ const (
 	OutcomePanic  = "panic"  // handling panicked; recovered
 	OutcomeFailed = "failed" // set aside after its handling began too often (the process died in it)
 )
-
-// AlertInboundParked is the alert type of a channel that set an inbound
-// event aside; it is resolved once the channel handles one again.
-const AlertInboundParked = processor.AlertInboundParked
 
 // maxFailureDetail bounds what a failure's audit entry says.
 const maxFailureDetail = 160

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/alert"
 	"cardflow/card"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
@@ -64,10 +65,9 @@ func TestHostileValuesRenderInert(t *testing.T) {
 				assertInert(t, what+" /refund", f.send(b, aliceID, fmt.Sprintf("/refund #%d %s", review.ID, strings.ReplaceAll(v, "\n", " "))).Text)
 				assertInert(t, what+" /refund delivered", f.send(b, adminID, fmt.Sprintf("/refund #%d %s", delivered.ID, strings.ReplaceAll(v, "\n", " "))).Text)
 				assertInert(t, what+" /audit", f.send(b, adminID, "/audit 20").Text)
-				for _, typ := range []string{"review", "order_failed", "callback_failing", "supplier_down", "balance_low",
-					"out_of_stock", "low_stock", "duplicate_card", "backlog", "config_reload", "reconcile", "supplier_verifying", "other"} {
+				for _, typ := range append(alert.Kinds(), "other") {
 					for _, resolved := range []bool{false, true} {
-						r := b.RenderAlert(storage.Alert{Key: typ + ":" + v, Type: typ, Resolved: resolved, OrderID: 7, SKU: v,
+						r := b.RenderAlert(storage.Alert{Key: string(typ) + ":" + v, Type: typ, Resolved: resolved, OrderID: 7, SKU: v,
 							Target: v, Detail: v})
 						assertInert(t, fmt.Sprintf("%s alert %s resolved=%v", what, typ, resolved), r.Text)
 					}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -121,7 +122,7 @@ func (nf *notifyFixture) queued() int {
 
 func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	down := storage.Alert{Key: "supplier_down:fulu", Type: "supplier_down", Target: "fulu"}
+	down := storage.Alert{Key: "supplier_down:fulu", Type: alert.SupplierDown, Target: "fulu"}
 	for range 3 {
 		nf.raise(t, down)
 	}
@@ -146,7 +147,7 @@ func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 
 func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	oos := storage.Alert{Key: "out_of_stock:qb-10", Type: "out_of_stock", SKU: "qb-10", OrderID: 3}
+	oos := storage.Alert{Key: "out_of_stock:qb-10", Type: alert.OutOfStock, SKU: "qb-10", OrderID: 3}
 	nf.raise(t, oos)
 	testkit.Eventually(nf.f.t, "raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
 	oos.Resolved, oos.Count = true, 50
@@ -164,7 +165,7 @@ func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
 func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
 	nf.ch.fail[2] = ErrGone
-	a := storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 2}
+	a := storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 2}
 	nf.raise(t, a)
 	testkit.Eventually(nf.f.t, "raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
 	a.Resolved = true
@@ -177,9 +178,9 @@ func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
 	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10"})
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Resolved: true})
-	nf.raise(t, storage.Alert{Key: "supplier_down:x", Type: "supplier_down", Target: "x"})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10"})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Resolved: true})
+	nf.raise(t, storage.Alert{Key: "supplier_down:x", Type: alert.SupplierDown, Target: "x"})
 	testkit.Eventually(nf.f.t, "the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
 	if got := nf.ch.texts()[0]; !strings.Contains(got, "供货商 x") {
 		t.Fatalf("sent %q", got)
@@ -199,7 +200,7 @@ func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
 	nf.ch.fail[4] = errors.New("network down")
 	nf.ch.mu.Unlock()
 	for i := 1; i <= 200; i++ {
-		nf.raise(t, storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: "review", OrderID: uint64(i), SKU: "qb-10",
+		nf.raise(t, storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: alert.Review, OrderID: uint64(i), SKU: "qb-10",
 			Detail: "rule:large-order"})
 	}
 	close(hold)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -288,8 +289,8 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 	for _, lg := range langs {
 		b := f.bot(lg.lang)
 		for _, al := range []storage.Alert{
-			{Type: "review", OrderID: math.MaxUint64, SKU: skuSmall},
-			{Type: "order_failed", OrderID: math.MaxUint64, SKU: skuSmall},
+			{Type: alert.Review, OrderID: math.MaxUint64, SKU: skuSmall},
+			{Type: alert.OrderFailed, OrderID: math.MaxUint64, SKU: skuSmall},
 		} {
 			buttons = append(buttons, b.RenderAlert(al).Buttons...)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/rules"
@@ -171,15 +172,15 @@ func TestRulesTestSaysWhenItsResultIsPartial(t *testing.T) {
 func TestARuleSwitchedOffForItsCostIsAnAlertInChineseAndEnglish(t *testing.T) {
 	f := newFixture(t)
 	zh, en := f.bot(""), f.bot(LangEN)
-	raised := storage.Alert{Key: "rule_off:night", Type: rules.AlertRuleOff, Target: "night", OrderID: 42, Detail: "took 3.2ms, limit 1ms"}
+	raised := storage.Alert{Key: "rule_off:night", Type: alert.RuleOff, Target: "night", OrderID: 42, Detail: "took 3.2ms, limit 1ms"}
 	containsAll(t, "zh", zh.RenderAlert(raised).Text, "⚠️ 规则 night 在订单 #42 上超出限额（took 3.2ms, limit 1ms），已自动关闭",
 		"/rules test", "/rules set")
 	containsAll(t, "en", en.RenderAlert(raised).Text, "⚠️ Rule night went over its limits on order #42 (took 3.2ms, limit 1ms) and is switched off",
 		"/rules test", "/rules set")
-	stored := storage.Alert{Key: "rule_off:glue", Type: rules.AlertRuleOff, Target: "glue", Detail: "matches needs a constant pattern"}
+	stored := storage.Alert{Key: "rule_off:glue", Type: alert.RuleOff, Target: "glue", Detail: "matches needs a constant pattern"}
 	containsAll(t, "zh, a stored rule", zh.RenderAlert(stored).Text, "⚠️ 规则 glue 超出限额（matches needs a constant pattern），已停用")
 	containsAll(t, "en, a stored rule", en.RenderAlert(stored).Text, "⚠️ Rule glue is over its limits (matches needs a constant pattern) and is off")
-	resolved := storage.Alert{Key: "rule_off:night", Type: rules.AlertRuleOff, Target: "night", Resolved: true}
+	resolved := storage.Alert{Key: "rule_off:night", Type: alert.RuleOff, Target: "night", Resolved: true}
 	containsAll(t, "zh resolved", zh.RenderAlert(resolved).Text, "✅ 规则 night 已重新设置")
 	containsAll(t, "en resolved", en.RenderAlert(resolved).Text, "✅ Rule night was set again")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -282,7 +283,7 @@ func (b *Bot) Digest(msgs []storage.ChatMessage) (Reply, int) {
 		}
 		size += len(line) + 1
 		n++
-		if m.AlertType == "review" && !m.Resolved {
+		if m.AlertType == alert.Review && !m.Resolved {
 			reviews = append(reviews, m)
 		} else {
 			others = append(others, m)

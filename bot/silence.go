@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/bot/silence"
 )
 
@@ -31,7 +32,7 @@ func (b *Bot) cmdSilence(_ context.Context, op Operator, id Identity, args []str
 
 func (b *Bot) silence(op Operator, id Identity, key string, d time.Duration) Reply {
 	key = strings.TrimSpace(key)
-	if silence.IsAlertType(key) && silence.Silenceable(key) && op.Role < RoleAdmin {
+	if silence.IsAlertType(key) && silence.Silenceable(alert.Kind(key)) && op.Role < RoleAdmin {
 		b.refuse(id, op, "/silence "+key)
 		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/silence "+key)}
 	}

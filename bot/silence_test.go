@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -49,8 +50,8 @@ func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 	if got := silences(t, nf.f); len(got) != 0 {
 		t.Fatalf("silences stored: %q", got)
 	}
-	nf.raise(t, storage.Alert{Key: "review:12", Type: "review", OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"})
-	nf.raise(t, storage.Alert{Key: "supplier_down:own", Type: "supplier_down", Target: "own"})
+	nf.raise(t, storage.Alert{Key: "review:12", Type: alert.Review, OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"})
+	nf.raise(t, storage.Alert{Key: "supplier_down:own", Type: alert.SupplierDown, Target: "own"})
 	testkit.Eventually(nf.f.t, "both announced", func() bool { return strings.Contains(strings.Join(nf.ch.texts(), "\n"), "own") })
 	if all := strings.Join(nf.ch.texts(), "\n"); !strings.Contains(all, "#12") {
 		t.Fatalf("the review prompt was not announced:\n%s", all)
@@ -90,8 +91,8 @@ func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {
 	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock:qb-10", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: "low_stock", SKU: "qb-10", Count: 1})
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-100", Type: "low_stock", SKU: "qb-100", Count: 1})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 1})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-100", Type: alert.LowStock, SKU: "qb-100", Count: 1})
 	testkit.Eventually(nf.f.t, "qb-100's alert", func() bool { return len(nf.ch.texts()) == 1 })
 	if got := nf.ch.texts()[0]; !strings.Contains(got, "qb-100") {
 		t.Fatalf("sent %q, want the qb-100 alert", got)

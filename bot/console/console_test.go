@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/alert"
 	"cardflow/bot"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -93,8 +94,8 @@ func TestRunActsAsTheLocalAdmin(t *testing.T) {
 }
 
 func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
-	review := storage.Alert{Key: "review:7", Type: "review", OrderID: 7, SKU: "qb-10", Detail: "rule:large-order"}
-	restocked := storage.Alert{Key: "out_of_stock:qb-10", Type: "out_of_stock", SKU: "qb-10", Resolved: true, Count: 40}
+	review := storage.Alert{Key: "review:7", Type: alert.Review, OrderID: 7, SKU: "qb-10", Detail: "rule:large-order"}
+	restocked := storage.Alert{Key: "out_of_stock:qb-10", Type: alert.OutOfStock, SKU: "qb-10", Resolved: true, Count: 40}
 	tests := []struct {
 		lang  string
 		alert storage.Alert
@@ -156,7 +157,7 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot("")
 	s := run(t, b)
-	alert := b.RenderAlert(storage.Alert{Key: "review:9", Type: "review", OrderID: 9, SKU: "qb-10", Detail: "rule:large-order"})
+	alert := b.RenderAlert(storage.Alert{Key: "review:9", Type: alert.Review, OrderID: 9, SKU: "qb-10", Detail: "rule:large-order"})
 	const n = 40
 	var wg sync.WaitGroup
 	for range n {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/alert"
 	"cardflow/bot"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
@@ -30,7 +31,7 @@ func TestHostileValuesReachTheTerminalInert(t *testing.T) {
 		}
 		s.typeLine(t, fmt.Sprintf("/order #%d", o.ID))
 		s.waitOutput(t, fmt.Sprintf("Order #%d ·", o.ID))
-		if _, err := s.console.Send("", b.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: "review",
+		if _, err := s.console.Send("", b.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: alert.Review,
 			OrderID: o.ID, SKU: v, Detail: v})); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/bot"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -30,7 +31,7 @@ func TestAStormOfReviewPromptsIsFoldedIntoADigest(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	raise := func(id uint64) {
 		t.Helper()
-		a := storage.Alert{Key: fmt.Sprintf("review:%d", id), Type: "review", OrderID: id, SKU: "qb-10", Detail: "rule:large-order"}
+		a := storage.Alert{Key: fmt.Sprintf("review:%d", id), Type: alert.Review, OrderID: id, SKU: "qb-10", Detail: "rule:large-order"}
 		if err := notifier.Deliver(ctx, &storage.Event{Alert: &a}); err != nil {
 			t.Fatal(err)
 		}

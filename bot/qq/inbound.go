@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/alert"
 	ops "cardflow/bot"
 	"cardflow/storage"
 )
@@ -17,7 +18,7 @@ import (
 const maxAttempts = 3
 
 // alertKey is the alert raised when an event is set aside.
-const alertKey = ops.AlertInboundParked + ":qq"
+const alertKey = string(alert.InboundParked) + ":qq"
 
 // Run acts on stored inbound events until ctx ends.
 func (a *Adapter) Run(ctx context.Context) error {
@@ -125,7 +126,7 @@ func (a *Adapter) setAside(seq uint64, typ, why string) bool {
 	if a.alert == nil {
 		return true
 	}
-	if err := a.alert(storage.Alert{Key: alertKey, Type: ops.AlertInboundParked, Target: "QQ", Detail: typ}); err != nil {
+	if err := a.alert(storage.Alert{Key: alertKey, Type: alert.InboundParked, Target: "QQ", Detail: typ}); err != nil {
 		a.log.Error().Err(err).Msg("raise qq event alert")
 		return true
 	}
@@ -152,7 +153,7 @@ func (a *Adapter) resolveAlert() {
 	if !open {
 		return
 	}
-	if err := a.alert(storage.Alert{Key: alertKey, Type: ops.AlertInboundParked, Target: "QQ", Resolved: true}); err != nil {
+	if err := a.alert(storage.Alert{Key: alertKey, Type: alert.InboundParked, Target: "QQ", Resolved: true}); err != nil {
 		a.log.Error().Err(err).Msg("resolve qq event alert")
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	ops "cardflow/bot"
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/config"
@@ -266,7 +267,7 @@ func (f *fixture) stock() int {
 // sender would, and returns its message id.
 func (f *fixture) prompt(o *storage.Order) int {
 	f.t.Helper()
-	r := f.ops.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: "review", OrderID: o.ID,
+	r := f.ops.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: alert.Review, OrderID: o.ID,
 		SKU: o.SKU, Detail: o.Reason})
 	id, err := f.ad.Send(fmt.Sprint(group), r)
 	if err != nil {

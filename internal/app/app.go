@@ -216,7 +216,7 @@ func (r *alertRelay) Deliver(ctx context.Context, ev *storage.Event) error {
 		return r.to.Deliver(ctx, ev)
 	}
 	if a := ev.Alert; a != nil {
-		r.log.Warn().Str("alert", a.Key).Str("type", a.Type).Bool("resolved", a.Resolved).Uint64("order_id", a.OrderID).
+		r.log.Warn().Str("alert", a.Key).Str("type", string(a.Type)).Bool("resolved", a.Resolved).Uint64("order_id", a.OrderID).
 			Str("sku", a.SKU).Str("target", a.Target).Str("detail", a.Detail).Msg("alert")
 	}
 	return nil

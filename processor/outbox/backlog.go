@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -16,10 +17,6 @@ const (
 	backlogAge    = 10 * time.Minute
 	backlogEvery  = 30 * time.Second
 )
-
-// AlertBacklog is the alert of an outbox that holds too many events or too
-// old ones.
-const AlertBacklog = "backlog"
 
 // watchBacklog checks the backlog every backlogEvery until ctx ends.
 func (d *Outbox) watchBacklog(ctx context.Context) {
@@ -40,7 +37,7 @@ func (d *Outbox) watchBacklog(ctx context.Context) {
 func (d *Outbox) checkBacklog() {
 	n, oldest := d.Backlog(), d.oldest()
 	growing := n > backlogEvents || (!oldest.IsZero() && d.now().Sub(oldest) > backlogAge)
-	err := d.raise(storage.Alert{Key: AlertBacklog + ":outbox", Type: AlertBacklog, Target: "outbox", Count: n,
+	err := d.raise(storage.Alert{Key: string(alert.Backlog) + ":outbox", Type: alert.Backlog, Target: "outbox", Count: n,
 		Resolved: !growing, Detail: fmt.Sprintf("%d events", n)})
 	if err != nil {
 		d.log.Error().Err(err).Msg("backlog alert")
