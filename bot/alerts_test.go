@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/bot/silence"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -137,9 +138,9 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 				if want := tr(lg.lang, tt.zh, tt.en); r.Text != want {
 					t.Errorf("text = %q\nwant   %q", r.Text, want)
 				}
-				var want []Button
+				var want []chat.Button
 				for _, bt := range tt.buttons {
-					want = append(want, Button{Label: tr(lg.lang, bt[0], bt[1]), Data: bt[2]})
+					want = append(want, chat.Button{Label: tr(lg.lang, bt[0], bt[1]), Data: bt[2]})
 				}
 				if !slices.Equal(r.Buttons, want) {
 					t.Errorf("buttons = %q, want %q", r.Buttons, want)
@@ -198,7 +199,7 @@ func TestEngineAlertsReachOperatorsRendered(t *testing.T) {
 // the alert failed; stock arriving later must still close the alert.
 func TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	sink := &recordSink{}
 	f.alerts.forward(renderTo(b, sink))
 	f.failed(1) // raises out_of_stock:qb-100, then order_failed:1
@@ -217,7 +218,7 @@ func TestOutOfStockAlertIsResolvedAfterItsOrdersGaveUp(t *testing.T) {
 // callback for over 24 hours on the engine's clock, then recover.
 func TestCallbackFailingAlertIsRaisedAndResolved(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	sink := &recordSink{}
 	f.alerts.forward(renderTo(b, sink))
 	f.importCards(skuSmall, "cards-qb10.txt")
@@ -232,7 +233,7 @@ func TestCallbackFailingAlertIsRaisedAndResolved(t *testing.T) {
 	}
 	f.shop.fail.Store(false)
 	// The retry is due on the engine's clock; keep it moving until it is sent.
-	resolved := Reply{}
+	resolved := chat.Reply{}
 	testkit.Eventually(f.t, "callbacks recover", func() bool {
 		f.clock.Advance(time.Minute)
 		for _, r := range sink.all() {
@@ -260,7 +261,7 @@ func TestAlertSinkFailureIsRetriedByTheOutbox(t *testing.T) {
 	f.alerts.forward(renderTo(b, sink))
 	f.review("600.00")
 	testkit.Eventually(f.t, "first announcement fails", func() bool { return sink.calls.Load() >= 1 })
-	var got Reply
+	var got chat.Reply
 	testkit.Eventually(f.t, "the outbox announces again", func() bool {
 		f.clock.Advance(time.Second) // the retry is due on the engine's clock
 		if all := sink.all(); len(all) > 0 {

@@ -3,6 +3,7 @@ package bot
 import (
 	"strconv"
 
+	"cardflow/bot/chat"
 	"cardflow/config"
 )
 
@@ -24,7 +25,7 @@ func NewOperators(ops []config.Operator) *Operators {
 }
 
 // Operator implements Authorizer.
-func (o *Operators) Operator(id Identity) (Operator, bool) {
+func (o *Operators) Operator(id chat.Identity) (Operator, bool) {
 	if id.Platform == "telegram" {
 		op, ok := o.telegram[id.UserID]
 		return op, ok
@@ -49,7 +50,7 @@ func roleOf(r string) Role {
 type AnyOf []Authorizer
 
 // Operator implements Authorizer.
-func (a AnyOf) Operator(id Identity) (Operator, bool) {
+func (a AnyOf) Operator(id chat.Identity) (Operator, bool) {
 	for _, auth := range a {
 		if op, ok := auth.Operator(id); ok {
 			return op, true

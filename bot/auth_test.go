@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -12,7 +13,7 @@ import (
 // against one store.
 type authCase struct {
 	name   string
-	from   Identity
+	from   chat.Identity
 	text   string // a command, or
 	press  string // a button's data
 	prefix string // the reply starts with it
@@ -63,12 +64,12 @@ func TestOnlyOperatorsActAndEachWithinTheirRole(t *testing.T) {
 					audit: refused("unknown:999", "telegram", "button:o:dt:1", "none"),
 				},
 				{
-					name: "stranger using an operator's display name", from: Identity{Platform: "telegram", UserID: "998", Name: "Alice"},
+					name: "stranger using an operator's display name", from: chat.Identity{Platform: "telegram", UserID: "998", Name: "Alice"},
 					press: ap(small), prefix: notOperator,
 					audit: refused("unknown:998", "telegram", "button:o:ap:2", "none"), order: small, status: storage.StatusReview,
 				},
 				{
-					name: "operator's user id on another platform", from: Identity{Platform: "qq", UserID: "200", Name: "Alice"},
+					name: "operator's user id on another platform", from: chat.Identity{Platform: "qq", UserID: "200", Name: "Alice"},
 					text: "/approve 2", prefix: notOperator,
 					audit: refused("unknown:200", "qq", "/approve", "none"), order: small, status: storage.StatusReview,
 				},
@@ -141,7 +142,7 @@ func TestOnlyOperatorsActAndEachWithinTheirRole(t *testing.T) {
 					// A minute apart: a stranger refused again within the
 					// minute is counted, not audited (strangers_test.go).
 					f.clock.Advance(strangerQuiet)
-					var r Reply
+					var r chat.Reply
 					if tc.press != "" {
 						r = f.press(b, tc.from, tc.press)
 					} else {

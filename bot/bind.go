@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"cardflow/bot/bind"
+	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/storage"
 )
@@ -21,31 +22,31 @@ import (
 var bindingPlatforms = map[string]bool{"qq": true}
 
 // identityKey is how a bound identity is stored: "qq:GROUP/MEMBER".
-func identityKey(id Identity) string { return id.Platform + ":" + id.UserID }
+func identityKey(id chat.Identity) string { return id.Platform + ":" + id.UserID }
 
 // cmdBind is /bind: on a binding platform anyone may use a code (that is
 // how strangers become operators); elsewhere an admin issues a code for a
 // configured operator, in a private chat only: a code posted in a group
 // could be used by anyone there first.
-func (b *Bot) cmdBind(m Message, args []string) Reply {
+func (b *Bot) cmdBind(m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if bindingPlatforms[id.Platform] {
 		if len(args) == 0 {
-			return Reply{Text: T(b.lang, "usage", "/bind <CODE>")}
+			return chat.Reply{Text: chat.T(b.lang, "usage", "/bind <CODE>")}
 		}
 		if !b.strangers.bindAttempt(id.Platform+":"+id.UserID, b.now()) {
-			return Reply{Text: T(b.lang, "bind_wait")}
+			return chat.Reply{Text: chat.T(b.lang, "bind_wait")}
 		}
 		// "/bind abcde fghij klmno": a code typed in groups.
 		name, err := b.bindings.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
 			strings.Join(args, ""))
 		switch {
 		case errors.Is(err, bind.ErrBadCode):
-			return Reply{Text: T(b.lang, "bind_bad")}
+			return chat.Reply{Text: chat.T(b.lang, "bind_bad")}
 		case err != nil:
 			return b.errorReply("", err)
 		}
-		return Reply{Text: T(b.lang, "bind_ok", name, b.roster[name])}
+		return chat.Reply{Text: chat.T(b.lang, "bind_ok", name, b.roster[name])}
 	}
 	op, ok := b.auth.Operator(id)
 	if !ok {
@@ -53,38 +54,38 @@ func (b *Bot) cmdBind(m Message, args []string) Reply {
 	}
 	if op.Role < RoleAdmin {
 		b.refuse(id, op, "/bind")
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/bind")}
+		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/bind")}
 	}
 	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", "/bind <operator>")}
+		return chat.Reply{Text: chat.T(b.lang, "usage", "/bind <operator>")}
 	}
 	if !m.Private {
-		return Reply{Text: T(b.lang, "bind_private")}
+		return chat.Reply{Text: chat.T(b.lang, "bind_private")}
 	}
 	name := args[0]
 	if _, known := b.roster[name]; !known {
-		return Reply{Text: T(b.lang, "bind_unknown_operator", Untrusted(name))}
+		return chat.Reply{Text: chat.T(b.lang, "bind_unknown_operator", chat.Untrusted(name))}
 	}
 	code, expires, err := b.bindings.Issue(actor(op, id), name)
 	if err != nil {
 		return b.errorReply("", err)
 	}
-	return Reply{Text: T(b.lang, "bind_code", name, code, expires.In(b.loc).Format("15:04"))}
+	return chat.Reply{Text: chat.T(b.lang, "bind_code", name, code, expires.In(b.loc).Format("15:04"))}
 }
 
 // cmdUnbind is /unbind <operator> (admins): the chat identities bound to
 // the operator are strangers again, and their unused codes bind nobody.
 // It works for a name since removed from the config too: a binding left
 // behind would come back to life if the name were configured again.
-func (b *Bot) cmdUnbind(_ context.Context, op Operator, id Identity, args []string) Reply {
+func (b *Bot) cmdUnbind(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
 	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", usages["unbind"])}
+		return chat.Reply{Text: chat.T(b.lang, "usage", usages["unbind"])}
 	}
 	n, err := b.bindings.Unbind(actor(op, id), args[0])
 	if err != nil {
 		return b.errorReply("", err)
 	}
-	return Reply{Text: T(b.lang, "unbound", Untrusted(args[0]), n)}
+	return chat.Reply{Text: chat.T(b.lang, "unbound", chat.Untrusted(args[0]), n)}
 }
 
 // Bound finds the operators who bound a chat identity with /bind; their
@@ -105,7 +106,7 @@ func NewBound(bindings interface {
 }
 
 // Operator implements Authorizer.
-func (b *Bound) Operator(id Identity) (Operator, bool) {
+func (b *Bound) Operator(id chat.Identity) (Operator, bool) {
 	if !bindingPlatforms[id.Platform] {
 		return Operator{}, false
 	}

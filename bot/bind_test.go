@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 
+	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/storage"
 )
@@ -34,8 +35,8 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 		{Name: "vera", Role: config.RoleViewer}}
 	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
-	qqMember := Identity{Platform: "qq", UserID: "GROUP1/MEMBER9", Name: "小王"}
-	other := Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
+	qqMember := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER9", Name: "小王"}
+	other := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
 
 	if r := f.send(b, qqMember, "/pending"); !strings.Contains(r.Text, "不是本店的操作员") {
 		t.Fatalf("an unbound QQ member got %q", r.Text)
@@ -101,7 +102,7 @@ func bindBot(f *fixture) *Bot {
 func TestBindCodeIsNeverPostedInAGroupChat(t *testing.T) {
 	f := newFixture(t)
 	b := bindBot(f)
-	r, _ := b.Handle(context.Background(), Message{From: adminID, Text: "/bind alice"}) // a group: not private
+	r, _ := b.Handle(context.Background(), chat.Message{From: adminID, Text: "/bind alice"}) // a group: not private
 	if bindCodeRE.MatchString(r.Text) || regexp.MustCompile(`[2-9A-Z]{8}`).MatchString(r.Text) {
 		t.Fatalf("a bind code was posted in a group: %q", r.Text)
 	}
@@ -134,7 +135,7 @@ func TestBindCodesAreLongAndAcceptedHoweverTyped(t *testing.T) {
 		if !bindCodeRE.MatchString("/bind " + code) {
 			t.Fatalf("code %q is not three groups of five", code)
 		}
-		member := Identity{Platform: "qq", UserID: "G/" + string(rune('a'+i))}
+		member := chat.Identity{Platform: "qq", UserID: "G/" + string(rune('a'+i))}
 		if r := f.send(b, member, "/bind "+spell(code)); !strings.Contains(r.Text, "已绑定为操作员 alice") {
 			t.Fatalf("code %q typed as %q answered %q", code, spell(code), r.Text)
 		}
@@ -209,7 +210,7 @@ func TestUnbindRemovesAnOperatorsBoundIdentities(t *testing.T) {
 	f := newFixture(t)
 	b := bindBot(f)
 	actor := storage.Actor{Name: "carol", Platform: "telegram"}
-	member := Identity{Platform: "qq", UserID: "GROUP1/MEMBER9"}
+	member := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER9"}
 	code, _, err := f.bindings().Issue(actor, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +231,7 @@ func TestUnbindRemovesAnOperatorsBoundIdentities(t *testing.T) {
 	if r := f.send(b, member, "/pending"); !strings.Contains(r.Text, "不是本店的操作员") {
 		t.Fatalf("an unbound identity still acts as alice: %q", r.Text)
 	}
-	other := Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
+	other := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
 	if r := f.send(b, other, "/bind "+unused); !strings.Contains(r.Text, "无效") {
 		t.Fatalf("a code issued before the unbind still binds: %q", r.Text)
 	}

@@ -2,7 +2,7 @@
 // commands and button presses into engine calls, checks who may do what, and
 // renders orders and alerts as short phone-readable messages in Chinese or
 // English. Chat adapters (bot/console, ...) translate their platform's
-// updates into Message and Press, and Reply back.
+// updates into chat.Message and chat.Press, and chat.Reply back.
 package bot
 
 import (
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/processor/health"
 
 	"github.com/rs/zerolog"
@@ -21,55 +22,6 @@ import (
 	"cardflow/report"
 	"cardflow/storage"
 )
-
-// Identity is who wrote a message or pressed a button, as the platform says.
-type Identity struct {
-	Platform string // console, telegram, qq
-	UserID   string
-	Name     string // display name, for replies only
-}
-
-// Message is a text an operator sent.
-type Message struct {
-	From Identity
-	Text string
-	// Private: the chat is one to one with the bot (a Telegram private
-	// chat, QQ C2C, the console), so an answer is read by the sender
-	// alone. Bind codes are only issued there.
-	Private bool
-}
-
-// Press is a button an operator pressed; Data is the button's Data.
-type Press struct {
-	From Identity
-	Data string
-}
-
-// Reply is what the bot answers or announces.
-type Reply struct {
-	Text    string
-	Buttons []Button
-	// Replace: the answer to a button press belongs in place of the pressed
-	// message (it records what was done and by whom). Otherwise a press's
-	// answer is a notice to the presser (a refusal) or, when long, a new
-	// message (details).
-	Replace bool
-	// Photo, if set, goes with the text: the daily report's chart.
-	Photo *Photo
-}
-
-// Photo is an image sent with a reply.
-type Photo struct {
-	Name string // file name, e.g. report-2026-11-24.png
-	PNG  []byte
-}
-
-// Button is an inline button. Data is short (Telegram allows 64 bytes):
-// "o:ap:12" approves order 12.
-type Button struct {
-	Label string
-	Data  string
-}
 
 // Role is what an operator may do.
 type Role int
@@ -101,7 +53,7 @@ type Operator struct {
 
 // Authorizer says which operator, if any, an identity is.
 type Authorizer interface {
-	Operator(Identity) (Operator, bool)
+	Operator(chat.Identity) (Operator, bool)
 }
 
 // Engine is what the operator layer needs from the order engine.
@@ -188,7 +140,7 @@ type Bot struct {
 // New builds the operator layer.
 func New(opts Options) *Bot {
 	if opts.Location == nil {
-		opts.Location = Shanghai()
+		opts.Location = chat.Shanghai()
 	}
 	if opts.Auth == nil {
 		opts.Auth = AnyOf{} // nobody is an operator
@@ -202,31 +154,22 @@ func New(opts Options) *Bot {
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}
 }
 
-// Shanghai is the shop's default time zone; a fixed +08:00 stands in when the
-// system has no zone data (Go's embedded tzdata is linked by cmd/cardflow).
-func Shanghai() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
-
 // Lang is the language replies are written in.
 func (b *Bot) Lang() string { return b.lang }
 
 // Handle answers one message. Texts that are not commands get no reply,
 // and neither does a stranger refused again within the minute (see
 // strangerGate).
-func (b *Bot) Handle(ctx context.Context, m Message) (Reply, bool) {
+func (b *Bot) Handle(ctx context.Context, m chat.Message) (chat.Reply, bool) {
 	name, args, ok := ParseCommand(m.Text)
 	if !ok {
-		return Reply{}, false
+		return chat.Reply{}, false
 	}
 	r := b.run(ctx, m, name, args)
 	if r.Text == "" {
-		return Reply{}, false
+		return chat.Reply{}, false
 	}
-	return Clean(r), true
+	return chat.Clean(r), true
 }
 
 // ParseCommand splits "/refund@cardflow_bot 12 buyer asked" into "refund"
@@ -247,30 +190,30 @@ func ParseCommand(text string) (string, []string, bool) {
 }
 
 // actor is how an operator appears in the order history and audit log.
-func actor(op Operator, id Identity) storage.Actor {
+func actor(op Operator, id chat.Identity) storage.Actor {
 	return storage.Actor{Name: op.Name, Platform: id.Platform}
 }
 
 // errorReply turns an engine error into an operator-facing answer.
-func (b *Bot) errorReply(ref string, err error) Reply {
+func (b *Bot) errorReply(ref string, err error) chat.Reply {
 	var st *processor.StateError
 	switch {
 	case errors.As(err, &st):
-		return Reply{Text: b.already(st)}
+		return chat.Reply{Text: b.already(st)}
 	case errors.Is(err, storage.ErrNotFound):
-		return Reply{Text: T(b.lang, "not_found", Untrusted(ref))}
+		return chat.Reply{Text: chat.T(b.lang, "not_found", chat.Untrusted(ref))}
 	}
 	b.log.Error().Err(err).Str("ref", ref).Msg("operator command failed")
-	return Reply{Text: T(b.lang, "internal")}
+	return chat.Reply{Text: chat.T(b.lang, "internal")}
 }
 
 // already says what happened before a stale press: "已由 alice 于 03:12 批准".
 func (b *Bot) already(st *processor.StateError) string {
-	verb := ActionName(b.lang, processor.ActionOf(st.Last))
+	verb := chat.ActionName(b.lang, processor.ActionOf(st.Last))
 	who := st.Last.Actor.Name
 	if who == "" {
 		who = "system"
 	}
-	return T(b.lang, "already", st.Order.ID, StatusName(b.lang, string(st.Order.Status)), Untrusted(who),
+	return chat.T(b.lang, "already", st.Order.ID, chat.StatusName(b.lang, string(st.Order.Status)), chat.Untrusted(who),
 		st.Last.At.In(b.loc).Format("01-02 15:04"), verb)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/report"
 
 	"gonum.org/v1/plot"
@@ -87,8 +88,8 @@ func colours(img image.Image) int {
 func TestChartOfADayIsAPNGWithBarsAndLines(t *testing.T) {
 	// Input: 24 hours from 2026-11-24 00:00 Shanghai, 5-80 orders an hour,
 	// deliveries of 1-25 s, none from 03:00 to 06:59.
-	f := dayFigures(time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai()), 24)
-	b, err := Chart(f, LangZH)
+	f := dayFigures(time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai()), 24)
+	b, err := Chart(f, chat.LangZH)
 	if err != nil {
 		t.Fatalf("Chart: %v", err)
 	}
@@ -108,12 +109,12 @@ func TestChartOfADayIsAPNGWithBarsAndLines(t *testing.T) {
 
 func TestChartOfAnEmptyDayStillDraws(t *testing.T) {
 	// Input: 24 hours with every counter zero.
-	start := time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai())
+	start := time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai())
 	f := &report.Figures{From: start, To: start.Add(24 * time.Hour)}
 	for i := range 24 {
 		f.Hours = append(f.Hours, report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
 	}
-	b, err := Chart(f, LangEN)
+	b, err := Chart(f, chat.LangEN)
 	if err != nil {
 		t.Fatalf("Chart: %v", err)
 	}
@@ -129,8 +130,8 @@ func TestChartOfAnEmptyDayStillDraws(t *testing.T) {
 
 func TestChartWithoutHoursStillDraws(t *testing.T) {
 	// Input: a period of no length (From == To), so no hours at all.
-	at := time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai())
-	b, err := Chart(&report.Figures{From: at, To: at}, LangZH)
+	at := time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai())
+	b, err := Chart(&report.Figures{From: at, To: at}, chat.LangZH)
 	if err != nil {
 		t.Fatalf("Chart: %v", err)
 	}
@@ -139,8 +140,8 @@ func TestChartWithoutHoursStillDraws(t *testing.T) {
 
 func TestChartOfSevenDaysDraws(t *testing.T) {
 	// Input: 168 hours from 2026-11-18 00:00 Shanghai, busy as dayFigures.
-	f := dayFigures(time.Date(2026, 11, 18, 0, 0, 0, 0, Shanghai()), 168)
-	b, err := Chart(f, LangZH)
+	f := dayFigures(time.Date(2026, 11, 18, 0, 0, 0, 0, chat.Shanghai()), 168)
+	b, err := Chart(f, chat.LangZH)
 	if err != nil {
 		t.Fatalf("Chart: %v", err)
 	}
@@ -152,7 +153,7 @@ func TestChartOfSevenDaysDraws(t *testing.T) {
 
 func TestChartOfNilFiguresIsAnError(t *testing.T) {
 	// Input: nil.
-	if _, err := Chart(nil, LangZH); err == nil {
+	if _, err := Chart(nil, chat.LangZH); err == nil {
 		t.Error("Chart(nil) succeeded")
 	}
 }
@@ -181,11 +182,11 @@ func TestQuantileRunsLeaveGapsForHoursWithoutDeliveries(t *testing.T) {
 		t.Errorf("runs at %v, want %v", got, want)
 	}
 	// And the chart of such hours draws.
-	start := time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai())
+	start := time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai())
 	for i := range hours {
 		hours[i].Start = start.Add(time.Duration(i) * time.Hour)
 	}
-	if _, err := Chart(&report.Figures{From: start, To: start.Add(6 * time.Hour), Hours: hours}, LangZH); err != nil {
+	if _, err := Chart(&report.Figures{From: start, To: start.Add(6 * time.Hour), Hours: hours}, chat.LangZH); err != nil {
 		t.Errorf("Chart: %v", err)
 	}
 }
@@ -198,11 +199,11 @@ func TestHourTicksLabelEverySixHoursOrEachDay(t *testing.T) {
 		want  string
 	}{
 		// Input: a day from local midnight.
-		{"day", time.Date(2026, 11, 24, 0, 0, 0, 0, Shanghai()), 24, "0:00 6:06 12:12 18:18"},
+		{"day", time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai()), 24, "0:00 6:06 12:12 18:18"},
 		// Input: a day from 09:00 (a report at 09:00 covers the 24 hours before).
-		{"day from 09:00", time.Date(2026, 11, 23, 9, 0, 0, 0, Shanghai()), 24, "3:12 9:18 15:00 21:06"},
+		{"day from 09:00", time.Date(2026, 11, 23, 9, 0, 0, 0, chat.Shanghai()), 24, "3:12 9:18 15:00 21:06"},
 		// Input: seven days from local midnight.
-		{"week", time.Date(2026, 11, 18, 0, 0, 0, 0, Shanghai()), 168,
+		{"week", time.Date(2026, 11, 18, 0, 0, 0, 0, chat.Shanghai()), 168,
 			"0:11-18 24:11-19 48:11-20 72:11-21 96:11-22 120:11-23 144:11-24"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,7 +253,7 @@ func TestCountTicksAreWholeNumbers(t *testing.T) {
 }
 
 func TestChartTitleNamesTheLocalDatesInGlyphsTheFontHas(t *testing.T) {
-	sh := Shanghai()
+	sh := chat.Shanghai()
 	for _, tc := range []struct {
 		name     string
 		from, to time.Time

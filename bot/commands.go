@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cardflow/bot/chat"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -15,7 +16,7 @@ import (
 // command is one slash command: who may run it and what it does.
 type command struct {
 	role Role
-	run  func(b *Bot, ctx context.Context, op Operator, id Identity, args []string) Reply
+	run  func(b *Bot, ctx context.Context, op Operator, id chat.Identity, args []string) chat.Reply
 }
 
 // commands is the command table. Viewers read, operators act on orders,
@@ -59,7 +60,7 @@ var usages = map[string]string{
 	"unbind":  "/unbind <operator>",
 }
 
-func (b *Bot) run(ctx context.Context, m Message, name string, args []string) Reply {
+func (b *Bot) run(ctx context.Context, m chat.Message, name string, args []string) chat.Reply {
 	if name == "bind" { // how a stranger on QQ becomes an operator
 		return b.cmdBind(m, args)
 	}
@@ -70,34 +71,34 @@ func (b *Bot) run(ctx context.Context, m Message, name string, args []string) Re
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		return Reply{Text: T(b.lang, "unknown_command", Untrusted("/"+name))}
+		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted("/"+name))}
 	}
 	if op.Role < cmd.role {
 		b.refuse(id, op, "/"+name)
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/"+name)}
+		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/"+name)}
 	}
 	return cmd.run(b, ctx, op, id, args)
 }
 
-func (b *Bot) cmdHelp(context.Context, Operator, Identity, []string) Reply {
-	return Reply{Text: T(b.lang, "help")}
+func (b *Bot) cmdHelp(context.Context, Operator, chat.Identity, []string) chat.Reply {
+	return chat.Reply{Text: chat.T(b.lang, "help")}
 }
 
-func (b *Bot) cmdOrder(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+func (b *Bot) cmdOrder(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
 	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", usages["order"])}
+		return chat.Reply{Text: chat.T(b.lang, "usage", usages["order"])}
 	}
 	o, r, ok := b.resolve("order", args[0])
 	if !ok {
 		return r
 	}
-	return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
+	return chat.Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 }
 
 // resolve finds the order a typed reference names. A reference naming
 // several orders is answered with the candidates and how to name each one
 // (for the command cmd); one naming none, with "not found".
-func (b *Bot) resolve(cmd, ref string) (*storage.Order, Reply, bool) {
+func (b *Bot) resolve(cmd, ref string) (*storage.Order, chat.Reply, bool) {
 	o, err := b.engine.ResolveOrder(undefang.Replace(ref))
 	var amb *processor.AmbiguousError
 	switch {
@@ -106,30 +107,30 @@ func (b *Bot) resolve(cmd, ref string) (*storage.Order, Reply, bool) {
 	case err != nil:
 		return nil, b.errorReply(ref, err), false
 	}
-	return o, Reply{}, true
+	return o, chat.Reply{}, true
 }
 
-func (b *Bot) candidates(cmd string, amb *processor.AmbiguousError) Reply {
-	lines := []string{T(b.lang, "ref_ambiguous", Untrusted(amb.Ref), len(amb.Candidates))}
+func (b *Bot) candidates(cmd string, amb *processor.AmbiguousError) chat.Reply {
+	lines := []string{chat.T(b.lang, "ref_ambiguous", chat.Untrusted(amb.Ref), len(amb.Candidates))}
 	for _, o := range amb.Candidates {
-		lines = append(lines, fmt.Sprintf("  #%d · %s · %s · ¥%s · %s", o.ID, Untrusted(o.Storefront), Untrusted(o.ExternalID),
-			o.Amount, StatusName(b.lang, string(o.Status))))
+		lines = append(lines, fmt.Sprintf("  #%d · %s · %s · ¥%s · %s", o.ID, chat.Untrusted(o.Storefront), chat.Untrusted(o.ExternalID),
+			o.Amount, chat.StatusName(b.lang, string(o.Status))))
 	}
-	lines = append(lines, T(b.lang, "ref_hint"))
+	lines = append(lines, chat.T(b.lang, "ref_hint"))
 	for _, o := range amb.Candidates {
-		lines = append(lines, fmt.Sprintf("  /%s #%d · /%s %s:%s", cmd, o.ID, cmd, Untrusted(o.Storefront), Untrusted(o.ExternalID)))
+		lines = append(lines, fmt.Sprintf("  /%s #%d · /%s %s:%s", cmd, o.ID, cmd, chat.Untrusted(o.Storefront), chat.Untrusted(o.ExternalID)))
 	}
-	return Reply{Text: strings.Join(lines, "\n")}
+	return chat.Reply{Text: strings.Join(lines, "\n")}
 }
 
-// undefang reverses what Untrusted does to links, so that an external id
+// undefang reverses what chat.Untrusted does to links, so that an external id
 // copied from a message ("shop1:T1[.]A") names the order it showed.
 var undefang = strings.NewReplacer("[.]", ".", "[:]", ":", "[@]", "@")
 
 // pendingShown is how many orders of each queue /pending lists.
 const pendingShown = 10
 
-func (b *Bot) cmdPending(context.Context, Operator, Identity, []string) Reply {
+func (b *Bot) cmdPending(context.Context, Operator, chat.Identity, []string) chat.Reply {
 	review, nReview, err := b.engine.OpenOrders(storage.StatusReview, pendingShown)
 	if err != nil {
 		return b.errorReply("", err)
@@ -139,26 +140,26 @@ func (b *Bot) cmdPending(context.Context, Operator, Identity, []string) Reply {
 		return b.errorReply("", err)
 	}
 	if nReview+nFailed == 0 {
-		return Reply{Text: T(b.lang, "pending_none")}
+		return chat.Reply{Text: chat.T(b.lang, "pending_none")}
 	}
-	lines := []string{T(b.lang, "pending_header", nReview, nFailed)}
-	var buttons []Button
+	lines := []string{chat.T(b.lang, "pending_header", nReview, nFailed)}
+	var buttons []chat.Button
 	for _, group := range []struct {
 		orders []*storage.Order
 		total  int
 	}{{review, nReview}, {failed, nFailed}} {
 		for _, o := range group.orders {
 			lines = append(lines, b.orderLine(o))
-			buttons = append(buttons, Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
+			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
 		}
 		if more := group.total - len(group.orders); more > 0 {
-			lines = append(lines, T(b.lang, "pending_more", more))
+			lines = append(lines, chat.T(b.lang, "pending_more", more))
 		}
 	}
-	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
+	return chat.Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
 }
 
-func (b *Bot) cmdStock(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+func (b *Bot) cmdStock(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
 	levels, err := b.engine.StockLevels()
 	if err != nil {
 		return b.errorReply("", err)
@@ -170,35 +171,35 @@ func (b *Bot) cmdStock(_ context.Context, _ Operator, _ Identity, args []string)
 		}
 	}
 	if len(skus) == 0 && len(args) > 0 {
-		return Reply{Text: T(b.lang, "stock_unknown", Untrusted(args[0]))}
+		return chat.Reply{Text: chat.T(b.lang, "stock_unknown", chat.Untrusted(args[0]))}
 	}
 	if len(skus) == 0 {
-		return Reply{Text: T(b.lang, "stock_none")}
+		return chat.Reply{Text: chat.T(b.lang, "stock_none")}
 	}
 	sort.Strings(skus)
-	lines := []string{T(b.lang, "stock_header")}
+	lines := []string{chat.T(b.lang, "stock_header")}
 	for _, sku := range skus {
 		p, _ := b.engine.Product(sku)
-		line := T(b.lang, "stock_line", sku, p.Name, levels[sku])
+		line := chat.T(b.lang, "stock_line", sku, p.Name, levels[sku])
 		if levels[sku] < p.LowStock {
-			line += T(b.lang, "stock_low", p.LowStock)
+			line += chat.T(b.lang, "stock_low", p.LowStock)
 		}
 		if n := b.engine.Waiting(sku); n > 0 {
-			line += T(b.lang, "stock_waiting", n)
+			line += chat.T(b.lang, "stock_waiting", n)
 		}
 		lines = append(lines, line)
 	}
-	return Reply{Text: strings.Join(lines, "\n")}
+	return chat.Reply{Text: strings.Join(lines, "\n")}
 }
 
 // orderAction runs approve/retry/refund/reissue from a command. A refund or
 // reissue of a delivered order — money back, or new cards, after the sale —
 // first shows the order and waits for its confirmation (confirm.go); the
 // rest act at once, as buttons do.
-func orderAction(action string) func(*Bot, context.Context, Operator, Identity, []string) Reply {
-	return func(b *Bot, _ context.Context, op Operator, id Identity, args []string) Reply {
+func orderAction(action string) func(*Bot, context.Context, Operator, chat.Identity, []string) chat.Reply {
+	return func(b *Bot, _ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
 		if len(args) < 1 || (action != "refund" && len(args) != 1) {
-			return Reply{Text: T(b.lang, "usage", usages[action])}
+			return chat.Reply{Text: chat.T(b.lang, "usage", usages[action])}
 		}
 		o, r, ok := b.resolve(action, args[0])
 		if !ok {
@@ -213,18 +214,18 @@ func orderAction(action string) func(*Bot, context.Context, Operator, Identity, 
 }
 
 // overLimit refuses an operator's refund above the refund limit.
-func (b *Bot) overLimit(op Operator, id Identity, action string, o *storage.Order) (Reply, bool) {
+func (b *Bot) overLimit(op Operator, id chat.Identity, action string, o *storage.Order) (chat.Reply, bool) {
 	if action != "refund" || op.Role >= RoleAdmin || int64(o.Amount) <= b.refundLimit {
-		return Reply{}, false
+		return chat.Reply{}, false
 	}
 	b.refuse(id, op, fmt.Sprintf("refund %d over limit", o.ID))
-	return Reply{Text: T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}, true
+	return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}, true
 }
 
 // act performs an order action for an operator, enforcing the refund limit.
 // A refund with from set only happens while the order is still in one of
 // those states.
-func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, note string, from ...storage.Status) Reply {
+func (b *Bot) act(op Operator, id chat.Identity, action string, o *storage.Order, note string, from ...storage.Status) chat.Reply {
 	if r, refused := b.overLimit(op, id, action, o); refused {
 		return r
 	}
@@ -248,18 +249,18 @@ func (b *Bot) act(op Operator, id Identity, action string, o *storage.Order, not
 }
 
 // done is the answer to an order action the engine was asked for.
-func (b *Bot) done(op Operator, action string, orderID uint64, err error) Reply {
+func (b *Bot) done(op Operator, action string, orderID uint64, err error) chat.Reply {
 	if err != nil {
 		return b.errorReply(strconv.FormatUint(orderID, 10), err)
 	}
-	return Reply{Text: T(b.lang, "done_"+action, orderID, op.Name)}
+	return chat.Reply{Text: chat.T(b.lang, "done_"+action, orderID, op.Name)}
 }
 
 // refuse logs and audits an action someone was not allowed to take, and
 // reports whether to answer it. A stranger is audited under their platform
 // id, since they have no name here, and at most once a minute (see
 // strangerGate); operators always.
-func (b *Bot) refuse(id Identity, op Operator, what string) bool {
+func (b *Bot) refuse(id chat.Identity, op Operator, what string) bool {
 	if r := []rune(what); len(r) > maxAuditWhat { // a stranger's command can be a page long
 		what = string(r[:maxAuditWhat]) + "…"
 	}
@@ -291,9 +292,9 @@ const maxAuditWhat = 64
 
 // strangerReply refuses a stranger politely: an empty reply (no answer)
 // when the stranger was refused already within the minute.
-func (b *Bot) strangerReply(id Identity, what string) Reply {
+func (b *Bot) strangerReply(id chat.Identity, what string) chat.Reply {
 	if !b.refuse(id, Operator{}, what) {
-		return Reply{}
+		return chat.Reply{}
 	}
-	return Reply{Text: T(b.lang, "not_operator")}
+	return chat.Reply{Text: chat.T(b.lang, "not_operator")}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -40,7 +41,7 @@ type cmdCase struct {
 	prefix  string   // the reply starts with it
 	want    []string // the reply contains each
 	notWant []string
-	buttons []Button // exactly these buttons (nil: none)
+	buttons []chat.Button // exactly these buttons (nil: none)
 	after   func(t *testing.T, f *fixture)
 	// confirm: the command asks for a confirmation (a reissue of a
 	// delivered order), which is pressed; the checks apply to the press.
@@ -76,18 +77,18 @@ func commandCases(s seeded, lang string) []cmdCase {
 			name: "order in review shows its buttons", text: "/order " + id(r),
 			prefix: l("订单 #3 · qb-10 ×1 · ¥800.00", "Order #3 · qb-10 ×1 · ¥800.00"),
 			want:   []string{l("状态：待审核", "Status: in review"), l("原因：rule:large-order", "Reason: rule:large-order")},
-			buttons: []Button{
-				{l("批准", "Approve"), "o:ap:3"},
-				{l("退款", "Refund"), "o:rf:3:r"},
+			buttons: []chat.Button{
+				{Label: l("批准", "Approve"), Data: "o:ap:3"},
+				{Label: l("退款", "Refund"), Data: "o:rf:3:r"},
 			},
 		},
 		{
 			name: "failed order shows its buttons", text: "/order " + id(fl),
 			prefix: l("订单 #5 · qb-100 ×1 · ¥100.00", "Order #5 · qb-100 ×1 · ¥100.00"),
 			want:   []string{l("状态：失败", "Status: failed"), l("原因：out_of_stock", "Reason: out_of_stock")},
-			buttons: []Button{
-				{l("重试", "Retry"), "o:rt:5"},
-				{l("退款", "Refund"), "o:rf:5:f"},
+			buttons: []chat.Button{
+				{Label: l("重试", "Retry"), Data: "o:rt:5"},
+				{Label: l("退款", "Refund"), Data: "o:rf:5:f"},
 			},
 		},
 		{name: "order without id", text: "/order", want: []string{l("用法：/order <#id|storefront:external_id|id>", "Usage: /order <#id|storefront:external_id|id>")}},
@@ -103,7 +104,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 				"#5 qb-100 ×1 ¥100.00 " + l("失败", "failed") + " · out_of_stock",
 			},
 			notWant: []string{"#1 ", "#2 "},
-			buttons: []Button{{"#3", "o:dt:3"}, {"#4", "o:dt:4"}, {"#5", "o:dt:5"}},
+			buttons: []chat.Button{{Label: "#3", Data: "o:dt:3"}, {Label: "#4", Data: "o:dt:4"}, {Label: "#5", Data: "o:dt:5"}},
 		},
 		{
 			name: "stock lists every stocked sku", text: "/stock", prefix: l("📦 库存", "📦 Stock"),
@@ -117,7 +118,7 @@ func commandCases(s seeded, lang string) []cmdCase {
 			name: "approve", text: "/approve " + id(r),
 			prefix: l("✅ 订单 #3 已由 carol 批准，进入发货队列。", "✅ Order #3 approved by carol; it is on its way."),
 			after: func(t *testing.T, f *fixture) {
-				approvedAt = f.clock.Now().In(Shanghai()).Format("15:04")
+				approvedAt = f.clock.Now().In(chat.Shanghai()).Format("15:04")
 				o := f.waitStatus(r.ID, storage.StatusDelivered)
 				if last, _ := o.Last(storage.StatusPending); last.Actor.Name != "carol" || last.Reason != "operator:carol" {
 					t.Errorf("approve transition = %+v, want by carol with reason operator:carol", last)
@@ -273,7 +274,7 @@ func TestPendingShowsTenOfEachQueueAndCountsTheRest(t *testing.T) {
 func TestStockWarnsOnlyBelowTheLowStockLevel(t *testing.T) {
 	f := newFixture(t)
 	f.importCards(skuSmall, "cards-qb10.txt") // six cards; low_stock is 3
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	for _, tt := range []struct {
 		deliver int
 		line    string
@@ -292,6 +293,6 @@ func TestStockWarnsOnlyBelowTheLowStockLevel(t *testing.T) {
 
 func TestStockOfAnUnknownSKUSaysSo(t *testing.T) {
 	f := newFixture(t)
-	r := f.send(f.bot(LangEN), viewerID, "/stock nosuch")
+	r := f.send(f.bot(chat.LangEN), viewerID, "/stock nosuch")
 	containsAll(t, "/stock nosuch", r.Text, "nosuch")
 }

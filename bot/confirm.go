@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -99,7 +100,7 @@ func confirmCode() (string, error) {
 
 // askConfirm answers a typed refund or reissue of a delivered order with
 // the order and a Confirm button.
-func (b *Bot) askConfirm(op Operator, id Identity, action string, o *storage.Order, note string) Reply {
+func (b *Bot) askConfirm(op Operator, id chat.Identity, action string, o *storage.Order, note string) chat.Reply {
 	if r, refused := b.overLimit(op, id, action, o); refused {
 		return r
 	}
@@ -109,14 +110,14 @@ func (b *Bot) askConfirm(op Operator, id Identity, action string, o *storage.Ord
 	if err != nil {
 		return b.errorReply("", err)
 	}
-	lines := []string{T(b.lang, "confirm_"+action, o.ID), T(b.lang, "confirm_order", Untrusted(o.Storefront),
-		Untrusted(o.ExternalID), o.Amount, b.clock(o.DeliveredAt))}
+	lines := []string{chat.T(b.lang, "confirm_"+action, o.ID), chat.T(b.lang, "confirm_order", chat.Untrusted(o.Storefront),
+		chat.Untrusted(o.ExternalID), o.Amount, b.clock(o.DeliveredAt))}
 	if note != "" {
-		lines = append(lines, T(b.lang, "confirm_note", Untrusted(note)))
+		lines = append(lines, chat.T(b.lang, "confirm_note", chat.Untrusted(note)))
 	}
-	lines = append(lines, T(b.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
-	return Reply{Text: strings.Join(lines, "\n"),
-		Buttons: []Button{{Label: T(b.lang, "btn_confirm_"+action, o.ID), Data: confirmPrefix + code}}}
+	lines = append(lines, chat.T(b.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
+	return chat.Reply{Text: strings.Join(lines, "\n"),
+		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: confirmPrefix + code}}}
 }
 
 // confirmRoles are the roles of the commands a confirmation finishes.
@@ -126,29 +127,29 @@ var confirmRoles = map[string]Role{"refund": RoleOperator, "reissue": RoleAdmin}
 const confirmPrefix = "c:"
 
 // cmdConfirm is "/confirm <code>", the typed form of a Confirm button.
-func (b *Bot) cmdConfirm(_ context.Context, op Operator, id Identity, args []string) Reply {
+func (b *Bot) cmdConfirm(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
 	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", usages["confirm"])}
+		return chat.Reply{Text: chat.T(b.lang, "usage", usages["confirm"])}
 	}
 	return b.confirm(op, id, strings.ToUpper(args[0]))
 }
 
 // confirm acts on a confirmation, once.
-func (b *Bot) confirm(op Operator, id Identity, code string) Reply {
+func (b *Bot) confirm(op Operator, id chat.Identity, code string) chat.Reply {
 	now := b.now()
 	c, ok := b.confirms.get(code, now, false)
 	if !ok {
-		return Reply{Text: T(b.lang, "confirm_gone")}
+		return chat.Reply{Text: chat.T(b.lang, "confirm_gone")}
 	}
 	if c.operator != op.Name {
-		return Reply{Text: T(b.lang, "confirm_not_yours", c.operator)}
+		return chat.Reply{Text: chat.T(b.lang, "confirm_not_yours", c.operator)}
 	}
 	if need := confirmRoles[c.action]; op.Role < need {
 		b.refuse(id, op, "/"+c.action)
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, "/"+c.action)}
+		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/"+c.action)}
 	}
 	if c, ok = b.confirms.get(code, now, true); !ok {
-		return Reply{Text: T(b.lang, "confirm_gone")}
+		return chat.Reply{Text: chat.T(b.lang, "confirm_gone")}
 	}
 	o, err := b.engine.Order(c.orderID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -101,7 +102,7 @@ func (d *Daily) SendDue() (bool, error) {
 			return tx.SetMetaTime(metaReportSent, p.From)
 		}
 		for _, dest := range d.dests {
-			m := &storage.ChatMessage{Dest: dest, Text: cleanText(T(d.bot.lang, "daily_report_title") + " · " + text),
+			m := &storage.ChatMessage{Dest: dest, Text: chat.Clean(chat.Reply{Text: chat.T(d.bot.lang, "daily_report_title") + " · " + text}).Text,
 				CreatedAt: now, ChartFrom: p.From, ChartTo: p.To}
 			if err := tx.Chat().Queue(m); err != nil {
 				return err

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cardflow/bot/chat"
 	"context"
 	"strconv"
 	"strings"
@@ -11,9 +12,9 @@ const findShown = 10
 
 // cmdFind is /find <buyer id|contact>: a buyer's newest orders, for the
 // after-sale question "what did this buyer get". Viewers may ask.
-func (b *Bot) cmdFind(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+func (b *Bot) cmdFind(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
 	if len(args) != 1 {
-		return Reply{Text: T(b.lang, "usage", "/find <buyer id|contact>")}
+		return chat.Reply{Text: chat.T(b.lang, "usage", "/find <buyer id|contact>")}
 	}
 	who := undefang.Replace(args[0])
 	res, err := b.engine.FindBuyerOrders(who, findShown)
@@ -21,23 +22,23 @@ func (b *Bot) cmdFind(_ context.Context, _ Operator, _ Identity, args []string) 
 		return b.errorReply(args[0], err)
 	}
 	if len(res.Orders) == 0 {
-		text := T(b.lang, "find_none", Untrusted(who), res.Scanned)
+		text := chat.T(b.lang, "find_none", chat.Untrusted(who), res.Scanned)
 		if res.Capped {
-			text += T(b.lang, "find_capped")
+			text += chat.T(b.lang, "find_capped")
 		}
-		return Reply{Text: text}
+		return chat.Reply{Text: text}
 	}
-	lines := []string{T(b.lang, "find_header", Untrusted(who), res.Matched, res.Scanned)}
-	var buttons []Button
+	lines := []string{chat.T(b.lang, "find_header", chat.Untrusted(who), res.Matched, res.Scanned)}
+	var buttons []chat.Button
 	for _, o := range res.Orders {
-		lines = append(lines, b.orderLine(o)+" · "+Untrusted(o.Storefront).String()+":"+Untrusted(o.ExternalID).String())
-		buttons = append(buttons, Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
+		lines = append(lines, b.orderLine(o)+" · "+chat.Untrusted(o.Storefront).String()+":"+chat.Untrusted(o.ExternalID).String())
+		buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
 	}
 	if more := res.Matched - len(res.Orders); more > 0 {
-		lines = append(lines, T(b.lang, "pending_more", more))
+		lines = append(lines, chat.T(b.lang, "pending_more", more))
 	}
 	if res.Capped {
-		lines = append(lines, strings.TrimSpace(T(b.lang, "find_capped")))
+		lines = append(lines, strings.TrimSpace(chat.T(b.lang, "find_capped")))
 	}
-	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
+	return chat.Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
 }

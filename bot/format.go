@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/card"
 	"cardflow/storage"
 )
@@ -15,39 +16,39 @@ import (
 // the storefront or a supplier sent is Untrusted.
 func (b *Bot) formatOrder(o *storage.Order) string {
 	lines := []string{
-		T(b.lang, "order_title", o.ID, Untrusted(o.SKU), o.Quantity, o.Amount),
-		T(b.lang, "order_status", StatusName(b.lang, string(o.Status))),
+		chat.T(b.lang, "order_title", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount),
+		chat.T(b.lang, "order_status", chat.StatusName(b.lang, string(o.Status))),
 	}
 	if o.Reason != "" {
-		lines = append(lines, T(b.lang, "order_reason", Untrusted(o.Reason)))
+		lines = append(lines, chat.T(b.lang, "order_reason", chat.Untrusted(o.Reason)))
 	}
-	lines = append(lines, T(b.lang, "order_external", Untrusted(o.ExternalID), Untrusted(o.Storefront)))
+	lines = append(lines, chat.T(b.lang, "order_external", chat.Untrusted(o.ExternalID), chat.Untrusted(o.Storefront)))
 	if buyer := nonEmpty(o.Buyer.ID, o.Buyer.Contact); len(buyer) > 0 {
 		shown := make([]string, len(buyer))
 		for i, v := range buyer {
-			shown[i] = Untrusted(v).String()
+			shown[i] = chat.Untrusted(v).String()
 		}
-		lines = append(lines, T(b.lang, "order_buyer", strings.Join(shown, " · ")))
+		lines = append(lines, chat.T(b.lang, "order_buyer", strings.Join(shown, " · ")))
 	}
 	if o.Account != "" {
-		lines = append(lines, T(b.lang, "order_account", Untrusted(o.Account)))
+		lines = append(lines, chat.T(b.lang, "order_account", chat.Untrusted(o.Account)))
 	}
 	if masked := b.maskedCards(o.Cards); masked != "" {
-		lines = append(lines, T(b.lang, "order_cards", masked))
+		lines = append(lines, chat.T(b.lang, "order_cards", masked))
 	}
-	lines = append(lines, T(b.lang, "order_created", b.clock(o.CreatedAt)))
+	lines = append(lines, chat.T(b.lang, "order_created", b.clock(o.CreatedAt)))
 	if !o.DeliveredAt.IsZero() {
-		lines = append(lines, T(b.lang, "order_delivered", b.clock(o.DeliveredAt)))
+		lines = append(lines, chat.T(b.lang, "order_delivered", b.clock(o.DeliveredAt)))
 	}
-	lines = append(lines, T(b.lang, "order_history"))
+	lines = append(lines, chat.T(b.lang, "order_history"))
 	start := max(0, len(o.History)-5)
 	for _, h := range o.History[start:] {
-		line := fmt.Sprintf("  %s %s", b.clock(h.At), StatusName(b.lang, string(h.To)))
+		line := fmt.Sprintf("  %s %s", b.clock(h.At), chat.StatusName(b.lang, string(h.To)))
 		if h.Reason != "" {
-			line += " · " + Untrusted(h.Reason).String()
+			line += " · " + chat.Untrusted(h.Reason).String()
 		}
 		if h.Actor.Platform != "system" {
-			line += " · " + Untrusted(h.Actor.Name).String()
+			line += " · " + chat.Untrusted(h.Actor.Name).String()
 		}
 		lines = append(lines, line)
 	}
@@ -56,25 +57,25 @@ func (b *Bot) formatOrder(o *storage.Order) string {
 
 // orderLine is a one-line summary for lists.
 func (b *Bot) orderLine(o *storage.Order) string {
-	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, Untrusted(o.SKU), o.Quantity, o.Amount, StatusName(b.lang, string(o.Status)))
+	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount, chat.StatusName(b.lang, string(o.Status)))
 	if o.Reason != "" {
-		line += " · " + Untrusted(o.Reason).String()
+		line += " · " + chat.Untrusted(o.Reason).String()
 	}
 	return line
 }
 
 // orderButtons are the actions that fit the order's state.
-func (b *Bot) orderButtons(o *storage.Order) []Button {
+func (b *Bot) orderButtons(o *storage.Order) []chat.Button {
 	switch o.Status {
 	case storage.StatusReview:
-		return []Button{
-			{T(b.lang, "btn_approve"), pressData(pressApprove, o.ID)},
-			{T(b.lang, "btn_refund"), refundData(o.ID, storage.StatusReview)},
+		return []chat.Button{
+			{Label: chat.T(b.lang, "btn_approve"), Data: pressData(pressApprove, o.ID)},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusReview)},
 		}
 	case storage.StatusFailed:
-		return []Button{
-			{T(b.lang, "btn_retry"), pressData(pressRetry, o.ID)},
-			{T(b.lang, "btn_refund"), refundData(o.ID, storage.StatusFailed)},
+		return []chat.Button{
+			{Label: chat.T(b.lang, "btn_retry"), Data: pressData(pressRetry, o.ID)},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusFailed)},
 		}
 	}
 	return nil
@@ -92,7 +93,7 @@ func (b *Bot) maskedCards(sealed []storage.SealedCard) string {
 	}
 	masked := make([]string, len(cards))
 	for i, c := range cards {
-		masked[i] = Untrusted(card.Mask(c.Number)).String()
+		masked[i] = chat.Untrusted(card.Mask(c.Number)).String()
 	}
 	return strings.Join(masked, ", ")
 }

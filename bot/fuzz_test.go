@@ -15,6 +15,7 @@ import (
 	"cardflow/processor/health"
 
 	"cardflow/bot/bind"
+	"cardflow/bot/chat"
 	"cardflow/bot/silence"
 	"cardflow/config"
 	"cardflow/internal/money"
@@ -214,7 +215,7 @@ func (r recordingRules) Off(_ storage.Actor, name string) error {
 
 // fuzzIdentities are who speaks, by a fuzzed byte: a stranger and one
 // operator of each role.
-var fuzzIdentities = []Identity{strangerID, viewerID, aliceID, adminID}
+var fuzzIdentities = []chat.Identity{strangerID, viewerID, aliceID, adminID}
 
 // fuzzBot is a fresh operator layer over a fresh recording engine.
 func fuzzBot(lang string) (*Bot, *recordingEngine) {
@@ -261,15 +262,15 @@ func FuzzCommand(f *testing.F) {
 			}
 		}
 
-		lang := LangZH
+		lang := chat.LangZH
 		if english {
-			lang = LangEN
+			lang = chat.LangEN
 		}
 		id := fuzzIdentities[int(who)%len(fuzzIdentities)]
 		b1, e1 := fuzzBot(lang)
-		r1, replied := b1.Handle(context.Background(), Message{From: id, Text: text})
+		r1, replied := b1.Handle(context.Background(), chat.Message{From: id, Text: text})
 		b2, e2 := fuzzBot(lang)
-		r2, replied2 := b2.Handle(context.Background(), Message{From: id, Text: text})
+		r2, replied2 := b2.Handle(context.Background(), chat.Message{From: id, Text: text})
 		if replied != replied2 || r1.Text != r2.Text || !slices.Equal(e1.actions, e2.actions) {
 			t.Fatalf("Handle(%q) is not deterministic: %q %v then %q %v", text, r1.Text, e1.actions, r2.Text, e2.actions)
 		}
@@ -286,13 +287,13 @@ func FuzzCommand(f *testing.F) {
 		if !slices.Equal(e1.actions, want) {
 			t.Fatalf("%s typed %q: engine got %q, want %q (reply %q)", id.Name, text, e1.actions, want, r1.Text)
 		}
-		if _, known := commands[name]; ok && !known && name != "bind" && role(id) > 0 && r1.Text != Clean(Reply{Text: T(lang, "unknown_command", Untrusted("/"+name))}).Text {
+		if _, known := commands[name]; ok && !known && name != "bind" && role(id) > 0 && r1.Text != chat.Clean(chat.Reply{Text: chat.T(lang, "unknown_command", chat.Untrusted("/"+name))}).Text {
 			t.Fatalf("unknown command %q answered %q", name, r1.Text)
 		}
 	})
 }
 
-func role(id Identity) Role { return operators[id.Platform+"/"+id.UserID].Role }
+func role(id chat.Identity) Role { return operators[id.Platform+"/"+id.UserID].Role }
 
 // expectedActions is the command grammar: what the engine must be
 // asked to do when someone of role r (0: not an operator) types the
@@ -346,10 +347,10 @@ func FuzzButtonPress(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data string, who byte) {
 		id := fuzzIdentities[int(who)%len(fuzzIdentities)]
-		b1, e1 := fuzzBot(LangEN)
-		r1 := b1.HandlePress(context.Background(), Press{From: id, Data: data})
-		b2, e2 := fuzzBot(LangEN)
-		r2 := b2.HandlePress(context.Background(), Press{From: id, Data: data})
+		b1, e1 := fuzzBot(chat.LangEN)
+		r1 := b1.HandlePress(context.Background(), chat.Press{From: id, Data: data})
+		b2, e2 := fuzzBot(chat.LangEN)
+		r2 := b2.HandlePress(context.Background(), chat.Press{From: id, Data: data})
 		if r1.Text != r2.Text || r1.Replace != r2.Replace || !slices.Equal(e1.actions, e2.actions) {
 			t.Fatalf("HandlePress(%q) is not deterministic", data)
 		}
@@ -368,8 +369,8 @@ func FuzzButtonPress(f *testing.F) {
 			return
 		}
 		typed := ButtonCommand(data)
-		b3, e3 := fuzzBot(LangEN)
-		b3.Handle(context.Background(), Message{From: id, Text: typed})
+		b3, e3 := fuzzBot(chat.LangEN)
+		b3.Handle(context.Background(), chat.Message{From: id, Text: typed})
 		verb := func(actions []string) string {
 			if len(actions) != 1 {
 				return fmt.Sprint(actions)

@@ -6,14 +6,15 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
 // Inbound is one event a channel took in (a message, a press, a typed
 // line), described for the record should handling it fail.
 type Inbound struct {
-	From Identity // who sent it, as far as the channel has read it yet
-	Ref  string   // the platform's reference: "qq:EVENT_ID", "telegram:update:42", "console"
+	From chat.Identity // who sent it, as far as the channel has read it yet
+	Ref  string        // the platform's reference: "qq:EVENT_ID", "telegram:update:42", "console"
 	// Clean removes the channel's own secrets (a bot token) from a text
 	// before it is logged or audited; nil: nothing to remove.
 	Clean func(string) string
@@ -32,7 +33,7 @@ const maxFailureDetail = 160
 // turns a panic into a failure on the record — logged with its stack, and
 // audited under the sender's platform identity with outcome "panic" —
 // instead of the end of the process. then, if set, runs afterwards: there
-// the channel answers the operator (T(lang, "internal")) and takes the
+// the channel answers the operator (chat.T(lang, "internal")) and takes the
 // event off its queue. Without a panic Recover does nothing.
 func (b *Bot) Recover(in *Inbound, then func()) {
 	p := recover()
@@ -97,7 +98,7 @@ func shorten(s string, n int) string {
 
 // IsOperator reports whether an identity is one of the shop's operators.
 // Channels ask before they take anything from a private chat.
-func (b *Bot) IsOperator(id Identity) bool {
+func (b *Bot) IsOperator(id chat.Identity) bool {
 	_, ok := b.auth.Operator(id)
 	return ok
 }

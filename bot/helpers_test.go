@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"cardflow/bot/bind"
+	"cardflow/bot/chat"
 	"cardflow/bot/silence"
 
 	"github.com/rs/zerolog"
@@ -37,7 +38,7 @@ import (
 // what the outbox delivered (and can forward to an Alerts under test).
 
 // t0 is when every fixture's clock starts: 2025-03-14 02:00 in Shanghai.
-func t0() time.Time { return time.Date(2025, 3, 14, 2, 0, 0, 0, Shanghai()) }
+func t0() time.Time { return time.Date(2025, 3, 14, 2, 0, 0, 0, chat.Shanghai()) }
 
 const (
 	skuSmall   = "qb-10"  // stocked from testdata/cards-qb10.txt
@@ -56,17 +57,17 @@ const (
 
 // Who talks to the bot in tests.
 var (
-	viewerID   = Identity{Platform: "telegram", UserID: "100", Name: "Vera"}
-	aliceID    = Identity{Platform: "telegram", UserID: "200", Name: "Alice"}
-	bobID      = Identity{Platform: "qq", UserID: "201", Name: "Bob"}
-	adminID    = Identity{Platform: "telegram", UserID: "300", Name: "Carol"}
-	strangerID = Identity{Platform: "telegram", UserID: "999", Name: "Mallory"}
+	viewerID   = chat.Identity{Platform: "telegram", UserID: "100", Name: "Vera"}
+	aliceID    = chat.Identity{Platform: "telegram", UserID: "200", Name: "Alice"}
+	bobID      = chat.Identity{Platform: "qq", UserID: "201", Name: "Bob"}
+	adminID    = chat.Identity{Platform: "telegram", UserID: "300", Name: "Carol"}
+	strangerID = chat.Identity{Platform: "telegram", UserID: "999", Name: "Mallory"}
 )
 
 // testAuth knows operators by platform and user id, never by display name.
 type testAuth map[string]Operator
 
-func (a testAuth) Operator(id Identity) (Operator, bool) {
+func (a testAuth) Operator(id chat.Identity) (Operator, bool) {
 	op, ok := a[id.Platform+"/"+id.UserID]
 	return op, ok
 }
@@ -362,9 +363,9 @@ func (f *fixture) audit(n int) []storage.AuditEntry {
 }
 
 // send hands a message to the bot and checks the reply leaks no card.
-func (f *fixture) send(b *Bot, from Identity, text string) Reply {
+func (f *fixture) send(b *Bot, from chat.Identity, text string) chat.Reply {
 	f.t.Helper()
-	r, ok := b.Handle(context.Background(), Message{From: from, Text: text})
+	r, ok := b.Handle(context.Background(), chat.Message{From: from, Text: text})
 	if !ok {
 		f.t.Fatalf("%q got no reply", text)
 	}
@@ -373,9 +374,9 @@ func (f *fixture) send(b *Bot, from Identity, text string) Reply {
 }
 
 // sendPrivate is send in a private chat with the bot.
-func (f *fixture) sendPrivate(b *Bot, from Identity, text string) Reply {
+func (f *fixture) sendPrivate(b *Bot, from chat.Identity, text string) chat.Reply {
 	f.t.Helper()
-	r, ok := b.Handle(context.Background(), Message{From: from, Text: text, Private: true})
+	r, ok := b.Handle(context.Background(), chat.Message{From: from, Text: text, Private: true})
 	if !ok {
 		f.t.Fatalf("%q got no reply", text)
 	}
@@ -384,15 +385,15 @@ func (f *fixture) sendPrivate(b *Bot, from Identity, text string) Reply {
 }
 
 // press hands a button press to the bot and checks the reply leaks no card.
-func (f *fixture) press(b *Bot, from Identity, data string) Reply {
+func (f *fixture) press(b *Bot, from chat.Identity, data string) chat.Reply {
 	f.t.Helper()
-	r := b.HandlePress(context.Background(), Press{From: from, Data: data})
+	r := b.HandlePress(context.Background(), chat.Press{From: from, Data: data})
 	f.noSecrets(data, r)
 	return r
 }
 
 // noSecrets fails if any imported card number or password is in r.
-func (f *fixture) noSecrets(what string, r Reply) {
+func (f *fixture) noSecrets(what string, r chat.Reply) {
 	f.t.Helper()
 	f.shared.mu.Lock()
 	secrets := append([]string(nil), f.shared.secrets...)
@@ -412,7 +413,7 @@ func (f *fixture) noSecrets(what string, r Reply) {
 // and hands it to the sink at once (the Notifier's queue and senders have
 // tests of their own).
 func renderTo(b *Bot, sinks ...interface {
-	Announce(context.Context, Reply) error
+	Announce(context.Context, chat.Reply) error
 }) outbox.Deliverer {
 	return deliverFunc(func(ctx context.Context, ev *storage.Event) error {
 		if ev.Alert == nil {
@@ -435,26 +436,26 @@ func (f deliverFunc) Deliver(ctx context.Context, ev *storage.Event) error { ret
 // recordSink keeps what it was told to announce.
 type recordSink struct {
 	mu      sync.Mutex
-	replies []Reply
+	replies []chat.Reply
 }
 
-func (s *recordSink) Announce(_ context.Context, r Reply) error {
+func (s *recordSink) Announce(_ context.Context, r chat.Reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.replies = append(s.replies, r)
 	return nil
 }
 
-func (s *recordSink) all() []Reply {
+func (s *recordSink) all() []chat.Reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Reply(nil), s.replies...)
+	return append([]chat.Reply(nil), s.replies...)
 }
 
 // waitReply waits until the sink announced a reply whose text contains sub.
-func (s *recordSink) waitReply(t *testing.T, sub string) Reply {
+func (s *recordSink) waitReply(t *testing.T, sub string) chat.Reply {
 	t.Helper()
-	var found Reply
+	var found chat.Reply
 	testkit.Eventually(t, "announcement containing "+sub, func() bool {
 		for _, r := range s.all() {
 			if strings.Contains(r.Text, sub) {
@@ -476,7 +477,7 @@ type failSink struct {
 	calls atomic.Int64
 }
 
-func (s *failSink) Announce(ctx context.Context, r Reply) error {
+func (s *failSink) Announce(ctx context.Context, r chat.Reply) error {
 	s.calls.Add(1)
 	if s.fails.Add(-1) >= 0 {
 		return errSinkDown
@@ -485,7 +486,7 @@ func (s *failSink) Announce(ctx context.Context, r Reply) error {
 }
 
 // buttonData lists the data of a reply's buttons.
-func buttonData(r Reply) []string {
+func buttonData(r chat.Reply) []string {
 	out := make([]string, len(r.Buttons))
 	for i, b := range r.Buttons {
 		out[i] = b.Data
@@ -493,7 +494,7 @@ func buttonData(r Reply) []string {
 	return out
 }
 
-func buttonLabels(r Reply) []string {
+func buttonLabels(r chat.Reply) []string {
 	out := make([]string, len(r.Buttons))
 	for i, b := range r.Buttons {
 		out[i] = b.Label
@@ -503,7 +504,7 @@ func buttonLabels(r Reply) []string {
 
 // tr picks the Chinese or English expectation.
 func tr(lang, zh, en string) string {
-	if lang == LangEN {
+	if lang == chat.LangEN {
 		return en
 	}
 	return zh
@@ -511,7 +512,7 @@ func tr(lang, zh, en string) string {
 
 // langs are the languages every reply is checked in: the default (Chinese,
 // with language unset) and English.
-var langs = []struct{ name, lang string }{{"zh-default", ""}, {"en", LangEN}}
+var langs = []struct{ name, lang string }{{"zh-default", ""}, {"en", chat.LangEN}}
 
 func containsAll(t *testing.T, what, text string, subs ...string) {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/bot/silence"
 
 	"github.com/rs/zerolog"
@@ -106,9 +107,9 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 }
 
 func (n *Notifier) queue(tx *storage.Tx, a storage.Alert, st storage.AlertState) error {
-	r := Clean(n.bot.RenderAlert(a))
+	r := chat.Clean(n.bot.RenderAlert(a))
 	if st.Repeats > 0 && !a.Resolved {
-		r.Text = T(n.bot.lang, "alert_repeat", st.Repeats) + r.Text
+		r.Text = chat.T(n.bot.lang, "alert_repeat", st.Repeats) + r.Text
 	}
 	for _, dest := range n.dests {
 		m := &storage.ChatMessage{Dest: dest, AlertKey: a.Key, AlertType: a.Type, Resolved: a.Resolved, OrderID: a.OrderID,
@@ -174,7 +175,7 @@ func (n *Notifier) Run(ctx context.Context) {
 	}
 }
 
-func toChatButtons(bs []Button) []storage.ChatButton {
+func toChatButtons(bs []chat.Button) []storage.ChatButton {
 	out := make([]storage.ChatButton, len(bs))
 	for i, b := range bs {
 		out[i] = storage.ChatButton{Label: b.Label, Data: b.Data}
@@ -182,10 +183,10 @@ func toChatButtons(bs []Button) []storage.ChatButton {
 	return out
 }
 
-func fromChatButtons(bs []storage.ChatButton) []Button {
-	out := make([]Button, len(bs))
+func fromChatButtons(bs []storage.ChatButton) []chat.Button {
+	out := make([]chat.Button, len(bs))
 	for i, b := range bs {
-		out[i] = Button{Label: b.Label, Data: b.Data}
+		out[i] = chat.Button{Label: b.Label, Data: b.Data}
 	}
 	return out
 }

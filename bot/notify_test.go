@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -22,12 +23,12 @@ type fakeChannel struct {
 	mu    sync.Mutex
 	calls int
 	fail  map[int]error
-	sent  []Reply
-	edits map[string]Reply
+	sent  []chat.Reply
+	edits map[string]chat.Reply
 }
 
 func newFakeChannel() *fakeChannel {
-	return &fakeChannel{fail: map[int]error{}, edits: map[string]Reply{}}
+	return &fakeChannel{fail: map[int]error{}, edits: map[string]chat.Reply{}}
 }
 
 func (c *fakeChannel) next() error {
@@ -35,7 +36,7 @@ func (c *fakeChannel) next() error {
 	return c.fail[c.calls]
 }
 
-func (c *fakeChannel) Send(_ string, r Reply) (string, error) {
+func (c *fakeChannel) Send(_ string, r chat.Reply) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.next(); err != nil {
@@ -45,7 +46,7 @@ func (c *fakeChannel) Send(_ string, r Reply) (string, error) {
 	return fmt.Sprint(len(c.sent)), nil
 }
 
-func (c *fakeChannel) Edit(_, id string, r Reply) error {
+func (c *fakeChannel) Edit(_, id string, r chat.Reply) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.next(); err != nil {
@@ -164,7 +165,7 @@ func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
 
 func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	nf.ch.fail[2] = ErrGone
+	nf.ch.fail[2] = chat.ErrGone
 	a := storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 2}
 	nf.raise(t, a)
 	testkit.Eventually(nf.f.t, "raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
@@ -195,7 +196,7 @@ func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
 	nf := newHeldNotifyFixture(t, 600, hold) // the limiter itself is not under test; keep the test fast
 	nf.ch.mu.Lock()
 	for _, i := range []int{1, 2, 3} {
-		nf.ch.fail[i] = &RateLimitError{RetryAfter: time.Second}
+		nf.ch.fail[i] = &chat.RateLimitError{RetryAfter: time.Second}
 	}
 	nf.ch.fail[4] = errors.New("network down")
 	nf.ch.mu.Unlock()

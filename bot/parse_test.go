@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cardflow/bot/chat"
 	"slices"
 	"testing"
 )
@@ -47,7 +48,7 @@ func TestHandleIgnoresTextThatIsNotACommand(t *testing.T) {
 	b := New(Options{Auth: operators})
 	for _, text := range []string{"order 12", "", "/", "谢谢", "@bot hello"} {
 		t.Run(text, func(t *testing.T) {
-			if r, ok := b.Handle(t.Context(), Message{From: adminID, Text: text}); ok {
+			if r, ok := b.Handle(t.Context(), chat.Message{From: adminID, Text: text}); ok {
 				t.Errorf("Handle(%q) replied %q; want no reply", text, r.Text)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -51,13 +52,13 @@ func stateOfCode(code string) storage.Status {
 // to replace the pressed message's text (or to answer it, on platforms that
 // cannot edit). A button names its order by internal id, and only by it. A
 // stranger's press refused again within the minute gets an empty reply.
-func (b *Bot) HandlePress(ctx context.Context, p Press) Reply {
-	return Clean(b.press(ctx, p))
+func (b *Bot) HandlePress(ctx context.Context, p chat.Press) chat.Reply {
+	return chat.Clean(b.press(ctx, p))
 }
 
-func (b *Bot) press(_ context.Context, p Press) Reply {
+func (b *Bot) press(_ context.Context, p chat.Press) chat.Reply {
 	if forged(p.Data) {
-		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
+		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted(p.Data))}
 	}
 	parts := strings.Split(p.Data, ":")
 	if len(parts) == 3 && parts[0] == "s" && parts[1] == "pa" {
@@ -80,7 +81,7 @@ func (b *Bot) press(_ context.Context, p Press) Reply {
 		return r
 	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "o" {
-		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
+		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted(p.Data))}
 	}
 	spec, ok := pressActions[parts[1]]
 	id, err := strconv.ParseUint(parts[2], 10, 64)
@@ -91,7 +92,7 @@ func (b *Bot) press(_ context.Context, p Press) Reply {
 		}
 	}
 	if !ok || err != nil || strconv.FormatUint(id, 10) != parts[2] { // the bot writes ids without leading zeros
-		return Reply{Text: T(b.lang, "unknown_command", Untrusted(p.Data))}
+		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted(p.Data))}
 	}
 	op, ok := b.auth.Operator(p.From)
 	if !ok {
@@ -99,16 +100,16 @@ func (b *Bot) press(_ context.Context, p Press) Reply {
 	}
 	if op.Role < spec.role {
 		b.refuse(p.From, op, "button:"+p.Data)
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, spec.action)}
+		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, spec.action)}
 	}
 	o, err := b.engine.Order(id)
 	if err != nil {
 		return b.errorReply(parts[2], err)
 	}
 	if spec.action == "" {
-		return Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
+		return chat.Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 	}
-	var r Reply
+	var r chat.Reply
 	if spec.action != "refund" {
 		r = b.act(op, p.From, spec.action, o, "")
 	} else {
@@ -142,7 +143,7 @@ func ButtonCommand(data string) string {
 
 // forged is button data the bot never hands out: with a control or format
 // character (callback data comes from the client and can be anything).
-func forged(data string) bool { return strings.ContainsFunc(data, dropped) }
+func forged(data string) bool { return chat.Hidden(data) }
 
 func buttonCommand(data string) string {
 	parts := strings.Split(data, ":")
@@ -169,14 +170,14 @@ func buttonCommand(data string) string {
 }
 
 // pressPause is the Pause button of a supplier alert (admins only).
-func (b *Bot) pressPause(p Press, supplier string) Reply {
+func (b *Bot) pressPause(p chat.Press, supplier string) chat.Reply {
 	op, ok := b.auth.Operator(p.From)
 	if !ok {
 		return b.strangerReply(p.From, "button:"+p.Data)
 	}
 	if op.Role < RoleAdmin {
 		b.refuse(p.From, op, "button:"+p.Data)
-		return Reply{Text: T(b.lang, "not_allowed", op.Role, "pause")}
+		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "pause")}
 	}
 	return b.setPaused(op, p.From, supplier, true)
 }

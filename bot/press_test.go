@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
 // at is a wall-clock time on the fixture's day in Shanghai.
 func at(hour, minute, sec int) time.Time {
-	return time.Date(2025, 3, 14, hour, minute, sec, 0, Shanghai())
+	return time.Date(2025, 3, 14, hour, minute, sec, 0, chat.Shanghai())
 }
 
-func findButton(t *testing.T, r Reply, data string) Button {
+func findButton(t *testing.T, r chat.Reply, data string) chat.Button {
 	t.Helper()
 	for _, b := range r.Buttons {
 		if b.Data == data {
@@ -27,7 +28,7 @@ func findButton(t *testing.T, r Reply, data string) Button {
 		}
 	}
 	t.Fatalf("no button %q in %q", data, r.Buttons)
-	return Button{}
+	return chat.Button{}
 }
 
 func TestApprovePressFromReviewPromptDeliversOnceAndSaysWhoActed(t *testing.T) {
@@ -114,7 +115,7 @@ func TestStaleRefundPressAfterApproveSaysWhatHappened(t *testing.T) {
 // once, many times: exactly one press acts and the other hears who did.
 func TestPressRaceOnOneOrderHasOneWinner(t *testing.T) {
 	type side struct {
-		who  Identity
+		who  chat.Identity
 		name string
 		verb string // press verb
 	}
@@ -155,12 +156,12 @@ func TestPressRaceOnOneOrderHasOneWinner(t *testing.T) {
 				var (
 					wg      sync.WaitGroup
 					start   = make(chan struct{})
-					replies [2]Reply
+					replies [2]chat.Reply
 				)
 				for i, s := range []side{tt.a, tt.b} {
 					wg.Go(func() {
 						<-start
-						replies[i] = b.HandlePress(t.Context(), Press{From: s.who, Data: fmt.Sprintf("o:%s:%d", s.verb, o.ID)})
+						replies[i] = b.HandlePress(t.Context(), chat.Press{From: s.who, Data: fmt.Sprintf("o:%s:%d", s.verb, o.ID)})
 					})
 				}
 				close(start)
@@ -230,7 +231,7 @@ func TestMalformedPressIsAnsweredWithoutActing(t *testing.T) {
 
 func TestRetryPressFromFailedAlertResumesWhenStockArrives(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	sink := &recordSink{}
 	f.alerts.forward(renderTo(b, sink))
 	o := f.failed(1)[0]
@@ -285,7 +286,7 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 	f := newFixture(t)
 	f.review("800.00")
 	f.failed(1)
-	var buttons []Button
+	var buttons []chat.Button
 	for _, lg := range langs {
 		b := f.bot(lg.lang)
 		for _, al := range []storage.Alert{

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -29,8 +30,8 @@ func TestBareReferenceThatNamesTwoOrdersActsOnNeither(t *testing.T) {
 				t.Errorf("/refund 1 moved order #2 (shop2:1) to %s", got)
 			}
 			containsAll(t, "/refund 1", r.Text,
-				"#1 · shop · EXT-1 · ¥10.00 · "+StatusName(lg.lang, "delivered"),
-				"#2 · shop2 · 1 · ¥800.00 · "+StatusName(lg.lang, "review"),
+				"#1 · shop · EXT-1 · ¥10.00 · "+chat.StatusName(lg.lang, "delivered"),
+				"#2 · shop2 · 1 · ¥800.00 · "+chat.StatusName(lg.lang, "review"),
 				"/refund #1", "/refund shop2:1")
 			if len(r.Buttons) != 0 {
 				t.Errorf("an ambiguous reference offered buttons %q", r.Buttons)
@@ -58,7 +59,7 @@ func TestExternalIDOfTwoStorefrontsIsNeverPickedAtRandom(t *testing.T) {
 	f.importCards(skuSmall, "cards-qb10.txt")
 	a := f.submitTo(storefront, "T-7", skuSmall, "700.00")
 	c := f.submitTo(storefront2, "T-7", skuSmall, "900.00")
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	for range 5 { // map order varies between runs; ask a few times
 		r := f.send(b, viewerID, "/order T-7")
 		containsAll(t, "/order T-7", r.Text, fmt.Sprintf("#%d · shop · T-7", a.ID), fmt.Sprintf("#%d · shop2 · T-7", c.ID),
@@ -87,7 +88,7 @@ func TestButtonsNameOrdersByInternalIDOnly(t *testing.T) {
 	f.importCards(skuSmall, "cards-qb10.txt")
 	f.review("800.00")                                    // #1
 	o := f.submitTo(storefront2, "7", skuSmall, "800.00") // #2
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	r := f.press(b, aliceID, "o:ap:7")
 	containsAll(t, "press o:ap:7", r.Text, "No order 7.")
 	if got := f.order(o.ID).Status; got != storage.StatusReview {
@@ -102,7 +103,7 @@ func TestButtonsNameOrdersByInternalIDOnly(t *testing.T) {
 
 // confirmRE finds the confirmation a typed refund or reissue of a
 // delivered order asks for.
-func confirmButton(t *testing.T, r Reply) Button {
+func confirmButton(t *testing.T, r chat.Reply) chat.Button {
 	t.Helper()
 	if len(r.Buttons) != 1 || !strings.HasPrefix(r.Buttons[0].Data, "c:") {
 		t.Fatalf("want one confirm button, got %q in:\n%s", r.Buttons, r.Text)
@@ -174,7 +175,7 @@ func TestTypedReissueOfADeliveredOrderIsConfirmedOnceEvenByTyping(t *testing.T) 
 	f := newFixture(t)
 	f.importCards(skuSmall, "cards-qb10.txt")
 	d := f.delivered(skuSmall)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 
 	first := confirmButton(t, f.send(b, adminID, "/reissue 1"))
 	second := confirmButton(t, f.send(b, adminID, "/reissue EXT-1"))
@@ -200,7 +201,7 @@ func TestTypedReissueOfADeliveredOrderIsConfirmedOnceEvenByTyping(t *testing.T) 
 func TestRefundOfAnOrderInReviewStaysOneStep(t *testing.T) {
 	f := newFixture(t)
 	o := f.review("800.00")
-	r := f.send(f.bot(LangEN), aliceID, "/refund 1 fraud")
+	r := f.send(f.bot(chat.LangEN), aliceID, "/refund 1 fraud")
 	containsAll(t, "/refund 1 fraud", r.Text, "Order #1 refunded by alice.")
 	if got := f.order(o.ID).Status; got != storage.StatusRefunded {
 		t.Fatalf("order is %s", got)
@@ -213,7 +214,7 @@ func TestRefundOfAnOrderInReviewStaysOneStep(t *testing.T) {
 func TestAReferenceCopiedFromAMessageNamesTheOrderItShowed(t *testing.T) {
 	f := newFixture(t)
 	o := f.submitTo(storefront2, "T1.ab", skuSmall, "800.00")
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	r := f.send(b, viewerID, "/order shop2:T1.ab")
 	containsAll(t, "/order shop2:T1.ab", r.Text, fmt.Sprintf("Order #%d", o.ID), "T1[.]ab")
 	containsAll(t, "/order shop2:T1[.]ab", f.send(b, viewerID, "/order shop2:T1[.]ab").Text, fmt.Sprintf("Order #%d", o.ID))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/bot/chat"
 	"cardflow/report"
 )
 
@@ -42,22 +43,22 @@ func DayBefore(t time.Time, loc *time.Location) Period {
 	return Period{Name: from.Format("2006-01-02"), From: from, To: midnight}
 }
 
-func (b *Bot) cmdStats(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+func (b *Bot) cmdStats(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
 	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
 	if !ok {
-		return Reply{Text: T(b.lang, "usage", "/stats [today|yesterday|7d]")}
+		return chat.Reply{Text: chat.T(b.lang, "usage", "/stats [today|yesterday|7d]")}
 	}
 	f, err := b.reports.Figures(p.From, p.To, b.loc)
 	if err != nil {
 		return b.errorReply("", err)
 	}
-	return Reply{Text: b.figuresText(p, f)}
+	return chat.Reply{Text: b.figuresText(p, f)}
 }
 
-func (b *Bot) cmdReport(_ context.Context, _ Operator, _ Identity, args []string) Reply {
+func (b *Bot) cmdReport(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
 	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
 	if !ok {
-		return Reply{Text: T(b.lang, "usage", "/report [today|yesterday|7d]")}
+		return chat.Reply{Text: chat.T(b.lang, "usage", "/report [today|yesterday|7d]")}
 	}
 	r, err := b.Report(p, false)
 	if err != nil {
@@ -70,12 +71,12 @@ func (b *Bot) cmdReport(_ context.Context, _ Operator, _ Identity, args []string
 // low stock and the reconciliation, with the chart. raise says whether a
 // reconciliation mismatch raises an alert (the scheduled report does; a
 // person asking does not, so asking twice cannot page twice).
-func (b *Bot) Report(p Period, raise bool) (Reply, error) {
+func (b *Bot) Report(p Period, raise bool) (chat.Reply, error) {
 	f, text, err := b.reportText(p, raise)
 	if err != nil {
-		return Reply{}, err
+		return chat.Reply{}, err
 	}
-	return Reply{Text: text, Photo: b.photoOf(p, f)}, nil
+	return chat.Reply{Text: text, Photo: b.photoOf(p, f)}, nil
 }
 
 // reportText is the report without its chart. The figures are read over
@@ -100,7 +101,7 @@ func (b *Bot) reportText(p Period, raise bool) (*report.Figures, string, error) 
 
 // chartPhoto draws the chart of a period; nil (the text goes alone) if the
 // figures cannot be read or drawn.
-func (b *Bot) chartPhoto(p Period) *Photo {
+func (b *Bot) chartPhoto(p Period) *chat.Photo {
 	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read figures for the chart")
@@ -110,7 +111,7 @@ func (b *Bot) chartPhoto(p Period) *Photo {
 }
 
 // photoOf draws figures read over whole days (see reportText).
-func (b *Bot) photoOf(p Period, f *report.Figures) *Photo {
+func (b *Bot) photoOf(p Period, f *report.Figures) *chat.Photo {
 	png, err := Chart(f, b.lang)
 	if err != nil {
 		b.log.Error().Err(err).Msg("draw report chart")
@@ -120,7 +121,7 @@ func (b *Bot) photoOf(p Period, f *report.Figures) *Photo {
 	if !strings.HasPrefix(name, "cardflow-"+p.Name) {
 		name += "-" + p.Name
 	}
-	return &Photo{Name: name + ".png", PNG: png}
+	return &chat.Photo{Name: name + ".png", PNG: png}
 }
 
 // figuresText is the body of /stats and of the report.
@@ -129,26 +130,26 @@ func (b *Bot) figuresText(p Period, f *report.Figures) string {
 	title := p.Name
 	switch p.Name {
 	case "today", "yesterday", "7d":
-		title = T(l, "period_"+p.Name)
+		title = chat.T(l, "period_"+p.Name)
 	}
 	lines := []string{
-		T(l, "stats_title", title, p.From.In(b.loc).Format("01-02 15:04"), p.To.In(b.loc).Format("01-02 15:04")),
-		T(l, "stats_orders", f.Orders, f.Paid.String()),
-		T(l, "stats_outcomes", f.Delivered, f.Refunded, f.Failed, 100*f.SuccessRate()),
-		T(l, "stats_money", f.Cost.String(), f.Margin().String()),
+		chat.T(l, "stats_title", title, p.From.In(b.loc).Format("01-02 15:04"), p.To.In(b.loc).Format("01-02 15:04")),
+		chat.T(l, "stats_orders", f.Orders, f.Paid.String()),
+		chat.T(l, "stats_outcomes", f.Delivered, f.Refunded, f.Failed, 100*f.SuccessRate()),
+		chat.T(l, "stats_money", f.Cost.String(), f.Margin().String()),
 	}
 	if n := f.Delivery.Count(); n > 0 {
-		lines = append(lines, T(l, "stats_delivery", short(f.Delivery.Quantile(0.5)), short(f.Delivery.Quantile(0.95))))
+		lines = append(lines, chat.T(l, "stats_delivery", chat.Short(f.Delivery.Quantile(0.5)), chat.Short(f.Delivery.Quantile(0.95))))
 	}
 	if f.Reviews > 0 || f.ReviewWait.Count() > 0 {
-		lines = append(lines, T(l, "stats_reviews", f.Reviews, short(f.ReviewWait.Quantile(0.5))))
+		lines = append(lines, chat.T(l, "stats_reviews", f.Reviews, chat.Short(f.ReviewWait.Quantile(0.5))))
 	}
 	if reasons := f.TopReasons(3); len(reasons) > 0 {
 		parts := make([]string, len(reasons))
 		for i, r := range reasons {
-			parts[i] = fmt.Sprintf("%s %d", Untrusted(r), f.FailReasons[r])
+			parts[i] = fmt.Sprintf("%s %d", chat.Untrusted(r), f.FailReasons[r])
 		}
-		lines = append(lines, T(l, "stats_reasons", strings.Join(parts, T(l, "list_sep"))))
+		lines = append(lines, chat.T(l, "stats_reasons", strings.Join(parts, chat.T(l, "list_sep"))))
 	}
 	if len(f.RuleHits) > 0 {
 		names := make([]string, 0, len(f.RuleHits))
@@ -160,7 +161,7 @@ func (b *Bot) figuresText(p Period, f *report.Figures) string {
 		for i, n := range names {
 			parts[i] = fmt.Sprintf("%s %d", n, f.RuleHits[n])
 		}
-		lines = append(lines, T(l, "stats_rules", strings.Join(parts, T(l, "list_sep"))))
+		lines = append(lines, chat.T(l, "stats_rules", strings.Join(parts, chat.T(l, "list_sep"))))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -177,11 +178,11 @@ func (b *Bot) supplierLines(f *report.Figures) []string {
 		return nil
 	}
 	sort.Strings(names)
-	lines := []string{T(b.lang, "report_suppliers")}
+	lines := []string{chat.T(b.lang, "report_suppliers")}
 	for _, n := range names {
 		s := f.Suppliers[n]
-		lines = append(lines, T(b.lang, "report_supplier", n, 100*s.SuccessRate(), s.Succeeded, s.Answered(),
-			short(s.Latency.Quantile(0.95)), s.BadCards, 100*s.UnknownRate(), s.Cost.String()))
+		lines = append(lines, chat.T(b.lang, "report_supplier", n, 100*s.SuccessRate(), s.Succeeded, s.Answered(),
+			chat.Short(s.Latency.Quantile(0.95)), s.BadCards, 100*s.UnknownRate(), s.Cost.String()))
 	}
 	return lines
 }
@@ -190,7 +191,7 @@ func (b *Bot) supplierLines(f *report.Figures) []string {
 func (b *Bot) lowStockLines() []string {
 	levels, err := b.engine.StockLevels()
 	if err != nil {
-		return []string{T(b.lang, "report_stock_error")}
+		return []string{chat.T(b.lang, "report_stock_error")}
 	}
 	var low []string
 	for sku, n := range levels {
@@ -202,39 +203,23 @@ func (b *Bot) lowStockLines() []string {
 		return nil
 	}
 	sort.Strings(low)
-	return []string{T(b.lang, "report_low_stock", strings.Join(low, T(b.lang, "list_sep")))}
+	return []string{chat.T(b.lang, "report_low_stock", strings.Join(low, chat.T(b.lang, "list_sep")))}
 }
 
 func (b *Bot) reconcileLines(r *report.Reconciliation) []string {
 	l := b.lang
-	lines := []string{T(l, "report_reconcile", r.Paid.String(), r.Delivered.String(), r.Refunded.String(),
+	lines := []string{chat.T(l, "report_reconcile", r.Paid.String(), r.Delivered.String(), r.Refunded.String(),
 		r.Failed.String(), r.Open.String())}
 	for _, bc := range r.Balances {
-		lines = append(lines, T(l, "report_balance", bc.Supplier, bc.Movement.String(), bc.Spend.String()))
+		lines = append(lines, chat.T(l, "report_balance", bc.Supplier, bc.Movement.String(), bc.Spend.String()))
 	}
 	if len(r.Problems) == 0 {
-		return append(lines, T(l, "report_reconcile_ok"))
+		return append(lines, chat.T(l, "report_reconcile_ok"))
 	}
 	for _, p := range r.Problems {
-		lines = append(lines, T(l, "report_reconcile_bad", p))
+		lines = append(lines, chat.T(l, "report_reconcile_bad", p))
 	}
 	return lines
-}
-
-// short writes a duration the way a phone screen wants it: 850ms, 8.5s,
-// 4.2min, 3.1h.
-func short(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "-"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%.1fmin", d.Minutes())
-	}
-	return fmt.Sprintf("%.1fh", d.Hours())
 }
 
 // wholeDays is the end of the last local day p touches.

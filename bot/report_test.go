@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -18,7 +19,7 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // clockBot is the operator layer reading the fixture's clock, in Shanghai.
 func (f *fixture) clockBot(lang string) *Bot {
 	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
-		Location: Shanghai(), Now: f.clock.Now})
+		Location: chat.Shanghai(), Now: f.clock.Now})
 }
 
 // TestStatsAndReportShowTheDay: two delivered orders and one held for
@@ -31,7 +32,7 @@ func TestStatsAndReportShowTheDay(t *testing.T) {
 	f.delivered(skuSmall)
 	f.delivered(skuSmall)
 	f.review("600.00")
-	for _, lang := range []string{LangZH, LangEN} {
+	for _, lang := range []string{chat.LangZH, chat.LangEN} {
 		t.Run(lang, func(t *testing.T) {
 			f := f.with(t)
 			b := f.clockBot(lang)
@@ -52,7 +53,7 @@ func TestStatsAndReportShowTheDay(t *testing.T) {
 			}
 		})
 	}
-	if r := f.send(f.clockBot(LangZH), strangerID, "/report"); r.Photo != nil || strings.Contains(r.Text, "620") {
+	if r := f.send(f.clockBot(chat.LangZH), strangerID, "/report"); r.Photo != nil || strings.Contains(r.Text, "620") {
 		t.Fatalf("a stranger got the report: %q", r.Text)
 	}
 }
@@ -79,21 +80,21 @@ func (f *fixture) queuedChat(dest string) []storage.ChatMessage {
 func TestNoDailyReportOfADayBeforeTheStoreCountedAnything(t *testing.T) {
 	f := newFixture(t)
 	f.importCards(skuSmall, "cards-qb10.txt")
-	f.clock.Set(time.Date(2025, 3, 14, 15, 0, 0, 0, Shanghai()))
+	f.clock.Set(time.Date(2025, 3, 14, 15, 0, 0, 0, chat.Shanghai()))
 	f.delivered(skuSmall)
-	b := f.clockBot(LangZH)
+	b := f.clockBot(chat.LangZH)
 	dests := []string{"test:1"}
 	for range 2 { // the second is a restart
 		if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || sent {
 			t.Fatalf("report of the day before the first order: sent %v, err %v", sent, err)
 		}
 	}
-	f.clock.Set(time.Date(2025, 3, 15, 9, 0, 0, 0, Shanghai()))
+	f.clock.Set(time.Date(2025, 3, 15, 9, 0, 0, 0, chat.Shanghai()))
 	if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || !sent {
 		t.Fatalf("report of the first day: sent %v, err %v", sent, err)
 	}
 	queued := f.queuedChat("test:1")
-	if len(queued) != 1 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
+	if len(queued) != 1 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, chat.Shanghai())) {
 		t.Fatalf("queued: %+v", queued)
 	}
 	containsAll(t, "the first report", queued[0].Text, "日报", "订单 1 笔")
@@ -111,7 +112,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	f.delivered(skuSmall)
 	f.clock.Set(t0())
 	f.delivered(skuSmall)
-	b := f.clockBot(LangZH)
+	b := f.clockBot(chat.LangZH)
 	dests := []string{"test:1", "test:2"}
 	daily := NewDaily(b, f.store, dests, 9*time.Hour, nil)
 	sendDue := func(d *Daily) bool {
@@ -125,20 +126,20 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	if sendDue(daily) { // 02:00
 		t.Fatal("report sent before 09:00")
 	}
-	f.clock.Set(time.Date(2025, 3, 14, 9, 0, 0, 0, Shanghai()))
+	f.clock.Set(time.Date(2025, 3, 14, 9, 0, 0, 0, chat.Shanghai()))
 	if !sendDue(daily) {
 		t.Fatal("no report at 09:00")
 	}
 	if sendDue(daily) || sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
 		t.Fatal("report sent twice")
 	}
-	f.clock.Set(time.Date(2025, 3, 15, 23, 0, 0, 0, Shanghai())) // the next day, late
+	f.clock.Set(time.Date(2025, 3, 15, 23, 0, 0, 0, chat.Shanghai())) // the next day, late
 	if !sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
 		t.Fatal("no report the next day")
 	}
 	queued := f.queuedChat("test:2")
-	if len(queued) != 2 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 13, 0, 0, 0, 0, Shanghai())) ||
-		!queued[1].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, Shanghai())) {
+	if len(queued) != 2 || !queued[0].ChartFrom.Equal(time.Date(2025, 3, 13, 0, 0, 0, 0, chat.Shanghai())) ||
+		!queued[1].ChartFrom.Equal(time.Date(2025, 3, 14, 0, 0, 0, 0, chat.Shanghai())) {
 		t.Fatalf("queued for test:2: %+v", queued)
 	}
 	containsAll(t, "the first report", queued[0].Text, "日报", "订单 1 笔")
@@ -174,7 +175,7 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 // TestPeriods: today, yesterday and 7d in the bot's zone, a whole day
 // before a time, and nothing else.
 func TestPeriods(t *testing.T) {
-	loc := Shanghai()
+	loc := chat.Shanghai()
 	now := time.Date(2026, 11, 25, 0, 30, 0, 0, loc)
 	for arg, want := range map[string][2]time.Time{
 		"":          {time.Date(2026, 11, 25, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"cardflow/bot/chat"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -21,9 +22,9 @@ type RuleBook interface {
 // cmdRules is /rules, /rules test <expr>, /rules set <name> <action> <expr>
 // and /rules off <name>. Listing is for everyone; trying costs the service
 // work, so it is for operators; changing rules is for admins.
-func (b *Bot) cmdRules(_ context.Context, op Operator, id Identity, args []string) Reply {
+func (b *Bot) cmdRules(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
 	if b.rules == nil {
-		return Reply{Text: T(b.lang, "rules_none")}
+		return chat.Reply{Text: chat.T(b.lang, "rules_none")}
 	}
 	if len(args) == 0 {
 		return b.listRules()
@@ -33,105 +34,97 @@ func (b *Bot) cmdRules(_ context.Context, op Operator, id Identity, args []strin
 	case "test":
 		if op.Role < RoleOperator {
 			b.refuse(id, op, "/rules test")
-			return Reply{Text: T(b.lang, "not_allowed", op.Role, "/rules test")}
+			return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/rules test")}
 		}
 		if len(rest) == 0 {
-			return Reply{Text: T(b.lang, "usage", "/rules test <expr>")}
+			return chat.Reply{Text: chat.T(b.lang, "usage", "/rules test <expr>")}
 		}
 		return b.testRule(strings.Join(rest, " "))
 	case "set", "off":
 		if op.Role < RoleAdmin {
 			b.refuse(id, op, "/rules "+sub)
-			return Reply{Text: T(b.lang, "not_allowed", op.Role, "/rules "+sub)}
+			return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/rules "+sub)}
 		}
 		if sub == "off" {
 			if len(rest) != 1 {
-				return Reply{Text: T(b.lang, "usage", "/rules off <name>")}
+				return chat.Reply{Text: chat.T(b.lang, "usage", "/rules off <name>")}
 			}
 			return b.ruleChanged(rest[0], b.rules.Off(actor(op, id), rest[0]))
 		}
 		if len(rest) < 3 {
-			return Reply{Text: T(b.lang, "usage", "/rules set <name> <review|refund|allow> <expr>")}
+			return chat.Reply{Text: chat.T(b.lang, "usage", "/rules set <name> <review|refund|allow> <expr>")}
 		}
 		return b.ruleChanged(rest[0], b.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
 	}
-	return Reply{Text: T(b.lang, "usage", "/rules [test <expr> | set <name> <action> <expr> | off <name>]")}
+	return chat.Reply{Text: chat.T(b.lang, "usage", "/rules [test <expr> | set <name> <action> <expr> | off <name>]")}
 }
 
-func (b *Bot) listRules() Reply {
+func (b *Bot) listRules() chat.Reply {
 	list, err := b.rules.List()
 	if err != nil {
 		return b.errorReply("", err)
 	}
 	if len(list) == 0 {
-		return Reply{Text: T(b.lang, "rules_empty")}
+		return chat.Reply{Text: chat.T(b.lang, "rules_empty")}
 	}
-	lines := []string{T(b.lang, "rules_header")}
+	lines := []string{chat.T(b.lang, "rules_header")}
 	for i, r := range list {
-		line := fmt.Sprintf("%d. %s：%s → %s · %d / %d", i+1, r.Name, r.When, ruleAction(b.lang, r.Action), r.HitsToday, r.Hits7d)
-		if b.lang == LangEN {
-			line = fmt.Sprintf("%d. %s: %s → %s · %d / %d", i+1, r.Name, r.When, ruleAction(b.lang, r.Action), r.HitsToday, r.Hits7d)
+		line := fmt.Sprintf("%d. %s：%s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(b.lang, r.Action), r.HitsToday, r.Hits7d)
+		if b.lang == chat.LangEN {
+			line = fmt.Sprintf("%d. %s: %s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(b.lang, r.Action), r.HitsToday, r.Hits7d)
 		}
 		if r.Off {
-			line += T(b.lang, "rule_off")
+			line += chat.T(b.lang, "rule_off")
 		}
 		if r.By != "" {
-			line += T(b.lang, "rule_changed", r.By, r.At)
+			line += chat.T(b.lang, "rule_changed", r.By, r.At)
 		}
 		lines = append(lines, line)
 	}
-	return Reply{Text: strings.Join(lines, "\n")}
+	return chat.Reply{Text: strings.Join(lines, "\n")}
 }
 
-func (b *Bot) testRule(when string) Reply {
+func (b *Bot) testRule(when string) chat.Reply {
 	res, err := b.rules.Test(when)
 	switch {
 	case errors.Is(err, rules.ErrTestRunning):
-		return Reply{Text: T(b.lang, "rule_test_busy")}
+		return chat.Reply{Text: chat.T(b.lang, "rule_test_busy")}
 	case err != nil:
-		return Reply{Text: T(b.lang, "rule_invalid", err)}
+		return chat.Reply{Text: chat.T(b.lang, "rule_invalid", err)}
 	}
 	return b.testReply(res)
 }
 
-func (b *Bot) testReply(res rules.TestResult) Reply {
-	text := T(b.lang, "rule_test", res.Orders, res.Matched)
+func (b *Bot) testReply(res rules.TestResult) chat.Reply {
+	text := chat.T(b.lang, "rule_test", res.Orders, res.Matched)
 	if len(res.Examples) > 0 {
 		ids := make([]string, len(res.Examples))
 		for i, id := range res.Examples {
 			ids[i] = fmt.Sprintf("#%d", id)
 		}
-		text += T(b.lang, "rule_examples", strings.Join(ids, " "))
+		text += chat.T(b.lang, "rule_examples", strings.Join(ids, " "))
 	}
 	if res.Failed > 0 {
-		text += T(b.lang, "rule_failed_runs", res.Failed)
+		text += chat.T(b.lang, "rule_failed_runs", res.Failed)
 	}
 	if res.Capped {
-		text += T(b.lang, "rule_test_capped", res.Orders)
+		text += chat.T(b.lang, "rule_test_capped", res.Orders)
 	}
 	if res.TimedOut {
-		text += T(b.lang, "rule_test_stopped", res.TimeLimit)
+		text += chat.T(b.lang, "rule_test_stopped", res.TimeLimit)
 	}
-	return Reply{Text: text}
+	return chat.Reply{Text: text}
 }
 
-func (b *Bot) ruleChanged(name string, err error) Reply {
+func (b *Bot) ruleChanged(name string, err error) chat.Reply {
 	switch {
 	case errors.Is(err, rules.ErrNoRule):
-		return Reply{Text: T(b.lang, "rule_unknown", name)}
+		return chat.Reply{Text: chat.T(b.lang, "rule_unknown", name)}
 	case errors.Is(err, rules.ErrBadName), errors.Is(err, rules.ErrBadAction), errors.Is(err, rules.ErrInvalid),
 		errors.Is(err, rules.ErrOverLimit):
-		return Reply{Text: T(b.lang, "rule_invalid", err)}
+		return chat.Reply{Text: chat.T(b.lang, "rule_invalid", err)}
 	case err != nil:
 		return b.errorReply(name, err)
 	}
-	return Reply{Text: T(b.lang, "rule_saved", name)}
-}
-
-func ruleAction(lang, action string) string {
-	names := map[string][2]string{"review": {"人工审核", "review"}, "refund": {"拒单退款", "refund"}, "allow": {"放行", "allow"}}
-	if pair, ok := names[action]; ok {
-		return pick(lang, pair)
-	}
-	return action
+	return chat.Reply{Text: chat.T(b.lang, "rule_saved", name)}
 }

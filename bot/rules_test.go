@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/rules"
@@ -18,7 +19,7 @@ import (
 
 func TestRulesCommandsListTryAndChangeRules(t *testing.T) {
 	f := newFixture(t)
-	book, err := rules.New(f.store, config.DefaultRules(), Shanghai(), f.clock.Now, zerolog.Nop())
+	book, err := rules.New(f.store, config.DefaultRules(), chat.Shanghai(), f.clock.Now, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestRulesCommandsListTryAndChangeRules(t *testing.T) {
 	containsAll(t, "/rules after changes", list, "buyer-velocity：buyer.orders_1h >= 5 → 人工审核 · 0 / 0（已关闭）（carol 于",
 		"3. night：now.hour < 6 && order.amount > 200 → 拒单退款")
 
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: LangEN, Log: zerolog.Nop()})
+	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
 	containsAll(t, "/rules in English", f.send(en, viewerID, "/rules").Text, "📏 Rules (hits: today / 7 days)",
 		"night: now.hour < 6 && order.amount > 200 → refund", "(off) (changed by carol at")
 
@@ -67,7 +68,7 @@ func TestRulesCommandsListTryAndChangeRules(t *testing.T) {
 // costs the service work, so a viewer may list rules but not try one.
 func TestRulesTestIsForOperatorsAndARefusalIsAudited(t *testing.T) {
 	f := newFixture(t)
-	book, err := rules.New(f.store, config.DefaultRules(), Shanghai(), f.clock.Now, zerolog.Nop())
+	book, err := rules.New(f.store, config.DefaultRules(), chat.Shanghai(), f.clock.Now, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +107,15 @@ func (c *holdingClock) Now() time.Time {
 func TestASecondRulesTestWhileOneRunsIsAnsweredThatOneIsRunning(t *testing.T) {
 	f := newFixture(t)
 	clock := &holdingClock{at: t0(), entered: make(chan struct{}), released: make(chan struct{})}
-	book, err := rules.New(f.store, nil, Shanghai(), clock.Now, zerolog.Nop())
+	book, err := rules.New(f.store, nil, chat.Shanghai(), clock.Now, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	zh := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: LangEN, Log: zerolog.Nop()})
-	first := make(chan Reply)
+	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
+	first := make(chan chat.Reply)
 	go func() {
-		r, _ := zh.Handle(t.Context(), Message{From: aliceID, Text: "/rules test order.amount > 1"})
+		r, _ := zh.Handle(t.Context(), chat.Message{From: aliceID, Text: "/rules test order.amount > 1"})
 		first <- r
 	}()
 	<-clock.entered
@@ -152,14 +153,14 @@ func TestRulesTestSaysWhenItsResultIsPartial(t *testing.T) {
 	}
 	clock := testkit.NewClock(t0())
 	everyReadAMinuteLater := func() time.Time { return clock.Advance(time.Minute) }
-	book, err := rules.New(f.store, nil, Shanghai(), everyReadAMinuteLater, zerolog.Nop())
+	book, err := rules.New(f.store, nil, chat.Shanghai(), everyReadAMinuteLater, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	zh := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
 	containsAll(t, "a test over its time limit", f.send(zh, aliceID, "/rules test order.amount > 5").Text,
 		"最近 7 天 500 单中，有 500 单会命中", "测试超过 10s 时限已停止，以上只是部分结果")
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: LangEN, Log: zerolog.Nop()})
+	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
 	containsAll(t, "a test over its time limit in English", f.send(en, aliceID, "/rules test order.amount > 5").Text,
 		"The test stopped at its 10s time limit: this is a partial result")
 	// A cap reached is said the same way.
@@ -171,7 +172,7 @@ func TestRulesTestSaysWhenItsResultIsPartial(t *testing.T) {
 
 func TestARuleSwitchedOffForItsCostIsAnAlertInChineseAndEnglish(t *testing.T) {
 	f := newFixture(t)
-	zh, en := f.bot(""), f.bot(LangEN)
+	zh, en := f.bot(""), f.bot(chat.LangEN)
 	raised := storage.Alert{Key: "rule_off:night", Type: alert.RuleOff, Target: "night", OrderID: 42, Detail: "took 3.2ms, limit 1ms"}
 	containsAll(t, "zh", zh.RenderAlert(raised).Text, "⚠️ 规则 night 在订单 #42 上超出限额（took 3.2ms, limit 1ms），已自动关闭",
 		"/rules test", "/rules set")

@@ -11,10 +11,11 @@ import (
 	"golang.org/x/time/rate"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
-// Sender delivers one chat's queued messages through its Channel, within the
+// Sender delivers one chat's queued messages through its chat.Channel, within the
 // platform's limits: at most PerMinute messages a minute; a burst that piles
 // up in between goes out as one digest ("12 笔订单待审核", the first few as
 // buttons, then a pointer to /pending) rather than being dropped or
@@ -29,7 +30,7 @@ type Sender struct {
 	store     *storage.Store
 	dest      string // queue name, e.g. "telegram:-1001234"
 	chat      string // the chat id the channel knows
-	ch        Channel
+	ch        chat.Channel
 	limit     *rate.Limiter
 	groupWait time.Duration
 	nextBatch string
@@ -41,7 +42,7 @@ type Sender struct {
 // SenderOptions configure a Sender.
 type SenderOptions struct {
 	Dest, Chat string
-	Channel    Channel
+	Channel    chat.Channel
 	PerMinute  int           // 0: no limit (the console)
 	GroupWait  time.Duration // gather a burst this long after the previous message
 	// NextBatch, if set, is the data of a "next batch" button added to a
@@ -122,9 +123,9 @@ func (s *Sender) Run(ctx context.Context) {
 			}
 		}
 		err = s.deliver(msgs)
-		var rl *RateLimitError
+		var rl *chat.RateLimitError
 		switch {
-		case errors.Is(err, ErrNoWindow):
+		case errors.Is(err, chat.ErrNoWindow):
 			select { // until an operator opens a window (Kick), or a minute for an active push
 			case <-ctx.Done():
 				return
@@ -182,7 +183,7 @@ func (s *Sender) waitTurn(ctx context.Context) (bool, error) {
 func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 	for i := range msgs {
 		if msgs[i].Folded > 0 { // the store folded an overfull queue (storage.MaxChatQueue)
-			msgs[i].Text = T(s.bot.lang, "chat_folded", msgs[i].Folded)
+			msgs[i].Text = chat.T(s.bot.lang, "chat_folded", msgs[i].Folded)
 		}
 	}
 	// A report goes alone, with its chart; a digest stops short of one.
@@ -197,7 +198,7 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 	}
 	r, n := s.bot.Digest(msgs)
 	if n < len(msgs) && s.nextBatch != "" {
-		r.Buttons = append(r.Buttons, Button{Label: T(s.bot.lang, "btn_next_batch"), Data: s.nextBatch})
+		r.Buttons = append(r.Buttons, chat.Button{Label: chat.T(s.bot.lang, "btn_next_batch"), Data: s.nextBatch})
 	}
 	if _, err := s.ch.Send(s.chat, r); err != nil {
 		return err
@@ -212,7 +213,7 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 // deliverOne sends one message, editing the original of a resolved alert
 // where it can, and remembers where an alert went so its resolution can.
 func (s *Sender) deliverOne(m storage.ChatMessage) error {
-	r := Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
+	r := chat.Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
 	if !m.ChartFrom.IsZero() {
 		r.Photo = s.bot.chartPhoto(Period{Name: m.ChartFrom.In(s.bot.loc).Format("2006-01-02"), From: m.ChartFrom, To: m.ChartTo})
 	}
@@ -228,7 +229,7 @@ func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	var err error
 	if original != "" {
 		err = s.ch.Edit(s.chat, original, r)
-		if errors.Is(err, ErrGone) {
+		if errors.Is(err, chat.ErrGone) {
 			original = ""
 		}
 	}
@@ -272,7 +273,7 @@ const (
 // 订单待审核") with the first few as buttons and a pointer to /pending, other
 // alerts are listed one line each. It returns how many messages it covers
 // (all of them unless they would not fit).
-func (b *Bot) Digest(msgs []storage.ChatMessage) (Reply, int) {
+func (b *Bot) Digest(msgs []storage.ChatMessage) (chat.Reply, int) {
 	var reviews, others []storage.ChatMessage
 	n := 0
 	size := 0
@@ -290,37 +291,37 @@ func (b *Bot) Digest(msgs []storage.ChatMessage) (Reply, int) {
 		}
 	}
 	var lines []string
-	var buttons []Button
+	var buttons []chat.Button
 	if len(reviews) > 0 {
-		lines = append(lines, T(b.lang, "digest_reviews", len(reviews)))
+		lines = append(lines, chat.T(b.lang, "digest_reviews", len(reviews)))
 		for i, m := range reviews {
 			if i < digestLines {
 				lines = append(lines, "  "+strings.TrimPrefix(firstLine(m.Text), "🔍 "))
 			}
 			if i < digestButtons && m.OrderID > 0 {
 				buttons = append(buttons,
-					Button{Label: fmt.Sprintf("%s #%d", T(b.lang, "btn_approve"), m.OrderID), Data: pressData(pressApprove, m.OrderID)})
+					chat.Button{Label: fmt.Sprintf("%s #%d", chat.T(b.lang, "btn_approve"), m.OrderID), Data: pressData(pressApprove, m.OrderID)})
 			}
 		}
 		if len(reviews) > digestLines {
-			lines = append(lines, T(b.lang, "digest_more", len(reviews)-digestLines))
+			lines = append(lines, chat.T(b.lang, "digest_more", len(reviews)-digestLines))
 		}
-		lines = append(lines, T(b.lang, "digest_pending"))
+		lines = append(lines, chat.T(b.lang, "digest_pending"))
 	}
 	if len(others) > 0 {
 		if len(lines) > 0 {
 			lines = append(lines, "")
 		}
-		lines = append(lines, T(b.lang, "digest_alerts", len(others)))
+		lines = append(lines, chat.T(b.lang, "digest_alerts", len(others)))
 		for i, m := range others {
 			if i == digestLines {
-				lines = append(lines, T(b.lang, "digest_more", len(others)-digestLines))
+				lines = append(lines, chat.T(b.lang, "digest_more", len(others)-digestLines))
 				break
 			}
 			lines = append(lines, "  "+firstLine(m.Text))
 		}
 	}
-	return Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}, n
+	return chat.Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}, n
 }
 
 func firstLine(s string) string {

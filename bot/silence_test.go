@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -32,7 +33,7 @@ func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
 	b := New(Options{Engine: nf.f.engine, Reports: nf.f.reports(), Bindings: nf.f.bindings(), Silences: nf.f.silences(), Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
 	for _, tc := range []struct {
-		who  Identity
+		who  chat.Identity
 		text string
 	}{
 		{aliceID, "/silence r 168h"},
@@ -63,7 +64,7 @@ func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 // most 24 hours.
 func TestSilencingAWholeAlertTypeIsForAdminsAndAtMostADay(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	if r := f.send(b, aliceID, "/silence low_stock 1h"); strings.Contains(r.Text, "🔕") {
 		t.Fatalf("an operator silenced a whole type: %q", r.Text)
 	}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cardflow/bot/chat"
 	"context"
 	"fmt"
 	"strings"
@@ -26,14 +27,14 @@ func strangerRefusals(f *fixture) []string {
 // count of those suppressed in between.
 func TestAStrangersFloodCostsOneAuditEntryAMinute(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	answered := 0
 	for i := range 30 {
-		if r, ok := b.Handle(context.Background(), Message{From: strangerID, Text: fmt.Sprintf("/order %d", i)}); ok {
+		if r, ok := b.Handle(context.Background(), chat.Message{From: strangerID, Text: fmt.Sprintf("/order %d", i)}); ok {
 			answered++
 			containsAll(t, "refusal", r.Text, "not an operator")
 		}
-		if r := b.HandlePress(context.Background(), Press{From: strangerID, Data: "o:ap:1"}); r.Text != "" {
+		if r := b.HandlePress(context.Background(), chat.Press{From: strangerID, Data: "o:ap:1"}); r.Text != "" {
 			answered++
 		}
 	}
@@ -44,7 +45,7 @@ func TestAStrangersFloodCostsOneAuditEntryAMinute(t *testing.T) {
 		t.Errorf("a stranger's 60 refusals in a minute got %d answers, want 1", answered)
 	}
 	f.clock.Advance(time.Minute)
-	if _, ok := b.Handle(context.Background(), Message{From: strangerID, Text: "/pending"}); !ok {
+	if _, ok := b.Handle(context.Background(), chat.Message{From: strangerID, Text: "/pending"}); !ok {
 		t.Error("the first refusal after a quiet minute was not answered")
 	}
 	got := strangerRefusals(f)
@@ -52,8 +53,8 @@ func TestAStrangersFloodCostsOneAuditEntryAMinute(t *testing.T) {
 		t.Fatalf("after a minute: %q, want a second entry counting the 59 suppressed", got)
 	}
 	// Another stranger is audited on their own.
-	other := Identity{Platform: "telegram", UserID: "998"}
-	b.Handle(context.Background(), Message{From: other, Text: "/pending"})
+	other := chat.Identity{Platform: "telegram", UserID: "998"}
+	b.Handle(context.Background(), chat.Message{From: other, Text: "/pending"})
 	if got := strangerRefusals(f); len(got) != 3 || !strings.HasPrefix(got[0], "unknown:998 ") {
 		t.Fatalf("a second stranger: %q", got)
 	}
@@ -65,10 +66,10 @@ func TestAStrangersFloodCostsOneAuditEntryAMinute(t *testing.T) {
 // gate remembers a bounded number of identities.
 func TestManyStrangersStayWithinAFixedAuditBudgetAndMemory(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(LangEN)
+	b := f.bot(chat.LangEN)
 	const n = 3 * maxStrangers
 	for i := range n {
-		b.Handle(context.Background(), Message{From: Identity{Platform: "qq", UserID: fmt.Sprintf("G/%d", i)}, Text: "/pending"})
+		b.Handle(context.Background(), chat.Message{From: chat.Identity{Platform: "qq", UserID: fmt.Sprintf("G/%d", i)}, Text: "/pending"})
 	}
 	if got := len(strangerRefusals(f)); got > strangerBudget {
 		t.Errorf("%d strangers made %d audit entries in a minute, budget %d", n, got, strangerBudget)
@@ -77,7 +78,7 @@ func TestManyStrangersStayWithinAFixedAuditBudgetAndMemory(t *testing.T) {
 		t.Errorf("the gate remembers %d strangers, at most %d", got, maxStrangers)
 	}
 	f.clock.Advance(time.Minute)
-	b.Handle(context.Background(), Message{From: Identity{Platform: "qq", UserID: "G/last"}, Text: "/pending"})
+	b.Handle(context.Background(), chat.Message{From: chat.Identity{Platform: "qq", UserID: "G/last"}, Text: "/pending"})
 	last := strangerRefusals(f)[0]
 	if !strings.Contains(last, "other strangers") {
 		t.Errorf("the entry after the flood does not count the strangers suppressed: %q", last)

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"cardflow/bot"
+	"cardflow/bot/chat"
 )
 
 // Platform is the identity platform of console users.
@@ -59,7 +60,7 @@ func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *
 type Authorizer struct{ Name string }
 
 // Operator implements bot.Authorizer.
-func (a Authorizer) Operator(id bot.Identity) (bot.Operator, bool) {
+func (a Authorizer) Operator(id chat.Identity) (bot.Operator, bool) {
 	if id.Platform != Platform {
 		return bot.Operator{}, false
 	}
@@ -103,11 +104,11 @@ func (c *Console) handle(ctx context.Context, line string) {
 	if !strings.HasPrefix(line, "/") {
 		line = "/" + line // typing "order 12" works too
 	}
-	from := bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}
+	from := chat.Identity{Platform: Platform, UserID: c.user, Name: c.user}
 	defer c.bot.Recover(&bot.Inbound{From: from, Ref: Platform}, func() {
-		c.write(bot.Reply{Text: bot.T(c.bot.Lang(), "internal")})
+		c.write(chat.Reply{Text: chat.T(c.bot.Lang(), "internal")})
 	})
-	if r, ok := c.bot.Handle(ctx, bot.Message{From: from, Text: line, Private: true}); ok {
+	if r, ok := c.bot.Handle(ctx, chat.Message{From: from, Text: line, Private: true}); ok {
 		c.write(r)
 	}
 }
@@ -121,16 +122,16 @@ const Dest = "console"
 // one.
 const PerMinute = 20
 
-// Send prints a message. It implements bot.Channel; the terminal has one
+// Send prints a message. It implements chat.Channel; the terminal has one
 // chat, so chat is ignored.
-func (c *Console) Send(_ string, r bot.Reply) (string, error) {
+func (c *Console) Send(_ string, r chat.Reply) (string, error) {
 	c.write(r)
 	return strconv.FormatUint(c.sent.Add(1), 10), nil
 }
 
 // Edit prints the new text of an earlier message (a terminal cannot change
 // what it printed).
-func (c *Console) Edit(_, messageID string, r bot.Reply) error {
+func (c *Console) Edit(_, messageID string, r chat.Reply) error {
 	r.Text = "↪ " + r.Text
 	c.write(r)
 	return nil
@@ -143,7 +144,7 @@ func (c *Console) Println(line string) {
 	fmt.Fprintln(c.out, line)
 }
 
-func (c *Console) write(r bot.Reply) {
+func (c *Console) write(r chat.Reply) {
 	var b strings.Builder
 	b.WriteString(r.Text)
 	b.WriteByte('\n')
@@ -173,7 +174,7 @@ func (c *Console) write(r bot.Reply) {
 // path. The file is written under a random name and renamed into place, so
 // a half-written chart is never seen and a planted symlink of the same name
 // is replaced, not followed.
-func (c *Console) saveChart(p *bot.Photo) (string, error) {
+func (c *Console) saveChart(p *chat.Photo) (string, error) {
 	dir := c.chartDir
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "cardflow-charts")

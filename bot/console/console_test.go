@@ -9,6 +9,7 @@ import (
 
 	"cardflow/alert"
 	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -63,7 +64,7 @@ func TestRunAnswersTypedCommandsAndShowsButtonsAsCommands(t *testing.T) {
 func TestRunActsAsTheLocalAdmin(t *testing.T) {
 	f := newFixture(t)
 	o := f.submit("1500.00") // over the refund limit: only an admin may refund it
-	s := run(t, f.bot(bot.LangEN))
+	s := run(t, f.bot(chat.LangEN))
 	s.typeLine(t, "order 1")
 	s.waitOutput(t, "[Approve: /approve #1]  [Refund: /refund #1]\n")
 	s.typeLine(t, "/approve 1")
@@ -102,9 +103,9 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 		want  string
 	}{
 		{"", review, "🔍 订单 #7（qb-10）待审核：rule:large-order\n[批准: /approve #7]  [退款: /refund #7]  [详情: /order #7]\n"},
-		{bot.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve #7]  [Refund: /refund #7]  [Details: /order #7]\n"},
+		{chat.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve #7]  [Refund: /refund #7]  [Details: /order #7]\n"},
 		{"", restocked, "✅ 已补货：qb-10 现有库存 40。\n"},
-		{bot.LangEN, restocked, "✅ Restocked: qb-10 now has 40.\n"},
+		{chat.LangEN, restocked, "✅ Restocked: qb-10 now has 40.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.alert.Key, func(t *testing.T) {
@@ -188,13 +189,13 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 func TestAuthorizerTrustsOnlyTheConsole(t *testing.T) {
 	a := Authorizer{Name: "ops"}
 	tests := []struct {
-		id     bot.Identity
+		id     chat.Identity
 		wantOK bool
 	}{
-		{bot.Identity{Platform: Platform, UserID: "ops"}, true},
-		{bot.Identity{Platform: Platform, UserID: "anyone"}, true},
-		{bot.Identity{Platform: "telegram", UserID: "ops"}, false},
-		{bot.Identity{Platform: "", UserID: "ops"}, false},
+		{chat.Identity{Platform: Platform, UserID: "ops"}, true},
+		{chat.Identity{Platform: Platform, UserID: "anyone"}, true},
+		{chat.Identity{Platform: "telegram", UserID: "ops"}, false},
+		{chat.Identity{Platform: "", UserID: "ops"}, false},
 	}
 	for _, tt := range tests {
 		op, ok := a.Operator(tt.id)

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -53,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(shop.Close)
 	store := testkit.NewStore(t, storage.Open)
-	now := time.Date(2025, 3, 14, 9, 30, 0, 0, bot.Shanghai())
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, chat.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	engine := processor.New(store, processor.Options{
 		Products: []config.Product{

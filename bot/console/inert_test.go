@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"cardflow/alert"
-	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -20,7 +20,7 @@ import (
 // no link and no forged line.
 func TestHostileValuesReachTheTerminalInert(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(bot.LangEN)
+	b := f.bot(chat.LangEN)
 	s := run(t, b)
 	for i, v := range chatcheck.Hostile {
 		o := &storage.Order{ExternalID: fmt.Sprintf("H%d", i), Storefront: "shop", SKU: "qb-10" + v, Kind: "card", Quantity: 1,

@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -17,7 +18,7 @@ type panicOnce struct {
 	done atomic.Bool
 }
 
-func (a *panicOnce) Operator(id bot.Identity) (bot.Operator, bool) {
+func (a *panicOnce) Operator(id chat.Identity) (bot.Operator, bool) {
 	if a.done.CompareAndSwap(false, true) {
 		panic("authorizer bug")
 	}

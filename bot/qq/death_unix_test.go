@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/testkit"
@@ -33,7 +34,7 @@ const childDirEnv = "CARDFLOW_QQ_CHILD_DIR"
 // kill or a fatal runtime error would: nothing below it can recover.
 type killer struct{}
 
-func (killer) Operator(ops.Identity) (ops.Operator, bool) {
+func (killer) Operator(chat.Identity) (ops.Operator, bool) {
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // the signal is on its way
 }

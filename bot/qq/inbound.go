@@ -8,6 +8,7 @@ import (
 
 	"cardflow/alert"
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/storage"
 )
 
@@ -166,7 +167,7 @@ func (a *Adapter) resolveAlert() {
 type event struct {
 	id, typ string
 	chat    string // "group:OPENID" or "c2c:OPENID"; "" when unknown
-	from    ops.Identity
+	from    chat.Identity
 	window  *window // the reply window the event opens; nil when it opens none
 }
 
@@ -188,7 +189,7 @@ func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 		} `json:"d"`
 	}
 	_ = json.Unmarshal(body, &p)
-	ev := event{id: p.ID, typ: p.Type, from: ops.Identity{Platform: "qq"}}
+	ev := event{id: p.ID, typ: p.Type, from: chat.Identity{Platform: "qq"}}
 	member, user := p.D.Author.MemberOpenID, p.D.Author.UserOpenID
 	if p.Type == "INTERACTION_CREATE" {
 		member, user = p.D.GroupMemberOpenID, p.D.UserOpenID

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -22,7 +23,7 @@ type trapAuth struct {
 	armed atomic.Bool
 }
 
-func (a *trapAuth) Operator(id ops.Identity) (ops.Operator, bool) {
+func (a *trapAuth) Operator(id chat.Identity) (ops.Operator, bool) {
 	if a.armed.CompareAndSwap(true, false) {
 		panic("authorizer bug")
 	}

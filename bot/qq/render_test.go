@@ -9,6 +9,7 @@ import (
 
 	"cardflow/alert"
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -69,7 +70,7 @@ func TestHostileValuesCannotMarkUpQQMessages(t *testing.T) {
 // hostile values as markdown with buttons, markdown with typed commands
 // and plain text.
 func TestRenderedAlertsAreInertAtEveryLevel(t *testing.T) {
-	for _, lang := range []string{ops.LangZH, ops.LangEN} {
+	for _, lang := range []string{chat.LangZH, chat.LangEN} {
 		b := ops.New(ops.Options{Language: lang})
 		for _, v := range chatcheck.Hostile {
 			for _, typ := range append(alert.Kinds(), "other") {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 )
 
 // maxDownload is what the Bot API lets a bot download.
@@ -55,9 +56,9 @@ func (a *Adapter) onDocument(ctx context.Context, m *models.Message) {
 	}
 	switch {
 	case body.tooBig:
-		r = ops.Reply{Text: tooBig[0]}
-		if a.ops.Lang() == ops.LangEN {
-			r = ops.Reply{Text: tooBig[1]}
+		r = chat.Reply{Text: tooBig[0]}
+		if a.ops.Lang() == chat.LangEN {
+			r = chat.Reply{Text: tooBig[1]}
 		}
 	case body.err != nil:
 		a.log.Warn().Err(body.err).Int64("chat", m.Chat.ID).Int64("read", body.n).Msg("import file download failed")

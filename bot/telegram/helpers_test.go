@@ -17,6 +17,7 @@ import (
 
 	"cardflow/alert"
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/config"
 	"cardflow/internal/money"
@@ -47,7 +48,7 @@ const cardsFile = "cards-qb10.txt"
 
 type testAuth map[string]ops.Operator
 
-func (a testAuth) Operator(id ops.Identity) (ops.Operator, bool) {
+func (a testAuth) Operator(id chat.Identity) (ops.Operator, bool) {
 	op, ok := a[id.Platform+"/"+id.UserID]
 	return op, ok
 }
@@ -115,7 +116,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	shop := newShop(t)
 	store := testkit.NewStore(t, storage.Open)
 	f.store = store
-	now := time.Date(2025, 3, 14, 9, 30, 0, 0, ops.Shanghai())
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, chat.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	f.engine = processor.New(store, processor.Options{
 		Products: []config.Product{

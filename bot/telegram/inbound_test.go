@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/storage"
 )
@@ -269,7 +270,7 @@ func TestUpdatesWithMissingFieldsAreIgnored(t *testing.T) {
 // adapter.
 type panicAuth struct{}
 
-func (panicAuth) Operator(ops.Identity) (ops.Operator, bool) { panic("authorizer bug") }
+func (panicAuth) Operator(chat.Identity) (ops.Operator, bool) { panic("authorizer bug") }
 
 func TestAPanickingHandlerDoesNotEndTheProcess(t *testing.T) {
 	f := newFixture(t)

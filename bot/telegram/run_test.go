@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -181,7 +182,7 @@ func TestProxyCarriesAllBotAPITraffic(t *testing.T) {
 	}))
 	t.Cleanup(proxy.Close)
 	f := newFixture(t, func(o *Options) { o.Proxy = "http://user:proxy-pass-42@" + strings.TrimPrefix(proxy.URL, "http://") })
-	if _, err := f.ad.Send(chat, ops.Reply{Text: "via proxy"}); err != nil {
+	if _, err := f.ad.Send(groupChat, chat.Reply{Text: "via proxy"}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	if hits.Load() != 1 || len(f.fake.Messages(group)) != 1 {

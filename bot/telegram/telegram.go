@@ -1,7 +1,7 @@
 // Package telegram connects the operator layer (package bot) to Telegram
-// through the Bot API: updates become bot.Message / bot.Press / imports,
+// through the Bot API: updates become chat.Message / chat.Press / imports,
 // replies become messages with inline keyboards, and the Adapter is the
-// bot.Channel the layer's senders deliver alerts through.
+// chat.Channel the layer's senders deliver alerts through.
 //
 // Everything Telegram-specific stays here: chat ids, entities, callback
 // queries, the 64-byte callback_data, 429 retry_after, and the token, which

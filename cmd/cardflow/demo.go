@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/console"
 	"cardflow/config"
 	"cardflow/internal/adminclient"
@@ -249,7 +250,7 @@ func feedLine(lang string, c processor.Change) string {
 	if c.To == storage.StatusPending && c.From == "" {
 		return "" // new orders are too many to list; their outcome is shown
 	}
-	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(bot.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, bot.StatusName(lang, string(c.To)))
+	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(chat.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, chat.StatusName(lang, string(c.To)))
 	if c.Reason != "" {
 		line += " (" + c.Reason + ")"
 	}
@@ -265,7 +266,7 @@ func printBanner(lang string, a *app.App, dataDir, token string) {
 }
 
 func pickLang(lang, zh, en string) string {
-	if lang == bot.LangEN {
+	if lang == chat.LangEN {
 		return en
 	}
 	return zh

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/qq"
 	"cardflow/bot/silence"
 	"cardflow/bot/telegram"
@@ -18,7 +19,7 @@ import (
 // Destination is one chat the operator layer talks to.
 type Destination struct {
 	Dest, Chat string
-	Channel    bot.Channel
+	Channel    chat.Channel
 	PerMinute  int    // the platform's limit per chat; 0: none
 	NextBatch  string // data of the "next batch" button on digests; "": none
 	OnWindow   func(kick func())
@@ -44,7 +45,7 @@ type OperatorLayer struct {
 func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *OperatorLayer {
 	loc, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
-		loc = bot.Shanghai()
+		loc = chat.Shanghai()
 	}
 	auth = bot.AnyOf{auth, bot.NewBound(a.binds, cfg.Operators)}
 	suppliers := make([]string, 0, len(cfg.Suppliers))

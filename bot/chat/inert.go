@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"strings"
@@ -137,3 +137,8 @@ func cleanText(s string) string {
 		return r
 	}, s)
 }
+
+// Hidden reports whether s holds a control or format character: nothing
+// the service writes does, so data holding one was forged (button data
+// comes from the client and can be anything).
+func Hidden(s string) bool { return strings.ContainsFunc(s, dropped) }

@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import "fmt"
 
@@ -232,4 +232,15 @@ func StatusName(lang, status string) string {
 		return pick(lang, pair)
 	}
 	return status
+}
+
+// ruleActions are the actions a rule takes, as /rules lists them.
+var ruleActions = map[string][2]string{"review": {"人工审核", "review"}, "refund": {"拒单退款", "refund"}, "allow": {"放行", "allow"}}
+
+// RuleActionName is a rule's action (review, refund, allow) in lang.
+func RuleActionName(lang, action string) string {
+	if pair, ok := ruleActions[action]; ok {
+		return pick(lang, pair)
+	}
+	return action
 }
