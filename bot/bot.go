@@ -14,12 +14,12 @@ import (
 
 	"cardflow/bot/chat"
 	"cardflow/processor/health"
+	"cardflow/report/daily"
 
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
 	"cardflow/processor"
-	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -82,13 +82,6 @@ type Engine interface {
 	Scorecards() []health.Scorecard
 }
 
-// Reports is what the operator layer reads its reports from
-// (report.Counters).
-type Reports interface {
-	Figures(from, to time.Time, loc *time.Location) (*report.Figures, error)
-	Reconcile(f *report.Figures, alert bool) (*report.Reconciliation, error)
-}
-
 // Bindings issues and uses bind codes (bind.Bindings).
 type Bindings interface {
 	Issue(actor storage.Actor, operator string) (string, time.Time, error)
@@ -104,7 +97,7 @@ type Silences interface {
 // Options configure the operator layer.
 type Options struct {
 	Engine      Engine
-	Reports     Reports
+	Reports     daily.Reports
 	Bindings    Bindings
 	Silences    Silences
 	Rules       RuleBook // nil: no rule commands
@@ -122,7 +115,7 @@ type Options struct {
 // Bot is the operator layer.
 type Bot struct {
 	engine      Engine
-	reports     Reports
+	report      *daily.Writer
 	bindings    Bindings
 	silences    Silences
 	rules       RuleBook
@@ -148,7 +141,13 @@ func New(opts Options) *Bot {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Bot{engine: opts.Engine, reports: opts.Reports, bindings: opts.Bindings, silences: opts.Silences,
+	var stock daily.Stock
+	if opts.Engine != nil {
+		stock = opts.Engine
+	}
+	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Language: opts.Language, Location: opts.Location,
+		Log: opts.Log})
+	return &Bot{engine: opts.Engine, report: report, bindings: opts.Bindings, silences: opts.Silences,
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}

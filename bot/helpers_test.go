@@ -19,6 +19,7 @@ import (
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
 	"cardflow/bot/silence"
+	"cardflow/report/daily"
 
 	"github.com/rs/zerolog"
 
@@ -530,4 +531,9 @@ func containsNone(t *testing.T, what, text string, subs ...string) {
 			t.Errorf("%s: do not want %q in:\n%s", what, s, text)
 		}
 	}
+}
+
+// writer writes the fixture's reports in Chinese, in Shanghai.
+func (f *fixture) writer() *daily.Writer {
+	return daily.New(daily.Options{Reports: f.reports(), Stock: f.engine, Location: chat.Shanghai(), Log: zerolog.Nop()})
 }

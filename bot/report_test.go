@@ -11,6 +11,7 @@ import (
 
 	"cardflow/bot/chat"
 	"cardflow/internal/testkit"
+	"cardflow/report/daily"
 	"cardflow/storage"
 )
 
@@ -82,15 +83,14 @@ func TestNoDailyReportOfADayBeforeTheStoreCountedAnything(t *testing.T) {
 	f.importCards(skuSmall, "cards-qb10.txt")
 	f.clock.Set(time.Date(2025, 3, 14, 15, 0, 0, 0, chat.Shanghai()))
 	f.delivered(skuSmall)
-	b := f.clockBot(chat.LangZH)
 	dests := []string{"test:1"}
 	for range 2 { // the second is a restart
-		if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || sent {
+		if sent, err := daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil).SendDue(); err != nil || sent {
 			t.Fatalf("report of the day before the first order: sent %v, err %v", sent, err)
 		}
 	}
 	f.clock.Set(time.Date(2025, 3, 15, 9, 0, 0, 0, chat.Shanghai()))
-	if sent, err := NewDaily(b, f.store, dests, 9*time.Hour, nil).SendDue(); err != nil || !sent {
+	if sent, err := daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil).SendDue(); err != nil || !sent {
 		t.Fatalf("report of the first day: sent %v, err %v", sent, err)
 	}
 	queued := f.queuedChat("test:1")
@@ -114,8 +114,8 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	f.delivered(skuSmall)
 	b := f.clockBot(chat.LangZH)
 	dests := []string{"test:1", "test:2"}
-	daily := NewDaily(b, f.store, dests, 9*time.Hour, nil)
-	sendDue := func(d *Daily) bool {
+	schedule := daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil)
+	sendDue := func(d *daily.Schedule) bool {
 		t.Helper()
 		sent, err := d.SendDue()
 		if err != nil {
@@ -123,18 +123,18 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 		}
 		return sent
 	}
-	if sendDue(daily) { // 02:00
+	if sendDue(schedule) { // 02:00
 		t.Fatal("report sent before 09:00")
 	}
 	f.clock.Set(time.Date(2025, 3, 14, 9, 0, 0, 0, chat.Shanghai()))
-	if !sendDue(daily) {
+	if !sendDue(schedule) {
 		t.Fatal("no report at 09:00")
 	}
-	if sendDue(daily) || sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
+	if sendDue(schedule) || sendDue(daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil)) {
 		t.Fatal("report sent twice")
 	}
 	f.clock.Set(time.Date(2025, 3, 15, 23, 0, 0, 0, chat.Shanghai())) // the next day, late
-	if !sendDue(NewDaily(b, f.store, dests, 9*time.Hour, nil)) {
+	if !sendDue(daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil)) {
 		t.Fatal("no report the next day")
 	}
 	queued := f.queuedChat("test:2")
@@ -169,33 +169,5 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	}
 	if ch.sent[2].Photo != nil || ch.sent[2].Text != "⚠️ alert" {
 		t.Fatalf("third send: %+v", ch.sent[2])
-	}
-}
-
-// TestPeriods: today, yesterday and 7d in the bot's zone, a whole day
-// before a time, and nothing else.
-func TestPeriods(t *testing.T) {
-	loc := chat.Shanghai()
-	now := time.Date(2026, 11, 25, 0, 30, 0, 0, loc)
-	for arg, want := range map[string][2]time.Time{
-		"":          {time.Date(2026, 11, 25, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
-		"today":     {time.Date(2026, 11, 25, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
-		"yesterday": {time.Date(2026, 11, 24, 0, 0, 0, 0, loc), time.Date(2026, 11, 25, 0, 0, 0, 0, loc)},
-		"7d":        {time.Date(2026, 11, 19, 0, 0, 0, 0, loc), now.Add(time.Nanosecond)},
-	} {
-		p, ok := periodOf(arg, now.UTC(), loc)
-		if !ok || !p.From.Equal(want[0]) || !p.To.Equal(want[1]) {
-			t.Errorf("%q = %v %s – %s, want %s – %s", arg, ok, p.From, p.To, want[0], want[1])
-		}
-	}
-	if _, ok := periodOf("month", now, loc); ok {
-		t.Error("month accepted")
-	}
-	today, _ := periodOf("today", now, loc)
-	if end := wholeDays(today, loc); !end.Equal(time.Date(2026, 11, 26, 0, 0, 0, 0, loc)) {
-		t.Errorf("today's chart ends %s", end)
-	}
-	if y := DayBefore(now, loc); !wholeDays(y, loc).Equal(y.To) {
-		t.Errorf("yesterday's chart ends %s", wholeDays(y, loc))
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"cardflow/alert"
 	"cardflow/bot/chat"
+	"cardflow/report/daily"
 	"cardflow/storage"
 )
 
@@ -215,7 +216,7 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	r := chat.Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
 	if !m.ChartFrom.IsZero() {
-		r.Photo = s.bot.chartPhoto(Period{Name: m.ChartFrom.In(s.bot.loc).Format("2006-01-02"), From: m.ChartFrom, To: m.ChartTo})
+		r.Photo = s.bot.report.Photo(daily.Period{Name: m.ChartFrom.In(s.bot.loc).Format("2006-01-02"), From: m.ChartFrom, To: m.ChartTo})
 	}
 	var original string
 	if m.Resolved && m.AlertKey != "" {

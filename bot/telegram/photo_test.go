@@ -11,9 +11,9 @@ import (
 	"time"
 	"unicode/utf16"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
 	"cardflow/report"
+	"cardflow/report/daily"
 )
 
 // reportButtons are what a daily report might carry.
@@ -27,7 +27,7 @@ func chartPNG(t *testing.T) []byte {
 	for i := range 24 {
 		f.Hours = append(f.Hours, report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
 	}
-	b, err := ops.Chart(f, chat.LangZH)
+	b, err := daily.Chart(f, chat.LangZH)
 	if err != nil {
 		t.Fatalf("chart: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/routes"
 	"cardflow/report"
+	"cardflow/report/daily"
 )
 
 // Destination is one chat the operator layer talks to.
@@ -32,9 +33,11 @@ type OperatorLayer struct {
 	app      *App
 	cfg      *config.Config
 	bot      *bot.Bot
+	loc      *time.Location
+	reports  *report.Counters
 	dests    []Destination
 	notifier *bot.Notifier
-	daily    *bot.Daily
+	daily    *daily.Schedule
 	senders  []*bot.Sender
 	runners  []func(context.Context) error
 	wg       sync.WaitGroup
@@ -59,8 +62,9 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *Operator
 	for _, s := range cfg.Storefronts {
 		known.Storefronts = append(known.Storefronts, s.ID)
 	}
-	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine,
-		Reports: report.New(a.store, suppliers, a.engine.RaiseAlert), Bindings: a.binds,
+	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
+	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, bot: bot.New(bot.Options{Engine: a.engine,
+		Reports: reports, Bindings: a.binds,
 		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
 		Roster: bot.Roster(cfg.Operators)})}
@@ -133,7 +137,9 @@ func (l *OperatorLayer) Wire() {
 	if err != nil {
 		at = 9 * time.Hour
 	}
-	l.daily = bot.NewDaily(l.bot, l.app.store, names, at, l.kick)
+	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Language: l.cfg.Bot.Language,
+		Location: l.loc, Log: l.app.log})
+	l.daily = daily.NewSchedule(writer, l.app.store, names, at, nil, l.kick)
 	if len(names) > 0 {
 		l.app.alerts.to = l.notifier
 	}

@@ -1,4 +1,4 @@
-package bot
+package daily
 
 import (
 	"context"
@@ -6,56 +6,67 @@ import (
 
 	"cardflow/bot/chat"
 	"cardflow/storage"
+
+	"github.com/rs/zerolog"
 )
 
 // metaReportSent is where the store keeps the start of the last day whose
 // report was queued, so that a restart neither skips nor repeats it.
 const metaReportSent = "report_sent"
 
-// Daily queues the report of the day before for every operator chat at
+// Schedule queues the report of the day before for every operator chat at
 // daily_at in the report's time zone. Started after daily_at (a restart, a
 // machine that was off), it sends the missed report at once; it never sends
 // one day twice, and never the reports of days further back. A day that
 // ended before the store counted anything is not reported: a shop that
 // installs cardflow in the afternoon gets its first report the next
 // morning, about the day it started, not an empty one about the day before.
-type Daily struct {
-	bot   *Bot
-	store *storage.Store
-	dests []string
-	at    time.Duration // since local midnight
-	kick  func()
+type Schedule struct {
+	writer *Writer
+	log    zerolog.Logger
+	now    func() time.Time
+	store  *storage.Store
+	dests  []string
+	at     time.Duration // since local midnight
+	kick   func()
 }
 
-// NewDaily builds the scheduler; at is daily_at as time since midnight in
-// the bot's time zone.
-func NewDaily(b *Bot, store *storage.Store, dests []string, at time.Duration, kick func()) *Daily {
+// NewSchedule builds the scheduler of w's reports; at is daily_at as time
+// since midnight in w's time zone, now the clock (time.Now when nil).
+func NewSchedule(w *Writer, store *storage.Store, dests []string, at time.Duration, now func() time.Time, kick func()) *Schedule {
 	if kick == nil {
 		kick = func() {}
 	}
-	return &Daily{bot: b, store: store, dests: dests, at: at, kick: kick}
+	if now == nil {
+		now = time.Now
+	}
+	return &Schedule{writer: w, log: w.log, now: now, store: store, dests: dests, at: at, kick: kick}
 }
 
 // Run sends reports until ctx ends.
-func (d *Daily) Run(ctx context.Context) {
+func (d *Schedule) Run(ctx context.Context) {
 	for {
 		if _, err := d.SendDue(); err != nil {
-			d.bot.log.Error().Err(err).Msg("daily report")
+			d.log.Error().Err(err).Msg("daily report")
 		}
-		wait := time.Until(d.next(d.bot.now()))
+		wait := time.Until(d.next(d.now()))
 		if wait > time.Hour {
 			wait = time.Hour // a clock that jumps (suspend, NTP) is caught within the hour
 		}
-		if err := sleepCtx(ctx, max(wait, time.Second)); err != nil {
+		t := time.NewTimer(max(wait, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return
+		case <-t.C:
 		}
 	}
 }
 
 // next is the next daily_at after now.
-func (d *Daily) next(now time.Time) time.Time {
-	now = now.In(d.bot.loc)
-	t := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.bot.loc).Add(d.at)
+func (d *Schedule) next(now time.Time) time.Time {
+	now = now.In(d.writer.loc)
+	t := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.writer.loc).Add(d.at)
 	if !t.After(now) {
 		t = t.AddDate(0, 0, 1)
 	}
@@ -64,13 +75,13 @@ func (d *Daily) next(now time.Time) time.Time {
 
 // SendDue queues yesterday's report if today's daily_at has passed and it
 // has not been queued yet. It reports whether it queued one.
-func (d *Daily) SendDue() (bool, error) {
-	now := d.bot.now().In(d.bot.loc)
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.bot.loc)
+func (d *Schedule) SendDue() (bool, error) {
+	now := d.now().In(d.writer.loc)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, d.writer.loc)
 	if now.Before(midnight.Add(d.at)) {
 		return false, nil
 	}
-	p := DayBefore(now, d.bot.loc)
+	p := DayBefore(now, d.writer.loc)
 	var (
 		sent  time.Time
 		empty bool // the store's life began after the day: nothing to report
@@ -89,7 +100,7 @@ func (d *Daily) SendDue() (bool, error) {
 	var text string
 	if !empty {
 		var err error
-		if _, text, err = d.bot.reportText(p, true); err != nil {
+		if _, text, err = d.writer.reportText(p, true); err != nil {
 			return false, err
 		}
 	}
@@ -102,7 +113,7 @@ func (d *Daily) SendDue() (bool, error) {
 			return tx.SetMetaTime(metaReportSent, p.From)
 		}
 		for _, dest := range d.dests {
-			m := &storage.ChatMessage{Dest: dest, Text: chat.Clean(chat.Reply{Text: chat.T(d.bot.lang, "daily_report_title") + " · " + text}).Text,
+			m := &storage.ChatMessage{Dest: dest, Text: chat.Clean(chat.Reply{Text: chat.T(d.writer.lang, "daily_report_title") + " · " + text}).Text,
 				CreatedAt: now, ChartFrom: p.From, ChartTo: p.To}
 			if err := tx.Chat().Queue(m); err != nil {
 				return err

@@ -1,14 +1,20 @@
-package bot
+// Package daily writes the shop's figures as operators read them — the
+// text of /stats and /report, the hourly chart, and the daily report that
+// Schedule queues for every operator chat each morning — in Chinese or
+// English, from what package report counts.
+package daily
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"cardflow/bot/chat"
+	"cardflow/config"
 	"cardflow/report"
+
+	"github.com/rs/zerolog"
 )
 
 // Period is a span of local days the figures cover.
@@ -17,9 +23,9 @@ type Period struct {
 	From, To time.Time
 }
 
-// periodOf resolves /stats and /report arguments at now, in loc: today so
+// ParsePeriod resolves /stats and /report arguments at now, in loc: today so
 // far, yesterday, or the last seven days (today included).
-func periodOf(arg string, now time.Time, loc *time.Location) (Period, bool) {
+func ParsePeriod(arg string, now time.Time, loc *time.Location) (Period, bool) {
 	now = now.In(loc)
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	end := now.Add(time.Nanosecond) // periods end before To: include this instant's slot
@@ -43,35 +49,61 @@ func DayBefore(t time.Time, loc *time.Location) Period {
 	return Period{Name: from.Format("2006-01-02"), From: from, To: midnight}
 }
 
-func (b *Bot) cmdStats(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
-	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
-	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "usage", "/stats [today|yesterday|7d]")}
-	}
-	f, err := b.reports.Figures(p.From, p.To, b.loc)
-	if err != nil {
-		return b.errorReply("", err)
-	}
-	return chat.Reply{Text: b.figuresText(p, f)}
+// Reports is what the report is read from (report.Counters).
+type Reports interface {
+	Figures(from, to time.Time, loc *time.Location) (*report.Figures, error)
+	Reconcile(f *report.Figures, raise bool) (*report.Reconciliation, error)
 }
 
-func (b *Bot) cmdReport(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
-	p, ok := periodOf(strings.Join(args, ""), b.now(), b.loc)
-	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "usage", "/report [today|yesterday|7d]")}
+// Stock is what the report reads of the shop's own stock.
+type Stock interface {
+	StockLevels() (map[string]int, error)
+	Product(sku string) (config.Product, bool)
+}
+
+// Options configure a Writer.
+type Options struct {
+	Reports  Reports
+	Stock    Stock
+	Language string
+	Location *time.Location // Shanghai when nil
+	Log      zerolog.Logger
+}
+
+// Writer writes reports in one language and time zone.
+type Writer struct {
+	reports Reports
+	stock   Stock
+	lang    string
+	loc     *time.Location
+	log     zerolog.Logger
+}
+
+// New builds a Writer.
+func New(o Options) *Writer {
+	if o.Location == nil {
+		o.Location = chat.Shanghai()
 	}
-	r, err := b.Report(p, false)
+	return &Writer{reports: o.Reports, stock: o.Stock, lang: o.Language, loc: o.Location, log: o.Log}
+}
+
+// Location is the time zone the report's days are in.
+func (b *Writer) Location() *time.Location { return b.loc }
+
+// Stats is the text of /stats: the figures of a period.
+func (b *Writer) Stats(p Period) (string, error) {
+	f, err := b.reports.Figures(p.From, p.To, b.loc)
 	if err != nil {
-		return b.errorReply("", err)
+		return "", err
 	}
-	return r
+	return b.figuresText(p, f), nil
 }
 
 // Report is the full report of a period: the figures, suppliers, rule hits,
 // low stock and the reconciliation, with the chart. raise says whether a
 // reconciliation mismatch raises an alert (the scheduled report does; a
 // person asking does not, so asking twice cannot page twice).
-func (b *Bot) Report(p Period, raise bool) (chat.Reply, error) {
+func (b *Writer) Report(p Period, raise bool) (chat.Reply, error) {
 	f, text, err := b.reportText(p, raise)
 	if err != nil {
 		return chat.Reply{}, err
@@ -83,7 +115,7 @@ func (b *Bot) Report(p Period, raise bool) (chat.Reply, error) {
 // whole days, as the chart draws them ("today so far" at 02:00 is a day
 // with two hours filled); what lies past p.To is not counted yet, so the
 // text's totals are those of p.
-func (b *Bot) reportText(p Period, raise bool) (*report.Figures, string, error) {
+func (b *Writer) reportText(p Period, raise bool) (*report.Figures, string, error) {
 	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		return nil, "", err
@@ -99,9 +131,9 @@ func (b *Bot) reportText(p Period, raise bool) (*report.Figures, string, error) 
 	return f, strings.Join(lines, "\n"), nil
 }
 
-// chartPhoto draws the chart of a period; nil (the text goes alone) if the
+// Photo draws the chart of a period; nil (the text goes alone) if the
 // figures cannot be read or drawn.
-func (b *Bot) chartPhoto(p Period) *chat.Photo {
+func (b *Writer) Photo(p Period) *chat.Photo {
 	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read figures for the chart")
@@ -111,7 +143,7 @@ func (b *Bot) chartPhoto(p Period) *chat.Photo {
 }
 
 // photoOf draws figures read over whole days (see reportText).
-func (b *Bot) photoOf(p Period, f *report.Figures) *chat.Photo {
+func (b *Writer) photoOf(p Period, f *report.Figures) *chat.Photo {
 	png, err := Chart(f, b.lang)
 	if err != nil {
 		b.log.Error().Err(err).Msg("draw report chart")
@@ -125,7 +157,7 @@ func (b *Bot) photoOf(p Period, f *report.Figures) *chat.Photo {
 }
 
 // figuresText is the body of /stats and of the report.
-func (b *Bot) figuresText(p Period, f *report.Figures) string {
+func (b *Writer) figuresText(p Period, f *report.Figures) string {
 	l := b.lang
 	title := p.Name
 	switch p.Name {
@@ -167,7 +199,7 @@ func (b *Bot) figuresText(p Period, f *report.Figures) string {
 }
 
 // supplierLines are each remote supplier's figures for the period.
-func (b *Bot) supplierLines(f *report.Figures) []string {
+func (b *Writer) supplierLines(f *report.Figures) []string {
 	names := make([]string, 0, len(f.Suppliers))
 	for n, s := range f.Suppliers {
 		if s.Answered()+s.Unknown+s.BadCards > 0 {
@@ -188,14 +220,14 @@ func (b *Bot) supplierLines(f *report.Figures) []string {
 }
 
 // lowStockLines lists SKUs at or under their low_stock mark now.
-func (b *Bot) lowStockLines() []string {
-	levels, err := b.engine.StockLevels()
+func (b *Writer) lowStockLines() []string {
+	levels, err := b.stock.StockLevels()
 	if err != nil {
 		return []string{chat.T(b.lang, "report_stock_error")}
 	}
 	var low []string
 	for sku, n := range levels {
-		if p, ok := b.engine.Product(sku); ok && p.LowStock > 0 && n < p.LowStock {
+		if p, ok := b.stock.Product(sku); ok && p.LowStock > 0 && n < p.LowStock {
 			low = append(low, fmt.Sprintf("%s %d", sku, n))
 		}
 	}
@@ -206,7 +238,7 @@ func (b *Bot) lowStockLines() []string {
 	return []string{chat.T(b.lang, "report_low_stock", strings.Join(low, chat.T(b.lang, "list_sep")))}
 }
 
-func (b *Bot) reconcileLines(r *report.Reconciliation) []string {
+func (b *Writer) reconcileLines(r *report.Reconciliation) []string {
 	l := b.lang
 	lines := []string{chat.T(l, "report_reconcile", r.Paid.String(), r.Delivered.String(), r.Refunded.String(),
 		r.Failed.String(), r.Open.String())}
