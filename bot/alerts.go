@@ -93,3 +93,8 @@ func (b *Bot) RenderAlert(al storage.Alert) chat.Reply {
 	}
 	return chat.Reply{Text: chat.T(l, "alert_generic", key, detail)}
 }
+
+// ApproveButton is the Approve button of a review prompt, for digests.
+func (b *Bot) ApproveButton(orderID uint64) chat.Button {
+	return chat.Button{Label: chat.T(b.lang, "btn_approve"), Data: pressData(pressApprove, orderID)}
+}

@@ -18,6 +18,7 @@ import (
 
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
+	"cardflow/bot/pager"
 	"cardflow/bot/silence"
 	"cardflow/report/daily"
 
@@ -536,4 +537,47 @@ func containsNone(t *testing.T, what, text string, subs ...string) {
 // writer writes the fixture's reports in Chinese, in Shanghai.
 func (f *fixture) writer() *daily.Writer {
 	return daily.New(daily.Options{Reports: f.reports(), Stock: f.engine, Location: chat.Shanghai(), Log: zerolog.Nop()})
+}
+
+// pagerSink is a pager (notifier and sender) over the fixture's store that
+// delivers to a recordSink.
+type pagerSink struct {
+	recordSink
+	n *pager.Notifier
+}
+
+func (s *pagerSink) Send(_ string, r chat.Reply) (string, error) {
+	return "1", s.Announce(context.Background(), r)
+}
+
+func (s *pagerSink) Edit(_, _ string, r chat.Reply) error { return s.Announce(context.Background(), r) }
+
+// raise hands an alert event to the notifier, as the outbox would.
+func (s *pagerSink) raise(t *testing.T, a storage.Alert) {
+	t.Helper()
+	if err := s.n.Deliver(context.Background(), &storage.Event{Alert: &a}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// texts is everything delivered, one message a line.
+func (s *pagerSink) texts() string {
+	var out []string
+	for _, r := range s.all() {
+		out = append(out, r.Text)
+	}
+	return strings.Join(out, "\n")
+}
+
+// page runs a pager of b's alerts until the test ends.
+func (f *fixture) page(t *testing.T, b *Bot) *pagerSink {
+	s := &pagerSink{}
+	sender := pager.NewSender(b, f.store, pager.SenderOptions{Dest: "test:1", Chat: "1", Channel: s})
+	s.n = pager.NewNotifier(b, f.store, []string{"test:1"}, pager.AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now,
+		sender.Kick, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sender.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
 }

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/bot/chat"
-	"cardflow/internal/testkit"
 	"cardflow/report/daily"
 	"cardflow/storage"
 )
@@ -103,8 +101,7 @@ func TestNoDailyReportOfADayBeforeTheStoreCountedAnything(t *testing.T) {
 // TestDailyReportIsQueuedOncePerDayAcrossRestarts: before daily_at nothing
 // goes out; at it, yesterday's report is queued for every chat, once, even
 // when the scheduler starts again (a restart); the next day's comes the
-// next day. The sender delivers a report alone, with its chart, and not
-// folded into a digest with the alerts queued around it.
+// next day.
 func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	f := newFixture(t)
 	f.importCards(skuSmall, "cards-qb10.txt")
@@ -112,7 +109,6 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	f.delivered(skuSmall)
 	f.clock.Set(t0())
 	f.delivered(skuSmall)
-	b := f.clockBot(chat.LangZH)
 	dests := []string{"test:1", "test:2"}
 	schedule := daily.NewSchedule(f.writer(), f.store, dests, 9*time.Hour, f.clock.Now, nil)
 	sendDue := func(d *daily.Schedule) bool {
@@ -144,30 +140,4 @@ func TestDailyReportIsQueuedOncePerDayAcrossRestarts(t *testing.T) {
 	}
 	containsAll(t, "the first report", queued[0].Text, "日报", "订单 1 笔")
 	containsAll(t, "the second report", queued[1].Text, "日报", "订单 1 笔")
-
-	// An alert queued after the reports: three messages, of which the
-	// reports go one by one with charts.
-	err := f.store.Update(func(tx *storage.Tx) error {
-		return tx.Chat().Queue(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: f.clock.Now()})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := newFakeChannel()
-	s := NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	testkit.Eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	for i, r := range ch.sent[:2] {
-		if r.Photo == nil || !bytes.HasPrefix(r.Photo.PNG, pngMagic) || !strings.Contains(r.Text, "日报") {
-			t.Fatalf("send %d: photo %v, text %q", i, r.Photo != nil, r.Text)
-		}
-	}
-	if ch.sent[2].Photo != nil || ch.sent[2].Text != "⚠️ alert" {
-		t.Fatalf("third send: %+v", ch.sent[2])
-	}
 }

@@ -3,13 +3,9 @@ package bot
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"cardflow/alert"
 	"cardflow/bot/chat"
-	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
 
@@ -30,8 +26,9 @@ func silences(t *testing.T, f *fixture) []string {
 // and so is every other way to silence review prompts and failed orders:
 // they are work, not noise. The prompt raised afterwards is announced.
 func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
-	nf := newNotifyFixture(t, 0)
-	b := New(Options{Engine: nf.f.engine, Reports: nf.f.reports(), Bindings: nf.f.bindings(), Silences: nf.f.silences(), Auth: operators, Log: zerolog.Nop(), Now: nf.clock.Now})
+	f := newFixture(t)
+	b := f.bot("")
+	sink := f.page(t, b)
 	for _, tc := range []struct {
 		who  chat.Identity
 		text string
@@ -43,18 +40,18 @@ func TestAnOperatorCannotMuteReviewPromptsWithAPrefix(t *testing.T) {
 		{adminID, "/silence re 1h"},
 		{adminID, "/silence : 1h"},
 	} {
-		r := nf.f.send(b, tc.who, tc.text)
+		r := f.send(b, tc.who, tc.text)
 		if strings.Contains(r.Text, "🔕") {
 			t.Errorf("%s typed %q and it was silenced: %q", tc.who.Name, tc.text, r.Text)
 		}
 	}
-	if got := silences(t, nf.f); len(got) != 0 {
+	if got := silences(t, f); len(got) != 0 {
 		t.Fatalf("silences stored: %q", got)
 	}
-	nf.raise(t, storage.Alert{Key: "review:12", Type: alert.Review, OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"})
-	nf.raise(t, storage.Alert{Key: "supplier_down:own", Type: alert.SupplierDown, Target: "own"})
-	testkit.Eventually(nf.f.t, "both announced", func() bool { return strings.Contains(strings.Join(nf.ch.texts(), "\n"), "own") })
-	if all := strings.Join(nf.ch.texts(), "\n"); !strings.Contains(all, "#12") {
+	sink.raise(t, storage.Alert{Key: "review:12", Type: alert.Review, OrderID: 12, SKU: "qb-10", Detail: "rule:large-order"})
+	sink.raise(t, storage.Alert{Key: "supplier_down:own", Type: alert.SupplierDown, Target: "own"})
+	sink.waitReply(t, "own")
+	if all := sink.texts(); !strings.Contains(all, "#12") {
 		t.Fatalf("the review prompt was not announced:\n%s", all)
 	}
 }
@@ -82,20 +79,5 @@ func TestSilencingAWholeAlertTypeIsForAdminsAndAtMostADay(t *testing.T) {
 	}
 	if r := f.press(b, aliceID, "s:si:supplier_down:nosuch"); strings.Contains(r.Text, "🔕") {
 		t.Fatalf("a forged Silence button muted a key of no supplier: %q", r.Text)
-	}
-}
-
-// TestASilencedKeyDoesNotMuteItsNeighbours: silences were prefixes, so
-// muting supplier_down:fulu muted supplier_down:fulu2 too.
-func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {
-	nf := newNotifyFixture(t, 0)
-	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock:qb-10", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 1})
-	nf.raise(t, storage.Alert{Key: "low_stock:qb-100", Type: alert.LowStock, SKU: "qb-100", Count: 1})
-	testkit.Eventually(nf.f.t, "qb-100's alert", func() bool { return len(nf.ch.texts()) == 1 })
-	if got := nf.ch.texts()[0]; !strings.Contains(got, "qb-100") {
-		t.Fatalf("sent %q, want the qb-100 alert", got)
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"cardflow/alert"
-	"cardflow/bot"
+	"cardflow/bot/pager"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
+
+	"github.com/rs/zerolog"
 )
 
 // TestAStormOfReviewPromptsIsFoldedIntoADigest: the console's sender, with
@@ -23,8 +25,8 @@ func TestAStormOfReviewPromptsIsFoldedIntoADigest(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot("")
 	s := run(t, b)
-	sender := bot.NewSender(b, f.store, bot.SenderOptions{Dest: Dest, Chat: Dest, Channel: s.console, PerMinute: PerMinute})
-	notifier := bot.NewNotifier(b, f.store, []string{Dest}, bot.AlertPolicy{}, nil, sender.Kick)
+	sender := pager.NewSender(b, f.store, pager.SenderOptions{Dest: Dest, Chat: Dest, Channel: s.console, PerMinute: PerMinute})
+	notifier := pager.NewNotifier(b, f.store, []string{Dest}, pager.AlertPolicy{}, nil, sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { sender.Run(ctx); close(done) }()

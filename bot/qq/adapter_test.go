@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cardflow/bot/bind"
+	"cardflow/bot/pager"
 
 	"github.com/rs/zerolog"
 
@@ -76,9 +77,9 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	t.Cleanup(hook.Close)
 	fake.SetWebhook(hook.URL)
 	dest := ad.Dests()[0]
-	sender := ops.NewSender(b, store, ops.SenderOptions{Dest: dest, Chat: ChatOf(dest), Channel: ad, NextBatch: NextBatch})
+	sender := pager.NewSender(b, store, pager.SenderOptions{Dest: dest, Chat: ChatOf(dest), Channel: ad, NextBatch: NextBatch})
 	ad.OnWindow(ChatOf(dest), sender.Kick)
-	relay.to = ops.NewNotifier(b, store, []string{dest}, ops.AlertPolicy{RepeatInterval: time.Hour}, nil, sender.Kick)
+	relay.to = pager.NewNotifier(b, store, []string{dest}, pager.AlertPolicy{RepeatInterval: time.Hour}, nil, sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 }
 
 // relay forwards the engine's alerts to the notifier built after it.
-type relay struct{ to *ops.Notifier }
+type relay struct{ to *pager.Notifier }
 
 func (r *relay) Deliver(ctx context.Context, ev *storage.Event) error { return r.to.Deliver(ctx, ev) }
 

@@ -15,6 +15,7 @@ import (
 
 	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/pager"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -226,8 +227,8 @@ func TestReviewAlertThroughSenderToApproval(t *testing.T) {
 	f := newFixture(t)
 	dest := Dest(group)
 	chatID, _ := ChatOf(dest)
-	sender := ops.NewSender(f.ops, f.store, ops.SenderOptions{Dest: dest, Chat: chatID, Channel: f.ad})
-	f.alerts.set(ops.NewNotifier(f.ops, f.store, []string{dest}, ops.AlertPolicy{}, nil, sender.Kick))
+	sender := pager.NewSender(f.ops, f.store, pager.SenderOptions{Dest: dest, Chat: chatID, Channel: f.ad})
+	f.alerts.set(pager.NewNotifier(f.ops, f.store, []string{dest}, pager.AlertPolicy{}, nil, sender.Kick, zerolog.Nop()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()

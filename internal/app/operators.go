@@ -8,6 +8,7 @@ import (
 
 	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/pager"
 	"cardflow/bot/qq"
 	"cardflow/bot/silence"
 	"cardflow/bot/telegram"
@@ -36,9 +37,9 @@ type OperatorLayer struct {
 	loc      *time.Location
 	reports  *report.Counters
 	dests    []Destination
-	notifier *bot.Notifier
+	notifier *pager.Notifier
 	daily    *daily.Schedule
-	senders  []*bot.Sender
+	senders  []*pager.Sender
 	runners  []func(context.Context) error
 	wg       sync.WaitGroup
 }
@@ -120,25 +121,26 @@ func (l *OperatorLayer) AddQQ(qc config.QQ) error {
 // Wire builds the notifier and senders and routes the engine's alerts to
 // them. Alerts raised before this are logged.
 func (l *OperatorLayer) Wire() {
+	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Language: l.cfg.Bot.Language,
+		Location: l.loc, Log: l.app.log})
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {
 		names = append(names, d.Dest)
-		s := bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.Dest, Chat: d.Chat,
-			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch})
+		s := pager.NewSender(l.bot, l.app.store, pager.SenderOptions{Dest: d.Dest, Chat: d.Chat,
+			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch,
+			Photo: writer.Photo, Log: l.app.log})
 		if d.OnWindow != nil {
 			d.OnWindow(s.Kick)
 		}
 		l.senders = append(l.senders, s)
 	}
-	l.notifier = bot.NewNotifier(l.bot, l.app.store, names,
-		bot.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
-		time.Now, l.kick)
+	l.notifier = pager.NewNotifier(l.bot, l.app.store, names,
+		pager.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
+		time.Now, l.kick, l.app.log)
 	at, err := l.cfg.Report.Clock()
 	if err != nil {
 		at = 9 * time.Hour
 	}
-	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Language: l.cfg.Bot.Language,
-		Location: l.loc, Log: l.app.log})
 	l.daily = daily.NewSchedule(writer, l.app.store, names, at, nil, l.kick)
 	if len(names) > 0 {
 		l.app.alerts.to = l.notifier

@@ -131,9 +131,10 @@ func (b *Writer) reportText(p Period, raise bool) (*report.Figures, string, erro
 	return f, strings.Join(lines, "\n"), nil
 }
 
-// Photo draws the chart of a period; nil (the text goes alone) if the
-// figures cannot be read or drawn.
-func (b *Writer) Photo(p Period) *chat.Photo {
+// Photo draws the chart of the day a queued daily report covers, from
+// to to; nil (the text goes alone) if the figures cannot be read or drawn.
+func (b *Writer) Photo(from, to time.Time) *chat.Photo {
+	p := Period{Name: from.In(b.loc).Format("2006-01-02"), From: from, To: to}
 	f, err := b.reports.Figures(p.From, wholeDays(p, b.loc), b.loc)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read figures for the chart")

@@ -1,4 +1,9 @@
-package bot
+// Package pager delivers alerts to operators' chats durably, as a good
+// pager would: the Notifier turns each stored alert event into one queued
+// message per chat (repeated after an interval, closed when resolved,
+// silenceable), and a Sender per chat sends its queue within the
+// platform's limits, folding a burst into a digest.
+package pager
 
 import (
 	"context"
@@ -30,7 +35,7 @@ type AlertPolicy struct {
 // durably for every destination; Senders deliver them. It implements the
 // engine outbox's Deliverer for alerts.
 type Notifier struct {
-	bot    *Bot
+	writer Writer
 	store  *storage.Store
 	dests  []string
 	policy AlertPolicy
@@ -39,9 +44,17 @@ type Notifier struct {
 	kick   func()
 }
 
-// NewNotifier queues b's rendering of alerts for dests ("console",
+// Writer writes what the pager sends: alerts with their buttons, and the
+// Approve button of a review prompt in a digest (the operator layer does).
+type Writer interface {
+	Lang() string
+	RenderAlert(storage.Alert) chat.Reply
+	ApproveButton(orderID uint64) chat.Button
+}
+
+// NewNotifier queues w's rendering of alerts for dests ("console",
 // "telegram:-1001234", ...). kick, if set, wakes the senders.
-func NewNotifier(b *Bot, store *storage.Store, dests []string, policy AlertPolicy, now func() time.Time, kick func()) *Notifier {
+func NewNotifier(w Writer, store *storage.Store, dests []string, policy AlertPolicy, now func() time.Time, kick func(), log zerolog.Logger) *Notifier {
 	if now == nil {
 		now = time.Now
 	}
@@ -51,7 +64,7 @@ func NewNotifier(b *Bot, store *storage.Store, dests []string, policy AlertPolic
 	if kick == nil {
 		kick = func() {}
 	}
-	return &Notifier{bot: b, store: store, dests: dests, policy: policy, now: now, log: b.log, kick: kick}
+	return &Notifier{writer: w, store: store, dests: dests, policy: policy, now: now, log: log, kick: kick}
 }
 
 // Deliver implements the outbox's Deliverer: decide, queue, acknowledge.
@@ -107,9 +120,9 @@ func (n *Notifier) Deliver(_ context.Context, ev *storage.Event) error {
 }
 
 func (n *Notifier) queue(tx *storage.Tx, a storage.Alert, st storage.AlertState) error {
-	r := chat.Clean(n.bot.RenderAlert(a))
+	r := chat.Clean(n.writer.RenderAlert(a))
 	if st.Repeats > 0 && !a.Resolved {
-		r.Text = chat.T(n.bot.lang, "alert_repeat", st.Repeats) + r.Text
+		r.Text = chat.T(n.writer.Lang(), "alert_repeat", st.Repeats) + r.Text
 	}
 	for _, dest := range n.dests {
 		m := &storage.ChatMessage{Dest: dest, AlertKey: a.Key, AlertType: a.Type, Resolved: a.Resolved, OrderID: a.OrderID,

@@ -1,4 +1,4 @@
-package bot
+package pager
 
 import (
 	"context"
@@ -23,9 +23,8 @@ import (
 // prompt, in fewer than a dozen messages.
 func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	const raised = 1200
-	f := newFixture(t)
-	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Log: zerolog.Nop()})
-	n := NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nil)
+	store, clock, w := newStore(t)
+	n := NewNotifier(w, store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, clock.Now, nil, zerolog.Nop())
 	for i := 1; i <= raised; i++ {
 		a := storage.Alert{Key: fmt.Sprintf("review:%d", i), Type: alert.Review, OrderID: uint64(i), SKU: "qb-10", Detail: "rule:large-order"}
 		if err := n.Deliver(context.Background(), &storage.Event{Alert: &a}); err != nil {
@@ -34,7 +33,7 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	}
 	queued := func() int {
 		k := 0
-		_ = f.store.View(func(tx *storage.Tx) error { k = tx.Chat().Count("test:1"); return nil })
+		_ = store.View(func(tx *storage.Tx) error { k = tx.Chat().Count("test:1"); return nil })
 		return k
 	}
 	if k := queued(); k >= raised/2 {
@@ -42,12 +41,12 @@ func TestASilentChatsQueueIsCappedAndItsOverflowSummarised(t *testing.T) {
 	}
 
 	ch := newFakeChannel()
-	s := NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch})
+	s := NewSender(w, store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	testkit.Eventually(f.t, "the queue drained", func() bool { return queued() == 0 })
+	testkit.Eventually(t, "the queue drained", func() bool { return queued() == 0 })
 
 	folded, covered := 0, 0
 	for _, text := range ch.texts() {

@@ -1,4 +1,4 @@
-package bot
+package pager
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/alert"
+	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/silence"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -66,9 +68,17 @@ func (c *fakeChannel) texts() []string {
 	return out
 }
 
+// newStore is a store on a clock at 2025-03-14 02:00 in Shanghai, and the
+// operator layer's writer in Chinese.
+func newStore(t *testing.T) (*storage.Store, *testkit.Clock, Writer) {
+	t.Helper()
+	return testkit.NewStore(t, storage.Open), testkit.NewClock(time.Date(2025, 3, 14, 2, 0, 0, 0, chat.Shanghai())),
+		bot.New(bot.Options{Log: zerolog.Nop()})
+}
+
 // notifyFixture is a Notifier and one Sender over a fake channel.
 type notifyFixture struct {
-	f      *fixture
+	store  *storage.Store
 	clock  *testkit.Clock
 	n      *Notifier
 	ch     *fakeChannel
@@ -86,10 +96,9 @@ func newNotifyFixture(t *testing.T, perMinute int) *notifyFixture {
 // test can then raise a whole burst while the sender stands in its first
 // wait, whatever the machine's speed.
 func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *notifyFixture {
-	f := newFixture(t)
-	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Log: zerolog.Nop()})
-	nf := &notifyFixture{f: f, clock: f.clock, ch: newFakeChannel(), done: make(chan struct{})}
-	nf.sender = NewSender(b, f.store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
+	store, clock, w := newStore(t)
+	nf := &notifyFixture{store: store, clock: clock, ch: newFakeChannel(), done: make(chan struct{})}
+	nf.sender = NewSender(w, store, SenderOptions{Dest: "test:1", Chat: "1", Channel: nf.ch, PerMinute: perMinute})
 	nf.sender.sleep = func(ctx context.Context, d time.Duration) error {
 		if hold != nil {
 			select {
@@ -100,7 +109,7 @@ func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *no
 		}
 		return sleepCtx(ctx, min(d, 20*time.Millisecond))
 	}
-	nf.n = NewNotifier(b, f.store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, f.clock.Now, nf.sender.Kick)
+	nf.n = NewNotifier(w, store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, clock.Now, nf.sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	nf.cancel = cancel
 	go func() { nf.sender.Run(ctx); close(nf.done) }()
@@ -117,7 +126,7 @@ func (nf *notifyFixture) raise(t *testing.T, a storage.Alert) {
 
 func (nf *notifyFixture) queued() int {
 	n := 0
-	_ = nf.f.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("test:1"); return nil })
+	_ = nf.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("test:1"); return nil })
 	return n
 }
 
@@ -127,7 +136,7 @@ func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 	for range 3 {
 		nf.raise(t, down)
 	}
-	testkit.Eventually(nf.f.t, "the first message", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	testkit.Eventually(t, "the first message", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
 	nf.clock.Advance(59 * time.Minute)
 	nf.raise(t, down)
 	if err := nf.n.Repeat(); err != nil {
@@ -140,7 +149,7 @@ func TestOneProblemIsOneMessageUntilTheRepeatInterval(t *testing.T) {
 	if err := nf.n.Repeat(); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(nf.f.t, "the repeat", func() bool { return len(nf.ch.texts()) == 2 })
+	testkit.Eventually(t, "the repeat", func() bool { return len(nf.ch.texts()) == 2 })
 	if got := nf.ch.texts()[1]; !strings.HasPrefix(got, "（又发生 3 次）🔴 供货商 fulu") {
 		t.Fatalf("repeat = %q", got)
 	}
@@ -150,10 +159,10 @@ func TestResolvedAlertEditsItsOriginalMessage(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
 	oos := storage.Alert{Key: "out_of_stock:qb-10", Type: alert.OutOfStock, SKU: "qb-10", OrderID: 3}
 	nf.raise(t, oos)
-	testkit.Eventually(nf.f.t, "raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
+	testkit.Eventually(t, "raised", func() bool { return len(nf.ch.texts()) == 1 && nf.queued() == 0 })
 	oos.Resolved, oos.Count = true, 50
 	nf.raise(t, oos)
-	testkit.Eventually(nf.f.t, "resolved", func() bool { nf.ch.mu.Lock(); defer nf.ch.mu.Unlock(); return len(nf.ch.edits) == 1 })
+	testkit.Eventually(t, "resolved", func() bool { nf.ch.mu.Lock(); defer nf.ch.mu.Unlock(); return len(nf.ch.edits) == 1 })
 	if r := nf.ch.edits["1"]; r.Text != "✅ 已补货：qb-10 现有库存 50。" || len(r.Buttons) != 0 {
 		t.Fatalf("edit = %+v", r)
 	}
@@ -168,21 +177,21 @@ func TestResolveFallsBackToANewMessageWhenTheOriginalIsGone(t *testing.T) {
 	nf.ch.fail[2] = chat.ErrGone
 	a := storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 2}
 	nf.raise(t, a)
-	testkit.Eventually(nf.f.t, "raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
+	testkit.Eventually(t, "raised", func() bool { return nf.queued() == 0 && len(nf.ch.texts()) == 1 })
 	a.Resolved = true
 	nf.raise(t, a)
-	testkit.Eventually(nf.f.t, "resolution sent anew", func() bool { return len(nf.ch.texts()) == 2 })
+	testkit.Eventually(t, "resolution sent anew", func() bool { return len(nf.ch.texts()) == 2 })
 }
 
 func TestSilencedAlertsAreNotAnnounced(t *testing.T) {
 	nf := newNotifyFixture(t, 0)
-	if _, err := nf.f.silences().Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
+	if _, err := silence.New(nf.store, silence.Known{SKUs: []string{"qb-10", "qb-100"}}, nf.clock.Now).Silence(storage.Actor{Name: "alice"}, "low_stock", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10"})
 	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Resolved: true})
 	nf.raise(t, storage.Alert{Key: "supplier_down:x", Type: alert.SupplierDown, Target: "x"})
-	testkit.Eventually(nf.f.t, "the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
+	testkit.Eventually(t, "the unsilenced one", func() bool { return len(nf.ch.texts()) == 1 })
 	if got := nf.ch.texts()[0]; !strings.Contains(got, "供货商 x") {
 		t.Fatalf("sent %q", got)
 	}
@@ -205,7 +214,7 @@ func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
 			Detail: "rule:large-order"})
 	}
 	close(hold)
-	testkit.Eventually(nf.f.t, "the queue drained", func() bool { return nf.queued() == 0 })
+	testkit.Eventually(t, "the queue drained", func() bool { return nf.queued() == 0 })
 	covered := 0
 	for _, text := range nf.ch.texts() {
 		if len(text) > 4096 {
@@ -226,5 +235,61 @@ func TestBurstUnderRateLimitsGoesOutInFullAsDigests(t *testing.T) {
 	}
 	if sent := len(nf.ch.texts()); sent > 10 {
 		t.Errorf("%d messages for one burst; digests should fold it", sent)
+	}
+}
+
+// TestADailyReportGoesAloneWithItsChart: two reports queued before an
+// alert go one by one, each with the chart of its day, and are not folded
+// into a digest with the alert.
+func TestADailyReportGoesAloneWithItsChart(t *testing.T) {
+	store, clock, w := newStore(t)
+	day := time.Date(2025, 3, 13, 0, 0, 0, 0, chat.Shanghai())
+	err := store.Update(func(tx *storage.Tx) error {
+		for i := range 2 {
+			from := day.AddDate(0, 0, i)
+			m := &storage.ChatMessage{Dest: "test:1", Text: "📊 日报 " + from.Format("01-02"), CreatedAt: clock.Now(),
+				ChartFrom: from, ChartTo: from.AddDate(0, 0, 1)}
+			if err := tx.Chat().Queue(m); err != nil {
+				return err
+			}
+		}
+		return tx.Chat().Queue(&storage.ChatMessage{Dest: "test:1", Text: "⚠️ alert", CreatedAt: clock.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := func(from, _ time.Time) *chat.Photo { return &chat.Photo{Name: from.Format("01-02") + ".png"} }
+	ch := newFakeChannel()
+	s := NewSender(w, store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch, Photo: photo})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	testkit.Eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for i, r := range ch.sent[:2] {
+		want := day.AddDate(0, 0, i).Format("01-02")
+		if r.Photo == nil || r.Photo.Name != want+".png" || !strings.Contains(r.Text, "日报 "+want) {
+			t.Fatalf("send %d: photo %+v, text %q", i, r.Photo, r.Text)
+		}
+	}
+	if ch.sent[2].Photo != nil || ch.sent[2].Text != "⚠️ alert" {
+		t.Fatalf("third send: %+v", ch.sent[2])
+	}
+}
+
+// TestASilencedKeyDoesNotMuteItsNeighbours: silences were prefixes, so
+// muting supplier_down:fulu muted supplier_down:fulu2 too.
+func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {
+	nf := newNotifyFixture(t, 0)
+	if _, err := silence.New(nf.store, silence.Known{SKUs: []string{"qb-10", "qb-100"}}, nf.clock.Now).Silence(storage.Actor{Name: "alice"}, "low_stock:qb-10", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-10", Type: alert.LowStock, SKU: "qb-10", Count: 1})
+	nf.raise(t, storage.Alert{Key: "low_stock:qb-100", Type: alert.LowStock, SKU: "qb-100", Count: 1})
+	testkit.Eventually(t, "qb-100's alert", func() bool { return len(nf.ch.texts()) == 1 })
+	if got := nf.ch.texts()[0]; !strings.Contains(got, "qb-100") {
+		t.Fatalf("sent %q, want the qb-100 alert", got)
 	}
 }

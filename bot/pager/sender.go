@@ -1,4 +1,4 @@
-package bot
+package pager
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 
 	"cardflow/alert"
 	"cardflow/bot/chat"
-	"cardflow/report/daily"
 	"cardflow/storage"
 )
 
@@ -27,7 +26,8 @@ import (
 // (what may be folded, and why nothing is lost, is in storage/chat.go),
 // whose text the Sender writes when it goes out.
 type Sender struct {
-	bot       *Bot
+	writer    Writer
+	photo     func(from, to time.Time) *chat.Photo
 	store     *storage.Store
 	dest      string // queue name, e.g. "telegram:-1001234"
 	chat      string // the chat id the channel knows
@@ -50,16 +50,20 @@ type SenderOptions struct {
 	// digest that leaves messages queued (QQ: pressing it opens a reply
 	// window for the rest).
 	NextBatch string
+	// Photo draws the chart of a queued daily report (daily.Writer.Photo);
+	// nil: reports go without.
+	Photo func(from, to time.Time) *chat.Photo
+	Log   zerolog.Logger
 }
 
 // NewSender builds the sender of one destination.
-func NewSender(b *Bot, store *storage.Store, o SenderOptions) *Sender {
+func NewSender(w Writer, store *storage.Store, o SenderOptions) *Sender {
 	lim := rate.NewLimiter(rate.Inf, 1)
 	if o.PerMinute > 0 {
 		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(o.PerMinute)), 1)
 	}
-	return &Sender{bot: b, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait, nextBatch: o.NextBatch,
-		wake: make(chan struct{}, 1), log: b.log.With().Str("dest", o.Dest).Logger(), sleep: sleepCtx}
+	return &Sender{writer: w, photo: o.Photo, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait, nextBatch: o.NextBatch,
+		wake: make(chan struct{}, 1), log: o.Log.With().Str("dest", o.Dest).Logger(), sleep: sleepCtx}
 }
 
 // Kick tells the sender there is something new.
@@ -184,7 +188,7 @@ func (s *Sender) waitTurn(ctx context.Context) (bool, error) {
 func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 	for i := range msgs {
 		if msgs[i].Folded > 0 { // the store folded an overfull queue (storage.MaxChatQueue)
-			msgs[i].Text = chat.T(s.bot.lang, "chat_folded", msgs[i].Folded)
+			msgs[i].Text = chat.T(s.writer.Lang(), "chat_folded", msgs[i].Folded)
 		}
 	}
 	// A report goes alone, with its chart; a digest stops short of one.
@@ -197,9 +201,9 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 	if len(msgs) == 1 {
 		return s.deliverOne(msgs[0])
 	}
-	r, n := s.bot.Digest(msgs)
+	r, n := digest(s.writer, msgs)
 	if n < len(msgs) && s.nextBatch != "" {
-		r.Buttons = append(r.Buttons, chat.Button{Label: chat.T(s.bot.lang, "btn_next_batch"), Data: s.nextBatch})
+		r.Buttons = append(r.Buttons, chat.Button{Label: chat.T(s.writer.Lang(), "btn_next_batch"), Data: s.nextBatch})
 	}
 	if _, err := s.ch.Send(s.chat, r); err != nil {
 		return err
@@ -215,8 +219,8 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 // where it can, and remembers where an alert went so its resolution can.
 func (s *Sender) deliverOne(m storage.ChatMessage) error {
 	r := chat.Reply{Text: m.Text, Buttons: fromChatButtons(m.Buttons)}
-	if !m.ChartFrom.IsZero() {
-		r.Photo = s.bot.report.Photo(daily.Period{Name: m.ChartFrom.In(s.bot.loc).Format("2006-01-02"), From: m.ChartFrom, To: m.ChartTo})
+	if !m.ChartFrom.IsZero() && s.photo != nil {
+		r.Photo = s.photo(m.ChartFrom, m.ChartTo)
 	}
 	var original string
 	if m.Resolved && m.AlertKey != "" {
@@ -270,11 +274,12 @@ const (
 	digestChars   = 3500
 )
 
-// Digest folds queued messages into one: review prompts are counted ("12 笔
+// digest folds queued messages into one: review prompts are counted ("12 笔
 // 订单待审核") with the first few as buttons and a pointer to /pending, other
 // alerts are listed one line each. It returns how many messages it covers
 // (all of them unless they would not fit).
-func (b *Bot) Digest(msgs []storage.ChatMessage) (chat.Reply, int) {
+func digest(w Writer, msgs []storage.ChatMessage) (chat.Reply, int) {
+	lang := w.Lang()
 	var reviews, others []storage.ChatMessage
 	n := 0
 	size := 0
@@ -294,29 +299,30 @@ func (b *Bot) Digest(msgs []storage.ChatMessage) (chat.Reply, int) {
 	var lines []string
 	var buttons []chat.Button
 	if len(reviews) > 0 {
-		lines = append(lines, chat.T(b.lang, "digest_reviews", len(reviews)))
+		lines = append(lines, chat.T(lang, "digest_reviews", len(reviews)))
 		for i, m := range reviews {
 			if i < digestLines {
 				lines = append(lines, "  "+strings.TrimPrefix(firstLine(m.Text), "🔍 "))
 			}
 			if i < digestButtons && m.OrderID > 0 {
-				buttons = append(buttons,
-					chat.Button{Label: fmt.Sprintf("%s #%d", chat.T(b.lang, "btn_approve"), m.OrderID), Data: pressData(pressApprove, m.OrderID)})
+				b := w.ApproveButton(m.OrderID)
+				b.Label = fmt.Sprintf("%s #%d", b.Label, m.OrderID)
+				buttons = append(buttons, b)
 			}
 		}
 		if len(reviews) > digestLines {
-			lines = append(lines, chat.T(b.lang, "digest_more", len(reviews)-digestLines))
+			lines = append(lines, chat.T(lang, "digest_more", len(reviews)-digestLines))
 		}
-		lines = append(lines, chat.T(b.lang, "digest_pending"))
+		lines = append(lines, chat.T(lang, "digest_pending"))
 	}
 	if len(others) > 0 {
 		if len(lines) > 0 {
 			lines = append(lines, "")
 		}
-		lines = append(lines, chat.T(b.lang, "digest_alerts", len(others)))
+		lines = append(lines, chat.T(lang, "digest_alerts", len(others)))
 		for i, m := range others {
 			if i == digestLines {
-				lines = append(lines, chat.T(b.lang, "digest_more", len(others)-digestLines))
+				lines = append(lines, chat.T(lang, "digest_more", len(others)-digestLines))
 				break
 			}
 			lines = append(lines, "  "+firstLine(m.Text))
