@@ -16,8 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // Platform is the identity platform of console users.
@@ -25,7 +25,7 @@ const Platform = "console"
 
 // Console reads commands from in and writes everything to out.
 type Console struct {
-	bot      *bot.Bot
+	handler  *operator.Handler
 	in       io.Reader
 	out      io.Writer
 	user     string
@@ -47,8 +47,8 @@ func WithChartDir(dir string) Option {
 }
 
 // New returns a console channel for the local user.
-func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *Console {
-	c := &Console{bot: b, in: in, out: out, user: user}
+func New(b *operator.Handler, in io.Reader, out io.Writer, user string, opts ...Option) *Console {
+	c := &Console{handler: b, in: in, out: out, user: user}
 	for _, o := range opts {
 		o(c)
 	}
@@ -59,12 +59,12 @@ func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *
 // can already read the data directory.
 type Authorizer struct{ Name string }
 
-// Operator implements bot.Authorizer.
-func (a Authorizer) Operator(id chat.Identity) (bot.Operator, bool) {
+// Operator implements operator.Authorizer.
+func (a Authorizer) Operator(id chat.Identity) (operator.Operator, bool) {
 	if id.Platform != Platform {
-		return bot.Operator{}, false
+		return operator.Operator{}, false
 	}
-	return bot.Operator{Name: a.Name, Role: bot.RoleAdmin}, true
+	return operator.Operator{Name: a.Name, Role: operator.RoleAdmin}, true
 }
 
 // Run reads lines until in ends or ctx is done.
@@ -95,7 +95,7 @@ func (c *Console) Run(ctx context.Context) error {
 }
 
 // handle answers one typed line. A panic below is recovered, logged and
-// audited (bot.Recover) and answered 出错了: the next line is read as usual.
+// audited (operator.Recover) and answered 出错了: the next line is read as usual.
 func (c *Console) handle(ctx context.Context, line string) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -105,10 +105,10 @@ func (c *Console) handle(ctx context.Context, line string) {
 		line = "/" + line // typing "order 12" works too
 	}
 	from := chat.Identity{Platform: Platform, UserID: c.user, Name: c.user}
-	defer c.bot.Recover(&bot.Inbound{From: from, Ref: Platform}, func() {
-		c.write(chat.Reply{Text: chat.T(c.bot.Lang(), "internal")})
+	defer c.handler.Recover(&operator.Inbound{From: from, Ref: Platform}, func() {
+		c.write(chat.Reply{Text: chat.T(c.handler.Lang(), "internal")})
 	})
-	if r, ok := c.bot.Handle(ctx, chat.Message{From: from, Text: line, Private: true}); ok {
+	if r, ok := c.handler.Handle(ctx, chat.Message{From: from, Text: line, Private: true}); ok {
 		c.write(r)
 	}
 }
@@ -160,7 +160,7 @@ func (c *Console) write(r chat.Reply) {
 			if i > 0 {
 				b.WriteString("  ")
 			}
-			fmt.Fprintf(&b, "[%s: %s]", btn.Label, bot.ButtonCommand(btn.Data))
+			fmt.Fprintf(&b, "[%s: %s]", btn.Label, operator.ButtonCommand(btn.Data))
 		}
 		b.WriteByte('\n')
 	}

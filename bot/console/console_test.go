@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"cardflow/alert"
-	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -109,7 +109,7 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.alert.Key, func(t *testing.T) {
-			b := bot.New(bot.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
+			b := operator.New(operator.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
 			out := &testkit.Buffer{}
 			c := New(b, strings.NewReader(""), out, "ops")
 			if _, err := c.Send(Dest, b.RenderAlert(tt.alert)); err != nil {
@@ -122,7 +122,7 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 	}
 	t.Run("println", func(t *testing.T) {
 		out := &testkit.Buffer{}
-		New(bot.New(bot.Options{}), strings.NewReader(""), out, "ops").Println("#12 pending → delivered")
+		New(operator.New(operator.Options{}), strings.NewReader(""), out, "ops").Println("#12 pending → delivered")
 		if got := out.String(); got != "#12 pending → delivered\n" {
 			t.Errorf("Println printed %q", got)
 		}
@@ -203,7 +203,7 @@ func TestAuthorizerTrustsOnlyTheConsole(t *testing.T) {
 			t.Errorf("Operator(%+v) ok = %v, want %v", tt.id, ok, tt.wantOK)
 			continue
 		}
-		if ok && (op.Name != "ops" || op.Role != bot.RoleAdmin) {
+		if ok && (op.Name != "ops" || op.Role != operator.RoleAdmin) {
 			t.Errorf("Operator(%+v) = %+v, want ops as admin", tt.id, op)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/alert"
-	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/silence"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -73,7 +73,7 @@ func (c *fakeChannel) texts() []string {
 func newStore(t *testing.T) (*storage.Store, *testkit.Clock, Writer) {
 	t.Helper()
 	return testkit.NewStore(t, storage.Open), testkit.NewClock(time.Date(2025, 3, 14, 2, 0, 0, 0, chat.Shanghai())),
-		bot.New(bot.Options{Log: zerolog.Nop()})
+		operator.New(operator.Options{Log: zerolog.Nop()})
 }
 
 // notifyFixture is a Notifier and one Sender over a fake channel.

@@ -23,8 +23,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tencent-connect/botgo/dto"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/storage"
 )
 
@@ -44,7 +44,7 @@ type Options struct {
 	AppID, Secret    string
 	APIURL, TokenURL string   // empty: QQ's own
 	Groups           []string // group_openids alerts go to
-	Bot              *ops.Bot
+	Bot              *operator.Handler
 	Store            *storage.Store
 	Log              zerolog.Logger
 	HTTPClient       *http.Client     // for the OpenAPI; a 10 s client when nil
@@ -57,14 +57,14 @@ type Options struct {
 // Adapter is the QQ channel. It implements chat.Channel for the group
 // destinations "qq:group:OPENID" and http.Handler for the webhook.
 type Adapter struct {
-	bot    *ops.Bot
-	store  *storage.Store
-	client *client
-	secret string
-	groups []string
-	log    zerolog.Logger
-	now    func() time.Time
-	alert  func(storage.Alert) error
+	handler *operator.Handler
+	store   *storage.Store
+	client  *client
+	secret  string
+	groups  []string
+	log     zerolog.Logger
+	now     func() time.Time
+	alert   func(storage.Alert) error
 
 	wake       chan struct{}   // a new inbound event is stored
 	configured map[string]bool // the configured groups' chats, never evicted (chats.go)
@@ -95,7 +95,7 @@ func New(o Options) *Adapter {
 	for _, g := range o.Groups {
 		configured["group:"+g] = true
 	}
-	return &Adapter{bot: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
+	return &Adapter{handler: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
 		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now, alert: o.Alert,
 		wake: make(chan struct{}, 1), configured: configured, windows: map[string]*window{}, active: map[string]time.Time{},
 		kicks: map[string]func(){}}
@@ -233,7 +233,7 @@ func (a *Adapter) post(ctx context.Context, chatID string, r chat.Reply, msgID, 
 	a.mu.Lock()
 	level := a.level
 	a.mu.Unlock()
-	m := render(r, level, a.bot.Lang())
+	m := render(r, level, a.handler.Lang())
 	m.MsgID, m.EventID, m.MsgSeq = msgID, eventID, seq
 	return a.client.send(ctx, chatID, m)
 }
@@ -251,10 +251,10 @@ type inbound struct {
 }
 
 // handle acts on one stored event. A panic in it is recovered, logged and
-// audited (bot.Recover), the sender is told 出错了, and handle reports it.
+// audited (operator.Recover), the sender is told 出错了, and handle reports it.
 func (a *Adapter) handle(ctx context.Context, body []byte) (panicked bool, err error) {
 	ev, in := a.describe(body)
-	defer a.bot.Recover(in, func() {
+	defer a.handler.Recover(in, func() {
 		panicked = true
 		a.replyInternal(ev.chat)
 	})
@@ -324,7 +324,7 @@ func (a *Adapter) command(ctx context.Context, chatID string, from chat.Identity
 		a.reply(chatID, a.inboxReply(chatID))
 		return
 	}
-	r, ok := a.bot.Handle(ctx, chat.Message{From: from, Text: text, Private: strings.HasPrefix(chatID, "c2c:")})
+	r, ok := a.handler.Handle(ctx, chat.Message{From: from, Text: text, Private: strings.HasPrefix(chatID, "c2c:")})
 	if !ok {
 		return
 	}
@@ -335,7 +335,7 @@ func (a *Adapter) command(ctx context.Context, chatID string, from chat.Identity
 func (a *Adapter) inboxReply(chatID string) chat.Reply {
 	n := 0
 	_ = a.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:" + chatID); return nil })
-	return chat.Reply{Text: chat.T(a.bot.Lang(), "qq_inbox", n)}
+	return chat.Reply{Text: chat.T(a.handler.Lang(), "qq_inbox", n)}
 }
 
 // NextBatch is the data of the button that asks for more of the queue.
@@ -365,7 +365,7 @@ func (a *Adapter) click(ctx context.Context, eventID string, in *dto.Interaction
 		if resolved.ButtonData == NextBatch || resolved.ButtonData == "" {
 			return // the window is what the press was for
 		}
-		r := a.bot.HandlePress(ctx, chat.Press{From: from, Data: resolved.ButtonData})
+		r := a.handler.HandlePress(ctx, chat.Press{From: from, Data: resolved.ButtonData})
 		a.reply(chatID, r)
 	})
 }
@@ -374,7 +374,7 @@ func (a *Adapter) click(ctx context.Context, eventID string, in *dto.Interaction
 // is known.
 func (a *Adapter) replyInternal(chatID string) {
 	if chatID != "" {
-		a.reply(chatID, chat.Reply{Text: chat.T(a.bot.Lang(), "internal")})
+		a.reply(chatID, chat.Reply{Text: chat.T(a.handler.Lang(), "internal")})
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/storefront"
@@ -69,8 +69,8 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
-	trap := &trapAuth{Authorizer: ops.NewBound(binds, roster)}
-	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	trap := &trapAuth{Authorizer: operator.NewBound(binds, roster)}
+	b := operator.New(operator.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: operator.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"cardflow/alert"
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/storage"
 )
 
@@ -91,7 +91,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 	}
 	if !begin {
 		ev, in := a.describe(body)
-		a.bot.Failed(in, ops.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
+		a.handler.Failed(in, operator.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
 		if ev.window != nil { // the sender may still be waiting: answer in the event's own window
 			a.mu.Lock()
 			a.setWindow(ev.chat, ev.window)
@@ -173,7 +173,7 @@ type event struct {
 
 // describe reads an event's id, type, chat, sender and reply window, for
 // the record and for an answer; what it cannot read stays empty.
-func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
+func (a *Adapter) describe(body []byte) (event, *operator.Inbound) {
 	var p struct {
 		ID   string `json:"id"`
 		Type string `json:"t"`
@@ -208,5 +208,5 @@ func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 	case (p.Type == "GROUP_AT_MESSAGE_CREATE" || p.Type == "C2C_MESSAGE_CREATE") && p.D.ID != "":
 		ev.window = &window{msgID: p.D.ID, expires: a.now().Add(expires)}
 	}
-	return ev, &ops.Inbound{From: ev.from, Ref: "qq:" + ev.id}
+	return ev, &operator.Inbound{From: ev.from, Ref: "qq:" + ev.id}
 }

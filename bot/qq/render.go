@@ -10,8 +10,8 @@ import (
 	"github.com/tencent-connect/botgo/dto"
 	"github.com/tencent-connect/botgo/dto/keyboard"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // Rendering levels: what the platform lets this bot send.
@@ -43,7 +43,7 @@ func render(r chat.Reply, level int, lang string) *dto.MessageToCreate {
 				lines = append(lines, fmt.Sprintf("%s → /inbox", b.Label))
 				continue
 			}
-			if cmd := ops.ButtonCommand(b.Data); cmd != "" {
+			if cmd := operator.ButtonCommand(b.Data); cmd != "" {
 				lines = append(lines, fmt.Sprintf("%s → %s", b.Label, cmd))
 			}
 		}

@@ -8,8 +8,8 @@ import (
 	"github.com/tencent-connect/botgo/dto"
 
 	"cardflow/alert"
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -71,7 +71,7 @@ func TestHostileValuesCannotMarkUpQQMessages(t *testing.T) {
 // and plain text.
 func TestRenderedAlertsAreInertAtEveryLevel(t *testing.T) {
 	for _, lang := range []string{chat.LangZH, chat.LangEN} {
-		b := ops.New(ops.Options{Language: lang})
+		b := operator.New(operator.Options{Language: lang})
 		for _, v := range chatcheck.Hostile {
 			for _, typ := range append(alert.Kinds(), "other") {
 				// A supplier's name is the config's, and so are the keys

@@ -13,8 +13,8 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // maxDownload is what the Bot API lets a bot download.
@@ -40,7 +40,7 @@ func (a *Adapter) onDocument(ctx context.Context, m *models.Message) {
 	if !ok {
 		return
 	}
-	if name, _, _ := ops.ParseCommand(caption); name != "import" {
+	if name, _, _ := operator.ParseCommand(caption); name != "import" {
 		return
 	}
 	if !importExts[strings.ToLower(path.Ext(m.Document.FileName))] {
@@ -50,14 +50,14 @@ func (a *Adapter) onDocument(ctx context.Context, m *models.Message) {
 	}
 	body := &download{a: a, ctx: ctx, doc: m.Document}
 	defer body.Close()
-	r, ok := a.ops.HandleImport(ctx, identity(m.From), caption, body)
+	r, ok := a.handler.HandleImport(ctx, identity(m.From), caption, body)
 	if !ok {
 		return
 	}
 	switch {
 	case body.tooBig:
 		r = chat.Reply{Text: tooBig[0]}
-		if a.ops.Lang() == chat.LangEN {
+		if a.handler.Lang() == chat.LangEN {
 			r = chat.Reply{Text: tooBig[1]}
 		}
 	case body.err != nil:

@@ -11,13 +11,13 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // dispatch handles one update, if it comes from a chat the operators use
 // (see from). The SDK runs it in a goroutine of its own, so a panic here
-// would end the process: it is recovered, logged and audited (bot.Recover),
+// would end the process: it is recovered, logged and audited (operator.Recover),
 // and the sender is told 出错了 — a press by its answer, a message by a
 // reply. The update counts as consumed either way: Telegram does not send
 // it again.
@@ -30,10 +30,10 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 	if u == nil {
 		return
 	}
-	in := &ops.Inbound{From: chat.Identity{Platform: Platform}, Ref: "telegram:update:" + strconv.FormatInt(u.ID, 10),
+	in := &operator.Inbound{From: chat.Identity{Platform: Platform}, Ref: "telegram:update:" + strconv.FormatInt(u.ID, 10),
 		Clean: a.redact.Replace}
 	var answer func() // how to tell the sender, once the update is known to count
-	defer a.ops.Recover(in, func() {
+	defer a.handler.Recover(in, func() {
 		if answer != nil {
 			answer()
 		}
@@ -60,7 +60,7 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 			return
 		}
 		answer = func() {
-			a.reply(ctx, m.Chat.ID, m.ID, chat.Reply{Text: chat.T(a.ops.Lang(), "internal")}, "internal error")
+			a.reply(ctx, m.Chat.ID, m.ID, chat.Reply{Text: chat.T(a.handler.Lang(), "internal")}, "internal error")
 		}
 		a.onMessage(ctx, m)
 	}
@@ -74,7 +74,7 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 func (a *Adapter) from(in models.Chat, user *models.User) bool {
 	var ok bool
 	if in.Type == models.ChatTypePrivate {
-		ok = in.ID == user.ID && a.ops.IsOperator(identity(user))
+		ok = in.ID == user.ID && a.handler.IsOperator(identity(user))
 	} else {
 		ok = in.ID != 0 && slices.Contains(a.groups, in.ID)
 	}
@@ -119,7 +119,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 		return
 	}
 	from := identity(m.From)
-	r, ok := a.ops.Handle(ctx, chat.Message{From: from, Text: text, Private: m.Chat.Type == models.ChatTypePrivate})
+	r, ok := a.handler.Handle(ctx, chat.Message{From: from, Text: text, Private: m.Chat.Type == models.ChatTypePrivate})
 	if !ok {
 		return
 	}
@@ -144,7 +144,7 @@ func (a *Adapter) forUs(ctx context.Context, text string) (string, bool) {
 	if _, suffix, ok := strings.Cut(fields[0], "@"); ok && !a.isUs(ctx, suffix) {
 		return "", false
 	}
-	return text, true // bot.ParseCommand drops the mention and the suffix itself
+	return text, true // operator.ParseCommand drops the mention and the suffix itself
 }
 
 // isUs compares a @name with the bot's username; while that is unknown
@@ -162,10 +162,10 @@ func (a *Adapter) onPress(ctx context.Context, q *models.CallbackQuery) {
 	answered := false
 	defer func() {
 		if !answered { // a panic below: still stop the spinner
-			a.answer(ctx, q.ID, chat.T(a.ops.Lang(), "internal"))
+			a.answer(ctx, q.ID, chat.T(a.handler.Lang(), "internal"))
 		}
 	}()
-	r := a.ops.HandlePress(ctx, chat.Press{From: identity(&q.From), Data: q.Data})
+	r := a.handler.HandlePress(ctx, chat.Press{From: identity(&q.From), Data: q.Data})
 	first, _, _ := strings.Cut(r.Text, "\n")
 	a.answer(ctx, q.ID, first)
 	answered = true

@@ -13,8 +13,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/pager"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
@@ -192,7 +192,7 @@ func TestProxyCarriesAllBotAPITraffic(t *testing.T) {
 }
 
 func TestNewRefusesBadOptionsWithoutEchoingSecrets(t *testing.T) {
-	b := ops.New(ops.Options{Language: "zh"})
+	b := operator.New(operator.Options{Language: "zh"})
 	for _, tc := range []struct {
 		name string
 		o    Options

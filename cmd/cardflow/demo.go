@@ -19,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"cardflow/bot"
 	"cardflow/bot/chat"
 	"cardflow/bot/console"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/adminclient"
 	"cardflow/internal/app"
@@ -103,10 +103,10 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	// Telegram, so that a storm of them is printed as a digest. With
 	// TELEGRAM_TOKEN the demo also talks to Telegram.
 	cfg.Alerts.GroupWait = 0
-	auth := bot.AnyOf{console.Authorizer{Name: localUser()}}
+	auth := operator.AnyOf{console.Authorizer{Name: localUser()}}
 	tg, tgOperator := demoTelegram()
 	if tgOperator != 0 {
-		auth = append(auth, bot.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
+		auth = append(auth, operator.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
 	}
 	ops := app.NewOperatorLayer(a, cfg, auth)
 	con = console.New(ops.Bot(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))

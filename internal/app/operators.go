@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"cardflow/bot"
 	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/pager"
 	"cardflow/bot/qq"
 	"cardflow/bot/silence"
@@ -33,7 +33,7 @@ type Destination struct {
 type OperatorLayer struct {
 	app      *App
 	cfg      *config.Config
-	bot      *bot.Bot
+	bot      *operator.Handler
 	loc      *time.Location
 	reports  *report.Counters
 	dests    []Destination
@@ -46,12 +46,12 @@ type OperatorLayer struct {
 
 // NewOperatorLayer makes the operator layer over a's engine and rules.
 // Add destinations, then call Wire before the app starts.
-func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *OperatorLayer {
+func NewOperatorLayer(a *App, cfg *config.Config, auth operator.Authorizer) *OperatorLayer {
 	loc, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
 		loc = chat.Shanghai()
 	}
-	auth = bot.AnyOf{auth, bot.NewBound(a.binds, cfg.Operators)}
+	auth = operator.AnyOf{auth, operator.NewBound(a.binds, cfg.Operators)}
 	suppliers := make([]string, 0, len(cfg.Suppliers))
 	for _, s := range cfg.Suppliers {
 		suppliers = append(suppliers, s.Name)
@@ -64,16 +64,16 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *Operator
 		known.Storefronts = append(known.Storefronts, s.ID)
 	}
 	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
-	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, bot: bot.New(bot.Options{Engine: a.engine,
+	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, bot: operator.New(operator.Options{Engine: a.engine,
 		Reports: reports, Bindings: a.binds,
 		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
-		Roster: bot.Roster(cfg.Operators)})}
+		Roster: operator.Roster(cfg.Operators)})}
 }
 
 // Bot is the operator layer's command handler, for a channel added by the
 // caller (the demo's console).
-func (l *OperatorLayer) Bot() *bot.Bot { return l.bot }
+func (l *OperatorLayer) Bot() *operator.Handler { return l.bot }
 
 // Add adds a chat to talk to.
 func (l *OperatorLayer) Add(d Destination) { l.dests = append(l.dests, d) }
