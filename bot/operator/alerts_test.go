@@ -280,3 +280,34 @@ func TestAlertSinkFailureIsRetriedByTheOutbox(t *testing.T) {
 		t.Errorf("alerts acknowledged = %+v, want review:1 once", got)
 	}
 }
+
+// TestEveryAlertKindHasItsRendering: each declared kind has an open form,
+// and each kind that resolves has a resolved form of its own, in the
+// catalogue of both languages.
+func TestEveryAlertKindHasItsRendering(t *testing.T) {
+	for _, k := range alert.Kinds() {
+		view, ok := alertViews[k]
+		if !ok || view.open == nil {
+			t.Errorf("alert kind %q has no rendering", k)
+			continue
+		}
+		if alert.Resolves(k) && view.resolved == nil {
+			t.Errorf("alert kind %q resolves but has no resolved rendering", k)
+		}
+		for _, lang := range []string{chat.LangZH, chat.LangEN} {
+			al := storage.Alert{Key: string(k) + ":x", Type: k, OrderID: 7, Target: "x", Count: 1, Detail: "d"}
+			for _, resolved := range []bool{false, alert.Resolves(k)} {
+				al.Resolved = resolved
+				r := New(Options{Language: lang}).RenderAlert(al)
+				if r.Text == "" || strings.HasPrefix(r.Text, "alert_") || strings.Contains(r.Text, "%!") {
+					t.Errorf("%s %q resolved=%v renders %q", lang, k, resolved, r.Text)
+				}
+			}
+		}
+	}
+	for k := range alertViews {
+		if !slices.Contains(alert.Kinds(), k) {
+			t.Errorf("rendering of %q, which is no declared kind", k)
+		}
+	}
+}
