@@ -30,25 +30,13 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 		},
 	},
 	alert.Review: {
-		open: func(l string, al storage.Alert, v shown) chat.Reply {
-			return chat.Reply{Text: chat.T(l, "alert_review", al.OrderID, v.sku, v.detail), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_approve"), Data: pressData(pressApprove, al.OrderID)},
-				{Label: chat.T(l, "btn_refund"), Data: refundData(al.OrderID, storage.StatusReview)},
-				{Label: chat.T(l, "btn_details"), Data: pressData(pressDetails, al.OrderID)},
-			}}
-		},
+		open: orderPrompt("alert_review", "btn_approve", pressApprove, storage.StatusReview),
 		resolved: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_review_done", al.OrderID, v.target, chat.Untrusted(chat.ActionName(l, al.Detail)))}
 		},
 	},
 	alert.OrderFailed: {
-		open: func(l string, al storage.Alert, v shown) chat.Reply {
-			return chat.Reply{Text: chat.T(l, "alert_failed", al.OrderID, v.sku, v.detail), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_retry"), Data: pressData(pressRetry, al.OrderID)},
-				{Label: chat.T(l, "btn_refund"), Data: refundData(al.OrderID, storage.StatusFailed)},
-				{Label: chat.T(l, "btn_details"), Data: pressData(pressDetails, al.OrderID)},
-			}}
-		},
+		open: orderPrompt("alert_failed", "btn_retry", pressRetry, storage.StatusFailed),
 		resolved: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_failed_done", al.OrderID, v.target, chat.Untrusted(chat.ActionName(l, al.Detail)))}
 		},
@@ -117,6 +105,19 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 		open:     text("alert_inbound_parked", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
 		resolved: text("alert_inbound_ok", func(_ storage.Alert, v shown) []any { return []any{v.target} }),
 	},
+}
+
+// orderPrompt is the prompt of an order waiting for a person (in review,
+// failed): its line, then the state's own action, Refund (only while the
+// order is still in that state) and Details.
+func orderPrompt(key, label, verb string, state storage.Status) alertText {
+	return func(l string, al storage.Alert, v shown) chat.Reply {
+		return chat.Reply{Text: chat.T(l, key, al.OrderID, v.sku, v.detail), Buttons: []chat.Button{
+			{Label: chat.T(l, label), Data: pressData(verb, al.OrderID)},
+			{Label: chat.T(l, "btn_refund"), Data: refundData(al.OrderID, state)},
+			{Label: chat.T(l, "btn_details"), Data: pressData(pressDetails, al.OrderID)},
+		}}
+	}
 }
 
 // text is an alert form of one catalogue line and no buttons; args picks
