@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -155,7 +156,7 @@ func (e *Engine) actWhen(actor storage.Actor, action string, id uint64, note str
 			return err
 		}
 		// The review prompt or failure alert of this order is answered.
-		for _, typ := range []string{AlertReview, AlertOrderFailed} {
+		for _, typ := range []alert.Kind{alert.Review, alert.OrderFailed} {
 			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", typ, o.ID), Type: typ, Resolved: true,
 				OrderID: o.ID, SKU: o.SKU, Target: actor.Name, Detail: action}); err != nil {
 				return err

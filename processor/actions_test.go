@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -40,7 +41,7 @@ func TestScreenHoldsForReviewAndApproveDelivers(t *testing.T) {
 	if o.Status != storage.StatusReview || o.Reason != "rule:large-order" {
 		t.Fatalf("big order is %s (%s), want review", o.Status, o.Reason)
 	}
-	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(AlertReview, false, "large-order") })
+	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(alert.Review, false, "large-order") })
 	if _, err := f.engine.Approve(alice, o.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestScreenHoldsForReviewAndApproveDelivers(t *testing.T) {
 	if len(got.Cards) != 6 {
 		t.Fatalf("delivered %d cards", len(got.Cards))
 	}
-	testkit.Eventually(f.t, "review resolved", func() bool { return f.alerts.has(AlertReview, true, "alice") })
+	testkit.Eventually(f.t, "review resolved", func() bool { return f.alerts.has(alert.Review, true, "alice") })
 
 	// A second press of Approve says what happened, and who did it.
 	_, err := f.engine.Approve(bob, o.ID)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/report"
@@ -367,8 +368,8 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 				return err
 			}
 			report.CountBadCard(tx, c.now, a.Supplier)
-			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", AlertDuplicateCard, a.Supplier, o.ID),
-				Type: AlertDuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
+			if err := c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%s:%d", alert.DuplicateCard, a.Supplier, o.ID),
+				Type: alert.DuplicateCard, OrderID: o.ID, SKU: o.SKU, Target: a.Supplier}); err != nil {
 				return err
 			}
 		}

@@ -295,7 +295,7 @@ func (e *Engine) requeueWaiting() {
 
 // healthWrite is a write of supplier health's (an alert, an audit entry, a
 // balance reading) through commit, so its alerts reach the operators.
-func (e *Engine) healthWrite(fn func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error) error {
+func (e *Engine) healthWrite(fn func(tx *storage.Tx, now time.Time, raise func(storage.Alert) error) error) error {
 	return e.commit(func(tx *storage.Tx, c *effects) error {
 		return fn(tx, c.now, func(a storage.Alert) error { return c.alert(tx, a) })
 	})

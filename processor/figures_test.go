@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/report"
@@ -114,7 +115,7 @@ func TestReconcileFindsAnOrderMissingFromTheOpenIndex(t *testing.T) {
 	if len(rec.Problems) != 1 || !strings.Contains(rec.Problems[0], "open-order index") {
 		t.Fatalf("problems: %q", rec.Problems)
 	}
-	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(report.AlertReconcile, false, "open-order index") })
+	testkit.Eventually(f.t, "reconcile alert", func() bool { return f.alerts.has(alert.Reconcile, false, "open-order index") })
 }
 
 // TestBalanceMovementIsReconciledWithPurchases: a supplier's balance that

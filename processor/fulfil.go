@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/storage"
 )
@@ -23,18 +24,6 @@ const (
 	CallbackDelayed   = "order.delayed"
 	CallbackFailed    = "order.failed"
 	CallbackRefunded  = "order.refunded"
-)
-
-// Alert types raised by the engine.
-const (
-	AlertOutOfStock    = "out_of_stock"
-	AlertOrderFailed   = "order_failed"
-	AlertReview        = "review"
-	AlertDuplicateCard = "duplicate_card"
-	AlertLowStock      = "low_stock"
-	// AlertInboundParked is raised by a chat channel that set an inbound
-	// event aside.
-	AlertInboundParked = "inbound_parked"
 )
 
 func (e *Engine) work() {
@@ -126,7 +115,7 @@ func (e *Engine) failOrder(tx *storage.Tx, c *effects, o *storage.Order, reason 
 		return err
 	}
 	return c.alert(tx, storage.Alert{
-		Key: fmt.Sprintf("%s:%d", AlertOrderFailed, o.ID), Type: AlertOrderFailed, OrderID: o.ID, SKU: o.SKU, Detail: reason,
+		Key: fmt.Sprintf("%s:%d", alert.OrderFailed, o.ID), Type: alert.OrderFailed, OrderID: o.ID, SKU: o.SKU, Detail: reason,
 	})
 }
 

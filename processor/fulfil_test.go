@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
 	"cardflow/processor/view"
 	"cardflow/storage"
@@ -140,11 +141,11 @@ func TestOutOfStockWaitsThenResumesWhenStockArrives(t *testing.T) {
 		t.Fatalf("waiting order is %s with %d cards", got.Status, len(got.Cards))
 	}
 	f.waitCallbacks(o.ID, CallbackDelayed)
-	testkit.Eventually(f.t, "out-of-stock alert", func() bool { return f.alerts.has(AlertOutOfStock, false, "jd-100") })
+	testkit.Eventually(f.t, "out-of-stock alert", func() bool { return f.alerts.has(alert.OutOfStock, false, "jd-100") })
 	f.importCards("jd-100", "JD2", 5)
 	f.waitStatus(o.ID, storage.StatusDelivered)
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
-	testkit.Eventually(f.t, "resolved alert", func() bool { return f.alerts.has(AlertOutOfStock, true, "jd-100") })
+	testkit.Eventually(f.t, "resolved alert", func() bool { return f.alerts.has(alert.OutOfStock, true, "jd-100") })
 }
 
 func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
@@ -176,7 +177,7 @@ func TestStockWaitEndsInFailedOrAutoRefund(t *testing.T) {
 			}
 			f.waitCallbacks(o.ID, CallbackDelayed, tc.callback)
 			if tc.want == storage.StatusFailed {
-				testkit.Eventually(f.t, "failed alert", func() bool { return f.alerts.has(AlertOrderFailed, false, "out_of_stock") })
+				testkit.Eventually(f.t, "failed alert", func() bool { return f.alerts.has(alert.OrderFailed, false, "out_of_stock") })
 			}
 		})
 	}

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"cardflow/processor/health"
-
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/testkit"
 	"cardflow/processor/view"
@@ -98,11 +97,11 @@ func TestLowSupplierBalanceRaisesAndResolvesAnAlert(t *testing.T) {
 	f, gw := fuluFixture(t, nil)
 	gw.SetBalance(50_00)
 	f.engine.health.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(health.AlertBalanceLow, false, "fulu") })
+	testkit.Eventually(f.t, "low balance alert", func() bool { return f.alerts.has(alert.BalanceLow, false, "fulu") })
 	if b, ok := f.engine.health.Balance("fulu"); !ok || b != 50_00 {
 		t.Fatalf("balance = %s %v", b, ok)
 	}
 	gw.SetBalance(5000_00)
 	f.engine.health.CheckBalances(context.Background())
-	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(health.AlertBalanceLow, true, "fulu") })
+	testkit.Eventually(f.t, "balance alert resolved", func() bool { return f.alerts.has(alert.BalanceLow, true, "fulu") })
 }

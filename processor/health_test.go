@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/processor/health"
 
 	"cardflow/card"
@@ -200,7 +201,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	if sc := f.scorecard("a"); !sc.Verifying || sc.BadCards != verifyOnBad {
 		t.Fatalf("after %d bad cards: %+v", verifyOnBad, sc)
 	}
-	testkit.Eventually(f.t, "verification alert", func() bool { return f.alerts.has(health.AlertVerifying, false, "a") })
+	testkit.Eventually(f.t, "verification alert", func() bool { return f.alerts.has(alert.SupplierVerifying, false, "a") })
 	assertAudited(t, f, "verify.on", "a")
 
 	setMode("fresh")
@@ -225,7 +226,7 @@ func TestSecondVerificationGoesOnWithBadCardsAndOffWhenTheyStop(t *testing.T) {
 	if sc := f.scorecard("a"); sc.Verifying {
 		t.Fatalf("after %d clean purchases: %+v", verifyOffSample, sc)
 	}
-	testkit.Eventually(f.t, "verification resolved", func() bool { return f.alerts.has(health.AlertVerifying, true, "a") })
+	testkit.Eventually(f.t, "verification resolved", func() bool { return f.alerts.has(alert.SupplierVerifying, true, "a") })
 	assertAudited(t, f, "verify.off", "a")
 	f.restart()
 	if f.engine.health.Verifying("a") {
@@ -250,7 +251,7 @@ func TestVerifyHoldSendsVerifiedOrdersToReview(t *testing.T) {
 	f := remoteFixture(t, a, b, func(o *Options) { o.VerifyHold = true })
 	// Supplier a is under second verification, as a restart finds it
 	// from its open alert.
-	err := f.store.Update(func(tx *storage.Tx) error { return tx.Alerts().SetOpen(health.AlertVerifying+":a", true) })
+	err := f.store.Update(func(tx *storage.Tx) error { return tx.Alerts().SetOpen(string(alert.SupplierVerifying)+":a", true) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestVerifyHoldSendsVerifiedOrdersToReview(t *testing.T) {
 	if got.Reason != ReasonVerifyHold+":a" {
 		t.Fatalf("review reason %q", got.Reason)
 	}
-	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(AlertReview, false, ReasonVerifyHold) })
+	testkit.Eventually(f.t, "review alert", func() bool { return f.alerts.has(alert.Review, false, ReasonVerifyHold) })
 	if _, err := f.engine.Approve(storage.Actor{Name: "alice", Platform: "test"}, o.ID); err != nil {
 		t.Fatal(err)
 	}

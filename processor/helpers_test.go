@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
@@ -38,7 +39,7 @@ func (a *alertLog) Deliver(_ context.Context, ev *storage.Event) error {
 	return nil
 }
 
-func (a *alertLog) has(typ string, resolved bool, detail string) bool {
+func (a *alertLog) has(typ alert.Kind, resolved bool, detail string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, al := range a.alerts {

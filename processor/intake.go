@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/jsonenc"
 	"cardflow/internal/money"
@@ -215,7 +216,7 @@ func (e *Engine) screenOrder(c *effects, tx *storage.Tx, o *storage.Order) error
 	switch d.Action {
 	case config.ActionReview:
 		c.move(o, storage.StatusReview, d.Reason, storage.System)
-		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
+		return c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", alert.Review, o.ID), Type: alert.Review,
 			OrderID: o.ID, SKU: o.SKU, Detail: d.Reason})
 	case config.ActionRefund:
 		c.move(o, storage.StatusRefunded, d.Reason, storage.System)

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
-	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -131,15 +131,15 @@ func TestCallbackFailingForADayRaisesAlertAndResolves(t *testing.T) {
 	o := f.submit("DAY-1", "qb-10", 1, 1000)
 	testkit.Eventually(f.t, "first attempt", func() bool { return down.count() >= 1 })
 	testkit.Eventually(f.t, "attempt recorded", func() bool { return len(f.storedEvents()) == 1 && f.storedEvents()[0].Attempts == 1 })
-	if f.alerts.has(outbox.AlertCallbackFailing, false, "shop") {
+	if f.alerts.has(alert.CallbackFailing, false, "shop") {
 		t.Fatal("alert raised before 24 h")
 	}
 	f.tick(25 * time.Hour)
-	testkit.Eventually(f.t, "alert after a day", func() bool { return f.alerts.has(outbox.AlertCallbackFailing, false, "shop") })
+	testkit.Eventually(f.t, "alert after a day", func() bool { return f.alerts.has(alert.CallbackFailing, false, "shop") })
 	down.heal()
 	f.tick(2 * time.Hour)
 	f.waitCallbacks(o.ID, CallbackDelivered)
-	testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(outbox.AlertCallbackFailing, true, "shop") })
+	testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(alert.CallbackFailing, true, "shop") })
 }
 
 func TestUnacknowledgedCallbacksSurviveRestartWithTheirEventID(t *testing.T) {

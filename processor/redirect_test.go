@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/testkit"
-	"cardflow/processor/outbox"
 )
 
 // TestARedirectedCallbackFailsAndAlertsAtOnce: the storefront's callback URL
@@ -65,8 +65,8 @@ func TestARedirectedCallbackFailsAndAlertsAtOnce(t *testing.T) {
 			if strings.Contains(ev.LastError, "token") {
 				t.Errorf("last error %q shows a token", ev.LastError)
 			}
-			testkit.Eventually(f.t, "alert raised at once", func() bool { return f.alerts.has(outbox.AlertCallbackRedirect, false, "shop") })
-			if !f.alerts.has(outbox.AlertCallbackRedirect, false, thief.URL+"/steal") {
+			testkit.Eventually(f.t, "alert raised at once", func() bool { return f.alerts.has(alert.CallbackRedirect, false, "shop") })
+			if !f.alerts.has(alert.CallbackRedirect, false, thief.URL+"/steal") {
 				t.Errorf("the alert does not name where the callback was sent: %+v", f.alerts.alerts)
 			}
 
@@ -75,7 +75,7 @@ func TestARedirectedCallbackFailsAndAlertsAtOnce(t *testing.T) {
 			rmu.Unlock()
 			f.tick(time.Minute)
 			f.waitCallbacks(o.ID, CallbackDelivered)
-			testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(outbox.AlertCallbackFailing, true, "shop") })
+			testkit.Eventually(f.t, "alert resolved", func() bool { return f.alerts.has(alert.CallbackFailing, true, "shop") })
 			mu.Lock()
 			defer mu.Unlock()
 			if len(stolen) > 0 {

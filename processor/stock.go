@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"cardflow/alert"
 	"cardflow/storage"
 	"cardflow/suppliers/stock"
 )
@@ -62,12 +63,12 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 		}
 		level := tx.StockLevel(sku)
 		if level >= p.LowStock {
-			if err := c.alert(tx, storage.Alert{Key: AlertLowStock + ":" + sku, Type: AlertLowStock, SKU: sku,
+			if err := c.alert(tx, storage.Alert{Key: string(alert.LowStock) + ":" + sku, Type: alert.LowStock, SKU: sku,
 				Resolved: true, Count: level}); err != nil {
 				return err
 			}
 		}
-		return c.alert(tx, storage.Alert{Key: AlertOutOfStock + ":" + sku, Type: AlertOutOfStock, SKU: sku,
+		return c.alert(tx, storage.Alert{Key: string(alert.OutOfStock) + ":" + sku, Type: alert.OutOfStock, SKU: sku,
 			Resolved: true, Count: level})
 	})
 	if res.Added > 0 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -197,7 +198,7 @@ func (e *Engine) startBatch(tx *storage.Tx, c *effects, o *storage.Order, p conf
 					Batch: b.index, Quantity: b.quantity, Units: b.quantity, State: storage.AttemptSucceeded,
 					SentAt: c.now, EndedAt: c.now, Cards: cards})
 				if level := tx.StockLevel(o.SKU); level < p.LowStock {
-					return "", "", c.alert(tx, storage.Alert{Key: AlertLowStock + ":" + o.SKU, Type: AlertLowStock,
+					return "", "", c.alert(tx, storage.Alert{Key: string(alert.LowStock) + ":" + o.SKU, Type: alert.LowStock,
 						SKU: o.SKU, Count: level})
 				}
 				return "", "", nil
@@ -328,7 +329,7 @@ func (e *Engine) wait(tx *storage.Tx, c *effects, o *storage.Order, pl *plan, p 
 		return err
 	}
 	if reason == ReasonOutOfStock {
-		return c.alert(tx, storage.Alert{Key: AlertOutOfStock + ":" + o.SKU, Type: AlertOutOfStock, SKU: o.SKU,
+		return c.alert(tx, storage.Alert{Key: string(alert.OutOfStock) + ":" + o.SKU, Type: alert.OutOfStock, SKU: o.SKU,
 			OrderID: o.ID, Count: tx.StockLevel(o.SKU)})
 	}
 	return nil

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cardflow/processor/health"
-
+	"cardflow/alert"
 	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/testkit"
@@ -364,7 +363,7 @@ func TestDuplicateCardFromASupplierIsNeverDelivered(t *testing.T) {
 		t.Fatal("the duplicate card was delivered")
 	}
 	f.waitCallbacks(o.ID, CallbackDelayed, CallbackDelivered)
-	testkit.Eventually(f.t, "alert naming supplier a", func() bool { return f.alerts.has(AlertDuplicateCard, false, "a") })
+	testkit.Eventually(f.t, "alert naming supplier a", func() bool { return f.alerts.has(alert.DuplicateCard, false, "a") })
 	var bad map[string]int
 	_ = f.store.View(func(tx *storage.Tx) error { bad = tx.BadCards(); return nil })
 	if bad["a"] != 1 {
@@ -470,7 +469,7 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 	for i := range 5 { // the default breaker_failures
 		first = append(first, f.submit(fmt.Sprintf("CB-%d", i), "steam-50", 1, 5000).ID)
 	}
-	testkit.Eventually(f.t, "supplier a marked down", func() bool { return f.alerts.has(health.AlertSupplierDown, false, "a") })
+	testkit.Eventually(f.t, "supplier a marked down", func() bool { return f.alerts.has(alert.SupplierDown, false, "a") })
 	// New orders skip the supplier that is down.
 	late := f.submit("CB-late", "steam-50", 1, 5000)
 	got := f.waitStatus(late.ID, storage.StatusDelivered)
@@ -494,7 +493,7 @@ func TestFailingSupplierIsMarkedDownSkippedAndMarkedUpAgain(t *testing.T) {
 		}
 		return true
 	})
-	testkit.Eventually(f.t, "supplier a marked up", func() bool { return f.alerts.has(health.AlertSupplierDown, true, "a") })
+	testkit.Eventually(f.t, "supplier a marked up", func() bool { return f.alerts.has(alert.SupplierDown, true, "a") })
 	if s, n := a.calls(); s != 5 || n != 5 {
 		t.Fatalf("supplier a: %d submits under %d numbers, want 5", s, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -93,6 +94,6 @@ func (e *Engine) holdVerified(tx *storage.Tx, c *effects, o *storage.Order) (boo
 	slices.Sort(from)
 	reason := ReasonVerifyHold + ":" + strings.Join(slices.Compact(from), ",")
 	c.move(o, storage.StatusReview, reason, storage.System)
-	return true, c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", AlertReview, o.ID), Type: AlertReview,
+	return true, c.alert(tx, storage.Alert{Key: fmt.Sprintf("%s:%d", alert.Review, o.ID), Type: alert.Review,
 		OrderID: o.ID, SKU: o.SKU, Detail: reason})
 }

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/money"
 	"cardflow/storage"
 )
-
-// AlertReconcile is the alert type of a reconciliation that does not add up.
-const AlertReconcile = "reconcile"
 
 // Reconciliation checks a period's money three ways, each against a record
 // kept apart from the one it is compared with:
@@ -68,9 +66,9 @@ func (c *Counters) Figures(from, to time.Time, loc *time.Location) (*Figures, er
 }
 
 // Reconcile checks the figures of a period (see Reconciliation). A
-// mismatch is listed in Problems; alert says whether to raise an alert for
+// mismatch is listed in Problems; raise says whether to raise an alert for
 // it, keyed by the period so that it is raised once.
-func (c *Counters) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
+func (c *Counters) Reconcile(f *Figures, raise bool) (*Reconciliation, error) {
 	r := &Reconciliation{
 		Paid:      f.Paid,
 		Delivered: f.Cohort[storage.StatusDelivered],
@@ -113,9 +111,9 @@ func (c *Counters) Reconcile(f *Figures, alert bool) (*Reconciliation, error) {
 			r.Problems = append(r.Problems, fmt.Sprintf("%s balance fell ¥%s but purchases came to ¥%s", name, b.Movement, b.Spend))
 		}
 	}
-	if alert && len(r.Problems) > 0 {
-		key := fmt.Sprintf("%s:%s", AlertReconcile, f.From.UTC().Format(time.RFC3339))
-		err := c.raise(storage.Alert{Key: key, Type: AlertReconcile, Count: len(r.Problems), Detail: r.Problems[0]})
+	if raise && len(r.Problems) > 0 {
+		key := fmt.Sprintf("%s:%s", alert.Reconcile, f.From.UTC().Format(time.RFC3339))
+		err := c.raise(storage.Alert{Key: key, Type: alert.Reconcile, Count: len(r.Problems), Detail: r.Problems[0]})
 		if err != nil {
 			return r, fmt.Errorf("raise reconciliation alert: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/storage"
 )
@@ -238,7 +239,7 @@ func (b *Book) Set(actor storage.Actor, name, action, when string) error {
 	wasOff := b.offForCost(name)
 	err := b.change(actor, storage.RuleChange{Name: name, When: when, Action: action}, "rules.set", action+" when "+when)
 	if err == nil && wasOff {
-		b.raise(storage.Alert{Key: alertKey(name), Type: AlertRuleOff, Target: name, Resolved: true})
+		b.raise(storage.Alert{Key: alertKey(name), Type: alert.RuleOff, Target: name, Resolved: true})
 	}
 	return err
 }

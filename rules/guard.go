@@ -5,20 +5,11 @@ import (
 	"slices"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
-// AlertConfigReload is the alert of a config reload refused because the
-// file or its rules do not load (raised by serve on SIGHUP, which reloads
-// the rules); the old rules stay.
-const AlertConfigReload = "config_reload"
-
-// AlertRuleOff is the alert of a rule switched off because it went over its
-// limits on an order, or refused at start-up because a rule stored from
-// chat is over limits that came in later. Setting the rule again resolves it.
-const AlertRuleOff = "rule_off"
-
-func alertKey(rule string) string { return AlertRuleOff + ":" + rule }
+func alertKey(rule string) string { return string(alert.RuleOff) + ":" + rule }
 
 // Alerter raises alerts for the operators (the order engine does).
 type Alerter interface {
@@ -37,7 +28,7 @@ func (b *Book) AlertTo(a Alerter) {
 	}
 	b.mu.Unlock()
 	for name, why := range refused {
-		b.raise(storage.Alert{Key: alertKey(name), Type: AlertRuleOff, Target: name, Detail: why})
+		b.raise(storage.Alert{Key: alertKey(name), Type: alert.RuleOff, Target: name, Detail: why})
 	}
 }
 
@@ -108,7 +99,7 @@ func (b *Book) switchOff(r Rule, orderID uint64, why string) {
 	if err := b.change(storage.System, ch, "rules.off", detail); err != nil {
 		b.log.Error().Err(err).Str("rule", r.Name).Msg("store switched-off rule")
 	}
-	b.raise(storage.Alert{Key: alertKey(r.Name), Type: AlertRuleOff, Target: r.Name, OrderID: orderID, Detail: why})
+	b.raise(storage.Alert{Key: alertKey(r.Name), Type: alert.RuleOff, Target: r.Name, OrderID: orderID, Detail: why})
 }
 
 // offForCost says whether a rule is off because of its limits: switched off

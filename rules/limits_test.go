@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -189,7 +190,7 @@ func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *te
 	screen(t, s, e, o)
 
 	al := alerts.next(t) // the rule overran its budget on that order
-	if al.Type != AlertRuleOff || al.Key != "rule_off:sneaky" || al.Target != "sneaky" || al.OrderID != o.ID || al.Resolved ||
+	if al.Type != alert.RuleOff || al.Key != "rule_off:sneaky" || al.Target != "sneaky" || al.OrderID != o.ID || al.Resolved ||
 		!strings.Contains(al.Detail, "10µs") {
 		t.Fatalf("alert = %+v", al)
 	}

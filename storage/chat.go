@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"cardflow/alert"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -40,7 +41,7 @@ type ChatMessage struct {
 	Seq       uint64       `json:"seq"`
 	Dest      string       `json:"dest"`
 	AlertKey  string       `json:"alert_key,omitempty"`
-	AlertType string       `json:"alert_type,omitempty"`
+	AlertType alert.Kind   `json:"alert_type,omitempty"`
 	Resolved  bool         `json:"resolved,omitempty"`
 	OrderID   uint64       `json:"order_id,omitempty"`
 	Text      string       `json:"text"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/internal/money"
 )
 
@@ -262,12 +263,12 @@ type Event struct {
 // Alert is what an operator should hear about. The operator layer renders it
 // in the operators' language; Key deduplicates one problem across repeats.
 type Alert struct {
-	Key      string `json:"key"`                // e.g. out_of_stock:qb-100
-	Type     string `json:"type"`               // out_of_stock, order_failed, callback_failing, ...
-	Resolved bool   `json:"resolved,omitempty"` // closes the problem named by Key
-	OrderID  uint64 `json:"order_id,omitempty"`
-	SKU      string `json:"sku,omitempty"`
-	Target   string `json:"target,omitempty"` // storefront or supplier name
-	Count    int    `json:"count,omitempty"`
-	Detail   string `json:"detail,omitempty"` // never a secret
+	Key      string     `json:"key"`                // e.g. out_of_stock:qb-100
+	Type     alert.Kind `json:"type"`               // out_of_stock, order_failed, callback_failing, ...
+	Resolved bool       `json:"resolved,omitempty"` // closes the problem named by Key
+	OrderID  uint64     `json:"order_id,omitempty"`
+	SKU      string     `json:"sku,omitempty"`
+	Target   string     `json:"target,omitempty"` // storefront or supplier name
+	Count    int        `json:"count,omitempty"`
+	Detail   string     `json:"detail,omitempty"` // never a secret
 }

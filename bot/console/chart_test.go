@@ -2,13 +2,12 @@ package console
 
 import (
 	"bytes"
+	"cardflow/bot/chat"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-
-	"cardflow/bot"
 )
 
 // pngBytes stands for a chart: the console stores whatever it is given.
@@ -20,8 +19,8 @@ func TestSendWritesTheChartAndPrintsItsPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "charts")
 	var out bytes.Buffer
 	c := New(nil, nil, &out, "ops", WithChartDir(dir))
-	_, err := c.Send(Dest, bot.Reply{Text: "📊 日报 2026-11-24\n订单 120", Buttons: []bot.Button{{Label: "批准", Data: "o:ap:2"}},
-		Photo: &bot.Photo{Name: "report-2026-11-24.png", PNG: pngBytes}})
+	_, err := c.Send(Dest, chat.Reply{Text: "📊 日报 2026-11-24\n订单 120", Buttons: []chat.Button{{Label: "批准", Data: "o:ap:2"}},
+		Photo: &chat.Photo{Name: "report-2026-11-24.png", PNG: pngBytes}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -48,7 +47,7 @@ func TestSendWritesTheChartAndPrintsItsPath(t *testing.T) {
 
 	// Input: the same name again, newer bytes: the file is replaced.
 	out.Reset()
-	if _, err := c.Send(Dest, bot.Reply{Text: "again", Photo: &bot.Photo{Name: "report-2026-11-24.png", PNG: []byte("v2")}}); err != nil {
+	if _, err := c.Send(Dest, chat.Reply{Text: "again", Photo: &chat.Photo{Name: "report-2026-11-24.png", PNG: []byte("v2")}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "v2" || !strings.Contains(out.String(), "📈 "+path+"\n") {
@@ -68,7 +67,7 @@ func TestChartNamesStayInTheChartDirectory(t *testing.T) {
 			dir := t.TempDir()
 			var out bytes.Buffer
 			c := New(nil, nil, &out, "ops", WithChartDir(dir))
-			if _, err := c.Send(Dest, bot.Reply{Text: "x", Photo: &bot.Photo{Name: tc.name, PNG: pngBytes}}); err != nil {
+			if _, err := c.Send(Dest, chat.Reply{Text: "x", Photo: &chat.Photo{Name: tc.name, PNG: pngBytes}}); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, tc.want)
@@ -88,7 +87,7 @@ func TestChartDirDefaultsToADirectoryInTheTempDir(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	var out bytes.Buffer
 	c := New(nil, nil, &out, "ops")
-	if _, err := c.Send(Dest, bot.Reply{Text: "x", Photo: &bot.Photo{Name: "r.png", PNG: pngBytes}}); err != nil {
+	if _, err := c.Send(Dest, chat.Reply{Text: "x", Photo: &chat.Photo{Name: "r.png", PNG: pngBytes}}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(os.TempDir(), "cardflow-charts", "r.png")
@@ -108,7 +107,7 @@ func TestChartThatCannotBeSavedIsSaidAndTheTextStillPrinted(t *testing.T) {
 	}
 	var out bytes.Buffer
 	c := New(nil, nil, &out, "ops", WithChartDir(file))
-	if _, err := c.Send(Dest, bot.Reply{Text: "📊 日报", Photo: &bot.Photo{Name: "r.png", PNG: pngBytes}}); err != nil {
+	if _, err := c.Send(Dest, chat.Reply{Text: "📊 日报", Photo: &chat.Photo{Name: "r.png", PNG: pngBytes}}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	if !strings.HasPrefix(out.String(), "📊 日报\n📈 chart not saved: ") {

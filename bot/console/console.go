@@ -16,7 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // Platform is the identity platform of console users.
@@ -24,7 +25,7 @@ const Platform = "console"
 
 // Console reads commands from in and writes everything to out.
 type Console struct {
-	bot      *bot.Bot
+	handler  *operator.Handler
 	in       io.Reader
 	out      io.Writer
 	user     string
@@ -46,8 +47,8 @@ func WithChartDir(dir string) Option {
 }
 
 // New returns a console channel for the local user.
-func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *Console {
-	c := &Console{bot: b, in: in, out: out, user: user}
+func New(b *operator.Handler, in io.Reader, out io.Writer, user string, opts ...Option) *Console {
+	c := &Console{handler: b, in: in, out: out, user: user}
 	for _, o := range opts {
 		o(c)
 	}
@@ -58,12 +59,12 @@ func New(b *bot.Bot, in io.Reader, out io.Writer, user string, opts ...Option) *
 // can already read the data directory.
 type Authorizer struct{ Name string }
 
-// Operator implements bot.Authorizer.
-func (a Authorizer) Operator(id bot.Identity) (bot.Operator, bool) {
+// Operator implements operator.Authorizer.
+func (a Authorizer) Operator(id chat.Identity) (operator.Operator, bool) {
 	if id.Platform != Platform {
-		return bot.Operator{}, false
+		return operator.Operator{}, false
 	}
-	return bot.Operator{Name: a.Name, Role: bot.RoleAdmin}, true
+	return operator.Operator{Name: a.Name, Role: operator.RoleAdmin}, true
 }
 
 // Run reads lines until in ends or ctx is done.
@@ -94,7 +95,7 @@ func (c *Console) Run(ctx context.Context) error {
 }
 
 // handle answers one typed line. A panic below is recovered, logged and
-// audited (bot.Recover) and answered 出错了: the next line is read as usual.
+// audited (operator.Recover) and answered 出错了: the next line is read as usual.
 func (c *Console) handle(ctx context.Context, line string) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -103,11 +104,11 @@ func (c *Console) handle(ctx context.Context, line string) {
 	if !strings.HasPrefix(line, "/") {
 		line = "/" + line // typing "order 12" works too
 	}
-	from := bot.Identity{Platform: Platform, UserID: c.user, Name: c.user}
-	defer c.bot.Recover(&bot.Inbound{From: from, Ref: Platform}, func() {
-		c.write(bot.Reply{Text: bot.T(c.bot.Lang(), "internal")})
+	from := chat.Identity{Platform: Platform, UserID: c.user, Name: c.user}
+	defer c.handler.Recover(&operator.Inbound{From: from, Ref: Platform}, func() {
+		c.write(chat.Reply{Text: chat.T(c.handler.Lang(), "internal")})
 	})
-	if r, ok := c.bot.Handle(ctx, bot.Message{From: from, Text: line, Private: true}); ok {
+	if r, ok := c.handler.Handle(ctx, chat.Message{From: from, Text: line, Private: true}); ok {
 		c.write(r)
 	}
 }
@@ -121,16 +122,16 @@ const Dest = "console"
 // one.
 const PerMinute = 20
 
-// Send prints a message. It implements bot.Channel; the terminal has one
+// Send prints a message. It implements chat.Channel; the terminal has one
 // chat, so chat is ignored.
-func (c *Console) Send(_ string, r bot.Reply) (string, error) {
+func (c *Console) Send(_ string, r chat.Reply) (string, error) {
 	c.write(r)
 	return strconv.FormatUint(c.sent.Add(1), 10), nil
 }
 
 // Edit prints the new text of an earlier message (a terminal cannot change
 // what it printed).
-func (c *Console) Edit(_, messageID string, r bot.Reply) error {
+func (c *Console) Edit(_, messageID string, r chat.Reply) error {
 	r.Text = "↪ " + r.Text
 	c.write(r)
 	return nil
@@ -143,7 +144,7 @@ func (c *Console) Println(line string) {
 	fmt.Fprintln(c.out, line)
 }
 
-func (c *Console) write(r bot.Reply) {
+func (c *Console) write(r chat.Reply) {
 	var b strings.Builder
 	b.WriteString(r.Text)
 	b.WriteByte('\n')
@@ -159,7 +160,7 @@ func (c *Console) write(r bot.Reply) {
 			if i > 0 {
 				b.WriteString("  ")
 			}
-			fmt.Fprintf(&b, "[%s: %s]", btn.Label, bot.ButtonCommand(btn.Data))
+			fmt.Fprintf(&b, "[%s: %s]", btn.Label, operator.ButtonCommand(btn.Data))
 		}
 		b.WriteByte('\n')
 	}
@@ -173,7 +174,7 @@ func (c *Console) write(r bot.Reply) {
 // path. The file is written under a random name and renamed into place, so
 // a half-written chart is never seen and a planted symlink of the same name
 // is replaced, not followed.
-func (c *Console) saveChart(p *bot.Photo) (string, error) {
+func (c *Console) saveChart(p *chat.Photo) (string, error) {
 	dir := c.chartDir
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "cardflow-charts")

@@ -7,7 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -62,7 +64,7 @@ func TestRunAnswersTypedCommandsAndShowsButtonsAsCommands(t *testing.T) {
 func TestRunActsAsTheLocalAdmin(t *testing.T) {
 	f := newFixture(t)
 	o := f.submit("1500.00") // over the refund limit: only an admin may refund it
-	s := run(t, f.bot(bot.LangEN))
+	s := run(t, f.bot(chat.LangEN))
 	s.typeLine(t, "order 1")
 	s.waitOutput(t, "[Approve: /approve #1]  [Refund: /refund #1]\n")
 	s.typeLine(t, "/approve 1")
@@ -93,21 +95,21 @@ func TestRunActsAsTheLocalAdmin(t *testing.T) {
 }
 
 func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
-	review := storage.Alert{Key: "review:7", Type: "review", OrderID: 7, SKU: "qb-10", Detail: "rule:large-order"}
-	restocked := storage.Alert{Key: "out_of_stock:qb-10", Type: "out_of_stock", SKU: "qb-10", Resolved: true, Count: 40}
+	review := storage.Alert{Key: "review:7", Type: alert.Review, OrderID: 7, SKU: "qb-10", Detail: "rule:large-order"}
+	restocked := storage.Alert{Key: "out_of_stock:qb-10", Type: alert.OutOfStock, SKU: "qb-10", Resolved: true, Count: 40}
 	tests := []struct {
 		lang  string
 		alert storage.Alert
 		want  string
 	}{
 		{"", review, "🔍 订单 #7（qb-10）待审核：rule:large-order\n[批准: /approve #7]  [退款: /refund #7]  [详情: /order #7]\n"},
-		{bot.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve #7]  [Refund: /refund #7]  [Details: /order #7]\n"},
+		{chat.LangEN, review, "🔍 Order #7 (qb-10) needs review: rule:large-order\n[Approve: /approve #7]  [Refund: /refund #7]  [Details: /order #7]\n"},
 		{"", restocked, "✅ 已补货：qb-10 现有库存 40。\n"},
-		{bot.LangEN, restocked, "✅ Restocked: qb-10 now has 40.\n"},
+		{chat.LangEN, restocked, "✅ Restocked: qb-10 now has 40.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang+"/"+tt.alert.Key, func(t *testing.T) {
-			b := bot.New(bot.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
+			b := operator.New(operator.Options{Language: tt.lang, Auth: Authorizer{Name: "ops"}})
 			out := &testkit.Buffer{}
 			c := New(b, strings.NewReader(""), out, "ops")
 			if _, err := c.Send(Dest, b.RenderAlert(tt.alert)); err != nil {
@@ -120,7 +122,7 @@ func TestAnnouncePrintsAlertsWithButtonsAsCommands(t *testing.T) {
 	}
 	t.Run("println", func(t *testing.T) {
 		out := &testkit.Buffer{}
-		New(bot.New(bot.Options{}), strings.NewReader(""), out, "ops").Println("#12 pending → delivered")
+		New(operator.New(operator.Options{}), strings.NewReader(""), out, "ops").Println("#12 pending → delivered")
 		if got := out.String(); got != "#12 pending → delivered\n" {
 			t.Errorf("Println printed %q", got)
 		}
@@ -156,7 +158,7 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot("")
 	s := run(t, b)
-	alert := b.RenderAlert(storage.Alert{Key: "review:9", Type: "review", OrderID: 9, SKU: "qb-10", Detail: "rule:large-order"})
+	alert := b.RenderAlert(storage.Alert{Key: "review:9", Type: alert.Review, OrderID: 9, SKU: "qb-10", Detail: "rule:large-order"})
 	const n = 40
 	var wg sync.WaitGroup
 	for range n {
@@ -187,13 +189,13 @@ func TestAnnounceWhileAnsweringKeepsMessagesWhole(t *testing.T) {
 func TestAuthorizerTrustsOnlyTheConsole(t *testing.T) {
 	a := Authorizer{Name: "ops"}
 	tests := []struct {
-		id     bot.Identity
+		id     chat.Identity
 		wantOK bool
 	}{
-		{bot.Identity{Platform: Platform, UserID: "ops"}, true},
-		{bot.Identity{Platform: Platform, UserID: "anyone"}, true},
-		{bot.Identity{Platform: "telegram", UserID: "ops"}, false},
-		{bot.Identity{Platform: "", UserID: "ops"}, false},
+		{chat.Identity{Platform: Platform, UserID: "ops"}, true},
+		{chat.Identity{Platform: Platform, UserID: "anyone"}, true},
+		{chat.Identity{Platform: "telegram", UserID: "ops"}, false},
+		{chat.Identity{Platform: "", UserID: "ops"}, false},
 	}
 	for _, tt := range tests {
 		op, ok := a.Operator(tt.id)
@@ -201,7 +203,7 @@ func TestAuthorizerTrustsOnlyTheConsole(t *testing.T) {
 			t.Errorf("Operator(%+v) ok = %v, want %v", tt.id, ok, tt.wantOK)
 			continue
 		}
-		if ok && (op.Name != "ops" || op.Role != bot.RoleAdmin) {
+		if ok && (op.Name != "ops" || op.Role != operator.RoleAdmin) {
 			t.Errorf("Operator(%+v) = %+v, want ops as admin", tt.id, op)
 		}
 	}

@@ -15,7 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -27,7 +28,7 @@ import (
 
 // The console is tested over the real engine and store, like bot's own tests.
 
-// cardsFile is shared with bot's tests; its numbers must never be printed.
+// cardsFile is shared with bot/operator's tests; its numbers must never be printed.
 const cardsFile = "cards-qb10.txt"
 
 // holdLarge holds orders over 500.00 yuan for review.
@@ -53,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(shop.Close)
 	store := testkit.NewStore(t, storage.Open)
-	now := time.Date(2025, 3, 14, 9, 30, 0, 0, bot.Shanghai())
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, chat.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	engine := processor.New(store, processor.Options{
 		Products: []config.Product{
@@ -111,8 +112,8 @@ func (f *fixture) waitStatus(id uint64, s storage.Status) {
 }
 
 // bot is the operator layer as cmd/cardflow wires it for the console.
-func (f *fixture) bot(lang string) *bot.Bot {
-	return bot.New(bot.Options{Engine: f.engine, Auth: Authorizer{Name: "ops"}, Language: lang,
+func (f *fixture) bot(lang string) *operator.Handler {
+	return operator.New(operator.Options{Engine: f.engine, Auth: Authorizer{Name: "ops"}, Language: lang,
 		RefundLimit: 100000, Log: zerolog.Nop()})
 }
 
@@ -126,7 +127,7 @@ type session struct {
 }
 
 // run starts Console.Run on a pipe; cleanup closes the pipe and waits for Run.
-func run(t *testing.T, b *bot.Bot) *session {
+func run(t *testing.T, b *operator.Handler) *session {
 	t.Helper()
 	pr, pw := io.Pipe()
 	s := &session{in: pw, out: &testkit.Buffer{}, done: make(chan error, 1)}

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/chat"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -19,7 +20,7 @@ import (
 // no link and no forged line.
 func TestHostileValuesReachTheTerminalInert(t *testing.T) {
 	f := newFixture(t)
-	b := f.bot(bot.LangEN)
+	b := f.bot(chat.LangEN)
 	s := run(t, b)
 	for i, v := range chatcheck.Hostile {
 		o := &storage.Order{ExternalID: fmt.Sprintf("H%d", i), Storefront: "shop", SKU: "qb-10" + v, Kind: "card", Quantity: 1,
@@ -30,7 +31,7 @@ func TestHostileValuesReachTheTerminalInert(t *testing.T) {
 		}
 		s.typeLine(t, fmt.Sprintf("/order #%d", o.ID))
 		s.waitOutput(t, fmt.Sprintf("Order #%d ·", o.ID))
-		if _, err := s.console.Send("", b.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: "review",
+		if _, err := s.console.Send("", b.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: alert.Review,
 			OrderID: o.ID, SKU: v, Detail: v})); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/storage"
 )
 
@@ -17,7 +18,7 @@ type panicOnce struct {
 	done atomic.Bool
 }
 
-func (a *panicOnce) Operator(id bot.Identity) (bot.Operator, bool) {
+func (a *panicOnce) Operator(id chat.Identity) (operator.Operator, bool) {
 	if a.done.CompareAndSwap(false, true) {
 		panic("authorizer bug")
 	}
@@ -29,7 +30,7 @@ func (a *panicOnce) Operator(id bot.Identity) (bot.Operator, bool) {
 // records the failure, and the next line is answered as usual.
 func TestAPanickingConsoleCommandIsAnsweredAuditedAndSurvived(t *testing.T) {
 	f := newFixture(t)
-	b := bot.New(bot.Options{Engine: f.engine, Auth: &panicOnce{Authorizer: Authorizer{Name: "ops"}}, Language: "zh", Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Engine: f.engine, Auth: &panicOnce{Authorizer: Authorizer{Name: "ops"}}, Language: "zh", Log: zerolog.Nop()})
 	s := run(t, b)
 	s.typeLine(t, "/pending")
 	s.waitOutput(t, "出错了")

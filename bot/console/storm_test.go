@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/pager"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
+
+	"github.com/rs/zerolog"
 )
 
 // TestAStormOfReviewPromptsIsFoldedIntoADigest: the console's sender, with
@@ -22,15 +25,15 @@ func TestAStormOfReviewPromptsIsFoldedIntoADigest(t *testing.T) {
 	f := newFixture(t)
 	b := f.bot("")
 	s := run(t, b)
-	sender := bot.NewSender(b, f.store, bot.SenderOptions{Dest: Dest, Chat: Dest, Channel: s.console, PerMinute: PerMinute})
-	notifier := bot.NewNotifier(b, f.store, []string{Dest}, bot.AlertPolicy{}, nil, sender.Kick)
+	sender := pager.NewSender(b, f.store, pager.SenderOptions{Dest: Dest, Chat: Dest, Channel: s.console, PerMinute: PerMinute})
+	notifier := pager.NewNotifier(b, f.store, []string{Dest}, pager.AlertPolicy{}, nil, sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { sender.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	raise := func(id uint64) {
 		t.Helper()
-		a := storage.Alert{Key: fmt.Sprintf("review:%d", id), Type: "review", OrderID: id, SKU: "qb-10", Detail: "rule:large-order"}
+		a := storage.Alert{Key: fmt.Sprintf("review:%d", id), Type: alert.Review, OrderID: id, SKU: "qb-10", Detail: "rule:large-order"}
 		if err := notifier.Deliver(ctx, &storage.Event{Alert: &a}); err != nil {
 			t.Fatal(err)
 		}

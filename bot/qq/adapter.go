@@ -23,7 +23,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tencent-connect/botgo/dto"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/storage"
 )
 
@@ -43,7 +44,7 @@ type Options struct {
 	AppID, Secret    string
 	APIURL, TokenURL string   // empty: QQ's own
 	Groups           []string // group_openids alerts go to
-	Bot              *ops.Bot
+	Bot              *operator.Handler
 	Store            *storage.Store
 	Log              zerolog.Logger
 	HTTPClient       *http.Client     // for the OpenAPI; a 10 s client when nil
@@ -53,17 +54,17 @@ type Options struct {
 	Alert func(storage.Alert) error
 }
 
-// Adapter is the QQ channel. It implements bot.Channel for the group
+// Adapter is the QQ channel. It implements chat.Channel for the group
 // destinations "qq:group:OPENID" and http.Handler for the webhook.
 type Adapter struct {
-	bot    *ops.Bot
-	store  *storage.Store
-	client *client
-	secret string
-	groups []string
-	log    zerolog.Logger
-	now    func() time.Time
-	alert  func(storage.Alert) error
+	handler *operator.Handler
+	store   *storage.Store
+	client  *client
+	secret  string
+	groups  []string
+	log     zerolog.Logger
+	now     func() time.Time
+	alert   func(storage.Alert) error
 
 	wake       chan struct{}   // a new inbound event is stored
 	configured map[string]bool // the configured groups' chats, never evicted (chats.go)
@@ -94,7 +95,7 @@ func New(o Options) *Adapter {
 	for _, g := range o.Groups {
 		configured["group:"+g] = true
 	}
-	return &Adapter{bot: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
+	return &Adapter{handler: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
 		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now, alert: o.Alert,
 		wake: make(chan struct{}, 1), configured: configured, windows: map[string]*window{}, active: map[string]time.Time{},
 		kicks: map[string]func(){}}
@@ -113,9 +114,9 @@ func (a *Adapter) Dests() []string {
 func ChatOf(dest string) string { return strings.TrimPrefix(dest, "qq:") }
 
 // OnWindow registers what wakes the sender of a chat when a window opens.
-func (a *Adapter) OnWindow(chat string, kick func()) {
+func (a *Adapter) OnWindow(chatID string, kick func()) {
 	a.mu.Lock()
-	a.kicks[chat] = kick
+	a.kicks[chatID] = kick
 	a.mu.Unlock()
 }
 
@@ -127,9 +128,9 @@ func (a *Adapter) wakeInbox() {
 }
 
 // kick wakes the sender of a chat: a window is open.
-func (a *Adapter) kick(chat string) {
+func (a *Adapter) kick(chatID string) {
 	a.mu.Lock()
-	kick := a.kicks[chat]
+	kick := a.kicks[chatID]
 	a.mu.Unlock()
 	if kick != nil {
 		kick()
@@ -137,10 +138,10 @@ func (a *Adapter) kick(chat string) {
 }
 
 // take reserves the next reply on a chat's window.
-func (a *Adapter) take(chat string) (msgID, eventID string, seq uint32, ok bool) {
+func (a *Adapter) take(chatID string) (msgID, eventID string, seq uint32, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	w := a.windows[chat]
+	w := a.windows[chatID]
 	if w == nil || w.used >= repliesPerMsg || !a.now().Before(w.expires) {
 		return "", "", 0, false
 	}
@@ -149,65 +150,65 @@ func (a *Adapter) take(chat string) (msgID, eventID string, seq uint32, ok bool)
 }
 
 // spend marks a chat's window used up (QQ said so).
-func (a *Adapter) spend(chat string) {
+func (a *Adapter) spend(chatID string) {
 	a.mu.Lock()
-	if w := a.windows[chat]; w != nil {
+	if w := a.windows[chatID]; w != nil {
 		w.used = repliesPerMsg
 	}
 	a.mu.Unlock()
 }
 
-// Send implements bot.Channel: a reply in the chat's open window, else an
-// active message where the group allows them, else bot.ErrNoWindow (the
+// Send implements chat.Channel: a reply in the chat's open window, else an
+// active message where the group allows them, else chat.ErrNoWindow (the
 // message stays queued until an operator opens a window).
-func (a *Adapter) Send(chat string, r ops.Reply) (string, error) {
+func (a *Adapter) Send(chatID string, r chat.Reply) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
 	for range repliesPerMsg + 3 { // windows used up under us, or buttons refused
-		msgID, eventID, seq, ok := a.take(chat)
+		msgID, eventID, seq, ok := a.take(chatID)
 		if !ok {
-			if !a.mayPush(chat) {
-				return "", ops.ErrNoWindow
+			if !a.mayPush(chatID) {
+				return "", chat.ErrNoWindow
 			}
 		}
-		id, err := a.post(ctx, chat, r, msgID, eventID, seq)
+		id, err := a.post(ctx, chatID, r, msgID, eventID, seq)
 		switch code := errCode(err); {
 		case err == nil:
 			if !ok {
-				a.log.Info().Str("chat", chat).Msg("active push works in this group")
+				a.log.Info().Str("chat", chatID).Msg("active push works in this group")
 			}
 			return id, nil
 		case !ok && (code == codeActiveRefused || code == codeActiveRefused2):
 			a.mu.Lock()
-			a.refuseActive(chat, a.now().Add(activeRetry))
+			a.refuseActive(chatID, a.now().Add(activeRetry))
 			a.mu.Unlock()
-			return "", ops.ErrNoWindow
+			return "", chat.ErrNoWindow
 		case code == codeDuplicateSeq:
 			return "", nil // an earlier try with this seq went out (its answer was lost)
 		case code == codeReplyLimit || code == codeHandleUnknown || code == codeHandleExpired:
-			a.spend(chat)
+			a.spend(chatID)
 		case code == codeMarkdownRefused || code == codeKeyboardRefused:
 			a.degrade(code)
 		default:
 			return "", err
 		}
 	}
-	return "", ops.ErrNoWindow
+	return "", chat.ErrNoWindow
 }
 
-// Edit implements bot.Channel: QQ cannot edit a message, so the sender
+// Edit implements chat.Channel: QQ cannot edit a message, so the sender
 // posts the new text instead.
-func (a *Adapter) Edit(string, string, ops.Reply) error { return ops.ErrGone }
+func (a *Adapter) Edit(string, string, chat.Reply) error { return chat.ErrGone }
 
 // mayPush says whether to try an active message in a chat: groups only,
 // and not while a refusal is recent.
-func (a *Adapter) mayPush(chat string) bool {
-	if !strings.HasPrefix(chat, "group:") {
+func (a *Adapter) mayPush(chatID string) bool {
+	if !strings.HasPrefix(chatID, "group:") {
 		return false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.now().After(a.active[chat])
+	return a.now().After(a.active[chatID])
 }
 
 // degrade steps down from buttons to markdown to plain text, for good:
@@ -228,13 +229,13 @@ func (a *Adapter) degrade(code int) {
 	}
 }
 
-func (a *Adapter) post(ctx context.Context, chat string, r ops.Reply, msgID, eventID string, seq uint32) (string, error) {
+func (a *Adapter) post(ctx context.Context, chatID string, r chat.Reply, msgID, eventID string, seq uint32) (string, error) {
 	a.mu.Lock()
 	level := a.level
 	a.mu.Unlock()
-	m := render(r, level, a.bot.Lang())
+	m := render(r, level, a.handler.Lang())
 	m.MsgID, m.EventID, m.MsgSeq = msgID, eventID, seq
-	return a.client.send(ctx, chat, m)
+	return a.client.send(ctx, chatID, m)
 }
 
 // inbound is the part of QQ's message events the adapter reads (botgo
@@ -250,10 +251,10 @@ type inbound struct {
 }
 
 // handle acts on one stored event. A panic in it is recovered, logged and
-// audited (bot.Recover), the sender is told 出错了, and handle reports it.
+// audited (operator.Recover), the sender is told 出错了, and handle reports it.
 func (a *Adapter) handle(ctx context.Context, body []byte) (panicked bool, err error) {
 	ev, in := a.describe(body)
-	defer a.bot.Recover(in, func() {
+	defer a.handler.Recover(in, func() {
 		panicked = true
 		a.replyInternal(ev.chat)
 	})
@@ -276,18 +277,18 @@ func (a *Adapter) act(ctx context.Context, body []byte) error {
 		if err := json.Unmarshal(p.D, &m); err != nil || m.ID == "" {
 			return errMalformed
 		}
-		chat, from, expires := "c2c:"+m.Author.UserOpenID, ops.Identity{Platform: "qq", UserID: "c2c/" + m.Author.UserOpenID}, c2cWindow
+		chatID, from, expires := "c2c:"+m.Author.UserOpenID, chat.Identity{Platform: "qq", UserID: "c2c/" + m.Author.UserOpenID}, c2cWindow
 		if p.Type == "GROUP_AT_MESSAGE_CREATE" {
 			if m.GroupOpenID == "" || m.Author.MemberOpenID == "" {
 				return errMalformed
 			}
-			chat, from, expires = "group:"+m.GroupOpenID, ops.Identity{Platform: "qq", UserID: m.GroupOpenID + "/" + m.Author.MemberOpenID}, groupWindow
+			chatID, from, expires = "group:"+m.GroupOpenID, chat.Identity{Platform: "qq", UserID: m.GroupOpenID + "/" + m.Author.MemberOpenID}, groupWindow
 		} else if m.Author.UserOpenID == "" {
 			return errMalformed
 		}
 		text := strings.TrimSpace(m.Content)
-		a.openReply(chat, &window{msgID: m.ID, expires: a.now().Add(expires)}, func() {
-			a.command(ctx, chat, from, text)
+		a.openReply(chatID, &window{msgID: m.ID, expires: a.now().Add(expires)}, func() {
+			a.command(ctx, chatID, from, text)
 		})
 	case "INTERACTION_CREATE":
 		var in dto.Interaction
@@ -303,38 +304,38 @@ func (a *Adapter) act(ctx context.Context, body []byte) error {
 
 // openReply answers an inbound message first (the operator is waiting for
 // it), then lets the chat's sender use what is left of the window.
-func (a *Adapter) openReply(chat string, w *window, answer func()) {
+func (a *Adapter) openReply(chatID string, w *window, answer func()) {
 	a.mu.Lock()
-	a.setWindow(chat, w)
+	a.setWindow(chatID, w)
 	a.mu.Unlock()
 	answer()
-	a.kick(chat)
+	a.kick(chatID)
 }
 
 // command hands an operator's text to the operator layer and replies. An
 // empty text — an @-mention alone, a message that is only an image — has
 // opened the chat's window, which is all it can mean.
-func (a *Adapter) command(ctx context.Context, chat string, from ops.Identity, text string) {
+func (a *Adapter) command(ctx context.Context, chatID string, from chat.Identity, text string) {
 	fields := strings.Fields(text)
 	if len(fields) == 0 {
 		return
 	}
 	if strings.EqualFold(fields[0], "/inbox") {
-		a.reply(chat, a.inboxReply(chat))
+		a.reply(chatID, a.inboxReply(chatID))
 		return
 	}
-	r, ok := a.bot.Handle(ctx, ops.Message{From: from, Text: text, Private: strings.HasPrefix(chat, "c2c:")})
+	r, ok := a.handler.Handle(ctx, chat.Message{From: from, Text: text, Private: strings.HasPrefix(chatID, "c2c:")})
 	if !ok {
 		return
 	}
-	a.reply(chat, r)
+	a.reply(chatID, r)
 }
 
 // inboxReply says how much waits for the chat; its sender then sends it.
-func (a *Adapter) inboxReply(chat string) ops.Reply {
+func (a *Adapter) inboxReply(chatID string) chat.Reply {
 	n := 0
-	_ = a.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:" + chat); return nil })
-	return ops.Reply{Text: ops.T(a.bot.Lang(), "qq_inbox", n)}
+	_ = a.store.View(func(tx *storage.Tx) error { n = tx.Chat().Count("qq:" + chatID); return nil })
+	return chat.Reply{Text: chat.T(a.handler.Lang(), "qq_inbox", n)}
 }
 
 // NextBatch is the data of the button that asks for more of the queue.
@@ -354,40 +355,40 @@ func (a *Adapter) click(ctx context.Context, eventID string, in *dto.Interaction
 	if in.Data != nil {
 		_ = json.Unmarshal(in.Data.Resolved, &resolved)
 	}
-	chat, from := "c2c:"+in.UserOpenID, ops.Identity{Platform: "qq", UserID: "c2c/" + in.UserOpenID}
+	chatID, from := "c2c:"+in.UserOpenID, chat.Identity{Platform: "qq", UserID: "c2c/" + in.UserOpenID}
 	expires := c2cWindow
 	if in.GroupOpenID != "" {
-		chat, from = "group:"+in.GroupOpenID, ops.Identity{Platform: "qq", UserID: in.GroupOpenID + "/" + in.GroupMemberOpenID}
+		chatID, from = "group:"+in.GroupOpenID, chat.Identity{Platform: "qq", UserID: in.GroupOpenID + "/" + in.GroupMemberOpenID}
 		expires = groupWindow
 	}
-	a.openReply(chat, &window{eventID: eventID, expires: a.now().Add(expires)}, func() {
+	a.openReply(chatID, &window{eventID: eventID, expires: a.now().Add(expires)}, func() {
 		if resolved.ButtonData == NextBatch || resolved.ButtonData == "" {
 			return // the window is what the press was for
 		}
-		r := a.bot.HandlePress(ctx, ops.Press{From: from, Data: resolved.ButtonData})
-		a.reply(chat, r)
+		r := a.handler.HandlePress(ctx, chat.Press{From: from, Data: resolved.ButtonData})
+		a.reply(chatID, r)
 	})
 }
 
 // replyInternal tells a chat that its last message failed, where a chat
 // is known.
-func (a *Adapter) replyInternal(chat string) {
-	if chat != "" {
-		a.reply(chat, ops.Reply{Text: ops.T(a.bot.Lang(), "internal")})
+func (a *Adapter) replyInternal(chatID string) {
+	if chatID != "" {
+		a.reply(chatID, chat.Reply{Text: chat.T(a.handler.Lang(), "internal")})
 	}
 }
 
 // reply sends an answer in the chat's window; with none left it is logged
 // (the operator can ask again).
-func (a *Adapter) reply(chat string, r ops.Reply) {
+func (a *Adapter) reply(chatID string, r chat.Reply) {
 	if r.Text == "" {
 		return
 	}
-	if _, err := a.Send(chat, r); err != nil {
-		if errors.Is(err, ops.ErrNoWindow) {
-			a.log.Warn().Str("chat", chat).Msg("qq reply window used up; answer not sent")
+	if _, err := a.Send(chatID, r); err != nil {
+		if errors.Is(err, chat.ErrNoWindow) {
+			a.log.Warn().Str("chat", chatID).Msg("qq reply window used up; answer not sent")
 			return
 		}
-		a.log.Warn().Err(err).Str("chat", chat).Msg("qq reply failed")
+		a.log.Warn().Err(err).Str("chat", chatID).Msg("qq reply failed")
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"cardflow/bot/bind"
+	"cardflow/bot/pager"
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/storefront"
@@ -68,17 +69,17 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 		Screen:      holdAll{}, Alerts: relay, Log: zerolog.Nop(),
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
-	trap := &trapAuth{Authorizer: ops.NewBound(binds, roster)}
-	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	trap := &trapAuth{Authorizer: operator.NewBound(binds, roster)}
+	b := operator.New(operator.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: operator.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)
 	t.Cleanup(hook.Close)
 	fake.SetWebhook(hook.URL)
 	dest := ad.Dests()[0]
-	sender := ops.NewSender(b, store, ops.SenderOptions{Dest: dest, Chat: ChatOf(dest), Channel: ad, NextBatch: NextBatch})
+	sender := pager.NewSender(b, store, pager.SenderOptions{Dest: dest, Chat: ChatOf(dest), Channel: ad, NextBatch: NextBatch})
 	ad.OnWindow(ChatOf(dest), sender.Kick)
-	relay.to = ops.NewNotifier(b, store, []string{dest}, ops.AlertPolicy{RepeatInterval: time.Hour}, nil, sender.Kick)
+	relay.to = pager.NewNotifier(b, store, []string{dest}, pager.AlertPolicy{RepeatInterval: time.Hour}, nil, sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := engine.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 }
 
 // relay forwards the engine's alerts to the notifier built after it.
-type relay struct{ to *ops.Notifier }
+type relay struct{ to *pager.Notifier }
 
 func (r *relay) Deliver(ctx context.Context, ev *storage.Event) error { return r.to.Deliver(ctx, ev) }
 

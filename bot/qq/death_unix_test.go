@@ -16,7 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/testkit"
@@ -33,7 +34,7 @@ const childDirEnv = "CARDFLOW_QQ_CHILD_DIR"
 // kill or a fatal runtime error would: nothing below it can recover.
 type killer struct{}
 
-func (killer) Operator(ops.Identity) (ops.Operator, bool) {
+func (killer) Operator(chat.Identity) (operator.Operator, bool) {
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // the signal is on its way
 }
@@ -104,7 +105,7 @@ func TestQQChildDrainsTheInboundQueue(t *testing.T) {
 	defer fake.Close()
 	engine := processor.New(s, processor.Options{
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}}, Log: zerolog.Nop()})
-	b := ops.New(ops.Options{Engine: engine, Auth: killer{}, Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Engine: engine, Auth: killer{}, Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Bot: b, Store: s, Log: zerolog.Nop()})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/testkit"
@@ -46,7 +46,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 	f.Cleanup(engine.Stop)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleAdmin}}
 	binds := bind.New(store, nil)
-	b := ops.New(ops.Options{Engine: engine, Bindings: binds, Auth: ops.NewBound(binds, roster), Roster: ops.Roster(roster), Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Engine: engine, Bindings: binds, Auth: operator.NewBound(binds, roster), Roster: operator.Roster(roster), Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(a)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	ops "cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/storage"
 )
 
@@ -17,7 +19,7 @@ import (
 const maxAttempts = 3
 
 // alertKey is the alert raised when an event is set aside.
-const alertKey = ops.AlertInboundParked + ":qq"
+const alertKey = string(alert.InboundParked) + ":qq"
 
 // Run acts on stored inbound events until ctx ends.
 func (a *Adapter) Run(ctx context.Context) error {
@@ -89,7 +91,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 	}
 	if !begin {
 		ev, in := a.describe(body)
-		a.bot.Failed(in, ops.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
+		a.handler.Failed(in, operator.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
 		if ev.window != nil { // the sender may still be waiting: answer in the event's own window
 			a.mu.Lock()
 			a.setWindow(ev.chat, ev.window)
@@ -125,7 +127,7 @@ func (a *Adapter) setAside(seq uint64, typ, why string) bool {
 	if a.alert == nil {
 		return true
 	}
-	if err := a.alert(storage.Alert{Key: alertKey, Type: ops.AlertInboundParked, Target: "QQ", Detail: typ}); err != nil {
+	if err := a.alert(storage.Alert{Key: alertKey, Type: alert.InboundParked, Target: "QQ", Detail: typ}); err != nil {
 		a.log.Error().Err(err).Msg("raise qq event alert")
 		return true
 	}
@@ -152,7 +154,7 @@ func (a *Adapter) resolveAlert() {
 	if !open {
 		return
 	}
-	if err := a.alert(storage.Alert{Key: alertKey, Type: ops.AlertInboundParked, Target: "QQ", Resolved: true}); err != nil {
+	if err := a.alert(storage.Alert{Key: alertKey, Type: alert.InboundParked, Target: "QQ", Resolved: true}); err != nil {
 		a.log.Error().Err(err).Msg("resolve qq event alert")
 		return
 	}
@@ -165,13 +167,13 @@ func (a *Adapter) resolveAlert() {
 type event struct {
 	id, typ string
 	chat    string // "group:OPENID" or "c2c:OPENID"; "" when unknown
-	from    ops.Identity
+	from    chat.Identity
 	window  *window // the reply window the event opens; nil when it opens none
 }
 
 // describe reads an event's id, type, chat, sender and reply window, for
 // the record and for an answer; what it cannot read stays empty.
-func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
+func (a *Adapter) describe(body []byte) (event, *operator.Inbound) {
 	var p struct {
 		ID   string `json:"id"`
 		Type string `json:"t"`
@@ -187,7 +189,7 @@ func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 		} `json:"d"`
 	}
 	_ = json.Unmarshal(body, &p)
-	ev := event{id: p.ID, typ: p.Type, from: ops.Identity{Platform: "qq"}}
+	ev := event{id: p.ID, typ: p.Type, from: chat.Identity{Platform: "qq"}}
 	member, user := p.D.Author.MemberOpenID, p.D.Author.UserOpenID
 	if p.Type == "INTERACTION_CREATE" {
 		member, user = p.D.GroupMemberOpenID, p.D.UserOpenID
@@ -206,5 +208,5 @@ func (a *Adapter) describe(body []byte) (event, *ops.Inbound) {
 	case (p.Type == "GROUP_AT_MESSAGE_CREATE" || p.Type == "C2C_MESSAGE_CREATE") && p.D.ID != "":
 		ev.window = &window{msgID: p.D.ID, expires: a.now().Add(expires)}
 	}
-	return ev, &ops.Inbound{From: ev.from, Ref: "qq:" + ev.id}
+	return ev, &operator.Inbound{From: ev.from, Ref: "qq:" + ev.id}
 }

@@ -10,7 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -18,11 +19,11 @@ import (
 // trapAuth is the harness's authorizer; once armed it panics on its next
 // lookup, standing in for any bug below the adapter.
 type trapAuth struct {
-	ops.Authorizer
+	operator.Authorizer
 	armed atomic.Bool
 }
 
-func (a *trapAuth) Operator(id ops.Identity) (ops.Operator, bool) {
+func (a *trapAuth) Operator(id chat.Identity) (operator.Operator, bool) {
 	if a.armed.CompareAndSwap(true, false) {
 		panic("authorizer bug")
 	}
@@ -122,7 +123,7 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 func TestQQCapsTheChatsItRemembers(t *testing.T) {
 	clock := testkit.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: testkit.NewStore(t, storage.Open),
-		Bot: ops.New(ops.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: clock.Now})
+		Bot: operator.New(operator.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: clock.Now})
 	ctx := context.Background()
 	say := func(typ, d string) {
 		t.Helper()

@@ -10,7 +10,8 @@ import (
 	"github.com/tencent-connect/botgo/dto"
 	"github.com/tencent-connect/botgo/dto/keyboard"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // Rendering levels: what the platform lets this bot send.
@@ -28,12 +29,12 @@ const buttonsPerRow = 2
 // a buyer's or a supplier's text, which the operator layer has already
 // made inert (no control characters, no links) — can become a link, a
 // tag such as <qqbot-cmd-input>, emphasis, a heading or a list.
-func render(r ops.Reply, level int, lang string) *dto.MessageToCreate {
+func render(r chat.Reply, level int, lang string) *dto.MessageToCreate {
 	text := r.Text
 	if r.Photo != nil {
 		// Charts need QQ's rich-media upload, which this channel does not
 		// do; the figures are in the text.
-		text += "\n" + ops.T(lang, "qq_no_chart")
+		text += "\n" + chat.T(lang, "qq_no_chart")
 	}
 	if level >= levelMarkdown && len(r.Buttons) > 0 {
 		lines := make([]string, 0, len(r.Buttons))
@@ -42,15 +43,15 @@ func render(r ops.Reply, level int, lang string) *dto.MessageToCreate {
 				lines = append(lines, fmt.Sprintf("%s → /inbox", b.Label))
 				continue
 			}
-			if cmd := ops.ButtonCommand(b.Data); cmd != "" {
+			if cmd := operator.ButtonCommand(b.Data); cmd != "" {
 				lines = append(lines, fmt.Sprintf("%s → %s", b.Label, cmd))
 			}
 		}
 		if len(lines) > 0 {
-			text += "\n" + ops.T(lang, "qq_type_commands") + "\n" + strings.Join(lines, "\n")
+			text += "\n" + chat.T(lang, "qq_type_commands") + "\n" + strings.Join(lines, "\n")
 		}
 	}
-	text = ops.Clean(ops.Reply{Text: text}).Text // messages queued by an older version were not cleaned
+	text = chat.Clean(chat.Reply{Text: text}).Text // messages queued by an older version were not cleaned
 	if level == levelText {
 		return &dto.MessageToCreate{MsgType: dto.TextMsg, Content: text}
 	}
@@ -119,7 +120,7 @@ func listNumber(s string) int {
 	return 0
 }
 
-func rows(buttons []ops.Button) []*keyboard.Row {
+func rows(buttons []chat.Button) []*keyboard.Row {
 	var out []*keyboard.Row
 	for i, b := range buttons {
 		if i%buttonsPerRow == 0 {

@@ -7,7 +7,9 @@ import (
 
 	"github.com/tencent-connect/botgo/dto"
 
-	ops "cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
@@ -68,19 +70,18 @@ func TestHostileValuesCannotMarkUpQQMessages(t *testing.T) {
 // hostile values as markdown with buttons, markdown with typed commands
 // and plain text.
 func TestRenderedAlertsAreInertAtEveryLevel(t *testing.T) {
-	for _, lang := range []string{ops.LangZH, ops.LangEN} {
-		b := ops.New(ops.Options{Language: lang})
+	for _, lang := range []string{chat.LangZH, chat.LangEN} {
+		b := operator.New(operator.Options{Language: lang})
 		for _, v := range chatcheck.Hostile {
-			for _, typ := range []string{"review", "order_failed", "callback_failing", "supplier_down", "balance_low",
-				"out_of_stock", "low_stock", "duplicate_card", "backlog", "config_reload", "reconcile", "supplier_verifying", "other"} {
+			for _, typ := range append(alert.Kinds(), "other") {
 				// A supplier's name is the config's, and so are the keys
 				// of the alerts with a Silence button: buttons carry them
 				// as data. Everything else may come from an order.
-				target, key := v, typ+":"+v
-				if typ == "supplier_down" || typ == "duplicate_card" || typ == "supplier_verifying" {
-					target, key = "fulu", typ+":fulu"
+				target, key := v, string(typ)+":"+v
+				if typ == alert.SupplierDown || typ == alert.DuplicateCard || typ == alert.SupplierVerifying {
+					target, key = "fulu", string(typ)+":fulu"
 				}
-				if typ == "backlog" {
+				if typ == alert.Backlog {
 					key = "backlog:outbox"
 				}
 				r := b.RenderAlert(storage.Alert{Key: key, Type: typ, OrderID: 7, SKU: v, Target: target, Detail: v})

@@ -12,12 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"cardflow/processor/health"
-
-	"cardflow/processor"
-	"cardflow/processor/outbox"
-	"cardflow/report"
-	"cardflow/rules"
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -44,34 +39,34 @@ var (
 // alertTargets is the fixed list of alert types, each with what its keys
 // name after "type:": a sku, a supplier, a storefront, the outbox, or ""
 // for keys that only exist once raised (an order, a day).
-var alertTargets = map[string]string{
-	processor.AlertOutOfStock:    "sku",
-	processor.AlertLowStock:      "sku",
-	health.AlertSupplierDown:     "supplier",
-	health.AlertBalanceLow:       "supplier",
-	health.AlertVerifying:        "supplier",
-	outbox.AlertCallbackFailing:  "storefront",
-	outbox.AlertBacklog:          "outbox",
-	processor.AlertDuplicateCard: "",
-	report.AlertReconcile:        "",
-	rules.AlertConfigReload:      "",
-	processor.AlertReview:        "",
-	processor.AlertOrderFailed:   "",
-	rules.AlertRuleOff:           "",
-	processor.AlertInboundParked: "",
+var alertTargets = map[alert.Kind]string{
+	alert.OutOfStock:        "sku",
+	alert.LowStock:          "sku",
+	alert.SupplierDown:      "supplier",
+	alert.BalanceLow:        "supplier",
+	alert.SupplierVerifying: "supplier",
+	alert.CallbackFailing:   "storefront",
+	alert.Backlog:           "outbox",
+	alert.DuplicateCard:     "",
+	alert.Reconcile:         "",
+	alert.ConfigReload:      "",
+	alert.Review:            "",
+	alert.OrderFailed:       "",
+	alert.RuleOff:           "",
+	alert.InboundParked:     "",
 }
 
 // IsAlertType reports whether s names a type of alert: silencing it mutes
 // every alert of the type.
 func IsAlertType(s string) bool {
-	_, ok := alertTargets[s]
+	_, ok := alertTargets[alert.Kind(s)]
 	return ok
 }
 
 // Silenceable reports whether alerts of a type may be muted at all: review
 // prompts and failed orders may not.
-func Silenceable(typ string) bool {
-	return typ != processor.AlertReview && typ != processor.AlertOrderFailed
+func Silenceable(typ alert.Kind) bool {
+	return typ != alert.Review && typ != alert.OrderFailed
 }
 
 // Known are the configured names an alert key may target.
@@ -139,11 +134,11 @@ func (s *Silencer) Silence(actor storage.Actor, key string, d time.Duration) (ti
 
 func (s *Silencer) silenceable(tx *storage.Tx, key string, d time.Duration) error {
 	typ, target, exact := strings.Cut(key, ":")
-	kind, known := alertTargets[typ]
+	kind, known := alertTargets[alert.Kind(typ)]
 	switch {
 	case !known:
 		return ErrUnknownAlert
-	case !Silenceable(typ):
+	case !Silenceable(alert.Kind(typ)):
 		return ErrNotSilenceable
 	case d <= 0 || d > MaxSilence || (!exact && d > MaxTypeSilence):
 		return ErrSilenceTooLong

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -29,7 +29,7 @@ func (f *fixture) audited() []storage.AuditEntry {
 // Telegram can send (16–256 of A-Z a-z 0-9 _ -); built in code without
 // one, the adapter is refused, so no handler ever runs open.
 func TestWebhookModeWithoutASecretIsRefused(t *testing.T) {
-	b := ops.New(ops.Options{Language: "zh"})
+	b := operator.New(operator.Options{Language: "zh"})
 	for _, tc := range []struct {
 		name, secret string
 	}{
@@ -141,7 +141,7 @@ func TestCommandsAreTakenOnlyFromTheGroupsAndOperatorsPrivateChats(t *testing.T)
 // failure under alice's Telegram id.
 func TestAPanickingTelegramUpdateIsAnsweredAndAudited(t *testing.T) {
 	f := newFixture(t)
-	f.ad.ops = ops.New(ops.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh"})
+	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh"})
 	f.start()
 	f.fake.SendText(group, aliceUID, "/pending")
 	f.settle(1)

@@ -13,7 +13,8 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // maxDownload is what the Bot API lets a bot download.
@@ -39,7 +40,7 @@ func (a *Adapter) onDocument(ctx context.Context, m *models.Message) {
 	if !ok {
 		return
 	}
-	if name, _, _ := ops.ParseCommand(caption); name != "import" {
+	if name, _, _ := operator.ParseCommand(caption); name != "import" {
 		return
 	}
 	if !importExts[strings.ToLower(path.Ext(m.Document.FileName))] {
@@ -49,15 +50,15 @@ func (a *Adapter) onDocument(ctx context.Context, m *models.Message) {
 	}
 	body := &download{a: a, ctx: ctx, doc: m.Document}
 	defer body.Close()
-	r, ok := a.ops.HandleImport(ctx, identity(m.From), caption, body)
+	r, ok := a.handler.HandleImport(ctx, identity(m.From), caption, body)
 	if !ok {
 		return
 	}
 	switch {
 	case body.tooBig:
-		r = ops.Reply{Text: tooBig[0]}
-		if a.ops.Lang() == ops.LangEN {
-			r = ops.Reply{Text: tooBig[1]}
+		r = chat.Reply{Text: tooBig[0]}
+		if a.handler.Lang() == chat.LangEN {
+			r = chat.Reply{Text: tooBig[1]}
 		}
 	case body.err != nil:
 		a.log.Warn().Err(body.err).Int64("chat", m.Chat.ID).Int64("read", body.n).Msg("import file download failed")

@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -142,7 +142,7 @@ func FuzzTelegramUpdate(f *testing.F) {
 
 		entries, _ := auditedAfter(t, fx, audited)
 		for _, e := range entries {
-			if e.Outcome == ops.OutcomePanic {
+			if e.Outcome == operator.OutcomePanic {
 				t.Fatalf("handling %s panicked: %+v", body, e)
 			}
 		}

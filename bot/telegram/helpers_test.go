@@ -15,7 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/alert"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/config"
 	"cardflow/internal/money"
@@ -41,20 +43,20 @@ const (
 	strangerUID int64 = 999
 )
 
-// cardsFile is shared with bot's tests; its numbers must never be sent.
+// cardsFile is shared with bot/operator's tests; its numbers must never be sent.
 const cardsFile = "cards-qb10.txt"
 
-type testAuth map[string]ops.Operator
+type testAuth map[string]operator.Operator
 
-func (a testAuth) Operator(id ops.Identity) (ops.Operator, bool) {
+func (a testAuth) Operator(id chat.Identity) (operator.Operator, bool) {
 	op, ok := a[id.Platform+"/"+id.UserID]
 	return op, ok
 }
 
 var operators = testAuth{
-	"telegram/100": {Name: "vera", Role: ops.RoleViewer},
-	"telegram/200": {Name: "alice", Role: ops.RoleOperator},
-	"telegram/300": {Name: "carol", Role: ops.RoleAdmin},
+	"telegram/100": {Name: "vera", Role: operator.RoleViewer},
+	"telegram/200": {Name: "alice", Role: operator.RoleOperator},
+	"telegram/300": {Name: "carol", Role: operator.RoleAdmin},
 }
 
 // holdLarge holds orders over 500.00 yuan for review.
@@ -96,7 +98,7 @@ type fixture struct {
 	engine  *processor.Engine
 	alerts  *forward
 	fake    *tgfake.Server
-	ops     *ops.Bot
+	ops     *operator.Handler
 	ad      *Adapter
 	logs    *testkit.Buffer
 	secrets []string
@@ -114,7 +116,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	shop := newShop(t)
 	store := testkit.NewStore(t, storage.Open)
 	f.store = store
-	now := time.Date(2025, 3, 14, 9, 30, 0, 0, ops.Shanghai())
+	now := time.Date(2025, 3, 14, 9, 30, 0, 0, chat.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	f.engine = processor.New(store, processor.Options{
 		Products: []config.Product{
@@ -149,7 +151,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	f.fake.SetUser(strangerUID, "Mallory", "mallory")
 
 	log := zerolog.New(f.logs)
-	f.ops = ops.New(ops.Options{Engine: f.engine, Auth: operators, Language: "zh", RefundLimit: 100000, Log: log})
+	f.ops = operator.New(operator.Options{Engine: f.engine, Auth: operators, Language: "zh", RefundLimit: 100000, Log: log})
 	o := Options{Token: token, ServerURL: f.fake.URL(), Groups: []int64{group}, Bot: f.ops, Log: log,
 		PollTimeout: 2 * time.Second}
 	for _, c := range change {
@@ -266,7 +268,7 @@ func (f *fixture) stock() int {
 // sender would, and returns its message id.
 func (f *fixture) prompt(o *storage.Order) int {
 	f.t.Helper()
-	r := f.ops.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: "review", OrderID: o.ID,
+	r := f.ops.RenderAlert(storage.Alert{Key: fmt.Sprintf("review:%d", o.ID), Type: alert.Review, OrderID: o.ID,
 		SKU: o.SKU, Detail: o.Reason})
 	id, err := f.ad.Send(fmt.Sprint(group), r)
 	if err != nil {

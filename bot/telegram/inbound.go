@@ -11,12 +11,13 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 )
 
 // dispatch handles one update, if it comes from a chat the operators use
 // (see from). The SDK runs it in a goroutine of its own, so a panic here
-// would end the process: it is recovered, logged and audited (bot.Recover),
+// would end the process: it is recovered, logged and audited (operator.Recover),
 // and the sender is told 出错了 — a press by its answer, a message by a
 // reply. The update counts as consumed either way: Telegram does not send
 // it again.
@@ -29,10 +30,10 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 	if u == nil {
 		return
 	}
-	in := &ops.Inbound{From: ops.Identity{Platform: Platform}, Ref: "telegram:update:" + strconv.FormatInt(u.ID, 10),
+	in := &operator.Inbound{From: chat.Identity{Platform: Platform}, Ref: "telegram:update:" + strconv.FormatInt(u.ID, 10),
 		Clean: a.redact.Replace}
 	var answer func() // how to tell the sender, once the update is known to count
-	defer a.ops.Recover(in, func() {
+	defer a.handler.Recover(in, func() {
 		if answer != nil {
 			answer()
 		}
@@ -44,8 +45,8 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 	case u.CallbackQuery != nil:
 		q := u.CallbackQuery
 		in.From = identity(&q.From)
-		chat, _ := pressedMessage(q)
-		if !a.from(chat, &q.From) {
+		chatID, _ := pressedMessage(q)
+		if !a.from(chatID, &q.From) {
 			return
 		}
 		a.onPress(ctx, q) // answers the press itself, also on a panic
@@ -59,7 +60,7 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 			return
 		}
 		answer = func() {
-			a.reply(ctx, m.Chat.ID, m.ID, ops.Reply{Text: ops.T(a.ops.Lang(), "internal")}, "internal error")
+			a.reply(ctx, m.Chat.ID, m.ID, chat.Reply{Text: chat.T(a.handler.Lang(), "internal")}, "internal error")
 		}
 		a.onMessage(ctx, m)
 	}
@@ -70,15 +71,15 @@ func (a *Adapter) dispatch(ctx context.Context, _ *tg.Bot, u *models.Update) {
 // or in a configured operator's private chat. Anything else — another
 // group the bot was added to, a stranger writing to the bot — is ignored
 // without an answer or an audit entry.
-func (a *Adapter) from(chat models.Chat, user *models.User) bool {
+func (a *Adapter) from(in models.Chat, user *models.User) bool {
 	var ok bool
-	if chat.Type == models.ChatTypePrivate {
-		ok = chat.ID == user.ID && a.ops.IsOperator(identity(user))
+	if in.Type == models.ChatTypePrivate {
+		ok = in.ID == user.ID && a.handler.IsOperator(identity(user))
 	} else {
-		ok = chat.ID != 0 && slices.Contains(a.groups, chat.ID)
+		ok = in.ID != 0 && slices.Contains(a.groups, in.ID)
 	}
 	if !ok {
-		a.log.Debug().Int64("chat", chat.ID).Str("chat_type", string(chat.Type)).Msg("update from a chat that is not the operators' ignored")
+		a.log.Debug().Int64("chat", in.ID).Str("chat_type", string(in.Type)).Msg("update from a chat that is not the operators' ignored")
 	}
 	return ok
 }
@@ -100,12 +101,12 @@ func (a *Adapter) leave() {
 
 // identity is how the operator layer knows a Telegram user: by id; the name
 // is only for replies.
-func identity(u *models.User) ops.Identity {
+func identity(u *models.User) chat.Identity {
 	name := strings.TrimSpace(u.FirstName)
 	if name == "" {
 		name = u.Username
 	}
-	return ops.Identity{Platform: Platform, UserID: strconv.FormatInt(u.ID, 10), Name: name}
+	return chat.Identity{Platform: Platform, UserID: strconv.FormatInt(u.ID, 10), Name: name}
 }
 
 func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
@@ -118,7 +119,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *models.Message) {
 		return
 	}
 	from := identity(m.From)
-	r, ok := a.ops.Handle(ctx, ops.Message{From: from, Text: text, Private: m.Chat.Type == models.ChatTypePrivate})
+	r, ok := a.handler.Handle(ctx, chat.Message{From: from, Text: text, Private: m.Chat.Type == models.ChatTypePrivate})
 	if !ok {
 		return
 	}
@@ -143,7 +144,7 @@ func (a *Adapter) forUs(ctx context.Context, text string) (string, bool) {
 	if _, suffix, ok := strings.Cut(fields[0], "@"); ok && !a.isUs(ctx, suffix) {
 		return "", false
 	}
-	return text, true // bot.ParseCommand drops the mention and the suffix itself
+	return text, true // operator.ParseCommand drops the mention and the suffix itself
 }
 
 // isUs compares a @name with the bot's username; while that is unknown
@@ -161,32 +162,32 @@ func (a *Adapter) onPress(ctx context.Context, q *models.CallbackQuery) {
 	answered := false
 	defer func() {
 		if !answered { // a panic below: still stop the spinner
-			a.answer(ctx, q.ID, ops.T(a.ops.Lang(), "internal"))
+			a.answer(ctx, q.ID, chat.T(a.handler.Lang(), "internal"))
 		}
 	}()
-	r := a.ops.HandlePress(ctx, ops.Press{From: identity(&q.From), Data: q.Data})
+	r := a.handler.HandlePress(ctx, chat.Press{From: identity(&q.From), Data: q.Data})
 	first, _, _ := strings.Cut(r.Text, "\n")
 	a.answer(ctx, q.ID, first)
 	answered = true
 
 	pressed, msgID := pressedMessage(q)
-	chat := pressed.ID
+	chatID := pressed.ID
 	switch {
-	case chat == 0:
+	case chatID == 0:
 		// An inline message or one Telegram no longer tells us about.
 		a.log.Info().Str("callback_id", q.ID).Msg("pressed message unknown; answered only")
 	case r.Replace:
-		err := a.edit(ctx, chat, msgID, r)
-		if errors.Is(err, ops.ErrGone) {
+		err := a.edit(ctx, chatID, msgID, r)
+		if errors.Is(err, chat.ErrGone) {
 			// The prompt is gone: say what was done in a new message.
-			a.reply(ctx, chat, 0, r, "press result")
+			a.reply(ctx, chatID, 0, r, "press result")
 			return
 		}
 		if err != nil {
-			a.log.Warn().Err(err).Int64("chat", chat).Int("message_id", msgID).Msg("edit pressed message failed")
+			a.log.Warn().Err(err).Int64("chat", chatID).Int("message_id", msgID).Msg("edit pressed message failed")
 		}
 	case strings.Contains(r.Text, "\n"):
-		a.reply(ctx, chat, msgID, r, "press details")
+		a.reply(ctx, chatID, msgID, r, "press details")
 	}
 }
 
@@ -207,20 +208,20 @@ const maxReplyWait = 10 * time.Second
 
 // reply sends r to a chat, waiting out one short 429 (a command's answer is
 // not queued like alerts are). It logs ids and lengths, never the text.
-func (a *Adapter) reply(ctx context.Context, chat int64, replyTo int, r ops.Reply, what string) {
+func (a *Adapter) reply(ctx context.Context, chatID int64, replyTo int, r chat.Reply, what string) {
 	for attempt := 0; ; attempt++ {
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		_, err := a.send(sctx, chat, r, replyTo)
+		_, err := a.send(sctx, chatID, r, replyTo)
 		cancel()
-		var rl *ops.RateLimitError
+		var rl *chat.RateLimitError
 		if errors.As(err, &rl) && attempt == 0 && rl.RetryAfter <= maxReplyWait {
-			a.log.Warn().Int64("chat", chat).Dur("retry_after", rl.RetryAfter).Msg("reply rate limited; waiting")
+			a.log.Warn().Int64("chat", chatID).Dur("retry_after", rl.RetryAfter).Msg("reply rate limited; waiting")
 			t := time.NewTimer(rl.RetryAfter)
 			<-t.C
 			continue
 		}
 		if err != nil {
-			a.log.Error().Err(err).Int64("chat", chat).Int("reply_to", replyTo).Int("text_len", len(r.Text)).
+			a.log.Error().Err(err).Int64("chat", chatID).Int("reply_to", replyTo).Int("text_len", len(r.Text)).
 				Str("what", what).Msg("reply not sent")
 		}
 		return

@@ -9,7 +9,8 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/storage"
 )
@@ -269,11 +270,11 @@ func TestUpdatesWithMissingFieldsAreIgnored(t *testing.T) {
 // adapter.
 type panicAuth struct{}
 
-func (panicAuth) Operator(ops.Identity) (ops.Operator, bool) { panic("authorizer bug") }
+func (panicAuth) Operator(chat.Identity) (operator.Operator, bool) { panic("authorizer bug") }
 
 func TestAPanickingHandlerDoesNotEndTheProcess(t *testing.T) {
 	f := newFixture(t)
-	f.ad.ops = ops.New(ops.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh", Log: zerolog.New(f.logs)})
+	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh", Log: zerolog.New(f.logs)})
 	f.start()
 	f.fake.SendText(group, aliceUID, "/help")
 	cb := f.fake.Press(group, aliceUID, 1, "o:ap:1")

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/chatcheck"
 	"cardflow/internal/money"
@@ -57,7 +57,7 @@ func TestHostileOrderFieldsReachTelegramAsInertPlainText(t *testing.T) {
 func TestBindCodeIsGivenOnlyInAPrivateTelegramChat(t *testing.T) {
 	f := newFixture(t)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin}}
-	f.ad.ops = ops.New(ops.Options{Engine: f.engine, Bindings: bind.New(f.store, nil), Auth: operators, Language: "zh", Roster: ops.Roster(roster),
+	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Bindings: bind.New(f.store, nil), Auth: operators, Language: "zh", Roster: operator.Roster(roster),
 		Log: zerolog.Nop(), Now: time.Now})
 	f.start()
 	code := regexp.MustCompile(`[2-9A-Z]{5}-[2-9A-Z]{5}-[2-9A-Z]{5}`)

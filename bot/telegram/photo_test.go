@@ -11,22 +11,23 @@ import (
 	"time"
 	"unicode/utf16"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/report"
+	"cardflow/report/daily"
 )
 
 // reportButtons are what a daily report might carry.
-var reportButtons = []ops.Button{{Label: "待处理", Data: "pending"}, {Label: "供应商", Data: "suppliers"}}
+var reportButtons = []chat.Button{{Label: "待处理", Data: "pending"}, {Label: "供应商", Data: "suppliers"}}
 
 // chartPNG is the chart of an empty day, drawn as the report draws it.
 func chartPNG(t *testing.T) []byte {
 	t.Helper()
-	start := time.Date(2026, 11, 24, 0, 0, 0, 0, ops.Shanghai())
+	start := time.Date(2026, 11, 24, 0, 0, 0, 0, chat.Shanghai())
 	f := &report.Figures{From: start, To: start.Add(24 * time.Hour)}
 	for i := range 24 {
 		f.Hours = append(f.Hours, report.HourFigures{Start: start.Add(time.Duration(i) * time.Hour)})
 	}
-	b, err := ops.Chart(f, ops.LangZH)
+	b, err := daily.Chart(f, chat.LangZH)
 	if err != nil {
 		t.Fatalf("chart: %v", err)
 	}
@@ -60,8 +61,8 @@ func TestSendPhotoWithAShortTextIsOneMessageWithCaptionAndButtons(t *testing.T) 
 	f := newFixture(t)
 	pic := chartPNG(t)
 	text := "📊 日报 2026-11-24\n订单 120，已发货 118\n成功率 98.3%"
-	id, err := f.ad.Send(chat, ops.Reply{Text: text, Buttons: reportButtons,
-		Photo: &ops.Photo{Name: "report-2026-11-24.png", PNG: pic}})
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: text, Buttons: reportButtons,
+		Photo: &chat.Photo{Name: "report-2026-11-24.png", PNG: pic}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -95,8 +96,8 @@ func TestSendPhotoWithALongTextSendsThePhotoThenTheText(t *testing.T) {
 	if n := utf16Units(text); n < 2900 || n > 4096 {
 		t.Fatalf("the report is %d units; the test wants about 3000", n)
 	}
-	id, err := f.ad.Send(chat, ops.Reply{Text: text, Buttons: reportButtons,
-		Photo: &ops.Photo{Name: "report.png", PNG: smallPNG(t)}})
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: text, Buttons: reportButtons,
+		Photo: &chat.Photo{Name: "report.png", PNG: smallPNG(t)}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -135,7 +136,7 @@ func TestSendPhotoCountsTheCaptionInUTF16Units(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			_, err := f.ad.Send(chat, ops.Reply{Text: tc.text, Photo: &ops.Photo{Name: "c.png", PNG: smallPNG(t)}})
+			_, err := f.ad.Send(groupChat, chat.Reply{Text: tc.text, Photo: &chat.Photo{Name: "c.png", PNG: smallPNG(t)}})
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -157,22 +158,22 @@ func TestSendPhotoRateLimitedIsARateLimitError(t *testing.T) {
 	// Input: the fake answers the next sendPhoto with 429, retry_after 11.
 	f := newFixture(t)
 	f.fake.RateLimit("sendPhoto", 1, 11)
-	r := ops.Reply{Text: "📊 日报", Photo: &ops.Photo{Name: "r.png", PNG: smallPNG(t)}}
-	_, err := f.ad.Send(chat, r)
-	var rl *ops.RateLimitError
+	r := chat.Reply{Text: "📊 日报", Photo: &chat.Photo{Name: "r.png", PNG: smallPNG(t)}}
+	_, err := f.ad.Send(groupChat, r)
+	var rl *chat.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != 11*time.Second {
 		t.Fatalf("err = %v, want a RateLimitError of 11s", err)
 	}
 	if n := len(f.fake.Messages(group)); n != 0 {
 		t.Errorf("%d messages sent", n)
 	}
-	if _, err := f.ad.Send(chat, r); err != nil {
+	if _, err := f.ad.Send(groupChat, r); err != nil {
 		t.Errorf("send after the limit: %v", err)
 	}
 
 	// Input: the photo of a long report goes out, its text is rate limited.
 	f.fake.RateLimit("sendMessage", 1, 4)
-	_, err = f.ad.Send(chat, ops.Reply{Text: longReport(), Photo: &ops.Photo{Name: "r.png", PNG: smallPNG(t)}})
+	_, err = f.ad.Send(groupChat, chat.Reply{Text: longReport(), Photo: &chat.Photo{Name: "r.png", PNG: smallPNG(t)}})
 	if !errors.As(err, &rl) || rl.RetryAfter != 4*time.Second {
 		t.Errorf("err = %v, want a RateLimitError of 4s from the text", err)
 	}
@@ -192,11 +193,11 @@ func TestSendPhotoErrorsAreMappedAndNeverShowTheToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.setup()
-			_, err := f.ad.Send(chat, ops.Reply{Text: "x", Photo: &ops.Photo{Name: "r.png", PNG: tc.pic}})
+			_, err := f.ad.Send(groupChat, chat.Reply{Text: "x", Photo: &chat.Photo{Name: "r.png", PNG: tc.pic}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), token) {
 				t.Errorf("err = %v, want one saying %q without the token", err, tc.want)
 			}
-			var rl *ops.RateLimitError
+			var rl *chat.RateLimitError
 			if errors.As(err, &rl) {
 				t.Errorf("mapped as a rate limit: %v", err)
 			}

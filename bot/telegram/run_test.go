@@ -13,7 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
+	"cardflow/bot/pager"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -181,7 +183,7 @@ func TestProxyCarriesAllBotAPITraffic(t *testing.T) {
 	}))
 	t.Cleanup(proxy.Close)
 	f := newFixture(t, func(o *Options) { o.Proxy = "http://user:proxy-pass-42@" + strings.TrimPrefix(proxy.URL, "http://") })
-	if _, err := f.ad.Send(chat, ops.Reply{Text: "via proxy"}); err != nil {
+	if _, err := f.ad.Send(groupChat, chat.Reply{Text: "via proxy"}); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	if hits.Load() != 1 || len(f.fake.Messages(group)) != 1 {
@@ -190,7 +192,7 @@ func TestProxyCarriesAllBotAPITraffic(t *testing.T) {
 }
 
 func TestNewRefusesBadOptionsWithoutEchoingSecrets(t *testing.T) {
-	b := ops.New(ops.Options{Language: "zh"})
+	b := operator.New(operator.Options{Language: "zh"})
 	for _, tc := range []struct {
 		name string
 		o    Options
@@ -225,8 +227,8 @@ func TestReviewAlertThroughSenderToApproval(t *testing.T) {
 	f := newFixture(t)
 	dest := Dest(group)
 	chatID, _ := ChatOf(dest)
-	sender := ops.NewSender(f.ops, f.store, ops.SenderOptions{Dest: dest, Chat: chatID, Channel: f.ad})
-	f.alerts.set(ops.NewNotifier(f.ops, f.store, []string{dest}, ops.AlertPolicy{}, nil, sender.Kick))
+	sender := pager.NewSender(f.ops, f.store, pager.SenderOptions{Dest: dest, Chat: chatID, Channel: f.ad})
+	f.alerts.set(pager.NewNotifier(f.ops, f.store, []string{dest}, pager.AlertPolicy{}, nil, sender.Kick, zerolog.Nop()))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"bytes"
+	"cardflow/bot/chat"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,6 @@ import (
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
-
-	ops "cardflow/bot"
 )
 
 // Telegram's limits, in UTF-16 code units as the Bot API counts them.
@@ -28,11 +27,11 @@ const (
 )
 
 // Send posts r to a chat (a decimal chat id, or @channel) and returns the new
-// message's id. It implements bot.Channel.
-func (a *Adapter) Send(chat string, r ops.Reply) (string, error) {
+// message's id. It implements chat.Channel.
+func (a *Adapter) Send(chatID string, r chat.Reply) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
-	m, err := a.send(ctx, chatID(chat), r, 0)
+	m, err := a.send(ctx, chatRef(chatID), r, 0)
 	if err != nil {
 		return "", err
 	}
@@ -41,28 +40,28 @@ func (a *Adapter) Send(chat string, r ops.Reply) (string, error) {
 
 // Edit replaces the text and buttons of a message the bot sent; no buttons
 // removes the keyboard. An unchanged message is not an error; a message that
-// is gone or too old is bot.ErrGone. It implements bot.Channel.
-func (a *Adapter) Edit(chat, messageID string, r ops.Reply) error {
+// is gone or too old is chat.ErrGone. It implements chat.Channel.
+func (a *Adapter) Edit(chatID, messageID string, r chat.Reply) error {
 	id, err := strconv.Atoi(messageID)
 	if err != nil {
-		return fmt.Errorf("telegram edit %s/%s: %w", chat, messageID, ops.ErrGone)
+		return fmt.Errorf("telegram edit %s/%s: %w", chatID, messageID, chat.ErrGone)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
-	return a.edit(ctx, chatID(chat), id, r)
+	return a.edit(ctx, chatRef(chatID), id, r)
 }
 
 // send posts r, as a reply to message replyTo when it is not 0.
-func (a *Adapter) send(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
+func (a *Adapter) send(ctx context.Context, chatID any, r chat.Reply, replyTo int) (*models.Message, error) {
 	if r.Photo != nil {
-		return a.sendPhoto(ctx, chat, r, replyTo)
+		return a.sendPhoto(ctx, chatID, r, replyTo)
 	}
-	return a.sendText(ctx, chat, r, replyTo)
+	return a.sendText(ctx, chatID, r, replyTo)
 }
 
 // sendText posts r's text and buttons.
-func (a *Adapter) sendText(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
-	p := &tg.SendMessageParams{ChatID: chat, Text: cut(r.Text, maxText), LinkPreviewOptions: noPreview()}
+func (a *Adapter) sendText(ctx context.Context, chatID any, r chat.Reply, replyTo int) (*models.Message, error) {
+	p := &tg.SendMessageParams{ChatID: chatID, Text: cut(r.Text, maxText), LinkPreviewOptions: noPreview()}
 	if kb := a.keyboard(r.Buttons); kb != nil {
 		p.ReplyMarkup = kb
 	}
@@ -71,9 +70,9 @@ func (a *Adapter) sendText(ctx context.Context, chat any, r ops.Reply, replyTo i
 	}
 	m, err := a.api.SendMessage(ctx, p)
 	if err != nil {
-		return nil, a.sendError("send", chat, err)
+		return nil, a.sendError("send", chatID, err)
 	}
-	a.log.Debug().Interface("chat", chat).Int("message_id", m.ID).Int("text_len", len(p.Text)).
+	a.log.Debug().Interface("chat", chatID).Int("message_id", m.ID).Int("text_len", len(p.Text)).
 		Int("buttons", len(r.Buttons)).Msg("message sent")
 	return m, nil
 }
@@ -86,9 +85,9 @@ func (a *Adapter) sendText(ctx context.Context, chat any, r ops.Reply, replyTo i
 //
 // If the photo goes out and the text does not, the error is returned and a
 // retry posts the photo again: a second chart is better than a lost report.
-func (a *Adapter) sendPhoto(ctx context.Context, chat any, r ops.Reply, replyTo int) (*models.Message, error) {
+func (a *Adapter) sendPhoto(ctx context.Context, chatID any, r chat.Reply, replyTo int) (*models.Message, error) {
 	whole := utf16Len(r.Text) <= maxCaption
-	p := &tg.SendPhotoParams{ChatID: chat,
+	p := &tg.SendPhotoParams{ChatID: chatID,
 		Photo: &models.InputFileUpload{Filename: photoName(r.Photo.Name), Data: bytes.NewReader(r.Photo.PNG)}}
 	if whole {
 		p.Caption = r.Text
@@ -103,14 +102,14 @@ func (a *Adapter) sendPhoto(ctx context.Context, chat any, r ops.Reply, replyTo 
 	}
 	m, err := a.api.SendPhoto(ctx, p)
 	if err != nil {
-		return nil, a.sendError("send photo", chat, err)
+		return nil, a.sendError("send photo", chatID, err)
 	}
-	a.log.Debug().Interface("chat", chat).Int("message_id", m.ID).Int("photo_bytes", len(r.Photo.PNG)).
+	a.log.Debug().Interface("chat", chatID).Int("message_id", m.ID).Int("photo_bytes", len(r.Photo.PNG)).
 		Int("caption_len", len(p.Caption)).Bool("text_follows", !whole).Msg("photo sent")
 	if whole {
 		return m, nil
 	}
-	return a.sendText(ctx, chat, ops.Reply{Text: r.Text, Buttons: r.Buttons}, replyTo)
+	return a.sendText(ctx, chatID, chat.Reply{Text: r.Text, Buttons: r.Buttons}, replyTo)
 }
 
 // photoName is the upload's file name; Telegram wants one.
@@ -121,25 +120,25 @@ func photoName(name string) string {
 	return name
 }
 
-func (a *Adapter) edit(ctx context.Context, chat any, id int, r ops.Reply) error {
+func (a *Adapter) edit(ctx context.Context, chatID any, id int, r chat.Reply) error {
 	kb := a.keyboard(r.Buttons)
 	if kb == nil {
 		kb = &inlineKeyboard{InlineKeyboard: [][]inlineButton{}} // removes it
 	}
-	p := &tg.EditMessageTextParams{ChatID: chat, MessageID: id, Text: cut(r.Text, maxText), ReplyMarkup: kb,
+	p := &tg.EditMessageTextParams{ChatID: chatID, MessageID: id, Text: cut(r.Text, maxText), ReplyMarkup: kb,
 		LinkPreviewOptions: noPreview()}
 	_, err := a.api.EditMessageText(ctx, p)
 	switch {
 	case err == nil:
-		a.log.Debug().Interface("chat", chat).Int("message_id", id).Int("text_len", len(p.Text)).Msg("message edited")
+		a.log.Debug().Interface("chat", chatID).Int("message_id", id).Int("text_len", len(p.Text)).Msg("message edited")
 		return nil
 	case isBadRequest(err, "message is not modified"):
 		return nil
 	case isBadRequest(err, "message to edit not found", "message can't be edited", "message_id_invalid",
 		"message not found", "message identifier is not specified"):
-		return fmt.Errorf("telegram edit %v/%d: %w: %s", chat, id, ops.ErrGone, a.clean(err))
+		return fmt.Errorf("telegram edit %v/%d: %w: %s", chatID, id, chat.ErrGone, a.clean(err))
 	}
-	return a.sendError("edit", chat, err)
+	return a.sendError("edit", chatID, err)
 }
 
 // answer answers a callback query with a toast.
@@ -164,7 +163,7 @@ type inlineButton struct {
 }
 
 // keyboard lays buttons out two to a row; nil when there are none.
-func (a *Adapter) keyboard(buttons []ops.Button) *inlineKeyboard {
+func (a *Adapter) keyboard(buttons []chat.Button) *inlineKeyboard {
 	var rows [][]inlineButton
 	for _, b := range buttons {
 		if len(b.Data) > maxButtonData || b.Data == "" {
@@ -192,11 +191,11 @@ func (a *Adapter) keyboard(buttons []ops.Button) *inlineKeyboard {
 func noPreview() *models.LinkPreviewOptions { return &models.LinkPreviewOptions{IsDisabled: tg.True()} }
 
 // chatID is a decimal chat id as a number, anything else (@channel) as is.
-func chatID(chat string) any {
-	if id, err := strconv.ParseInt(chat, 10, 64); err == nil {
+func chatRef(chatID string) any {
+	if id, err := strconv.ParseInt(chatID, 10, 64); err == nil {
 		return id
 	}
-	return chat
+	return chatID
 }
 
 // utf16Len is the length of s in UTF-16 code units.
@@ -234,14 +233,14 @@ func cut(s string, n int) string {
 	return s
 }
 
-// sendError maps a failed call: 429 → *bot.RateLimitError, anything else an
+// sendError maps a failed call: 429 → *chat.RateLimitError, anything else an
 // error naming what failed, with the token redacted.
-func (a *Adapter) sendError(what string, chat any, err error) error {
+func (a *Adapter) sendError(what string, chatID any, err error) error {
 	var tooMany *tg.TooManyRequestsError
 	if errors.As(err, &tooMany) {
-		return &ops.RateLimitError{RetryAfter: time.Duration(max(tooMany.RetryAfter, 1)) * time.Second}
+		return &chat.RateLimitError{RetryAfter: time.Duration(max(tooMany.RetryAfter, 1)) * time.Second}
 	}
-	return fmt.Errorf("telegram %s to %v: %w", what, chat, a.clean(err))
+	return fmt.Errorf("telegram %s to %v: %w", what, chatID, a.clean(err))
 }
 
 // isBadRequest reports a 400 whose description contains one of subs.

@@ -11,19 +11,19 @@ import (
 	"time"
 	"unicode/utf16"
 
-	ops "cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/telegram/tgfake"
 )
 
-var chat = strconv.FormatInt(group, 10)
+var groupChat = strconv.FormatInt(group, 10)
 
 func TestSendLaysButtonsTwoToARowWithTheirData(t *testing.T) {
 	f := newFixture(t)
-	var buttons []ops.Button
+	var buttons []chat.Button
 	for i := range 5 {
-		buttons = append(buttons, ops.Button{Label: fmt.Sprintf("B%d", i), Data: fmt.Sprintf("o:dt:%d", i)})
+		buttons = append(buttons, chat.Button{Label: fmt.Sprintf("B%d", i), Data: fmt.Sprintf("o:dt:%d", i)})
 	}
-	id, err := f.ad.Send(chat, ops.Reply{Text: "🔍 订单 #1 待审核", Buttons: buttons})
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: "🔍 订单 #1 待审核", Buttons: buttons})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -44,7 +44,7 @@ func TestSendLaysButtonsTwoToARowWithTheirData(t *testing.T) {
 	}
 	// The SDK posts multipart forms with reply_markup as JSON text.
 	req := f.fake.Requests("sendMessage")[0]
-	if req.Params["chat_id"] != chat || !json.Valid([]byte(req.Params["reply_markup"])) {
+	if req.Params["chat_id"] != groupChat || !json.Valid([]byte(req.Params["reply_markup"])) {
 		t.Errorf("sendMessage params = %v", req.Params)
 	}
 	// Each button is exactly a callback button: nothing Telegram could take
@@ -56,7 +56,7 @@ func TestSendLaysButtonsTwoToARowWithTheirData(t *testing.T) {
 
 func TestSendWithoutButtonsHasNoKeyboard(t *testing.T) {
 	f := newFixture(t)
-	id, err := f.ad.Send(chat, ops.Reply{Text: "✅ 已恢复"})
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: "✅ 已恢复"})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -76,7 +76,7 @@ func TestSendCutsLongTextsToTelegramsLimit(t *testing.T) {
 		{"emoji", strings.Repeat("🔍", 3000)}, // two UTF-16 units each
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id, err := f.ad.Send(chat, ops.Reply{Text: tc.text})
+			id, err := f.ad.Send(groupChat, chat.Reply{Text: tc.text})
 			if err != nil {
 				t.Fatalf("send: %v", err)
 			}
@@ -111,7 +111,7 @@ func TestCutKeepsShortTextsAndCharacters(t *testing.T) {
 
 func TestSendDropsButtonsTelegramWouldRefuse(t *testing.T) {
 	f := newFixture(t)
-	id, err := f.ad.Send(chat, ops.Reply{Text: "x", Buttons: []ops.Button{
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: "x", Buttons: []chat.Button{
 		{Label: "ok", Data: "o:ap:1"}, {Label: "too long", Data: strings.Repeat("x", 65)}}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
@@ -124,18 +124,18 @@ func TestSendDropsButtonsTelegramWouldRefuse(t *testing.T) {
 
 func TestEditReplacesTextAndButtons(t *testing.T) {
 	f := newFixture(t)
-	id, err := f.ad.Send(chat, ops.Reply{Text: "🔍 待审核", Buttons: []ops.Button{{Label: "批准", Data: "o:ap:1"}}})
+	id, err := f.ad.Send(groupChat, chat.Reply{Text: "🔍 待审核", Buttons: []chat.Button{{Label: "批准", Data: "o:ap:1"}}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if err := f.ad.Edit(chat, id, ops.Reply{Text: "订单 #1 已批准", Buttons: []ops.Button{{Label: "详情", Data: "o:dt:1"}}}); err != nil {
+	if err := f.ad.Edit(groupChat, id, chat.Reply{Text: "订单 #1 已批准", Buttons: []chat.Button{{Label: "详情", Data: "o:dt:1"}}}); err != nil {
 		t.Fatalf("edit: %v", err)
 	}
 	m, _ := f.fake.Message(group, atoi(t, id))
 	if m.Text != "订单 #1 已批准" || len(m.Buttons()) != 1 || m.Buttons()[0].Data != "o:dt:1" || m.Edits != 1 {
 		t.Errorf("after edit: %+v", m)
 	}
-	if err := f.ad.Edit(chat, id, ops.Reply{Text: "订单 #1 已由 alice 批准"}); err != nil {
+	if err := f.ad.Edit(groupChat, id, chat.Reply{Text: "订单 #1 已由 alice 批准"}); err != nil {
 		t.Fatalf("edit without buttons: %v", err)
 	}
 	if m, _ = f.fake.Message(group, atoi(t, id)); len(m.Keyboard) != 0 || m.Edits != 2 {
@@ -145,12 +145,12 @@ func TestEditReplacesTextAndButtons(t *testing.T) {
 
 func TestEditOfAnUnchangedMessageIsNotAnError(t *testing.T) {
 	f := newFixture(t)
-	r := ops.Reply{Text: "✅ 已恢复", Buttons: []ops.Button{{Label: "详情", Data: "o:dt:1"}}}
-	id, err := f.ad.Send(chat, r)
+	r := chat.Reply{Text: "✅ 已恢复", Buttons: []chat.Button{{Label: "详情", Data: "o:dt:1"}}}
+	id, err := f.ad.Send(groupChat, r)
 	if err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if err := f.ad.Edit(chat, id, r); err != nil {
+	if err := f.ad.Edit(groupChat, id, r); err != nil {
 		t.Errorf("edit to the same text and buttons: %v, want nil", err)
 	}
 	if m, _ := f.fake.Message(group, atoi(t, id)); m.Edits != 0 {
@@ -170,8 +170,8 @@ func TestEditOfAMessageThatCannotBeEditedIsGone(t *testing.T) {
 		{"not an id", "abc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := f.ad.Edit(chat, tc.id, ops.Reply{Text: "x"})
-			if !errors.Is(err, ops.ErrGone) {
+			err := f.ad.Edit(groupChat, tc.id, chat.Reply{Text: "x"})
+			if !errors.Is(err, chat.ErrGone) {
 				t.Errorf("err = %v, want ErrGone", err)
 			}
 		})
@@ -181,18 +181,18 @@ func TestEditOfAMessageThatCannotBeEditedIsGone(t *testing.T) {
 func TestTooManyRequestsIsARateLimitErrorWithRetryAfter(t *testing.T) {
 	f := newFixture(t)
 	f.fake.RateLimit("sendMessage", 1, 7)
-	_, err := f.ad.Send(chat, ops.Reply{Text: "x"})
-	var rl *ops.RateLimitError
+	_, err := f.ad.Send(groupChat, chat.Reply{Text: "x"})
+	var rl *chat.RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != 7*time.Second {
 		t.Fatalf("err = %v, want a RateLimitError of 7s", err)
 	}
-	if _, err := f.ad.Send(chat, ops.Reply{Text: "x"}); err != nil {
+	if _, err := f.ad.Send(groupChat, chat.Reply{Text: "x"}); err != nil {
 		t.Errorf("send after the limit: %v", err)
 	}
 
-	id, _ := f.ad.Send(chat, ops.Reply{Text: "y"})
+	id, _ := f.ad.Send(groupChat, chat.Reply{Text: "y"})
 	f.fake.RateLimit("editMessageText", 1, 3)
-	err = f.ad.Edit(chat, id, ops.Reply{Text: "z"})
+	err = f.ad.Edit(groupChat, id, chat.Reply{Text: "z"})
 	if !errors.As(err, &rl) || rl.RetryAfter != 3*time.Second {
 		t.Errorf("edit err = %v, want a RateLimitError of 3s", err)
 	}
@@ -215,7 +215,7 @@ func TestSendErrorsNeverShowTheToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.setup()
-			_, err := tc.ad.Send(chat, ops.Reply{Text: "x"})
+			_, err := tc.ad.Send(groupChat, chat.Reply{Text: "x"})
 			if err == nil {
 				t.Fatal("send succeeded")
 			}
@@ -225,8 +225,8 @@ func TestSendErrorsNeverShowTheToken(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not say %q", err, tc.want)
 			}
-			var rl *ops.RateLimitError
-			if errors.As(err, &rl) || errors.Is(err, ops.ErrGone) {
+			var rl *chat.RateLimitError
+			if errors.As(err, &rl) || errors.Is(err, chat.ErrGone) {
 				t.Errorf("error %v is mapped as a rate limit or a gone message", err)
 			}
 		})
@@ -249,7 +249,7 @@ func TestDestAndChatOf(t *testing.T) {
 	if d := Dest(group); d != "telegram:-1001234567890" {
 		t.Errorf("Dest = %q", d)
 	}
-	if c, ok := ChatOf(Dest(group)); !ok || c != chat {
+	if c, ok := ChatOf(Dest(group)); !ok || c != groupChat {
 		t.Errorf("ChatOf(Dest) = %q, %v", c, ok)
 	}
 	for _, bad := range []string{"console", "qq:123", "telegram:abc", "telegram:"} {

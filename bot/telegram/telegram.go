@@ -1,7 +1,7 @@
-// Package telegram connects the operator layer (package bot) to Telegram
-// through the Bot API: updates become bot.Message / bot.Press / imports,
+// Package telegram connects the operator layer (bot/operator) to Telegram
+// through the Bot API: updates become chat.Message / chat.Press / imports,
 // replies become messages with inline keyboards, and the Adapter is the
-// bot.Channel the layer's senders deliver alerts through.
+// chat.Channel the layer's senders deliver alerts through.
 //
 // Everything Telegram-specific stays here: chat ids, entities, callback
 // queries, the 64-byte callback_data, 429 retry_after, and the token, which
@@ -26,7 +26,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/rs/zerolog"
 
-	ops "cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/outbound"
 )
@@ -64,7 +64,7 @@ type Options struct {
 	// HTTPClient, when set, is used as is (Proxy is then ignored); its
 	// Timeout must exceed PollTimeout.
 	HTTPClient  *http.Client
-	Bot         *ops.Bot
+	Bot         *operator.Handler
 	Log         zerolog.Logger
 	PollTimeout time.Duration // long-poll length; default 50s
 	// WebhookURL switches Run from long polling to webhook mode: Run
@@ -80,7 +80,7 @@ type Options struct {
 // Adapter is the Telegram side of the operator layer.
 type Adapter struct {
 	api     *tg.Bot
-	ops     *ops.Bot
+	handler *operator.Handler
 	token   string
 	server  string
 	client  *http.Client
@@ -147,7 +147,7 @@ func New(o Options) (*Adapter, error) {
 		}
 	}
 	a := &Adapter{
-		ops: o.Bot, token: o.Token, server: server, client: client, groups: append([]int64(nil), o.Groups...),
+		handler: o.Bot, token: o.Token, server: server, client: client, groups: append([]int64(nil), o.Groups...),
 		secret: o.WebhookSecret, webhook: o.WebhookURL,
 		log:    o.Log.With().Str("component", "telegram").Logger(),
 		redact: newRedactor(secrets...),

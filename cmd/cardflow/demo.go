@@ -19,8 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"cardflow/bot"
+	"cardflow/bot/chat"
 	"cardflow/bot/console"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/adminclient"
 	"cardflow/internal/app"
@@ -103,10 +104,10 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	// Telegram, so that a storm of them is printed as a digest. With
 	// TELEGRAM_TOKEN the demo also talks to Telegram.
 	cfg.Alerts.GroupWait = 0
-	auth := bot.AnyOf{console.Authorizer{Name: localUser()}}
+	auth := operator.AnyOf{console.Authorizer{Name: localUser()}}
 	tg, tgOperator := demoTelegram()
 	if tgOperator != 0 {
-		auth = append(auth, bot.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
+		auth = append(auth, operator.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
 	}
 	ops := app.NewOperatorLayer(a, cfg, auth)
 	con = console.New(ops.Bot(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
@@ -241,7 +242,7 @@ func feedLine(lang string, c processor.Change) string {
 	if c.To == storage.StatusPending && c.From == "" {
 		return "" // new orders are too many to list; their outcome is shown
 	}
-	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(bot.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, bot.StatusName(lang, string(c.To)))
+	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(chat.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, chat.StatusName(lang, string(c.To)))
 	if c.Reason != "" {
 		line += " (" + c.Reason + ")"
 	}
@@ -257,7 +258,7 @@ func printBanner(lang string, a *app.App, dataDir, token string) {
 }
 
 func pickLang(lang, zh, en string) string {
-	if lang == bot.LangEN {
+	if lang == chat.LangEN {
 		return en
 	}
 	return zh

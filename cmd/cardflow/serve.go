@@ -11,7 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"cardflow/bot"
+	"cardflow/bot/operator"
 	"cardflow/config"
 	"cardflow/internal/app"
 	"cardflow/internal/gctune"
@@ -59,7 +59,7 @@ func serveUntilDone(ctx context.Context, path string, cfg *config.Config, master
 		fmt.Fprintf(os.Stderr, "cardflow: %v\n", err)
 		return 1
 	}
-	ops := app.NewOperatorLayer(a, cfg, bot.AnyOf{bot.NewOperators(cfg.Operators)})
+	ops := app.NewOperatorLayer(a, cfg, operator.AnyOf{operator.NewOperators(cfg.Operators)})
 	if cfg.Telegram.Enabled() {
 		if err := ops.AddTelegram(cfg.Telegram); err != nil {
 			a.Stop()

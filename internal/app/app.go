@@ -19,8 +19,8 @@ import (
 	"golang.org/x/net/netutil"
 
 	"cardflow/api"
-	"cardflow/bot"
 	"cardflow/bot/bind"
+	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
@@ -67,7 +67,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	// now.hour is shop time: the zone of the daily report, one setting.
 	shop, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
-		shop = bot.Shanghai()
+		shop = chat.Shanghai()
 	}
 	ruleBook, err := rules.New(store, cfg.Rules, shop, time.Now, log)
 	if err != nil {
@@ -216,7 +216,7 @@ func (r *alertRelay) Deliver(ctx context.Context, ev *storage.Event) error {
 		return r.to.Deliver(ctx, ev)
 	}
 	if a := ev.Alert; a != nil {
-		r.log.Warn().Str("alert", a.Key).Str("type", a.Type).Bool("resolved", a.Resolved).Uint64("order_id", a.OrderID).
+		r.log.Warn().Str("alert", a.Key).Str("type", string(a.Type)).Bool("resolved", a.Resolved).Uint64("order_id", a.OrderID).
 			Str("sku", a.SKU).Str("target", a.Target).Str("detail", a.Detail).Msg("alert")
 	}
 	return nil

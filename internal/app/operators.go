@@ -6,19 +6,22 @@ import (
 	"sync"
 	"time"
 
-	"cardflow/bot"
+	"cardflow/bot/chat"
+	"cardflow/bot/operator"
+	"cardflow/bot/pager"
 	"cardflow/bot/qq"
 	"cardflow/bot/silence"
 	"cardflow/bot/telegram"
 	"cardflow/config"
 	"cardflow/internal/routes"
 	"cardflow/report"
+	"cardflow/report/daily"
 )
 
 // Destination is one chat the operator layer talks to.
 type Destination struct {
 	Dest, Chat string
-	Channel    bot.Channel
+	Channel    chat.Channel
 	PerMinute  int    // the platform's limit per chat; 0: none
 	NextBatch  string // data of the "next batch" button on digests; "": none
 	OnWindow   func(kick func())
@@ -30,23 +33,25 @@ type Destination struct {
 type OperatorLayer struct {
 	app      *App
 	cfg      *config.Config
-	bot      *bot.Bot
+	bot      *operator.Handler
+	loc      *time.Location
+	reports  *report.Counters
 	dests    []Destination
-	notifier *bot.Notifier
-	daily    *bot.Daily
-	senders  []*bot.Sender
+	notifier *pager.Notifier
+	daily    *daily.Schedule
+	senders  []*pager.Sender
 	runners  []func(context.Context) error
 	wg       sync.WaitGroup
 }
 
 // NewOperatorLayer makes the operator layer over a's engine and rules.
 // Add destinations, then call Wire before the app starts.
-func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *OperatorLayer {
+func NewOperatorLayer(a *App, cfg *config.Config, auth operator.Authorizer) *OperatorLayer {
 	loc, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
-		loc = bot.Shanghai()
+		loc = chat.Shanghai()
 	}
-	auth = bot.AnyOf{auth, bot.NewBound(a.binds, cfg.Operators)}
+	auth = operator.AnyOf{auth, operator.NewBound(a.binds, cfg.Operators)}
 	suppliers := make([]string, 0, len(cfg.Suppliers))
 	for _, s := range cfg.Suppliers {
 		suppliers = append(suppliers, s.Name)
@@ -58,16 +63,17 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth bot.Authorizer) *Operator
 	for _, s := range cfg.Storefronts {
 		known.Storefronts = append(known.Storefronts, s.ID)
 	}
-	return &OperatorLayer{app: a, cfg: cfg, bot: bot.New(bot.Options{Engine: a.engine,
-		Reports: report.New(a.store, suppliers, a.engine.RaiseAlert), Bindings: a.binds,
+	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
+	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, bot: operator.New(operator.Options{Engine: a.engine,
+		Reports: reports, Bindings: a.binds,
 		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
-		Roster: bot.Roster(cfg.Operators)})}
+		Roster: operator.Roster(cfg.Operators)})}
 }
 
 // Bot is the operator layer's command handler, for a channel added by the
 // caller (the demo's console).
-func (l *OperatorLayer) Bot() *bot.Bot { return l.bot }
+func (l *OperatorLayer) Bot() *operator.Handler { return l.bot }
 
 // Add adds a chat to talk to.
 func (l *OperatorLayer) Add(d Destination) { l.dests = append(l.dests, d) }
@@ -115,24 +121,27 @@ func (l *OperatorLayer) AddQQ(qc config.QQ) error {
 // Wire builds the notifier and senders and routes the engine's alerts to
 // them. Alerts raised before this are logged.
 func (l *OperatorLayer) Wire() {
+	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Language: l.cfg.Bot.Language,
+		Location: l.loc, Log: l.app.log})
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {
 		names = append(names, d.Dest)
-		s := bot.NewSender(l.bot, l.app.store, bot.SenderOptions{Dest: d.Dest, Chat: d.Chat,
-			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch})
+		s := pager.NewSender(l.bot, l.app.store, pager.SenderOptions{Dest: d.Dest, Chat: d.Chat,
+			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch,
+			Photo: writer.Photo, Log: l.app.log})
 		if d.OnWindow != nil {
 			d.OnWindow(s.Kick)
 		}
 		l.senders = append(l.senders, s)
 	}
-	l.notifier = bot.NewNotifier(l.bot, l.app.store, names,
-		bot.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
-		time.Now, l.kick)
+	l.notifier = pager.NewNotifier(l.bot, l.app.store, names,
+		pager.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
+		time.Now, l.kick, l.app.log)
 	at, err := l.cfg.Report.Clock()
 	if err != nil {
 		at = 9 * time.Hour
 	}
-	l.daily = bot.NewDaily(l.bot, l.app.store, names, at, l.kick)
+	l.daily = daily.NewSchedule(writer, l.app.store, names, at, nil, l.kick)
 	if len(names) > 0 {
 		l.app.alerts.to = l.notifier
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/rules"
 	"cardflow/storage"
@@ -25,19 +26,19 @@ func LoadConfig(path string) (*config.Config, error) {
 // does not load, or a rule that does not compile, changes nothing: the old
 // rules stay and an alert says why.
 func (a *App) ReloadRules(path string) {
-	alert := storage.Alert{Key: rules.AlertConfigReload, Type: rules.AlertConfigReload, Target: path}
+	al := storage.Alert{Key: string(alert.ConfigReload), Type: alert.ConfigReload, Target: path}
 	cfg, err := LoadConfig(path)
 	if err == nil {
 		err = a.rules.Reload(cfg.Rules)
 	}
 	if err != nil {
 		a.log.Error().Err(err).Str("config", path).Msg("rules not reloaded; the old rules stay")
-		alert.Detail = firstLine(err.Error())
+		al.Detail = firstLine(err.Error())
 	} else {
 		a.log.Info().Int("rules", len(cfg.Rules)).Msg("rules reloaded")
-		alert.Resolved = true
+		al.Resolved = true
 	}
-	if aerr := a.engine.RaiseAlert(alert); aerr != nil {
+	if aerr := a.engine.RaiseAlert(al); aerr != nil {
 		a.log.Error().Err(aerr).Msg("raise reload alert")
 	}
 }

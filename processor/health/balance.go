@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/money"
 	"cardflow/internal/periodic"
 	"cardflow/report"
@@ -30,10 +31,6 @@ func (h *Health) balanceLoop(ctx context.Context) {
 	periodic.Every(ctx, balanceEvery, func() { h.CheckBalances(ctx) })
 }
 
-// AlertBalanceLow is the alert of a supplier whose prepaid balance is below
-// its balance_low.
-const AlertBalanceLow = "balance_low"
-
 // CheckBalances asks each supplier for its balance once.
 func (h *Health) CheckBalances(ctx context.Context) {
 	for _, name := range h.names {
@@ -52,12 +49,12 @@ func (h *Health) CheckBalances(ctx context.Context) {
 		h.balances.last[name] = amount
 		h.balances.mu.Unlock()
 		low := h.balanceLow[name]
-		err = h.write(func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error {
+		err = h.write(func(tx *storage.Tx, now time.Time, raise func(storage.Alert) error) error {
 			report.CountBalance(tx, now, name, amount)
 			if low <= 0 {
 				return nil
 			}
-			return alert(storage.Alert{Key: AlertBalanceLow + ":" + name, Type: AlertBalanceLow, Target: name,
+			return raise(storage.Alert{Key: string(alert.BalanceLow) + ":" + name, Type: alert.BalanceLow, Target: name,
 				Resolved: amount >= low, Detail: amount.String()})
 		})
 		if err != nil {

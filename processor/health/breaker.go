@@ -7,6 +7,7 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
+	"cardflow/alert"
 	"cardflow/storage"
 	"cardflow/suppliers"
 )
@@ -104,10 +105,6 @@ func (b *breakers) state(name string) string {
 	return cb.State().String()
 }
 
-// AlertSupplierDown is the alert of a supplier marked down, resolved when
-// it answers again.
-const AlertSupplierDown = "supplier_down"
-
 // Call runs one request to a supplier through its breaker. When the
 // breaker refuses, the request is not sent (sent is false).
 func (h *Health) Call(supplier string, req func() suppliers.Result) (res suppliers.Result, sent bool) {
@@ -135,8 +132,8 @@ func (h *Health) Probe(supplier string) time.Duration { return h.probes[supplier
 // again at once.
 func (h *Health) changed(name string, down bool) {
 	go func() { // called inside the breaker's lock: write elsewhere
-		err := h.write(func(tx *storage.Tx, _ time.Time, alert func(storage.Alert) error) error {
-			return alert(storage.Alert{Key: AlertSupplierDown + ":" + name, Type: AlertSupplierDown,
+		err := h.write(func(tx *storage.Tx, _ time.Time, raise func(storage.Alert) error) error {
+			return raise(storage.Alert{Key: string(alert.SupplierDown) + ":" + name, Type: alert.SupplierDown,
 				Target: name, Resolved: !down})
 		})
 		if err != nil {

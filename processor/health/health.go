@@ -24,7 +24,7 @@ import (
 // Write runs fn in one write of the order engine's (processor.Engine's
 // commit); now is the write's time, and the alerts fn raises reach the
 // operators once it commits.
-type Write func(fn func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error) error
+type Write func(fn func(tx *storage.Tx, now time.Time, raise func(storage.Alert) error) error) error
 
 // Options are supplier health's settings and what it reports to.
 type Options struct {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/periodic"
 	"cardflow/report"
@@ -32,9 +33,6 @@ const (
 	verifyOnRate    = 0.02
 	verifyOffRate   = 0.005
 	verifyOffSample = 10
-
-	// AlertVerifying is the alert type of second verification switched on.
-	AlertVerifying = "supplier_verifying"
 )
 
 // Scorecard is a remote supplier's recent record.
@@ -122,7 +120,7 @@ func (h *Health) Load() error {
 	})
 }
 
-func verifyAlertKey(supplier string) string { return AlertVerifying + ":" + supplier }
+func verifyAlertKey(supplier string) string { return string(alert.SupplierVerifying) + ":" + supplier }
 
 // Refresh recomputes the scorecards and switches second verification on or
 // off where the bad-card rate calls for it.
@@ -182,8 +180,8 @@ func (h *Health) switchVerification(sc Scorecard) error {
 	if sc.Verifying {
 		action = "verify.on"
 	}
-	err := h.write(func(tx *storage.Tx, now time.Time, alert func(storage.Alert) error) error {
-		if err := alert(storage.Alert{Key: verifyAlertKey(sc.Supplier), Type: AlertVerifying,
+	err := h.write(func(tx *storage.Tx, now time.Time, raise func(storage.Alert) error) error {
+		if err := raise(storage.Alert{Key: verifyAlertKey(sc.Supplier), Type: alert.SupplierVerifying,
 			Target: sc.Supplier, Resolved: !sc.Verifying, Detail: detail}); err != nil {
 			return err
 		}

@@ -6,18 +6,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
-// Alert types the outbox raises about callbacks. A storefront's callbacks
-// failing for alertAfter, or its callback URL answering with a redirect
-// (a misconfigured callback_url, raised at once), share the
-// callback_failing key of the storefront: one problem per storefront,
-// resolved by the next callback it acknowledges.
-const (
-	AlertCallbackFailing  = "callback_failing"
-	AlertCallbackRedirect = "callback_redirect"
-)
+// A storefront's callbacks failing for alertAfter (alert.CallbackFailing),
+// or its callback URL answering with a redirect (alert.CallbackRedirect, a
+// misconfigured callback_url, raised at once), share the callback_failing
+// key of the storefront: one problem per storefront, resolved by the next
+// callback it acknowledges.
 
 // QueueAlert queues an alert event in a write, keeping one alert per
 // problem: raising a key that is already open, or resolving one that is
@@ -31,7 +28,7 @@ func QueueAlert(tx *storage.Tx, a storage.Alert, now time.Time) (*storage.Event,
 	if err := tx.Alerts().SetOpen(a.Key, !a.Resolved); err != nil {
 		return nil, err
 	}
-	ev := &storage.Event{Kind: KindAlert, Type: a.Type, CreatedAt: now, NextAt: now, Alert: &a}
+	ev := &storage.Event{Kind: KindAlert, Type: string(a.Type), CreatedAt: now, NextAt: now, Alert: &a}
 	if err := tx.Outbox().Add(ev); err != nil {
 		return nil, err
 	}
@@ -54,8 +51,8 @@ func (d *Outbox) raise(a storage.Alert) error {
 
 // queueCallbackAlert raises (or resolves) the alert of a storefront whose
 // callbacks keep failing.
-func queueCallbackAlert(tx *storage.Tx, ev *storage.Event, typ string, now time.Time, resolved bool, detail string) (*storage.Event, error) {
-	return QueueAlert(tx, storage.Alert{Key: AlertCallbackFailing + ":" + ev.Target, Type: typ,
+func queueCallbackAlert(tx *storage.Tx, ev *storage.Event, typ alert.Kind, now time.Time, resolved bool, detail string) (*storage.Event, error) {
+	return QueueAlert(tx, storage.Alert{Key: string(alert.CallbackFailing) + ":" + ev.Target, Type: typ,
 		OrderID: ev.OrderID, Target: ev.Target, Resolved: resolved, Detail: detail}, now)
 }
 
@@ -65,7 +62,7 @@ type logAlerts struct{ log zerolog.Logger }
 
 func (l logAlerts) Deliver(_ context.Context, ev *storage.Event) error {
 	if a := ev.Alert; a != nil {
-		l.log.Warn().Str("alert", a.Key).Str("type", a.Type).Bool("resolved", a.Resolved).
+		l.log.Warn().Str("alert", a.Key).Str("type", string(a.Type)).Bool("resolved", a.Resolved).
 			Uint64("order_id", a.OrderID).Str("sku", a.SKU).Str("target", a.Target).Str("detail", a.Detail).
 			Time("raised_at", ev.CreatedAt).Msg("alert")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/storage"
 )
 
@@ -16,16 +17,12 @@ const (
 	backlogEvery  = 30 * time.Second
 )
 
-// AlertBacklog is the alert of an outbox that holds too many events or too
-// old ones.
-const AlertBacklog = "backlog"
-
 // checkBacklog raises the backlog alert when the outbox holds too many
 // events or too old ones, and resolves it when it has drained.
 func (d *Outbox) checkBacklog() {
 	n, oldest := d.Backlog(), d.oldest()
 	growing := n > backlogEvents || (!oldest.IsZero() && d.now().Sub(oldest) > backlogAge)
-	err := d.raise(storage.Alert{Key: AlertBacklog + ":outbox", Type: AlertBacklog, Target: "outbox", Count: n,
+	err := d.raise(storage.Alert{Key: string(alert.Backlog) + ":outbox", Type: alert.Backlog, Target: "outbox", Count: n,
 		Resolved: !growing, Detail: fmt.Sprintf("%d events", n)})
 	if err != nil {
 		d.log.Error().Err(err).Msg("backlog alert")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/internal/outbound"
 	"cardflow/internal/periodic"
 	"cardflow/storage"
@@ -422,7 +423,7 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 			if err := tx.Outbox().Delete(ev.Seq); err != nil || !ev.Alerted {
 				return err
 			}
-			a, err := queueCallbackAlert(tx, ev, AlertCallbackFailing, d.now(), true, "")
+			a, err := queueCallbackAlert(tx, ev, alert.CallbackFailing, d.now(), true, "")
 			if a != nil {
 				added = append(added, a)
 			}
@@ -474,9 +475,9 @@ func (d *Outbox) retryLater(l *lane, ev *storage.Event, cause error) {
 		if !raise {
 			return nil
 		}
-		typ := AlertCallbackFailing
+		typ := alert.CallbackFailing
 		if redirected {
-			typ = AlertCallbackRedirect
+			typ = alert.CallbackRedirect
 		}
 		a, err := queueCallbackAlert(tx, ev, typ, now, false, next.LastError)
 		if a != nil {

@@ -1,0 +1,112 @@
+package operator
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"cardflow/bot/chat"
+	"cardflow/card"
+	"cardflow/storage"
+)
+
+// formatOrder renders an order for a phone: id first, ¥ amount, short lines,
+// card keys masked to their last four characters. Everything the buyer,
+// the storefront or a supplier sent is Untrusted.
+func (b *Handler) formatOrder(o *storage.Order) string {
+	lines := []string{
+		chat.T(b.lang, "order_title", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount),
+		chat.T(b.lang, "order_status", chat.StatusName(b.lang, string(o.Status))),
+	}
+	if o.Reason != "" {
+		lines = append(lines, chat.T(b.lang, "order_reason", chat.Untrusted(o.Reason)))
+	}
+	lines = append(lines, chat.T(b.lang, "order_external", chat.Untrusted(o.ExternalID), chat.Untrusted(o.Storefront)))
+	if buyer := nonEmpty(o.Buyer.ID, o.Buyer.Contact); len(buyer) > 0 {
+		shown := make([]string, len(buyer))
+		for i, v := range buyer {
+			shown[i] = chat.Untrusted(v).String()
+		}
+		lines = append(lines, chat.T(b.lang, "order_buyer", strings.Join(shown, " · ")))
+	}
+	if o.Account != "" {
+		lines = append(lines, chat.T(b.lang, "order_account", chat.Untrusted(o.Account)))
+	}
+	if masked := b.maskedCards(o.Cards); masked != "" {
+		lines = append(lines, chat.T(b.lang, "order_cards", masked))
+	}
+	lines = append(lines, chat.T(b.lang, "order_created", b.clock(o.CreatedAt)))
+	if !o.DeliveredAt.IsZero() {
+		lines = append(lines, chat.T(b.lang, "order_delivered", b.clock(o.DeliveredAt)))
+	}
+	lines = append(lines, chat.T(b.lang, "order_history"))
+	start := max(0, len(o.History)-5)
+	for _, h := range o.History[start:] {
+		line := fmt.Sprintf("  %s %s", b.clock(h.At), chat.StatusName(b.lang, string(h.To)))
+		if h.Reason != "" {
+			line += " · " + chat.Untrusted(h.Reason).String()
+		}
+		if h.Actor.Platform != "system" {
+			line += " · " + chat.Untrusted(h.Actor.Name).String()
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// orderLine is a one-line summary for lists.
+func (b *Handler) orderLine(o *storage.Order) string {
+	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount, chat.StatusName(b.lang, string(o.Status)))
+	if o.Reason != "" {
+		line += " · " + chat.Untrusted(o.Reason).String()
+	}
+	return line
+}
+
+// orderButtons are the actions that fit the order's state.
+func (b *Handler) orderButtons(o *storage.Order) []chat.Button {
+	switch o.Status {
+	case storage.StatusReview:
+		return []chat.Button{
+			{Label: chat.T(b.lang, "btn_approve"), Data: pressData(pressApprove, o.ID)},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusReview)},
+		}
+	case storage.StatusFailed:
+		return []chat.Button{
+			{Label: chat.T(b.lang, "btn_retry"), Data: pressData(pressRetry, o.ID)},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusFailed)},
+		}
+	}
+	return nil
+}
+
+// maskedCards shows the last four characters of each card number (a
+// supplier's: untrusted).
+func (b *Handler) maskedCards(sealed []storage.SealedCard) string {
+	if len(sealed) == 0 {
+		return ""
+	}
+	cards, err := b.engine.Vault().OpenAll(sealed)
+	if err != nil {
+		return strconv.Itoa(len(sealed)) + " × ****"
+	}
+	masked := make([]string, len(cards))
+	for i, c := range cards {
+		masked[i] = chat.Untrusted(card.Mask(c.Number)).String()
+	}
+	return strings.Join(masked, ", ")
+}
+
+// clock shows a time in the shop's zone, without the year.
+func (b *Handler) clock(t time.Time) string { return t.In(b.loc).Format("01-02 15:04:05") }
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
