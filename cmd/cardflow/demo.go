@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 		auth = append(auth, operator.NewOperators([]config.Operator{{Name: "telegram-admin", Role: config.RoleAdmin, TelegramID: tgOperator}}))
 	}
 	ops := app.NewOperatorLayer(a, cfg, auth)
-	con = console.New(ops.Bot(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
+	con = console.New(ops.Handler(), os.Stdin, os.Stdout, localUser(), console.WithChartDir(filepath.Join(cfg.DataDir, "charts")))
 	ops.Add(app.Destination{Dest: console.Dest, Chat: console.Dest, Channel: con, PerMinute: console.PerMinute})
 	if tg.Enabled() {
 		if err := ops.AddTelegram(tg); err != nil {

@@ -27,13 +27,13 @@ type Destination struct {
 	OnWindow   func(kick func())
 }
 
-// OperatorLayer is the operator layer wired to an app: the bot itself, the
+// OperatorLayer is the operator layer wired to an app: its handler, the
 // notifier that turns alerts into queued chat messages, one sender per
 // chat, and the chat adapters' own loops.
 type OperatorLayer struct {
 	app      *App
 	cfg      *config.Config
-	bot      *operator.Handler
+	handler  *operator.Handler
 	loc      *time.Location
 	reports  *report.Counters
 	dests    []Destination
@@ -64,16 +64,16 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth operator.Authorizer) *Ope
 		known.Storefronts = append(known.Storefronts, s.ID)
 	}
 	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
-	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, bot: operator.New(operator.Options{Engine: a.engine,
+	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, handler: operator.New(operator.Options{Engine: a.engine,
 		Reports: reports, Bindings: a.binds,
 		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
 		Roster: operator.Roster(cfg.Operators)})}
 }
 
-// Bot is the operator layer's command handler, for a channel added by the
+// Handler is the operator layer's command handler, for a channel added by the
 // caller (the demo's console).
-func (l *OperatorLayer) Bot() *operator.Handler { return l.bot }
+func (l *OperatorLayer) Handler() *operator.Handler { return l.handler }
 
 // Add adds a chat to talk to.
 func (l *OperatorLayer) Add(d Destination) { l.dests = append(l.dests, d) }
@@ -83,7 +83,7 @@ func (l *OperatorLayer) Add(d Destination) { l.dests = append(l.dests, d) }
 // listener when the config asks for one.
 func (l *OperatorLayer) AddTelegram(tc config.Telegram) error {
 	ad, err := telegram.New(telegram.Options{Token: tc.Token.Reveal(), ServerURL: tc.ServerURL, Proxy: tc.Proxy,
-		Groups: tc.Groups, Bot: l.bot, Log: l.app.log, WebhookURL: tc.WebhookURL, WebhookSecret: tc.WebhookSecret.Reveal()})
+		Groups: tc.Groups, Bot: l.handler, Log: l.app.log, WebhookURL: tc.WebhookURL, WebhookSecret: tc.WebhookSecret.Reveal()})
 	if err != nil {
 		return fmt.Errorf("telegram: %w", err)
 	}
@@ -105,7 +105,7 @@ func (l *OperatorLayer) AddTelegram(tc config.Telegram) error {
 // windows QQ allows.
 func (l *OperatorLayer) AddQQ(qc config.QQ) error {
 	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
-		Groups: qc.Groups, Bot: l.bot, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
+		Groups: qc.Groups, Bot: l.handler, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
 	for _, d := range ad.Dests() {
 		chat := qq.ChatOf(d)
 		l.Add(Destination{Dest: d, Chat: chat, Channel: ad, NextBatch: qq.NextBatch,
@@ -126,7 +126,7 @@ func (l *OperatorLayer) Wire() {
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {
 		names = append(names, d.Dest)
-		s := pager.NewSender(l.bot, l.app.store, pager.SenderOptions{Dest: d.Dest, Chat: d.Chat,
+		s := pager.NewSender(l.handler, l.app.store, pager.SenderOptions{Dest: d.Dest, Chat: d.Chat,
 			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch,
 			Photo: writer.Photo, Log: l.app.log})
 		if d.OnWindow != nil {
@@ -134,7 +134,7 @@ func (l *OperatorLayer) Wire() {
 		}
 		l.senders = append(l.senders, s)
 	}
-	l.notifier = pager.NewNotifier(l.bot, l.app.store, names,
+	l.notifier = pager.NewNotifier(l.handler, l.app.store, names,
 		pager.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
 		time.Now, l.kick, l.app.log)
 	at, err := l.cfg.Report.Clock()
