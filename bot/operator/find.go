@@ -12,7 +12,7 @@ const findShown = 10
 
 // cmdFind is /find <buyer id|contact>: a buyer's newest orders, for the
 // after-sale question "what did this buyer get". Viewers may ask.
-func (b *Handler) cmdFind(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdFind(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	if len(args) != 1 {
 		return chat.Reply{Text: chat.T(b.lang, "usage", "/find <buyer id|contact>")}
 	}

@@ -72,11 +72,12 @@ func (b *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 		return b.pressSilence(p, silenceKey(parts))
 	}
 	if code, ok := strings.CutPrefix(p.Data, confirmPrefix); ok && code != "" {
-		op, ok := b.auth.Operator(p.From)
+		// Anyone may try; confirm checks the role of the action confirmed.
+		op, r, ok := b.gate(p.From, 0, "button:"+p.Data, "")
 		if !ok {
-			return b.strangerReply(p.From, "button:"+p.Data)
+			return r
 		}
-		r := b.confirm(op, p.From, code)
+		r = b.confirm(op, p.From, code)
 		r.Replace = true // the confirmation now says what was done, and by whom
 		return r
 	}
@@ -94,13 +95,9 @@ func (b *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 	if !ok || err != nil || strconv.FormatUint(id, 10) != parts[2] { // the bot writes ids without leading zeros
 		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted(p.Data))}
 	}
-	op, ok := b.auth.Operator(p.From)
+	op, r, ok := b.gate(p.From, spec.role, "button:"+p.Data, spec.action)
 	if !ok {
-		return b.strangerReply(p.From, "button:"+p.Data)
-	}
-	if op.Role < spec.role {
-		b.refuse(p.From, op, "button:"+p.Data)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, spec.action)}
+		return r
 	}
 	o, err := b.engine.Order(id)
 	if err != nil {
@@ -109,7 +106,6 @@ func (b *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 	if spec.action == "" {
 		return chat.Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
 	}
-	var r chat.Reply
 	if spec.action != "refund" {
 		r = b.act(op, p.From, spec.action, o, "")
 	} else {
@@ -171,13 +167,9 @@ func buttonCommand(data string) string {
 
 // pressPause is the Pause button of a supplier alert (admins only).
 func (b *Handler) pressPause(p chat.Press, supplier string) chat.Reply {
-	op, ok := b.auth.Operator(p.From)
+	op, r, ok := b.gate(p.From, RoleAdmin, "button:"+p.Data, "pause")
 	if !ok {
-		return b.strangerReply(p.From, "button:"+p.Data)
-	}
-	if op.Role < RoleAdmin {
-		b.refuse(p.From, op, "button:"+p.Data)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "pause")}
+		return r
 	}
 	return b.setPaused(op, p.From, supplier, true)
 }

@@ -308,7 +308,7 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 		}
 		typed := ButtonCommand(btn.Data)
 		name, args, ok := ParseCommand(typed)
-		if _, known := commands[name]; !ok || !known || len(args) != 1 {
+		if _, known := f.bot("").command(name); !ok || !known || len(args) != 1 {
 			t.Errorf("button %q (%s) types as %q, not a known command with one argument", btn.Label, btn.Data, typed)
 			continue
 		}
