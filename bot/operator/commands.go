@@ -188,7 +188,7 @@ func (b *Handler) cmdPending(context.Context, Operator, chat.Message, []string) 
 	}{{review, nReview}, {failed, nFailed}} {
 		for _, o := range group.orders {
 			lines = append(lines, b.orderLine(o))
-			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
+			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: orderButton(btnDetails, o.ID).encode()})
 		}
 		if more := group.total - len(group.orders); more > 0 {
 			lines = append(lines, chat.T(b.lang, "pending_more", more))

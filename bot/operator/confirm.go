@@ -117,14 +117,11 @@ func (b *Handler) askConfirm(op Operator, id chat.Identity, action string, o *st
 	}
 	lines = append(lines, chat.T(b.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
 	return chat.Reply{Text: strings.Join(lines, "\n"),
-		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: confirmPrefix + code}}}
+		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: button{kind: btnConfirm, name: code}.encode()}}}
 }
 
 // confirmRoles are the roles of the commands a confirmation finishes.
 var confirmRoles = map[string]Role{"refund": RoleOperator, "reissue": RoleAdmin}
-
-// confirmPrefix starts the data of a Confirm button.
-const confirmPrefix = "c:"
 
 // cmdConfirm is "/confirm <code>", the typed form of a Confirm button.
 func (b *Handler) cmdConfirm(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {

@@ -52,12 +52,3 @@ func (b *Handler) silence(op Operator, id chat.Identity, key string, d time.Dura
 	}
 	return chat.Reply{Text: chat.T(b.lang, "silenced", chat.Untrusted(key), until.In(b.loc).Format("01-02 15:04"), op.Name)}
 }
-
-// pressSilence is the "Silence 1h" button of an alert.
-func (b *Handler) pressSilence(p chat.Press, key string) chat.Reply {
-	op, r, ok := b.gate(p.From, RoleOperator, "button:"+p.Data, "silence")
-	if !ok {
-		return r
-	}
-	return b.silence(op, p.From, key, time.Hour)
-}
