@@ -53,7 +53,7 @@ func (b *Handler) cmdBind(_ context.Context, _ Operator, m chat.Message, args []
 		return r
 	}
 	if len(args) != 1 {
-		return b.usage("bind")
+		return b.commands.usage(b.lang, "bind")
 	}
 	if !m.Private {
 		return chat.Reply{Text: chat.T(b.lang, "bind_private")}
@@ -76,7 +76,7 @@ func (b *Handler) cmdBind(_ context.Context, _ Operator, m chat.Message, args []
 func (b *Handler) cmdUnbind(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if len(args) != 1 {
-		return b.usage("unbind")
+		return b.commands.usage(b.lang, "unbind")
 	}
 	n, err := b.bindings.Unbind(actor(op, id), args[0])
 	if err != nil {

@@ -37,12 +37,15 @@ type command struct {
 // storefront's external id) or a bare value that only one order has.
 const orderUsage = "<#id|storefront:external_id|id>"
 
-// commandTable is the command table, in /help's order: dispatch and /help
-// read it (from Handler.commands: /help is in the table it reads, which a
-// package variable could not hold). Viewers read, operators act on orders,
-// admins do everything.
-func commandTable() []command {
-	return []command{
+// commandTable is the slash commands in /help's order: dispatch and /help
+// read it.
+type commandTable []command
+
+// newCommandTable builds the command table (each Handler holds one: /help
+// is in the table it reads, which a package variable could not hold).
+// Viewers read, operators act on orders, admins do everything.
+func newCommandTable() commandTable {
+	return commandTable{
 		{name: "order", role: RoleViewer, usage: "/order " + orderUsage, help: []string{"help_order"}, run: (*Handler).cmdOrder},
 		{name: "pending", role: RoleViewer, help: []string{"help_pending"}, run: (*Handler).cmdPending},
 		{name: "find", role: RoleViewer, usage: "/find <buyer id|contact>", help: []string{"help_find"}, run: (*Handler).cmdFind},
@@ -71,27 +74,39 @@ func commandTable() []command {
 	}
 }
 
-// command finds a command by its name or an alias.
-func (b *Handler) command(name string) (*command, bool) {
-	for i := range b.commands {
-		if c := &b.commands[i]; c.name == name || slices.Contains(c.aliases, name) {
+// find finds a command by its name or an alias.
+func (t commandTable) find(name string) (*command, bool) {
+	for i := range t {
+		if c := &t[i]; c.name == name || slices.Contains(c.aliases, name) {
 			return c, true
 		}
 	}
 	return nil, false
 }
 
-// usage answers a command typed with arguments that do not fit.
-func (b *Handler) usage(name string) chat.Reply {
-	c, _ := b.command(name)
-	return chat.Reply{Text: chat.T(b.lang, "usage", c.usage)}
+// usage answers the command name typed with arguments that do not fit.
+func (t commandTable) usage(lang, name string) chat.Reply {
+	c, _ := t.find(name)
+	return chat.Reply{Text: chat.T(lang, "usage", c.usage)}
+}
+
+// help is /help in lang: a header, then each command's lines in the
+// table's order. Every role sees every command.
+func (t commandTable) help(lang string) string {
+	lines := []string{chat.T(lang, "help_header")}
+	for _, c := range t {
+		for _, key := range c.help {
+			lines = append(lines, chat.T(lang, key))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // run dispatches a command through the gate. A stranger learns nothing,
 // not even which commands exist: the gate refuses them before an unknown
 // command is told apart.
 func (b *Handler) run(ctx context.Context, m chat.Message, name string, args []string) chat.Reply {
-	cmd, known := b.command(name)
+	cmd, known := b.commands.find(name)
 	if known && cmd.ungated {
 		return cmd.run(b, ctx, Operator{}, m, args)
 	}
@@ -110,21 +125,13 @@ func (b *Handler) run(ctx context.Context, m chat.Message, name string, args []s
 	return cmd.run(b, ctx, op, m, args)
 }
 
-// cmdHelp is /help: a header, then each command's lines in the table's
-// order. Every role sees every command.
 func (b *Handler) cmdHelp(context.Context, Operator, chat.Message, []string) chat.Reply {
-	lines := []string{chat.T(b.lang, "help_header")}
-	for _, c := range b.commands {
-		for _, key := range c.help {
-			lines = append(lines, chat.T(b.lang, key))
-		}
-	}
-	return chat.Reply{Text: strings.Join(lines, "\n")}
+	return chat.Reply{Text: b.commands.help(b.lang)}
 }
 
 func (b *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	if len(args) != 1 {
-		return b.usage("order")
+		return b.commands.usage(b.lang, "order")
 	}
 	o, r, ok := b.resolve("order", args[0])
 	if !ok {
@@ -238,7 +245,7 @@ func orderAction(action string) func(*Handler, context.Context, Operator, chat.M
 	return func(b *Handler, _ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 		id := m.From
 		if len(args) < 1 || (action != "refund" && len(args) != 1) {
-			return b.usage(action)
+			return b.commands.usage(b.lang, action)
 		}
 		o, r, ok := b.resolve(action, args[0])
 		if !ok {

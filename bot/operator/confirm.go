@@ -127,7 +127,7 @@ var confirmRoles = map[string]Role{"refund": RoleOperator, "reissue": RoleAdmin}
 func (b *Handler) cmdConfirm(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if len(args) != 1 {
-		return b.usage("confirm")
+		return b.commands.usage(b.lang, "confirm")
 	}
 	return b.confirm(op, id, strings.ToUpper(args[0]))
 }

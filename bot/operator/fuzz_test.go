@@ -287,7 +287,7 @@ func FuzzCommand(f *testing.F) {
 		if !slices.Equal(e1.actions, want) {
 			t.Fatalf("%s typed %q: engine got %q, want %q (reply %q)", id.Name, text, e1.actions, want, r1.Text)
 		}
-		cmd, known := b1.command(name)
+		cmd, known := b1.commands.find(name)
 		if known = known && !cmd.channel; ok && !known && role(id) > 0 && r1.Text != chat.Clean(chat.Reply{Text: chat.T(lang, "unknown_command", chat.Untrusted("/"+name))}).Text {
 			t.Fatalf("unknown command %q answered %q", name, r1.Text)
 		}
@@ -331,7 +331,7 @@ func expectedActions(name string, args []string, r Role) []string {
 
 // FuzzButtonPress presses buttons with arbitrary data. Properties: no
 // panic; deterministic; every press gets a reply; the engine acts only for
-// data of the forms the bot hands out ("o:ap|rt|rf:<id>", "o:rf:<id>:r|f",
+// data of the forms the handler hands out ("o:ap|rt|rf:<id>", "o:rf:<id>:r|f",
 // "s:pa:<supplier>", "s:si:<alert>") pressed by someone allowed to; and a
 // press that acts does what ButtonCommand says it stands for; and data
 // that decodes encodes to data that decodes to the same button.
@@ -395,7 +395,7 @@ func FuzzButtonPress(f *testing.F) {
 // the engine.
 func expectedPress(data string, r Role) []string {
 	if strings.ContainsFunc(data, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
-		return nil // no button the bot hands out holds one
+		return nil // no button the handler hands out holds one
 	}
 	parts := strings.Split(data, ":")
 	switch {

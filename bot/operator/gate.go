@@ -19,7 +19,10 @@ import (
 func (b *Handler) gate(from chat.Identity, need Role, audit, shown string) (Operator, chat.Reply, bool) {
 	op, ok := b.auth.Operator(from)
 	if !ok {
-		return Operator{}, b.strangerReply(from, audit), false
+		if !b.refuse(from, Operator{}, audit) {
+			return Operator{}, chat.Reply{}, false // refused within the minute: no answer
+		}
+		return Operator{}, chat.Reply{Text: chat.T(b.lang, "not_operator")}, false
 	}
 	if r, ok := b.allow(op, from, need, audit, shown); !ok {
 		return Operator{}, r, false
@@ -72,12 +75,3 @@ func (b *Handler) refuse(id chat.Identity, op Operator, what string) bool {
 
 // maxAuditWhat bounds what a refusal records of the command or button.
 const maxAuditWhat = 64
-
-// strangerReply refuses a stranger politely: an empty reply (no answer)
-// when the stranger was refused already within the minute.
-func (b *Handler) strangerReply(id chat.Identity, what string) chat.Reply {
-	if !b.refuse(id, Operator{}, what) {
-		return chat.Reply{}
-	}
-	return chat.Reply{Text: chat.T(b.lang, "not_operator")}
-}

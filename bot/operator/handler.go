@@ -129,7 +129,7 @@ type Handler struct {
 	roster      map[string]Role
 	strangers   *strangerGate
 	confirms    *confirmations
-	commands    []command
+	commands    commandTable
 }
 
 // New builds the operator layer.
@@ -153,7 +153,7 @@ func New(opts Options) *Handler {
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations(),
-		commands: commandTable()}
+		commands: newCommandTable()}
 }
 
 // Lang is the language replies are written in.

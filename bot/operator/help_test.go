@@ -53,7 +53,7 @@ func TestEveryCommandIsInHelpAndEveryHelpLineIsACommand(t *testing.T) {
 		}
 		for _, line := range lines {
 			name, _, _ := ParseCommand(line)
-			if _, ok := b.command(name); !ok {
+			if _, ok := b.commands.find(name); !ok {
 				t.Errorf("%s: /help line %q names no command of the table", lang, line)
 			}
 		}

@@ -56,7 +56,7 @@ func (b *Handler) cmdRules(_ context.Context, op Operator, m chat.Message, args 
 		}
 		return b.ruleChanged(rest[0], b.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
 	}
-	return b.usage("rules")
+	return b.commands.usage(b.lang, "rules")
 }
 
 func (b *Handler) listRules() chat.Reply {

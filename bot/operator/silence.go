@@ -23,11 +23,11 @@ const silenceUsage = "/silence <supplier_down:fulu|low_stock:qb-100|…> <1h|30m
 func (b *Handler) cmdSilence(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if len(args) != 2 {
-		return b.usage("silence")
+		return b.commands.usage(b.lang, "silence")
 	}
 	d, err := time.ParseDuration(args[1])
 	if err != nil || d <= 0 {
-		return b.usage("silence")
+		return b.commands.usage(b.lang, "silence")
 	}
 	return b.silence(op, id, args[0], d)
 }
@@ -46,7 +46,7 @@ func (b *Handler) silence(op Operator, id chat.Identity, key string, d time.Dura
 	case errors.Is(err, silence.ErrUnknownAlert):
 		return chat.Reply{Text: chat.T(b.lang, "silence_unknown", chat.Untrusted(key))}
 	case errors.Is(err, silence.ErrSilenceTooLong):
-		return b.usage("silence")
+		return b.commands.usage(b.lang, "silence")
 	case err != nil:
 		return b.errorReply(key, err)
 	}

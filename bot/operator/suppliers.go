@@ -57,7 +57,7 @@ func pauseAction(pause bool) func(*Handler, context.Context, Operator, chat.Mess
 		id := m.From
 		name := map[bool]string{true: "pause", false: "resume"}[pause]
 		if len(args) != 1 {
-			return b.usage(name)
+			return b.commands.usage(b.lang, name)
 		}
 		return b.setPaused(op, id, args[0], pause)
 	}
