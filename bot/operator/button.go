@@ -21,9 +21,10 @@ import (
 //	s:si:<alert key>     Silence an alert for an hour (the key may hold ':')
 //	c:<code>             Confirm a typed refund or reissue (confirm.go)
 //
-// Callback data comes from the client and can be anything: decode accepts
-// only what encode writes (ids without leading zeros, no control or format
-// characters), and everything else is no button of ours.
+// Callback data comes from the client and can be anything: decodeButton
+// accepts only what encode writes (ids without leading zeros, no control or
+// format characters; an alert key is trimmed, as a silence pattern is), and
+// everything else is no button of ours.
 
 // buttonKind is what a button does.
 type buttonKind int
