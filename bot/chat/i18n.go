@@ -11,10 +11,34 @@ const (
 // catalogue holds every operator-facing string: Simplified Chinese first,
 // English second. Format verbs must match between the two.
 var catalogue = map[string][2]string{
-	"help": {
-		"可用命令（单号写作 #12 本系统单号、商城:商城单号，或只对应一个订单的单号）：\n/order <单号> 查看订单\n/pending 待审核与失败订单\n/find <买家ID|联系方式> 查找买家的订单\n/approve <单号> 批准\n/retry <单号> 重试\n/refund <单号> [原因] 退款（已发货订单需确认）\n/reissue <单号> 补发新卡密（需确认）\n/confirm <确认码> 确认退款或补发\n/stats [today|yesterday|7d] 统计\n/report [today|yesterday|7d] 报表与图表\n/stock [sku] 库存\n/suppliers 供货商状态\n/pause <供货商|sku> 暂停\n/resume <供货商|sku> 恢复\n/rules 规则与命中\n/rules test <表达式> 用近7天订单试算（操作员）\n/rules set <名> <review|refund|allow> <表达式>\n/rules off <名>\n/audit [n] 操作记录\n/silence <提醒> <时长> 静音某条提醒；整类提醒仅管理员、最长 24 小时；待审核与失败订单不可静音\n/bind <操作员> 生成 QQ 绑定码（管理员，仅私聊）\n/unbind <操作员> 解除其 QQ 绑定（管理员）\n/inbox 在 QQ 里收取待发送的提醒\n/help 帮助",
-		"Commands (name an order as #12, storefront:external_id, or a value only one order has):\n/order <order> show an order\n/pending review and failed queues\n/find <buyer id|contact> a buyer's orders\n/approve <order> approve\n/retry <order> retry\n/refund <order> [reason] refund (a delivered order asks to confirm)\n/reissue <order> send new card keys (asks to confirm)\n/confirm <code> confirm a refund or reissue\n/stats [today|yesterday|7d] figures\n/report [today|yesterday|7d] report with chart\n/stock [sku] stock levels\n/suppliers supplier state\n/pause <supplier|sku> pause\n/resume <supplier|sku> resume\n/rules rules and hits\n/rules test <expr> try on the last 7 days (operators)\n/rules set <name> <review|refund|allow> <expr>\n/rules off <name>\n/audit [n] audit log\n/silence <alert> <duration> mute one alert; a whole type: admins, up to 24h; review prompts and failed orders cannot be muted\n/bind <operator> a QQ bind code (admins, private chat only)\n/unbind <operator> remove their QQ bindings (admins)\n/inbox on QQ, fetch the alerts waiting\n/help this help",
-	},
+	// help_* are the lines of /help, one or more per command (the operator
+	// layer's command table says which).
+	"help_header":     {"可用命令（单号写作 #12 本系统单号、商城:商城单号，或只对应一个订单的单号）：", "Commands (name an order as #12, storefront:external_id, or a value only one order has):"},
+	"help_order":      {"/order <单号> 查看订单", "/order <order> show an order"},
+	"help_pending":    {"/pending 待审核与失败订单", "/pending review and failed queues"},
+	"help_find":       {"/find <买家ID|联系方式> 查找买家的订单", "/find <buyer id|contact> a buyer's orders"},
+	"help_approve":    {"/approve <单号> 批准", "/approve <order> approve"},
+	"help_retry":      {"/retry <单号> 重试", "/retry <order> retry"},
+	"help_refund":     {"/refund <单号> [原因] 退款（已发货订单需确认）", "/refund <order> [reason] refund (a delivered order asks to confirm)"},
+	"help_reissue":    {"/reissue <单号> 补发新卡密（需确认）", "/reissue <order> send new card keys (asks to confirm)"},
+	"help_confirm":    {"/confirm <确认码> 确认退款或补发", "/confirm <code> confirm a refund or reissue"},
+	"help_stats":      {"/stats [today|yesterday|7d] 统计", "/stats [today|yesterday|7d] figures"},
+	"help_report":     {"/report [today|yesterday|7d] 报表与图表", "/report [today|yesterday|7d] report with chart"},
+	"help_stock":      {"/stock [sku] 库存", "/stock [sku] stock levels"},
+	"help_suppliers":  {"/suppliers 供货商状态", "/suppliers supplier state"},
+	"help_pause":      {"/pause <供货商|sku> 暂停", "/pause <supplier|sku> pause"},
+	"help_resume":     {"/resume <供货商|sku> 恢复", "/resume <supplier|sku> resume"},
+	"help_rules":      {"/rules 规则与命中", "/rules rules and hits"},
+	"help_rules_test": {"/rules test <表达式> 用近7天订单试算（操作员）", "/rules test <expr> try on the last 7 days (operators)"},
+	"help_rules_set":  {"/rules set <名> <review|refund|allow> <表达式>", "/rules set <name> <review|refund|allow> <expr>"},
+	"help_rules_off":  {"/rules off <名>", "/rules off <name>"},
+	"help_audit":      {"/audit [n] 操作记录", "/audit [n] audit log"},
+	"help_silence":    {"/silence <提醒> <时长> 静音某条提醒；整类提醒仅管理员、最长 24 小时；待审核与失败订单不可静音", "/silence <alert> <duration> mute one alert; a whole type: admins, up to 24h; review prompts and failed orders cannot be muted"},
+	"help_bind":       {"/bind <操作员> 生成 QQ 绑定码（管理员，仅私聊）", "/bind <operator> a QQ bind code (admins, private chat only)"},
+	"help_unbind":     {"/unbind <操作员> 解除其 QQ 绑定（管理员）", "/unbind <operator> remove their QQ bindings (admins)"},
+	"help_inbox":      {"/inbox 在 QQ 里收取待发送的提醒", "/inbox on QQ, fetch the alerts waiting"},
+	"help_help":       {"/help 帮助", "/help this help"},
+
 	"bind_bad":              {"绑定码无效、已使用或已过期。请向管理员重新获取。", "That bind code is unknown, used or expired; ask an admin for a new one."},
 	"bind_ok":               {"✅ 已绑定为操作员 %s（%s）。", "✅ You are now operator %s (%s) here."},
 	"bind_unknown_operator": {"配置中没有操作员 %s。", "There is no operator %s in the config."},

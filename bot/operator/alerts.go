@@ -30,13 +30,13 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 		},
 	},
 	alert.Review: {
-		open: orderPrompt("alert_review", "btn_approve", pressApprove, storage.StatusReview),
+		open: orderPrompt("alert_review", "btn_approve", btnApprove, storage.StatusReview),
 		resolved: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_review_done", al.OrderID, v.target, chat.Untrusted(chat.ActionName(l, al.Detail)))}
 		},
 	},
 	alert.OrderFailed: {
-		open: orderPrompt("alert_failed", "btn_retry", pressRetry, storage.StatusFailed),
+		open: orderPrompt("alert_failed", "btn_retry", btnRetry, storage.StatusFailed),
 		resolved: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_failed_done", al.OrderID, v.target, chat.Untrusted(chat.ActionName(l, al.Detail)))}
 		},
@@ -44,7 +44,7 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 	alert.SupplierDown: {
 		open: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_sup_down", v.target), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_pause"), Data: "s:pa:" + al.Target}, {Label: chat.T(l, "btn_silence"), Data: "s:si:" + al.Key}}}
+				{Label: chat.T(l, "btn_pause"), Data: button{kind: btnPause, name: al.Target}.encode()}, {Label: chat.T(l, "btn_silence"), Data: button{kind: btnSilence, name: al.Key}.encode()}}}
 		},
 		resolved: text("alert_sup_up", func(_ storage.Alert, v shown) []any { return []any{v.target} }),
 	},
@@ -55,7 +55,7 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 	alert.Backlog: {
 		open: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_backlog", v.detail), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_silence"), Data: "s:si:" + al.Key}}}
+				{Label: chat.T(l, "btn_silence"), Data: button{kind: btnSilence, name: al.Key}.encode()}}}
 		},
 		resolved: text("alert_backlog_ok", nil),
 	},
@@ -66,8 +66,8 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 	alert.DuplicateCard: {
 		open: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_dup_card", v.target, al.OrderID), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_details"), Data: pressData(pressDetails, al.OrderID)},
-				{Label: chat.T(l, "btn_pause"), Data: "s:pa:" + al.Target}}}
+				{Label: chat.T(l, "btn_details"), Data: orderButton(btnDetails, al.OrderID).encode()},
+				{Label: chat.T(l, "btn_pause"), Data: button{kind: btnPause, name: al.Target}.encode()}}}
 		},
 	},
 	alert.BalanceLow: {
@@ -77,7 +77,7 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 	alert.SupplierVerifying: {
 		open: func(l string, al storage.Alert, v shown) chat.Reply {
 			return chat.Reply{Text: chat.T(l, "alert_verify_on", v.target, v.detail), Buttons: []chat.Button{
-				{Label: chat.T(l, "btn_pause"), Data: "s:pa:" + al.Target}}}
+				{Label: chat.T(l, "btn_pause"), Data: button{kind: btnPause, name: al.Target}.encode()}}}
 		},
 		resolved: text("alert_verify_off", func(_ storage.Alert, v shown) []any { return []any{v.target} }),
 	},
@@ -110,12 +110,12 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 // orderPrompt is the prompt of an order waiting for a person (in review,
 // failed): its line, then the state's own action, Refund (only while the
 // order is still in that state) and Details.
-func orderPrompt(key, label, verb string, state storage.Status) alertText {
+func orderPrompt(key, label string, kind buttonKind, state storage.Status) alertText {
 	return func(l string, al storage.Alert, v shown) chat.Reply {
 		return chat.Reply{Text: chat.T(l, key, al.OrderID, v.sku, v.detail), Buttons: []chat.Button{
-			{Label: chat.T(l, label), Data: pressData(verb, al.OrderID)},
-			{Label: chat.T(l, "btn_refund"), Data: refundData(al.OrderID, state)},
-			{Label: chat.T(l, "btn_details"), Data: pressData(pressDetails, al.OrderID)},
+			{Label: chat.T(l, label), Data: orderButton(kind, al.OrderID).encode()},
+			{Label: chat.T(l, "btn_refund"), Data: refundButtonFrom(al.OrderID, state).encode()},
+			{Label: chat.T(l, "btn_details"), Data: orderButton(btnDetails, al.OrderID).encode()},
 		}}
 	}
 }
@@ -151,5 +151,5 @@ func (b *Handler) RenderAlert(al storage.Alert) chat.Reply {
 
 // ApproveButton is the Approve button of a review prompt, for digests.
 func (b *Handler) ApproveButton(orderID uint64) chat.Button {
-	return chat.Button{Label: chat.T(b.lang, "btn_approve"), Data: pressData(pressApprove, orderID)}
+	return chat.Button{Label: chat.T(b.lang, "btn_approve"), Data: orderButton(btnApprove, orderID).encode()}
 }

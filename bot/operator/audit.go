@@ -14,7 +14,7 @@ import (
 const auditShown = 10
 
 // cmdAudit is /audit [n]: the newest entries of the audit log (admins).
-func (b *Handler) cmdAudit(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdAudit(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	n := auditShown
 	if len(args) == 1 {
 		v, err := strconv.Atoi(args[0])

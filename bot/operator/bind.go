@@ -28,7 +28,7 @@ func identityKey(id chat.Identity) string { return id.Platform + ":" + id.UserID
 // how strangers become operators); elsewhere an admin issues a code for a
 // configured operator, in a private chat only: a code posted in a group
 // could be used by anyone there first.
-func (b *Handler) cmdBind(m chat.Message, args []string) chat.Reply {
+func (b *Handler) cmdBind(_ context.Context, _ Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if bindingPlatforms[id.Platform] {
 		if len(args) == 0 {
@@ -48,16 +48,12 @@ func (b *Handler) cmdBind(m chat.Message, args []string) chat.Reply {
 		}
 		return chat.Reply{Text: chat.T(b.lang, "bind_ok", name, b.roster[name])}
 	}
-	op, ok := b.auth.Operator(id)
+	op, r, ok := b.gate(id, RoleAdmin, "/bind", "/bind")
 	if !ok {
-		return b.strangerReply(id, "/bind")
-	}
-	if op.Role < RoleAdmin {
-		b.refuse(id, op, "/bind")
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/bind")}
+		return r
 	}
 	if len(args) != 1 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", "/bind <operator>")}
+		return b.commands.usage(b.lang, "bind")
 	}
 	if !m.Private {
 		return chat.Reply{Text: chat.T(b.lang, "bind_private")}
@@ -77,9 +73,10 @@ func (b *Handler) cmdBind(m chat.Message, args []string) chat.Reply {
 // the operator are strangers again, and their unused codes bind nobody.
 // It works for a name since removed from the config too: a binding left
 // behind would come back to life if the name were configured again.
-func (b *Handler) cmdUnbind(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdUnbind(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+	id := m.From
 	if len(args) != 1 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", usages["unbind"])}
+		return b.commands.usage(b.lang, "unbind")
 	}
 	n, err := b.bindings.Unbind(actor(op, id), args[0])
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,80 +14,124 @@ import (
 	"cardflow/storage"
 )
 
-// command is one slash command: who may run it and what it does.
+// command is one slash command: its names, who may run it, how it is
+// typed, the /help lines that explain it, and what it does.
 type command struct {
-	role Role
-	run  func(b *Handler, ctx context.Context, op Operator, id chat.Identity, args []string) chat.Reply
+	name    string
+	aliases []string
+	role    Role
+	usage   string   // shown when the arguments do not fit
+	help    []string // catalogue keys of its /help lines, in order
+	run     func(b *Handler, ctx context.Context, op Operator, m chat.Message, args []string) chat.Reply
+	// channel: a chat channel answers it before the operator layer sees it
+	// (QQ's /inbox, for anyone in the group); typed elsewhere it is an
+	// unknown command. It has no role and no run.
+	channel bool
+	// ungated: run passes the command to its run without the gate, which
+	// asks the gate itself — /bind is how a stranger on QQ becomes an
+	// operator. op is zero.
+	ungated bool
 }
 
-// commands is the command table. Viewers read, operators act on orders,
-// admins do everything.
-var commands = map[string]command{
-	"help":      {RoleViewer, (*Handler).cmdHelp},
-	"start":     {RoleViewer, (*Handler).cmdHelp},
-	"order":     {RoleViewer, (*Handler).cmdOrder},
-	"pending":   {RoleViewer, (*Handler).cmdPending},
-	"find":      {RoleViewer, (*Handler).cmdFind},
-	"stock":     {RoleViewer, (*Handler).cmdStock},
-	"approve":   {RoleOperator, orderAction("approve")},
-	"retry":     {RoleOperator, orderAction("retry")},
-	"refund":    {RoleOperator, orderAction("refund")},
-	"reissue":   {RoleAdmin, orderAction("reissue")},
-	"confirm":   {RoleOperator, (*Handler).cmdConfirm},
-	"suppliers": {RoleViewer, (*Handler).cmdSuppliers},
-	"pause":     {RoleAdmin, pauseAction(true)},
-	"resume":    {RoleAdmin, pauseAction(false)},
-	"rules":     {RoleViewer, (*Handler).cmdRules},
-	"audit":     {RoleAdmin, (*Handler).cmdAudit},
-	"silence":   {RoleOperator, (*Handler).cmdSilence},
-	"unbind":    {RoleAdmin, (*Handler).cmdUnbind},
-	"stats":     {RoleViewer, (*Handler).cmdStats},
-	"report":    {RoleViewer, (*Handler).cmdReport},
+// orderUsage names an order as #12 (internal id), shop1:EXT (a
+// storefront's external id) or a bare value that only one order has.
+const orderUsage = "<#id|storefront:external_id|id>"
+
+// commandTable is the slash commands in /help's order: dispatch and /help
+// read it.
+type commandTable []command
+
+// newCommandTable builds the command table (each Handler holds one: /help
+// is in the table it reads, which a package variable could not hold).
+// Viewers read, operators act on orders, admins do everything.
+func newCommandTable() commandTable {
+	return commandTable{
+		{name: "order", role: RoleViewer, usage: "/order " + orderUsage, help: []string{"help_order"}, run: (*Handler).cmdOrder},
+		{name: "pending", role: RoleViewer, help: []string{"help_pending"}, run: (*Handler).cmdPending},
+		{name: "find", role: RoleViewer, usage: "/find <buyer id|contact>", help: []string{"help_find"}, run: (*Handler).cmdFind},
+		{name: "approve", role: RoleOperator, usage: "/approve " + orderUsage, help: []string{"help_approve"}, run: orderAction("approve")},
+		{name: "retry", role: RoleOperator, usage: "/retry " + orderUsage, help: []string{"help_retry"}, run: orderAction("retry")},
+		{name: "refund", role: RoleOperator, usage: "/refund " + orderUsage + " [reason]", help: []string{"help_refund"},
+			run: orderAction("refund")},
+		{name: "reissue", role: RoleAdmin, usage: "/reissue " + orderUsage, help: []string{"help_reissue"}, run: orderAction("reissue")},
+		{name: "confirm", role: RoleOperator, usage: "/confirm <code>", help: []string{"help_confirm"}, run: (*Handler).cmdConfirm},
+		{name: "stats", role: RoleViewer, usage: "/stats [today|yesterday|7d]", help: []string{"help_stats"}, run: (*Handler).cmdStats},
+		{name: "report", role: RoleViewer, usage: "/report [today|yesterday|7d]", help: []string{"help_report"}, run: (*Handler).cmdReport},
+		{name: "stock", role: RoleViewer, help: []string{"help_stock"}, run: (*Handler).cmdStock},
+		{name: "suppliers", role: RoleViewer, help: []string{"help_suppliers"}, run: (*Handler).cmdSuppliers},
+		{name: "pause", role: RoleAdmin, usage: "/pause <supplier|sku>", help: []string{"help_pause"}, run: pauseAction(true)},
+		{name: "resume", role: RoleAdmin, usage: "/resume <supplier|sku>", help: []string{"help_resume"}, run: pauseAction(false)},
+		// Listing rules is for everyone, trying them for operators, changing
+		// them for admins: cmdRules asks the gate again per subcommand.
+		{name: "rules", role: RoleViewer, usage: "/rules [test <expr> | set <name> <action> <expr> | off <name>]",
+			help: []string{"help_rules", "help_rules_test", "help_rules_set", "help_rules_off"}, run: (*Handler).cmdRules},
+		{name: "audit", role: RoleAdmin, usage: "/audit [1-50]", help: []string{"help_audit"}, run: (*Handler).cmdAudit},
+		{name: "silence", role: RoleOperator, usage: silenceUsage, help: []string{"help_silence"}, run: (*Handler).cmdSilence},
+		{name: "bind", role: RoleAdmin, usage: "/bind <operator>", help: []string{"help_bind"}, run: (*Handler).cmdBind, ungated: true},
+		{name: "unbind", role: RoleAdmin, usage: "/unbind <operator>", help: []string{"help_unbind"}, run: (*Handler).cmdUnbind},
+		{name: "inbox", help: []string{"help_inbox"}, channel: true},
+		{name: "help", aliases: []string{"start"}, role: RoleViewer, help: []string{"help_help"}, run: (*Handler).cmdHelp},
+	}
 }
 
-// usages show how to call the commands that take arguments. An order is
-// named as #12 (internal id), shop1:EXT (a storefront's external id) or
-// a bare value that only one order has.
-var usages = map[string]string{
-	"order":   "/order <#id|storefront:external_id|id>",
-	"approve": "/approve <#id|storefront:external_id|id>",
-	"retry":   "/retry <#id|storefront:external_id|id>",
-	"refund":  "/refund <#id|storefront:external_id|id> [reason]",
-	"reissue": "/reissue <#id|storefront:external_id|id>",
-	"confirm": "/confirm <code>",
-	"find":    "/find <buyer id|contact>",
-	"pause":   "/pause <supplier|sku>",
-	"resume":  "/resume <supplier|sku>",
-	"unbind":  "/unbind <operator>",
+// find finds a command by its name or an alias.
+func (t commandTable) find(name string) (*command, bool) {
+	for i := range t {
+		if c := &t[i]; c.name == name || slices.Contains(c.aliases, name) {
+			return c, true
+		}
+	}
+	return nil, false
 }
 
+// usage answers the command name typed with arguments that do not fit.
+func (t commandTable) usage(lang, name string) chat.Reply {
+	c, _ := t.find(name)
+	return chat.Reply{Text: chat.T(lang, "usage", c.usage)}
+}
+
+// help is /help in lang: a header, then each command's lines in the
+// table's order. Every role sees every command.
+func (t commandTable) help(lang string) string {
+	lines := []string{chat.T(lang, "help_header")}
+	for _, c := range t {
+		for _, key := range c.help {
+			lines = append(lines, chat.T(lang, key))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// run dispatches a command through the gate. A stranger learns nothing,
+// not even which commands exist: the gate refuses them before an unknown
+// command is told apart.
 func (b *Handler) run(ctx context.Context, m chat.Message, name string, args []string) chat.Reply {
-	if name == "bind" { // how a stranger on QQ becomes an operator
-		return b.cmdBind(m, args)
+	cmd, known := b.commands.find(name)
+	if known && cmd.ungated {
+		return cmd.run(b, ctx, Operator{}, m, args)
 	}
-	id := m.From
-	op, ok := b.auth.Operator(id) // strangers learn nothing, not even which commands exist
-	if !ok {
-		return b.strangerReply(id, "/"+name)
+	known = known && !cmd.channel
+	var need Role // an unknown command: only strangers are refused
+	if known {
+		need = cmd.role
 	}
-	cmd, ok := commands[name]
+	op, r, ok := b.gate(m.From, need, "/"+name, "/"+name)
 	if !ok {
+		return r
+	}
+	if !known {
 		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted("/"+name))}
 	}
-	if op.Role < cmd.role {
-		b.refuse(id, op, "/"+name)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/"+name)}
-	}
-	return cmd.run(b, ctx, op, id, args)
+	return cmd.run(b, ctx, op, m, args)
 }
 
-func (b *Handler) cmdHelp(context.Context, Operator, chat.Identity, []string) chat.Reply {
-	return chat.Reply{Text: chat.T(b.lang, "help")}
+func (b *Handler) cmdHelp(context.Context, Operator, chat.Message, []string) chat.Reply {
+	return chat.Reply{Text: b.commands.help(b.lang)}
 }
 
-func (b *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	if len(args) != 1 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", usages["order"])}
+		return b.commands.usage(b.lang, "order")
 	}
 	o, r, ok := b.resolve("order", args[0])
 	if !ok {
@@ -130,7 +175,7 @@ var undefang = strings.NewReplacer("[.]", ".", "[:]", ":", "[@]", "@")
 // pendingShown is how many orders of each queue /pending lists.
 const pendingShown = 10
 
-func (b *Handler) cmdPending(context.Context, Operator, chat.Identity, []string) chat.Reply {
+func (b *Handler) cmdPending(context.Context, Operator, chat.Message, []string) chat.Reply {
 	review, nReview, err := b.engine.OpenOrders(storage.StatusReview, pendingShown)
 	if err != nil {
 		return b.errorReply("", err)
@@ -150,7 +195,7 @@ func (b *Handler) cmdPending(context.Context, Operator, chat.Identity, []string)
 	}{{review, nReview}, {failed, nFailed}} {
 		for _, o := range group.orders {
 			lines = append(lines, b.orderLine(o))
-			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
+			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: orderButton(btnDetails, o.ID).encode()})
 		}
 		if more := group.total - len(group.orders); more > 0 {
 			lines = append(lines, chat.T(b.lang, "pending_more", more))
@@ -159,7 +204,7 @@ func (b *Handler) cmdPending(context.Context, Operator, chat.Identity, []string)
 	return chat.Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
 }
 
-func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	levels, err := b.engine.StockLevels()
 	if err != nil {
 		return b.errorReply("", err)
@@ -196,10 +241,11 @@ func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Identity, args 
 // reissue of a delivered order — money back, or new cards, after the sale —
 // first shows the order and waits for its confirmation (confirm.go); the
 // rest act at once, as buttons do.
-func orderAction(action string) func(*Handler, context.Context, Operator, chat.Identity, []string) chat.Reply {
-	return func(b *Handler, _ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+func orderAction(action string) func(*Handler, context.Context, Operator, chat.Message, []string) chat.Reply {
+	return func(b *Handler, _ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+		id := m.From
 		if len(args) < 1 || (action != "refund" && len(args) != 1) {
-			return chat.Reply{Text: chat.T(b.lang, "usage", usages[action])}
+			return b.commands.usage(b.lang, action)
 		}
 		o, r, ok := b.resolve(action, args[0])
 		if !ok {
@@ -215,11 +261,11 @@ func orderAction(action string) func(*Handler, context.Context, Operator, chat.I
 
 // overLimit refuses an operator's refund above the refund limit.
 func (b *Handler) overLimit(op Operator, id chat.Identity, action string, o *storage.Order) (chat.Reply, bool) {
-	if action != "refund" || op.Role >= RoleAdmin || int64(o.Amount) <= b.refundLimit {
+	if action != "refund" || int64(o.Amount) <= b.refundLimit {
 		return chat.Reply{}, false
 	}
-	b.refuse(id, op, fmt.Sprintf("refund %d over limit", o.ID))
-	return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, fmt.Sprintf("/refund ¥%s", o.Amount))}, true
+	r, ok := b.allow(op, id, RoleAdmin, fmt.Sprintf("refund %d over limit", o.ID), fmt.Sprintf("/refund ¥%s", o.Amount))
+	return r, !ok
 }
 
 // act performs an order action for an operator, enforcing the refund limit.
@@ -254,47 +300,4 @@ func (b *Handler) done(op Operator, action string, orderID uint64, err error) ch
 		return b.errorReply(strconv.FormatUint(orderID, 10), err)
 	}
 	return chat.Reply{Text: chat.T(b.lang, "done_"+action, orderID, op.Name)}
-}
-
-// refuse logs and audits an action someone was not allowed to take, and
-// reports whether to answer it. A stranger is audited under their platform
-// id, since they have no name here, and at most once a minute (see
-// strangerGate); operators always.
-func (b *Handler) refuse(id chat.Identity, op Operator, what string) bool {
-	if r := []rune(what); len(r) > maxAuditWhat { // a stranger's command can be a page long
-		what = string(r[:maxAuditWhat]) + "…"
-	}
-	name, detail := op.Name, "role "+op.Role.String()
-	if name == "" {
-		name = "unknown:" + id.UserID
-		audit, mine, others := b.strangers.admit(id.Platform+":"+id.UserID, b.now())
-		if !audit {
-			return false
-		}
-		if mine > 0 {
-			detail += fmt.Sprintf("; %d more refused, not audited one by one", mine)
-		}
-		if others > 0 {
-			detail += fmt.Sprintf("; %d refusals of other strangers not audited", others)
-		}
-	}
-	b.log.Warn().Str("platform", id.Platform).Str("user_id", id.UserID).Str("operator", op.Name).
-		Str("what", what).Msg("operator action refused")
-	if err := b.engine.Audit(storage.AuditEntry{Actor: storage.Actor{Name: name, Platform: id.Platform},
-		Action: what, Outcome: "refused", Detail: detail}); err != nil {
-		b.log.Error().Err(err).Msg("audit refused action failed")
-	}
-	return true
-}
-
-// maxAuditWhat bounds what a refusal records of the command or button.
-const maxAuditWhat = 64
-
-// strangerReply refuses a stranger politely: an empty reply (no answer)
-// when the stranger was refused already within the minute.
-func (b *Handler) strangerReply(id chat.Identity, what string) chat.Reply {
-	if !b.refuse(id, Operator{}, what) {
-		return chat.Reply{}
-	}
-	return chat.Reply{Text: chat.T(b.lang, "not_operator")}
 }

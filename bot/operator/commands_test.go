@@ -33,7 +33,7 @@ func seed(f *fixture) seeded {
 	return s
 }
 
-// cmdCase is one message to the bot, in order: the cases of a language run
+// cmdCase is one message to the handler, in order: the cases of a language run
 // against one store and build on each other (an approve, then its /order).
 type cmdCase struct {
 	name    string

@@ -117,19 +117,17 @@ func (b *Handler) askConfirm(op Operator, id chat.Identity, action string, o *st
 	}
 	lines = append(lines, chat.T(b.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
 	return chat.Reply{Text: strings.Join(lines, "\n"),
-		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: confirmPrefix + code}}}
+		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: button{kind: btnConfirm, name: code}.encode()}}}
 }
 
 // confirmRoles are the roles of the commands a confirmation finishes.
 var confirmRoles = map[string]Role{"refund": RoleOperator, "reissue": RoleAdmin}
 
-// confirmPrefix starts the data of a Confirm button.
-const confirmPrefix = "c:"
-
 // cmdConfirm is "/confirm <code>", the typed form of a Confirm button.
-func (b *Handler) cmdConfirm(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdConfirm(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+	id := m.From
 	if len(args) != 1 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", usages["confirm"])}
+		return b.commands.usage(b.lang, "confirm")
 	}
 	return b.confirm(op, id, strings.ToUpper(args[0]))
 }
@@ -144,9 +142,8 @@ func (b *Handler) confirm(op Operator, id chat.Identity, code string) chat.Reply
 	if c.operator != op.Name {
 		return chat.Reply{Text: chat.T(b.lang, "confirm_not_yours", c.operator)}
 	}
-	if need := confirmRoles[c.action]; op.Role < need {
-		b.refuse(id, op, "/"+c.action)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/"+c.action)}
+	if r, ok := b.allow(op, id, confirmRoles[c.action], "/"+c.action, "/"+c.action); !ok {
+		return r
 	}
 	if c, ok = b.confirms.get(code, now, true); !ok {
 		return chat.Reply{Text: chat.T(b.lang, "confirm_gone")}

@@ -12,7 +12,7 @@ const findShown = 10
 
 // cmdFind is /find <buyer id|contact>: a buyer's newest orders, for the
 // after-sale question "what did this buyer get". Viewers may ask.
-func (b *Handler) cmdFind(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdFind(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	if len(args) != 1 {
 		return chat.Reply{Text: chat.T(b.lang, "usage", "/find <buyer id|contact>")}
 	}
@@ -32,7 +32,7 @@ func (b *Handler) cmdFind(_ context.Context, _ Operator, _ chat.Identity, args [
 	var buttons []chat.Button
 	for _, o := range res.Orders {
 		lines = append(lines, b.orderLine(o)+" · "+chat.Untrusted(o.Storefront).String()+":"+chat.Untrusted(o.ExternalID).String())
-		buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: pressData(pressDetails, o.ID)})
+		buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: orderButton(btnDetails, o.ID).encode()})
 	}
 	if more := res.Matched - len(res.Orders); more > 0 {
 		lines = append(lines, chat.T(b.lang, "pending_more", more))

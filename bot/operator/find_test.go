@@ -33,8 +33,8 @@ func TestFindListsABuyersOrdersForAViewer(t *testing.T) {
 			containsAll(t, "/find", r.Text,
 				tr(lg.lang, "共 2 单", "2 (of the newest"), "#3 qb-100", "#1 qb-100", "shop:F-3", "shop:F-1")
 			containsNone(t, "/find", r.Text, "F-2")
-			if len(r.Buttons) != 2 || r.Buttons[0].Data != pressData(pressDetails, last.ID) ||
-				r.Buttons[1].Data != pressData(pressDetails, first.ID) {
+			if len(r.Buttons) != 2 || r.Buttons[0].Data != orderButton(btnDetails, last.ID).encode() ||
+				r.Buttons[1].Data != orderButton(btnDetails, first.ID).encode() {
 				t.Errorf("buttons = %q, want details of #%d then #%d", buttonData(r), last.ID, first.ID)
 			}
 			r = f.send(b, viewerID, "/find u-77")

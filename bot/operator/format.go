@@ -69,13 +69,13 @@ func (b *Handler) orderButtons(o *storage.Order) []chat.Button {
 	switch o.Status {
 	case storage.StatusReview:
 		return []chat.Button{
-			{Label: chat.T(b.lang, "btn_approve"), Data: pressData(pressApprove, o.ID)},
-			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusReview)},
+			{Label: chat.T(b.lang, "btn_approve"), Data: orderButton(btnApprove, o.ID).encode()},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusReview).encode()},
 		}
 	case storage.StatusFailed:
 		return []chat.Button{
-			{Label: chat.T(b.lang, "btn_retry"), Data: pressData(pressRetry, o.ID)},
-			{Label: chat.T(b.lang, "btn_refund"), Data: refundData(o.ID, storage.StatusFailed)},
+			{Label: chat.T(b.lang, "btn_retry"), Data: orderButton(btnRetry, o.ID).encode()},
+			{Label: chat.T(b.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusFailed).encode()},
 		}
 	}
 	return nil

@@ -287,7 +287,8 @@ func FuzzCommand(f *testing.F) {
 		if !slices.Equal(e1.actions, want) {
 			t.Fatalf("%s typed %q: engine got %q, want %q (reply %q)", id.Name, text, e1.actions, want, r1.Text)
 		}
-		if _, known := commands[name]; ok && !known && name != "bind" && role(id) > 0 && r1.Text != chat.Clean(chat.Reply{Text: chat.T(lang, "unknown_command", chat.Untrusted("/"+name))}).Text {
+		cmd, known := b1.commands.find(name)
+		if known = known && !cmd.channel; ok && !known && role(id) > 0 && r1.Text != chat.Clean(chat.Reply{Text: chat.T(lang, "unknown_command", chat.Untrusted("/"+name))}).Text {
 			t.Fatalf("unknown command %q answered %q", name, r1.Text)
 		}
 	})
@@ -330,14 +331,15 @@ func expectedActions(name string, args []string, r Role) []string {
 
 // FuzzButtonPress presses buttons with arbitrary data. Properties: no
 // panic; deterministic; every press gets a reply; the engine acts only for
-// data of the forms the bot hands out ("o:ap|rt|rf:<id>", "o:rf:<id>:r|f",
+// data of the forms the handler hands out ("o:ap|rt|rf:<id>", "o:rf:<id>:r|f",
 // "s:pa:<supplier>", "s:si:<alert>") pressed by someone allowed to; and a
-// press that acts does what ButtonCommand says it stands for.
+// press that acts does what ButtonCommand says it stands for; and data
+// that decodes encodes to data that decodes to the same button.
 func FuzzButtonPress(f *testing.F) {
 	for _, data := range []string{
 		"o:ap:12", "o:rf:12", "o:rf:12:r", "o:rf:12:f", "o:rt:12", "o:dt:12", "o:ap:13", "o:ap:012", "o:ap:T-12",
 		"o:dt:12:r", "o:ap:12:r", "o:zz:12", "o:ap", "o:ap:12:r:x", "s:pa:fulu", "s:pa:nope", "s:si:supplier_down:fulu",
-		"s:si:", "p:ap:12", "", ":", "o::", "o:ap:18446744073709551616",
+		"s:si:", "p:ap:12", "", ":", "o::", "o:ap:18446744073709551616", "c:ABC234", "c:", "s:si: backlog:outbox ",
 	} {
 		f.Add(data, byte(3))
 	}
@@ -356,6 +358,11 @@ func FuzzButtonPress(f *testing.F) {
 		}
 		if strings.TrimSpace(r1.Text) == "" {
 			t.Fatalf("HandlePress(%q) gave an empty reply", data)
+		}
+		if btn, ok := decodeButton(data); ok {
+			if again, ok := decodeButton(btn.encode()); !ok || again != btn {
+				t.Fatalf("%q decodes to %+v, which encodes to %q, which decodes to %+v %v", data, btn, btn.encode(), again, ok)
+			}
 		}
 		want := expectedPress(data, role(id))
 		if !slices.Equal(e1.actions, want) {
@@ -388,7 +395,7 @@ func FuzzButtonPress(f *testing.F) {
 // the engine.
 func expectedPress(data string, r Role) []string {
 	if strings.ContainsFunc(data, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
-		return nil // no button the bot hands out holds one
+		return nil // no button the handler hands out holds one
 	}
 	parts := strings.Split(data, ":")
 	switch {

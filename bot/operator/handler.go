@@ -129,6 +129,7 @@ type Handler struct {
 	roster      map[string]Role
 	strangers   *strangerGate
 	confirms    *confirmations
+	commands    commandTable
 }
 
 // New builds the operator layer.
@@ -151,7 +152,8 @@ func New(opts Options) *Handler {
 	return &Handler{engine: opts.Engine, report: report, bindings: opts.Bindings, silences: opts.Silences,
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
-		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations()}
+		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations(),
+		commands: newCommandTable()}
 }
 
 // Lang is the language replies are written in.

@@ -57,7 +57,7 @@ const (
 	reviewAbove = money.Amount(50000)
 )
 
-// Who talks to the bot in tests.
+// Who talks to the handler in tests.
 var (
 	viewerID   = chat.Identity{Platform: "telegram", UserID: "100", Name: "Vera"}
 	aliceID    = chat.Identity{Platform: "telegram", UserID: "200", Name: "Alice"}
@@ -364,7 +364,7 @@ func (f *fixture) audit(n int) []storage.AuditEntry {
 	return entries
 }
 
-// send hands a message to the bot and checks the reply leaks no card.
+// send hands a message to the handler and checks the reply leaks no card.
 func (f *fixture) send(b *Handler, from chat.Identity, text string) chat.Reply {
 	f.t.Helper()
 	r, ok := b.Handle(context.Background(), chat.Message{From: from, Text: text})
@@ -386,7 +386,7 @@ func (f *fixture) sendPrivate(b *Handler, from chat.Identity, text string) chat.
 	return r
 }
 
-// press hands a button press to the bot and checks the reply leaks no card.
+// press hands a button press to the handler and checks the reply leaks no card.
 func (f *fixture) press(b *Handler, from chat.Identity, data string) chat.Reply {
 	f.t.Helper()
 	r := b.HandlePress(context.Background(), chat.Press{From: from, Data: data})

@@ -28,13 +28,9 @@ func (b *Handler) handleImport(_ context.Context, from chat.Identity, caption st
 	if !ok || name != "import" {
 		return chat.Reply{}, false
 	}
-	op, ok := b.auth.Operator(from)
+	op, r, ok := b.gate(from, RoleAdmin, "/import", "/import")
 	if !ok {
-		return b.strangerReply(from, "/import"), true
-	}
-	if op.Role < RoleAdmin {
-		b.refuse(from, op, "/import")
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/import")}, true
+		return r, true
 	}
 	if len(args) != 1 {
 		return chat.Reply{Text: chat.T(b.lang, "usage", "/import <sku>（作为文件说明）")}, true

@@ -281,7 +281,7 @@ func TestDetailsPressShowsTheOrderWithItsActions(t *testing.T) {
 
 // TestEveryButtonFitsTelegramAndTypesAsACommand checks every button the
 // layer makes: its data fits Telegram's 64 bytes and the console can show it
-// as a command the bot knows, for the same order.
+// as a command the handler knows, for the same order.
 func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 	f := newFixture(t)
 	f.review("800.00")
@@ -308,7 +308,7 @@ func TestEveryButtonFitsTelegramAndTypesAsACommand(t *testing.T) {
 		}
 		typed := ButtonCommand(btn.Data)
 		name, args, ok := ParseCommand(typed)
-		if _, known := commands[name]; !ok || !known || len(args) != 1 {
+		if _, known := f.bot("").commands.find(name); !ok || !known || len(args) != 1 {
 			t.Errorf("button %q (%s) types as %q, not a known command with one argument", btn.Label, btn.Data, typed)
 			continue
 		}

@@ -21,8 +21,10 @@ type RuleBook interface {
 
 // cmdRules is /rules, /rules test <expr>, /rules set <name> <action> <expr>
 // and /rules off <name>. Listing is for everyone; trying costs the service
-// work, so it is for operators; changing rules is for admins.
-func (b *Handler) cmdRules(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+// work, so it is for operators; changing rules is for admins (the gate is
+// asked again with the subcommand's role).
+func (b *Handler) cmdRules(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+	id := m.From
 	if b.rules == nil {
 		return chat.Reply{Text: chat.T(b.lang, "rules_none")}
 	}
@@ -32,18 +34,16 @@ func (b *Handler) cmdRules(_ context.Context, op Operator, id chat.Identity, arg
 	sub, rest := strings.ToLower(args[0]), args[1:]
 	switch sub {
 	case "test":
-		if op.Role < RoleOperator {
-			b.refuse(id, op, "/rules test")
-			return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/rules test")}
+		if r, ok := b.allow(op, id, RoleOperator, "/rules test", "/rules test"); !ok {
+			return r
 		}
 		if len(rest) == 0 {
 			return chat.Reply{Text: chat.T(b.lang, "usage", "/rules test <expr>")}
 		}
 		return b.testRule(strings.Join(rest, " "))
 	case "set", "off":
-		if op.Role < RoleAdmin {
-			b.refuse(id, op, "/rules "+sub)
-			return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/rules "+sub)}
+		if r, ok := b.allow(op, id, RoleAdmin, "/rules "+sub, "/rules "+sub); !ok {
+			return r
 		}
 		if sub == "off" {
 			if len(rest) != 1 {
@@ -56,7 +56,7 @@ func (b *Handler) cmdRules(_ context.Context, op Operator, id chat.Identity, arg
 		}
 		return b.ruleChanged(rest[0], b.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
 	}
-	return chat.Reply{Text: chat.T(b.lang, "usage", "/rules [test <expr> | set <name> <action> <expr> | off <name>]")}
+	return b.commands.usage(b.lang, "rules")
 }
 
 func (b *Handler) listRules() chat.Reply {

@@ -20,22 +20,24 @@ const silenceUsage = "/silence <supplier_down:fulu|low_stock:qb-100|…> <1h|30m
 // target), muted for up to a week; or, for admins, an alert type
 // (low_stock), muted for up to a day. Never a prefix of keys, and never
 // review prompts or failed orders: those are work, not noise.
-func (b *Handler) cmdSilence(_ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdSilence(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+	id := m.From
 	if len(args) != 2 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", silenceUsage)}
+		return b.commands.usage(b.lang, "silence")
 	}
 	d, err := time.ParseDuration(args[1])
 	if err != nil || d <= 0 {
-		return chat.Reply{Text: chat.T(b.lang, "usage", silenceUsage)}
+		return b.commands.usage(b.lang, "silence")
 	}
 	return b.silence(op, id, args[0], d)
 }
 
 func (b *Handler) silence(op Operator, id chat.Identity, key string, d time.Duration) chat.Reply {
 	key = strings.TrimSpace(key)
-	if silence.IsAlertType(key) && silence.Silenceable(alert.Kind(key)) && op.Role < RoleAdmin {
-		b.refuse(id, op, "/silence "+key)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "/silence "+key)}
+	if silence.IsAlertType(key) && silence.Silenceable(alert.Kind(key)) {
+		if r, ok := b.allow(op, id, RoleAdmin, "/silence "+key, "/silence "+key); !ok {
+			return r // a whole type is muted by admins only
+		}
 	}
 	until, err := b.silences.Silence(actor(op, id), key, d)
 	switch {
@@ -44,22 +46,9 @@ func (b *Handler) silence(op Operator, id chat.Identity, key string, d time.Dura
 	case errors.Is(err, silence.ErrUnknownAlert):
 		return chat.Reply{Text: chat.T(b.lang, "silence_unknown", chat.Untrusted(key))}
 	case errors.Is(err, silence.ErrSilenceTooLong):
-		return chat.Reply{Text: chat.T(b.lang, "usage", silenceUsage)}
+		return b.commands.usage(b.lang, "silence")
 	case err != nil:
 		return b.errorReply(key, err)
 	}
 	return chat.Reply{Text: chat.T(b.lang, "silenced", chat.Untrusted(key), until.In(b.loc).Format("01-02 15:04"), op.Name)}
-}
-
-// pressSilence is the "Silence 1h" button of an alert.
-func (b *Handler) pressSilence(p chat.Press, key string) chat.Reply {
-	op, ok := b.auth.Operator(p.From)
-	if !ok {
-		return b.strangerReply(p.From, "button:"+p.Data)
-	}
-	if op.Role < RoleOperator {
-		b.refuse(p.From, op, "button:"+p.Data)
-		return chat.Reply{Text: chat.T(b.lang, "not_allowed", op.Role, "silence")}
-	}
-	return b.silence(op, p.From, key, time.Hour)
 }

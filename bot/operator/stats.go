@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-func (b *Handler) cmdStats(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdStats(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	p, ok := daily.ParsePeriod(strings.Join(args, ""), b.now(), b.loc)
 	if !ok {
 		return chat.Reply{Text: chat.T(b.lang, "usage", "/stats [today|yesterday|7d]")}
@@ -19,7 +19,7 @@ func (b *Handler) cmdStats(_ context.Context, _ Operator, _ chat.Identity, args 
 	return chat.Reply{Text: text}
 }
 
-func (b *Handler) cmdReport(_ context.Context, _ Operator, _ chat.Identity, args []string) chat.Reply {
+func (b *Handler) cmdReport(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	p, ok := daily.ParsePeriod(strings.Join(args, ""), b.now(), b.loc)
 	if !ok {
 		return chat.Reply{Text: chat.T(b.lang, "usage", "/report [today|yesterday|7d]")}

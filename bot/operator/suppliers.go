@@ -11,7 +11,7 @@ import (
 	"cardflow/processor"
 )
 
-func (b *Handler) cmdSuppliers(context.Context, Operator, chat.Identity, []string) chat.Reply {
+func (b *Handler) cmdSuppliers(context.Context, Operator, chat.Message, []string) chat.Reply {
 	states, err := b.engine.Suppliers()
 	if err != nil {
 		return b.errorReply("", err)
@@ -52,11 +52,12 @@ func (b *Handler) cmdSuppliers(context.Context, Operator, chat.Identity, []strin
 }
 
 // pauseAction is /pause and /resume of a supplier or product.
-func pauseAction(pause bool) func(*Handler, context.Context, Operator, chat.Identity, []string) chat.Reply {
-	return func(b *Handler, _ context.Context, op Operator, id chat.Identity, args []string) chat.Reply {
+func pauseAction(pause bool) func(*Handler, context.Context, Operator, chat.Message, []string) chat.Reply {
+	return func(b *Handler, _ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+		id := m.From
 		name := map[bool]string{true: "pause", false: "resume"}[pause]
 		if len(args) != 1 {
-			return chat.Reply{Text: chat.T(b.lang, "usage", usages[name])}
+			return b.commands.usage(b.lang, name)
 		}
 		return b.setPaused(op, id, args[0], pause)
 	}
