@@ -113,7 +113,7 @@ func (f *fixture) waitStatus(id uint64, s storage.Status) {
 
 // bot is the operator layer as cmd/cardflow wires it for the console.
 func (f *fixture) bot(lang string) *operator.Handler {
-	return operator.New(operator.Options{Engine: f.engine, Auth: Authorizer{Name: "ops"}, Language: lang,
+	return operator.New(operator.Options{Orders: f.engine, Auth: Authorizer{Name: "ops"}, Language: lang,
 		RefundLimit: 100000, Log: zerolog.Nop()})
 }
 

@@ -30,7 +30,7 @@ func (a *panicOnce) Operator(id chat.Identity) (operator.Operator, bool) {
 // records the failure, and the next line is answered as usual.
 func TestAPanickingConsoleCommandIsAnsweredAuditedAndSurvived(t *testing.T) {
 	f := newFixture(t)
-	b := operator.New(operator.Options{Engine: f.engine, Auth: &panicOnce{Authorizer: Authorizer{Name: "ops"}}, Language: "zh", Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Orders: f.engine, Auth: &panicOnce{Authorizer: Authorizer{Name: "ops"}}, Language: "zh", Log: zerolog.Nop()})
 	s := run(t, b)
 	s.typeLine(t, "/pending")
 	s.waitOutput(t, "出错了")

@@ -33,7 +33,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 	f := newFixture(t)
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
+	b := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 	qqMember := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER9", Name: "小王"}
 	other := chat.Identity{Platform: "qq", UserID: "GROUP1/MEMBER10"}
@@ -91,7 +91,7 @@ func TestBindCodeMakesAQQIdentityAnOperator(t *testing.T) {
 func bindBot(f *fixture) *Handler {
 	ops := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin},
 		{Name: "vera", Role: config.RoleViewer}}
-	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
+	return New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: AnyOf{operators, NewBound(f.bindings(), ops)}, Roster: Roster(ops),
 		Log: zerolog.Nop(), Now: f.clock.Now})
 }
 

@@ -220,7 +220,7 @@ var fuzzIdentities = []chat.Identity{strangerID, viewerID, aliceID, adminID}
 // fuzzBot is a fresh operator layer over a fresh recording engine.
 func fuzzBot(lang string) (*Handler, *recordingEngine) {
 	e := &recordingEngine{}
-	return New(Options{Engine: e, Reports: e, Bindings: e, Silences: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
+	return New(Options{Orders: e, Reports: e, Bindings: e, Silences: e, Rules: recordingRules{e}, Auth: operators, Language: lang, RefundLimit: 50000}), e
 }
 
 // FuzzCommand types arbitrary text as a stranger, a viewer, an operator or

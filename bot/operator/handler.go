@@ -57,8 +57,9 @@ type Authorizer interface {
 	Operator(chat.Identity) (Operator, bool)
 }
 
-// Engine is what the operator layer needs from the order engine.
-type Engine interface {
+// Orders is the order engine as the operator layer uses it: lookups, the
+// operator actions, stock, pauses and the audit log.
+type Orders interface {
 	Order(id uint64) (*storage.Order, error)
 	ResolveOrder(ref string) (*storage.Order, error)
 	FindBuyerOrders(who string, limit int) (processor.BuyerOrders, error)
@@ -97,7 +98,7 @@ type Silences interface {
 
 // Options configure the operator layer.
 type Options struct {
-	Engine      Engine
+	Orders      Orders
 	Reports     daily.Reports
 	Bindings    Bindings
 	Silences    Silences
@@ -115,7 +116,7 @@ type Options struct {
 
 // Handler is the operator layer.
 type Handler struct {
-	engine      Engine
+	engine      Orders
 	report      *daily.Writer
 	bindings    Bindings
 	silences    Silences
@@ -144,12 +145,12 @@ func New(opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	var stock daily.Stock
-	if opts.Engine != nil {
-		stock = opts.Engine
+	if opts.Orders != nil {
+		stock = opts.Orders
 	}
 	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Language: opts.Language, Location: opts.Location,
 		Log: opts.Log})
-	return &Handler{engine: opts.Engine, report: report, bindings: opts.Bindings, silences: opts.Silences,
+	return &Handler{engine: opts.Orders, report: report, bindings: opts.Bindings, silences: opts.Silences,
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,
 		loc: opts.Location, log: opts.Log.With().Str("component", "bot").Logger(), now: opts.Now,
 		roster: opts.Roster, strangers: newStrangerGate(), confirms: newConfirmations(),

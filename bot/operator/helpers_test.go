@@ -220,7 +220,7 @@ func (f *fixture) silences() *silence.Silencer {
 
 // bot is the operator layer over the fixture's engine.
 func (f *fixture) bot(lang string) *Handler {
-	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
+	return New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(), Now: f.clock.Now})
 }
 
 // importCards imports a testdata file into a SKU's stock as carol (admin).

@@ -17,7 +17,7 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
 // clockBot is the operator layer reading the fixture's clock, in Shanghai.
 func (f *fixture) clockBot(lang string) *Handler {
-	return New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
+	return New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Auth: operators, Language: lang, RefundLimit: refundLimit, Log: zerolog.Nop(),
 		Location: chat.Shanghai(), Now: f.clock.Now})
 }
 

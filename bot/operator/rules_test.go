@@ -23,7 +23,7 @@ func TestRulesCommandsListTryAndChangeRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, RefundLimit: refundLimit, Log: zerolog.Nop()})
+	b := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, RefundLimit: refundLimit, Log: zerolog.Nop()})
 	f.importCards(skuSmall, "cards-qb10.txt")
 	for _, amount := range []string{"10.00", "20.00", "30.00"} {
 		f.submit(skuSmall, amount)
@@ -56,7 +56,7 @@ func TestRulesCommandsListTryAndChangeRules(t *testing.T) {
 	containsAll(t, "/rules after changes", list, "buyer-velocity：buyer.orders_1h >= 5 → 人工审核 · 0 / 0（已关闭）（carol 于",
 		"3. night：now.hour < 6 && order.amount > 200 → 拒单退款")
 
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
+	en := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
 	containsAll(t, "/rules in English", f.send(en, viewerID, "/rules").Text, "📏 Rules (hits: today / 7 days)",
 		"night: now.hour < 6 && order.amount > 200 → refund", "(off) (changed by carol at")
 
@@ -72,7 +72,7 @@ func TestRulesTestIsForOperatorsAndARefusalIsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, RefundLimit: refundLimit, Log: zerolog.Nop()})
+	b := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, RefundLimit: refundLimit, Log: zerolog.Nop()})
 	containsAll(t, "/rules by a viewer", f.send(b, viewerID, "/rules").Text, "1. large-order")
 	r := f.send(b, viewerID, "/rules test order.amount > 1").Text
 	containsAll(t, "/rules test by a viewer", r, "抱歉，您的角色（viewer）不能执行 /rules test")
@@ -111,8 +111,8 @@ func TestASecondRulesTestWhileOneRunsIsAnsweredThatOneIsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zh := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
+	zh := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
+	en := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
 	first := make(chan chat.Reply)
 	go func() {
 		r, _ := zh.Handle(t.Context(), chat.Message{From: aliceID, Text: "/rules test order.amount > 1"})
@@ -157,10 +157,10 @@ func TestRulesTestSaysWhenItsResultIsPartial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zh := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
+	zh := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Log: zerolog.Nop()})
 	containsAll(t, "a test over its time limit", f.send(zh, aliceID, "/rules test order.amount > 5").Text,
 		"最近 7 天 500 单中，有 500 单会命中", "测试超过 10s 时限已停止，以上只是部分结果")
-	en := New(Options{Engine: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
+	en := New(Options{Orders: f.engine, Reports: f.reports(), Bindings: f.bindings(), Silences: f.silences(), Rules: book, Auth: operators, Language: chat.LangEN, Log: zerolog.Nop()})
 	containsAll(t, "a test over its time limit in English", f.send(en, aliceID, "/rules test order.amount > 5").Text,
 		"The test stopped at its 10s time limit: this is a partial result")
 	// A cap reached is said the same way.

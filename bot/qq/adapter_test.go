@@ -70,7 +70,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	})
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}}
 	trap := &trapAuth{Authorizer: operator.NewBound(binds, roster)}
-	b := operator.New(operator.Options{Engine: engine, Bindings: binds, Auth: trap, Roster: operator.Roster(roster), Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Orders: engine, Bindings: binds, Auth: trap, Roster: operator.Roster(roster), Log: zerolog.Nop()})
 	ad := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(ad)

@@ -105,7 +105,7 @@ func TestQQChildDrainsTheInboundQueue(t *testing.T) {
 	defer fake.Close()
 	engine := processor.New(s, processor.Options{
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}}, Log: zerolog.Nop()})
-	b := operator.New(operator.Options{Engine: engine, Auth: killer{}, Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Orders: engine, Auth: killer{}, Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Bot: b, Store: s, Log: zerolog.Nop()})
 	ctx, cancel := context.WithCancel(context.Background())

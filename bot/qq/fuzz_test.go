@@ -46,7 +46,7 @@ func FuzzQQInboundEvent(f *testing.F) {
 	f.Cleanup(engine.Stop)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleAdmin}}
 	binds := bind.New(store, nil)
-	b := operator.New(operator.Options{Engine: engine, Bindings: binds, Auth: operator.NewBound(binds, roster), Roster: operator.Roster(roster), Log: zerolog.Nop()})
+	b := operator.New(operator.Options{Orders: engine, Bindings: binds, Auth: operator.NewBound(binds, roster), Roster: operator.Roster(roster), Log: zerolog.Nop()})
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, APIURL: fake.URL(), TokenURL: fake.URL(),
 		Groups: []string{testGroup}, Bot: b, Store: store, Log: zerolog.Nop(), Alert: engine.RaiseAlert})
 	hook := httptest.NewServer(a)

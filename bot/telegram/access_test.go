@@ -141,7 +141,7 @@ func TestCommandsAreTakenOnlyFromTheGroupsAndOperatorsPrivateChats(t *testing.T)
 // failure under alice's Telegram id.
 func TestAPanickingTelegramUpdateIsAnsweredAndAudited(t *testing.T) {
 	f := newFixture(t)
-	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh"})
+	f.ad.handler = operator.New(operator.Options{Orders: f.engine, Auth: panicAuth{}, Language: "zh"})
 	f.start()
 	f.fake.SendText(group, aliceUID, "/pending")
 	f.settle(1)

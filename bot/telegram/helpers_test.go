@@ -151,7 +151,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	f.fake.SetUser(strangerUID, "Mallory", "mallory")
 
 	log := zerolog.New(f.logs)
-	f.ops = operator.New(operator.Options{Engine: f.engine, Auth: operators, Language: "zh", RefundLimit: 100000, Log: log})
+	f.ops = operator.New(operator.Options{Orders: f.engine, Auth: operators, Language: "zh", RefundLimit: 100000, Log: log})
 	o := Options{Token: token, ServerURL: f.fake.URL(), Groups: []int64{group}, Bot: f.ops, Log: log,
 		PollTimeout: 2 * time.Second}
 	for _, c := range change {

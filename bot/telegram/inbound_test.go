@@ -274,7 +274,7 @@ func (panicAuth) Operator(chat.Identity) (operator.Operator, bool) { panic("auth
 
 func TestAPanickingHandlerDoesNotEndTheProcess(t *testing.T) {
 	f := newFixture(t)
-	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Auth: panicAuth{}, Language: "zh", Log: zerolog.New(f.logs)})
+	f.ad.handler = operator.New(operator.Options{Orders: f.engine, Auth: panicAuth{}, Language: "zh", Log: zerolog.New(f.logs)})
 	f.start()
 	f.fake.SendText(group, aliceUID, "/help")
 	cb := f.fake.Press(group, aliceUID, 1, "o:ap:1")

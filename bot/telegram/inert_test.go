@@ -57,7 +57,7 @@ func TestHostileOrderFieldsReachTelegramAsInertPlainText(t *testing.T) {
 func TestBindCodeIsGivenOnlyInAPrivateTelegramChat(t *testing.T) {
 	f := newFixture(t)
 	roster := []config.Operator{{Name: "alice", Role: config.RoleOperator}, {Name: "carol", Role: config.RoleAdmin}}
-	f.ad.handler = operator.New(operator.Options{Engine: f.engine, Bindings: bind.New(f.store, nil), Auth: operators, Language: "zh", Roster: operator.Roster(roster),
+	f.ad.handler = operator.New(operator.Options{Orders: f.engine, Bindings: bind.New(f.store, nil), Auth: operators, Language: "zh", Roster: operator.Roster(roster),
 		Log: zerolog.Nop(), Now: time.Now})
 	f.start()
 	code := regexp.MustCompile(`[2-9A-Z]{5}-[2-9A-Z]{5}-[2-9A-Z]{5}`)

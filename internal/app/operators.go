@@ -64,7 +64,7 @@ func NewOperatorLayer(a *App, cfg *config.Config, auth operator.Authorizer) *Ope
 		known.Storefronts = append(known.Storefronts, s.ID)
 	}
 	reports := report.New(a.store, suppliers, a.engine.RaiseAlert)
-	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, handler: operator.New(operator.Options{Engine: a.engine,
+	return &OperatorLayer{app: a, cfg: cfg, loc: loc, reports: reports, handler: operator.New(operator.Options{Orders: a.engine,
 		Reports: reports, Bindings: a.binds,
 		Silences: silence.New(a.store, known, nil), Rules: a.rules, Auth: auth,
 		Language: cfg.Bot.Language, RefundLimit: int64(cfg.Bot.RefundLimit), Location: loc, Log: a.log,
