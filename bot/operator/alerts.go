@@ -134,22 +134,22 @@ func text(key string, args func(storage.Alert, shown) []any) alertText {
 // RenderAlert writes an alert for operators, with the buttons that act on
 // it. A kind this version does not know (stored by a newer one) gets the
 // generic line.
-func (b *Handler) RenderAlert(al storage.Alert) chat.Reply {
+func (h *Handler) RenderAlert(al storage.Alert) chat.Reply {
 	v := shown{sku: chat.Untrusted(al.SKU), target: chat.Untrusted(al.Target), detail: chat.Untrusted(al.Detail),
 		key: chat.Untrusted(al.Key)}
 	view := alertViews[al.Type]
 	switch {
 	case al.Resolved && view.resolved != nil:
-		return view.resolved(b.lang, al, v)
+		return view.resolved(h.lang, al, v)
 	case al.Resolved:
-		return chat.Reply{Text: chat.T(b.lang, "alert_generic_ok", v.key)}
+		return chat.Reply{Text: chat.T(h.lang, "alert_generic_ok", v.key)}
 	case view.open != nil:
-		return view.open(b.lang, al, v)
+		return view.open(h.lang, al, v)
 	}
-	return chat.Reply{Text: chat.T(b.lang, "alert_generic", v.key, v.detail)}
+	return chat.Reply{Text: chat.T(h.lang, "alert_generic", v.key, v.detail)}
 }
 
 // ApproveButton is the Approve button of a review prompt, for digests.
-func (b *Handler) ApproveButton(orderID uint64) chat.Button {
-	return chat.Button{Label: chat.T(b.lang, "btn_approve"), Data: orderButton(btnApprove, orderID).encode()}
+func (h *Handler) ApproveButton(orderID uint64) chat.Button {
+	return chat.Button{Label: chat.T(h.lang, "btn_approve"), Data: orderButton(btnApprove, orderID).encode()}
 }

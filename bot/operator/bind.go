@@ -28,61 +28,61 @@ func identityKey(id chat.Identity) string { return id.Platform + ":" + id.UserID
 // how strangers become operators); elsewhere an admin issues a code for a
 // configured operator, in a private chat only: a code posted in a group
 // could be used by anyone there first.
-func (b *Handler) cmdBind(_ context.Context, _ Operator, m chat.Message, args []string) chat.Reply {
+func (h *Handler) cmdBind(_ context.Context, _ Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if bindingPlatforms[id.Platform] {
 		if len(args) == 0 {
-			return chat.Reply{Text: chat.T(b.lang, "usage", "/bind <CODE>")}
+			return chat.Reply{Text: chat.T(h.lang, "usage", "/bind <CODE>")}
 		}
-		if !b.strangers.bindAttempt(id.Platform+":"+id.UserID, b.now()) {
-			return chat.Reply{Text: chat.T(b.lang, "bind_wait")}
+		if !h.strangers.bindAttempt(id.Platform+":"+id.UserID, h.now()) {
+			return chat.Reply{Text: chat.T(h.lang, "bind_wait")}
 		}
 		// "/bind abcde fghij klmno": a code typed in groups.
-		name, err := b.bindings.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
+		name, err := h.bindings.Bind(storage.Actor{Name: "unknown:" + id.UserID, Platform: id.Platform}, identityKey(id),
 			strings.Join(args, ""))
 		switch {
 		case errors.Is(err, bind.ErrBadCode):
-			return chat.Reply{Text: chat.T(b.lang, "bind_bad")}
+			return chat.Reply{Text: chat.T(h.lang, "bind_bad")}
 		case err != nil:
-			return b.errorReply("", err)
+			return h.errorReply("", err)
 		}
-		return chat.Reply{Text: chat.T(b.lang, "bind_ok", name, b.roster[name])}
+		return chat.Reply{Text: chat.T(h.lang, "bind_ok", name, h.roster[name])}
 	}
-	op, r, ok := b.gate(id, RoleAdmin, "/bind", "/bind")
+	op, r, ok := h.gate(id, RoleAdmin, "/bind", "/bind")
 	if !ok {
 		return r
 	}
 	if len(args) != 1 {
-		return b.commands.usage(b.lang, "bind")
+		return h.commands.usage(h.lang, "bind")
 	}
 	if !m.Private {
-		return chat.Reply{Text: chat.T(b.lang, "bind_private")}
+		return chat.Reply{Text: chat.T(h.lang, "bind_private")}
 	}
 	name := args[0]
-	if _, known := b.roster[name]; !known {
-		return chat.Reply{Text: chat.T(b.lang, "bind_unknown_operator", chat.Untrusted(name))}
+	if _, known := h.roster[name]; !known {
+		return chat.Reply{Text: chat.T(h.lang, "bind_unknown_operator", chat.Untrusted(name))}
 	}
-	code, expires, err := b.bindings.Issue(actor(op, id), name)
+	code, expires, err := h.bindings.Issue(actor(op, id), name)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
-	return chat.Reply{Text: chat.T(b.lang, "bind_code", name, code, expires.In(b.loc).Format("15:04"))}
+	return chat.Reply{Text: chat.T(h.lang, "bind_code", name, code, expires.In(h.loc).Format("15:04"))}
 }
 
 // cmdUnbind is /unbind <operator> (admins): the chat identities bound to
 // the operator are strangers again, and their unused codes bind nobody.
 // It works for a name since removed from the config too: a binding left
 // behind would come back to life if the name were configured again.
-func (b *Handler) cmdUnbind(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+func (h *Handler) cmdUnbind(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if len(args) != 1 {
-		return b.commands.usage(b.lang, "unbind")
+		return h.commands.usage(h.lang, "unbind")
 	}
-	n, err := b.bindings.Unbind(actor(op, id), args[0])
+	n, err := h.bindings.Unbind(actor(op, id), args[0])
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
-	return chat.Reply{Text: chat.T(b.lang, "unbound", chat.Untrusted(args[0]), n)}
+	return chat.Reply{Text: chat.T(h.lang, "unbound", chat.Untrusted(args[0]), n)}
 }
 
 // Bound finds the operators who bound a chat identity with /bind; their

@@ -22,7 +22,7 @@ type command struct {
 	role    Role
 	usage   string   // shown when the arguments do not fit
 	help    []string // catalogue keys of its /help lines, in order
-	run     func(b *Handler, ctx context.Context, op Operator, m chat.Message, args []string) chat.Reply
+	run     func(h *Handler, ctx context.Context, op Operator, m chat.Message, args []string) chat.Reply
 	// channel: a chat channel answers it before the operator layer sees it
 	// (QQ's /inbox, for anyone in the group); typed elsewhere it is an
 	// unknown command. It has no role and no run.
@@ -105,63 +105,63 @@ func (t commandTable) help(lang string) string {
 // run dispatches a command through the gate. A stranger learns nothing,
 // not even which commands exist: the gate refuses them before an unknown
 // command is told apart.
-func (b *Handler) run(ctx context.Context, m chat.Message, name string, args []string) chat.Reply {
-	cmd, known := b.commands.find(name)
+func (h *Handler) run(ctx context.Context, m chat.Message, name string, args []string) chat.Reply {
+	cmd, known := h.commands.find(name)
 	if known && cmd.ungated {
-		return cmd.run(b, ctx, Operator{}, m, args)
+		return cmd.run(h, ctx, Operator{}, m, args)
 	}
 	known = known && !cmd.channel
 	var need Role // an unknown command: only strangers are refused
 	if known {
 		need = cmd.role
 	}
-	op, r, ok := b.gate(m.From, need, "/"+name, "/"+name)
+	op, r, ok := h.gate(m.From, need, "/"+name, "/"+name)
 	if !ok {
 		return r
 	}
 	if !known {
-		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted("/"+name))}
+		return chat.Reply{Text: chat.T(h.lang, "unknown_command", chat.Untrusted("/"+name))}
 	}
-	return cmd.run(b, ctx, op, m, args)
+	return cmd.run(h, ctx, op, m, args)
 }
 
-func (b *Handler) cmdHelp(context.Context, Operator, chat.Message, []string) chat.Reply {
-	return chat.Reply{Text: b.commands.help(b.lang)}
+func (h *Handler) cmdHelp(context.Context, Operator, chat.Message, []string) chat.Reply {
+	return chat.Reply{Text: h.commands.help(h.lang)}
 }
 
-func (b *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
+func (h *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
 	if len(args) != 1 {
-		return b.commands.usage(b.lang, "order")
+		return h.commands.usage(h.lang, "order")
 	}
-	o, r, ok := b.resolve("order", args[0])
+	o, r, ok := h.resolve("order", args[0])
 	if !ok {
 		return r
 	}
-	return chat.Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
+	return chat.Reply{Text: h.formatOrder(o), Buttons: h.orderButtons(o)}
 }
 
 // resolve finds the order a typed reference names. A reference naming
 // several orders is answered with the candidates and how to name each one
 // (for the command cmd); one naming none, with "not found".
-func (b *Handler) resolve(cmd, ref string) (*storage.Order, chat.Reply, bool) {
-	o, err := b.engine.ResolveOrder(undefang.Replace(ref))
+func (h *Handler) resolve(cmd, ref string) (*storage.Order, chat.Reply, bool) {
+	o, err := h.engine.ResolveOrder(undefang.Replace(ref))
 	var amb *processor.AmbiguousError
 	switch {
 	case errors.As(err, &amb):
-		return nil, b.candidates(cmd, amb), false
+		return nil, h.candidates(cmd, amb), false
 	case err != nil:
-		return nil, b.errorReply(ref, err), false
+		return nil, h.errorReply(ref, err), false
 	}
 	return o, chat.Reply{}, true
 }
 
-func (b *Handler) candidates(cmd string, amb *processor.AmbiguousError) chat.Reply {
-	lines := []string{chat.T(b.lang, "ref_ambiguous", chat.Untrusted(amb.Ref), len(amb.Candidates))}
+func (h *Handler) candidates(cmd string, amb *processor.AmbiguousError) chat.Reply {
+	lines := []string{chat.T(h.lang, "ref_ambiguous", chat.Untrusted(amb.Ref), len(amb.Candidates))}
 	for _, o := range amb.Candidates {
 		lines = append(lines, fmt.Sprintf("  #%d · %s · %s · ¥%s · %s", o.ID, chat.Untrusted(o.Storefront), chat.Untrusted(o.ExternalID),
-			o.Amount, chat.StatusName(b.lang, string(o.Status))))
+			o.Amount, chat.StatusName(h.lang, string(o.Status))))
 	}
-	lines = append(lines, chat.T(b.lang, "ref_hint"))
+	lines = append(lines, chat.T(h.lang, "ref_hint"))
 	for _, o := range amb.Candidates {
 		lines = append(lines, fmt.Sprintf("  /%s #%d · /%s %s:%s", cmd, o.ID, cmd, chat.Untrusted(o.Storefront), chat.Untrusted(o.ExternalID)))
 	}
@@ -175,39 +175,39 @@ var undefang = strings.NewReplacer("[.]", ".", "[:]", ":", "[@]", "@")
 // pendingShown is how many orders of each queue /pending lists.
 const pendingShown = 10
 
-func (b *Handler) cmdPending(context.Context, Operator, chat.Message, []string) chat.Reply {
-	review, nReview, err := b.engine.OpenOrders(storage.StatusReview, pendingShown)
+func (h *Handler) cmdPending(context.Context, Operator, chat.Message, []string) chat.Reply {
+	review, nReview, err := h.engine.OpenOrders(storage.StatusReview, pendingShown)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
-	failed, nFailed, err := b.engine.OpenOrders(storage.StatusFailed, pendingShown)
+	failed, nFailed, err := h.engine.OpenOrders(storage.StatusFailed, pendingShown)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
 	if nReview+nFailed == 0 {
-		return chat.Reply{Text: chat.T(b.lang, "pending_none")}
+		return chat.Reply{Text: chat.T(h.lang, "pending_none")}
 	}
-	lines := []string{chat.T(b.lang, "pending_header", nReview, nFailed)}
+	lines := []string{chat.T(h.lang, "pending_header", nReview, nFailed)}
 	var buttons []chat.Button
 	for _, group := range []struct {
 		orders []*storage.Order
 		total  int
 	}{{review, nReview}, {failed, nFailed}} {
 		for _, o := range group.orders {
-			lines = append(lines, b.orderLine(o))
+			lines = append(lines, h.orderLine(o))
 			buttons = append(buttons, chat.Button{Label: "#" + strconv.FormatUint(o.ID, 10), Data: orderButton(btnDetails, o.ID).encode()})
 		}
 		if more := group.total - len(group.orders); more > 0 {
-			lines = append(lines, chat.T(b.lang, "pending_more", more))
+			lines = append(lines, chat.T(h.lang, "pending_more", more))
 		}
 	}
 	return chat.Reply{Text: strings.Join(lines, "\n"), Buttons: buttons}
 }
 
-func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
-	levels, err := b.engine.StockLevels()
+func (h *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
+	levels, err := h.engine.StockLevels()
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
 	skus := make([]string, 0, len(levels))
 	for sku := range levels {
@@ -216,21 +216,21 @@ func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args [
 		}
 	}
 	if len(skus) == 0 && len(args) > 0 {
-		return chat.Reply{Text: chat.T(b.lang, "stock_unknown", chat.Untrusted(args[0]))}
+		return chat.Reply{Text: chat.T(h.lang, "stock_unknown", chat.Untrusted(args[0]))}
 	}
 	if len(skus) == 0 {
-		return chat.Reply{Text: chat.T(b.lang, "stock_none")}
+		return chat.Reply{Text: chat.T(h.lang, "stock_none")}
 	}
 	sort.Strings(skus)
-	lines := []string{chat.T(b.lang, "stock_header")}
+	lines := []string{chat.T(h.lang, "stock_header")}
 	for _, sku := range skus {
-		p, _ := b.engine.Product(sku)
-		line := chat.T(b.lang, "stock_line", sku, p.Name, levels[sku])
+		p, _ := h.engine.Product(sku)
+		line := chat.T(h.lang, "stock_line", sku, p.Name, levels[sku])
 		if levels[sku] < p.LowStock {
-			line += chat.T(b.lang, "stock_low", p.LowStock)
+			line += chat.T(h.lang, "stock_low", p.LowStock)
 		}
-		if n := b.engine.Waiting(sku); n > 0 {
-			line += chat.T(b.lang, "stock_waiting", n)
+		if n := h.engine.Waiting(sku); n > 0 {
+			line += chat.T(h.lang, "stock_waiting", n)
 		}
 		lines = append(lines, line)
 	}
@@ -242,62 +242,62 @@ func (b *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args [
 // first shows the order and waits for its confirmation (confirm.go); the
 // rest act at once, as buttons do.
 func orderAction(action string) func(*Handler, context.Context, Operator, chat.Message, []string) chat.Reply {
-	return func(b *Handler, _ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+	return func(h *Handler, _ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 		id := m.From
 		if len(args) < 1 || (action != "refund" && len(args) != 1) {
-			return b.commands.usage(b.lang, action)
+			return h.commands.usage(h.lang, action)
 		}
-		o, r, ok := b.resolve(action, args[0])
+		o, r, ok := h.resolve(action, args[0])
 		if !ok {
 			return r
 		}
 		note := strings.Join(args[1:], " ")
 		if (action == "refund" || action == "reissue") && o.Status == storage.StatusDelivered {
-			return b.askConfirm(op, id, action, o, note)
+			return h.askConfirm(op, id, action, o, note)
 		}
-		return b.act(op, id, action, o, note)
+		return h.act(op, id, action, o, note)
 	}
 }
 
 // overLimit refuses an operator's refund above the refund limit.
-func (b *Handler) overLimit(op Operator, id chat.Identity, action string, o *storage.Order) (chat.Reply, bool) {
-	if action != "refund" || int64(o.Amount) <= b.refundLimit {
+func (h *Handler) overLimit(op Operator, id chat.Identity, action string, o *storage.Order) (chat.Reply, bool) {
+	if action != "refund" || int64(o.Amount) <= h.refundLimit {
 		return chat.Reply{}, false
 	}
-	r, ok := b.allow(op, id, RoleAdmin, fmt.Sprintf("refund %d over limit", o.ID), fmt.Sprintf("/refund ¥%s", o.Amount))
+	r, ok := h.allow(op, id, RoleAdmin, fmt.Sprintf("refund %d over limit", o.ID), fmt.Sprintf("/refund ¥%s", o.Amount))
 	return r, !ok
 }
 
 // act performs an order action for an operator, enforcing the refund limit.
 // A refund with from set only happens while the order is still in one of
 // those states.
-func (b *Handler) act(op Operator, id chat.Identity, action string, o *storage.Order, note string, from ...storage.Status) chat.Reply {
-	if r, refused := b.overLimit(op, id, action, o); refused {
+func (h *Handler) act(op Operator, id chat.Identity, action string, o *storage.Order, note string, from ...storage.Status) chat.Reply {
+	if r, refused := h.overLimit(op, id, action, o); refused {
 		return r
 	}
 	a, orderID := actor(op, id), o.ID
 	var err error
 	switch action {
 	case "approve":
-		_, err = b.engine.Approve(a, orderID)
+		_, err = h.engine.Approve(a, orderID)
 	case "retry":
-		_, err = b.engine.Retry(a, orderID)
+		_, err = h.engine.Retry(a, orderID)
 	case "refund":
 		if len(from) > 0 {
-			_, err = b.engine.RefundFrom(a, orderID, note, from...)
+			_, err = h.engine.RefundFrom(a, orderID, note, from...)
 		} else {
-			_, err = b.engine.Refund(a, orderID, note)
+			_, err = h.engine.Refund(a, orderID, note)
 		}
 	case "reissue":
-		_, err = b.engine.Reissue(a, orderID)
+		_, err = h.engine.Reissue(a, orderID)
 	}
-	return b.done(op, action, orderID, err)
+	return h.done(op, action, orderID, err)
 }
 
 // done is the answer to an order action the engine was asked for.
-func (b *Handler) done(op Operator, action string, orderID uint64, err error) chat.Reply {
+func (h *Handler) done(op Operator, action string, orderID uint64, err error) chat.Reply {
 	if err != nil {
-		return b.errorReply(strconv.FormatUint(orderID, 10), err)
+		return h.errorReply(strconv.FormatUint(orderID, 10), err)
 	}
-	return chat.Reply{Text: chat.T(b.lang, "done_"+action, orderID, op.Name)}
+	return chat.Reply{Text: chat.T(h.lang, "done_"+action, orderID, op.Name)}
 }

@@ -100,65 +100,65 @@ func confirmCode() (string, error) {
 
 // askConfirm answers a typed refund or reissue of a delivered order with
 // the order and a Confirm button.
-func (b *Handler) askConfirm(op Operator, id chat.Identity, action string, o *storage.Order, note string) chat.Reply {
-	if r, refused := b.overLimit(op, id, action, o); refused {
+func (h *Handler) askConfirm(op Operator, id chat.Identity, action string, o *storage.Order, note string) chat.Reply {
+	if r, refused := h.overLimit(op, id, action, o); refused {
 		return r
 	}
-	now := b.now()
-	code, err := b.confirms.add(confirmation{action: action, orderID: o.ID, transitions: len(o.History), note: note,
+	now := h.now()
+	code, err := h.confirms.add(confirmation{action: action, orderID: o.ID, transitions: len(o.History), note: note,
 		operator: op.Name, expires: now.Add(confirmTTL)}, now)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
-	lines := []string{chat.T(b.lang, "confirm_"+action, o.ID), chat.T(b.lang, "confirm_order", chat.Untrusted(o.Storefront),
-		chat.Untrusted(o.ExternalID), o.Amount, b.clock(o.DeliveredAt))}
+	lines := []string{chat.T(h.lang, "confirm_"+action, o.ID), chat.T(h.lang, "confirm_order", chat.Untrusted(o.Storefront),
+		chat.Untrusted(o.ExternalID), o.Amount, h.clock(o.DeliveredAt))}
 	if note != "" {
-		lines = append(lines, chat.T(b.lang, "confirm_note", chat.Untrusted(note)))
+		lines = append(lines, chat.T(h.lang, "confirm_note", chat.Untrusted(note)))
 	}
-	lines = append(lines, chat.T(b.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
+	lines = append(lines, chat.T(h.lang, "confirm_hint", int(confirmTTL/time.Minute), op.Name))
 	return chat.Reply{Text: strings.Join(lines, "\n"),
-		Buttons: []chat.Button{{Label: chat.T(b.lang, "btn_confirm_"+action, o.ID), Data: button{kind: btnConfirm, name: code}.encode()}}}
+		Buttons: []chat.Button{{Label: chat.T(h.lang, "btn_confirm_"+action, o.ID), Data: button{kind: btnConfirm, name: code}.encode()}}}
 }
 
 // confirmRoles are the roles of the commands a confirmation finishes.
 var confirmRoles = map[string]Role{"refund": RoleOperator, "reissue": RoleAdmin}
 
 // cmdConfirm is "/confirm <code>", the typed form of a Confirm button.
-func (b *Handler) cmdConfirm(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+func (h *Handler) cmdConfirm(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
 	if len(args) != 1 {
-		return b.commands.usage(b.lang, "confirm")
+		return h.commands.usage(h.lang, "confirm")
 	}
-	return b.confirm(op, id, strings.ToUpper(args[0]))
+	return h.confirm(op, id, strings.ToUpper(args[0]))
 }
 
 // confirm acts on a confirmation, once.
-func (b *Handler) confirm(op Operator, id chat.Identity, code string) chat.Reply {
-	now := b.now()
-	c, ok := b.confirms.get(code, now, false)
+func (h *Handler) confirm(op Operator, id chat.Identity, code string) chat.Reply {
+	now := h.now()
+	c, ok := h.confirms.get(code, now, false)
 	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "confirm_gone")}
+		return chat.Reply{Text: chat.T(h.lang, "confirm_gone")}
 	}
 	if c.operator != op.Name {
-		return chat.Reply{Text: chat.T(b.lang, "confirm_not_yours", c.operator)}
+		return chat.Reply{Text: chat.T(h.lang, "confirm_not_yours", c.operator)}
 	}
-	if r, ok := b.allow(op, id, confirmRoles[c.action], "/"+c.action, "/"+c.action); !ok {
+	if r, ok := h.allow(op, id, confirmRoles[c.action], "/"+c.action, "/"+c.action); !ok {
 		return r
 	}
-	if c, ok = b.confirms.get(code, now, true); !ok {
-		return chat.Reply{Text: chat.T(b.lang, "confirm_gone")}
+	if c, ok = h.confirms.get(code, now, true); !ok {
+		return chat.Reply{Text: chat.T(h.lang, "confirm_gone")}
 	}
-	o, err := b.engine.Order(c.orderID)
+	o, err := h.engine.Order(c.orderID)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
-	if r, refused := b.overLimit(op, id, c.action, o); refused {
+	if r, refused := h.overLimit(op, id, c.action, o); refused {
 		return r
 	}
 	if c.action == "refund" {
-		_, err = b.engine.RefundDelivered(actor(op, id), c.orderID, c.note, c.transitions)
+		_, err = h.engine.RefundDelivered(actor(op, id), c.orderID, c.note, c.transitions)
 	} else {
-		_, err = b.engine.ReissueDelivered(actor(op, id), c.orderID, c.transitions)
+		_, err = h.engine.ReissueDelivered(actor(op, id), c.orderID, c.transitions)
 	}
-	return b.done(op, c.action, c.orderID, err)
+	return h.done(op, c.action, c.orderID, err)
 }

@@ -14,41 +14,41 @@ import (
 // formatOrder renders an order for a phone: id first, ¥ amount, short lines,
 // card keys masked to their last four characters. Everything the buyer,
 // the storefront or a supplier sent is Untrusted.
-func (b *Handler) formatOrder(o *storage.Order) string {
+func (h *Handler) formatOrder(o *storage.Order) string {
 	lines := []string{
-		chat.T(b.lang, "order_title", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount),
-		chat.T(b.lang, "order_status", chat.StatusName(b.lang, string(o.Status))),
+		chat.T(h.lang, "order_title", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount),
+		chat.T(h.lang, "order_status", chat.StatusName(h.lang, string(o.Status))),
 	}
 	if o.Reason != "" {
-		lines = append(lines, chat.T(b.lang, "order_reason", chat.Untrusted(o.Reason)))
+		lines = append(lines, chat.T(h.lang, "order_reason", chat.Untrusted(o.Reason)))
 	}
-	lines = append(lines, chat.T(b.lang, "order_external", chat.Untrusted(o.ExternalID), chat.Untrusted(o.Storefront)))
+	lines = append(lines, chat.T(h.lang, "order_external", chat.Untrusted(o.ExternalID), chat.Untrusted(o.Storefront)))
 	if buyer := nonEmpty(o.Buyer.ID, o.Buyer.Contact); len(buyer) > 0 {
 		shown := make([]string, len(buyer))
 		for i, v := range buyer {
 			shown[i] = chat.Untrusted(v).String()
 		}
-		lines = append(lines, chat.T(b.lang, "order_buyer", strings.Join(shown, " · ")))
+		lines = append(lines, chat.T(h.lang, "order_buyer", strings.Join(shown, " · ")))
 	}
 	if o.Account != "" {
-		lines = append(lines, chat.T(b.lang, "order_account", chat.Untrusted(o.Account)))
+		lines = append(lines, chat.T(h.lang, "order_account", chat.Untrusted(o.Account)))
 	}
-	if masked := b.maskedCards(o.Cards); masked != "" {
-		lines = append(lines, chat.T(b.lang, "order_cards", masked))
+	if masked := h.maskedCards(o.Cards); masked != "" {
+		lines = append(lines, chat.T(h.lang, "order_cards", masked))
 	}
-	lines = append(lines, chat.T(b.lang, "order_created", b.clock(o.CreatedAt)))
+	lines = append(lines, chat.T(h.lang, "order_created", h.clock(o.CreatedAt)))
 	if !o.DeliveredAt.IsZero() {
-		lines = append(lines, chat.T(b.lang, "order_delivered", b.clock(o.DeliveredAt)))
+		lines = append(lines, chat.T(h.lang, "order_delivered", h.clock(o.DeliveredAt)))
 	}
-	lines = append(lines, chat.T(b.lang, "order_history"))
+	lines = append(lines, chat.T(h.lang, "order_history"))
 	start := max(0, len(o.History)-5)
-	for _, h := range o.History[start:] {
-		line := fmt.Sprintf("  %s %s", b.clock(h.At), chat.StatusName(b.lang, string(h.To)))
-		if h.Reason != "" {
-			line += " · " + chat.Untrusted(h.Reason).String()
+	for _, step := range o.History[start:] {
+		line := fmt.Sprintf("  %s %s", h.clock(step.At), chat.StatusName(h.lang, string(step.To)))
+		if step.Reason != "" {
+			line += " · " + chat.Untrusted(step.Reason).String()
 		}
-		if h.Actor.Platform != "system" {
-			line += " · " + chat.Untrusted(h.Actor.Name).String()
+		if step.Actor.Platform != "system" {
+			line += " · " + chat.Untrusted(step.Actor.Name).String()
 		}
 		lines = append(lines, line)
 	}
@@ -56,8 +56,8 @@ func (b *Handler) formatOrder(o *storage.Order) string {
 }
 
 // orderLine is a one-line summary for lists.
-func (b *Handler) orderLine(o *storage.Order) string {
-	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount, chat.StatusName(b.lang, string(o.Status)))
+func (h *Handler) orderLine(o *storage.Order) string {
+	line := fmt.Sprintf("#%d %s ×%d ¥%s %s", o.ID, chat.Untrusted(o.SKU), o.Quantity, o.Amount, chat.StatusName(h.lang, string(o.Status)))
 	if o.Reason != "" {
 		line += " · " + chat.Untrusted(o.Reason).String()
 	}
@@ -65,17 +65,17 @@ func (b *Handler) orderLine(o *storage.Order) string {
 }
 
 // orderButtons are the actions that fit the order's state.
-func (b *Handler) orderButtons(o *storage.Order) []chat.Button {
+func (h *Handler) orderButtons(o *storage.Order) []chat.Button {
 	switch o.Status {
 	case storage.StatusReview:
 		return []chat.Button{
-			{Label: chat.T(b.lang, "btn_approve"), Data: orderButton(btnApprove, o.ID).encode()},
-			{Label: chat.T(b.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusReview).encode()},
+			{Label: chat.T(h.lang, "btn_approve"), Data: orderButton(btnApprove, o.ID).encode()},
+			{Label: chat.T(h.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusReview).encode()},
 		}
 	case storage.StatusFailed:
 		return []chat.Button{
-			{Label: chat.T(b.lang, "btn_retry"), Data: orderButton(btnRetry, o.ID).encode()},
-			{Label: chat.T(b.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusFailed).encode()},
+			{Label: chat.T(h.lang, "btn_retry"), Data: orderButton(btnRetry, o.ID).encode()},
+			{Label: chat.T(h.lang, "btn_refund"), Data: refundButtonFrom(o.ID, storage.StatusFailed).encode()},
 		}
 	}
 	return nil
@@ -83,11 +83,11 @@ func (b *Handler) orderButtons(o *storage.Order) []chat.Button {
 
 // maskedCards shows the last four characters of each card number (a
 // supplier's: untrusted).
-func (b *Handler) maskedCards(sealed []storage.SealedCard) string {
+func (h *Handler) maskedCards(sealed []storage.SealedCard) string {
 	if len(sealed) == 0 {
 		return ""
 	}
-	cards, err := b.engine.Vault().OpenAll(sealed)
+	cards, err := h.engine.Vault().OpenAll(sealed)
 	if err != nil {
 		return strconv.Itoa(len(sealed)) + " × ****"
 	}
@@ -99,7 +99,7 @@ func (b *Handler) maskedCards(sealed []storage.SealedCard) string {
 }
 
 // clock shows a time in the shop's zone, without the year.
-func (b *Handler) clock(t time.Time) string { return t.In(b.loc).Format("01-02 15:04:05") }
+func (h *Handler) clock(t time.Time) string { return t.In(h.loc).Format("01-02 15:04:05") }
 
 func nonEmpty(ss ...string) []string {
 	var out []string

@@ -35,18 +35,18 @@ const maxFailureDetail = 160
 // instead of the end of the process. then, if set, runs afterwards: there
 // the channel answers the operator (chat.T(lang, "internal")) and takes the
 // event off its queue. Without a panic Recover does nothing.
-func (b *Handler) Recover(in *Inbound, then func()) {
+func (h *Handler) Recover(in *Inbound, then func()) {
 	p := recover()
 	if p == nil {
 		return
 	}
-	b.failed(in, OutcomePanic, fmt.Sprint(p), debug.Stack())
+	h.failed(in, OutcomePanic, fmt.Sprint(p), debug.Stack())
 	if then == nil {
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error().Str("platform", in.From.Platform).Str("event", in.Ref).
+			h.log.Error().Str("platform", in.From.Platform).Str("event", in.Ref).
 				Msg("answering an inbound event that panicked panicked too")
 		}
 	}()
@@ -56,31 +56,31 @@ func (b *Handler) Recover(in *Inbound, then func()) {
 // Failed logs and audits an inbound event that could not be handled:
 // outcome is OutcomePanic or OutcomeFailed, why says what happened in a
 // few words (no secrets, no card keys).
-func (b *Handler) Failed(in *Inbound, outcome, why string) { b.failed(in, outcome, why, nil) }
+func (h *Handler) Failed(in *Inbound, outcome, why string) { h.failed(in, outcome, why, nil) }
 
-func (b *Handler) failed(in *Inbound, outcome, why string, stack []byte) {
+func (h *Handler) failed(in *Inbound, outcome, why string, stack []byte) {
 	if in.Clean != nil {
 		why = in.Clean(why)
 		stack = []byte(in.Clean(string(stack)))
 	}
 	why = shorten(why, maxFailureDetail)
-	ev := b.log.Error().Str("platform", in.From.Platform).Str("user_id", in.From.UserID).Str("event", in.Ref).
+	ev := h.log.Error().Str("platform", in.From.Platform).Str("user_id", in.From.UserID).Str("event", in.Ref).
 		Str("outcome", outcome).Str("why", why)
 	if stack != nil {
 		ev = ev.Str("stack", string(stack))
 	}
 	ev.Msg("inbound event failed")
-	if b.engine == nil {
+	if h.engine == nil {
 		return
 	}
 	who := in.From.UserID
 	if who == "" {
 		who = "unknown"
 	}
-	err := b.engine.Audit(storage.AuditEntry{Actor: storage.Actor{Name: who, Platform: in.From.Platform},
+	err := h.engine.Audit(storage.AuditEntry{Actor: storage.Actor{Name: who, Platform: in.From.Platform},
 		Action: "inbound", Target: in.Ref, Outcome: outcome, Detail: why})
 	if err != nil {
-		b.log.Error().Err(err).Msg("audit failed inbound event")
+		h.log.Error().Err(err).Msg("audit failed inbound event")
 	}
 }
 
@@ -98,7 +98,7 @@ func shorten(s string, n int) string {
 
 // IsOperator reports whether an identity is one of the shop's operators.
 // Channels ask before they take anything from a private chat.
-func (b *Handler) IsOperator(id chat.Identity) bool {
-	_, ok := b.auth.Operator(id)
+func (h *Handler) IsOperator(id chat.Identity) bool {
+	_, ok := h.auth.Operator(id)
 	return ok
 }

@@ -158,17 +158,17 @@ func New(opts Options) *Handler {
 }
 
 // Lang is the language replies are written in.
-func (b *Handler) Lang() string { return b.lang }
+func (h *Handler) Lang() string { return h.lang }
 
 // Handle answers one message. Texts that are not commands get no reply,
 // and neither does a stranger refused again within the minute (see
 // strangerGate).
-func (b *Handler) Handle(ctx context.Context, m chat.Message) (chat.Reply, bool) {
+func (h *Handler) Handle(ctx context.Context, m chat.Message) (chat.Reply, bool) {
 	name, args, ok := ParseCommand(m.Text)
 	if !ok {
 		return chat.Reply{}, false
 	}
-	r := b.run(ctx, m, name, args)
+	r := h.run(ctx, m, name, args)
 	if r.Text == "" {
 		return chat.Reply{}, false
 	}
@@ -198,25 +198,25 @@ func actor(op Operator, id chat.Identity) storage.Actor {
 }
 
 // errorReply turns an engine error into an operator-facing answer.
-func (b *Handler) errorReply(ref string, err error) chat.Reply {
+func (h *Handler) errorReply(ref string, err error) chat.Reply {
 	var st *processor.StateError
 	switch {
 	case errors.As(err, &st):
-		return chat.Reply{Text: b.already(st)}
+		return chat.Reply{Text: h.already(st)}
 	case errors.Is(err, storage.ErrNotFound):
-		return chat.Reply{Text: chat.T(b.lang, "not_found", chat.Untrusted(ref))}
+		return chat.Reply{Text: chat.T(h.lang, "not_found", chat.Untrusted(ref))}
 	}
-	b.log.Error().Err(err).Str("ref", ref).Msg("operator command failed")
-	return chat.Reply{Text: chat.T(b.lang, "internal")}
+	h.log.Error().Err(err).Str("ref", ref).Msg("operator command failed")
+	return chat.Reply{Text: chat.T(h.lang, "internal")}
 }
 
 // already says what happened before a stale press: "已由 alice 于 03:12 批准".
-func (b *Handler) already(st *processor.StateError) string {
-	verb := chat.ActionName(b.lang, processor.ActionOf(st.Last))
+func (h *Handler) already(st *processor.StateError) string {
+	verb := chat.ActionName(h.lang, processor.ActionOf(st.Last))
 	who := st.Last.Actor.Name
 	if who == "" {
 		who = "system"
 	}
-	return chat.T(b.lang, "already", st.Order.ID, chat.StatusName(b.lang, string(st.Order.Status)), chat.Untrusted(who),
-		st.Last.At.In(b.loc).Format("01-02 15:04"), verb)
+	return chat.T(h.lang, "already", st.Order.ID, chat.StatusName(h.lang, string(st.Order.Status)), chat.Untrusted(who),
+		st.Last.At.In(h.loc).Format("01-02 15:04"), verb)
 }

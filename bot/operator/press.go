@@ -14,37 +14,37 @@ import (
 // to replace the pressed message's text (or to answer it, on platforms that
 // cannot edit). A button names its order by internal id, and only by it. A
 // stranger's press refused again within the minute gets an empty reply.
-func (b *Handler) HandlePress(ctx context.Context, p chat.Press) chat.Reply {
-	return chat.Clean(b.press(ctx, p))
+func (h *Handler) HandlePress(ctx context.Context, p chat.Press) chat.Reply {
+	return chat.Clean(h.press(ctx, p))
 }
 
-func (b *Handler) press(_ context.Context, p chat.Press) chat.Reply {
+func (h *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 	btn, ok := decodeButton(p.Data)
 	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "unknown_command", chat.Untrusted(p.Data))}
+		return chat.Reply{Text: chat.T(h.lang, "unknown_command", chat.Untrusted(p.Data))}
 	}
 	spec := btn.spec()
-	op, r, ok := b.gate(p.From, spec.role, "button:"+p.Data, spec.shown)
+	op, r, ok := h.gate(p.From, spec.role, "button:"+p.Data, spec.shown)
 	if !ok {
 		return r
 	}
 	switch btn.kind {
 	case btnPause:
-		return b.setPaused(op, p.From, btn.name, true)
+		return h.setPaused(op, p.From, btn.name, true)
 	case btnSilence:
-		return b.silence(op, p.From, btn.name, time.Hour)
+		return h.silence(op, p.From, btn.name, time.Hour)
 	case btnConfirm:
-		r := b.confirm(op, p.From, btn.name)
+		r := h.confirm(op, p.From, btn.name)
 		r.Replace = true // the confirmation now says what was done, and by whom
 		return r
 	}
-	o, err := b.engine.Order(btn.order)
+	o, err := h.engine.Order(btn.order)
 	if err != nil {
-		return b.errorReply(strconv.FormatUint(btn.order, 10), err)
+		return h.errorReply(strconv.FormatUint(btn.order, 10), err)
 	}
 	switch btn.kind {
 	case btnDetails:
-		return chat.Reply{Text: b.formatOrder(o), Buttons: b.orderButtons(o)}
+		return chat.Reply{Text: h.formatOrder(o), Buttons: h.orderButtons(o)}
 	case btnRefund:
 		// A Refund button only ever sits on a review prompt or a failure
 		// alert; pressed later, it must not refund what the order has become.
@@ -52,9 +52,9 @@ func (b *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 		if btn.from != "" {
 			states = []storage.Status{btn.from}
 		}
-		r = b.act(op, p.From, spec.command, o, "", states...)
+		r = h.act(op, p.From, spec.command, o, "", states...)
 	default:
-		r = b.act(op, p.From, spec.command, o, "")
+		r = h.act(op, p.From, spec.command, o, "")
 	}
 	r.Replace = true // done or already done: the prompt now says which, and who
 	return r

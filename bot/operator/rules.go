@@ -23,108 +23,108 @@ type RuleBook interface {
 // and /rules off <name>. Listing is for everyone; trying costs the service
 // work, so it is for operators; changing rules is for admins (the gate is
 // asked again with the subcommand's role).
-func (b *Handler) cmdRules(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
+func (h *Handler) cmdRules(_ context.Context, op Operator, m chat.Message, args []string) chat.Reply {
 	id := m.From
-	if b.rules == nil {
-		return chat.Reply{Text: chat.T(b.lang, "rules_none")}
+	if h.rules == nil {
+		return chat.Reply{Text: chat.T(h.lang, "rules_none")}
 	}
 	if len(args) == 0 {
-		return b.listRules()
+		return h.listRules()
 	}
 	sub, rest := strings.ToLower(args[0]), args[1:]
 	switch sub {
 	case "test":
-		if r, ok := b.allow(op, id, RoleOperator, "/rules test", "/rules test"); !ok {
+		if r, ok := h.allow(op, id, RoleOperator, "/rules test", "/rules test"); !ok {
 			return r
 		}
 		if len(rest) == 0 {
-			return chat.Reply{Text: chat.T(b.lang, "usage", "/rules test <expr>")}
+			return chat.Reply{Text: chat.T(h.lang, "usage", "/rules test <expr>")}
 		}
-		return b.testRule(strings.Join(rest, " "))
+		return h.testRule(strings.Join(rest, " "))
 	case "set", "off":
-		if r, ok := b.allow(op, id, RoleAdmin, "/rules "+sub, "/rules "+sub); !ok {
+		if r, ok := h.allow(op, id, RoleAdmin, "/rules "+sub, "/rules "+sub); !ok {
 			return r
 		}
 		if sub == "off" {
 			if len(rest) != 1 {
-				return chat.Reply{Text: chat.T(b.lang, "usage", "/rules off <name>")}
+				return chat.Reply{Text: chat.T(h.lang, "usage", "/rules off <name>")}
 			}
-			return b.ruleChanged(rest[0], b.rules.Off(actor(op, id), rest[0]))
+			return h.ruleChanged(rest[0], h.rules.Off(actor(op, id), rest[0]))
 		}
 		if len(rest) < 3 {
-			return chat.Reply{Text: chat.T(b.lang, "usage", "/rules set <name> <review|refund|allow> <expr>")}
+			return chat.Reply{Text: chat.T(h.lang, "usage", "/rules set <name> <review|refund|allow> <expr>")}
 		}
-		return b.ruleChanged(rest[0], b.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
+		return h.ruleChanged(rest[0], h.rules.Set(actor(op, id), rest[0], strings.ToLower(rest[1]), strings.Join(rest[2:], " ")))
 	}
-	return b.commands.usage(b.lang, "rules")
+	return h.commands.usage(h.lang, "rules")
 }
 
-func (b *Handler) listRules() chat.Reply {
-	list, err := b.rules.List()
+func (h *Handler) listRules() chat.Reply {
+	list, err := h.rules.List()
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
 	if len(list) == 0 {
-		return chat.Reply{Text: chat.T(b.lang, "rules_empty")}
+		return chat.Reply{Text: chat.T(h.lang, "rules_empty")}
 	}
-	lines := []string{chat.T(b.lang, "rules_header")}
+	lines := []string{chat.T(h.lang, "rules_header")}
 	for i, r := range list {
-		line := fmt.Sprintf("%d. %s：%s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(b.lang, r.Action), r.HitsToday, r.Hits7d)
-		if b.lang == chat.LangEN {
-			line = fmt.Sprintf("%d. %s: %s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(b.lang, r.Action), r.HitsToday, r.Hits7d)
+		line := fmt.Sprintf("%d. %s：%s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(h.lang, r.Action), r.HitsToday, r.Hits7d)
+		if h.lang == chat.LangEN {
+			line = fmt.Sprintf("%d. %s: %s → %s · %d / %d", i+1, r.Name, r.When, chat.RuleActionName(h.lang, r.Action), r.HitsToday, r.Hits7d)
 		}
 		if r.Off {
-			line += chat.T(b.lang, "rule_off")
+			line += chat.T(h.lang, "rule_off")
 		}
 		if r.By != "" {
-			line += chat.T(b.lang, "rule_changed", r.By, r.At)
+			line += chat.T(h.lang, "rule_changed", r.By, r.At)
 		}
 		lines = append(lines, line)
 	}
 	return chat.Reply{Text: strings.Join(lines, "\n")}
 }
 
-func (b *Handler) testRule(when string) chat.Reply {
-	res, err := b.rules.Test(when)
+func (h *Handler) testRule(when string) chat.Reply {
+	res, err := h.rules.Test(when)
 	switch {
 	case errors.Is(err, rules.ErrTestRunning):
-		return chat.Reply{Text: chat.T(b.lang, "rule_test_busy")}
+		return chat.Reply{Text: chat.T(h.lang, "rule_test_busy")}
 	case err != nil:
-		return chat.Reply{Text: chat.T(b.lang, "rule_invalid", err)}
+		return chat.Reply{Text: chat.T(h.lang, "rule_invalid", err)}
 	}
-	return b.testReply(res)
+	return h.testReply(res)
 }
 
-func (b *Handler) testReply(res rules.TestResult) chat.Reply {
-	text := chat.T(b.lang, "rule_test", res.Orders, res.Matched)
+func (h *Handler) testReply(res rules.TestResult) chat.Reply {
+	text := chat.T(h.lang, "rule_test", res.Orders, res.Matched)
 	if len(res.Examples) > 0 {
 		ids := make([]string, len(res.Examples))
 		for i, id := range res.Examples {
 			ids[i] = fmt.Sprintf("#%d", id)
 		}
-		text += chat.T(b.lang, "rule_examples", strings.Join(ids, " "))
+		text += chat.T(h.lang, "rule_examples", strings.Join(ids, " "))
 	}
 	if res.Failed > 0 {
-		text += chat.T(b.lang, "rule_failed_runs", res.Failed)
+		text += chat.T(h.lang, "rule_failed_runs", res.Failed)
 	}
 	if res.Capped {
-		text += chat.T(b.lang, "rule_test_capped", res.Orders)
+		text += chat.T(h.lang, "rule_test_capped", res.Orders)
 	}
 	if res.TimedOut {
-		text += chat.T(b.lang, "rule_test_stopped", res.TimeLimit)
+		text += chat.T(h.lang, "rule_test_stopped", res.TimeLimit)
 	}
 	return chat.Reply{Text: text}
 }
 
-func (b *Handler) ruleChanged(name string, err error) chat.Reply {
+func (h *Handler) ruleChanged(name string, err error) chat.Reply {
 	switch {
 	case errors.Is(err, rules.ErrNoRule):
-		return chat.Reply{Text: chat.T(b.lang, "rule_unknown", name)}
+		return chat.Reply{Text: chat.T(h.lang, "rule_unknown", name)}
 	case errors.Is(err, rules.ErrBadName), errors.Is(err, rules.ErrBadAction), errors.Is(err, rules.ErrInvalid),
 		errors.Is(err, rules.ErrOverLimit):
-		return chat.Reply{Text: chat.T(b.lang, "rule_invalid", err)}
+		return chat.Reply{Text: chat.T(h.lang, "rule_invalid", err)}
 	case err != nil:
-		return b.errorReply(name, err)
+		return h.errorReply(name, err)
 	}
-	return chat.Reply{Text: chat.T(b.lang, "rule_saved", name)}
+	return chat.Reply{Text: chat.T(h.lang, "rule_saved", name)}
 }

@@ -7,26 +7,26 @@ import (
 	"strings"
 )
 
-func (b *Handler) cmdStats(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
-	p, ok := daily.ParsePeriod(strings.Join(args, ""), b.now(), b.loc)
+func (h *Handler) cmdStats(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
+	p, ok := daily.ParsePeriod(strings.Join(args, ""), h.now(), h.loc)
 	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "usage", "/stats [today|yesterday|7d]")}
+		return chat.Reply{Text: chat.T(h.lang, "usage", "/stats [today|yesterday|7d]")}
 	}
-	text, err := b.report.Stats(p)
+	text, err := h.report.Stats(p)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
 	return chat.Reply{Text: text}
 }
 
-func (b *Handler) cmdReport(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
-	p, ok := daily.ParsePeriod(strings.Join(args, ""), b.now(), b.loc)
+func (h *Handler) cmdReport(_ context.Context, _ Operator, _ chat.Message, args []string) chat.Reply {
+	p, ok := daily.ParsePeriod(strings.Join(args, ""), h.now(), h.loc)
 	if !ok {
-		return chat.Reply{Text: chat.T(b.lang, "usage", "/report [today|yesterday|7d]")}
+		return chat.Reply{Text: chat.T(h.lang, "usage", "/report [today|yesterday|7d]")}
 	}
-	r, err := b.report.Report(p, false)
+	r, err := h.report.Report(p, false)
 	if err != nil {
-		return b.errorReply("", err)
+		return h.errorReply("", err)
 	}
 	return r
 }
