@@ -15,6 +15,7 @@ import (
 	"cardflow/bot/chat"
 	"cardflow/bot/operator"
 	"cardflow/bot/silence"
+	"cardflow/internal/periodic"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -107,7 +108,7 @@ func newHeldNotifyFixture(t *testing.T, perMinute int, hold <-chan struct{}) *no
 				return ctx.Err()
 			}
 		}
-		return sleepCtx(ctx, min(d, 20*time.Millisecond))
+		return periodic.Sleep(ctx, min(d, 20*time.Millisecond))
 	}
 	nf.n = NewNotifier(w, store, []string{"test:1"}, AlertPolicy{RepeatInterval: time.Hour}, clock.Now, nf.sender.Kick, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())

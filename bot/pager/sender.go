@@ -12,6 +12,7 @@ import (
 
 	"cardflow/alert"
 	"cardflow/bot/chat"
+	"cardflow/internal/periodic"
 	"cardflow/storage"
 )
 
@@ -63,7 +64,7 @@ func NewSender(w Writer, store *storage.Store, o SenderOptions) *Sender {
 		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(o.PerMinute)), 1)
 	}
 	return &Sender{writer: w, photo: o.Photo, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait, nextBatch: o.NextBatch,
-		wake: make(chan struct{}, 1), log: o.Log.With().Str("dest", o.Dest).Logger(), sleep: sleepCtx}
+		wake: make(chan struct{}, 1), log: o.Log.With().Str("dest", o.Dest).Logger(), sleep: periodic.Sleep}
 }
 
 // Kick tells the sender there is something new.
@@ -71,20 +72,6 @@ func (s *Sender) Kick() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

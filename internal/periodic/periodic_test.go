@@ -48,3 +48,20 @@ func TestEveryWaitsAnIntervalBeforeTheFirstCall(t *testing.T) {
 		t.Fatal("fn ran before the first interval")
 	}
 }
+
+// TestSleepEndsEarlyWhenTheContextEnds: a cancelled wait returns the
+// context's error at once; a whole wait returns nil.
+func TestSleepEndsEarlyWhenTheContextEnds(t *testing.T) {
+	if err := periodic.Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("a whole wait: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := periodic.Sleep(ctx, time.Hour); err != context.Canceled {
+		t.Fatalf("a cancelled wait returned %v, want context.Canceled", err)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("a cancelled wait took %v", waited)
+	}
+}

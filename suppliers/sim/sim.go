@@ -17,6 +17,7 @@ import (
 
 	"cardflow/card"
 	"cardflow/internal/money"
+	"cardflow/internal/periodic"
 	"cardflow/suppliers"
 )
 
@@ -60,7 +61,7 @@ func New(o Options) *Sim {
 		o.Now = time.Now
 	}
 	if o.Wait == nil {
-		o.Wait = sleep
+		o.Wait = periodic.Sleep
 	}
 	if o.OutageDuration <= 0 {
 		o.OutageDuration = time.Minute
@@ -70,20 +71,6 @@ func New(o Options) *Sim {
 		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
 	return &Sim{o: o, rng: rng, orders: make(map[string]*order), lastRoll: o.Now()}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // latency draws an answer time around the configured mean (±50 %).
