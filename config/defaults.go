@@ -84,6 +84,11 @@ func (c *Config) applyDefaults(written map[string]bool) {
 			s.BaseURL = "https://openapi.fulu.com"
 		}
 	}
+	for i := range c.Storefronts {
+		if s := &c.Storefronts[i]; s.Protocol == "" && !written[fmt.Sprintf("storefronts[%d].protocol", i)] {
+			s.Protocol = ProtocolCardflow
+		}
+	}
 	for i := range c.Products {
 		p, key := &c.Products[i], fmt.Sprintf("products[%d]", i)
 		setInt(&p.MaxQuantity, 10, key+".max_quantity")
@@ -91,6 +96,9 @@ func (c *Config) applyDefaults(written map[string]bool) {
 		setInt(&p.LowStock, 20, key+".low_stock")
 		if p.Kind == "" && !written[key+".kind"] {
 			p.Kind = KindCard
+		}
+		if p.Kind == KindDirect && p.AccountLabel == "" && !written[key+".account_label"] {
+			p.AccountLabel = DefaultAccountLabel
 		}
 		for j := range p.Sources {
 			setInt(&p.Sources[j].Units, 1, fmt.Sprintf("%s.sources[%d].units", key, j))

@@ -133,6 +133,28 @@ func TestLoadReportsMistake(t *testing.T) {
 			nil, nil, "data_dir", "data_dir", []string{"must be set"}},
 		{"processing.workers = 2000", valid + "\n[processing]\nworkers = 2000\n",
 			nil, nil, "processing.workers", "workers", []string{"use 1 to 1024"}},
+		{"storefront protocol misspelt", edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"dujiao\""),
+			nil, nil, "storefronts[0].protocol", `"dujiao"`, []string{`"dujiao" is not a protocol`, `"dujiao-next"`, `"acg-faka"`}},
+		{"credit_limit on a cardflow storefront", edit(`id = "shop1"`, "id = \"shop1\"\ncredit_limit = \"100\""),
+			nil, nil, "storefronts[0].credit_limit", "credit_limit", []string{"only a docking shop", "remove credit_limit"}},
+		{"credit_limit over a million", edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"acg-faka\"\ncredit_limit = \"2000000\""),
+			nil, nil, "storefronts[0].credit_limit", "credit_limit", []string{"out of range", "1000000.00"}},
+		{"credit_limit negative", edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"acg-faka\"\ncredit_limit = \"-5\""),
+			nil, nil, "storefronts[0].credit_limit", "credit_limit", []string{"not a decimal number"}},
+		{"dujiao-next shop without callback_url", strings.Replace(edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"dujiao-next\""),
+			`callback_url = "https://shop.example.com/cardflow/callback"`, "# no callback", 1),
+			nil, nil, "storefronts[0].callback_url", "[[storefronts]]", []string{"must be set"}},
+		{"product id without a price", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nid = 1001"),
+			nil, nil, "products[0].price", "[[products]]", []string{"must be set with id", `price = "9.50"`}},
+		{"product price without an id", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nprice = \"9.50\""),
+			nil, nil, "products[0].id", "[[products]]", []string{"must be set with price", "id = 1001"}},
+		{"product id given twice", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nid = 7\nprice = \"1\"") +
+			"\n[[products]]\nsku = \"qb-5\"\nid = 7 # second\nprice = \"1\"\n  [[products.sources]]\n  supplier = \"own\"\n",
+			nil, nil, "products[1].id", "# second", []string{"7 is already the id of products[0]"}},
+		{"product id over 32 bits", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nid = 4294967296\nprice = \"1\""),
+			nil, nil, "products[0].id", "id = 4294967296", []string{"out of range"}},
+		{"category without an id", edit(`sku = "qb-100"`, "sku = \"qb-100\"\ncategory = \"Q币\""),
+			nil, nil, "products[0].id", "[[products]]", []string{"category and description are for docking shops"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

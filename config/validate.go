@@ -154,6 +154,10 @@ func (v *validator) storefronts() {
 				v.add(ref.source(), "the secret has %d bytes and at least 16 are needed; %s", n, genHint)
 			}
 		}
+		v.protocol(key, s)
+		if s.Protocol == ProtocolAcgFaka {
+			continue // answered in the request itself: no callback_url
+		}
 		if u, err := url.Parse(s.CallbackURL); s.CallbackURL == "" {
 			v.add(key+".callback_url", `must be set; write it like callback_url = "https://shop.example.com/cardflow/callback"`)
 		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+
+	"cardflow/internal/money"
+)
+
+// protocol checks a storefront's protocol and its balance's credit limit.
+// A Dujiao-Next shop's callback_url is checked like any other: only its
+// origin is used, to check the callback URL each of its orders brings.
+func (v *validator) protocol(key string, s Storefront) {
+	switch s.Protocol {
+	case ProtocolCardflow, ProtocolDujiaoNext, ProtocolDujiaoWebhook, ProtocolAcgFaka:
+	default:
+		v.add(key+".protocol", "%q is not a protocol; use %q (default), %q, %q or %q", s.Protocol,
+			ProtocolCardflow, ProtocolDujiaoNext, ProtocolDujiaoWebhook, ProtocolAcgFaka)
+		return
+	}
+	switch {
+	case s.CreditLimit < 0 || s.CreditLimit > maxCredit:
+		v.add(key+".credit_limit", "%s is out of range; use 0 (the default: no credit) to %s", s.CreditLimit, maxCredit)
+	case s.CreditLimit != 0 && !s.Docking():
+		v.add(key+".credit_limit", "only a docking shop (protocol %q, %q or %q) has a balance; remove credit_limit",
+			ProtocolDujiaoNext, ProtocolDujiaoWebhook, ProtocolAcgFaka)
+	}
+}
+
+// maxCredit bounds a docking shop's credit limit: a million yuan.
+const maxCredit money.Amount = 100_000_000
+
+// docked checks what a product offered to docking shops needs: a unique
+// numeric id and a wholesale price, given together.
+func (v *validator) docked(i int, p Product, ids map[uint32]int) {
+	key := fmt.Sprintf("products[%d]", i)
+	switch {
+	case p.ID == 0 && p.Price == 0:
+		if p.Category != "" || p.Description != "" {
+			v.add(key+".id", "category and description are for docking shops; give the product an id and a price too, or remove them")
+		}
+		return
+	case p.ID == 0:
+		v.add(key+".id", "must be set with price: a stable number 1 to 4294967295 that docking shops order by, like id = 1001")
+	case p.Price <= 0:
+		v.add(key+".price", `must be set with id: the wholesale unit price charged to a docking shop's balance, like price = "9.50"`)
+	}
+	if j, dup := ids[p.ID]; p.ID != 0 && dup {
+		v.add(key+".id", "%d is already the id of products[%d]; docking shops tell products apart by it", p.ID, j)
+	} else if p.ID != 0 {
+		ids[p.ID] = i
+	}
+	if len(p.Category) > 64 {
+		v.add(key+".category", "has %d bytes; use at most 64", len(p.Category))
+	}
+	if len(p.Description) > 4096 {
+		v.add(key+".description", "has %d bytes; use at most 4096", len(p.Description))
+	}
+	if p.Kind == KindDirect && (p.AccountLabel == "" || len(p.AccountLabel) > 64) {
+		v.add(key+".account_label", "%q: a direct top-up names its account field for the buyer in 1 to 64 bytes, like account_label = %q",
+			p.AccountLabel, DefaultAccountLabel)
+	}
+}
