@@ -38,9 +38,13 @@ type Options struct {
 	Products    []config.Product
 	Suppliers   []config.Supplier
 	Storefronts []outbox.Storefront
-	Workers     int
-	StockWait   time.Duration
-	AutoRefund  []string // reasons refunded without a person
+	// Docking are the docking shops, by id, with their credit limits: an
+	// order from one is charged to its prepaid balance at the product's
+	// wholesale price (docs/docking.md).
+	Docking    map[string]money.Amount
+	Workers    int
+	StockWait  time.Duration
+	AutoRefund []string // reasons refunded without a person
 
 	Now        func() time.Time // injected clock; time.Now when nil
 	Log        zerolog.Logger
@@ -93,6 +97,7 @@ type Engine struct {
 	now         func() time.Time
 	products    map[string]config.Product
 	storefronts map[string]outbox.Storefront
+	docking     map[string]money.Amount // docking shops' credit limits
 	// supplierTypes maps a supplier name to its type.
 	supplierTypes map[string]string
 	supplierNames []string // in config order
@@ -142,6 +147,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		now:           opts.Now,
 		products:      make(map[string]config.Product, len(opts.Products)),
 		storefronts:   make(map[string]outbox.Storefront, len(opts.Storefronts)),
+		docking:       opts.Docking,
 		supplierTypes: make(map[string]string, len(opts.Suppliers)),
 		stockWait:     opts.StockWait,
 		autoRefund:    make(map[string]bool),
@@ -431,7 +437,10 @@ func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error 
 
 // refunded records a refund in the buyer's history (buyer.refunds_30d).
 func (c *effects) refunded(tx *storage.Tx, o *storage.Order) error {
-	return tx.RecordBuyerRefund(storage.BuyerIdentities(o), c.now)
+	if err := tx.RecordBuyerRefund(storage.BuyerIdentities(o), c.now); err != nil {
+		return err
+	}
+	return c.giveBack(tx, o)
 }
 
 // RaiseAlert raises or resolves an alert from outside the order flow (a

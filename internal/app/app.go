@@ -22,6 +22,7 @@ import (
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
 	"cardflow/config"
+	"cardflow/internal/money"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -76,7 +77,14 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
+	docking := map[string]money.Amount{}
 	for _, s := range cfg.Storefronts {
+		if s.Docking() {
+			// A docking shop speaks its own protocol: cardflow's API does
+			// not take its secret, and its callbacks are its protocol's.
+			docking[s.ID] = s.CreditLimit
+			continue
+		}
 		storefronts = append(storefronts, outbox.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
 	}
@@ -86,7 +94,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := processor.New(store, processor.Options{
-		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
+		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Docking: docking, Sources: sources,
 		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg,

@@ -1,0 +1,110 @@
+package processor
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"cardflow/internal/money"
+	"cardflow/storage"
+)
+
+// A docking shop prepays (docs/docking.md): its order is charged at the
+// wholesale price in the write that accepts it, and given back in the
+// write that refunds it. A refused charge stores nothing, so the shop's
+// retry after a top-up goes through.
+
+// charge takes a new order's amount from its docking shop's balance.
+func (e *Engine) charge(tx *storage.Tx, c *effects, o *storage.Order) error {
+	credit, docking := e.docking[o.Storefront]
+	if !docking || o.Amount == 0 {
+		return nil
+	}
+	_, err := tx.Balances().Change(&storage.LedgerEntry{Storefront: o.Storefront, At: c.now, Amount: -o.Amount,
+		OrderID: o.ID, Actor: storage.Actor{Name: o.Storefront, Platform: "storefront"}, Reason: storage.LedgerOrder}, credit)
+	if err != nil {
+		return err
+	}
+	o.Charged = o.Amount
+	return nil
+}
+
+// giveBack returns what a refunded order was charged. Refunded is a final
+// state, so an order is given back at most once.
+func (c *effects) giveBack(tx *storage.Tx, o *storage.Order) error {
+	if o.Charged == 0 {
+		return nil
+	}
+	actor := storage.System
+	if n := len(o.History); n > 0 {
+		actor = o.History[n-1].Actor
+	}
+	_, err := tx.Balances().Change(&storage.LedgerEntry{Storefront: o.Storefront, At: c.now, Amount: o.Charged,
+		OrderID: o.ID, Actor: actor, Reason: storage.LedgerRefund}, 0)
+	return err
+}
+
+// Balance is a docking shop's prepaid balance.
+type Balance struct {
+	Storefront  string
+	Balance     money.Amount
+	CreditLimit money.Amount
+}
+
+// ErrNotDocking: the storefront is not a docking shop, so it has no
+// balance.
+var ErrNotDocking = errors.New("not a docking shop")
+
+// Balances lists every docking shop's balance, by id.
+func (e *Engine) Balances() ([]Balance, error) {
+	out := make([]Balance, 0, len(e.docking))
+	err := e.store.View(func(tx *storage.Tx) error {
+		for id, credit := range e.docking {
+			out = append(out, Balance{Storefront: id, Balance: tx.Balances().Get(id), CreditLimit: credit})
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Storefront < out[j].Storefront })
+	return out, err
+}
+
+// AdjustBalance adds amount (negative to take) to a docking shop's balance
+// for an operator: a top-up, a correction. It is written to the ledger and
+// the audit log together.
+func (e *Engine) AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error) {
+	if _, ok := e.docking[storefront]; !ok {
+		return 0, ErrNotDocking
+	}
+	if amount == 0 || amount > money.Max || amount < -money.Max {
+		return 0, inputErr(CodeInvalidAmount, "amount", "must be a non-zero amount of at most %s either way", money.Max)
+	}
+	if reason == "" {
+		reason = "top_up"
+	}
+	var balance money.Amount
+	err := e.commit(func(tx *storage.Tx, c *effects) error {
+		var err error
+		balance, err = tx.Balances().Change(&storage.LedgerEntry{Storefront: storefront, At: c.now, Amount: amount,
+			Actor: actor, Reason: reason}, 0)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(storage.AuditEntry{At: c.now, Actor: actor, Action: "balance.adjust", Target: storefront,
+			Outcome: "ok", Detail: fmt.Sprintf("%s%s (%s), balance %s", sign(amount), abs(amount), reason, balance)})
+	})
+	return balance, err
+}
+
+func sign(a money.Amount) string {
+	if a < 0 {
+		return "-"
+	}
+	return "+"
+}
+
+func abs(a money.Amount) money.Amount {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
