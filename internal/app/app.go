@@ -78,7 +78,9 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	docking := map[string]money.Amount{}
+	protocols := make(map[string]string, len(cfg.Storefronts))
 	for _, s := range cfg.Storefronts {
+		protocols[s.ID] = s.Protocol
 		if s.Docking() {
 			// A docking shop speaks its own protocol: cardflow's API does
 			// not take its secret, and its callbacks are its protocol's.
@@ -105,7 +107,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		names[i] = op.Name
 	}
 	binds := bind.New(store, nil)
-	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
+	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, Protocols: protocols, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
 		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
