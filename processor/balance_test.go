@@ -1,11 +1,16 @@
 package processor
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/testkit"
+	"cardflow/processor/outbox"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -171,4 +176,68 @@ func (n refuseQuantity) Screen(_ *storage.Tx, o *storage.Order) (rules.Decision,
 		return rules.Decision{Action: config.ActionRefund, Reason: "rule:too-many"}, nil
 	}
 	return rules.Decision{}, nil
+}
+
+// heldCallbacks is a docking shop's callback sender that will not send an
+// order's first callback within 2 s of its acceptance.
+type heldCallbacks struct {
+	f    *fixture
+	mu   sync.Mutex
+	held int
+	sent []*storage.Event
+}
+
+func (h *heldCallbacks) Deliver(_ context.Context, ev *storage.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o := h.f.order(ev.OrderID)
+	if at := o.CreatedAt.Add(2 * time.Second); h.f.clock.Now().Before(at) {
+		h.held++
+		return &outbox.NotBefore{At: at}
+	}
+	h.sent = append(h.sent, ev)
+	return nil
+}
+
+func (h *heldCallbacks) count() (held, sent int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held, len(h.sent)
+}
+
+// TestADockingShopsCallbackGoesThroughItsOwnSenderWhenItSays: the shop's
+// sender holds the delivered callback until 2 s after the order; the wait
+// is no failed attempt, and cardflow's own storefront is not asked.
+func TestADockingShopsCallbackGoesThroughItsOwnSenderWhenItSays(t *testing.T) {
+	h := &heldCallbacks{}
+	products := []config.Product{testProducts[0]}
+	products[0].ID, products[0].Price = 1001, 950
+	f := newFixture(t, func(o *Options) {
+		o.Products = products
+		o.Docking = map[string]money.Amount{"dj1": 0}
+		o.DockingCallbacks = map[string]outbox.Deliverer{"dj1": h}
+	})
+	h.f = f
+	f.importCards("qb-10", "DJ", 1)
+	if _, err := f.engine.AdjustBalance(admin, "dj1", 1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := f.dockingOrder("DJ-C", "qb-10", 1)
+	if err != nil || o.Status != storage.StatusDelivered {
+		t.Fatalf("order: %+v, %v", o, err)
+	}
+	testkit.Eventually(t, "the callback held", func() bool { held, _ := h.count(); return held >= 1 })
+	f.tick(time.Second)
+	if _, sent := h.count(); sent != 0 {
+		t.Fatal("the callback went out within 2 s of the order")
+	}
+	if ev := f.storedEvents(); len(ev) != 1 || ev[0].Attempts != 0 {
+		t.Fatalf("a held callback counts as a failed attempt: %+v", ev)
+	}
+	f.tick(1100 * time.Millisecond)
+	testkit.Eventually(t, "the callback sent", func() bool { _, sent := h.count(); return sent == 1 })
+	f.waitOutboxEmpty()
+	if got := f.receiver.Stats(); got.Accepted != 0 {
+		t.Errorf("cardflow's storefront received %d callbacks of a docking shop's order", got.Accepted)
+	}
 }

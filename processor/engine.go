@@ -41,10 +41,13 @@ type Options struct {
 	// Docking are the docking shops, by id, with their credit limits: an
 	// order from one is charged to its prepaid balance at the product's
 	// wholesale price (docs/docking.md).
-	Docking    map[string]money.Amount
-	Workers    int
-	StockWait  time.Duration
-	AutoRefund []string // reasons refunded without a person
+	Docking map[string]money.Amount
+	// DockingCallbacks send the callbacks of docking shops in their own
+	// protocols, by storefront id.
+	DockingCallbacks map[string]outbox.Deliverer
+	Workers          int
+	StockWait        time.Duration
+	AutoRefund       []string // reasons refunded without a person
 
 	Now        func() time.Time // injected clock; time.Now when nil
 	Log        zerolog.Logger
@@ -184,7 +187,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
-	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts,
+	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts, Docking: opts.DockingCallbacks,
 		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory})
 	return e
 }
