@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -107,4 +108,47 @@ func abs(a money.Amount) money.Amount {
 		return -a
 	}
 	return a
+}
+
+// ActionCancel is a docking shop taking back an order it placed.
+const ActionCancel = "cancel"
+
+// Cancel refunds an order its own docking shop takes back, only while
+// nothing has been bought or taken for it: held for review, or waiting
+// with no purchase in flight and no goods received. Anything later is a
+// *StateError (Dujiao-Next's cancel_not_allowed); the order goes on.
+func (e *Engine) Cancel(storefront string, id uint64) (*storage.Order, error) {
+	actor := storage.Actor{Name: storefront, Platform: "storefront"}
+	o, err := e.actWhen(actor, ActionCancel, id, "", func(o *storage.Order) bool {
+		return o.Storefront == storefront && cancellable(o)
+	}, func(tx *storage.Tx, c *effects, o *storage.Order) error {
+		o.WaitUntil = time.Time{}
+		c.move(o, storage.StatusRefunded, ReasonCanceled, actor)
+		if err := c.refunded(tx, o); err != nil {
+			return err
+		}
+		if err := tx.PutOrder(o); err != nil {
+			return err
+		}
+		return c.callback(tx, o, CallbackRefunded)
+	})
+	if st := (*StateError)(nil); errors.As(err, &st) && st.Order.Storefront != storefront {
+		return nil, storage.ErrNotFound // another shop's order: not this shop's to see
+	}
+	return o, err
+}
+
+// ReasonCanceled is the reason of an order its docking shop took back.
+const ReasonCanceled = "canceled"
+
+func cancellable(o *storage.Order) bool {
+	if o.Status != storage.StatusReview && o.Status != storage.StatusPending {
+		return false
+	}
+	for _, a := range o.Attempts {
+		if !a.Archived && (a.State.InFlight() || a.State == storage.AttemptSucceeded) {
+			return false
+		}
+	}
+	return true
 }

@@ -241,3 +241,44 @@ func TestADockingShopsCallbackGoesThroughItsOwnSenderWhenItSays(t *testing.T) {
 		t.Errorf("cardflow's storefront received %d callbacks of a docking shop's order", got.Accepted)
 	}
 }
+
+// TestADockingShopCancelsOnlyItsOwnOrderBeforeAnythingIsBought: an order
+// waiting for stock is canceled and its charge given back; a delivered
+// one and one already canceled are refused with the state they are in;
+// another shop's order is not found.
+func TestADockingShopCancelsOnlyItsOwnOrderBeforeAnythingIsBought(t *testing.T) {
+	f := dockingFixture(t, nil)
+	if _, err := f.engine.AdjustBalance(admin, "dj1", 5000, ""); err != nil {
+		t.Fatal(err)
+	}
+	waiting, _, err := f.dockingOrder("DJ-W", "qb-10", 1)
+	if err != nil || waiting.Status != storage.StatusPending {
+		t.Fatalf("waiting order: %+v, %v", waiting, err)
+	}
+	theirs := f.submit("S-1", "qb-10", 1, 1000) // cardflow storefront "shop", also waiting
+	if _, err := f.engine.Cancel("dj1", theirs.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("canceling another shop's order: %v", err)
+	}
+	o, err := f.engine.Cancel("dj1", waiting.ID)
+	if err != nil || o.Status != storage.StatusRefunded || o.Reason != ReasonCanceled {
+		t.Fatalf("cancel: %+v, %v", o, err)
+	}
+	if b := f.balance("dj1"); b != 5000 {
+		t.Fatalf("balance after the cancel = %s, want 50.00", b)
+	}
+	var st *StateError
+	if _, err := f.engine.Cancel("dj1", waiting.ID); !errors.As(err, &st) {
+		t.Fatalf("canceling twice: %v", err)
+	}
+	f.importCards("qb-10", "CX", 2)
+	done, _, err := f.dockingOrder("DJ-D", "qb-10", 1)
+	if err != nil || done.Status != storage.StatusDelivered {
+		t.Fatalf("delivered order: %+v, %v", done, err)
+	}
+	if _, err := f.engine.Cancel("dj1", done.ID); !errors.As(err, &st) || st.Order.Status != storage.StatusDelivered {
+		t.Fatalf("canceling a delivered order: %v", err)
+	}
+	if b := f.balance("dj1"); b != 4050 {
+		t.Fatalf("balance = %s, want 40.50 (the delivered order stays charged)", b)
+	}
+}
