@@ -111,10 +111,11 @@ type Engine struct {
 	metrics       *metrics
 	screen        Screener
 
-	queue  *workQueue
-	waits  *stockWaits
-	outbox *outbox.Outbox
-	timers *timers
+	queue   *workQueue
+	waiters moveWaiters // handlers waiting for an order to move (WaitFor)
+	waits   *stockWaits
+	outbox  *outbox.Outbox
+	timers  *timers
 
 	// Remote suppliers.
 	sources    map[string]suppliers.Supplier
@@ -368,6 +369,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 			e.observe(ch)
 		}
 	}
+	e.waiters.wake(c.changes)
 	if len(c.events) > 0 {
 		e.outbox.Add(c.events)
 	}
