@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cardflow/bot/chat"
+	"cardflow/internal/money"
 	"cardflow/processor/health"
 	"cardflow/report/daily"
 
@@ -72,6 +73,8 @@ type Orders interface {
 	RefundDelivered(actor storage.Actor, id uint64, note string, transitions int) (*storage.Order, error)
 	ReissueDelivered(actor storage.Actor, id uint64, transitions int) (*storage.Order, error)
 	StockLevels() (map[string]int, error)
+	Balances() ([]processor.Balance, error)
+	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Product(sku string) (config.Product, bool)
 	Waiting(sku string) int
 	Vault() *storage.Vault
