@@ -17,6 +17,8 @@ const (
 	Review        Kind = "review"
 	DuplicateCard Kind = "duplicate_card" // said once: nothing resolves it
 	LowStock      Kind = "low_stock"
+	// A docking shop's balance is below what its last day of orders cost.
+	ShopBalanceLow Kind = "shop_balance_low"
 
 	// Supplier health (processor/health).
 	SupplierDown      Kind = "supplier_down"
@@ -42,7 +44,7 @@ const (
 
 // Kinds lists every kind declared above.
 func Kinds() []Kind {
-	return []Kind{OutOfStock, OrderFailed, Review, DuplicateCard, LowStock, SupplierDown, BalanceLow,
+	return []Kind{OutOfStock, OrderFailed, Review, DuplicateCard, LowStock, ShopBalanceLow, SupplierDown, BalanceLow,
 		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, Reconcile, ConfigReload, RuleOff, InboundParked}
 }
 

@@ -6,7 +6,9 @@ import (
 	"sort"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/internal/money"
+	"cardflow/report"
 	"cardflow/storage"
 )
 
@@ -27,6 +29,7 @@ func (e *Engine) charge(tx *storage.Tx, c *effects, o *storage.Order) error {
 		return err
 	}
 	o.Charged = o.Amount
+	report.CountShopCharge(tx, c.now, o.Storefront, o.Amount)
 	return nil
 }
 
@@ -42,6 +45,9 @@ func (c *effects) giveBack(tx *storage.Tx, o *storage.Order) error {
 	}
 	_, err := tx.Balances().Change(&storage.LedgerEntry{Storefront: o.Storefront, At: c.now, Amount: o.Charged,
 		OrderID: o.ID, Actor: actor, Reason: storage.LedgerRefund}, 0)
+	if err == nil {
+		report.CountShopCharge(tx, c.now, o.Storefront, -o.Charged)
+	}
 	return err
 }
 
@@ -152,3 +158,63 @@ func cancellable(o *storage.Order) bool {
 	}
 	return true
 }
+
+// shopCheckEvery is how often docking shops' balances are compared with
+// their last day of orders.
+const shopCheckEvery = time.Minute
+
+// checkShopBalances raises shop_balance_low for a docking shop whose
+// balance (with its credit) no longer covers what its orders of the last
+// 24 hours took, and resolves it once it does again. A shop with no orders
+// in the day is not warned.
+func (e *Engine) checkShopBalances() {
+	if len(e.docking) == 0 {
+		return
+	}
+	now := e.now()
+	spend := map[string]money.Amount{}
+	err := e.store.ScanStats(storage.Slot(now.Add(-24*time.Hour)), storage.Slot(now), func(k storage.StatKey, v int64) {
+		if k.Metric == storage.MetricShopSpend {
+			spend[k.Label] += money.Amount(v)
+		}
+	})
+	if err != nil {
+		e.log.Error().Err(err).Msg("read docking shops' spend")
+		return
+	}
+	// Read first: a minute with nothing to say writes nothing.
+	changed := false
+	_ = e.store.View(func(tx *storage.Tx) error {
+		for shop, credit := range e.docking {
+			changed = changed || e.shopLow(tx, shop, credit, spend[shop]) != tx.Alerts().Open(shopAlertKey(shop))
+		}
+		return nil
+	})
+	if !changed {
+		return
+	}
+	err = e.commit(func(tx *storage.Tx, c *effects) error {
+		for shop, credit := range e.docking {
+			low, key := e.shopLow(tx, shop, credit, spend[shop]), shopAlertKey(shop)
+			if low == tx.Alerts().Open(key) {
+				continue
+			}
+			detail := fmt.Sprintf("%s / %s", tx.Balances().Get(shop), spend[shop])
+			if err := c.alert(tx, storage.Alert{Key: key, Type: alert.ShopBalanceLow, Target: shop, Detail: detail, Resolved: !low}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Error().Err(err).Msg("check docking shops' balances")
+	}
+}
+
+// shopLow reports whether a shop's balance with its credit is below its
+// last day's spend.
+func (e *Engine) shopLow(tx *storage.Tx, shop string, credit, day money.Amount) bool {
+	return day > 0 && tx.Balances().Get(shop)+credit < day
+}
+
+func shopAlertKey(shop string) string { return fmt.Sprintf("%s:%s", alert.ShopBalanceLow, shop) }

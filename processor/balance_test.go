@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/alert"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
 	"cardflow/processor/outbox"
+	"cardflow/report"
 	"cardflow/rules"
 	"cardflow/storage"
 )
@@ -280,5 +282,46 @@ func TestADockingShopCancelsOnlyItsOwnOrderBeforeAnythingIsBought(t *testing.T) 
 	}
 	if b := f.balance("dj1"); b != 4050 {
 		t.Fatalf("balance = %s, want 40.50 (the delivered order stays charged)", b)
+	}
+}
+
+// TestAShopWhoseBalanceNoLongerCoversADayOfOrdersIsAnAlert: 20.00 less an
+// order of 19.00 leaves 1.00 against 19.00 spent in the day: alert; a
+// top-up to 31.00 resolves it; the day's figures show the shop's order and
+// spend, less a refund.
+func TestAShopWhoseBalanceNoLongerCoversADayOfOrdersIsAnAlert(t *testing.T) {
+	f := dockingFixture(t, nil)
+	f.importCards("qb-10", "LB", 2)
+	if _, err := f.engine.AdjustBalance(admin, "dj1", 2000, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.checkShopBalances()
+	if f.alerts.has(alert.ShopBalanceLow, false, "") {
+		t.Fatal("an alert before any order")
+	}
+	if _, _, err := f.dockingOrder("DJ-L", "qb-10", 2); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.checkShopBalances()
+	testkit.Eventually(t, "shop_balance_low raised", func() bool { return f.alerts.has(alert.ShopBalanceLow, false, "1.00 / 19.00") })
+	if _, err := f.engine.AdjustBalance(admin, "dj1", 3000, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.checkShopBalances()
+	testkit.Eventually(t, "shop_balance_low resolved", func() bool { return f.alerts.has(alert.ShopBalanceLow, true, "31.00 / 19.00") })
+
+	w, _, err := f.dockingOrder("DJ-W2", "qb-10", 1) // no stock left: it waits
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Refund(admin, w.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	fig, err := report.Read(f.store, f.clock.Now().Add(-time.Hour), f.clock.Now().Add(time.Hour), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fig.Shops["dj1"]; s == nil || s.Orders != 2 || s.Spend != 1900 {
+		t.Fatalf("the shop's figures = %+v, want 2 orders and 19.00 (9.50 refunded)", s)
 	}
 }

@@ -224,6 +224,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
 	e.trim(0)
 	e.wg.Go(func() { periodic.Every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
+	e.wg.Go(func() { periodic.Every(ctx, shopCheckEvery, e.checkShopBalances) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}

@@ -70,6 +70,10 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 				{Label: chat.T(l, "btn_pause"), Data: button{kind: btnPause, name: al.Target}.encode()}}}
 		},
 	},
+	alert.ShopBalanceLow: {
+		open:     text("alert_shop_balance", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
+		resolved: text("alert_shop_balance_ok", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
+	},
 	alert.BalanceLow: {
 		open:     text("alert_balance", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
 		resolved: text("alert_balance_ok", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),

@@ -2,6 +2,8 @@ package operator
 
 import (
 	"testing"
+
+	"cardflow/storage"
 )
 
 // dockingShop is the fixture's docking shop, with 5.00 of credit.
@@ -51,5 +53,19 @@ func TestBalanceAndCreditForViewersAndAdmins(t *testing.T) {
 	}
 	if adjusted != 4 {
 		t.Fatalf("%d balance adjustments audited, want 4", adjusted)
+	}
+}
+
+// TestTheReportShowsEachDockingShopsOrdersSpendAndBalance: a shop that
+// bought nothing today still has its line, with its balance.
+func TestTheReportShowsEachDockingShopsOrdersSpendAndBalance(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.engine.AdjustBalance(storage.Actor{Name: "carol"}, dockingShop, 12345, "top_up"); err != nil {
+		t.Fatal(err)
+	}
+	for _, lg := range langs {
+		r := f.send(f.bot(lg.lang), viewerID, "/report today")
+		containsAll(t, "/report", r.Text, tr(lg.lang, "🏪 对接商城", "🏪 Docking shops"),
+			tr(lg.lang, dockingShop+"：0 单，消费 0.00 元，余额 123.45 元", dockingShop+": 0 orders, spent 0.00 yuan, balance 123.45 yuan"))
 	}
 }

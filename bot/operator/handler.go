@@ -147,11 +147,14 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	var stock daily.Stock
+	var (
+		stock daily.Stock
+		shops daily.Shops
+	)
 	if opts.Orders != nil {
-		stock = opts.Orders
+		stock, shops = opts.Orders, opts.Orders
 	}
-	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Language: opts.Language, Location: opts.Location,
+	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Shops: shops, Language: opts.Language, Location: opts.Location,
 		Log: opts.Log})
 	return &Handler{engine: opts.Orders, report: report, bindings: opts.Bindings, silences: opts.Silences,
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,

@@ -44,6 +44,7 @@ var alertTargets = map[alert.Kind]string{
 	alert.LowStock:          "sku",
 	alert.SupplierDown:      "supplier",
 	alert.BalanceLow:        "supplier",
+	alert.ShopBalanceLow:    "storefront",
 	alert.SupplierVerifying: "supplier",
 	alert.CallbackFailing:   "storefront",
 	alert.Backlog:           "outbox",
