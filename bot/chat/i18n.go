@@ -101,6 +101,7 @@ var catalogue = map[string][2]string{
 	"supplier_balance":      {"，余额 ¥%s", ", balance ¥%s"},
 	"alert_balance":         {"💰 供货商 %s 余额不足：¥%s，请及时充值。", "💰 Supplier %s balance is low: ¥%s; top it up."},
 	"alert_shop_balance":    {"🏪 对接商城 %s 余额不足一天用量：%s。请提醒店主充值（/credit）。", "🏪 Docking shop %s's balance is below a day of its orders: %s. Ask the owner to top up (/credit)."},
+	"alert_unclaimed":       {"📭 订单 #%d（%s）对接商城始终未取回结果，已退回其余额；退回库存的卡密 %s。", "📭 Order #%d (%s) was never claimed by its docking shop: refunded to its balance; card keys back in stock %s."},
 	"alert_shop_balance_ok": {"🏪 对接商城 %s 余额已够一天用量：%s。", "🏪 Docking shop %s's balance covers a day of its orders again: %s."},
 	"alert_balance_ok":      {"💰 供货商 %s 余额已恢复：¥%s。", "💰 Supplier %s balance is back to ¥%s."},
 	"pause_unknown":         {"没有名为 %s 的供货商或商品。", "No supplier or product named %s."},

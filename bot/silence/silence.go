@@ -45,6 +45,7 @@ var alertTargets = map[alert.Kind]string{
 	alert.SupplierDown:      "supplier",
 	alert.BalanceLow:        "supplier",
 	alert.ShopBalanceLow:    "storefront",
+	alert.OrderUnclaimed:    "",
 	alert.SupplierVerifying: "supplier",
 	alert.CallbackFailing:   "storefront",
 	alert.Backlog:           "outbox",
