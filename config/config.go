@@ -84,6 +84,12 @@ type Storefront struct {
 	// CreditLimit is how far below zero a docking shop's prepaid balance
 	// may go.
 	CreditLimit money.Amount `toml:"credit_limit"`
+	// SyncWindow (acg-faka) is how long a trade request waits for its
+	// order's keys before it is answered without them; ClaimPeriod how long
+	// such an order waits for the shop to come back for it before it is
+	// refunded and its keys go back to stock.
+	SyncWindow  Duration `toml:"sync_window"`
+	ClaimPeriod Duration `toml:"claim_period"`
 	// AllowInsecureCallback lets callback_url be plain http:// to a host
 	// that is not loopback. Callbacks carry card keys: only for a path that
 	// is private end to end.

@@ -85,8 +85,17 @@ func (c *Config) applyDefaults(written map[string]bool) {
 		}
 	}
 	for i := range c.Storefronts {
-		if s := &c.Storefronts[i]; s.Protocol == "" && !written[fmt.Sprintf("storefronts[%d].protocol", i)] {
+		s, key := &c.Storefronts[i], fmt.Sprintf("storefronts[%d]", i)
+		if s.Protocol == "" && !written[key+".protocol"] {
 			s.Protocol = ProtocolCardflow
+		}
+		if s.Protocol == ProtocolAcgFaka {
+			if s.SyncWindow == 0 && !written[key+".sync_window"] {
+				s.SyncWindow = Duration(8 * time.Second)
+			}
+			if s.ClaimPeriod == 0 && !written[key+".claim_period"] {
+				s.ClaimPeriod = Duration(24 * time.Hour)
+			}
 		}
 	}
 	for i := range c.Products {

@@ -153,6 +153,10 @@ func TestLoadReportsMistake(t *testing.T) {
 			nil, nil, "products[1].id", "# second", []string{"7 is already the id of products[0]"}},
 		{"product id over 32 bits", edit(`sku = "qb-100"`, "sku = \"qb-100\"\nid = 4294967296\nprice = \"1\""),
 			nil, nil, "products[0].id", "id = 4294967296", []string{"out of range"}},
+		{"sync_window of 20s", edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"acg-faka\"\nsync_window = \"20s\""),
+			nil, nil, "storefronts[0].sync_window", "sync_window", []string{"out of range", "1s to 9s"}},
+		{"claim_period on a cardflow storefront", edit(`id = "shop1"`, "id = \"shop1\"\nclaim_period = \"1h\""),
+			nil, nil, "storefronts[0].claim_period", "claim_period", []string{"is for an acg-faka shop"}},
 		{"category without an id", edit(`sku = "qb-100"`, "sku = \"qb-100\"\ncategory = \"Q币\""),
 			nil, nil, "products[0].id", "[[products]]", []string{"category and description are for docking shops"}},
 	}

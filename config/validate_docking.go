@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"cardflow/internal/money"
 )
@@ -16,6 +17,21 @@ func (v *validator) protocol(key string, s Storefront) {
 		v.add(key+".protocol", "%q is not a protocol; use %q (default), %q, %q or %q", s.Protocol,
 			ProtocolCardflow, ProtocolDujiaoNext, ProtocolDujiaoWebhook, ProtocolAcgFaka)
 		return
+	}
+	if s.Protocol == ProtocolAcgFaka {
+		// Below the mcy plugin's 10 s and acg-faka's own 30 s timeouts.
+		if w := s.SyncWindow.Std(); w < time.Second || w > 9*time.Second {
+			v.add(key+".sync_window", "%s is out of range; use 1s to 9s (default 8s): the shop's own client gives up at 10s", w)
+		}
+		if p := s.ClaimPeriod.Std(); p < time.Minute || p > 30*24*time.Hour {
+			v.add(key+".claim_period", "%s is out of range; use 1m to 720h (default 24h)", p)
+		}
+	} else {
+		for name, d := range map[string]Duration{"sync_window": s.SyncWindow, "claim_period": s.ClaimPeriod} {
+			if d != 0 {
+				v.add(key+"."+name, "is for an acg-faka shop (protocol %q); remove it", ProtocolAcgFaka)
+			}
+		}
 	}
 	switch {
 	case s.CreditLimit < 0 || s.CreditLimit > maxCredit:

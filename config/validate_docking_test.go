@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestADockingShopAndItsProductsLoad: an acg-faka shop needs no
@@ -45,8 +46,10 @@ description = "十元直充"
 	if s := c.Storefronts[0]; s.Protocol != ProtocolCardflow || s.Docking() {
 		t.Errorf("a storefront without protocol: %q, docking %v; want cardflow, not docking", s.Protocol, s.Docking())
 	}
-	if s := c.Storefronts[1]; !s.Docking() || s.CallbackURL != "" {
-		t.Errorf("acg-faka shop: docking %v, callback %q", s.Docking(), s.CallbackURL)
+	if s := c.Storefronts[1]; !s.Docking() || s.CallbackURL != "" || s.SyncWindow.Std() != 8*time.Second ||
+		s.ClaimPeriod.Std() != 24*time.Hour {
+		t.Errorf("acg-faka shop: docking %v, callback %q, sync_window %s, claim_period %s", s.Docking(), s.CallbackURL,
+			s.SyncWindow, s.ClaimPeriod)
 	}
 	if s := c.Storefronts[2]; s.CreditLimit != 20000 {
 		t.Errorf("credit_limit = %s, want 200.00", s.CreditLimit)
