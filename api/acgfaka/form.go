@@ -22,8 +22,10 @@ type Form struct {
 //     byte, and a '%' not followed by two hex digits stays as it is.
 //   - The top-level name is the part before the first '['. Leading spaces
 //     are dropped from it, and '.' and ' ' in it become '_'.
-//   - A '[' with no ']' after it becomes '_' and the name is flat; after
-//     the last index, text not starting another '[' is ignored.
+//   - A name is cut at a NUL byte.
+//   - A '[' with no ']' after it becomes '_', and so do '.', ' ' and '['
+//     after it: the name is flat. After the last index, text not starting
+//     another '[' is ignored.
 //   - A name seen again keeps its first place and takes the last value. A
 //     flat value replaces a nested array of the same top-level name, and a
 //     nested field replaces a flat value.
@@ -57,6 +59,7 @@ func splitPairs(body string) []Field {
 // normalName applies PHP's renaming of a variable name; "" means PHP
 // skips the pair.
 func normalName(name string) string {
+	name, _, _ = strings.Cut(name, "\x00") // PHP reads the name as a C string
 	name = strings.TrimLeft(name, " ")
 	i := strings.IndexByte(name, '[')
 	if i < 0 {
@@ -68,7 +71,7 @@ func normalName(name string) string {
 	}
 	rest := name[i:]
 	if !strings.Contains(rest, "]") {
-		return top + "_" + rest[1:]
+		return top + "_" + strings.Map(underscore, rest[1:])
 	}
 	// Keep the indexes "[a][b]" and drop what follows the last of them.
 	var b strings.Builder
@@ -89,12 +92,14 @@ func mangle(s string) string {
 	if !strings.ContainsAny(s, ". ") {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '.' || r == ' ' {
-			return '_'
-		}
-		return r
-	}, s)
+	return strings.Map(underscore, s)
+}
+
+func underscore(r rune) rune {
+	if r == '.' || r == ' ' || r == '[' {
+		return '_'
+	}
+	return r
 }
 
 // resolve applies PHP's assignment rules to the raw pairs in order.

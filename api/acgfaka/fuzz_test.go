@@ -23,9 +23,8 @@ func FuzzParseRequest(f *testing.F) {
 		if form.String() != again.String() {
 			t.Fatalf("two parses differ: %s / %s", form, again)
 		}
-		// Sign the parsed fields so that the business parsers run too. A
-		// name PHP would rename once more ("0_[" from "0[[") is left out,
-		// as it is for PHP's own clients.
+		// Sign the parsed fields so that the business parsers run too,
+		// leaving out a name that reading would change again.
 		var fields []Field
 		for _, fl := range form.Fields() {
 			if normalName(fl.Name) == fl.Name {

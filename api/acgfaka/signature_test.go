@@ -172,6 +172,7 @@ func TestParseFormReadsNamesAsPHPDoes(t *testing.T) {
 		{"x.y=1&p q=2&  lead=3", []Field{{"x_y", "1"}, {"p_q", "2"}, {"lead", "3"}}},
 		{"sku%5Bx.y%5D=1", []Field{{"sku[x.y]", "1"}}},
 		{"a[b=1", []Field{{"a_b", "1"}}},
+		{"a[b.c d[e=1&0%5B[=2&x%00y=3", []Field{{"a_b_c_d_e", "1"}, {"0__", "2"}, {"x", "3"}}},
 		{"a[b]tail=1&a[c][d]=2", []Field{{"a[b]", "1"}, {"a[c][d]", "2"}}},
 		{"sku[a]=1&sku[b]=2&sku[a]=3", []Field{{"sku[a]", "3"}, {"sku[b]", "2"}}},
 		{"a=1&a[x]=2", []Field{{"a[x]", "2"}}},
