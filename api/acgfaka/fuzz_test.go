@@ -1,6 +1,9 @@
 package acgfaka
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // FuzzParseRequest feeds arbitrary bodies through everything a handler
 // calls: nothing may panic, every error must be an *Error, a body must
@@ -55,7 +58,8 @@ func FuzzParseRequest(f *testing.F) {
 
 func mustBeRefusal(t *testing.T, err error) {
 	t.Helper()
-	if _, ok := err.(*Error); !ok {
+	var e *Error
+	if !errors.As(err, &e) {
 		t.Fatalf("error %T %v is not an *Error", err, err)
 	}
 }
