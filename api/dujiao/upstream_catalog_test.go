@@ -71,9 +71,9 @@ func TestAShopImportsEveryDockedProductWithOneSKUAndItsStock(t *testing.T) {
 		category            string
 	}{
 		{idQB, "9.50", "auto", "low_stock", 3, true, "Q币"},
-		{idJD, "48.00", "auto", "out_of_stock", 0, false, "购物卡"},      // paused
-		{idSteam, "19.00", "auto", "unlimited", -1, true, ""},         // a remote supplier can supply
-		{idMobile, "98.00", "manual", "unlimited", -1, true, "话费"},    // a top-up
+		{idJD, "48.00", "auto", "out_of_stock", 0, false, "购物卡"},   // paused
+		{idSteam, "19.00", "auto", "unlimited", -1, true, ""},      // a remote supplier can supply
+		{idMobile, "98.00", "manual", "unlimited", -1, true, "话费"}, // a top-up
 	} {
 		p := byID[tc.id]
 		sku := p.SKUs[0]
