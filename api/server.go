@@ -113,6 +113,14 @@ func (s *Server) Mount(m routes.Mount, h http.Handler) error {
 	return s.routes.Mount(m, h)
 }
 
+// MountTree serves every request under prefix on the storefront listener
+// with h: a docking protocol's API, whose paths its shops' clients fix
+// (routes.DujiaoNext). h answers in its protocol's own words, errors and
+// panics included.
+func (s *Server) MountTree(prefix, owner string, h http.Handler) error {
+	return s.routes.Tree(prefix, owner, h)
+}
+
 // registerer keeps a nil registry a nil interface.
 func registerer(r *prometheus.Registry) prometheus.Registerer {
 	if r == nil {

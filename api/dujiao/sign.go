@@ -1,9 +1,10 @@
-// Package dujiao is the wire layer of the Dujiao-Next docking protocols
-// cardflow serves as an upstream (docs/docking.md): the request and callback
+// Package dujiao is the Dujiao-Next docking protocols cardflow serves as an
+// upstream (docs/docking.md). Its wire layer is the request and callback
 // signature, the JSON a Dujiao-Next shop reads and writes, the decoding of
-// its order request, and the generic-webhook variant. It knows nothing of
-// orders or storage: the HTTP handlers translate between these types and the
-// engine.
+// its order request, and the generic-webhook variant; it knows nothing of
+// orders or storage. Upstream (upstream.go, handlers_*.go, render.go,
+// deliver.go) translates between that layer and the engine: the HTTP API a
+// shop calls and the sender of its callbacks.
 package dujiao
 
 import (

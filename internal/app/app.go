@@ -19,10 +19,12 @@ import (
 	"golang.org/x/net/netutil"
 
 	"cardflow/api"
+	"cardflow/api/dujiao"
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/internal/money"
+	"cardflow/internal/routes"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -79,16 +81,29 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	docking := map[string]money.Amount{}
 	protocols := make(map[string]string, len(cfg.Storefronts))
+	var djShops []dujiao.Shop
 	for _, s := range cfg.Storefronts {
 		protocols[s.ID] = s.Protocol
 		if s.Docking() {
 			// A docking shop speaks its own protocol: cardflow's API does
 			// not take its secret, and its callbacks are its protocol's.
 			docking[s.ID] = s.CreditLimit
+			if s.Protocol == config.ProtocolDujiaoNext {
+				djShops = append(djShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
 			continue
 		}
 		storefronts = append(storefronts, outbox.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
+	}
+	upstream, err := dujiaoUpstream(cfg, djShops, store, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	var dockingCallbacks map[string]outbox.Deliverer
+	if upstream != nil {
+		dockingCallbacks = upstream.Callbacks()
 	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
@@ -97,7 +112,8 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := processor.New(store, processor.Options{
 		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Docking: docking, Sources: sources,
-		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
+		DockingCallbacks: dockingCallbacks,
+		Workers:          cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg,
 	})
@@ -111,6 +127,12 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if upstream != nil {
+		if err := srv.MountTree(routes.DujiaoNext, config.ProtocolDujiaoNext, upstream.Handler(engine)); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
@@ -213,6 +235,15 @@ func (a *App) AdminAddr() string { return a.adminAddr }
 // MetricsAddr is the [metrics] listener's address, once started; "" when
 // the config has none.
 func (a *App) MetricsAddr() string { return a.metricsAddr }
+
+// dujiaoUpstream builds the API of the dujiao-next shops (docs/docking.md),
+// or nil when there are none.
+func dujiaoUpstream(cfg *config.Config, shops []dujiao.Shop, store *storage.Store, log zerolog.Logger) (*dujiao.Upstream, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return dujiao.NewUpstream(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
 
 // alertRelay hands the engine's alerts to the operator layer once it is
 // wired; with no chat channel at all, alerts are logged.
