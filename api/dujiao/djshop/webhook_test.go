@@ -13,7 +13,7 @@ import (
 	"cardflow/api/dujiao/djshop"
 )
 
-const specToken = "hook-token-0123456789abcdef"
+const hookToken = "hook-token-0123456789abcdef"
 
 func TestTheWebhookShopSendsTheOrderBodyAShopMarshals(t *testing.T) {
 	var got []byte
@@ -24,7 +24,7 @@ func TestTheWebhookShopSendsTheOrderBodyAShopMarshals(t *testing.T) {
 		_, _ = w.Write([]byte(`{"ok":true,"order_no":"101"}`))
 	}))
 	defer srv.Close()
-	shop := djshop.NewWebhookShop(srv.URL+"/any/endpoint", specToken)
+	shop := djshop.NewWebhookShop(srv.URL+"/any/endpoint", hookToken)
 	shop.CallbackURL = "https://shop.example.com/api/v1/upstream/generic-webhook/callback"
 	shop.Now = func() time.Time { return vectorNow }
 	no, err := shop.Push(context.Background(), djshop.WebhookPurchase{OrderNo: "DJ20260301120000ABCD",
@@ -36,7 +36,7 @@ func TestTheWebhookShopSendsTheOrderBodyAShopMarshals(t *testing.T) {
 	if want := strings.TrimSpace(string(readFile(t, "../testdata/webhook-order.json"))); string(got) != want {
 		t.Errorf("body\n got  %s\n want %s", got, want)
 	}
-	if headers.Get("Authorization") != "Bearer "+specToken || headers.Get("Idempotency-Key") != "DJ20260301120000ABCD" ||
+	if headers.Get("Authorization") != "Bearer "+hookToken || headers.Get("Idempotency-Key") != "DJ20260301120000ABCD" ||
 		headers.Get("Content-Type") != "application/json" {
 		t.Errorf("headers %v", headers)
 	}
@@ -67,7 +67,7 @@ func TestTheWebhookShopTakesAnswersAsAShopDoes(t *testing.T) {
 			w.WriteHeader(tc.status)
 			_, _ = w.Write([]byte(tc.body))
 		}))
-		shop := djshop.NewWebhookShop(srv.URL, specToken)
+		shop := djshop.NewWebhookShop(srv.URL, hookToken)
 		_, err := shop.Push(context.Background(), djshop.WebhookPurchase{OrderNo: "DJ1", Quantity: 1})
 		srv.Close()
 		var e *djshop.WebhookError
@@ -81,10 +81,10 @@ func TestTheWebhookShopTakesAnswersAsAShopDoes(t *testing.T) {
 	}
 }
 
-// The callback is the spec's example; every refusal below is what a shop
-// answers for that one change.
+// The callback is a delivery with status completed, which a shop takes as
+// delivered; every refusal below is what a shop answers for one change.
 func TestTheWebhookShopTakesACallbackAsAShopDoes(t *testing.T) {
-	shop := djshop.NewWebhookShop("http://upstream.invalid", specToken)
+	shop := djshop.NewWebhookShop("http://upstream.invalid", hookToken)
 	srv := httptest.NewServer(shop)
 	defer srv.Close()
 	// The shop has one order out.
@@ -116,13 +116,13 @@ func TestTheWebhookShopTakesACallbackAsAShopDoes(t *testing.T) {
 	}{
 		{"no token", "", example, 401, "unauthorized"},
 		{"another token", "Bearer other-token-0123456789", example, 401, "unauthorized"},
-		{"not JSON", "Bearer " + specToken, "{", 400, "invalid_request"},
-		{"no status", "Bearer " + specToken, change(`"status":"completed",`, ``), 400, "invalid_request"},
-		{"another event", "Bearer " + specToken, change(`order.fulfilled`, `order.paid`), 400, "invalid_event"},
-		{"another status", "Bearer " + specToken, change(`"completed"`, `"paid"`), 400, "invalid_status"},
-		{"a delivery without fulfillment", "Bearer " + specToken,
+		{"not JSON", "Bearer " + hookToken, "{", 400, "invalid_request"},
+		{"no status", "Bearer " + hookToken, change(`"status":"completed",`, ``), 400, "invalid_request"},
+		{"another event", "Bearer " + hookToken, change(`order.fulfilled`, `order.paid`), 400, "invalid_event"},
+		{"another status", "Bearer " + hookToken, change(`"completed"`, `"paid"`), 400, "invalid_status"},
+		{"a delivery without fulfillment", "Bearer " + hookToken,
 			change(`,"fulfillment":{"type":"upstream","payload":"CARD----SECRET","delivery_data":null,"delivered_at":"2026-03-01T12:01:00Z"}`, ``), 400, "fulfillment_required"},
-		{"an order the shop never sent", "Bearer " + specToken, change(`DJ20260301120000ABCD`, `DJ-NOBODY`), 404, "order_not_found"},
+		{"an order the shop never sent", "Bearer " + hookToken, change(`DJ20260301120000ABCD`, `DJ-NOBODY`), 404, "order_not_found"},
 	} {
 		status, body := post(tc.auth, tc.body)
 		if status != tc.status || !strings.Contains(body, `"error_code":"`+tc.code+`"`) {
@@ -133,7 +133,7 @@ func TestTheWebhookShopTakesACallbackAsAShopDoes(t *testing.T) {
 		t.Fatalf("a refused callback was applied: %+v", p)
 	}
 	for range 2 {
-		if status, body := post("Bearer "+specToken, example); status != 200 || body != `{"ok":true}` {
+		if status, body := post("Bearer "+hookToken, example); status != 200 || body != `{"ok":true}` {
 			t.Errorf("the example: %d %s", status, body)
 		}
 	}
@@ -145,7 +145,7 @@ func TestTheWebhookShopTakesACallbackAsAShopDoes(t *testing.T) {
 	if got := shop.Problems(); len(got) != 1 || !strings.Contains(got[0], "cannot decode") {
 		t.Errorf("problems %v", got)
 	}
-	post("Bearer "+specToken, change(`CARD----SECRET`, ``))
+	post("Bearer "+hookToken, change(`CARD----SECRET`, ``))
 	if got := shop.Problems(); len(got) != 2 || !strings.Contains(got[1], "without its keys") {
 		t.Errorf("problems %v", got)
 	}
