@@ -9,6 +9,7 @@ import (
 	"context"
 	"maps"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ const (
 	hook2ID = "cardflow-hook2"
 )
 
-var (
+const (
 	hookToken  = "hook1-token-5e0c2b9a7d41f6e3"
 	hook2Token = "hook2-token-a93f10c7be2d4e58"
 )
@@ -131,17 +132,32 @@ func (r *hookRig) stop(t *testing.T) {
 
 func (r *hookRig) stock(t *testing.T, sku string, keys ...string) {
 	t.Helper()
-	(&rig{engine: r.engine}).stock(t, sku, keys...)
+	res, err := r.engine.ImportStock(operator, sku, strings.NewReader(strings.Join(keys, "\n")))
+	if err != nil || res.Added != len(keys) {
+		t.Fatalf("import %s: %+v, %v", sku, res, err)
+	}
 }
 
 func (r *hookRig) topUp(t *testing.T, id string, yuan money.Amount) {
 	t.Helper()
-	(&rig{engine: r.engine}).topUp(t, id, yuan)
+	if _, err := r.engine.AdjustBalance(operator, id, yuan*100, "top_up"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *hookRig) balance(t *testing.T, id string) money.Amount {
 	t.Helper()
-	return (&rig{engine: r.engine}).balance(t, id)
+	all, err := r.engine.Balances()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range all {
+		if b.Storefront == id {
+			return b.Balance
+		}
+	}
+	t.Fatalf("no balance for %s", id)
+	return 0
 }
 
 // orders counts the orders in the store.
