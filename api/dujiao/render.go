@@ -51,8 +51,22 @@ func acceptedStatus(o *storage.Order) string {
 // fulfillment is the delivery of card set n of o, at at: the card keys,
 // one per line, or for a top-up a receipt line.
 func fulfillment(o *storage.Order, n int, at time.Time, vault *storage.Vault) (*Fulfillment, error) {
+	lines, err := deliveryLines(o, n, vault)
+	if err != nil {
+		return nil, err
+	}
+	kind := FulfillAuto
 	if o.Kind == config.KindDirect {
-		return Delivered(FulfillManual, []string{receipt(o)}, At(at)), nil
+		kind = FulfillManual
+	}
+	return Delivered(kind, lines, At(at)), nil
+}
+
+// deliveryLines are the lines of card set n of o: its card keys, or for a
+// top-up a receipt line.
+func deliveryLines(o *storage.Order, n int, vault *storage.Vault) ([]string, error) {
+	if o.Kind == config.KindDirect {
+		return []string{receipt(o)}, nil
 	}
 	cards, err := vault.OpenAll(o.SetOf(n))
 	if err != nil {
@@ -62,7 +76,7 @@ func fulfillment(o *storage.Order, n int, at time.Time, vault *storage.Vault) (*
 	for i, c := range cards {
 		lines[i] = CardLine(c)
 	}
-	return Delivered(FulfillAuto, lines, At(at)), nil
+	return lines, nil
 }
 
 // CardLine writes a card as one line of a shop's payload: the number, and

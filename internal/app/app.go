@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -81,7 +82,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
 	docking := map[string]money.Amount{}
 	protocols := make(map[string]string, len(cfg.Storefronts))
-	var djShops []dujiao.Shop
+	var djShops, hookShops []dujiao.Shop
 	for _, s := range cfg.Storefronts {
 		protocols[s.ID] = s.Protocol
 		if s.Docking() {
@@ -90,6 +91,9 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 			docking[s.ID] = s.CreditLimit
 			if s.Protocol == config.ProtocolDujiaoNext {
 				djShops = append(djShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
+			if s.Protocol == config.ProtocolDujiaoWebhook {
+				hookShops = append(hookShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 			}
 			continue
 		}
@@ -101,9 +105,17 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		_ = store.Close()
 		return nil, err
 	}
-	var dockingCallbacks map[string]outbox.Deliverer
+	hooks, err := dujiaoWebhook(cfg, hookShops, store, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	dockingCallbacks := map[string]outbox.Deliverer{}
 	if upstream != nil {
-		dockingCallbacks = upstream.Callbacks()
+		maps.Copy(dockingCallbacks, upstream.Callbacks())
+	}
+	if hooks != nil {
+		maps.Copy(dockingCallbacks, hooks.Callbacks())
 	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
@@ -131,8 +143,8 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 			return nil, err
 		}
 	}
-	if upstream != nil {
-		if err := srv.MountTree(routes.DujiaoNext, config.ProtocolDujiaoNext, upstream.Handler(engine)); err != nil {
+	if tree := dujiaoTree(upstream, hooks, engine); tree != nil {
+		if err := srv.MountTree(routes.DujiaoNext, "dujiao", tree); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
@@ -243,6 +255,31 @@ func dujiaoUpstream(cfg *config.Config, shops []dujiao.Shop, store *storage.Stor
 		return nil, nil
 	}
 	return dujiao.NewUpstream(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
+
+// dujiaoWebhook builds the generic webhook of the dujiao-webhook shops
+// (docs/docking.md), or nil when there are none.
+func dujiaoWebhook(cfg *config.Config, shops []dujiao.Shop, store *storage.Store, log zerolog.Logger) (*dujiao.Webhook, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return dujiao.NewWebhook(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
+
+// dujiaoTree serves /api/v1/upstream to the shops of both Dujiao-Next
+// protocols that are configured, or is nil when there are none.
+func dujiaoTree(upstream *dujiao.Upstream, hooks *dujiao.Webhook, engine *processor.Engine) http.Handler {
+	var api, hook http.Handler
+	if upstream != nil {
+		api = upstream.Handler(engine)
+	}
+	if hooks != nil {
+		hook = hooks.Handler(engine)
+	}
+	if api == nil && hook == nil {
+		return nil
+	}
+	return dujiao.Tree(api, hook)
 }
 
 // alertRelay hands the engine's alerts to the operator layer once it is

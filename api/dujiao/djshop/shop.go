@@ -84,33 +84,45 @@ func (s *Shop) polled(o Order) {
 	}
 }
 
-// apply moves a procurement by a reported status, as a shop does: a
-// delivery creates one fulfillment, once; a repeat changes nothing. Called
-// with s.mu held.
+// apply moves a procurement by a reported status and notes a broken
+// promise. Called with s.mu held.
 func (s *Shop) apply(p *Procurement, via, status string, f *Fulfillment) {
+	var payload *string
+	if f != nil {
+		payload = &f.Payload
+	}
+	if problem := settle(p, via, status, payload); problem != "" {
+		s.problems = append(s.problems, problem)
+	}
+}
+
+// settle moves a procurement by a reported status, as a shop does: a
+// delivery creates one fulfillment, once; a repeat changes nothing. payload
+// is the delivery's, nil when it came without one. It returns the broken
+// promise it saw, if any.
+func settle(p *Procurement, via, status string, payload *string) string {
 	no := p.DownstreamOrderNo
 	switch strings.ToLower(status) {
 	case "delivered", "completed", "fulfilled":
-		if f == nil || strings.TrimSpace(f.Payload) == "" {
-			s.problems = append(s.problems, via+" reported order "+no+" delivered without its keys")
-			return
+		if payload == nil || strings.TrimSpace(*payload) == "" {
+			return via + " reported order " + no + " delivered without its keys"
 		}
 		if p.Deliveries > 0 {
-			if f.Payload != p.Payload {
-				s.problems = append(s.problems, via+" reported order "+no+" delivered again with other keys")
+			if *payload != p.Payload {
+				return via + " reported order " + no + " delivered again with other keys"
 			}
-			return
+			return ""
 		}
-		p.Status, p.Payload, p.Deliveries = dujiao.StatusDelivered, f.Payload, 1
+		p.Status, p.Payload, p.Deliveries = dujiao.StatusDelivered, *payload, 1
 	case "canceled", "cancelled":
 		if p.Deliveries > 0 {
-			s.problems = append(s.problems, via+" reported order "+no+" canceled after its delivery")
-			return
+			return via + " reported order " + no + " canceled after its delivery"
 		}
 		p.Status = dujiao.StatusCanceled
 	case "refunded", "partially_refunded":
 		p.Status = status
 	}
+	return ""
 }
 
 // Procurement returns the shop's record of an order.
