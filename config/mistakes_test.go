@@ -157,6 +157,12 @@ func TestLoadReportsMistake(t *testing.T) {
 			nil, nil, "storefronts[0].sync_window", "sync_window", []string{"out of range", "1s to 9s"}},
 		{"claim_period on a cardflow storefront", edit(`id = "shop1"`, "id = \"shop1\"\nclaim_period = \"1h\""),
 			nil, nil, "storefronts[0].claim_period", "claim_period", []string{"is for an acg-faka shop"}},
+		{"two dujiao-webhook shops with one secret", edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"dujiao-webhook\"") +
+			"\n[[storefronts]]\nid = \"shop2\"\nprotocol = \"dujiao-webhook\"\nsecret = \"0123456789abcdef-shop1\" # same\ncallback_url = \"https://b.example/cb\"\n",
+			nil, nil, "storefronts[1].secret", "# same", []string{"same secret as storefronts[0]"}},
+		{"a dujiao-webhook secret with a space", strings.Replace(edit(`id = "shop1"`, "id = \"shop1\"\nprotocol = \"dujiao-webhook\""),
+			shopSecret, `secret = "0123456789 abcdef-shop1"`, 1),
+			nil, nil, "storefronts[0].secret", "abcdef-shop1", []string{"may not contain spaces"}},
 		{"category without an id", edit(`sku = "qb-100"`, "sku = \"qb-100\"\ncategory = \"Q币\""),
 			nil, nil, "products[0].id", "[[products]]", []string{"category and description are for docking shops"}},
 	}

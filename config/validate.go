@@ -132,7 +132,7 @@ func (v *validator) storefronts() {
 	if len(c.Storefronts) == 0 {
 		v.add("storefronts", "at least one [[storefronts]] is required; add one with id, secret_env and callback_url (see config.toml.example)")
 	}
-	ids := map[string]int{}
+	ids, tokens := map[string]int{}, map[string]int{}
 	for i, s := range c.Storefronts {
 		key := fmt.Sprintf("storefronts[%d]", i)
 		switch j, dup := ids[s.ID]; {
@@ -155,6 +155,7 @@ func (v *validator) storefronts() {
 			}
 		}
 		v.protocol(key, s)
+		v.bearer(key, i, s, tokens)
 		if s.Protocol == ProtocolAcgFaka {
 			continue // answered in the request itself: no callback_url
 		}

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"cardflow/internal/money"
 )
@@ -75,4 +77,26 @@ func (v *validator) docked(i int, p Product, ids map[uint32]int) {
 		v.add(key+".account_label", "%q: a direct top-up names its account field for the buyer in 1 to 64 bytes, like account_label = %q",
 			p.AccountLabel, DefaultAccountLabel)
 	}
+}
+
+// bearer checks a generic-webhook shop's secret, which is also the Bearer
+// token that alone tells the shop apart: no two may share one, and it may
+// hold no space (a header could not carry it).
+func (v *validator) bearer(key string, i int, s Storefront, tokens map[string]int) {
+	if s.Protocol != ProtocolDujiaoWebhook {
+		return
+	}
+	secret := s.Secret.Reveal()
+	if secret == "" {
+		return // reported as a missing secret
+	}
+	ref := v.c.storefrontSecretRef(i)
+	if strings.IndexFunc(secret, unicode.IsSpace) >= 0 {
+		v.add(ref.source(), "a dujiao-webhook shop's secret is its Bearer token and may not contain spaces; %s", genHint)
+	}
+	if j, dup := tokens[secret]; dup {
+		v.add(ref.source(), "is the same secret as storefronts[%d]'s; each dujiao-webhook shop needs its own token", j)
+		return
+	}
+	tokens[secret] = i
 }
