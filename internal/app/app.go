@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"cardflow/api"
+	"cardflow/api/acgfaka"
 	"cardflow/api/dujiao"
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
@@ -82,6 +84,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	docking := map[string]money.Amount{}
 	protocols := make(map[string]string, len(cfg.Storefronts))
 	var djShops []dujiao.Shop
+	var acgShops []acgfaka.Shop
 	for _, s := range cfg.Storefronts {
 		protocols[s.ID] = s.Protocol
 		if s.Docking() {
@@ -90,6 +93,10 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 			docking[s.ID] = s.CreditLimit
 			if s.Protocol == config.ProtocolDujiaoNext {
 				djShops = append(djShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
+			if s.Protocol == config.ProtocolAcgFaka {
+				acgShops = append(acgShops, acgfaka.Shop{ID: s.ID, Key: s.Secret.Reveal(),
+					SyncWindow: s.SyncWindow.Std(), ClaimPeriod: s.ClaimPeriod.Std()})
 			}
 			continue
 		}
@@ -101,9 +108,19 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		_ = store.Close()
 		return nil, err
 	}
-	var dockingCallbacks map[string]outbox.Deliverer
+	shared, err := acgfakaUpstream(cfg, acgShops, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	dockingCallbacks := map[string]outbox.Deliverer{}
 	if upstream != nil {
-		dockingCallbacks = upstream.Callbacks()
+		maps.Copy(dockingCallbacks, upstream.Callbacks())
+	}
+	if shared != nil {
+		// acg-faka takes no callbacks: each event is acknowledged, so that
+		// none is retried for ever.
+		maps.Copy(dockingCallbacks, shared.Callbacks())
 	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
@@ -133,6 +150,12 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	if upstream != nil {
 		if err := srv.MountTree(routes.DujiaoNext, config.ProtocolDujiaoNext, upstream.Handler(engine)); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if shared != nil {
+		if err := srv.MountTree(routes.AcgFaka, config.ProtocolAcgFaka, shared.Handler(engine)); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
@@ -243,6 +266,15 @@ func dujiaoUpstream(cfg *config.Config, shops []dujiao.Shop, store *storage.Stor
 		return nil, nil
 	}
 	return dujiao.NewUpstream(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
+
+// acgfakaUpstream builds the shared store of the acg-faka shops
+// (docs/acgfaka.md), or nil when there are none.
+func acgfakaUpstream(cfg *config.Config, shops []acgfaka.Shop, log zerolog.Logger) (*acgfaka.Upstream, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return acgfaka.NewUpstream(acgfaka.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Log: log})
 }
 
 // alertRelay hands the engine's alerts to the operator layer once it is
