@@ -202,3 +202,6 @@ func refused(t *testing.T, what string, err error, want *acgfaka.Error) {
 func buy(code, no string, num int) acgshop.Order {
 	return acgshop.Order{Code: code, Contact: "k3J9xQm2Lp8Vz1Rt", Num: num, RequestNo: no}
 }
+
+// logsHave says whether the logs hold s.
+func (r *rig) logsHave(s string) bool { return strings.Contains(r.logs.String(), s) }
