@@ -74,10 +74,16 @@ type Upstream struct {
 
 // NewUpstream builds the shared store of the configured shops. A key a
 // shop's admin cannot enter (over 64 characters, or with whitespace) is an
-// error that does not show the key.
+// error that does not show the key; so is an item a shop's importer would
+// skip without a word (Item.Check).
 func NewUpstream(opts Options) (*Upstream, error) {
 	u := &Upstream{shops: make(map[string]*Shop, len(opts.Shops)), catalog: newCatalog(opts.Products, opts.Suppliers),
 		log: opts.Log.With().Str("component", "acgfaka").Logger()}
+	for _, p := range u.catalog.products {
+		if err := u.catalog.item(p, levels{}).Check(); err != nil {
+			return nil, fmt.Errorf("product %s: %w", p.SKU, err)
+		}
+	}
 	for _, s := range opts.Shops {
 		if s.Key == "" || len(s.Key) > 64 || strings.ContainsFunc(s.Key, isSpace) {
 			return nil, fmt.Errorf("acg-faka shop %s: its secret must be 1 to 64 characters without whitespace, as acg-faka's app_key field takes", s.ID)
