@@ -2,8 +2,9 @@
 // (店铺共享, /shared/*), which acg-faka shops and mcy-shop's "异次元V3.0货源接入"
 // plugin use to buy from an upstream: the form body read as PHP reads it,
 // the md5 form signature, each endpoint's fields, and the exact JSON of
-// every answer. It knows nothing of orders or stock; a handler looks the
-// caller up, asks the engine, and answers with these types
+// every answer; and the shared store itself (Upstream), which serves those
+// endpoints over the order engine: a trade is answered in its own request,
+// with the keys when its order settles within the shop's sync window
 // (docs/acgfaka.md).
 //
 // A call is signed but not timestamped, and acg-faka sends its app_key in

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"cardflow/api"
+	"cardflow/api/acgfaka"
 	"cardflow/api/dujiao"
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
@@ -83,6 +84,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	docking := map[string]money.Amount{}
 	protocols := make(map[string]string, len(cfg.Storefronts))
 	var djShops, hookShops []dujiao.Shop
+	var acgShops []acgfaka.Shop
 	for _, s := range cfg.Storefronts {
 		protocols[s.ID] = s.Protocol
 		if s.Docking() {
@@ -94,6 +96,10 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 			}
 			if s.Protocol == config.ProtocolDujiaoWebhook {
 				hookShops = append(hookShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
+			if s.Protocol == config.ProtocolAcgFaka {
+				acgShops = append(acgShops, acgfaka.Shop{ID: s.ID, Key: s.Secret.Reveal(),
+					SyncWindow: s.SyncWindow.Std(), ClaimPeriod: s.ClaimPeriod.Std()})
 			}
 			continue
 		}
@@ -110,12 +116,22 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		_ = store.Close()
 		return nil, err
 	}
+	shared, err := acgfakaUpstream(cfg, acgShops, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	dockingCallbacks := map[string]outbox.Deliverer{}
 	if upstream != nil {
 		maps.Copy(dockingCallbacks, upstream.Callbacks())
 	}
 	if hooks != nil {
 		maps.Copy(dockingCallbacks, hooks.Callbacks())
+	}
+	if shared != nil {
+		// acg-faka takes no callbacks: each event is acknowledged, so that
+		// none is retried for ever.
+		maps.Copy(dockingCallbacks, shared.Callbacks())
 	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
@@ -145,6 +161,12 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	if tree := dujiaoTree(upstream, hooks, engine); tree != nil {
 		if err := srv.MountTree(routes.DujiaoNext, "dujiao", tree); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if shared != nil {
+		if err := srv.MountTree(routes.AcgFaka, config.ProtocolAcgFaka, shared.Handler(engine)); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
@@ -280,6 +302,15 @@ func dujiaoTree(upstream *dujiao.Upstream, hooks *dujiao.Webhook, engine *proces
 		return nil
 	}
 	return dujiao.Tree(api, hook)
+}
+
+// acgfakaUpstream builds the shared store of the acg-faka shops
+// (docs/acgfaka.md), or nil when there are none.
+func acgfakaUpstream(cfg *config.Config, shops []acgfaka.Shop, log zerolog.Logger) (*acgfaka.Upstream, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return acgfaka.NewUpstream(acgfaka.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Log: log})
 }
 
 // alertRelay hands the engine's alerts to the operator layer once it is

@@ -94,3 +94,31 @@ func TestATreeServesEveryPathUnderItAndNoMountMayEnterIt(t *testing.T) {
 		t.Errorf("a mount inside the tree: %v", errs)
 	}
 }
+
+// TestBothDockingTreesServeTheirPathsAndTheirBarePrefix: the Dujiao-Next
+// and acg-faka trees side by side each take every path below them and
+// their bare prefix (which ServeMux would otherwise redirect, and a shop
+// does not follow redirects); a config mount under /shared is refused.
+func TestBothDockingTreesServeTheirPathsAndTheirBarePrefix(t *testing.T) {
+	nop := http.NotFoundHandler()
+	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, Healthz: nop, Readyz: nop})
+	for _, tree := range []string{DujiaoNext, AcgFaka} {
+		if err := tb.Tree(tree, tree, nop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ path, pattern string }{
+		{"/shared/commodity/trade", AcgFaka + "/"}, {"/shared/authentication/connect", AcgFaka + "/"},
+		{"/shared/nothing/here", AcgFaka + "/"}, {"/shared", AcgFaka}, {"/api/v1/upstream", DujiaoNext},
+		{"/api/v1/upstream/ping", DujiaoNext + "/"},
+	} {
+		r, _ := http.NewRequest("POST", tc.path, nil)
+		if _, pattern := tb.Mux().Handler(r); pattern != tc.pattern {
+			t.Errorf("POST %s is served by %q, want %q", tc.path, pattern, tc.pattern)
+		}
+	}
+	errs := Check([]Mount{{Owner: "qq.webhook_path", Path: "/shared/qq"}, {Owner: "telegram.webhook_url", Path: "/shared"}})
+	if len(errs) != 2 || !strings.Contains(errs[0].Error(), "keeps for its own routes") || !strings.Contains(errs[1].Error(), "keeps for its own routes") {
+		t.Errorf("mounts inside the acg-faka tree: %v", errs)
+	}
+}
