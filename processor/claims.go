@@ -49,8 +49,8 @@ func (e *Engine) Claim(id uint64) error {
 	})
 }
 
-// reclaimDue reclaims the held orders whose claim period has ended.
-func (e *Engine) reclaimDue() {
+// ReclaimDue reclaims the held orders whose claim period has ended.
+func (e *Engine) ReclaimDue() {
 	var due []uint64
 	_ = e.store.View(func(tx *storage.Tx) error { due = tx.Claims().Due(e.now(), 100); return nil })
 	for _, id := range due {

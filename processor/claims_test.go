@@ -48,12 +48,12 @@ func TestAnUnclaimedOrderIsRefundedAndItsKeysGoBackToStock(t *testing.T) {
 	if err := f.engine.Claim(kept.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.engine.reclaimDue() // within the hour: nothing happens
+	f.engine.ReclaimDue() // within the hour: nothing happens
 	if o := f.order(lost.ID); o.Status != storage.StatusDelivered {
 		t.Fatalf("reclaimed before its time: %s", o.Status)
 	}
 	f.clock.Advance(61 * time.Minute)
-	f.engine.reclaimDue()
+	f.engine.ReclaimDue()
 
 	o := f.order(lost.ID)
 	if o.Status != storage.StatusRefunded || o.Reason != ReasonUnclaimed || len(o.Cards) != 0 {

@@ -225,7 +225,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.trim(0)
 	e.wg.Go(func() { periodic.Every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
 	e.wg.Go(func() { periodic.Every(ctx, shopCheckEvery, e.checkShopBalances) })
-	e.wg.Go(func() { periodic.Every(ctx, claimCheckEvery, e.reclaimDue) })
+	e.wg.Go(func() { periodic.Every(ctx, claimCheckEvery, e.ReclaimDue) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
