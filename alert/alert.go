@@ -17,6 +17,11 @@ const (
 	Review        Kind = "review"
 	DuplicateCard Kind = "duplicate_card" // said once: nothing resolves it
 	LowStock      Kind = "low_stock"
+	// A docking shop's balance is below what its last day of orders cost.
+	ShopBalanceLow Kind = "shop_balance_low"
+	// A synchronous docking shop never came back for an order: refunded,
+	// its keys back in stock. Said once.
+	OrderUnclaimed Kind = "order_unclaimed"
 
 	// Supplier health (processor/health).
 	SupplierDown      Kind = "supplier_down"
@@ -42,11 +47,11 @@ const (
 
 // Kinds lists every kind declared above.
 func Kinds() []Kind {
-	return []Kind{OutOfStock, OrderFailed, Review, DuplicateCard, LowStock, SupplierDown, BalanceLow,
+	return []Kind{OutOfStock, OrderFailed, Review, DuplicateCard, LowStock, ShopBalanceLow, OrderUnclaimed, SupplierDown, BalanceLow,
 		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, Reconcile, ConfigReload, RuleOff, InboundParked}
 }
 
 // Resolves reports whether an alert of kind k is ever closed by a resolved
 // alert of the same kind. A duplicate card is said once; a redirect is
 // closed by its storefront's callback_failing.
-func Resolves(k Kind) bool { return k != DuplicateCard && k != CallbackRedirect }
+func Resolves(k Kind) bool { return k != DuplicateCard && k != CallbackRedirect && k != OrderUnclaimed }

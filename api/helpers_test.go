@@ -207,6 +207,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 			{ID: "shop1", Secret: shop1Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=1&token=cb1"},
 			{ID: "shop2", Secret: shop2Secret, CallbackURL: f.cbServer.URL + "/cardflow/callback?shop=2&token=cb2"},
 		},
+		Docking:    map[string]money.Amount{"cardflow-dj1": 1000},
 		Workers:    4,
 		StockWait:  opts.stockWait,
 		Now:        f.clock.Now,
@@ -223,6 +224,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	f.server = api.New(api.Options{
 		Orders:      f.engine,
 		Storefronts: map[string][]byte{"shop1": shop1Secret, "shop2": shop2Secret},
+		Protocols:   map[string]string{"shop1": config.ProtocolCardflow, "shop2": config.ProtocolCardflow, "cardflow-dj1": config.ProtocolDujiaoNext},
 		AdminToken:  adminToken,
 		Now:         f.clock.Now,
 		Log:         log,

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"cardflow/internal/money"
 	"cardflow/internal/routes"
 	"cardflow/processor"
 	"cardflow/storage"
@@ -30,6 +31,8 @@ type Orders interface {
 	Refund(actor storage.Actor, id uint64, note string) (*storage.Order, error)
 	Reissue(actor storage.Actor, id uint64) (*storage.Order, error)
 	Backup(w io.Writer, size func(int64)) (int64, error)
+	Balances() ([]processor.Balance, error)
+	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Ready() <-chan struct{}
 	Hint(attemptNo string)
 }
@@ -44,9 +47,12 @@ type Bindings interface {
 type Options struct {
 	Orders      Orders
 	Storefronts map[string][]byte // id → secret
-	AdminToken  string
-	Now         func() time.Time
-	Log         zerolog.Logger
+	// Protocols are every configured storefront's protocol, by id, for
+	// the admin API's list (docking shops' balances).
+	Protocols  map[string]string
+	AdminToken string
+	Now        func() time.Time
+	Log        zerolog.Logger
 	// Metrics, if set, is served at /metrics on the admin listener (and by
 	// Metrics) and receives the HTTP request series.
 	Metrics *prometheus.Registry
@@ -61,6 +67,7 @@ type Server struct {
 	engine      Orders
 	bindings    Bindings
 	storefronts map[string][]byte
+	protocols   map[string]string
 	adminToken  []byte
 	now         func() time.Time
 	started     int64 // unix seconds; see signed
@@ -83,7 +90,7 @@ func New(opts Options) *Server {
 		operators[name] = true
 	}
 	s := &Server{
-		engine: opts.Orders, bindings: opts.Bindings, storefronts: opts.Storefronts, adminToken: []byte(opts.AdminToken),
+		engine: opts.Orders, bindings: opts.Bindings, storefronts: opts.Storefronts, protocols: opts.Protocols, adminToken: []byte(opts.AdminToken),
 		now: opts.Now, started: opts.Now().Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,
@@ -104,6 +111,14 @@ func New(opts Options) *Server {
 // validation applies the same rules (routes.Check).
 func (s *Server) Mount(m routes.Mount, h http.Handler) error {
 	return s.routes.Mount(m, h)
+}
+
+// MountTree serves every request under prefix on the storefront listener
+// with h: a docking protocol's API, whose paths its shops' clients fix
+// (routes.DujiaoNext). h answers in its protocol's own words, errors and
+// panics included.
+func (s *Server) MountTree(prefix, owner string, h http.Handler) error {
+	return s.routes.Tree(prefix, owner, h)
 }
 
 // registerer keeps a nil registry a nil interface.
@@ -129,6 +144,8 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("GET /v1/backup", s.backup)
 	mux.HandleFunc("POST /v1/operators/{name}/bind", s.bindCode)
 	mux.HandleFunc("DELETE /v1/operators/{name}/bind", s.unbind)
+	mux.HandleFunc("GET /v1/storefronts", s.listStorefronts)
+	mux.HandleFunc("POST /v1/storefronts/{id}/balance", s.adjustBalance)
 	// Profiles for operators chasing a slowdown; behind the admin token.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

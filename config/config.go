@@ -71,16 +71,42 @@ type Log struct {
 
 // Storefront is one shop front that submits orders and receives callbacks.
 type Storefront struct {
-	ID          string `toml:"id"`
+	ID string `toml:"id"`
+	// Protocol is how the storefront talks to cardflow: cardflow's own
+	// signed API, or a docking protocol an unmodified shop already speaks
+	// (docs/docking.md). For a docking shop ID is also the api_key / app_id
+	// it enters.
+	Protocol    string `toml:"protocol"`
 	Secret      Secret `toml:"secret"`
 	SecretEnv   string `toml:"secret_env"`
 	SecretFile  string `toml:"secret_file"`
 	CallbackURL string `toml:"callback_url"`
+	// CreditLimit is how far below zero a docking shop's prepaid balance
+	// may go.
+	CreditLimit money.Amount `toml:"credit_limit"`
+	// SyncWindow (acg-faka) is how long a trade request waits for its
+	// order's keys before it is answered without them; ClaimPeriod how long
+	// such an order waits for the shop to come back for it before it is
+	// refunded and its keys go back to stock.
+	SyncWindow  Duration `toml:"sync_window"`
+	ClaimPeriod Duration `toml:"claim_period"`
 	// AllowInsecureCallback lets callback_url be plain http:// to a host
 	// that is not loopback. Callbacks carry card keys: only for a path that
 	// is private end to end.
 	AllowInsecureCallback bool `toml:"allow_insecure_callback"`
 }
+
+// Storefront protocols.
+const (
+	ProtocolCardflow      = "cardflow"       // cardflow's own signed API (docs/api.md)
+	ProtocolDujiaoNext    = "dujiao-next"    // Dujiao-Next's site-to-site upstream API
+	ProtocolDujiaoWebhook = "dujiao-webhook" // Dujiao-Next's generic webhook
+	ProtocolAcgFaka       = "acg-faka"       // 异次元 acg-faka's shared store
+)
+
+// Docking reports whether the storefront is a shop that buys from cardflow
+// over a docking protocol, paying from a prepaid balance.
+func (s Storefront) Docking() bool { return s.Protocol != "" && s.Protocol != ProtocolCardflow }
 
 // Supplier types.
 const (
@@ -141,7 +167,27 @@ type Product struct {
 	BatchSize   int      `toml:"batch_size"`
 	LowStock    int      `toml:"low_stock"`
 	Sources     []Source `toml:"sources"`
+
+	// What docking shops see and pay (docs/docking.md): a stable numeric
+	// id (their product, SKU and item id), the wholesale unit price
+	// charged to their balance, and optional catalogue text. A product
+	// without an id is not offered to docking shops.
+	ID          uint32       `toml:"id"`
+	Price       money.Amount `toml:"price"`
+	Category    string       `toml:"category"`
+	Description string       `toml:"description"`
+	// AccountLabel names the buyer's account field of a direct top-up
+	// offered to docking shops (a Dujiao-Next form field, an acg-faka
+	// widget); what the buyer types becomes the order's account.
+	AccountLabel string `toml:"account_label"`
 }
+
+// DefaultAccountLabel is how a direct top-up's account field is labelled
+// for docking shops' buyers when the config does not say.
+const DefaultAccountLabel = "充值账号"
+
+// Docked reports whether docking shops may buy the product.
+func (p Product) Docked() bool { return p.ID != 0 }
 
 // Source is one supplier a product can be bought from.
 type Source struct {

@@ -84,6 +84,20 @@ func (c *Config) applyDefaults(written map[string]bool) {
 			s.BaseURL = "https://openapi.fulu.com"
 		}
 	}
+	for i := range c.Storefronts {
+		s, key := &c.Storefronts[i], fmt.Sprintf("storefronts[%d]", i)
+		if s.Protocol == "" && !written[key+".protocol"] {
+			s.Protocol = ProtocolCardflow
+		}
+		if s.Protocol == ProtocolAcgFaka {
+			if s.SyncWindow == 0 && !written[key+".sync_window"] {
+				s.SyncWindow = Duration(8 * time.Second)
+			}
+			if s.ClaimPeriod == 0 && !written[key+".claim_period"] {
+				s.ClaimPeriod = Duration(24 * time.Hour)
+			}
+		}
+	}
 	for i := range c.Products {
 		p, key := &c.Products[i], fmt.Sprintf("products[%d]", i)
 		setInt(&p.MaxQuantity, 10, key+".max_quantity")
@@ -91,6 +105,9 @@ func (c *Config) applyDefaults(written map[string]bool) {
 		setInt(&p.LowStock, 20, key+".low_stock")
 		if p.Kind == "" && !written[key+".kind"] {
 			p.Kind = KindCard
+		}
+		if p.Kind == KindDirect && p.AccountLabel == "" && !written[key+".account_label"] {
+			p.AccountLabel = DefaultAccountLabel
 		}
 		for j := range p.Sources {
 			setInt(&p.Sources[j].Units, 1, fmt.Sprintf("%s.sources[%d].units", key, j))

@@ -132,7 +132,7 @@ func (v *validator) storefronts() {
 	if len(c.Storefronts) == 0 {
 		v.add("storefronts", "at least one [[storefronts]] is required; add one with id, secret_env and callback_url (see config.toml.example)")
 	}
-	ids := map[string]int{}
+	ids, tokens := map[string]int{}, map[string]int{}
 	for i, s := range c.Storefronts {
 		key := fmt.Sprintf("storefronts[%d]", i)
 		switch j, dup := ids[s.ID]; {
@@ -153,6 +153,11 @@ func (v *validator) storefronts() {
 			case n < 16:
 				v.add(ref.source(), "the secret has %d bytes and at least 16 are needed; %s", n, genHint)
 			}
+		}
+		v.protocol(key, s)
+		v.bearer(key, i, s, tokens)
+		if s.Protocol == ProtocolAcgFaka {
+			continue // answered in the request itself: no callback_url
 		}
 		if u, err := url.Parse(s.CallbackURL); s.CallbackURL == "" {
 			v.add(key+".callback_url", `must be set; write it like callback_url = "https://shop.example.com/cardflow/callback"`)

@@ -19,7 +19,7 @@ func (v *validator) products(suppliers map[string]string) {
 	}
 	sort.Strings(declared)
 
-	skus := map[string]int{}
+	skus, ids := map[string]int{}, map[uint32]int{}
 	for i, p := range c.Products {
 		key := fmt.Sprintf("products[%d]", i)
 		switch j, dup := skus[p.SKU]; {
@@ -45,6 +45,7 @@ func (v *validator) products(suppliers map[string]string) {
 			v.add(key+".low_stock", "%d is negative; use 0 (no alert) or more (default 20)", p.LowStock)
 		}
 		v.sources(key, p, suppliers, declared)
+		v.docked(i, p, ids)
 	}
 }
 

@@ -34,7 +34,8 @@ var outside = []*regexp.Regexp{
 	regexp.MustCompile(`\x{00A7}`), // the section sign, as in "section 4"
 	regexp.MustCompile(`\bSTYL[E](\.md\b| [0-9])`),
 	regexp.MustCompile(`\bspec[s]/`),
-	regexp.MustCompile(`\bshare[d]/`),
+	// The folder, but not a URL path such as acg-faka's /shared/commodity/trade.
+	regexp.MustCompile(`(^|[^/\w])share[d]/|\.\./share[d]/`),
 	regexp.MustCompile(`/wor[k]/`),
 	regexp.MustCompile(`(?i)\b(the spe[c]\b|spe[c]('s| says)\b)`),
 }

@@ -38,9 +38,16 @@ type Options struct {
 	Products    []config.Product
 	Suppliers   []config.Supplier
 	Storefronts []outbox.Storefront
-	Workers     int
-	StockWait   time.Duration
-	AutoRefund  []string // reasons refunded without a person
+	// Docking are the docking shops, by id, with their credit limits: an
+	// order from one is charged to its prepaid balance at the product's
+	// wholesale price (docs/docking.md).
+	Docking map[string]money.Amount
+	// DockingCallbacks send the callbacks of docking shops in their own
+	// protocols, by storefront id.
+	DockingCallbacks map[string]outbox.Deliverer
+	Workers          int
+	StockWait        time.Duration
+	AutoRefund       []string // reasons refunded without a person
 
 	Now        func() time.Time // injected clock; time.Now when nil
 	Log        zerolog.Logger
@@ -93,6 +100,7 @@ type Engine struct {
 	now         func() time.Time
 	products    map[string]config.Product
 	storefronts map[string]outbox.Storefront
+	docking     map[string]money.Amount // docking shops' credit limits
 	// supplierTypes maps a supplier name to its type.
 	supplierTypes map[string]string
 	supplierNames []string // in config order
@@ -103,10 +111,11 @@ type Engine struct {
 	metrics       *metrics
 	screen        Screener
 
-	queue  *workQueue
-	waits  *stockWaits
-	outbox *outbox.Outbox
-	timers *timers
+	queue   *workQueue
+	waiters moveWaiters // handlers waiting for an order to move (WaitFor)
+	waits   *stockWaits
+	outbox  *outbox.Outbox
+	timers  *timers
 
 	// Remote suppliers.
 	sources    map[string]suppliers.Supplier
@@ -142,6 +151,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		now:           opts.Now,
 		products:      make(map[string]config.Product, len(opts.Products)),
 		storefronts:   make(map[string]outbox.Storefront, len(opts.Storefronts)),
+		docking:       opts.Docking,
 		supplierTypes: make(map[string]string, len(opts.Suppliers)),
 		stockWait:     opts.StockWait,
 		autoRefund:    make(map[string]bool),
@@ -178,7 +188,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
-	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts,
+	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts, Docking: opts.DockingCallbacks,
 		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory})
 	return e
 }
@@ -214,6 +224,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
 	e.trim(0)
 	e.wg.Go(func() { periodic.Every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
+	e.wg.Go(func() { periodic.Every(ctx, shopCheckEvery, e.checkShopBalances) })
+	e.wg.Go(func() { periodic.Every(ctx, claimCheckEvery, e.ReclaimDue) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -359,6 +371,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 			e.observe(ch)
 		}
 	}
+	e.waiters.wake(c.changes)
 	if len(c.events) > 0 {
 		e.outbox.Add(c.events)
 	}
@@ -431,7 +444,10 @@ func (c *effects) delayed(tx *storage.Tx, o *storage.Order, cause string) error 
 
 // refunded records a refund in the buyer's history (buyer.refunds_30d).
 func (c *effects) refunded(tx *storage.Tx, o *storage.Order) error {
-	return tx.RecordBuyerRefund(storage.BuyerIdentities(o), c.now)
+	if err := tx.RecordBuyerRefund(storage.BuyerIdentities(o), c.now); err != nil {
+		return err
+	}
+	return c.giveBack(tx, o)
 }
 
 // RaiseAlert raises or resolves an alert from outside the order flow (a

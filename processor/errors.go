@@ -24,7 +24,14 @@ const (
 	CodeInvalidQuantity = "invalid_quantity"
 	CodeInvalidAmount   = "invalid_amount"
 	CodeAccountRequired = "account_required"
+	// CodeNotDocked: a docking shop asked for a product not offered to
+	// docking shops (it has no id and price).
+	CodeNotDocked = "product_unavailable"
 )
+
+// ErrInsufficientBalance: a docking shop's balance (with its credit) does
+// not cover the order; nothing was stored or charged.
+var ErrInsufficientBalance = storage.ErrInsufficientBalance
 
 // InputError is a request the engine refuses before storing anything.
 type InputError struct {

@@ -61,6 +61,14 @@ func (e *Engine) validate(r *Request) (config.Product, error) {
 	if r.Quantity < 1 || r.Quantity > p.MaxQuantity {
 		return p, inputErr(CodeInvalidQuantity, "quantity", "must be between 1 and %d for %s", p.MaxQuantity, p.SKU)
 	}
+	if _, docking := e.docking[r.Storefront]; docking {
+		if !p.Docked() {
+			return p, inputErr(CodeNotDocked, "sku", "%s is not offered to docking shops", p.SKU)
+		}
+		// A docking shop pays the wholesale price, whatever it charged its
+		// buyer: the order's amount is what its balance is charged.
+		r.Amount = p.Price * money.Amount(r.Quantity)
+	}
 	if r.Amount < 0 || r.Amount > money.Max {
 		return p, inputErr(CodeInvalidAmount, "amount", "must be between 0.00 and %s", money.Max)
 	}
@@ -171,6 +179,9 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		if o.ID, err = tx.NewOrderID(); err != nil {
 			return err
 		}
+		if err := e.charge(tx, c, o); err != nil {
+			return err
+		}
 		c.move(o, storage.StatusPending, "", storage.Actor{Name: r.Storefront, Platform: "storefront"})
 		order, created = o, true
 		if err := e.screenOrder(c, tx, o); err != nil {
@@ -189,7 +200,7 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		return tx.CreateOrder(o)
 	})
 	if err != nil {
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInsufficientBalance) {
 			return nil, false, err
 		}
 		return nil, false, fmt.Errorf("store order: %w", err)

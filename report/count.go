@@ -122,6 +122,17 @@ func CountRuleHit(tx *storage.Tx, at time.Time, rule string) {
 	counter{tx: tx}.stat(storage.Slot(at), storage.MetricRuleHits, rule, 1)
 }
 
+// CountShopCharge counts, in its write, a docking shop's order charged to
+// its balance (amount > 0), or a refund given back to it (amount < 0, no
+// order).
+func CountShopCharge(tx *storage.Tx, at time.Time, shop string, amount money.Amount) {
+	c, slot := counter{tx: tx}, storage.Slot(at)
+	if amount > 0 {
+		c.stat(slot, storage.MetricShopOrders, shop, 1)
+	}
+	c.stat(slot, storage.MetricShopSpend, shop, int64(amount))
+}
+
 // CountBalance records, in its write, a supplier's balance reading beside
 // the spend counted so far: side by side they let Reconcile compare the
 // balance's movement with purchases.

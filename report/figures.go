@@ -31,11 +31,20 @@ type Figures struct {
 	ReviewWait Hist // held for review until a person decided
 
 	Suppliers map[string]*SupplierFigures
+	// Shops are the docking shops' orders and net spend in the period.
+	Shops map[string]*ShopFigures
 	// Hours are the period's hours (in the location asked for), oldest
 	// first, for the chart.
 	Hours []HourFigures
 	// Cohort is the amount of the period's orders by their status now.
 	Cohort map[storage.Status]money.Amount
+}
+
+// ShopFigures are one docking shop's orders in a period and what they took
+// from its balance, less what refunds gave back.
+type ShopFigures struct {
+	Orders int
+	Spend  money.Amount
 }
 
 // SupplierFigures are one supplier's purchases in a period.
@@ -137,7 +146,7 @@ func (h *Hist) add(label string, n int64) {
 // slot (a quarter hour); the chart's hours start at from, in loc.
 func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figures, error) {
 	f := &Figures{From: from, To: to, FailReasons: map[string]int{}, RuleHits: map[string]int{},
-		Suppliers: map[string]*SupplierFigures{}, Cohort: map[storage.Status]money.Amount{}}
+		Suppliers: map[string]*SupplierFigures{}, Shops: map[string]*ShopFigures{}, Cohort: map[storage.Status]money.Amount{}}
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
 		f.Hours = append(f.Hours, HourFigures{Start: h.In(loc)})
 	}
@@ -153,6 +162,14 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 		if s == nil {
 			s = &SupplierFigures{}
 			f.Suppliers[name] = s
+		}
+		return s
+	}
+	shop := func(id string) *ShopFigures {
+		s := f.Shops[id]
+		if s == nil {
+			s = &ShopFigures{}
+			f.Shops[id] = s
 		}
 		return s
 	}
@@ -192,6 +209,10 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 			}
 		case storage.MetricReviewWait:
 			f.ReviewWait.add(k.Label, v)
+		case storage.MetricShopOrders:
+			shop(k.Label).Orders += n
+		case storage.MetricShopSpend:
+			shop(k.Label).Spend += money.Amount(v)
 		case storage.MetricSupplierOK:
 			supplier(k.Label).Succeeded += n
 		case storage.MetricSupplierFail:

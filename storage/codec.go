@@ -16,10 +16,14 @@ import (
 // appended in a fixed order, strings and byte slices are length-prefixed,
 // integers are varints and times are Unix nanoseconds (0 for the zero time).
 // Format 2 appends DelayCauses; records of format 1 still decode (without).
+// Format 3 appends Charged, and is written only for an order charged to a
+// docking shop's balance, so every other order stays readable by a
+// cardflow that knows format 2.
 
 const (
 	orderFormat1 = 1
-	orderFormat  = 2
+	orderFormat2 = 2
+	orderFormat3 = 3
 )
 
 var errCorrupt = errors.New("corrupt order record")
@@ -56,7 +60,11 @@ func (e *encoder) cards(cs []SealedCard) {
 
 // encodeOrder appends the binary form of o to dst.
 func encodeOrder(dst []byte, o *Order) []byte {
-	e := encoder{b: append(dst, orderFormat)}
+	format := byte(orderFormat2)
+	if o.Charged != 0 {
+		format = orderFormat3
+	}
+	e := encoder{b: append(dst, format)}
 	e.uvarint(o.ID)
 	e.str(o.ExternalID)
 	e.str(o.Storefront)
@@ -127,6 +135,9 @@ func encodeOrder(dst []byte, o *Order) []byte {
 	e.uvarint(uint64(len(o.DelayCauses)))
 	for _, c := range o.DelayCauses {
 		e.str(c)
+	}
+	if format >= orderFormat3 {
+		e.varint(int64(o.Charged))
 	}
 	return e.b
 }
@@ -222,7 +233,7 @@ func (d *decoder) cards() []SealedCard {
 
 // decodeOrder reads the binary form into o.
 func decodeOrder(b []byte, o *Order) error {
-	if len(b) == 0 || b[0] != orderFormat1 && b[0] != orderFormat {
+	if len(b) == 0 || b[0] < orderFormat1 || b[0] > orderFormat3 {
 		return fmt.Errorf("%w: unknown format", errCorrupt)
 	}
 	format := b[0]
@@ -299,13 +310,16 @@ func decodeOrder(b []byte, o *Order) error {
 			a.Archived = d.bool()
 		}
 	}
-	if format >= 2 {
+	if format >= orderFormat2 {
 		if n := d.count(1); n > 0 {
 			o.DelayCauses = make([]string, n)
 			for i := range o.DelayCauses {
 				o.DelayCauses[i] = d.str()
 			}
 		}
+	}
+	if format >= orderFormat3 {
+		o.Charged = money.Amount(d.varint())
 	}
 	if d.err != nil {
 		return d.err

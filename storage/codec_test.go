@@ -39,7 +39,9 @@ func fullOrder() *Order {
 func TestOrderCodecRoundTrips(t *testing.T) {
 	full := fullOrder()
 	full.DelayCauses = []string{"out_of_stock", "supplier_unavailable"}
-	for name, o := range map[string]*Order{"full": full, "minimal": {ID: 1, Status: StatusPending}} {
+	charged := fullOrder()
+	charged.Charged = 1900
+	for name, o := range map[string]*Order{"full": full, "minimal": {ID: 1, Status: StatusPending}, "charged": charged} {
 		t.Run(name, func(t *testing.T) {
 			var back Order
 			if err := decodeOrder(encodeOrder(nil, o), &back); err != nil {
@@ -73,9 +75,23 @@ func TestOrderStoredByTheFirstFormatStillDecodes(t *testing.T) {
 	}
 }
 
+// TestOnlyAChargedOrderIsWrittenInTheThirdFormat: an order that took no
+// docking shop's money stays in format 2, which an older cardflow reads.
+func TestOnlyAChargedOrderIsWrittenInTheThirdFormat(t *testing.T) {
+	o := fullOrder()
+	if b := encodeOrder(nil, o); b[0] != orderFormat2 {
+		t.Fatalf("an uncharged order is written in format %d", b[0])
+	}
+	o.Charged = 1
+	if b := encodeOrder(nil, o); b[0] != orderFormat3 {
+		t.Fatalf("a charged order is written in format %d", b[0])
+	}
+}
+
 func TestOrderCodecRejectsEveryTruncationWithoutPanicking(t *testing.T) {
 	full := fullOrder()
 	full.DelayCauses = []string{"out_of_stock"}
+	full.Charged = 950
 	b := encodeOrder(nil, full)
 	for n := range len(b) {
 		var o Order
@@ -90,6 +106,9 @@ func TestOrderCodecRejectsEveryTruncationWithoutPanicking(t *testing.T) {
 	if err := decodeOrder([]byte{99, 1}, &o); err == nil {
 		t.Fatal("unknown format accepted")
 	}
+	if err := decodeOrder([]byte{0, 1}, &o); err == nil {
+		t.Fatal("unknown format accepted")
+	}
 }
 
 // FuzzDecodeOrder: whatever bytes a damaged file holds, decoding answers an
@@ -97,7 +116,7 @@ func TestOrderCodecRejectsEveryTruncationWithoutPanicking(t *testing.T) {
 func FuzzDecodeOrder(f *testing.F) {
 	f.Add(encodeOrder(nil, fullOrder()))
 	f.Add(encodeOrder(nil, &Order{ID: 1}))
-	f.Add([]byte{orderFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{orderFormat2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var o Order
 		if decodeOrder(b, &o) != nil {

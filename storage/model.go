@@ -75,13 +75,16 @@ type Transition struct {
 
 // Order is the durable record of one storefront order.
 type Order struct {
-	ID          uint64            `json:"id"`
-	ExternalID  string            `json:"external_id"`
-	Storefront  string            `json:"storefront"`
-	SKU         string            `json:"sku"`
-	Kind        string            `json:"kind"`
-	Quantity    int               `json:"quantity"`
-	Amount      money.Amount      `json:"amount"`
+	ID         uint64       `json:"id"`
+	ExternalID string       `json:"external_id"`
+	Storefront string       `json:"storefront"`
+	SKU        string       `json:"sku"`
+	Kind       string       `json:"kind"`
+	Quantity   int          `json:"quantity"`
+	Amount     money.Amount `json:"amount"`
+	// Charged is what the order took from its docking shop's balance, given
+	// back when it is refunded.
+	Charged     money.Amount      `json:"charged,omitempty"`
 	Buyer       Buyer             `json:"buyer"`
 	Account     string            `json:"account,omitempty"`
 	Extra       map[string]string `json:"extra,omitempty"`

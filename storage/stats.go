@@ -67,6 +67,8 @@ const (
 	MetricCohort          Metric = 'P' // cohort: amount (fen) of the slot's orders by current status; label status
 	MetricBalance         Metric = 'B' // last balance (fen) a supplier reported in the slot; label supplier (set, not added)
 	MetricBalanceSpend    Metric = 'Q' // lifetime spend at that supplier when the balance was read; label supplier (set)
+	MetricShopOrders      Metric = 'k' // orders a docking shop placed; label storefront
+	MetricShopSpend       Metric = 'K' // what they took from its balance (fen), less refunds; label storefront
 	metricSupplierLabel          = "\x00"
 )
 

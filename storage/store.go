@@ -52,10 +52,13 @@ var (
 	bucketInbound      = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
 	bucketInboundSeen  = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
 	bucketParked       = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
+	bucketBalances     = []byte("balances")    // storefront → its prepaid balance in fen (balances.go)
+	bucketLedger       = []byte("ledger")      // seq → a change of a storefront's balance
+	bucketClaims       = []byte("claims")      // order id → until when its synchronous shop may claim it (claims.go)
 	allBuckets         = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketFingerprints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
-		bucketInbound, bucketInboundSeen, bucketParked}
+		bucketInbound, bucketInboundSeen, bucketParked, bucketBalances, bucketLedger, bucketClaims}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

@@ -70,6 +70,16 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 				{Label: chat.T(l, "btn_pause"), Data: button{kind: btnPause, name: al.Target}.encode()}}}
 		},
 	},
+	alert.OrderUnclaimed: {
+		open: func(l string, al storage.Alert, v shown) chat.Reply {
+			return chat.Reply{Text: chat.T(l, "alert_unclaimed", al.OrderID, v.target, v.detail), Buttons: []chat.Button{
+				{Label: chat.T(l, "btn_details"), Data: orderButton(btnDetails, al.OrderID).encode()}}}
+		},
+	},
+	alert.ShopBalanceLow: {
+		open:     text("alert_shop_balance", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
+		resolved: text("alert_shop_balance_ok", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
+	},
 	alert.BalanceLow: {
 		open:     text("alert_balance", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
 		resolved: text("alert_balance_ok", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),

@@ -59,6 +59,8 @@ func newCommandTable() commandTable {
 		{name: "report", role: RoleViewer, usage: "/report [today|yesterday|7d]", help: []string{"help_report"}, run: (*Handler).cmdReport},
 		{name: "stock", role: RoleViewer, help: []string{"help_stock"}, run: (*Handler).cmdStock},
 		{name: "suppliers", role: RoleViewer, help: []string{"help_suppliers"}, run: (*Handler).cmdSuppliers},
+		{name: "balance", role: RoleViewer, usage: "/balance [shop]", help: []string{"help_balance"}, run: (*Handler).cmdBalance},
+		{name: "credit", role: RoleAdmin, usage: "/credit <shop> <amount> [reason]", help: []string{"help_credit"}, run: (*Handler).cmdCredit},
 		{name: "pause", role: RoleAdmin, usage: "/pause <supplier|sku>", help: []string{"help_pause"}, run: pauseAction(true)},
 		{name: "resume", role: RoleAdmin, usage: "/resume <supplier|sku>", help: []string{"help_resume"}, run: pauseAction(false)},
 		// Listing rules is for everyone, trying them for operators, changing

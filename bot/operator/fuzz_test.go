@@ -129,6 +129,15 @@ func (e *recordingEngine) StockLevels() (map[string]int, error) {
 	return map[string]int{"qb-100": 3}, nil
 }
 
+func (e *recordingEngine) Balances() ([]processor.Balance, error) {
+	return []processor.Balance{{Storefront: "cardflow-dj1", Balance: 1000, CreditLimit: 0}}, nil
+}
+
+func (e *recordingEngine) AdjustBalance(_ storage.Actor, shop string, amount money.Amount, reason string) (money.Amount, error) {
+	e.log("credit %s %s %q", shop, amount, reason)
+	return 1000 + amount, nil
+}
+
 func (e *recordingEngine) Product(sku string) (config.Product, bool) {
 	return config.Product{SKU: sku, Name: "Q币 100元", LowStock: 5}, sku == "qb-100"
 }

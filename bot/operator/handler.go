@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cardflow/bot/chat"
+	"cardflow/internal/money"
 	"cardflow/processor/health"
 	"cardflow/report/daily"
 
@@ -72,6 +73,8 @@ type Orders interface {
 	RefundDelivered(actor storage.Actor, id uint64, note string, transitions int) (*storage.Order, error)
 	ReissueDelivered(actor storage.Actor, id uint64, transitions int) (*storage.Order, error)
 	StockLevels() (map[string]int, error)
+	Balances() ([]processor.Balance, error)
+	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Product(sku string) (config.Product, bool)
 	Waiting(sku string) int
 	Vault() *storage.Vault
@@ -144,11 +147,14 @@ func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	var stock daily.Stock
+	var (
+		stock daily.Stock
+		shops daily.Shops
+	)
 	if opts.Orders != nil {
-		stock = opts.Orders
+		stock, shops = opts.Orders, opts.Orders
 	}
-	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Language: opts.Language, Location: opts.Location,
+	report := daily.New(daily.Options{Reports: opts.Reports, Stock: stock, Shops: shops, Language: opts.Language, Location: opts.Location,
 		Log: opts.Log})
 	return &Handler{engine: opts.Orders, report: report, bindings: opts.Bindings, silences: opts.Silences,
 		rules: opts.Rules, auth: opts.Auth, lang: opts.Language, refundLimit: opts.RefundLimit,

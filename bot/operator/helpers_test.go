@@ -188,6 +188,7 @@ func newFixture(t *testing.T) *fixture {
 		Suppliers: []config.Supplier{{Name: "own", Type: config.SupplierStock}},
 		Storefronts: []outbox.Storefront{{ID: storefront, Secret: []byte("shop-secret"), CallbackURL: f.shop.srv.URL + "/cb"},
 			{ID: storefront2, Secret: []byte("shop2-secret"), CallbackURL: f.shop.srv.URL + "/cb2"}},
+		Docking:    map[string]money.Amount{dockingShop: 500},
 		Workers:    2,
 		StockWait:  stockWait,
 		Now:        f.clock.Now,

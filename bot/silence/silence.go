@@ -44,6 +44,8 @@ var alertTargets = map[alert.Kind]string{
 	alert.LowStock:          "sku",
 	alert.SupplierDown:      "supplier",
 	alert.BalanceLow:        "supplier",
+	alert.ShopBalanceLow:    "storefront",
+	alert.OrderUnclaimed:    "",
 	alert.SupplierVerifying: "supplier",
 	alert.CallbackFailing:   "storefront",
 	alert.Backlog:           "outbox",

@@ -13,6 +13,8 @@ var notInTheService = []string{
 	"cardflow/internal/testkit",
 	"cardflow/internal/diskfault",
 	"cardflow/internal/chatcheck",
+	"cardflow/api/dujiao/djshop", // fake docking shops
+	"cardflow/api/acgfaka/acgshop",
 	"testing",
 	"net/http/httptest",
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -19,9 +20,13 @@ import (
 	"golang.org/x/net/netutil"
 
 	"cardflow/api"
+	"cardflow/api/acgfaka"
+	"cardflow/api/dujiao"
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
 	"cardflow/config"
+	"cardflow/internal/money"
+	"cardflow/internal/routes"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -76,9 +81,57 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
 	secrets := make(map[string][]byte, len(cfg.Storefronts))
+	docking := map[string]money.Amount{}
+	protocols := make(map[string]string, len(cfg.Storefronts))
+	var djShops, hookShops []dujiao.Shop
+	var acgShops []acgfaka.Shop
 	for _, s := range cfg.Storefronts {
+		protocols[s.ID] = s.Protocol
+		if s.Docking() {
+			// A docking shop speaks its own protocol: cardflow's API does
+			// not take its secret, and its callbacks are its protocol's.
+			docking[s.ID] = s.CreditLimit
+			if s.Protocol == config.ProtocolDujiaoNext {
+				djShops = append(djShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
+			if s.Protocol == config.ProtocolDujiaoWebhook {
+				hookShops = append(hookShops, dujiao.Shop{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
+			}
+			if s.Protocol == config.ProtocolAcgFaka {
+				acgShops = append(acgShops, acgfaka.Shop{ID: s.ID, Key: s.Secret.Reveal(),
+					SyncWindow: s.SyncWindow.Std(), ClaimPeriod: s.ClaimPeriod.Std()})
+			}
+			continue
+		}
 		storefronts = append(storefronts, outbox.Storefront{ID: s.ID, Secret: []byte(s.Secret.Reveal()), CallbackURL: s.CallbackURL})
 		secrets[s.ID] = []byte(s.Secret.Reveal())
+	}
+	upstream, err := dujiaoUpstream(cfg, djShops, store, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	hooks, err := dujiaoWebhook(cfg, hookShops, store, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	shared, err := acgfakaUpstream(cfg, acgShops, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	dockingCallbacks := map[string]outbox.Deliverer{}
+	if upstream != nil {
+		maps.Copy(dockingCallbacks, upstream.Callbacks())
+	}
+	if hooks != nil {
+		maps.Copy(dockingCallbacks, hooks.Callbacks())
+	}
+	if shared != nil {
+		// acg-faka takes no callbacks: each event is acknowledged, so that
+		// none is retried for ever.
+		maps.Copy(dockingCallbacks, shared.Callbacks())
 	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
@@ -86,8 +139,9 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := processor.New(store, processor.Options{
-		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Sources: sources,
-		Workers: cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
+		Products: cfg.Products, Suppliers: cfg.Suppliers, Storefronts: storefronts, Docking: docking, Sources: sources,
+		DockingCallbacks: dockingCallbacks,
+		Workers:          cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
 		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg,
 	})
@@ -97,10 +151,22 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		names[i] = op.Name
 	}
 	binds := bind.New(store, nil)
-	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
+	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, Protocols: protocols, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
 		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if tree := dujiaoTree(upstream, hooks, engine); tree != nil {
+		if err := srv.MountTree(routes.DujiaoNext, "dujiao", tree); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if shared != nil {
+		if err := srv.MountTree(routes.AcgFaka, config.ProtocolAcgFaka, shared.Handler(engine)); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
@@ -203,6 +269,49 @@ func (a *App) AdminAddr() string { return a.adminAddr }
 // MetricsAddr is the [metrics] listener's address, once started; "" when
 // the config has none.
 func (a *App) MetricsAddr() string { return a.metricsAddr }
+
+// dujiaoUpstream builds the API of the dujiao-next shops (docs/docking.md),
+// or nil when there are none.
+func dujiaoUpstream(cfg *config.Config, shops []dujiao.Shop, store *storage.Store, log zerolog.Logger) (*dujiao.Upstream, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return dujiao.NewUpstream(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
+
+// dujiaoWebhook builds the generic webhook of the dujiao-webhook shops
+// (docs/docking.md), or nil when there are none.
+func dujiaoWebhook(cfg *config.Config, shops []dujiao.Shop, store *storage.Store, log zerolog.Logger) (*dujiao.Webhook, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return dujiao.NewWebhook(dujiao.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Store: store, Log: log})
+}
+
+// dujiaoTree serves /api/v1/upstream to the shops of both Dujiao-Next
+// protocols that are configured, or is nil when there are none.
+func dujiaoTree(upstream *dujiao.Upstream, hooks *dujiao.Webhook, engine *processor.Engine) http.Handler {
+	var api, hook http.Handler
+	if upstream != nil {
+		api = upstream.Handler(engine)
+	}
+	if hooks != nil {
+		hook = hooks.Handler(engine)
+	}
+	if api == nil && hook == nil {
+		return nil
+	}
+	return dujiao.Tree(api, hook)
+}
+
+// acgfakaUpstream builds the shared store of the acg-faka shops
+// (docs/acgfaka.md), or nil when there are none.
+func acgfakaUpstream(cfg *config.Config, shops []acgfaka.Shop, log zerolog.Logger) (*acgfaka.Upstream, error) {
+	if len(shops) == 0 {
+		return nil, nil
+	}
+	return acgfaka.NewUpstream(acgfaka.Options{Shops: shops, Products: cfg.Products, Suppliers: cfg.Suppliers, Log: log})
+}
 
 // alertRelay hands the engine's alerts to the operator layer once it is
 // wired; with no chat channel at all, alerts are logged.

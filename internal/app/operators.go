@@ -121,7 +121,7 @@ func (l *OperatorLayer) AddQQ(qc config.QQ) error {
 // Wire builds the notifier and senders and routes the engine's alerts to
 // them. Alerts raised before this are logged.
 func (l *OperatorLayer) Wire() {
-	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Language: l.cfg.Bot.Language,
+	writer := daily.New(daily.Options{Reports: l.reports, Stock: l.app.engine, Shops: l.app.engine, Language: l.cfg.Bot.Language,
 		Location: l.loc, Log: l.app.log})
 	names := make([]string, 0, len(l.dests))
 	for _, d := range l.dests {

@@ -45,6 +45,16 @@ func Parse(s string) (Amount, error) {
 	return Amount(n), nil
 }
 
+// ParseSigned reads a decimal string that may start with "-": an
+// adjustment that takes money away ("-50.00").
+func ParseSigned(s string) (Amount, error) {
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		a, err := Parse(rest)
+		return -a, err
+	}
+	return Parse(s)
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

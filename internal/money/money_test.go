@@ -37,3 +37,18 @@ func TestStringRoundTrip(t *testing.T) {
 		t.Errorf("negative = %q", s)
 	}
 }
+
+// TestParseSignedTakesALeadingMinusOnly: "-50.00" is a debit; "--1",
+// "+1", "-" and "1-" are refused.
+func TestParseSignedTakesALeadingMinusOnly(t *testing.T) {
+	for in, want := range map[string]Amount{"-50.00": -5000, "50": 5000, "-0.01": -1, "0": 0} {
+		if got, err := ParseSigned(in); err != nil || got != want {
+			t.Errorf("ParseSigned(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"--1", "+1", "-", "1-", "- 1", "-1.001", "-1000000000"} {
+		if got, err := ParseSigned(in); err == nil {
+			t.Errorf("ParseSigned(%q) = %d, want an error", in, got)
+		}
+	}
+}

@@ -26,10 +26,19 @@ const (
 // Storefront lists them.
 var Storefront = []string{CreateOrder, GetOrder, FindOrder, Healthz, Readyz}
 
+// DujiaoNext is the tree a Dujiao-Next shop calls (docs/docking.md): its
+// client fixes every path under it.
+const DujiaoNext = "/api/v1/upstream"
+
+// AcgFaka is the tree an acg-faka shop calls (docs/acgfaka.md), its
+// shared store: the shop appends /shared/<controller>/<action> to the
+// address it was given.
+const AcgFaka = "/shared"
+
 // reserved are paths and prefixes kept for cardflow's own routes, today's
 // and tomorrow's: a webhook there would shadow an API route or be shadowed
 // by one.
-var reserved = []string{"/v1", "/healthz", "/readyz", "/metrics", "/debug"}
+var reserved = []string{"/v1", "/healthz", "/readyz", "/metrics", "/debug", DujiaoNext, AcgFaka}
 
 // Mount is a path a config serves on the storefront listener, and the
 // config key that chose it.
@@ -104,6 +113,23 @@ func (t *Table) Mount(m Mount, h http.Handler) error {
 	}
 	if err != nil {
 		return &MountError{Mount: m, Err: err}
+	}
+	return nil
+}
+
+// Tree serves every method and path under prefix (one of the docking
+// protocols' trees, like DujiaoNext) and prefix itself with h, which
+// answers unknown paths in its protocol's own words: ServeMux would
+// otherwise redirect the bare prefix, which a shop's client does not
+// follow.
+func (t *Table) Tree(prefix, owner string, h http.Handler) error {
+	if h == nil {
+		return fmt.Errorf("%s: %q has no handler", owner, prefix)
+	}
+	for _, pattern := range []string{prefix + "/", prefix} {
+		if err := t.add(pattern, owner, h); err != nil {
+			return fmt.Errorf("%s: %q %w", owner, prefix, err)
+		}
 	}
 	return nil
 }

@@ -87,3 +87,17 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	}
 	return nil
 }
+
+// byStorefront sends a callback in its storefront's protocol: a docking
+// shop's own, or cardflow's.
+type byStorefront struct {
+	docking map[string]Deliverer
+	native  Deliverer
+}
+
+func (b byStorefront) Deliver(ctx context.Context, ev *storage.Event) error {
+	if d, ok := b.docking[ev.Target]; ok {
+		return d.Deliver(ctx, ev)
+	}
+	return b.native.Deliver(ctx, ev)
+}

@@ -38,6 +38,14 @@ type Deliverer interface {
 
 var errNoHandler = errors.New("no handler for this event kind")
 
+// NotBefore is what a Deliverer answers for an event it must not send yet
+// (a Dujiao-Next shop's first callback waits until its order's answer has
+// surely arrived): the event is tried again at At, and the wait is no
+// failed attempt.
+type NotBefore struct{ At time.Time }
+
+func (n *NotBefore) Error() string { return "not before " + n.At.UTC().Format(time.RFC3339Nano) }
+
 // Retry schedule: exponential from a second up to an hour apart, for ever;
 // an alert is raised once an event has failed for alertAfter.
 const (
@@ -105,6 +113,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Storefronts are the receivers of callbacks, by id.
 	Storefronts []Storefront
+	// Docking delivers the callbacks of docking shops, by storefront id,
+	// in their own protocols.
+	Docking map[string]Deliverer
 	// HTTPClient sends callbacks; a 10 s client when nil. It never follows
 	// a redirect (see internal/outbound).
 	HTTPClient *http.Client
@@ -133,7 +144,7 @@ func New(store *storage.Store, opts Options) *Outbox {
 	return &Outbox{
 		store: store, log: log, now: opts.Now,
 		handlers: map[string]Deliverer{
-			KindCallback: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now),
+			KindCallback: byStorefront{docking: opts.Docking, native: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now)},
 			KindAlert:    alerts,
 		},
 		memCap: memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
@@ -414,6 +425,14 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 	}
 	if ctx.Err() != nil && err != nil {
 		d.release(l) // shutting down: the event stays in the store as it was
+		return
+	}
+	if wait := (*NotBefore)(nil); errors.As(err, &wait) {
+		d.mu.Lock()
+		ev.NextAt = wait.At // in memory only: after a restart it is due anyway
+		d.requeue(l)
+		d.mu.Unlock()
+		d.Kick()
 		return
 	}
 	if err == nil {

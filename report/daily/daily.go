@@ -12,6 +12,7 @@ import (
 
 	"cardflow/bot/chat"
 	"cardflow/config"
+	"cardflow/processor"
 	"cardflow/report"
 
 	"github.com/rs/zerolog"
@@ -61,10 +62,17 @@ type Stock interface {
 	Product(sku string) (config.Product, bool)
 }
 
+// Shops is what the report reads of docking shops' balances (the engine);
+// nil when there are none.
+type Shops interface {
+	Balances() ([]processor.Balance, error)
+}
+
 // Options configure a Writer.
 type Options struct {
 	Reports  Reports
 	Stock    Stock
+	Shops    Shops
 	Language string
 	Location *time.Location // Shanghai when nil
 	Log      zerolog.Logger
@@ -74,6 +82,7 @@ type Options struct {
 type Writer struct {
 	reports Reports
 	stock   Stock
+	shops   Shops
 	lang    string
 	loc     *time.Location
 	log     zerolog.Logger
@@ -84,7 +93,7 @@ func New(o Options) *Writer {
 	if o.Location == nil {
 		o.Location = chat.Shanghai()
 	}
-	return &Writer{reports: o.Reports, stock: o.Stock, lang: o.Language, loc: o.Location, log: o.Log}
+	return &Writer{reports: o.Reports, stock: o.Stock, shops: o.Shops, lang: o.Language, loc: o.Location, log: o.Log}
 }
 
 // Location is the time zone the report's days are in.
@@ -126,6 +135,7 @@ func (b *Writer) reportText(p Period, raise bool) (*report.Figures, string, erro
 	}
 	lines := []string{b.figuresText(p, f)}
 	lines = append(lines, b.supplierLines(f)...)
+	lines = append(lines, b.shopLines(f)...)
 	lines = append(lines, b.lowStockLines()...)
 	lines = append(lines, b.reconcileLines(rec)...)
 	return f, strings.Join(lines, "\n"), nil
@@ -216,6 +226,31 @@ func (b *Writer) supplierLines(f *report.Figures) []string {
 		s := f.Suppliers[n]
 		lines = append(lines, chat.T(b.lang, "report_supplier", n, 100*s.SuccessRate(), s.Succeeded, s.Answered(),
 			chat.Short(s.Latency.Quantile(0.95)), s.BadCards, 100*s.UnknownRate(), s.Cost.String()))
+	}
+	return lines
+}
+
+// shopLines are each docking shop's orders and spend in the period, and
+// its balance now.
+func (b *Writer) shopLines(f *report.Figures) []string {
+	if b.shops == nil {
+		return nil
+	}
+	balances, err := b.shops.Balances()
+	if err != nil {
+		b.log.Error().Err(err).Msg("read docking shops' balances")
+		return nil
+	}
+	if len(balances) == 0 {
+		return nil
+	}
+	lines := []string{chat.T(b.lang, "report_shops")}
+	for _, s := range balances {
+		fig := f.Shops[s.Storefront]
+		if fig == nil {
+			fig = &report.ShopFigures{}
+		}
+		lines = append(lines, chat.T(b.lang, "report_shop", chat.Untrusted(s.Storefront), fig.Orders, fig.Spend.String(), s.Balance.String()))
 	}
 	return lines
 }

@@ -1,0 +1,186 @@
+package dujiao
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"cardflow/config"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// Where an order keeps what its shop sent beside the goods: the URL its
+// callbacks go to and the shop's trace id (Request.Extra, values of at
+// most maxExtra bytes).
+const (
+	ExtraCallbackURL = "dujiao_callback_url"
+	ExtraTraceID     = "dujiao_trace_id"
+	maxExtra         = 256
+)
+
+// downstreamNo is the form of an order number cardflow keeps as an
+// external id; a Dujiao-Next shop's ("DJ20260301120000ABCD-01") has it.
+var downstreamNo = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// createOrder is POST /orders. The shop's downstream_order_no is the
+// order's external id: a repeat answers the order it made and charges
+// nothing, and a refusal is not remembered, so the same number may go
+// through after a top-up. A supplier's trouble is no refusal: the order is
+// accepted and delivered later. Only an order cardflow could not store is
+// answered with a status other than 200.
+func (a *api) createOrder(w http.ResponseWriter, r *http.Request, s *shop, body []byte) {
+	req, err := DecodeCreateOrder(body, a.catalog.maxQuantity)
+	if err == nil {
+		err = s.check(req)
+	}
+	if err != nil {
+		a.fail(w, r, s, err)
+		return
+	}
+	o, err := a.engine.OrderByExternal(s.ID, req.DownstreamOrderNo)
+	if errors.Is(err, storage.ErrNotFound) {
+		o, err = a.submit(s, req)
+	}
+	if err != nil {
+		a.fail(w, r, s, err)
+		return
+	}
+	a.ok(w, r, Accepted{OrderID: o.ID, OrderNo: orderNo(o), Status: acceptedStatus(o), Amount: o.Amount, Currency: Currency})
+	a.answered.add(o.ID, a.now())
+}
+
+// check refuses what cardflow will not keep or call: a callback URL off
+// the shop's configured origin or longer than an order keeps, an order
+// number that is not an external id.
+func (s *shop) check(req CreateOrder) error {
+	if origin, _ := CallbackOrigin(req.CallbackURL); origin != s.origin {
+		return InvalidCallbackURL("callback_url must be on the origin (scheme, host and port) configured for this shop")
+	}
+	if len(req.CallbackURL) > maxExtra {
+		return InvalidCallbackURL(fmt.Sprintf("callback_url must be at most %d bytes", maxExtra))
+	}
+	if len(req.TraceID) > maxExtra {
+		return BadRequest(fmt.Sprintf("trace_id must be at most %d bytes", maxExtra))
+	}
+	if !downstreamNo.MatchString(req.DownstreamOrderNo) {
+		return BadRequest("downstream_order_no must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+	}
+	return nil
+}
+
+// submit places a new order for the shop.
+func (a *api) submit(s *shop, req CreateOrder) (*storage.Order, error) {
+	p, ok := a.catalog.find(req.SKUID)
+	if !ok {
+		return nil, Refused(CodeSKUUnavailable, "no such sku")
+	}
+	in := processor.Request{Storefront: s.ID, ExternalID: req.DownstreamOrderNo, SKU: p.SKU, Quantity: req.Quantity,
+		Extra: map[string]string{ExtraCallbackURL: req.CallbackURL}}
+	if req.TraceID != "" {
+		in.Extra[ExtraTraceID] = req.TraceID
+	}
+	if p.Kind == config.KindDirect {
+		in.Account = req.Form[AccountField]
+	}
+	o, _, err := a.engine.Submit(in)
+	if errors.Is(err, processor.ErrConflict) {
+		// The same number, sent at once with another body, was stored
+		// first: a shop's number names one order, so that is the answer.
+		return a.engine.OrderByExternal(s.ID, req.DownstreamOrderNo)
+	}
+	return o, submitError(err)
+}
+
+// submitError says an engine refusal in the protocol's words.
+func submitError(err error) error {
+	var in *processor.InputError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, processor.ErrInsufficientBalance):
+		return Refused(CodeInsufficientBalance, "the shop's balance does not cover this order; top it up")
+	case errors.As(err, &in) && (in.Code == processor.CodeUnknownSKU || in.Code == processor.CodeNotDocked):
+		return Refused(CodeSKUUnavailable, "no such sku")
+	case errors.As(err, &in):
+		return BadRequest(inputField(in.Field) + " " + in.Msg)
+	case errors.Is(err, processor.ErrStopped):
+		return errStopping
+	}
+	return fmt.Errorf("submit order: %w", err)
+}
+
+// errStopping answers an order that came while cardflow shuts down: the
+// shop retries it against the restarted process.
+var errStopping = &Error{http.StatusServiceUnavailable, CodeInternal, "cardflow is restarting; try again"}
+
+// inputField names an engine field as the shop sent it.
+func inputField(field string) string {
+	switch field {
+	case "account":
+		return "manual_form_data." + AccountField
+	case "external_id":
+		return "downstream_order_no"
+	}
+	return field
+}
+
+// getOrder is GET /orders/{id}: only the shop's own orders.
+func (a *api) getOrder(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
+	o, err := a.ownOrder(r, s)
+	if err != nil {
+		a.fail(w, r, s, err)
+		return
+	}
+	answer, err := a.catalog.orderAnswer(o, a.engine.Vault())
+	if err != nil {
+		a.fail(w, r, s, err)
+		return
+	}
+	a.ok(w, r, answer)
+}
+
+var errOrderNotFound = NotFound(CodeOrderNotFound, "no such order")
+
+// ownOrder reads the order of the path's id, if it is the shop's.
+func (a *api) ownOrder(r *http.Request, s *shop) (*storage.Order, error) {
+	id, ok := ParseID(r.PathValue("id"))
+	if !ok {
+		return nil, errOrderNotFound
+	}
+	o, err := a.engine.Order(id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != s.ID:
+		return nil, errOrderNotFound
+	case err != nil:
+		return nil, fmt.Errorf("read order %d: %w", id, err)
+	}
+	return o, nil
+}
+
+// cancelOrder is POST /orders/{id}/cancel: granted while nothing has been
+// bought or taken for the order (its charge comes back), refused with 409
+// after. A cancel of an order already canceled is granted again.
+func (a *api) cancelOrder(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
+	id, ok := ParseID(r.PathValue("id"))
+	if !ok {
+		a.fail(w, r, s, errOrderNotFound)
+		return
+	}
+	o, err := a.engine.Cancel(s.ID, id)
+	var st *processor.StateError
+	switch {
+	case errors.As(err, &st) && statusOf(st.Order) == StatusCanceled:
+		o, err = st.Order, nil
+	case errors.As(err, &st):
+		err = ErrCancelNotAllowed
+	case errors.Is(err, storage.ErrNotFound):
+		err = errOrderNotFound
+	}
+	if err != nil {
+		a.fail(w, r, s, err)
+		return
+	}
+	a.ok(w, r, Canceled{OrderID: o.ID, OrderNo: orderNo(o), Status: StatusCanceled})
+}
