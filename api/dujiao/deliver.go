@@ -1,85 +1,31 @@
 package dujiao
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
-	"cardflow/internal/outbound"
 	"cardflow/processor"
-	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
-// sender delivers a Dujiao-Next shop's callbacks for the outbox: a
-// delivery (with its keys) and a refund (canceled, or refunded after a
-// delivery), each POSTed to the order's own callback URL and signed over
-// CallbackPath. Other events (delayed, failed) are acknowledged without a
-// call: the shop polls, and a failed order is still the operators' to
-// retry or refund. The outbox retries a callback the shop did not take
-// (docs/docking.md), and the shop applies a repeat once.
+// sender delivers a Dujiao-Next shop's callbacks for the outbox
+// (shopSet.post): a delivery with its keys and a refund (canceled, or
+// refunded after a delivery), signed over CallbackPath. The shop also
+// polls.
 type sender Upstream
 
 // maxAnswer bounds what is read of a shop's answer to a callback.
 const maxAnswer = 64 << 10
 
 func (u *sender) Deliver(ctx context.Context, ev *storage.Event) error {
-	if ev.Type != processor.CallbackDelivered && ev.Type != processor.CallbackRefunded {
-		return nil
-	}
-	s, ok := u.shops[ev.Target]
-	if !ok {
-		return fmt.Errorf("dujiao-next shop %q is not configured", ev.Target)
-	}
-	var o *storage.Order
-	err := u.store.View(func(tx *storage.Tx) error {
-		var err error
-		o, err = tx.Order(ev.OrderID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("read order %d: %w", ev.OrderID, err)
-	}
-	now := u.now()
-	if at := u.answered.holdUntil(o, u.hold); now.Before(at) {
-		return &outbox.NotBefore{At: at}
-	}
-	to := o.Extra[ExtraCallbackURL]
-	if to == "" {
-		return fmt.Errorf("order %d has no callback_url", o.ID)
-	}
-	body, err := u.callbackBody(o, ev, now)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("build callback request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	SetHeaders(req.Header, s.ID, s.Secret, http.MethodPost, CallbackPath, now, body)
-	resp, err := u.client.Do(req)
-	if err != nil {
-		if moved := (*outbound.RedirectError)(nil); errors.As(err, &moved) {
-			return fmt.Errorf("callback: %w", moved)
-		}
-		return fmt.Errorf("post callback: %w", outbound.Clean(err))
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("read callback answer: %w", err)
-	}
-	if !CallbackAccepted(resp.StatusCode, answer) {
-		return fmt.Errorf("callback answered %s: %s", resp.Status, shopMessage(answer))
-	}
-	return nil
+	return u.post(ctx, ev, callbackForm{body: u.callbackBody, message: shopMessage,
+		sign: func(h http.Header, s *shop, now time.Time, body []byte) {
+			SetHeaders(h, s.ID, s.Secret, http.MethodPost, CallbackPath, now, body)
+		}})
 }
 
 // callbackBody is the callback of ev: a delivery carries the card set the

@@ -1,7 +1,6 @@
 package dujiao
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"cardflow/config"
-	"cardflow/internal/outbound"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
@@ -74,41 +72,17 @@ type shop struct {
 
 // Upstream serves the Dujiao-Next shops' API and sends their callbacks.
 type Upstream struct {
-	shops    map[string]*shop
-	catalog  *catalog
-	store    *storage.Store
-	client   *http.Client
-	hold     time.Duration
-	answered *answerLog
-	now      func() time.Time
-	log      zerolog.Logger
+	shopSet
 }
 
 // NewUpstream builds the API and the callback sender of the configured
 // shops. A shop whose callback_url has no origin is an error.
 func NewUpstream(opts Options) (*Upstream, error) {
-	u := &Upstream{
-		shops: make(map[string]*shop, len(opts.Shops)), catalog: newCatalog(opts.Products, opts.Suppliers),
-		store: opts.Store, hold: cmp.Or(opts.Hold, DefaultHold), now: opts.Now,
-		log: opts.Log.With().Str("component", "dujiao").Logger(),
+	b, err := newShopSet(opts, "dujiao-next")
+	if err != nil {
+		return nil, err
 	}
-	if u.now == nil {
-		u.now = time.Now
-	}
-	u.answered = newAnswerLog(u.hold)
-	client := opts.HTTPClient
-	if client == nil {
-		client = outbound.New(outbound.Options{Timeout: 10 * time.Second, IdleConnsPerHost: 16})
-	}
-	u.client = outbound.Guard(client)
-	for _, s := range opts.Shops {
-		origin, err := CallbackOrigin(s.CallbackURL)
-		if err != nil {
-			return nil, fmt.Errorf("dujiao-next shop %s: callback_url: %w", s.ID, err)
-		}
-		u.shops[s.ID] = &shop{Shop: s, origin: origin}
-	}
-	return u, nil
+	return &Upstream{shopSet: b}, nil
 }
 
 // Callbacks are the senders of the shops' callbacks, by storefront id, for

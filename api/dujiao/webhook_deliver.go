@@ -1,86 +1,32 @@
 package dujiao
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"time"
 
-	"cardflow/internal/outbound"
 	"cardflow/processor"
-	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
-// webhookSender delivers a webhook shop's callbacks for the outbox: a
-// delivery with its keys, and a refund (canceled, or refunded after a
-// delivery), each POSTed to the order's own callback URL with the shop's
-// token as Bearer. A shop never polls a webhook order, so these are the
-// only news it gets; the outbox retries one the shop did not take, and the
-// shop applies a repeat once. Other events (delayed, failed) are
-// acknowledged without a call: a failed order is still the operators' to
-// retry or refund, and the shop hears of that outcome.
+// webhookSender delivers a webhook shop's callbacks for the outbox
+// (shopSet.post), with the shop's token as Bearer. A shop never polls a
+// webhook order, so these are the only news it gets.
 type webhookSender Webhook
 
 func (w *webhookSender) Deliver(ctx context.Context, ev *storage.Event) error {
-	if ev.Type != processor.CallbackDelivered && ev.Type != processor.CallbackRefunded {
-		return nil
-	}
-	s, ok := w.shops[ev.Target]
-	if !ok {
-		return fmt.Errorf("dujiao-webhook shop %q is not configured", ev.Target)
-	}
-	var o *storage.Order
-	err := w.store.View(func(tx *storage.Tx) error {
-		var err error
-		o, err = tx.Order(ev.OrderID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("read order %d: %w", ev.OrderID, err)
-	}
-	if at := w.answered.holdUntil(o, w.hold); w.now().Before(at) {
-		return &outbox.NotBefore{At: at}
-	}
-	to := o.Extra[ExtraCallbackURL]
-	if to == "" {
-		return fmt.Errorf("order %d has no callback_url", o.ID)
-	}
-	body, err := w.callbackBody(o, ev)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("build callback request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+string(s.Secret))
-	resp, err := w.client.Do(req)
-	if err != nil {
-		if moved := (*outbound.RedirectError)(nil); errors.As(err, &moved) {
-			return fmt.Errorf("callback: %w", moved)
-		}
-		return fmt.Errorf("post callback: %w", outbound.Clean(err))
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return fmt.Errorf("read callback answer: %w", err)
-	}
-	if !CallbackAccepted(resp.StatusCode, answer) {
-		return fmt.Errorf("callback answered %s: %s", resp.Status, webhookShopMessage(answer))
-	}
-	return nil
+	return w.post(ctx, ev, callbackForm{body: w.callbackBody, message: webhookShopMessage,
+		sign: func(h http.Header, s *shop, _ time.Time, _ []byte) {
+			h.Set("Authorization", "Bearer "+string(s.Secret))
+		}})
 }
 
 // callbackBody is the callback of ev: a delivery carries the card set the
 // event names, a refund says whether keys went out before it. The shop
 // knows its order by its own number, the order's external id.
-func (w *webhookSender) callbackBody(o *storage.Order, ev *storage.Event) ([]byte, error) {
+func (w *webhookSender) callbackBody(o *storage.Order, ev *storage.Event, _ time.Time) ([]byte, error) {
 	status, lines := statusOf(o), []string(nil)
 	if ev.Type == processor.CallbackDelivered {
 		var err error

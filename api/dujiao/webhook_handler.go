@@ -1,19 +1,14 @@
 package dujiao
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"cardflow/config"
-	"cardflow/internal/outbound"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
@@ -37,15 +32,8 @@ type WebhookEngine interface {
 // Webhook serves the generic webhook of the dujiao-webhook shops and sends
 // their callbacks.
 type Webhook struct {
-	shops    map[string]*shop
-	tokens   map[string][]byte // storefront id → the Bearer token it sends
-	catalog  *catalog
-	store    *storage.Store
-	client   *http.Client
-	hold     time.Duration
-	answered *answerLog
-	now      func() time.Time
-	log      zerolog.Logger
+	shopSet
+	tokens map[string][]byte // storefront id → the Bearer token it sends
 }
 
 // NewWebhook builds the webhook of the configured shops, from the options
@@ -55,31 +43,17 @@ type Webhook struct {
 // or two shops with one token, is an error: the token is all that tells
 // shops apart.
 func NewWebhook(opts Options) (*Webhook, error) {
-	w := &Webhook{
-		shops: make(map[string]*shop, len(opts.Shops)), tokens: make(map[string][]byte, len(opts.Shops)),
-		catalog: newCatalog(opts.Products, opts.Suppliers), store: opts.Store, hold: cmp.Or(opts.Hold, DefaultHold),
-		now: opts.Now, log: opts.Log.With().Str("component", "dujiao-webhook").Logger(),
+	b, err := newShopSet(opts, "dujiao-webhook")
+	if err != nil {
+		return nil, err
 	}
-	if w.now == nil {
-		w.now = time.Now
-	}
-	w.answered = newAnswerLog(w.hold)
-	client := opts.HTTPClient
-	if client == nil {
-		client = outbound.New(outbound.Options{Timeout: 10 * time.Second, IdleConnsPerHost: 16})
-	}
-	w.client = outbound.Guard(client)
+	w := &Webhook{shopSet: b, tokens: make(map[string][]byte, len(b.shops))}
 	seen := make(map[string]string, len(opts.Shops))
 	for _, s := range opts.Shops {
-		origin, err := CallbackOrigin(s.CallbackURL)
-		if err != nil {
-			return nil, fmt.Errorf("dujiao-webhook shop %s: callback_url: %w", s.ID, err)
-		}
 		if other, dup := seen[string(s.Secret)]; dup {
 			return nil, fmt.Errorf("dujiao-webhook shops %s and %s have the same secret; each shop needs its own", other, s.ID)
 		}
 		seen[string(s.Secret)] = s.ID
-		w.shops[s.ID] = &shop{Shop: s, origin: origin}
 		w.tokens[s.ID] = s.Secret
 	}
 	return w, nil
