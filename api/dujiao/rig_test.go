@@ -22,6 +22,7 @@ import (
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
 	"cardflow/config"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/money"
 	"cardflow/internal/routes"
 	"cardflow/internal/testkit"
@@ -160,33 +161,15 @@ func (r *rig) stop(t *testing.T) {
 }
 
 func (r *rig) stock(t *testing.T, sku string, keys ...string) {
-	t.Helper()
-	res, err := r.engine.ImportStock(operator, sku, strings.NewReader(strings.Join(keys, "\n")))
-	if err != nil || res.Added != len(keys) {
-		t.Fatalf("import %s: %+v, %v", sku, res, err)
-	}
+	dockingtest.Stock(t, r.engine, sku, keys...)
 }
 
 func (r *rig) topUp(t *testing.T, id string, yuan money.Amount) {
-	t.Helper()
-	if _, err := r.engine.AdjustBalance(operator, id, yuan*100, "top_up"); err != nil {
-		t.Fatal(err)
-	}
+	dockingtest.TopUp(t, r.engine, id, yuan)
 }
 
 func (r *rig) balance(t *testing.T, id string) money.Amount {
-	t.Helper()
-	all, err := r.engine.Balances()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range all {
-		if b.Storefront == id {
-			return b.Balance
-		}
-	}
-	t.Fatalf("no balance for %s", id)
-	return 0
+	return dockingtest.Balance(t, r.engine, id)
 }
 
 // applied lists the callbacks a shop took, for one of its orders.

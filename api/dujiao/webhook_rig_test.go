@@ -9,7 +9,6 @@ import (
 	"context"
 	"maps"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
 	"cardflow/config"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/money"
 	"cardflow/internal/routes"
 	"cardflow/internal/testkit"
@@ -131,33 +131,15 @@ func (r *hookRig) stop(t *testing.T) {
 }
 
 func (r *hookRig) stock(t *testing.T, sku string, keys ...string) {
-	t.Helper()
-	res, err := r.engine.ImportStock(operator, sku, strings.NewReader(strings.Join(keys, "\n")))
-	if err != nil || res.Added != len(keys) {
-		t.Fatalf("import %s: %+v, %v", sku, res, err)
-	}
+	dockingtest.Stock(t, r.engine, sku, keys...)
 }
 
 func (r *hookRig) topUp(t *testing.T, id string, yuan money.Amount) {
-	t.Helper()
-	if _, err := r.engine.AdjustBalance(operator, id, yuan*100, "top_up"); err != nil {
-		t.Fatal(err)
-	}
+	dockingtest.TopUp(t, r.engine, id, yuan)
 }
 
 func (r *hookRig) balance(t *testing.T, id string) money.Amount {
-	t.Helper()
-	all, err := r.engine.Balances()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range all {
-		if b.Storefront == id {
-			return b.Balance
-		}
-	}
-	t.Fatalf("no balance for %s", id)
-	return 0
+	return dockingtest.Balance(t, r.engine, id)
 }
 
 // orders counts the orders in the store.

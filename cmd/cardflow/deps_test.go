@@ -15,6 +15,7 @@ var notInTheService = []string{
 	"cardflow/internal/chatcheck",
 	"cardflow/api/dujiao/djshop", // fake docking shops
 	"cardflow/api/acgfaka/acgshop",
+	"cardflow/internal/dockingtest",
 	"testing",
 	"net/http/httptest",
 }
