@@ -334,15 +334,6 @@ func (e *Engine) Product(sku string) (config.Product, bool) {
 	return p, ok
 }
 
-// Products returns the configured products in config order.
-func (e *Engine) Products() []config.Product {
-	out := make([]config.Product, 0, len(e.products))
-	for _, p := range e.products {
-		out = append(out, p)
-	}
-	return out
-}
-
 // Backlog is the number of outbox events not yet acknowledged.
 func (e *Engine) Backlog() int { return e.outbox.Backlog() }
 
