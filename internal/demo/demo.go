@@ -95,8 +95,16 @@ func Config(dataDir, apiAddr, adminAddr, callbackURL string, secret, adminToken 
 	cfg.Processing.StockWait = config.Duration(StockWait)
 	cfg.Processing.AutoRefund = []string{config.RefundInvalidAccount}
 	cfg.Products = slices.Clone(Products)
+	dockProducts(cfg.Products)
 	cfg.FillDefaults()
 	return cfg
+}
+
+// AddDockingShop adds the simulated Dujiao-Next shop, which takes its
+// callbacks at callbackURL and signs with secret.
+func AddDockingShop(cfg *config.Config, callbackURL, secret string) {
+	cfg.Storefronts = append(cfg.Storefronts, config.Storefront{ID: DockingShopID, Protocol: config.ProtocolDujiaoNext,
+		Secret: config.Secret(secret), CallbackURL: callbackURL})
 }
 
 // InitialStock returns card lines for a fresh demo, per SKU.
