@@ -94,6 +94,12 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	delivered := m[1]
 	// The simulated Dujiao-Next shop buys beside the storefront, named in the feed.
 	d.waitFor(t, "a docking shop's order delivered", regexp.MustCompile(`✓ #\d+ \S+ → 已发货 🔌demo-djshop`))
+	// It was topped up to 10000.00 at start and pays for what it bought.
+	io.WriteString(d.stdin, "/balance\n")
+	m = d.waitFor(t, "the docking shop's balance", regexp.MustCompile(`💰 对接商城余额\ndemo-djshop：(\d+)\.\d\d 元`))
+	if n, _ := strconv.Atoi(m[1]); n >= 10000 {
+		t.Errorf("the docking shop's balance is %s after an order delivered", m[0])
+	}
 
 	io.WriteString(d.stdin, "/order "+delivered+"\n")
 	d.waitFor(t, "order details with masked cards", regexp.MustCompile(`订单 #`+delivered+` [^\n]*\n状态：已发货[\s\S]*卡密：\*\*\*\*`))
@@ -160,7 +166,7 @@ func assertStorefrontSawNoProblem(t *testing.T, out string) {
 			t.Errorf("the storefront reported %s problems", m[1])
 		}
 	}
-	docking := regexp.MustCompile(`🔌 对接商城 demo-djshop：下单 (\d+) 笔（被拒 \d+ 笔），回调收到 (\d+) 单共 \d+ 张卡密（重复 \d+ 次，取消 \d+ 单），余额 [\d.]+，问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
+	docking := regexp.MustCompile(`🔌 对接商城 demo-djshop：下单 (\d+) 笔（被拒 \d+ 笔），回调收到 (\d+) 单共 \d+ 张卡密（重复 \d+ 次，取消 \d+ 单），余额 \S+，问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
 	if len(docking) == 0 {
 		t.Fatalf("the demo printed no docking shop tally:\n%s", out)
 	}
