@@ -1,6 +1,8 @@
 // Package demo is the simulated shop behind `cardflow demo`: its catalogue,
-// generated card keys, and a storefront that places a realistic mix of
-// orders (small, large, bursty, out of stock) and checks every callback.
+// generated card keys, a storefront that places a realistic mix of orders
+// (small, large, bursty, out of stock) and checks every callback, and a
+// Dujiao-Next shop that docks, buys a trickle of orders and checks their
+// keys (dujiao.go).
 package demo
 
 import (
