@@ -83,13 +83,14 @@ type Options struct {
 
 // Change is one committed transition, for observers.
 type Change struct {
-	OrderID uint64
-	SKU     string
-	From    storage.Status
-	To      storage.Status
-	Reason  string
-	Actor   storage.Actor
-	At      time.Time
+	OrderID    uint64
+	SKU        string
+	Storefront string // whose order: the demo's feed names a docking shop
+	From       storage.Status
+	To         storage.Status
+	Reason     string
+	Actor      storage.Actor
+	At         time.Time
 }
 
 // Engine processes orders. Create it with New, then Start; Stop waits for
@@ -382,7 +383,7 @@ type effects struct {
 // move changes an order's status inside a transaction and records what the
 // commit must announce.
 func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor storage.Actor) {
-	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
+	c.changes = append(c.changes, Change{OrderID: o.ID, SKU: o.SKU, Storefront: o.Storefront, From: o.Status, To: to, Reason: reason, Actor: actor, At: c.now})
 	report.CountMove(c.tx, c.now, o, to, reason)
 	if to == storage.StatusDelivered {
 		if c.created == nil {

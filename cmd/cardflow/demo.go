@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -27,6 +30,7 @@ import (
 	"cardflow/internal/app"
 	"cardflow/internal/demo"
 	"cardflow/internal/logging"
+	"cardflow/internal/money"
 	"cardflow/internal/periodic"
 	"cardflow/internal/storefront"
 	"cardflow/processor"
@@ -79,6 +83,20 @@ func runDemo(ctx context.Context, dir, lang string) error {
 
 	cfg := demo.Config(dir, apiLn.Addr().String(), adminLn.Addr().String(),
 		"http://"+cbLn.Addr().String()+"/cardflow/callback", secret, token)
+	// The simulated Dujiao-Next shop takes its callbacks on a listener of
+	// its own, as a shop on another host would.
+	// Its secret and port stay from run to run, so that an order of an
+	// earlier run still reaches it.
+	djShop := &demo.DujiaoShop{Secret: []byte(derivedSecret(master, demo.DockingShopID)), RunID: time.Now().Format("150405")}
+	djLn, err := listenFrom(8090, 20)
+	if err != nil {
+		return fmt.Errorf("listen for the docking shop's callbacks: %w", err)
+	}
+	djShop.CallbackURL = "http://" + djLn.Addr().String() + demo.DockingPath
+	djSrv := &http.Server{Handler: djShop, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = djSrv.Serve(djLn) }()
+	defer djSrv.Close()
+	demo.AddDockingShop(cfg, djShop.CallbackURL, string(djShop.Secret))
 	cfg.Bot.Language = lang
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -137,8 +155,16 @@ func runDemo(ctx context.Context, dir, lang string) error {
 		Log:    con.Println,
 	}
 	go shop.Run(ctx)
+	djShop.BaseURL, djShop.Log = "http://"+a.APIAddr(), con.Println
+	if err := topUpDockingShop(ctx, admin); err != nil {
+		return err
+	}
+	if err := djShop.Connect(ctx); err != nil {
+		return err
+	}
+	go djShop.Run(ctx)
 	go restockLater(ctx, admin, con)
-	go reportCallbacks(ctx, receiver, con, lang)
+	go reportCallbacks(ctx, receiver, djShop, con, lang)
 	go func() { _ = con.Run(ctx) }()
 	runCtx, stopOps := context.WithCancel(ctx)
 	ops.Run(runCtx)
@@ -150,7 +176,7 @@ func runDemo(ctx context.Context, dir, lang string) error {
 	case err := <-a.Err():
 		return err
 	}
-	printCallbackReport(receiver, con, lang) // the last word on what the storefront saw
+	printCallbackReport(context.Background(), receiver, djShop, con, lang) // the last word on what the shops saw
 	con.Println(pickLang(lang, "正在停止…（再次运行 cardflow demo 会从同一数据继续）", "stopping… (run cardflow demo again to resume from the same data)"))
 	return nil
 }
@@ -219,14 +245,14 @@ func restockLater(ctx context.Context, admin *adminclient.Client, con *console.C
 	con.Println(fmt.Sprintf("📥 %s +%d", demo.RestockSKU, res.Added))
 }
 
-// reportCallbacks prints what the simulated storefront verified every 30 s.
-func reportCallbacks(ctx context.Context, r *storefront.Receiver, con *console.Console, lang string) {
-	periodic.Every(ctx, 30*time.Second, func() { printCallbackReport(r, con, lang) })
+// reportCallbacks prints what the simulated shops verified every 30 s.
+func reportCallbacks(ctx context.Context, r *storefront.Receiver, dj *demo.DujiaoShop, con *console.Console, lang string) {
+	periodic.Every(ctx, 30*time.Second, func() { printCallbackReport(ctx, r, dj, con, lang) })
 }
 
-// printCallbackReport prints the storefront's tally and every broken
+// printCallbackReport prints each simulated shop's tally and every broken
 // promise it has seen, one "   ✗ " line each.
-func printCallbackReport(r *storefront.Receiver, con *console.Console, lang string) {
+func printCallbackReport(ctx context.Context, r *storefront.Receiver, dj *demo.DujiaoShop, con *console.Console, lang string) {
 	st, problems := r.Stats(), r.Problems()
 	con.Println(fmt.Sprintf(pickLang(lang, "🛒 商城已验证 %d 个回调（%d 单已发货，%d 次重复投递），问题 %d 个",
 		"🛒 storefront verified %d callbacks (%d orders delivered, %d repeats), %d problems"),
@@ -234,6 +260,40 @@ func printCallbackReport(r *storefront.Receiver, con *console.Console, lang stri
 	for _, p := range problems {
 		con.Println("   ✗ " + p)
 	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	t, problems := dj.Tally(ctx), dj.Problems()
+	con.Println(fmt.Sprintf(pickLang(lang, "🔌 对接商城 %s：下单 %d 笔（被拒 %d 笔），回调收到 %d 单共 %d 张卡密（重复 %d 次，取消 %d 单），余额 %s，问题 %d 个",
+		"🔌 docking shop %s: %d orders placed (%d refused), %d delivered by callback with %d keys (%d repeats, %d canceled), balance %s, %d problems"),
+		demo.DockingShopID, t.Placed, t.Refused, t.Delivered, t.Keys, t.Repeats, t.Canceled, cmp.Or(t.Balance, "?"), len(problems)))
+	for _, p := range problems {
+		con.Println("   ✗ " + p)
+	}
+}
+
+// topUpDockingShop brings the docking shop's prepaid balance up to
+// demo.DockingFloat through the admin API, as its owner would by paying.
+func topUpDockingShop(ctx context.Context, admin *adminclient.Client) error {
+	shops, err := admin.Storefronts(ctx)
+	if err != nil {
+		return fmt.Errorf("read the docking shop's balance: %w", err)
+	}
+	for _, s := range shops {
+		if s.ID != demo.DockingShopID {
+			continue
+		}
+		balance, err := money.ParseSigned(s.Balance)
+		if err != nil {
+			return fmt.Errorf("the docking shop's balance %q: %w", s.Balance, err)
+		}
+		if balance >= demo.DockingFloat {
+			return nil
+		}
+		if _, err := admin.AdjustBalance(ctx, s.ID, (demo.DockingFloat - balance).String(), "demo top-up"); err != nil {
+			return fmt.Errorf("top up the docking shop: %w", err)
+		}
+	}
+	return nil
 }
 
 func feedLine(lang string, c processor.Change) string {
@@ -245,6 +305,9 @@ func feedLine(lang string, c processor.Change) string {
 	line := fmt.Sprintf("%s %s #%d %s → %s", c.At.In(chat.Shanghai()).Format("15:04:05"), mark, c.OrderID, c.SKU, chat.StatusName(lang, string(c.To)))
 	if c.Reason != "" {
 		line += " (" + c.Reason + ")"
+	}
+	if c.Storefront != demo.StorefrontID {
+		line += " 🔌" + c.Storefront // a docking shop's order
 	}
 	return line
 }
@@ -284,4 +347,11 @@ func demoTelegram() (config.Telegram, int64) {
 	}
 	op, _ := strconv.ParseInt(os.Getenv("TELEGRAM_OPERATOR"), 10, 64)
 	return tg, op
+}
+
+// derivedSecret is a stable secret for a name, from the demo's master key.
+func derivedSecret(master []byte, name string) string {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(name))
+	return hex.EncodeToString(m.Sum(nil))
 }

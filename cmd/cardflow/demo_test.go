@@ -80,8 +80,8 @@ func (d *demoRun) stop(t *testing.T) {
 // TestDemoRunsShowsOrdersAcceptsCommandsAndResumes starts the demo with no
 // configuration, watches orders being delivered, an out-of-stock alert and
 // a digest of review prompts, types operator commands, stops it with Ctrl-C
-// and starts it again on the same data. The demo's storefront must have
-// found nothing wrong in either run.
+// and starts it again on the same data. The demo's storefront and its
+// Dujiao-Next docking shop must have found nothing wrong in either run.
 func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
@@ -92,6 +92,14 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	d.waitFor(t, "an out-of-stock alert", regexp.MustCompile(`缺货：(jd-100|psn-200)`))
 	m := d.waitFor(t, "a delivered order", regexp.MustCompile(`✓ #(\d+) \S+ → 已发货`))
 	delivered := m[1]
+	// The simulated Dujiao-Next shop buys beside the storefront, named in the feed.
+	d.waitFor(t, "a docking shop's order delivered", regexp.MustCompile(`✓ #\d+ \S+ → 已发货 🔌demo-djshop`))
+	// It was topped up to 10000.00 at start and pays for what it bought.
+	io.WriteString(d.stdin, "/balance\n")
+	m = d.waitFor(t, "the docking shop's balance", regexp.MustCompile(`💰 对接商城余额\ndemo-djshop：(\d+)\.\d\d 元`))
+	if n, _ := strconv.Atoi(m[1]); n >= 10000 {
+		t.Errorf("the docking shop's balance is %s after an order delivered", m[0])
+	}
 
 	io.WriteString(d.stdin, "/order "+delivered+"\n")
 	d.waitFor(t, "order details with masked cards", regexp.MustCompile(`订单 #`+delivered+` [^\n]*\n状态：已发货[\s\S]*卡密：\*\*\*\*`))
@@ -115,6 +123,9 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 		t.Fatalf("panic in output:\n%s", d.output())
 	}
 	assertStorefrontSawNoProblem(t, d.output())
+	if !regexp.MustCompile(`🔌 对接商城 demo-djshop：下单 \d+ 笔（被拒 \d+ 笔），回调收到 [1-9]`).MatchString(d.output()) {
+		t.Errorf("the docking shop's tally shows no order delivered by callback:\n%s", d.output())
+	}
 	last := lastOrderID(d.output())
 
 	// A second run resumes from the same data: new orders continue the ids.
@@ -141,8 +152,9 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 }
 
 // assertStorefrontSawNoProblem fails on any problem the demo's storefront
-// reported (its tally, printed every 30 s and on stopping, and a "   ✗ "
-// line per problem), and when it printed no tally at all.
+// or docking shop reported (their tallies, printed every 30 s and on
+// stopping, and a "   ✗ " line per problem), when either printed no tally
+// at all.
 func assertStorefrontSawNoProblem(t *testing.T, out string) {
 	t.Helper()
 	tally := regexp.MustCompile(`🛒 商城已验证 \d+ 个回调（\d+ 单已发货，\d+ 次重复投递），问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
@@ -152,6 +164,15 @@ func assertStorefrontSawNoProblem(t *testing.T, out string) {
 	for _, m := range tally {
 		if m[1] != "0" {
 			t.Errorf("the storefront reported %s problems", m[1])
+		}
+	}
+	docking := regexp.MustCompile(`🔌 对接商城 demo-djshop：下单 (\d+) 笔（被拒 \d+ 笔），回调收到 (\d+) 单共 \d+ 张卡密（重复 \d+ 次，取消 \d+ 单），余额 \S+，问题 (\d+) 个`).FindAllStringSubmatch(out, -1)
+	if len(docking) == 0 {
+		t.Fatalf("the demo printed no docking shop tally:\n%s", out)
+	}
+	for _, m := range docking {
+		if m[3] != "0" {
+			t.Errorf("the docking shop reported %s problems", m[3])
 		}
 	}
 	for _, line := range strings.Split(out, "\n") {

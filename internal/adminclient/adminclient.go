@@ -155,3 +155,35 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 	}
 	return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 }
+
+// StorefrontBalance is one storefront of GET /v1/storefronts; a docking
+// shop's balance and credit limit are amounts like "950.00".
+type StorefrontBalance struct {
+	ID          string `json:"id"`
+	Protocol    string `json:"protocol"`
+	Balance     string `json:"balance"`
+	CreditLimit string `json:"credit_limit"`
+}
+
+// Storefronts lists every configured storefront with its balance.
+func (c *Client) Storefronts(ctx context.Context) ([]StorefrontBalance, error) {
+	var res struct {
+		Storefronts []StorefrontBalance `json:"storefronts"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/storefronts", nil, &res)
+	return res.Storefronts, err
+}
+
+// AdjustBalance tops a docking shop's balance up by amount ("500.00"; a
+// negative amount debits) and returns the new balance.
+func (c *Client) AdjustBalance(ctx context.Context, id, amount, reason string) (string, error) {
+	body, err := json.Marshal(map[string]string{"amount": amount, "reason": reason})
+	if err != nil {
+		return "", err
+	}
+	var res struct {
+		Balance string `json:"balance"`
+	}
+	err = c.do(ctx, http.MethodPost, "/v1/storefronts/"+url.PathEscape(id)+"/balance", bytes.NewReader(body), &res)
+	return res.Balance, err
+}

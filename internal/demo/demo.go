@@ -1,6 +1,8 @@
 // Package demo is the simulated shop behind `cardflow demo`: its catalogue,
-// generated card keys, and a storefront that places a realistic mix of
-// orders (small, large, bursty, out of stock) and checks every callback.
+// generated card keys, a storefront that places a realistic mix of orders
+// (small, large, bursty, out of stock) and checks every callback, and a
+// Dujiao-Next shop that docks, buys a trickle of orders and checks their
+// keys (dujiao.go).
 package demo
 
 import (
@@ -95,8 +97,16 @@ func Config(dataDir, apiAddr, adminAddr, callbackURL string, secret, adminToken 
 	cfg.Processing.StockWait = config.Duration(StockWait)
 	cfg.Processing.AutoRefund = []string{config.RefundInvalidAccount}
 	cfg.Products = slices.Clone(Products)
+	dockProducts(cfg.Products)
 	cfg.FillDefaults()
 	return cfg
+}
+
+// AddDockingShop adds the simulated Dujiao-Next shop, which takes its
+// callbacks at callbackURL and signs with secret.
+func AddDockingShop(cfg *config.Config, callbackURL, secret string) {
+	cfg.Storefronts = append(cfg.Storefronts, config.Storefront{ID: DockingShopID, Protocol: config.ProtocolDujiaoNext,
+		Secret: config.Secret(secret), CallbackURL: callbackURL})
 }
 
 // InitialStock returns card lines for a fresh demo, per SKU.
