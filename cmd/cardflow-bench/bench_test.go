@@ -134,7 +134,7 @@ func TestBenchAgainstARunningService(t *testing.T) {
 	stock, _ := benchSupplier("stock", api)
 	secret, token := randomHex(24), randomHex(24)
 	svc, err := startBenchService(ctx, filepath.Join(binaries(t), "cardflow"), t.TempDir(), api, 8,
-		"http://"+callbacks+"/cb", secret, token, stock.config)
+		nativeStorefront("http://"+callbacks+"/cb"), secret, token, stock.config)
 	if err != nil {
 		t.Fatal(err)
 	}
