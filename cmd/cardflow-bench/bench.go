@@ -38,6 +38,7 @@ func cmdBench(args []string) int {
 	o := benchOptions{}
 	fs.StringVar(&o.protocol, "protocol", protoNative, "the storefront the bench plays: cardflow (the native signed API), dujiao-next (a Dujiao-Next shop docked by the upstream API: callbacks, and polls and product syncs while the orders flow), acg-faka (an acg-faka shop's shared-store trades, keys in the answer) or all (the three one after another, each on a fresh data directory, and their ratios)")
 	fs.IntVar(&o.pageSize, "page-size", 50, "with -protocol dujiao-next: the page_size of the product sync during the load (shops ask 50, at most 200)")
+	fs.IntVar(&o.catalogue, "catalogue", 500, "with a docking protocol: the docked products offered (the one ordered and the rest out of stock), the catalogue a product sync pages through")
 	fs.DurationVar(&o.pollEvery, "poll", 20*time.Millisecond, "with -protocol dujiao-next: how often to poll an order and pull a page of products during the load")
 	fs.StringVar(&o.cardflow, "cardflow", "", "the cardflow binary to run as the service (default: cardflow beside this binary, else one built from the module in the working directory, else cardflow on PATH)")
 	fs.IntVar(&o.orders, "orders", 20000, "orders to send")
@@ -103,7 +104,7 @@ func cmdBench(args []string) int {
 
 type benchOptions struct {
 	protocol                          string
-	pageSize                          int
+	pageSize, catalogue               int
 	pollEvery                         time.Duration
 	orders, concurrency, workers      int
 	rate                              float64
@@ -125,8 +126,8 @@ func (o *benchOptions) check() error {
 	default:
 		return fmt.Errorf("-protocol %q: use cardflow, dujiao-next, acg-faka or all", o.protocol)
 	}
-	if o.pageSize < 1 || o.pageSize > 200 || o.pollEvery <= 0 {
-		return errors.New("-page-size must be 1 to 200 and -poll positive")
+	if o.pageSize < 1 || o.pageSize > 200 || o.pollEvery <= 0 || o.catalogue < 1 || o.catalogue > 100_000 {
+		return errors.New("-page-size must be 1 to 200, -catalogue 1 to 100000 and -poll positive")
 	}
 	if o.protocol != protoNative && (o.target != "" || o.restart) {
 		return errors.New("-target and -restart go with -protocol cardflow only")
@@ -238,7 +239,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	defer supplier.close()
 	products := supplier.config
 	if o.protocol != protoNative {
-		products += dockedCatalogue()
+		products += dockedCatalogue(o.catalogue)
 	}
 	svc, err := startBenchService(ctx, bin, dir, api, o.workers, side.config, secret, token, products)
 	if err != nil {

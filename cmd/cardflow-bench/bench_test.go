@@ -155,8 +155,8 @@ func TestBenchPlaysEachDockingProtocolBesideTheNativeAPI(t *testing.T) {
 
 // TestBenchRefusesBadOrIncompleteFlags: -target without what it needs,
 // target-only flags without -target, an unknown -protocol, -target or
-// -restart with a docking protocol, a page size outside 1–200 or no poll
-// interval is a usage error that names the flags.
+// -restart with a docking protocol, a page size outside 1–200, an empty
+// catalogue or no poll interval is a usage error that names the flags.
 func TestBenchRefusesBadOrIncompleteFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-target", "http://127.0.0.1:1"},
@@ -172,6 +172,7 @@ func TestBenchRefusesBadOrIncompleteFlags(t *testing.T) {
 		{"bench", "-protocol", "dujiao-next", "-page-size", "201"},
 		{"bench", "-protocol", "dujiao-next", "-page-size", "0"},
 		{"bench", "-protocol", "dujiao-next", "-poll", "0s"},
+		{"bench", "-protocol", "acg-faka", "-catalogue", "0"},
 	} {
 		code, out := run(t, nil, "cardflow", args...)
 		if code != 2 || !strings.Contains(out, "cardflow bench: -") {

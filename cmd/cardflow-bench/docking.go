@@ -40,9 +40,6 @@ const (
 	benchSKU       = "qb-10"
 	benchProductID = 1001
 	benchPrice     = "10.00"
-	// catalogueSize is how many docked products a docking run offers, the
-	// catalogue a shop's product sync pages through.
-	catalogueSize = 500
 )
 
 // shopSide is the storefront the bench plays for one protocol: its config
@@ -114,7 +111,7 @@ callback_url = %q
 				return no, nil
 			},
 			deliveries: d,
-			polls:      newPoller(shop, lastOrder.Load, o.pageSize),
+			polls:      newPoller(shop, lastOrder.Load, o.pageSize, o.catalogue),
 			problems:   shop.Problems,
 			close:      func() { _ = srv.Close() }}, nil
 	case protoAcg:
@@ -160,10 +157,10 @@ callback_url = %q
 
 // dockedCatalogue is the config of the products beside the bench's own that
 // a docking run offers, none of them in stock, so that the catalogue holds
-// catalogueSize docked products.
-func dockedCatalogue() string {
+// size docked products.
+func dockedCatalogue(size int) string {
 	var b strings.Builder
-	for i := 1; i < catalogueSize; i++ {
+	for i := 1; i < size; i++ {
 		fmt.Fprintf(&b, `
 [[products]]
 sku = "bench-%d"
@@ -250,9 +247,10 @@ func (d *shopDeliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // page of the product catalogue (GET /products), each at a fixed interval,
 // and keeps their latencies.
 type poller struct {
-	shop     *djshop.Shop
-	last     func() uint64
-	pageSize int
+	shop      *djshop.Shop
+	last      func() uint64
+	pageSize  int
+	catalogue int // products offered
 
 	mu       sync.Mutex
 	orders   []time.Duration
@@ -261,8 +259,8 @@ type poller struct {
 	errors   []string
 }
 
-func newPoller(shop *djshop.Shop, last func() uint64, pageSize int) *poller {
-	return &poller{shop: shop, last: last, pageSize: pageSize}
+func newPoller(shop *djshop.Shop, last func() uint64, pageSize, catalogue int) *poller {
+	return &poller{shop: shop, last: last, pageSize: pageSize, catalogue: catalogue}
 }
 
 // run polls every interval until ctx ends.
@@ -276,7 +274,7 @@ func (p *poller) run(ctx context.Context, interval time.Duration) {
 		})
 	})
 	wg.Go(func() {
-		pages := (catalogueSize + p.pageSize - 1) / p.pageSize
+		pages := (p.catalogue + p.pageSize - 1) / p.pageSize
 		page := 0
 		periodic.Every(ctx, interval, func() {
 			page = page%pages + 1
