@@ -352,9 +352,8 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *s
 	if side.deliveries != nil {
 		wait = max(2*time.Minute, time.Duration(o.orders)*time.Millisecond) // a surge may take a while to drain
 	}
-	progress := o.progress
 	rep.Result = loadgen.Run(ctx, loadgen.Options{Place: side.place, Deliveries: side.deliveries, Orders: o.orders,
-		Concurrency: o.concurrency, Rate: o.rate, Progress: progress, Sent: stopPolls}, wait)
+		Concurrency: o.concurrency, Rate: o.rate, Progress: o.progress, Sent: stopPolls}, wait)
 	stopPolls()
 	<-polled
 	stopProbe()
