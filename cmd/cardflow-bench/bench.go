@@ -36,6 +36,10 @@ import (
 func cmdBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
+	fs.StringVar(&o.protocol, "protocol", protoNative, "the storefront the bench plays: cardflow (the native signed API), dujiao-next (a Dujiao-Next shop docked by the upstream API: callbacks, and polls and product syncs while the orders flow), acg-faka (an acg-faka shop's shared-store trades, keys in the answer) or all (the three one after another, each on a fresh data directory, and their ratios)")
+	fs.IntVar(&o.pageSize, "page-size", 50, "with -protocol dujiao-next: the page_size of the product sync during the load (shops ask 50, at most 200)")
+	fs.IntVar(&o.catalogue, "catalogue", 500, "with a docking protocol: the docked products offered (the one ordered and the rest out of stock), the catalogue a product sync pages through")
+	fs.DurationVar(&o.pollEvery, "poll", 20*time.Millisecond, "with -protocol dujiao-next: how often to poll an order and pull a page of products during the load")
 	fs.StringVar(&o.cardflow, "cardflow", "", "the cardflow binary to run as the service (default: cardflow beside this binary, else one built from the module in the working directory, else cardflow on PATH)")
 	fs.IntVar(&o.orders, "orders", 20000, "orders to send")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "concurrent storefront connections")
@@ -68,20 +72,40 @@ func cmdBench(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := runBench(ctx, o)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cardflow bench: %v\n", err)
-		return 1
+	protocols := []string{o.protocol}
+	if o.protocol == protoAll {
+		protocols = []string{protoNative, protoDujiao, protoAcg}
 	}
-	rep.print(o)
-	if rep.failed(o) {
-		return 1
+	var reports []benchReport
+	code := 0
+	for _, p := range protocols {
+		one := o
+		one.protocol = p
+		if o.dir != "" && len(protocols) > 1 {
+			one.dir = filepath.Join(o.dir, p) // each protocol on a fresh data directory
+		}
+		rep, err := runBench(ctx, one)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cardflow bench: -protocol %s: %v\n", p, err)
+			return 1
+		}
+		rep.print(one)
+		if rep.failed(one) {
+			code = 1
+		}
+		reports = append(reports, rep)
 	}
-	return 0
+	if len(reports) > 1 {
+		printSummary(reports)
+	}
+	return code
 }
 
 type benchOptions struct {
+	protocol                          string
+	pageSize, catalogue               int
+	pollEvery                         time.Duration
 	orders, concurrency, workers      int
 	rate                              float64
 	cardflow, dir, source, cpuProfile string
@@ -96,6 +120,17 @@ type benchOptions struct {
 func (o *benchOptions) check() error {
 	if o.orders <= 0 || o.concurrency <= 0 {
 		return errors.New("-orders and -concurrency must be positive")
+	}
+	switch o.protocol {
+	case protoNative, protoDujiao, protoAcg, protoAll:
+	default:
+		return fmt.Errorf("-protocol %q: use cardflow, dujiao-next, acg-faka or all", o.protocol)
+	}
+	if o.pageSize < 1 || o.pageSize > 200 || o.pollEvery <= 0 || o.catalogue < 1 || o.catalogue > 100_000 {
+		return errors.New("-page-size must be 1 to 200, -catalogue 1 to 100000 and -poll positive")
+	}
+	if o.protocol != protoNative && (o.target != "" || o.restart) {
+		return errors.New("-target and -restart go with -protocol cardflow only")
 	}
 	if o.target == "" {
 		if o.storefront != "" || o.secretEnv != "" || o.sku != "" || o.callbackListen != "" || o.metrics != "" {
@@ -117,6 +152,9 @@ func (o *benchOptions) check() error {
 
 type benchReport struct {
 	loadgen.Result
+	protocol     string
+	sync         bool        // the keys came in the answers: delivered as accepted
+	polls        *pollReport // dujiao-next: polls and product syncs during the load
 	ceiling      storage.Ceiling
 	floor        loadgen.Floor
 	probes       probeReport
@@ -139,7 +177,7 @@ type benchReport struct {
 }
 
 func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
-	var rep benchReport
+	rep := benchReport{protocol: o.protocol}
 	dir := o.dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "cardflow-bench-")
@@ -184,22 +222,26 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	}
 
 	secret, token := randomHex(24), randomHex(24)
-	receiver := storefront.NewReceiver(map[string][]byte{demo.StorefrontID: []byte(secret)})
-	cbURL, closeCB, err := serveCallbacks(receiver, "127.0.0.1:0")
-	if err != nil {
-		return rep, err
-	}
-	defer closeCB()
 	api, err := freeLoopback()
 	if err != nil {
 		return rep, err
 	}
+	side, err := newShopSide(o, o.protocol, api, secret)
+	if err != nil {
+		return rep, err
+	}
+	defer side.close()
+	rep.sync = side.sync
 	supplier, err := benchSupplier(o.source, api)
 	if err != nil {
 		return rep, err
 	}
 	defer supplier.close()
-	svc, err := startBenchService(ctx, bin, dir, api, o.workers, cbURL+"/cb", secret, token, supplier.config)
+	products := supplier.config
+	if o.protocol != protoNative {
+		products += dockedCatalogue(o.catalogue)
+	}
+	svc, err := startBenchService(ctx, bin, dir, api, o.workers, side.config, secret, token, products)
 	if err != nil {
 		return rep, err
 	}
@@ -208,10 +250,13 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 			svc.stop()
 		}
 	}()
+	if err := side.fund(ctx, svc.admin, token); err != nil {
+		return rep, err
+	}
 	if o.source == "stock" {
 		fmt.Fprintf(os.Stderr, "importing %d card keys…\n", o.orders)
 		admin := &adminclient.Client{BaseURL: "http://" + svc.admin, Token: token}
-		if _, err := admin.ImportStock(ctx, "qb-10", strings.NewReader(demo.CardLines("qb-10", o.orders))); err != nil {
+		if _, err := admin.ImportStock(ctx, benchSKU, strings.NewReader(demo.CardLines(benchSKU, o.orders))); err != nil {
 			return rep, fmt.Errorf("import stock: %w", err)
 		}
 		rep.imported = o.orders
@@ -224,11 +269,9 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 			rep.importRSS = peak
 		}
 	}
-	client := benchClient("http://"+svc.api, demo.StorefrontID, secret, o.concurrency)
-
 	profiled := profileService(ctx, o, svc, token)
 	cpu0, self0 := processCPU(svc.cmd.Process.Pid), loadgen.SelfCPU()
-	if err := loadAndProbe(ctx, o, &rep, client, receiver, "http://"+svc.api, newScraper("http://"+svc.admin, token), "qb-10", "10.00"); err != nil {
+	if err := loadAndProbe(ctx, o, &rep, side, "http://"+svc.api, newScraper("http://"+svc.admin, token)); err != nil {
 		return rep, err
 	}
 	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, loadgen.SelfCPU()-self0
@@ -252,8 +295,9 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		// Ready is not the whole story: the buyer history is indexed in the
 		// background and the first order waits for it.
 		t0 := time.Now()
-		if _, err := client.Place(ctx, storefront.NewOrder{ExternalID: "restart-probe", SKU: "qb-10", Quantity: 1,
-			Amount: "10.00", Buyer: storefront.Buyer{ID: "restart-probe"}}); err != nil {
+		client := benchClient("http://"+svc.api, demo.StorefrontID, secret, 1)
+		if _, err := client.Place(ctx, storefront.NewOrder{ExternalID: "restart-probe", SKU: benchSKU, Quantity: 1,
+			Amount: benchPrice, Buyer: storefront.Buyer{ID: "restart-probe"}}); err != nil {
 			return rep, fmt.Errorf("first order after the restart: %w", err)
 		}
 		rep.firstOrder = rep.restartTook + time.Since(t0)
@@ -266,24 +310,26 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 // benchTarget loads a cardflow that is already running.
 func benchTarget(ctx context.Context, o benchOptions, rep *benchReport) error {
 	secret := os.Getenv(o.secretEnv)
-	var receiver *storefront.Receiver
+	side := &shopSide{protocol: protoNative, problems: func() []string { return nil }}
 	if o.callbackListen != "" {
-		receiver = storefront.NewReceiver(map[string][]byte{o.storefront: []byte(secret)})
+		receiver := storefront.NewReceiver(map[string][]byte{o.storefront: []byte(secret)})
 		_, closeCB, err := serveCallbacks(receiver, o.callbackListen)
 		if err != nil {
 			return err
 		}
 		defer closeCB()
+		side.deliveries, side.problems = loadgen.ReceiverDeliveries(receiver), receiver.Problems
 	}
 	base := strings.TrimSuffix(o.target, "/")
+	side.place = loadgen.Storefront(benchClient(base, o.storefront, secret, o.concurrency), o.sku, o.amount, "B"+randomHex(4))
 	sc := newScraper(strings.TrimSuffix(strings.TrimSuffix(o.metrics, "/"), "/metrics"), os.Getenv(o.tokenEnv))
-	return loadAndProbe(ctx, o, rep, benchClient(base, o.storefront, secret, o.concurrency), receiver, base, sc, o.sku, o.amount)
+	return loadAndProbe(ctx, o, rep, side, base, sc)
 }
 
-// loadAndProbe runs the load while probing /readyz and /metrics, and reads
-// the store's write counters from /metrics before and after.
-func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, client *storefront.Client,
-	receiver *storefront.Receiver, base string, sc scraper, sku, amount string) error {
+// loadAndProbe runs the load while probing /readyz and /metrics (and, for a
+// Dujiao-Next shop, polling orders and syncing products), and reads the
+// store's write counters from /metrics before and after.
+func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *shopSide, base string, sc scraper) error {
 	before, err := sc.scrape(ctx)
 	if err != nil {
 		return fmt.Errorf("GET /metrics before the load: %w", err)
@@ -292,19 +338,40 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, client 
 	p := newProbe(base, sc)
 	probed := make(chan struct{})
 	go func() { p.run(pctx, o.probeEvery); close(probed) }()
+	// The polls measure the service while orders flow: they stop with the
+	// sending, not with the deliveries after it.
+	sending, stopPolls := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		if side.polls != nil {
+			side.polls.run(sending, o.pollEvery)
+		}
+	}()
 	var wait time.Duration
-	if receiver != nil {
+	if side.deliveries != nil {
 		wait = max(2*time.Minute, time.Duration(o.orders)*time.Millisecond) // a surge may take a while to drain
 	}
-	rep.Result = loadgen.Run(ctx, loadgen.Options{Client: client, Receiver: receiver, Orders: o.orders, Concurrency: o.concurrency,
-		Rate: o.rate, SKU: sku, Amount: amount, Prefix: "B" + randomHex(4), Progress: o.progress}, wait)
+	rep.Result = loadgen.Run(ctx, loadgen.Options{Place: side.place, Deliveries: side.deliveries, Orders: o.orders,
+		Concurrency: o.concurrency, Rate: o.rate, Progress: o.progress, Sent: stopPolls}, wait)
+	stopPolls()
+	<-polled
 	stopProbe()
 	<-probed
 	rep.probes = p.report()
-	if receiver != nil {
-		if problems := receiver.Problems(); len(problems) > 0 {
-			return fmt.Errorf("storefront saw broken promises: %v", problems[0])
+	if side.polls != nil {
+		pr := side.polls.report()
+		rep.polls = &pr
+		if pr.NOrders == 0 && pr.NPages == 0 {
+			return errNoPolls
 		}
+	}
+	if side.sync {
+		// The keys came in each accepted answer.
+		rep.Delivered, rep.DeliveredDuration, rep.EndToEnd = rep.Accepted, rep.IntakeDuration, rep.Intake
+	}
+	if problems := side.problems(); len(problems) > 0 {
+		return fmt.Errorf("storefront saw broken promises: %v", problems[0])
 	}
 	after, err := sc.scrape(ctx)
 	if err != nil {
@@ -377,6 +444,7 @@ func profileService(ctx context.Context, o benchOptions, svc *benchService, toke
 func (r benchReport) failed(o benchOptions) bool {
 	delivering := o.target == "" || o.callbackListen != ""
 	return r.Rejected > 0 || (delivering && r.DeliveryIncomplete) || len(r.probes.Errors) > 0 ||
+		(r.polls != nil && len(r.polls.Errors) > 0) ||
 		r.metricsError != nil || (delivering && r.openAfter > 0)
 }
 
@@ -390,12 +458,26 @@ func (r benchReport) print(o benchOptions) {
 	if o.target != "" {
 		what = "to " + o.target
 	}
-	fmt.Printf("cardflow bench: %d orders %s, %d connections, %s, durable writes\n", o.orders, what, o.concurrency, mode)
+	fmt.Printf("cardflow bench: %d orders %s, %d connections, %s, durable writes, storefront protocol %s\n", o.orders, what, o.concurrency, mode, o.protocol)
 	fmt.Printf("  intake     %8.0f accepted/s   p50 %-9v p95 %-9v p99 %-9v (rejected %d)\n",
 		r.AcceptedPerSecond(), round(r.Intake.P50), round(r.Intake.P95), round(r.Intake.P99), r.Rejected)
-	if r.Delivered > 0 || r.DeliveryIncomplete {
-		fmt.Printf("  end to end %8.0f delivered/s  p50 %-9v p95 %-9v p99 %-9v (delivered %d of %d, callbacks included)\n",
-			r.DeliveredPerSecond(), round(r.EndToEnd.P50), round(r.EndToEnd.P95), round(r.EndToEnd.P99), r.Delivered, r.Accepted)
+	if r.sync {
+		fmt.Printf("  end to end %8.0f delivered/s  (delivered %d of %d, keys in the answers)\n", r.DeliveredPerSecond(), r.Delivered, r.Accepted)
+	} else if r.Delivered > 0 || r.DeliveryIncomplete {
+		held := ""
+		if r.protocol == protoDujiao {
+			held = ", each held 2 s after its answer" // some shop releases overwrite an earlier callback
+		}
+		fmt.Printf("  end to end %8.0f delivered/s  p50 %-9v p95 %-9v p99 %-9v (delivered %d of %d, callbacks included%s)\n",
+			r.DeliveredPerSecond(), round(r.EndToEnd.P50), round(r.EndToEnd.P95), round(r.EndToEnd.P99), r.Delivered, r.Accepted, held)
+	}
+	if p := r.polls; p != nil {
+		fmt.Printf("  polls      GET /orders/{id} %d× p50 %-9v p99 %-9v max %v; GET /products page_size=%d of %d products %d× p50 %-9v p99 %-9v max %v; %d failed\n",
+			p.NOrders, round(p.Orders.P50), round(p.Orders.P99), round(p.Orders.Max), p.PageSize, p.Total,
+			p.NPages, round(p.Products.P50), round(p.Products.P99), round(p.Products.Max), len(p.Errors))
+		for _, e := range p.Errors {
+			fmt.Printf("    poll failed: %s\n", e)
+		}
 	}
 	if c := r.ceiling; c.Writes > 0 {
 		fmt.Printf("  ceiling    %8.0f writes/s through the group-commit writer alone (%d producers, 300-byte values, %.0f writes per commit, same disk, this run)\n",
@@ -451,5 +533,45 @@ func (r benchReport) print(o benchOptions) {
 	}
 	if r.FirstError != nil {
 		fmt.Printf("  first error: %v\n", r.FirstError)
+	}
+}
+
+// Targets of the docking protocols beside the native API.
+const (
+	targetRatio   = 0.70                  // accepted/s as a share of the native API's
+	targetPollP99 = 10 * time.Millisecond // a Dujiao-Next shop's poll and product sync
+)
+
+// printSummary sets each protocol's intake beside the native API's of the
+// same run, and the Dujiao-Next polls beside their target.
+func printSummary(reports []benchReport) {
+	var native float64
+	for _, r := range reports {
+		if r.protocol == protoNative {
+			native = r.AcceptedPerSecond()
+		}
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "meets"
+		}
+		return "BELOW"
+	}
+	fmt.Printf("summary: accepted/s as a share of the native API's (target ≥ %.2f); poll and product sync p99 (target < %v)\n", targetRatio, targetPollP99)
+	for _, r := range reports {
+		line := fmt.Sprintf("  %-12s %8.0f accepted/s", r.protocol, r.AcceptedPerSecond())
+		if native > 0 {
+			ratio := r.AcceptedPerSecond() / native
+			line += fmt.Sprintf("  %.2f of native", ratio)
+			if r.protocol != protoNative {
+				line += " (" + verdict(ratio >= targetRatio) + " the target)"
+			}
+		}
+		if p := r.polls; p != nil {
+			line += fmt.Sprintf("; poll p99 %v (%s), product sync p99 %v (%s)",
+				p.Orders.P99.Round(10*time.Microsecond), verdict(p.NOrders > 0 && p.Orders.P99 < targetPollP99),
+				p.Products.P99.Round(10*time.Microsecond), verdict(p.NPages > 0 && p.Products.P99 < targetPollP99))
+		}
+		fmt.Println(line)
 	}
 }

@@ -97,9 +97,67 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	}
 }
 
-// TestBenchRefusesIncompleteTargetFlags: -target without what it needs, or
-// target-only flags without -target, is a usage error that names the flags.
-func TestBenchRefusesIncompleteTargetFlags(t *testing.T) {
+// TestBenchPlaysEachDockingProtocolBesideTheNativeAPI runs a small
+// `cardflow bench -protocol all`: the native API, a Dujiao-Next shop and an
+// acg-faka shop one after another, each delivering every order (by callback,
+// or in the trade's answer), the Dujiao-Next run polling orders and syncing
+// 500 products while its orders flow, and a summary naming each protocol's
+// share of the native intake. Timings are not judged.
+func TestBenchPlaysEachDockingProtocolBesideTheNativeAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	dir := t.TempDir()
+	code, out := run(t, nil, "cardflow", "bench", "-protocol", "all", "-orders", "120", "-concurrency", "8",
+		"-ceiling", "0", "-floor", "0", "-poll", "5ms", "-dir", dir)
+	if code != 0 {
+		t.Fatalf("bench exit %d:\n%s", code, out)
+	}
+	sections := regexp.MustCompile(`(?m)^cardflow bench: `).Split(out, -1)[1:]
+	if len(sections) != 3 {
+		t.Fatalf("want three runs, got %d:\n%s", len(sections), out)
+	}
+	intake := regexp.MustCompile(`intake +\d+ accepted/s +p50 \S+ +p95 \S+ +p99 \S+ +\(rejected 0\)`)
+	for i, want := range [][]*regexp.Regexp{
+		{regexp.MustCompile(`^120 orders from stock, 8 connections, .*storefront protocol cardflow\n`), intake,
+			regexp.MustCompile(`delivered 120 of 120, callbacks included\)`)},
+		{regexp.MustCompile(`^120 orders from stock, 8 connections, .*storefront protocol dujiao-next\n`), intake,
+			regexp.MustCompile(`delivered 120 of 120, callbacks included, each held 2 s after its answer\)`),
+			regexp.MustCompile(`polls +GET /orders/\{id\} [1-9]\d*× p50 \S+ +p99 \S+ +max \S+; GET /products page_size=50 of 500 products [1-9]\d*× p50 \S+ +p99 \S+ +max \S+; 0 failed`)},
+		{regexp.MustCompile(`^120 orders from stock, 8 connections, .*storefront protocol acg-faka\n`), intake,
+			regexp.MustCompile(`end to end +\d+ delivered/s +\(delivered 120 of 120, keys in the answers\)`)},
+	} {
+		for _, w := range want {
+			if !w.MatchString(sections[i]) {
+				t.Errorf("run %d lacks %s:\n%s", i+1, w, sections[i])
+			}
+		}
+		if strings.Contains(sections[i], "orders still open") {
+			t.Errorf("run %d left orders open:\n%s", i+1, sections[i])
+		}
+	}
+	for _, w := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^summary: accepted/s as a share of the native API's \(target ≥ 0\.70\); poll and product sync p99 \(target < 10ms\)$`),
+		regexp.MustCompile(`(?m)^  cardflow +\d+ accepted/s  1\.00 of native$`),
+		regexp.MustCompile(`(?m)^  dujiao-next +\d+ accepted/s  \d+\.\d\d of native \((meets|BELOW) the target\); poll p99 \S+ \((meets|BELOW)\), product sync p99 \S+ \((meets|BELOW)\)$`),
+		regexp.MustCompile(`(?m)^  acg-faka +\d+ accepted/s  \d+\.\d\d of native \((meets|BELOW) the target\)$`),
+	} {
+		if !w.MatchString(out) {
+			t.Errorf("summary lacks %s:\n%s", w, out)
+		}
+	}
+	for _, p := range []string{"cardflow", "dujiao-next", "acg-faka"} {
+		if _, err := os.Stat(filepath.Join(dir, p, "data")); err != nil {
+			t.Errorf("no data directory of its own for %s: %v", p, err)
+		}
+	}
+}
+
+// TestBenchRefusesBadOrIncompleteFlags: -target without what it needs,
+// target-only flags without -target, an unknown -protocol, -target or
+// -restart with a docking protocol, a page size outside 1–200, an empty
+// catalogue or no poll interval is a usage error that names the flags.
+func TestBenchRefusesBadOrIncompleteFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-target", "http://127.0.0.1:1"},
 		{"bench", "-target", "http://127.0.0.1:1", "-storefront", "s", "-secret-env", "CARDFLOW_TEST_UNSET_SECRET", "-sku", "x",
@@ -107,6 +165,14 @@ func TestBenchRefusesIncompleteTargetFlags(t *testing.T) {
 		{"bench", "-target", "http://127.0.0.1:1", "-storefront", "s", "-secret-env", "HOME", "-sku", "x"}, // no -metrics
 		{"bench", "-sku", "qb-10"},
 		{"bench", "-orders", "0"},
+		{"bench", "-protocol", "dujiao"},
+		{"bench", "-protocol", ""},
+		{"bench", "-protocol", "acg-faka", "-restart"},
+		{"bench", "-protocol", "dujiao-next", "-target", "http://127.0.0.1:1"},
+		{"bench", "-protocol", "dujiao-next", "-page-size", "201"},
+		{"bench", "-protocol", "dujiao-next", "-page-size", "0"},
+		{"bench", "-protocol", "dujiao-next", "-poll", "0s"},
+		{"bench", "-protocol", "acg-faka", "-catalogue", "0"},
 	} {
 		code, out := run(t, nil, "cardflow", args...)
 		if code != 2 || !strings.Contains(out, "cardflow bench: -") {
@@ -134,7 +200,7 @@ func TestBenchAgainstARunningService(t *testing.T) {
 	stock, _ := benchSupplier("stock", api)
 	secret, token := randomHex(24), randomHex(24)
 	svc, err := startBenchService(ctx, filepath.Join(binaries(t), "cardflow"), t.TempDir(), api, 8,
-		"http://"+callbacks+"/cb", secret, token, stock.config)
+		nativeStorefront("http://"+callbacks+"/cb"), secret, token, stock.config)
 	if err != nil {
 		t.Fatal(err)
 	}

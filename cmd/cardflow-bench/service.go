@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"cardflow/internal/demo"
 	"cardflow/internal/outbound"
 	"cardflow/suppliers/fulu/fulufake"
 )
@@ -85,6 +84,8 @@ func benchSupplier(source, api string) (benchSource, error) {
 sku = "qb-10"
 name = "Q币 10元"
 max_quantity = 1
+id = 1001
+price = "10.00"
   [[products.sources]]
   supplier = "own"
 `, close: func() {}}, nil
@@ -98,6 +99,8 @@ latency = "0s"
 sku = "qb-10"
 name = "Q币 10元"
 max_quantity = 1
+id = 1001
+price = "10.00"
   [[products.sources]]
   supplier = "sim"
   item = "QB10"
@@ -122,6 +125,8 @@ notify_path = "/notify/fulu"
 sku = "qb-10"
 name = "Q币 10元"
 max_quantity = 1
+id = 1001
+price = "10.00"
   [[products.sources]]
   supplier = "fulu"
   item = "%d"
@@ -131,7 +136,10 @@ max_quantity = 1
 	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
 }
 
-func startBenchService(ctx context.Context, bin, dir, api string, workers int, callbackURL, secret, token, sourceConfig string) (*benchService, error) {
+// startBenchService starts `cardflow serve` with the storefront block shop
+// (its secret in BENCH_SHOP_SECRET) and the products and suppliers of
+// sourceConfig.
+func startBenchService(ctx context.Context, bin, dir, api string, workers int, shop, secret, token, sourceConfig string) (*benchService, error) {
 	admin, err := freeLoopback()
 	if err != nil {
 		return nil, err
@@ -144,10 +152,7 @@ listen = %q
 token_env = "BENCH_ADMIN_TOKEN"
 [log]
 level = "error"
-[[storefronts]]
-id = %q
-secret_env = "BENCH_SHOP_SECRET"
-callback_url = %q
+%s
 [[suppliers]]
 name = "own"
 type = "stock"
@@ -157,7 +162,7 @@ when = "order.amount > 500"
 action = "review"
 [processing]
 workers = %d
-%s`, api, admin, demo.StorefrontID, callbackURL, workers, sourceConfig)
+%s`, api, admin, shop, workers, sourceConfig)
 	s := &benchService{bin: bin, api: api, admin: admin, config: filepath.Join(dir, "bench.toml"),
 		env: []string{"BENCH_ADMIN_TOKEN=" + token, "BENCH_SHOP_SECRET=" + secret, "CARDFLOW_MASTER_KEY=" + strings.Repeat("A", 43) + "="}}
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {

@@ -1,6 +1,8 @@
-// Package loadgen sends signed orders to a storefront API as fast as it can
-// (or at a fixed rate) and measures intake and end-to-end latency, the
-// latter from the callbacks a storefront.Receiver sees. cardflow-bench
+// Package loadgen sends orders as fast as it can (or at a fixed rate) and
+// measures intake and end-to-end latency, the latter from the deliveries a
+// storefront's callback endpoint sees. It knows no protocol: a run is given
+// how to place order n and where deliveries are heard of; Storefront and
+// ReceiverDeliveries are cardflow's own signed API. cardflow-bench
 // (`cardflow bench`) and the benchmarks use it.
 package loadgen
 
@@ -18,15 +20,54 @@ import (
 
 // Options describe one load run.
 type Options struct {
-	Client      *storefront.Client
-	Receiver    *storefront.Receiver // nil: intake only
+	// Place sends order n (from 1) and returns, once it is accepted, the key
+	// Deliveries will report it under.
+	Place       func(ctx context.Context, n int64) (key string, err error)
+	Deliveries  Deliveries // nil: intake only
 	Orders      int
 	Concurrency int
-	Rate        float64 // orders per second; 0 sends as fast as possible
-	SKU         string
-	Amount      string
-	Prefix      string         // external id prefix, unique per run
+	Rate        float64        // orders per second; 0 sends as fast as possible
 	Progress    func(Progress) // called about twice a second, if set
+	// Sent, if set, is called once every order has been answered, before
+	// the wait for deliveries.
+	Sent func()
+}
+
+// Deliveries is where a run hears that its orders were delivered: a
+// storefront's callback endpoint.
+type Deliveries interface {
+	// OnDelivered makes f be called with the key of each order delivered
+	// from now on, once per order.
+	OnDelivered(f func(key string))
+	// Delivered says whether the order of key was delivered already: its
+	// callback may overtake the answer to the order.
+	Delivered(key string) bool
+}
+
+// ReceiverDeliveries are the order.delivered callbacks of cardflow's own
+// API, keyed by cardflow's order id.
+func ReceiverDeliveries(r *storefront.Receiver) Deliveries { return receiverDeliveries{r} }
+
+type receiverDeliveries struct{ r *storefront.Receiver }
+
+func (d receiverDeliveries) OnDelivered(f func(string)) {
+	d.r.OnCallback = func(cb storefront.Callback) {
+		if cb.Type == "order.delivered" {
+			f(cb.Order.ID)
+		}
+	}
+}
+
+func (d receiverDeliveries) Delivered(id string) bool { return d.r.Delivered(id) }
+
+// Storefront places order n through cardflow's own signed API: one unit of
+// sku at amount, external id prefix-NNNNNNNN, from one of 50,000 buyers. The
+// key is cardflow's order id.
+func Storefront(client *storefront.Client, sku, amount, prefix string) func(context.Context, int64) (string, error) {
+	return func(ctx context.Context, n int64) (string, error) {
+		return client.Place(ctx, storefront.NewOrder{ExternalID: ExternalID(prefix, n), SKU: sku, Quantity: 1,
+			Amount: amount, Buyer: BuyerOf(n)})
+	}
 }
 
 // Progress is a snapshot while a run goes on.
@@ -52,7 +93,8 @@ type Latencies struct {
 	P50, P95, P99, Max time.Duration
 }
 
-func summarise(d []time.Duration) Latencies {
+// Summarise sorts d and reads its quantiles.
+func Summarise(d []time.Duration) Latencies {
 	if len(d) == 0 {
 		return Latencies{}
 	}
@@ -74,7 +116,7 @@ func perSecond(n int, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
-// Run sends the orders, then (with a Receiver) waits up to deliverWait for
+// Run sends the orders, then (with Deliveries) waits up to deliverWait for
 // their delivered callbacks.
 func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 	if o.Concurrency <= 0 {
@@ -82,7 +124,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 	}
 	var (
 		mu        sync.Mutex
-		started   = make(map[string]time.Time, o.Orders) // cardflow id → send time
+		started   = make(map[string]time.Time, o.Orders) // key → send time
 		e2e       = make([]time.Duration, 0, o.Orders)
 		lastDeliv time.Time
 		intake    = make([][]time.Duration, o.Concurrency)
@@ -93,20 +135,17 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 		errOnce   sync.Once
 	)
 	begin := time.Now()
-	if o.Receiver != nil {
-		o.Receiver.OnCallback = func(cb storefront.Callback) {
-			if cb.Type != "order.delivered" {
-				return
-			}
+	if o.Deliveries != nil {
+		o.Deliveries.OnDelivered(func(key string) {
 			now := time.Now()
 			mu.Lock()
-			if t0, ok := started[cb.Order.ID]; ok {
+			if t0, ok := started[key]; ok {
 				e2e = append(e2e, now.Sub(t0))
-				delete(started, cb.Order.ID)
+				delete(started, key)
 				lastDeliv = now
 			}
 			mu.Unlock()
-		}
+		})
 	}
 	var pace <-chan time.Time
 	if o.Rate > 0 {
@@ -137,10 +176,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 				}
 				t0 := time.Now()
 				sent.Add(1)
-				id, err := o.Client.Place(ctx, storefront.NewOrder{
-					ExternalID: externalID(o.Prefix, n), SKU: o.SKU, Quantity: 1, Amount: o.Amount,
-					Buyer: buyerOf(n),
-				})
+				key, err := o.Place(ctx, n)
 				d := time.Since(t0)
 				if err != nil {
 					rejected.Add(1)
@@ -149,12 +185,16 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 				}
 				accepted.Add(1)
 				intake[w] = append(intake[w], d)
-				if o.Receiver != nil {
+				if o.Deliveries != nil {
 					mu.Lock()
-					if !o.Receiver.Delivered(id) {
-						started[id] = t0
+					if !o.Deliveries.Delivered(key) {
+						started[key] = t0
 					} else { // the callback beat the answer
-						e2e = append(e2e, time.Since(t0))
+						now := time.Now()
+						e2e = append(e2e, now.Sub(t0))
+						if now.After(lastDeliv) {
+							lastDeliv = now
+						}
 					}
 					mu.Unlock()
 				}
@@ -162,14 +202,17 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 		})
 	}
 	wg.Wait()
+	if o.Sent != nil {
+		o.Sent()
+	}
 	res := Result{Accepted: int(accepted.Load()), Rejected: int(rejected.Load()), FirstError: firstErr,
 		IntakeDuration: time.Since(begin)}
 	var all []time.Duration
 	for _, w := range intake {
 		all = append(all, w...)
 	}
-	res.Intake = summarise(all)
-	if o.Receiver != nil {
+	res.Intake = Summarise(all)
+	if o.Deliveries != nil {
 		deadline := time.Now().Add(deliverWait)
 		for {
 			mu.Lock()
@@ -182,7 +225,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 		}
 		mu.Lock()
 		res.Delivered = len(e2e)
-		res.EndToEnd = summarise(slices.Clone(e2e))
+		res.EndToEnd = Summarise(slices.Clone(e2e))
 		if !lastDeliv.IsZero() {
 			res.DeliveredDuration = lastDeliv.Sub(begin)
 		}
@@ -218,21 +261,21 @@ func startProgress(o Options, begin time.Time, sent, accepted *atomic.Int64, del
 // ErrIncomplete is returned by callers that require every order delivered.
 var ErrIncomplete = errors.New("not every accepted order was delivered in time")
 
-// buyerOf spreads orders over 50,000 buyers, each with an id, a contact and
+// BuyerOf spreads orders over 50,000 buyers, each with an id, a contact and
 // an IP, as a busy shop sees them: the rules' history lookups and writes
 // then hit as many distinct records as they would in production.
 //
 // The strings are built with strconv rather than fmt: the load generator
 // shares the cores it measures cardflow on.
-func buyerOf(n int64) storefront.Buyer {
+func BuyerOf(n int64) storefront.Buyer {
 	b := n % 50_000
 	num := strconv.FormatInt(b, 10)
 	ip := strconv.AppendInt(append(strconv.AppendInt(append(strconv.AppendInt([]byte("10."), b>>16&255, 10), '.'), b>>8&255, 10), '.'), b&255, 10)
 	return storefront.Buyer{ID: "load-" + num, Contact: "buyer" + num + "@example.com", IP: string(ip)}
 }
 
-// externalID is prefix-NNNNNNNN, the order number zero-padded to 8 digits.
-func externalID(prefix string, n int64) string {
+// ExternalID is prefix-NNNNNNNN, the order number zero-padded to 8 digits.
+func ExternalID(prefix string, n int64) string {
 	digits := strconv.FormatInt(n, 10)
 	if pad := 8 - len(digits); pad > 0 {
 		digits = "00000000"[:pad] + digits

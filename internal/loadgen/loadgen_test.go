@@ -1,22 +1,87 @@
 package loadgen
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The strconv builders must say what the fmt formats they replaced said:
 // external ids and buyers are part of what a run's orders look like.
 func TestOrderStringsMatchTheirFormats(t *testing.T) {
 	for _, n := range []int64{0, 1, 7, 49_999, 50_000, 65_537, 99_999_999, 123_456_789} {
-		if got, want := externalID("bench-1", n), fmt.Sprintf("%s-%08d", "bench-1", n); got != want {
-			t.Errorf("externalID(%d) = %q, want %q", n, got, want)
+		if got, want := ExternalID("bench-1", n), fmt.Sprintf("%s-%08d", "bench-1", n); got != want {
+			t.Errorf("ExternalID(%d) = %q, want %q", n, got, want)
 		}
 		b := n % 50_000
 		want := fmt.Sprintf("load-%d|buyer%d@example.com|10.%d.%d.%d", b, b, b>>16&255, b>>8&255, b&255)
-		got := buyerOf(n)
+		got := BuyerOf(n)
 		if s := got.ID + "|" + got.Contact + "|" + got.IP; s != want {
-			t.Errorf("buyerOf(%d) = %q, want %q", n, s, want)
+			t.Errorf("BuyerOf(%d) = %q, want %q", n, s, want)
 		}
+	}
+}
+
+// chanDeliveries delivers each placed order from another goroutine, some
+// before the answer to the order (as a callback can overtake it).
+type chanDeliveries struct {
+	mu     sync.Mutex
+	notify func(string)
+	done   map[string]bool
+}
+
+func (d *chanDeliveries) OnDelivered(f func(string)) { d.notify = f }
+
+func (d *chanDeliveries) Delivered(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.done[key]
+}
+
+func (d *chanDeliveries) deliver(key string) {
+	d.mu.Lock()
+	d.done[key] = true
+	d.mu.Unlock()
+	d.notify(key)
+}
+
+// TestARunCountsEveryAnswerAndEveryDeliveryWhateverTheProtocol: Run knows
+// only how to place order n and where deliveries are heard of; a delivery
+// heard before its answer counts once, a refusal counts as rejected with
+// its error kept, and Sent is called once the orders are answered.
+func TestARunCountsEveryAnswerAndEveryDeliveryWhateverTheProtocol(t *testing.T) {
+	d := &chanDeliveries{done: map[string]bool{}}
+	var delivering sync.WaitGroup
+	var sentCalls atomic.Int32
+	refused := errors.New("refused: order 7")
+	res := Run(context.Background(), Options{
+		Place: func(_ context.Context, n int64) (string, error) {
+			if n == 7 {
+				return "", refused
+			}
+			key := ExternalID("t", n)
+			if n%2 == 0 {
+				d.deliver(key) // before the answer
+			} else {
+				delivering.Go(func() { d.deliver(key) })
+			}
+			return key, nil
+		},
+		Deliveries: d, Orders: 40, Concurrency: 4,
+		Sent: func() { sentCalls.Add(1) },
+	}, 10*time.Second)
+	delivering.Wait()
+	if res.Accepted != 39 || res.Rejected != 1 || !errors.Is(res.FirstError, refused) {
+		t.Fatalf("accepted %d, rejected %d, first error %v", res.Accepted, res.Rejected, res.FirstError)
+	}
+	if res.Delivered != 39 || res.DeliveryIncomplete || res.DeliveredDuration <= 0 || res.EndToEnd.Max <= 0 {
+		t.Fatalf("delivered %d (incomplete %v) in %v, e2e %+v", res.Delivered, res.DeliveryIncomplete, res.DeliveredDuration, res.EndToEnd)
+	}
+	if n := sentCalls.Load(); n != 1 {
+		t.Fatalf("Sent called %d times", n)
 	}
 }
