@@ -143,3 +143,18 @@ func (e *Engine) StockLevels() (map[string]int, error) {
 	})
 	return levels, err
 }
+
+// StockOf is one product's own stock level and whether it is paused, read
+// together: a docking shop's trade asks for one product, and reading every
+// product's level for it was most of a trade's cost with a large
+// catalogue.
+func (e *Engine) StockOf(sku string) (level int, paused bool, err error) {
+	err = e.store.View(func(tx *storage.Tx) error {
+		if p, ok := e.products[sku]; ok && e.hasStockSource(p) {
+			level = tx.StockLevel(sku)
+		}
+		paused = tx.Paused("sku:" + sku)
+		return nil
+	})
+	return level, paused, err
+}

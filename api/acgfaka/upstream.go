@@ -53,6 +53,7 @@ type Engine interface {
 	Claim(id uint64) error
 	Balances() ([]processor.Balance, error)
 	StockLevels() (map[string]int, error)
+	StockOf(sku string) (level int, paused bool, err error)
 	PausedProducts() ([]string, error)
 	Vault() *storage.Vault
 }
@@ -264,11 +265,12 @@ func (a *api) stockOf(code string) (int, error) {
 	if !ok {
 		return 0, ErrNoItem
 	}
-	lv, err := a.levels()
+	// One product's level, not the catalogue's: this is on every trade.
+	level, paused, err := a.engine.StockOf(p.SKU)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("read stock of %s: %w", p.SKU, err)
 	}
-	return a.catalog.stock(p, lv), nil
+	return a.catalog.stock(p, levels{stock: map[string]int{p.SKU: level}, paused: map[string]bool{p.SKU: paused}}), nil
 }
 
 func (a *api) valuation(_ context.Context, r *Request) (any, error) {
