@@ -325,3 +325,31 @@ func TestAShopWhoseBalanceNoLongerCoversADayOfOrdersIsAnAlert(t *testing.T) {
 		t.Fatalf("the shop's figures = %+v, want 2 orders and 19.00 (9.50 refunded)", s)
 	}
 }
+
+// TestADockingShopsNumberNamesOneOrderWhateverARepeatSays: a repeat of a
+// docking shop's order number with another body (another quantity here)
+// is the order stored first, charged once; a cardflow storefront's is a
+// conflict.
+func TestADockingShopsNumberNamesOneOrderWhateverARepeatSays(t *testing.T) {
+	f := dockingFixture(t, nil)
+	f.importCards("qb-10", "NN", 3)
+	if _, err := f.engine.AdjustBalance(admin, "dj1", 5000, ""); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := f.dockingOrder("DJ-N", "qb-10", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, created, err := f.dockingOrder("DJ-N", "qb-10", 2)
+	if err != nil || created || again.ID != first.ID || again.Quantity != 1 {
+		t.Fatalf("a repeat with another body: %+v created %v, %v", again, created, err)
+	}
+	if b := f.balance("dj1"); b != 5000-950 {
+		t.Fatalf("balance = %s, want one charge", b)
+	}
+	f.submit("S-N", "qb-10", 1, 1000)
+	if _, _, err := f.engine.Submit(Request{Storefront: "shop", ExternalID: "S-N", SKU: "qb-10", Quantity: 2, Amount: 1000,
+		Buyer: storage.Buyer{ID: "u1"}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a cardflow storefront's repeat with another body: %v", err)
+	}
+}

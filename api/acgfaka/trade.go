@@ -64,11 +64,6 @@ func (a *api) place(s *Shop, in TradeRequest) (*storage.Order, error) {
 	}
 	o, _, err := a.engine.Submit(processor.Request{Storefront: s.ID, ExternalID: in.RequestNo, SKU: p.SKU,
 		Quantity: in.Num, Buyer: storage.Buyer{Contact: in.Contact}})
-	if errors.Is(err, processor.ErrConflict) {
-		// The same number, sent at once with another body, was stored
-		// first: the shop's number names one order, so that is the answer.
-		return a.engine.OrderByExternal(s.ID, in.RequestNo)
-	}
 	return o, submitError(err)
 }
 

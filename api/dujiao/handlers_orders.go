@@ -85,11 +85,6 @@ func (a *api) submit(s *shop, req CreateOrder) (*storage.Order, error) {
 		in.Account = req.Form[AccountField]
 	}
 	o, _, err := a.engine.Submit(in)
-	if errors.Is(err, processor.ErrConflict) {
-		// The same number, sent at once with another body, was stored
-		// first: a shop's number names one order, so that is the answer.
-		return a.engine.OrderByExternal(s.ID, req.DownstreamOrderNo)
-	}
 	return o, submitError(err)
 }
 

@@ -171,10 +171,6 @@ func (a *webhookAPI) order(s *shop, in WebhookOrder) (*storage.Order, error) {
 		req.Extra[ExtraTraceID] = in.TraceID
 	}
 	o, _, err = a.engine.Submit(req)
-	if errors.Is(err, processor.ErrConflict) {
-		// The same number was stored first by a request sent at once.
-		return a.engine.OrderByExternal(s.ID, in.OrderNo)
-	}
 	return o, submitError(err)
 }
 
