@@ -144,6 +144,22 @@ func (e *Engine) StockLevels() (map[string]int, error) {
 	return levels, err
 }
 
+// StockLevelsOf returns the own stock level of each of skus that has own
+// stock as a source, read in one transaction: a page of a docking shop's
+// product sync needs its few products' levels, not the whole catalogue's.
+func (e *Engine) StockLevelsOf(skus []string) (map[string]int, error) {
+	levels := make(map[string]int, len(skus))
+	err := e.store.View(func(tx *storage.Tx) error {
+		for _, sku := range skus {
+			if p, ok := e.products[sku]; ok && e.hasStockSource(p) {
+				levels[sku] = tx.StockLevel(sku)
+			}
+		}
+		return nil
+	})
+	return levels, err
+}
+
 // StockOf is one product's own stock level and whether it is paused, read
 // together: a docking shop's trade asks for one product, and reading every
 // product's level for it was most of a trade's cost with a large

@@ -83,13 +83,19 @@ type state struct {
 	paused map[string]bool
 }
 
-// product is p as a shop imports it.
-func (c *catalog) product(p config.Product, st state) Product {
-	active := !st.paused[p.SKU]
-	stock := Unlimited // a remote supplier can supply
+// shown is the stock and the active flag a shop sees of p: a product that
+// a remote supplier can supply shows unlimited stock.
+func (c *catalog) shown(p config.Product, st state) (stock int, active bool) {
+	stock = Unlimited
 	if c.stockOnly[p.SKU] {
 		stock = st.levels[p.SKU]
 	}
+	return stock, !st.paused[p.SKU]
+}
+
+// product is p as a shop imports it.
+func (c *catalog) product(p config.Product, st state) Product {
+	stock, active := c.shown(p, st)
 	out := Product{
 		ID: uint64(p.ID), Slug: p.SKU, Title: Text{"zh-CN": cmp.Or(p.Name, p.SKU)},
 		PriceAmount: p.Price, Currency: Currency, FulfillmentType: fulfillmentType(p.Kind),

@@ -44,57 +44,75 @@ func (a *api) categories(w http.ResponseWriter, r *http.Request, _ *shop, _ []by
 
 // products is GET /products. updated_after is ignored: every answer is the
 // whole selection, so a shop never misses a change of stock, and total
-// counts it. Without include_inactive a paused product is left out.
+// counts it. Without include_inactive a paused product is left out. Only
+// the page's products have their stock read.
 func (a *api) products(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
 	q := ParsePageQuery(r.URL.Query())
-	st, err := a.state()
+	paused, err := a.paused()
 	if err != nil {
 		a.fail(w, r, s, err)
 		return
 	}
-	page := ProductsPage{Items: Array[Product]{}, Page: q.Page, PageSize: q.PageSize, IncludesInactive: q.IncludeInactive}
-	from := (q.Page - 1) * q.PageSize
-	for _, p := range a.catalog.products {
-		if !q.IncludeInactive && st.paused[p.SKU] {
+	var items []int // catalogue indexes
+	var skus []string
+	total, from := 0, (q.Page-1)*q.PageSize
+	for i, p := range a.catalog.products {
+		if !q.IncludeInactive && paused[p.SKU] {
 			continue
 		}
-		if page.Total >= from && len(page.Items) < q.PageSize {
-			page.Items = append(page.Items, a.catalog.product(p, st))
+		if total >= from && len(items) < q.PageSize {
+			items, skus = append(items, i), append(skus, p.SKU)
 		}
-		page.Total++
+		total++
 	}
-	a.ok(w, r, page)
+	levels, err := a.engine.StockLevelsOf(skus)
+	if err != nil {
+		a.fail(w, r, s, fmt.Errorf("read stock levels: %w", err))
+		return
+	}
+	body, err := a.listing.page(items, state{levels: levels, paused: paused}, total, q)
+	a.okJSON(w, r, body, err)
 }
 
 // product is GET /products/{id}, also a shop's stock check before it takes
 // its buyer's order. A paused product is answered with is_active false.
 func (a *api) product(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
 	id, ok := ParseID(r.PathValue("id"))
-	p, found := a.catalog.find(id)
+	i, found := a.catalog.byID[id]
 	if !ok || !found {
 		a.fail(w, r, s, NotFound(CodeProductNotFound, "no such product"))
 		return
 	}
-	st, err := a.state()
+	sku := a.catalog.products[i].SKU
+	level, paused, err := a.engine.StockOf(sku)
 	if err != nil {
-		a.fail(w, r, s, err)
+		a.fail(w, r, s, fmt.Errorf("read stock: %w", err))
 		return
 	}
-	a.ok(w, r, ProductAnswer{Product: a.catalog.product(p, st)})
+	body, err := a.listing.one(i, state{levels: map[string]int{sku: level}, paused: map[string]bool{sku: paused}})
+	a.okJSON(w, r, body, err)
 }
 
-func (a *api) state() (state, error) {
-	levels, err := a.engine.StockLevels()
+// paused is the set of paused SKUs.
+func (a *api) paused() (map[string]bool, error) {
+	skus, err := a.engine.PausedProducts()
 	if err != nil {
-		return state{}, fmt.Errorf("read stock levels: %w", err)
+		return nil, fmt.Errorf("read paused products: %w", err)
 	}
-	paused, err := a.engine.PausedProducts()
+	paused := make(map[string]bool, len(skus))
+	for _, sku := range skus {
+		paused[sku] = true
+	}
+	return paused, nil
+}
+
+// okJSON answers 200 with a success answer already written, or 500
+// internal_error when it could not be written.
+func (a *api) okJSON(w http.ResponseWriter, r *http.Request, body []byte, err error) {
 	if err != nil {
-		return state{}, fmt.Errorf("read paused products: %w", err)
+		WriteError(w, ErrInternal)
+		a.log.Error().Err(err).Str("path", r.URL.Path).Msg("answer not written")
+		return
 	}
-	st := state{levels: levels, paused: make(map[string]bool, len(paused))}
-	for _, sku := range paused {
-		st.paused[sku] = true
-	}
-	return st, nil
+	write(w, http.StatusOK, body)
 }

@@ -37,7 +37,8 @@ type Engine interface {
 	OrderByExternal(storefront, externalID string) (*storage.Order, error)
 	Cancel(storefront string, id uint64) (*storage.Order, error)
 	Balances() ([]processor.Balance, error)
-	StockLevels() (map[string]int, error)
+	StockLevelsOf(skus []string) (map[string]int, error)
+	StockOf(sku string) (level int, paused bool, err error)
 	PausedProducts() ([]string, error)
 	Vault() *storage.Vault
 }
@@ -106,8 +107,9 @@ func (u *Upstream) secretOf(apiKey string) ([]byte, bool) {
 // api is the handlers over one engine.
 type api struct {
 	*Upstream
-	engine Engine
-	mux    *http.ServeMux
+	engine  Engine
+	listing *listing
+	mux     *http.ServeMux
 }
 
 // authed is a handler that runs after the signature check, with the
@@ -117,7 +119,7 @@ type authed func(w http.ResponseWriter, r *http.Request, s *shop, body []byte)
 // Handler serves the API under /api/v1/upstream over engine. Every answer,
 // an unknown path and a panic included, is the protocol's JSON.
 func (u *Upstream) Handler(engine Engine) http.Handler {
-	a := &api{Upstream: u, engine: engine, mux: http.NewServeMux()}
+	a := &api{Upstream: u, engine: engine, listing: newListing(u.catalog), mux: http.NewServeMux()}
 	for pattern, h := range map[string]authed{
 		"POST " + Prefix + "/ping":               a.ping,
 		"GET " + Prefix + "/categories":          a.categories,
