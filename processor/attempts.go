@@ -50,18 +50,50 @@ func (e *Engine) afterCommit(id uint64, pl *plan) {
 // pool (supplierConc goroutines), so that slow suppliers never hold up
 // workers and a surge never turns into one goroutine per purchase. At most
 // one request per attempt is in flight: a callback hint arriving while the
-// purchase is still being sent must not send it again.
+// purchase is still being sent must not send it again. A wake-up that finds
+// a request in flight is kept and acted on when that request ends.
 func (e *Engine) goSupplier(id uint64, attemptNo string, fn func(ctx context.Context, done func())) {
-	token := new(byte)
-	if _, busy := e.busy.LoadOrStore(attemptNo, token); busy {
-		e.timers.at(e.now().Add(200*time.Millisecond), id, attemptNo) // ask again once this request is done
+	if !e.inFlight.start(attemptNo) {
 		return
 	}
-	done := func() { e.busy.CompareAndDelete(attemptNo, token) }
+	done := sync.OnceFunc(func() {
+		if e.inFlight.end(attemptNo) {
+			e.timers.at(e.now(), id, attemptNo) // asked again meanwhile: look now
+		}
+	})
 	e.requests.push(func(ctx context.Context) {
 		defer done()
 		fn(ctx, done)
 	})
+}
+
+// inFlight is the attempts with a supplier request in flight, each with
+// whether it was asked for again meanwhile.
+type inFlight struct {
+	mu    sync.Mutex
+	again map[string]bool
+}
+
+// start marks attemptNo in flight, or, when it already is, notes that it
+// is wanted again and reports false.
+func (f *inFlight) start(attemptNo string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, busy := f.again[attemptNo]; busy {
+		f.again[attemptNo] = true
+		return false
+	}
+	f.again[attemptNo] = false
+	return true
+}
+
+// end ends attemptNo's request and reports whether it was wanted again.
+func (f *inFlight) end(attemptNo string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	again := f.again[attemptNo]
+	delete(f.again, attemptNo)
+	return again
 }
 
 // requestPool runs queued supplier requests on a fixed set of goroutines.
@@ -128,9 +160,9 @@ func attempt(o *storage.Order, attemptNo string) *storage.Attempt {
 	return nil
 }
 
-// submit sends a stored attempt to its supplier and records the answer.
-// done is called as soon as the supplier has answered, so that what the
-// answer leads to (a resubmit, a query) may go out at once.
+// submit sends a stored attempt to its supplier and records the answer;
+// record calls done once the answer is durable, so that what it leads to (a
+// resubmit, a query) may go out at once and nothing goes out before.
 func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done func()) {
 	o, err := e.Order(id)
 	if err != nil {
@@ -144,7 +176,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done f
 	sup := e.sources[a.Supplier]
 	if sup == nil {
 		e.record(id, attemptNo, suppliers.Result{Status: suppliers.StatusFailed, Reason: suppliers.ReasonConfig,
-			Detail: "supplier not configured"})
+			Detail: "supplier not configured"}, done)
 		return
 	}
 	p := e.products[o.SKU]
@@ -157,7 +189,6 @@ func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done f
 	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Submit(rctx, req) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "submit", res, sent, time.Since(start))
-	done()
 	if ctx.Err() != nil {
 		return // shutting down: the attempt stays "sending" and is queried after the restart
 	}
@@ -170,13 +201,14 @@ func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done f
 	}
 	e.log.Debug().Uint64("order_id", id).Str("supplier", a.Supplier).Str("attempt_no", attemptNo).Str("result", res.Status.String()).
 		Str("detail", res.Detail).Msg("supplier submit")
-	e.record(id, attemptNo, res)
+	e.record(id, attemptNo, res, done)
 }
 
 // query asks a supplier about an attempt and records the answer. An attempt
 // still "sending" here was never sent (its supplier was marked down): it is
 // sent now.
 func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done func()) {
+	_, hinted := e.hints.LoadAndDelete(attemptNo)
 	o, err := e.Order(id)
 	if err != nil {
 		return
@@ -189,6 +221,13 @@ func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done fu
 		e.submit(ctx, id, attemptNo, done)
 		return
 	}
+	if !hinted && a.NextAt.After(e.now()) {
+		// A wake-up planned from an older look at the order (the after-commit
+		// work of two writes may run in either order) came before the time
+		// the last answer set: ask then, at the supplier's pace, not twice.
+		e.timers.at(a.NextAt, id, attemptNo)
+		return
+	}
 	sup := e.sources[a.Supplier]
 	if sup == nil {
 		return
@@ -198,7 +237,6 @@ func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done fu
 	res, sent := e.health.Call(a.Supplier, func() suppliers.Result { return sup.Query(rctx, attemptNo) })
 	cancel()
 	e.metrics.supplierCall(a.Supplier, "query", res, sent, time.Since(start))
-	done()
 	if ctx.Err() != nil {
 		return
 	}
@@ -206,13 +244,18 @@ func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done fu
 		e.timers.at(e.now().Add(e.health.Probe(a.Supplier)/2+time.Second), id, attemptNo)
 		return
 	}
-	e.record(id, attemptNo, res)
+	e.record(id, attemptNo, res, done)
 }
 
 // record applies a supplier's answer to its attempt, then moves the order on
 // in the same transaction. Answers are idempotent: an attempt that already
 // ended ignores late ones (a callback and a poll may both report success).
-func (e *Engine) record(id uint64, attemptNo string, res suppliers.Result) {
+// done ends the attempt's request once the answer is durable (or could not
+// be written), before what it leads to is sent: until then a wake-up
+// (a supplier's callback, a planned query) would read the attempt as it was
+// before the answer, and ask again or send the purchase again.
+func (e *Engine) record(id uint64, attemptNo string, res suppliers.Result, done func()) {
+	defer done() // also on the early returns; a second call does nothing
 	// Seal cards before the write: crypto stays out of the writer.
 	var sealed []storage.SealedCard
 	for _, card := range res.Cards {
@@ -245,6 +288,7 @@ func (e *Engine) record(id uint64, attemptNo string, res suppliers.Result) {
 		}
 		return tx.PutOrder(o)
 	})
+	done()
 	if err != nil {
 		e.log.Error().Err(err).Uint64("order_id", id).Str("attempt_no", attemptNo).Msg("record supplier answer")
 		e.timers.at(e.now().Add(5*time.Second), id, attemptNo) // try the question again
@@ -391,12 +435,14 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 }
 
 // Hint tells the engine that a supplier says an attempt has ended (its
-// callback): the attempt is queried now rather than at its next poll.
+// callback): the attempt is queried now rather than at its next poll, even
+// when a request about it is in flight and the query waits for it.
 func (e *Engine) Hint(attemptNo string) {
 	id, ok := orderOfAttempt(attemptNo)
 	if !ok {
 		return
 	}
+	e.hints.Store(attemptNo, struct{}{})
 	e.timers.at(e.now(), id, attemptNo)
 }
 

@@ -126,7 +126,8 @@ type Engine struct {
 	unitCosts  map[string]money.Amount
 	requests   *requestPool
 	supplierWG sync.WaitGroup
-	busy       sync.Map // attempt numbers with a request in flight
+	inFlight   inFlight // attempts with a supplier request in flight
+	hints      sync.Map // attempt numbers whose supplier said they ended: query before their time
 	verifyHold bool
 	runCtx     context.Context
 	ready      chan struct{} // closed when recovery is done
@@ -156,6 +157,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		supplierTypes: make(map[string]string, len(opts.Suppliers)),
 		stockWait:     opts.StockWait,
 		autoRefund:    make(map[string]bool),
+		inFlight:      inFlight{again: map[string]bool{}},
 		workers:       opts.Workers,
 		observe:       opts.Observe,
 		screen:        opts.Screen,

@@ -591,3 +591,45 @@ func TestSourcesFallBackToOwnStockAndRetryReusesGoodsAlreadyBought(t *testing.T)
 	f.importCards("mixed", "MIX2", 10)
 	f.waitStatus(o2.ID, storage.StatusDelivered)
 }
+
+// TestAWakeUpBeforeAnAttemptIsDueDoesNotAskTheSupplier: a supplier that
+// asks to be queried every 3 s has answered "unknown"; a wake-up planned
+// from an older look at the order (as when the after-commit work of two
+// writes runs in the other order) comes before those 3 s are up. The
+// supplier is not asked then; it is asked once the 3 s are up.
+func TestAWakeUpBeforeAnAttemptIsDueDoesNotAskTheSupplier(t *testing.T) {
+	a, b := newScripted(), newScripted()
+	a.onSubmit = func(suppliers.Order, int) suppliers.Result {
+		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "timeout"}
+	}
+	a.onQuery = func(string, int) suppliers.Result {
+		return suppliers.Result{Status: suppliers.StatusUnknown, Detail: "garbled answer"}
+	}
+	f := remoteFixture(t, a, b, func(o *Options) { o.Sources["a"] = paced{scripted: a, every: 3 * time.Second} })
+	o := f.submit("W-1", "steam-50", 1, 5000)
+	testkit.Eventually(t, "the first answer recorded", func() bool { return f.order(o.ID).Attempts[0].Queries == 1 })
+	at := f.order(o.ID).Attempts[0]
+	asked := sumQueries(a)
+
+	f.engine.timers.at(f.clock.Now(), o.ID, at.No) // stale: 3 s early
+	key := timerKey{o.ID, at.No}
+	testkit.Eventually(t, "the early wake-up handled and the query due again at its time", func() bool {
+		f.engine.timers.mu.Lock()
+		due := f.engine.timers.set[key]
+		f.engine.timers.mu.Unlock()
+		return due.Equal(at.NextAt) && !f.engine.inFlight.busy(at.No)
+	})
+	if n := sumQueries(a); n != asked {
+		t.Fatalf("the supplier was asked %d times before the attempt was due", n-asked)
+	}
+	f.tick(3 * time.Second)
+	testkit.Eventually(t, "the second answer recorded at its time", func() bool { return f.order(o.ID).Attempts[0].Queries == 2 })
+}
+
+// busy reports whether attemptNo has a request in flight.
+func (f *inFlight) busy(attemptNo string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.again[attemptNo]
+	return ok
+}
