@@ -9,7 +9,6 @@ import (
 	"cmp"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -56,8 +55,7 @@ func newRig(t *testing.T, opts rigOptions) *rig {
 	r := &rig{Rig: dockingtest.Open(t)}
 	r.shop = djshop.New("", shopID, shopSecret)
 	r.other = djshop.New("", otherID, otherSecret)
-	cb := httptest.NewServer(r.shop)
-	cbOther := httptest.NewServer(r.other)
+	cb, cbOther := r.CallbackServer(r.shop), r.CallbackServer(r.other)
 	r.shop.CallbackURL = cb.URL + dujiao.CallbackPath
 	r.other.CallbackURL = cbOther.URL + "/custom/callback/path" // a shop may move its route; the signature does not
 	up, err := dujiao.NewUpstream(dujiao.Options{
@@ -71,16 +69,8 @@ func newRig(t *testing.T, opts rigOptions) *rig {
 	r.Serve(t, dockingtest.Tree{Shops: []string{shopID, otherID}, Callbacks: up.Callbacks(), Screen: opts.screen,
 		Prefix: routes.DujiaoNext, Owner: "dujiao-next", Handler: func(e *processor.Engine) http.Handler { return up.Handler(e) }})
 	r.shop.BaseURL, r.other.BaseURL = r.API.URL, r.API.URL
-	t.Cleanup(func() {
-		r.Stop(t)
-		cb.Close()
-		cbOther.Close()
-		for _, s := range []*djshop.Shop{r.shop, r.other} {
-			for _, p := range s.Problems() {
-				t.Errorf("%s saw: %s", s.APIKey, p)
-			}
-		}
-	})
+	r.Watch(shopID, r.shop.Problems)
+	r.Watch(otherID, r.other.Problems)
 	return r
 }
 

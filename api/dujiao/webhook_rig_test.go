@@ -8,7 +8,6 @@ package dujiao_test
 import (
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"cardflow/api/dujiao"
@@ -44,7 +43,7 @@ func newHookRig(t *testing.T, opts rigOptions) *hookRig {
 	r.hook = djshop.NewWebhookShop("", hookToken)
 	r.hook2 = djshop.NewWebhookShop("", hook2Token)
 	r.dj = djshop.New("", shopID, shopSecret)
-	cb, cb2, cbDJ := httptest.NewServer(r.hook), httptest.NewServer(r.hook2), httptest.NewServer(r.dj)
+	cb, cb2, cbDJ := r.CallbackServer(r.hook), r.CallbackServer(r.hook2), r.CallbackServer(r.dj)
 	r.hook.CallbackURL = cb.URL + "/api/v1/upstream/generic-webhook/callback"
 	r.hook2.CallbackURL = cb2.URL + "/custom/webhook/callback"
 	r.dj.CallbackURL = cbDJ.URL + dujiao.CallbackPath
@@ -70,17 +69,9 @@ func newHookRig(t *testing.T, opts rigOptions) *hookRig {
 		}})
 	r.hook.Endpoint, r.hook2.Endpoint = r.API.URL+dujiao.WebhookPath, r.API.URL+dujiao.WebhookPath
 	r.dj.BaseURL = r.API.URL
-	t.Cleanup(func() {
-		r.Stop(t)
-		cb.Close()
-		cb2.Close()
-		cbDJ.Close()
-		for name, problems := range map[string][]string{hookID: r.hook.Problems(), hook2ID: r.hook2.Problems(), shopID: r.dj.Problems()} {
-			for _, p := range problems {
-				t.Errorf("%s saw: %s", name, p)
-			}
-		}
-	})
+	r.Watch(hookID, r.hook.Problems)
+	r.Watch(hook2ID, r.hook2.Problems)
+	r.Watch(shopID, r.dj.Problems)
 	return r
 }
 

@@ -32,7 +32,15 @@ type Rig struct {
 	Logs   *testkit.Buffer
 	Log    zerolog.Logger
 
-	stopOnce sync.Once
+	stopOnce  sync.Once
+	callbacks []*httptest.Server
+	watched   []watched
+}
+
+// watched is a shop whose broken promises fail the test.
+type watched struct {
+	name     string
+	problems func() []string
 }
 
 // Open opens the rig's store in a fresh directory.
@@ -42,6 +50,20 @@ func Open(t *testing.T) *Rig {
 	r.Log = zerolog.New(r.Logs)
 	r.Store = testkit.OpenStore(t, storage.Open, t.TempDir(), storage.Options{})
 	return r
+}
+
+// CallbackServer serves a shop's callback endpoint until the rig has
+// stopped.
+func (r *Rig) CallbackServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	r.callbacks = append(r.callbacks, srv)
+	return srv
+}
+
+// Watch fails the test, when it ends, with every problem a shop saw: a
+// broken promise such as keys missing from a delivery.
+func (r *Rig) Watch(name string, problems func() []string) {
+	r.watched = append(r.watched, watched{name, problems})
 }
 
 // Tree is what a rig serves: the docking shops, their callbacks, and the
@@ -56,8 +78,9 @@ type Tree struct {
 	Now       func() time.Time // nil: the wall clock
 }
 
-// Serve starts the engine and the listener. When the test ends they stop
-// and, if it failed, the logs are shown.
+// Serve starts the engine and the listener. When the test ends they stop,
+// then the callback servers; the watched shops' problems fail the test,
+// and a failed test shows the logs.
 func (r *Rig) Serve(t *testing.T, tree Tree) {
 	t.Helper()
 	docking := make(map[string]money.Amount, len(tree.Shops))
@@ -81,6 +104,14 @@ func (r *Rig) Serve(t *testing.T, tree Tree) {
 	r.API = httptest.NewServer(srv.Storefront())
 	t.Cleanup(func() {
 		r.Stop(t)
+		for _, srv := range r.callbacks {
+			srv.Close()
+		}
+		for _, w := range r.watched {
+			for _, p := range w.problems() {
+				t.Errorf("%s saw: %s", w.name, p)
+			}
+		}
 		if t.Failed() {
 			t.Logf("logs:\n%s", r.Logs.String())
 		}
