@@ -1,0 +1,76 @@
+package docking
+
+import (
+	"errors"
+	"fmt"
+
+	"cardflow/internal/money"
+	"cardflow/processor"
+	"cardflow/storage"
+)
+
+// Levels is what a listing reads once per request: stock levels and paused
+// SKUs.
+type Levels struct {
+	Stock  map[string]int
+	Paused map[string]bool
+}
+
+// Stock is the part of the engine a listing reads.
+type Stock interface {
+	StockLevels() (map[string]int, error)
+	PausedProducts() ([]string, error)
+}
+
+// ReadLevels reads the stock levels and the paused SKUs.
+func ReadLevels(e Stock) (Levels, error) {
+	stock, err := e.StockLevels()
+	if err != nil {
+		return Levels{}, fmt.Errorf("read stock levels: %w", err)
+	}
+	paused, err := e.PausedProducts()
+	if err != nil {
+		return Levels{}, fmt.Errorf("read paused products: %w", err)
+	}
+	lv := Levels{Stock: stock, Paused: make(map[string]bool, len(paused))}
+	for _, sku := range paused {
+		lv.Paused[sku] = true
+	}
+	return lv, nil
+}
+
+// Balances is the part of the engine that keeps the shops' balances.
+type Balances interface {
+	Balances() ([]processor.Balance, error)
+}
+
+// Balance is a shop's balance now, as its connection test shows it.
+func Balance(e Balances, shop string) (money.Amount, error) {
+	all, err := e.Balances()
+	if err != nil {
+		return 0, fmt.Errorf("read balances: %w", err)
+	}
+	for _, b := range all {
+		if b.Storefront == shop {
+			return b.Balance, nil
+		}
+	}
+	return 0, nil
+}
+
+// Orders is the part of the engine that finds a shop's order by its number.
+type Orders interface {
+	OrderByExternal(storefront, externalID string) (*storage.Order, error)
+}
+
+// Intake is the order a shop's order number names: the one it made before,
+// whatever a repeat's body says (a shop retries with the same number, and
+// is never charged twice), or else the one place submits now. A refusal
+// stores nothing, so the same number may go through after a top-up.
+func Intake(e Orders, shop, no string, place func() (*storage.Order, error)) (*storage.Order, error) {
+	o, err := e.OrderByExternal(shop, no)
+	if errors.Is(err, storage.ErrNotFound) {
+		return place()
+	}
+	return o, err
+}
