@@ -121,10 +121,7 @@ func (a *api) settle(ctx context.Context, s *Shop, o *storage.Order) (any, error
 		}
 		return TradeReply{Amount: now.Amount, TradeNo: strconv.FormatUint(now.ID, 10), Secret: secret, Stock: a.stockAfter(now)}, nil
 	case storage.StatusRefunded:
-		if err := a.engine.Claim(now.ID); err != nil {
-			return nil, fmt.Errorf("claim order %d: %w", now.ID, err)
-		}
-		return nil, refusal(now)
+		return nil, a.refused(now)
 	}
 	return nil, a.hold(s, now.ID, ErrPending)
 }
@@ -138,6 +135,15 @@ func (a *api) hold(s *Shop, id uint64, why error) error {
 		return errors.Join(why, err)
 	}
 	return why
+}
+
+// refused claims a refunded order, whose refusal has now been told, and
+// answers that refusal.
+func (a *api) refused(o *storage.Order) error {
+	if err := a.engine.Claim(o.ID); err != nil {
+		return fmt.Errorf("claim order %d: %w", o.ID, err)
+	}
+	return refusal(o)
 }
 
 // refusal is what a refunded order's buyer reads.
@@ -186,12 +192,12 @@ func (a *api) query(_ context.Context, r *Request) (any, error) {
 	if err != nil {
 		return nil, ErrNoOrder
 	}
-	o, err := a.engine.Order(id)
+	o, err := docking.OwnOrder(a.engine, r.AppID, id)
 	switch {
-	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != r.AppID:
+	case errors.Is(err, storage.ErrNotFound):
 		return nil, ErrNoOrder
 	case err != nil:
-		return nil, fmt.Errorf("read order %d: %w", id, err)
+		return nil, err
 	}
 	defer a.locks.lock(o.Storefront, o.ExternalID)()
 	if o, err = a.engine.Order(id); err != nil {
@@ -208,10 +214,7 @@ func (a *api) query(_ context.Context, r *Request) (any, error) {
 		}
 		return QueryReply{Secret: secret, Status: 1}, nil
 	case storage.StatusRefunded:
-		if err := a.engine.Claim(o.ID); err != nil {
-			return nil, fmt.Errorf("claim order %d: %w", o.ID, err)
-		}
-		return nil, refusal(o)
+		return nil, a.refused(o)
 	}
 	return QueryReply{}, nil
 }

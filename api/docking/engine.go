@@ -63,6 +63,25 @@ type Orders interface {
 	OrderByExternal(storefront, externalID string) (*storage.Order, error)
 }
 
+// Order is the part of the engine that reads an order by id.
+type Order interface {
+	Order(id uint64) (*storage.Order, error)
+}
+
+// OwnOrder reads order id if it is the shop's: another shop's is
+// storage.ErrNotFound, as one that does not exist, so that a shop learns
+// nothing of others' orders.
+func OwnOrder(e Order, shop string, id uint64) (*storage.Order, error) {
+	o, err := e.Order(id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != shop:
+		return nil, storage.ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("read order %d: %w", id, err)
+	}
+	return o, nil
+}
+
 // Intake is the order a shop's order number names: the one it made before,
 // whatever a repeat's body says (a shop retries with the same number, and
 // is never charged twice), or else the one place submits now. A refusal

@@ -151,14 +151,11 @@ func (a *api) ownOrder(r *http.Request, s *shop) (*storage.Order, error) {
 	if !ok {
 		return nil, errOrderNotFound
 	}
-	o, err := a.engine.Order(id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != s.ID:
+	o, err := docking.OwnOrder(a.engine, s.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errOrderNotFound
-	case err != nil:
-		return nil, fmt.Errorf("read order %d: %w", id, err)
 	}
-	return o, nil
+	return o, err
 }
 
 // cancelOrder is POST /orders/{id}/cancel: granted while nothing has been
