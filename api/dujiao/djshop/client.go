@@ -50,11 +50,11 @@ func (s *Shop) Do(ctx context.Context, method, pathAndQuery string, body []byte)
 	if err != nil {
 		return 0, nil, fmt.Errorf("build %s %s: %w", method, signPath, err)
 	}
-	dujiao.SetHeaders(req.Header, s.APIKey, s.Secret, method, signPath, s.now(), body)
+	dujiao.SetHeaders(req.Header, s.APIKey, s.Secret, method, signPath, clock(s.Now), body)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := s.httpClient().Do(req)
+	resp, err := client(s.HTTP).Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("send %s %s: %w", method, signPath, err)
 	}
@@ -197,20 +197,6 @@ func (s *Shop) Cancel(ctx context.Context, id uint) error {
 		return fmt.Errorf("cancel of %d answered status %q", id, a.Status)
 	}
 	return nil
-}
-
-func (s *Shop) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-func (s *Shop) httpClient() *http.Client {
-	if s.HTTP != nil {
-		return s.HTTP
-	}
-	return defaultHTTP
 }
 
 // defaultHTTP serves shops built without an HTTP client: a shop's own
