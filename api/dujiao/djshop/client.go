@@ -7,7 +7,6 @@
 package djshop
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,17 +41,9 @@ func (e *APIError) Final() bool { return e.Status == http.StatusOK && dujiao.Non
 // no Content-Type.
 func (s *Shop) Do(ctx context.Context, method, pathAndQuery string, body []byte) (int, []byte, error) {
 	signPath, _, _ := strings.Cut(pathAndQuery, "?")
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(s.BaseURL, "/")+pathAndQuery, rd)
+	req, err := dujiao.NewRequest(ctx, s.BaseURL, s.APIKey, s.Secret, method, pathAndQuery, clock(s.Now), body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build %s %s: %w", method, signPath, err)
-	}
-	dujiao.SetHeaders(req.Header, s.APIKey, s.Secret, method, signPath, clock(s.Now), body)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return 0, nil, err
 	}
 	resp, err := client(s.HTTP).Do(req)
 	if err != nil {
