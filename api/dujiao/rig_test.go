@@ -7,10 +7,8 @@ package dujiao_test
 
 import (
 	"cmp"
-	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -84,8 +82,11 @@ func applied(s *djshop.Shop, no string) []djshop.Received {
 	})
 }
 
-// waitFor waits until a shop's order reaches status by callback.
-func waitFor(t *testing.T, s *djshop.Shop, no, status string) djshop.Procurement {
+// waitFor waits until a shop's order, of either protocol, reaches status
+// by callback.
+func waitFor(t *testing.T, s interface {
+	Procurement(string) (djshop.Procurement, bool)
+}, no, status string) djshop.Procurement {
 	t.Helper()
 	var p djshop.Procurement
 	testkit.Eventually(t, "order "+no+" "+status+" by callback", func() bool {
@@ -93,26 +94,4 @@ func waitFor(t *testing.T, s *djshop.Shop, no, status string) djshop.Procurement
 		return p.Status == status && p.Callbacks > 0
 	})
 	return p
-}
-
-// send is one request as it goes on the wire, headers as given.
-func send(t *testing.T, method, url string, h http.Header, body []byte) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, out
 }

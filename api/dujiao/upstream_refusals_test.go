@@ -11,6 +11,7 @@ import (
 
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/processor"
 )
 
@@ -105,7 +106,7 @@ func TestEveryBadRequestGetsTheProtocolsErrorAndNothingIsStored(t *testing.T) {
 		if h == nil {
 			h = signedHeaders(shopID, shopSecret, "POST", ordersPath, now, tc.body)
 		}
-		status, rh, out := send(t, "POST", url, h, tc.body)
+		status, rh, out := dockingtest.Send(t, "POST", url, h, tc.body)
 		envelope(t, tc.name, status, rh, out, tc.status, tc.code)
 	}
 	if n, err := r.Engine.StockLevels(); err != nil || n["qb-10"] != 1 {
@@ -151,7 +152,7 @@ func TestUnknownPathsAndMethodsAreAnsweredInTheProtocolsJSON(t *testing.T) {
 		{"DELETE", "/api/v1/upstream/orders/12", 405, "bad_request"},
 		{"POST", "/api/v1/upstream/products", 405, "bad_request"},
 	} {
-		status, h, body := send(t, tc.method, r.API.URL+tc.path,
+		status, h, body := dockingtest.Send(t, tc.method, r.API.URL+tc.path,
 			signedHeaders(shopID, shopSecret, tc.method, tc.path, time.Now(), nil), nil)
 		envelope(t, tc.method+" "+tc.path, status, h, body, tc.status, tc.code)
 	}

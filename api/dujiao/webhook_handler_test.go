@@ -40,7 +40,7 @@ func TestAWebhookShopBuysKeysAndHearsOfThemOnceByCallback(t *testing.T) {
 	if err != nil || id == 0 {
 		t.Fatalf("order_no %q is not cardflow's order id", no)
 	}
-	p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	p := waitFor(t, r.hook, buy.OrderNo, "delivered")
 	want := "QB-0001----PW-1\nQB-0002\nQB-0003----PW-3----2027-12-31"
 	if p.Payload != want || p.Deliveries != 1 || p.OrderNo != no {
 		t.Errorf("delivered %+v, want payload %q", p, want)
@@ -86,7 +86,7 @@ func TestAWebhookOrderNamesItsProductByCardflowsSKUOrID(t *testing.T) {
 		if _, err := r.hook.Push(ctx, buy); err != nil {
 			t.Fatalf("sku_code %q: %v", code, err)
 		}
-		if p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != fmt.Sprintf("JD-%d", i+1) {
+		if p := waitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != fmt.Sprintf("JD-%d", i+1) {
 			t.Errorf("sku_code %q delivered %+v", code, p)
 		}
 	}
@@ -117,7 +117,7 @@ func TestTheSameWebhookOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 	if got := r.Balance(t, hookID); got != 400 {
 		t.Errorf("balance %s: 100.00 less 2 × 48.00 once is 4.00", got)
 	}
-	hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	waitFor(t, r.hook, buy.OrderNo, "delivered")
 	if n := r.orders(t); n != 1 {
 		t.Errorf("%d orders stored", n)
 	}
@@ -141,7 +141,7 @@ func TestAWebhookOrderTheBalanceCannotCoverIsRefusedAndGoesThroughAfterATopUp(t 
 	if _, err := r.hook.Push(ctx, buy); err != nil {
 		t.Fatal(err)
 	}
-	if p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != "JD-1" {
+	if p := waitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != "JD-1" {
 		t.Errorf("delivered %+v", p)
 	}
 	if got := r.Balance(t, hookID); got != 200 {
@@ -211,7 +211,7 @@ func TestEveryBadWebhookRequestGetsItsAnswerAndNothingIsStored(t *testing.T) {
 		{"a product not offered to docking shops", "POST", ok, with(func(p *djshop.WebhookPurchase) { p.SKUCode = "house-only" }), 200, "sku_unavailable"},
 		{"GET", "GET", ok, nil, 405, "bad_request"},
 	} {
-		status, h, body := send(t, tc.method, url, tc.header, tc.body)
+		status, h, body := dockingtest.Send(t, tc.method, url, tc.header, tc.body)
 		envelope(t, tc.name, status, h, body, tc.status, tc.code)
 		if strings.Contains(string(body), hookToken) {
 			t.Errorf("%s: the answer shows the token: %s", tc.name, body)
@@ -239,7 +239,7 @@ func TestEveryBadWebhookRequestGetsItsAnswerAndNothingIsStored(t *testing.T) {
 		t.Error("the log shows a token")
 	}
 	// The good body still goes through.
-	if status, h, body := send(t, "POST", url, ok, good); status != 200 || !strings.HasPrefix(string(body), `{"ok":true,"order_no":"`) ||
+	if status, h, body := dockingtest.Send(t, "POST", url, ok, good); status != 200 || !strings.HasPrefix(string(body), `{"ok":true,"order_no":"`) ||
 		!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
 		t.Errorf("the good request: %d %s", status, body)
 	}
@@ -257,12 +257,12 @@ func TestAnOperatorsRefundIsCalledBackAsRefundedAfterADeliveryAndCanceledBefore(
 	if err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, sold.OrderNo, "delivered")
+	waitFor(t, r.hook, sold.OrderNo, "delivered")
 	id, _ := strconv.ParseUint(no, 10, 64)
 	if _, err := r.Engine.Refund(dockingtest.Operator, id, "buyer says the key was used"); err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, sold.OrderNo, "refunded")
+	waitFor(t, r.hook, sold.OrderNo, "refunded")
 
 	// Held for review and refused there: the shop hears canceled.
 	held := djshop.WebhookPurchase{OrderNo: "DJ-REFUND-2", SKUCode: "qb-10", ProductID: 1, SKUID: 1, Quantity: 5}
@@ -278,7 +278,7 @@ func TestAnOperatorsRefundIsCalledBackAsRefundedAfterADeliveryAndCanceledBefore(
 	if _, err := r.Engine.Refund(dockingtest.Operator, id, "looks like fraud"); err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, held.OrderNo, "canceled")
+	waitFor(t, r.hook, held.OrderNo, "canceled")
 
 	if got := r.Balance(t, hookID); got != 10000 {
 		t.Errorf("balance %s: both charges come back", got)
@@ -304,7 +304,7 @@ func TestTheConnectionTestIsAnsweredOnlyForAKnownToken(t *testing.T) {
 	if err := stranger.Test(context.Background()); !isWebhookError(err, 401, "unauthorized", false) {
 		t.Errorf("a stranger's connection test: %v", err)
 	}
-	status, _, body := send(t, "POST", r.hook.Endpoint, http.Header{"Authorization": {"Bearer " + hookToken}},
+	status, _, body := dockingtest.Send(t, "POST", r.hook.Endpoint, http.Header{"Authorization": {"Bearer " + hookToken}},
 		[]byte(`{"event":"connection.test","timestamp":1709625600}`))
 	if status != 200 || string(body) != `{"ok":true}` {
 		t.Errorf("connection test: %d %s", status, body)
@@ -331,7 +331,7 @@ func TestBothKindsOfDujiaoNextShopAreServedUnderOneTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, r.dj, "DJ-SAME-1", "delivered")
-	hookWaitFor(t, r.hook, "DJ-SAME-1", "delivered")
+	waitFor(t, r.hook, "DJ-SAME-1", "delivered")
 	if a, b := r.Balance(t, shopID), r.Balance(t, hookID); a != 9050 || b != 9050 {
 		t.Errorf("balances %s and %s", a, b)
 	}
@@ -365,7 +365,7 @@ func TestAWebhookTopUpTakesTheAccountFromTheShopsOwnFormField(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+		p := waitFor(t, r.hook, buy.OrderNo, "delivered")
 		for _, account := range form {
 			if want := fmt.Sprintf("充值成功：%s ×1（cardflow 订单 %s）", account, no); p.Payload != want {
 				t.Errorf("payload %q, want %q", p.Payload, want)
@@ -392,7 +392,7 @@ func TestAWebhookCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 	}
 	// Own stock is delivered in the write that accepts the order, so its
 	// callback is due before the answer has even left.
-	hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	waitFor(t, r.hook, buy.OrderNo, "delivered")
 	got := taken(r.hook, buy.OrderNo)
 	if len(got) != 1 {
 		t.Fatalf("callbacks %+v", got)
@@ -413,7 +413,7 @@ func TestAWebhookCallbackTheShopDidNotTakeIsSentAgainAndAppliedOnce(t *testing.T
 		t.Fatal(err)
 	}
 	// cardflow-hook2 takes its callbacks at a path of its own choosing.
-	p := hookWaitFor(t, r.hook2, buy.OrderNo, "delivered")
+	p := waitFor(t, r.hook2, buy.OrderNo, "delivered")
 	r.Stop(t)
 	all := r.hook2.Received()
 	if p.Payload != "QB-1\nQB-2" || len(all) != 3 || all[0].Status != 503 || all[1].Status != 503 || len(taken(r.hook2, buy.OrderNo)) != 1 {

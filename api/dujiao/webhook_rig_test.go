@@ -14,7 +14,6 @@ import (
 	"cardflow/api/dujiao/djshop"
 	"cardflow/internal/dockingtest"
 	"cardflow/internal/routes"
-	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -88,17 +87,6 @@ func (r *hookRig) orders(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(all)
-}
-
-// hookWaitFor waits until a webhook shop's order reaches status by callback.
-func hookWaitFor(t *testing.T, s *djshop.WebhookShop, no, status string) djshop.Procurement {
-	t.Helper()
-	var p djshop.Procurement
-	testkit.Eventually(t, "order "+no+" "+status+" by callback", func() bool {
-		p, _ = s.Procurement(no)
-		return p.Status == status && p.Callbacks > 0
-	})
-	return p
 }
 
 // taken lists the callbacks a webhook shop took for one of its orders.
