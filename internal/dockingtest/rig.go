@@ -49,11 +49,16 @@ func Open(t *testing.T) *Rig {
 	r := &Rig{Logs: &testkit.Buffer{}}
 	r.Log = zerolog.New(r.Logs)
 	r.Store = testkit.OpenStore(t, storage.Open, t.TempDir(), storage.Options{})
+	t.Cleanup(func() { // last: after Serve's cleanup has stopped the rig
+		for _, srv := range r.callbacks {
+			srv.Close()
+		}
+	})
 	return r
 }
 
-// CallbackServer serves a shop's callback endpoint until the rig has
-// stopped.
+// CallbackServer serves a shop's callback endpoint until the test ends,
+// after the rig has stopped.
 func (r *Rig) CallbackServer(h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	r.callbacks = append(r.callbacks, srv)
@@ -79,8 +84,8 @@ type Tree struct {
 }
 
 // Serve starts the engine and the listener. When the test ends they stop,
-// then the callback servers; the watched shops' problems fail the test,
-// and a failed test shows the logs.
+// the watched shops' problems fail the test, and a failed test shows the
+// logs.
 func (r *Rig) Serve(t *testing.T, tree Tree) {
 	t.Helper()
 	docking := make(map[string]money.Amount, len(tree.Shops))
@@ -104,9 +109,6 @@ func (r *Rig) Serve(t *testing.T, tree Tree) {
 	r.API = httptest.NewServer(srv.Storefront())
 	t.Cleanup(func() {
 		r.Stop(t)
-		for _, srv := range r.callbacks {
-			srv.Close()
-		}
 		for _, w := range r.watched {
 			for _, p := range w.problems() {
 				t.Errorf("%s saw: %s", w.name, p)
