@@ -58,20 +58,21 @@ func Balance(e Balances, shop string) (money.Amount, error) {
 	return 0, nil
 }
 
-// Orders is the part of the engine that finds a shop's order by its number.
-type Orders interface {
+// ByNumber is the part of the engine that finds a shop's order by its
+// number.
+type ByNumber interface {
 	OrderByExternal(storefront, externalID string) (*storage.Order, error)
 }
 
-// Order is the part of the engine that reads an order by id.
-type Order interface {
+// ByID is the part of the engine that reads an order by id.
+type ByID interface {
 	Order(id uint64) (*storage.Order, error)
 }
 
 // OwnOrder reads order id if it is the shop's: another shop's is
 // storage.ErrNotFound, as one that does not exist, so that a shop learns
 // nothing of others' orders.
-func OwnOrder(e Order, shop string, id uint64) (*storage.Order, error) {
+func OwnOrder(e ByID, shop string, id uint64) (*storage.Order, error) {
 	o, err := e.Order(id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != shop:
@@ -86,7 +87,7 @@ func OwnOrder(e Order, shop string, id uint64) (*storage.Order, error) {
 // whatever a repeat's body says (a shop retries with the same number, and
 // is never charged twice), or else the one place submits now. A refusal
 // stores nothing, so the same number may go through after a top-up.
-func Intake(e Orders, shop, no string, place func() (*storage.Order, error)) (*storage.Order, error) {
+func Intake(e ByNumber, shop, no string, place func() (*storage.Order, error)) (*storage.Order, error) {
 	o, err := e.OrderByExternal(shop, no)
 	if errors.Is(err, storage.ErrNotFound) {
 		return place()
