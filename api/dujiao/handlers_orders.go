@@ -76,12 +76,12 @@ func (a *api) submit(s *shop, req CreateOrder) (*storage.Order, error) {
 	if p.Kind == config.KindDirect {
 		account = req.Form[AccountField]
 	}
-	return submit(a.engine, s, req, p, account)
+	return placeOrder(a.engine, s, req, p, account)
 }
 
-// submit places a new order of p, either protocol's, keeping beside it the
-// callback URL and the trace id the shop sent.
-func submit(e submitter, s *shop, req CreateOrder, p config.Product, account string) (*storage.Order, error) {
+// placeOrder places a new order of p, for a shop of either protocol,
+// keeping beside it the callback URL and the trace id the shop sent.
+func placeOrder(e submitter, s *shop, req CreateOrder, p config.Product, account string) (*storage.Order, error) {
 	in := processor.Request{Storefront: s.ID, ExternalID: req.DownstreamOrderNo, SKU: p.SKU, Quantity: req.Quantity,
 		Account: account, Extra: map[string]string{ExtraCallbackURL: req.CallbackURL}}
 	if req.TraceID != "" {
@@ -91,6 +91,7 @@ func submit(e submitter, s *shop, req CreateOrder, p config.Product, account str
 	return o, submitError(err)
 }
 
+// submitter is the engine as placeOrder uses it.
 type submitter interface {
 	Submit(processor.Request) (*storage.Order, bool, error)
 }

@@ -144,7 +144,7 @@ func (a *webhookAPI) order(s *shop, in WebhookOrder) (*storage.Order, error) {
 		if !ok {
 			return nil, Refused(CodeSKUUnavailable, "no product has sku_code "+strconv.Quote(in.SKUCode)+"; set the SKU's code to cardflow's sku or product id")
 		}
-		return submit(a.engine, s, req, p, accountOf(p, in.Form))
+		return placeOrder(a.engine, s, req, p, accountOf(p, in.Form))
 	})
 }
 
