@@ -70,6 +70,9 @@ func WriteError(w http.ResponseWriter, err error) {
 	Write(w, EncodeError(err))
 }
 
+// writeInternal answers ErrInternal, a handler's panic among others.
+func writeInternal(w http.ResponseWriter) { WriteError(w, ErrInternal) }
+
 // Unlimited is the stock reported for what has no count: a shop refuses
 // to sell when stock is 0 or below the quantity.
 const Unlimited = 999999

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"sync"
 
-	"cardflow/api/dujiao"
+	"cardflow/api/docking"
 	"cardflow/processor"
 	"cardflow/storage"
 )
@@ -31,20 +30,16 @@ var soldOut = map[string]bool{
 }
 
 // trade places an order and answers it within the shop's sync window. The
-// request_no is the order's external id: a repeat, whatever its body,
-// answers the order the first made and charges nothing, so a shop that
-// rolled its payment back and comes again gets the keys (or the refusal)
-// cardflow settled on meanwhile.
+// request_no is the order's external id, taken in as docking.Intake says,
+// so a shop that rolled its payment back and comes again gets the keys (or
+// the refusal) cardflow settled on meanwhile.
 func (a *api) trade(ctx context.Context, r *Request) (any, error) {
 	in, err := r.Trade()
 	if err != nil {
 		return nil, err
 	}
 	s := a.shops[r.AppID]
-	o, err := a.engine.OrderByExternal(s.ID, in.RequestNo)
-	if errors.Is(err, storage.ErrNotFound) {
-		o, err = a.place(s, in)
-	}
+	o, err := docking.Intake(a.engine, s.ID, in.RequestNo, func() (*storage.Order, error) { return a.place(s, in) })
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +121,7 @@ func (a *api) settle(ctx context.Context, s *Shop, o *storage.Order) (any, error
 		}
 		return TradeReply{Amount: now.Amount, TradeNo: strconv.FormatUint(now.ID, 10), Secret: secret, Stock: a.stockAfter(now)}, nil
 	case storage.StatusRefunded:
-		if err := a.engine.Claim(now.ID); err != nil {
-			return nil, fmt.Errorf("claim order %d: %w", now.ID, err)
-		}
-		return nil, refusal(now)
+		return nil, a.refused(now)
 	}
 	return nil, a.hold(s, now.ID, ErrPending)
 }
@@ -145,6 +137,15 @@ func (a *api) hold(s *Shop, id uint64, why error) error {
 	return why
 }
 
+// refused claims a refunded order, whose refusal has now been told, and
+// answers that refusal.
+func (a *api) refused(o *storage.Order) error {
+	if err := a.engine.Claim(o.ID); err != nil {
+		return fmt.Errorf("claim order %d: %w", o.ID, err)
+	}
+	return refusal(o)
+}
+
 // refusal is what a refunded order's buyer reads.
 func refusal(o *storage.Order) error {
 	if soldOut[o.Reason] {
@@ -158,27 +159,21 @@ func (a *api) secret(o *storage.Order) (string, error) {
 	if len(o.Cards) == 0 {
 		return "", fmt.Errorf("delivered order %d holds no keys", o.ID)
 	}
-	cards, err := a.engine.Vault().OpenAll(o.Cards)
+	lines, err := docking.CardLines(a.engine.Vault(), o.Cards)
 	if err != nil {
-		return "", fmt.Errorf("open the keys of order %d: %w", o.ID, err)
+		return "", fmt.Errorf("order %d: %w", o.ID, err)
 	}
-	lines := make([]string, len(cards))
-	for i, c := range cards {
-		lines[i] = lineBreaks.Replace(dujiao.CardLine(c))
-	}
-	return strings.Join(lines, "\n"), nil
+	return docking.JoinLines(lines), nil
 }
-
-var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // stockAfter is the item's stock as a trade's answer reports it; 0 when
 // it cannot be read (the shop does not use it).
 func (a *api) stockAfter(o *storage.Order) int {
-	i, ok := a.catalog.bySKU[o.SKU]
+	p, ok := a.catalog.BySKU(o.SKU)
 	if !ok {
 		return 0
 	}
-	n, err := a.stockOf(code(a.catalog.products[i]))
+	n, err := a.stockOf(code(p))
 	if err != nil {
 		return 0
 	}
@@ -197,12 +192,12 @@ func (a *api) query(_ context.Context, r *Request) (any, error) {
 	if err != nil {
 		return nil, ErrNoOrder
 	}
-	o, err := a.engine.Order(id)
+	o, err := docking.OwnOrder(a.engine, r.AppID, id)
 	switch {
-	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != r.AppID:
+	case errors.Is(err, storage.ErrNotFound):
 		return nil, ErrNoOrder
 	case err != nil:
-		return nil, fmt.Errorf("read order %d: %w", id, err)
+		return nil, err
 	}
 	defer a.locks.lock(o.Storefront, o.ExternalID)()
 	if o, err = a.engine.Order(id); err != nil {
@@ -219,10 +214,7 @@ func (a *api) query(_ context.Context, r *Request) (any, error) {
 		}
 		return QueryReply{Secret: secret, Status: 1}, nil
 	case storage.StatusRefunded:
-		if err := a.engine.Claim(o.ID); err != nil {
-			return nil, fmt.Errorf("claim order %d: %w", o.ID, err)
-		}
-		return nil, refusal(o)
+		return nil, a.refused(o)
 	}
 	return QueryReply{}, nil
 }

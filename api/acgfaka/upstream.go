@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"cardflow/api/docking"
 	"cardflow/config"
-	"cardflow/internal/money"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
@@ -80,8 +79,8 @@ type Upstream struct {
 func NewUpstream(opts Options) (*Upstream, error) {
 	u := &Upstream{shops: make(map[string]*Shop, len(opts.Shops)), catalog: newCatalog(opts.Products, opts.Suppliers),
 		log: opts.Log.With().Str("component", "acgfaka").Logger()}
-	for _, p := range u.catalog.products {
-		if err := u.catalog.item(p, levels{}).Check(); err != nil {
+	for _, p := range u.catalog.Products {
+		if err := u.catalog.item(p, docking.Levels{}).Check(); err != nil {
 			return nil, fmt.Errorf("product %s: %w", p.SKU, err)
 		}
 	}
@@ -148,15 +147,7 @@ var handlers = map[string]func(*api, context.Context, *Request) (any, error){
 }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			a.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Str("path", r.URL.Path).Msg("handler panicked")
-			WriteError(w, ErrInternal)
-		}
-	}()
+	defer docking.Recover(w, r, a.log, writeInternal)
 	if r.Method != http.MethodPost {
 		WriteError(w, ErrUnknownPath)
 		return
@@ -188,41 +179,30 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const ShopName = "cardflow"
 
 func (a *api) connect(_ context.Context, r *Request) (any, error) {
-	all, err := a.engine.Balances()
+	balance, err := docking.Balance(a.engine, r.AppID)
 	if err != nil {
-		return nil, fmt.Errorf("read balances: %w", err)
-	}
-	var balance money.Amount
-	for _, b := range all {
-		if b.Storefront == r.AppID {
-			balance = b.Balance
-		}
+		return nil, err
 	}
 	return NewConnectReply(ShopName, balance), nil
 }
 
-func (a *api) levels() (levels, error) {
-	stock, err := a.engine.StockLevels()
-	if err != nil {
-		return levels{}, fmt.Errorf("read stock levels: %w", err)
-	}
-	paused, err := a.engine.PausedProducts()
-	if err != nil {
-		return levels{}, fmt.Errorf("read paused products: %w", err)
-	}
-	lv := levels{stock: stock, paused: make(map[string]bool, len(paused))}
-	for _, sku := range paused {
-		lv.paused[sku] = true
-	}
-	return lv, nil
-}
-
 func (a *api) items(context.Context, *Request) (any, error) {
-	lv, err := a.levels()
+	lv, err := docking.ReadLevels(a.engine)
 	if err != nil {
 		return nil, err
 	}
-	return a.catalog.tree(a.catalog.products, lv), nil
+	return a.catalog.tree(a.catalog.Products, lv), nil
+}
+
+// listed is the product of an item code with the stock levels, to answer
+// it in a listing.
+func (a *api) listed(code string) (config.Product, docking.Levels, error) {
+	p, ok := a.catalog.find(code)
+	if !ok {
+		return p, docking.Levels{}, ErrNoItem
+	}
+	lv, err := docking.ReadLevels(a.engine)
+	return p, lv, err
 }
 
 // item answers one item, or for the older clients (sharedCode) a tree
@@ -232,11 +212,7 @@ func (a *api) item(_ context.Context, r *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, ok := a.catalog.find(in.Code)
-	if !ok {
-		return nil, ErrNoItem
-	}
-	lv, err := a.levels()
+	p, lv, err := a.listed(in.Code)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +246,7 @@ func (a *api) stockOf(code string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read stock of %s: %w", p.SKU, err)
 	}
-	return a.catalog.stock(p, levels{stock: map[string]int{p.SKU: level}, paused: map[string]bool{p.SKU: paused}}), nil
+	return a.catalog.stock(p, docking.Levels{Stock: map[string]int{p.SKU: level}, Paused: map[string]bool{p.SKU: paused}}), nil
 }
 
 func (a *api) valuation(_ context.Context, r *Request) (any, error) {
@@ -304,11 +280,7 @@ func (a *api) inventory(_ context.Context, r *Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, ok := a.catalog.find(in.Code)
-	if !ok {
-		return nil, ErrNoItem
-	}
-	lv, err := a.levels()
+	p, lv, err := a.listed(in.Code)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"cardflow/api/acgfaka"
 	"cardflow/api/acgfaka/acgshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/money"
 )
 
@@ -19,7 +20,7 @@ func TestConnectShowsTheShopsLiveBalance(t *testing.T) {
 	if err != nil || c.ShopName != "cardflow" || c.Balance != "0.00" {
 		t.Fatalf("connect: %+v, %v", c, err)
 	}
-	r.topUp(t, shopID, 250)
+	r.TopUp(t, shopID, 250)
 	if c, err = r.shop.Connect(ctx); err != nil || c.Balance != "250.00" {
 		t.Fatalf("connect after a top-up: %+v, %v", c, err)
 	}
@@ -36,7 +37,7 @@ func TestConnectShowsTheShopsLiveBalance(t *testing.T) {
 func TestItemsListTheDockedCardProductsAndEachSyncs(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
 	groups, err := r.shop.Items(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func TestTheMcyPluginAndOlderShopsReadAnItemAsATree(t *testing.T) {
 func TestStockAndValuationAnswerWhatAShopChecksBeforeAnOrder(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2")
+	r.Stock(t, "qb-10", "QB-1", "QB-2")
 	for code, want := range map[string]string{codeQB: "2", codeJD: "0", codeSteam: "999999"} {
 		if got, err := r.shop.Stock(ctx, code, "", nil); err != nil || got != want {
 			t.Errorf("stock %s = %q, %v; want %q", code, got, err, want)
@@ -179,7 +180,7 @@ func TestStockAndValuationAnswerWhatAShopChecksBeforeAnOrder(t *testing.T) {
 	}
 	refused(t, "inventoryState of 3", state("3"), acgfaka.ErrSoldOut)
 
-	if err := r.engine.Pause(operator, "qb-10"); err != nil {
+	if err := r.Engine.Pause(dockingtest.Operator, "qb-10"); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := r.shop.Stock(ctx, codeQB, "", nil); err != nil || got != "0" {

@@ -20,8 +20,8 @@ import (
 // card.
 func TestEveryBadCallGetsItsRefusalAsJSONAt200(t *testing.T) {
 	r := newRig(t, nil)
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1")
 	trade := func(replace ...string) string {
 		fields := []acgfaka.Field{{Name: "shared_code", Value: codeQB}, {Name: "contact", Value: "x"}, {Name: "num", Value: "1"},
 			{Name: "card_id", Value: "0"}, {Name: "device", Value: "0"}, {Name: "password", Value: ""}, {Name: "race", Value: ""},
@@ -62,7 +62,7 @@ func TestEveryBadCallGetsItsRefusalAsJSONAt200(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, err := http.NewRequest(c.method, r.api.URL+c.path, strings.NewReader(c.body))
+			req, err := http.NewRequest(c.method, r.API.URL+c.path, strings.NewReader(c.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,10 +86,10 @@ func TestEveryBadCallGetsItsRefusalAsJSONAt200(t *testing.T) {
 			}
 		})
 	}
-	if b := r.balance(t, shopID); b != 10000 {
+	if b := r.Balance(t, shopID); b != 10000 {
 		t.Errorf("balance %s: a refused call was charged", b)
 	}
-	if levels, _ := r.engine.StockLevels(); levels["qb-10"] != 1 {
+	if levels, _ := r.Engine.StockLevels(); levels["qb-10"] != 1 {
 		t.Errorf("stock %d: a refused call took a key", levels["qb-10"])
 	}
 }

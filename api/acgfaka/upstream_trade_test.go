@@ -11,6 +11,7 @@ import (
 	"cardflow/alert"
 	"cardflow/api/acgfaka"
 	"cardflow/api/acgfaka/acgshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/testkit"
 	"cardflow/processor"
 	"cardflow/storage"
@@ -24,8 +25,8 @@ import (
 func TestATradeGetsItsKeysAtOnceAndARepeatGetsTheSameOnesUncharged(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-0001,PW-1", "QB-0002,PW-2", "QB-0003,PW-3")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-0001,PW-1", "QB-0002,PW-2", "QB-0003,PW-3")
 
 	start := time.Now()
 	tr, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000001", 2))
@@ -40,7 +41,7 @@ func TestATradeGetsItsKeysAtOnceAndARepeatGetsTheSameOnesUncharged(t *testing.T)
 		string(tr.Amount) != `"19.00"` || string(tr.Stock) != `"1"` {
 		t.Fatalf("trade %+v", tr)
 	}
-	if b := r.balance(t, shopID); b != 8100 {
+	if b := r.Balance(t, shopID); b != 8100 {
 		t.Fatalf("balance %s, want 81.00", b)
 	}
 	again := buy(codeQB, "202611251200000001", 1)
@@ -49,11 +50,11 @@ func TestATradeGetsItsKeysAtOnceAndARepeatGetsTheSameOnesUncharged(t *testing.T)
 	if err != nil || rep.Secret != tr.Secret || rep.TradeNo != tr.TradeNo {
 		t.Fatalf("repeat %+v, %v", rep, err)
 	}
-	if b := r.balance(t, shopID); b != 8100 || r.held(o.ID) {
+	if b := r.Balance(t, shopID); b != 8100 || r.held(o.ID) {
 		t.Fatalf("after the repeat: balance %s, held %v", b, r.held(o.ID))
 	}
 	// The other shop's number is its own, even when it is the same.
-	r.topUp(t, otherID, 10)
+	r.TopUp(t, otherID, 10)
 	other, err := r.other.Trade(ctx, buy(codeQB, "202611251200000001", 1))
 	if err != nil || other.Secret != "QB-0003----PW-3" || other.TradeNo == tr.TradeNo {
 		t.Fatalf("the other shop's trade %+v, %v", other, err)
@@ -65,8 +66,8 @@ func TestATradeGetsItsKeysAtOnceAndARepeatGetsTheSameOnesUncharged(t *testing.T)
 // keys in every answer.
 func TestEightIdenticalTradesAtOnceMakeOneOrder(t *testing.T) {
 	r := newRig(t, nil)
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4")
 	var wg sync.WaitGroup
 	answers := make([]acgshop.Trade, 8)
 	errs := make([]error, 8)
@@ -79,10 +80,10 @@ func TestEightIdenticalTradesAtOnceMakeOneOrder(t *testing.T) {
 			t.Errorf("answer %d: %+v, %v (first %+v)", i, answers[i], errs[i], answers[0])
 		}
 	}
-	if b := r.balance(t, shopID); b != 10000-1900 {
+	if b := r.Balance(t, shopID); b != 10000-1900 {
 		t.Errorf("balance %s, want 81.00: one charge", b)
 	}
-	levels, _ := r.engine.StockLevels()
+	levels, _ := r.Engine.StockLevels()
 	if levels["qb-10"] != 2 {
 		t.Errorf("stock %d, want 2: one order took keys", levels["qb-10"])
 	}
@@ -93,19 +94,19 @@ func TestEightIdenticalTradesAtOnceMakeOneOrder(t *testing.T) {
 func TestABalanceTooLowIsRefusedAndStoresNothing(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1")
-	r.topUp(t, shopID, 9) // 9.00 < 9.50
+	r.Stock(t, "qb-10", "QB-1")
+	r.TopUp(t, shopID, 9) // 9.00 < 9.50
 	_, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000002", 1))
 	refused(t, "a trade on 9.00", err, acgfaka.ErrBalance)
-	if _, err := r.engine.OrderByExternal(shopID, "202611251200000002"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := r.Engine.OrderByExternal(shopID, "202611251200000002"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a refused trade stored an order: %v", err)
 	}
-	r.topUp(t, shopID, 1)
+	r.TopUp(t, shopID, 1)
 	tr, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000002", 1))
 	if err != nil || tr.Secret != "QB-1" {
 		t.Fatalf("after the top-up: %+v, %v", tr, err)
 	}
-	if b := r.balance(t, shopID); b != 50 {
+	if b := r.Balance(t, shopID); b != 50 {
 		t.Fatalf("balance %s, want 0.50", b)
 	}
 }
@@ -114,12 +115,12 @@ func TestABalanceTooLowIsRefusedAndStoresNothing(t *testing.T) {
 // own stock holds is refused as sold out and stores nothing.
 func TestTooFewKeysIsRefusedBeforeAnythingIsCharged(t *testing.T) {
 	r := newRig(t, nil)
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1")
 	_, err := r.shop.Trade(context.Background(), buy(codeQB, "202611251200000003", 2))
 	refused(t, "2 of 1 in stock", err, acgfaka.ErrSoldOut)
-	if _, err := r.engine.OrderByExternal(shopID, "202611251200000003"); !errors.Is(err, storage.ErrNotFound) || r.balance(t, shopID) != 10000 {
-		t.Fatalf("stored %v, balance %s", err, r.balance(t, shopID))
+	if _, err := r.Engine.OrderByExternal(shopID, "202611251200000003"); !errors.Is(err, storage.ErrNotFound) || r.Balance(t, shopID) != 10000 {
+		t.Fatalf("stored %v, balance %s", err, r.Balance(t, shopID))
 	}
 }
 
@@ -129,10 +130,10 @@ func TestTooFewKeysIsRefusedBeforeAnythingIsCharged(t *testing.T) {
 // keys and the order is claimed, and stays delivered past the claim
 // period.
 func TestAReviewedOrderIsPendingThenItsRepeatGetsTheKeysAndClaimsIt(t *testing.T) {
-	r := newRig(t, reviewFrom(3))
+	r := newRig(t, dockingtest.ReviewFrom(3))
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
 	start := time.Now()
 	_, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000004", 3))
 	refused(t, "a trade held for review", err, acgfaka.ErrPending)
@@ -140,10 +141,10 @@ func TestAReviewedOrderIsPendingThenItsRepeatGetsTheKeysAndClaimsIt(t *testing.T
 		t.Errorf("answered after %s, want the window of %s", took, window)
 	}
 	o := r.order(t, shopID, "202611251200000004")
-	if o.Status != storage.StatusReview || !r.held(o.ID) || r.balance(t, shopID) != 10000-2850 {
-		t.Fatalf("order %s, held %v, balance %s", o.Status, r.held(o.ID), r.balance(t, shopID))
+	if o.Status != storage.StatusReview || !r.held(o.ID) || r.Balance(t, shopID) != 10000-2850 {
+		t.Fatalf("order %s, held %v, balance %s", o.Status, r.held(o.ID), r.Balance(t, shopID))
 	}
-	if _, err := r.engine.Approve(operator, o.ID); err != nil {
+	if _, err := r.Engine.Approve(dockingtest.Operator, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	tr, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000004", 3))
@@ -153,7 +154,7 @@ func TestAReviewedOrderIsPendingThenItsRepeatGetsTheKeysAndClaimsIt(t *testing.T
 	if r.held(o.ID) {
 		t.Fatal("the order is still held after its keys went out")
 	}
-	if b := r.balance(t, shopID); b != 10000-2850 {
+	if b := r.Balance(t, shopID); b != 10000-2850 {
 		t.Fatalf("balance %s: charged again", b)
 	}
 }
@@ -163,22 +164,22 @@ func TestAReviewedOrderIsPendingThenItsRepeatGetsTheKeysAndClaimsIt(t *testing.T
 // the order is claimed, and the refund's callback is acknowledged (the
 // outbox is left empty).
 func TestARefusedReviewIsAnsweredWithTheRefusalOnTheRepeat(t *testing.T) {
-	r := newRig(t, reviewFrom(3))
+	r := newRig(t, dockingtest.ReviewFrom(3))
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
 	_, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000005", 3))
 	refused(t, "a trade held for review", err, acgfaka.ErrPending)
 	o := r.order(t, shopID, "202611251200000005")
-	if _, err := r.engine.Refund(operator, o.ID, "looks like fraud"); err != nil {
+	if _, err := r.Engine.Refund(dockingtest.Operator, o.ID, "looks like fraud"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = r.shop.Trade(ctx, buy(codeQB, "202611251200000005", 3))
 	refused(t, "the repeat after a refusal", err, acgfaka.ErrNotDone)
-	if r.held(o.ID) || r.balance(t, shopID) != 10000 {
-		t.Fatalf("held %v, balance %s", r.held(o.ID), r.balance(t, shopID))
+	if r.held(o.ID) || r.Balance(t, shopID) != 10000 {
+		t.Fatalf("held %v, balance %s", r.held(o.ID), r.Balance(t, shopID))
 	}
-	testkit.Eventually(t, "the outbox empty", func() bool { return r.engine.Backlog() == 0 })
+	testkit.Eventually(t, "the outbox empty", func() bool { return r.Engine.Backlog() == 0 })
 }
 
 // TestAnOrderNobodyClaimsIsRefundedAndItsKeysRestocked: an order answered
@@ -188,27 +189,27 @@ func TestARefusedReviewIsAnsweredWithTheRefusalOnTheRepeat(t *testing.T) {
 // claim sweep, called here as the engine's minute timer would.
 func TestAnOrderNobodyClaimsIsRefundedAndItsKeysRestocked(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, reviewFrom(3))
+	r := newRig(t, dockingtest.ReviewFrom(3))
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
 	_, err := r.shop.Trade(ctx, buy(codeQB, "202611251200000006", 3))
 	refused(t, "a trade held for review", err, acgfaka.ErrPending)
 	o := r.order(t, shopID, "202611251200000006")
-	if _, err := r.engine.Approve(operator, o.ID); err != nil {
+	if _, err := r.Engine.Approve(dockingtest.Operator, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "the approved order delivered", func() bool {
-		got, _ := r.engine.Order(o.ID)
+		got, _ := r.Engine.Order(o.ID)
 		return got.Status == storage.StatusDelivered
 	})
 	r.clock.Advance(time.Hour + time.Minute)
-	r.engine.ReclaimDue()
-	if got, _ := r.engine.Order(o.ID); got.Status != storage.StatusRefunded || got.Reason != processor.ReasonUnclaimed {
+	r.Engine.ReclaimDue()
+	if got, _ := r.Engine.Order(o.ID); got.Status != storage.StatusRefunded || got.Reason != processor.ReasonUnclaimed {
 		t.Fatalf("the unclaimed order is %s (%s), want refunded (unclaimed)", got.Status, got.Reason)
 	}
-	levels, _ := r.engine.StockLevels()
-	if b := r.balance(t, shopID); b != 10000 || levels["qb-10"] != 3 {
+	levels, _ := r.Engine.StockLevels()
+	if b := r.Balance(t, shopID); b != 10000 || levels["qb-10"] != 3 {
 		t.Fatalf("balance %s, stock %d: want the charge and the keys back", b, levels["qb-10"])
 	}
 	_, err = r.shop.Trade(ctx, buy(codeQB, "202611251200000006", 3))
@@ -220,12 +221,12 @@ func TestAnOrderNobodyClaimsIsRefundedAndItsKeysRestocked(t *testing.T) {
 // stops gets 系统繁忙 and no order.
 func TestAStoppingEngineIsBusyAndPromisesNothing(t *testing.T) {
 	r := newRig(t, nil)
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1")
-	r.engine.Stop()
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	r.Engine.Stop()
 	_, err := r.shop.Trade(context.Background(), buy(codeQB, "202611251200000007", 1))
 	refused(t, "a trade while stopping", err, acgfaka.ErrInternal)
-	if _, err := r.engine.OrderByExternal(shopID, "202611251200000007"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := r.Engine.OrderByExternal(shopID, "202611251200000007"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("stored: %v", err)
 	}
 }
@@ -236,8 +237,8 @@ func TestAStoppingEngineIsBusyAndPromisesNothing(t *testing.T) {
 func TestTheMcyPluginsTradeAndQueryGetTheKeys(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
-	r.stock(t, "jd-50", "JD-1,PW-1")
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "jd-50", "JD-1,PW-1")
 	o := buy(codeJD, "2026112512000000901", 1)
 	o.Plugin = true
 	tr, err := r.shop.Trade(ctx, o)

@@ -47,19 +47,13 @@ func (u *sender) callbackBody(o *storage.Order, ev *storage.Event, now time.Time
 	return body, nil
 }
 
-// shopMessage is the message of a shop's answer, short, for the outbox's
-// error and the operators' alert.
+// shopMessage is the message of a shop's answer.
 func shopMessage(answer []byte) string {
 	var a struct {
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(answer, &a) == nil && a.Message != "" {
-		answer = []byte(a.Message)
-	}
-	if len(answer) > 120 {
-		answer = answer[:120]
-	}
-	return fmt.Sprintf("%q", answer)
+	_ = json.Unmarshal(answer, &a) // not JSON: no message
+	return a.Message
 }
 
 // answerLog remembers when each order was last answered (a shop may repeat

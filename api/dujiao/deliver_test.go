@@ -12,8 +12,8 @@ import (
 func TestTheFirstCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 	t.Parallel() // it waits for real time
 	r := newRig(t, rigOptions{hold: dujiao.DefaultHold})
-	r.stock(t, "qb-10", "QB-1")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	r.TopUp(t, shopID, 100)
 	before := time.Now()
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 1, DownstreamOrderNo: "DJ-HOLD-1"}
 	if _, err := r.shop.Buy(context.Background(), buy); err != nil {
@@ -34,15 +34,15 @@ func TestTheFirstCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 func TestACallbackTheShopDidNotTakeIsSentAgainAndAppliedOnce(t *testing.T) {
 	t.Parallel() // it waits for the outbox's backoff, in real time
 	r := newRig(t, rigOptions{})
-	r.stock(t, "qb-10", "QB-1", "QB-2")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2")
+	r.TopUp(t, shopID, 100)
 	r.shop.FailNext(2) // the shop is down for two callbacks
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 2, DownstreamOrderNo: "DJ-DOWN-1"}
 	if _, err := r.shop.Buy(context.Background(), buy); err != nil {
 		t.Fatal(err)
 	}
 	p := waitFor(t, r.shop, buy.DownstreamOrderNo, "delivered")
-	r.stop(t)
+	r.Stop(t)
 	all := r.shop.Received()
 	if p.Payload != "QB-1\nQB-2" || len(all) != 3 || all[0].Status != 503 || all[1].Status != 503 || len(applied(r.shop, buy.DownstreamOrderNo)) != 1 {
 		t.Errorf("delivered %+v after %+v", p, all)
@@ -51,8 +51,8 @@ func TestACallbackTheShopDidNotTakeIsSentAgainAndAppliedOnce(t *testing.T) {
 
 func TestACallbackIsSignedOverTheFixedPathWhereverTheShopTakesIt(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.stock(t, "qb-10", "QB-1")
-	r.topUp(t, otherID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	r.TopUp(t, otherID, 100)
 	// cardflow-shop2 takes its callbacks at /custom/callback/path.
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 1, DownstreamOrderNo: "DJ-PATH-1"}
 	if _, err := r.other.Buy(context.Background(), buy); err != nil {

@@ -5,7 +5,7 @@ import (
 	"hash/crc32"
 	"net/http"
 
-	"cardflow/internal/money"
+	"cardflow/api/docking"
 )
 
 // SiteName is what a shop shows its admin for cardflow after a ping.
@@ -15,26 +15,13 @@ const SiteName = "cardflow"
 // balance. user_id is a checksum of the shop's id, stable across restarts
 // and config changes; cardflow has no users behind it.
 func (a *api) ping(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
-	balance, err := a.balance(s.ID)
+	balance, err := docking.Balance(a.engine, s.ID)
 	if err != nil {
 		a.fail(w, r, s, err)
 		return
 	}
 	a.ok(w, r, Ping{SiteName: SiteName, ProtocolVersion: ProtocolVersion, UserID: uint64(max(crc32.ChecksumIEEE([]byte(s.ID)), 1)),
 		Balance: balance, Currency: Currency})
-}
-
-func (a *api) balance(id string) (money.Amount, error) {
-	all, err := a.engine.Balances()
-	if err != nil {
-		return 0, fmt.Errorf("read balances: %w", err)
-	}
-	for _, b := range all {
-		if b.Storefront == id {
-			return b.Balance, nil
-		}
-	}
-	return 0, nil
 }
 
 // categories is GET /categories: the products' category names, one level.
@@ -48,7 +35,7 @@ func (a *api) categories(w http.ResponseWriter, r *http.Request, _ *shop, _ []by
 // the page's products have their stock read.
 func (a *api) products(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
 	q := ParsePageQuery(r.URL.Query())
-	paused, err := a.paused()
+	paused, err := docking.ReadPaused(a.engine)
 	if err != nil {
 		a.fail(w, r, s, err)
 		return
@@ -56,7 +43,7 @@ func (a *api) products(w http.ResponseWriter, r *http.Request, s *shop, _ []byte
 	var items []int // catalogue indexes
 	var skus []string
 	total, from := 0, (q.Page-1)*q.PageSize
-	for i, p := range a.catalog.products {
+	for i, p := range a.catalog.Products {
 		if !q.IncludeInactive && paused[p.SKU] {
 			continue
 		}
@@ -65,12 +52,12 @@ func (a *api) products(w http.ResponseWriter, r *http.Request, s *shop, _ []byte
 		}
 		total++
 	}
-	levels, err := a.engine.StockLevelsOf(skus)
+	stock, err := a.engine.StockLevelsOf(skus)
 	if err != nil {
 		a.fail(w, r, s, fmt.Errorf("read stock levels: %w", err))
 		return
 	}
-	body, err := a.listing.page(items, state{levels: levels, paused: paused}, total, q)
+	body, err := a.listing.page(items, docking.Levels{Stock: stock, Paused: paused}, total, q)
 	a.okJSON(w, r, body, err)
 }
 
@@ -78,32 +65,19 @@ func (a *api) products(w http.ResponseWriter, r *http.Request, s *shop, _ []byte
 // its buyer's order. A paused product is answered with is_active false.
 func (a *api) product(w http.ResponseWriter, r *http.Request, s *shop, _ []byte) {
 	id, ok := ParseID(r.PathValue("id"))
-	i, found := a.catalog.byID[id]
+	i, found := a.catalog.Index(id)
 	if !ok || !found {
 		a.fail(w, r, s, NotFound(CodeProductNotFound, "no such product"))
 		return
 	}
-	sku := a.catalog.products[i].SKU
+	sku := a.catalog.Products[i].SKU
 	level, paused, err := a.engine.StockOf(sku)
 	if err != nil {
 		a.fail(w, r, s, fmt.Errorf("read stock: %w", err))
 		return
 	}
-	body, err := a.listing.one(i, state{levels: map[string]int{sku: level}, paused: map[string]bool{sku: paused}})
+	body, err := a.listing.one(i, docking.Levels{Stock: map[string]int{sku: level}, Paused: map[string]bool{sku: paused}})
 	a.okJSON(w, r, body, err)
-}
-
-// paused is the set of paused SKUs.
-func (a *api) paused() (map[string]bool, error) {
-	skus, err := a.engine.PausedProducts()
-	if err != nil {
-		return nil, fmt.Errorf("read paused products: %w", err)
-	}
-	paused := make(map[string]bool, len(skus))
-	for _, sku := range skus {
-		paused[sku] = true
-	}
-	return paused, nil
 }
 
 // okJSON answers 200 with a success answer already written, or 500

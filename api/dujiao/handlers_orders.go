@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"cardflow/api/docking"
 	"cardflow/config"
 	"cardflow/processor"
 	"cardflow/storage"
@@ -25,11 +26,9 @@ const (
 var downstreamNo = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // createOrder is POST /orders. The shop's downstream_order_no is the
-// order's external id: a repeat answers the order it made and charges
-// nothing, and a refusal is not remembered, so the same number may go
-// through after a top-up. A supplier's trouble is no refusal: the order is
-// accepted and delivered later. Only an order cardflow could not store is
-// answered with a status other than 200.
+// order's external id, taken in as docking.Intake says. A supplier's
+// trouble is no refusal: the order is accepted and delivered later. Only an
+// order cardflow could not store is answered with a status other than 200.
 func (a *api) createOrder(w http.ResponseWriter, r *http.Request, s *shop, body []byte) {
 	req, err := DecodeCreateOrder(body, a.catalog.maxQuantity)
 	if err == nil {
@@ -39,10 +38,7 @@ func (a *api) createOrder(w http.ResponseWriter, r *http.Request, s *shop, body 
 		a.fail(w, r, s, err)
 		return
 	}
-	o, err := a.engine.OrderByExternal(s.ID, req.DownstreamOrderNo)
-	if errors.Is(err, storage.ErrNotFound) {
-		o, err = a.submit(s, req)
-	}
+	o, err := docking.Intake(a.engine, s.ID, req.DownstreamOrderNo, func() (*storage.Order, error) { return a.submit(s, req) })
 	if err != nil {
 		a.fail(w, r, s, err)
 		return
@@ -72,20 +68,32 @@ func (s *shop) check(req CreateOrder) error {
 
 // submit places a new order for the shop.
 func (a *api) submit(s *shop, req CreateOrder) (*storage.Order, error) {
-	p, ok := a.catalog.find(req.SKUID)
+	p, ok := a.catalog.ByID(req.SKUID)
 	if !ok {
 		return nil, Refused(CodeSKUUnavailable, "no such sku")
 	}
+	var account string
+	if p.Kind == config.KindDirect {
+		account = req.Form[AccountField]
+	}
+	return placeOrder(a.engine, s, req, p, account)
+}
+
+// placeOrder places a new order of p, for a shop of either protocol,
+// keeping beside it the callback URL and the trace id the shop sent.
+func placeOrder(e submitter, s *shop, req CreateOrder, p config.Product, account string) (*storage.Order, error) {
 	in := processor.Request{Storefront: s.ID, ExternalID: req.DownstreamOrderNo, SKU: p.SKU, Quantity: req.Quantity,
-		Extra: map[string]string{ExtraCallbackURL: req.CallbackURL}}
+		Account: account, Extra: map[string]string{ExtraCallbackURL: req.CallbackURL}}
 	if req.TraceID != "" {
 		in.Extra[ExtraTraceID] = req.TraceID
 	}
-	if p.Kind == config.KindDirect {
-		in.Account = req.Form[AccountField]
-	}
-	o, _, err := a.engine.Submit(in)
+	o, _, err := e.Submit(in)
 	return o, submitError(err)
+}
+
+// submitter is the engine as placeOrder uses it.
+type submitter interface {
+	Submit(processor.Request) (*storage.Order, bool, error)
 }
 
 // submitError says an engine refusal in the protocol's words.
@@ -144,14 +152,11 @@ func (a *api) ownOrder(r *http.Request, s *shop) (*storage.Order, error) {
 	if !ok {
 		return nil, errOrderNotFound
 	}
-	o, err := a.engine.Order(id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound) || err == nil && o.Storefront != s.ID:
+	o, err := docking.OwnOrder(a.engine, s.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errOrderNotFound
-	case err != nil:
-		return nil, fmt.Errorf("read order %d: %w", id, err)
 	}
-	return o, nil
+	return o, err
 }
 
 // cancelOrder is POST /orders/{id}/cancel: granted while nothing has been

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync/atomic"
+
+	"cardflow/api/docking"
 )
 
 // listing writes the JSON of the catalogue's GETs (a product page, one
@@ -28,17 +30,17 @@ type rendered struct {
 }
 
 func newListing(c *catalog) *listing {
-	return &listing{catalog: c, last: make([]atomic.Pointer[rendered], len(c.products))}
+	return &listing{catalog: c, last: make([]atomic.Pointer[rendered], len(c.Products))}
 }
 
 // product returns the JSON of the catalogue's i-th product as st shows it.
-func (l *listing) product(i int, st state) ([]byte, error) {
-	p := l.catalog.products[i]
-	stock, active := l.catalog.shown(p, st)
+func (l *listing) product(i int, lv docking.Levels) ([]byte, error) {
+	p := l.catalog.Products[i]
+	stock, active := l.catalog.shown(p, lv)
 	if r := l.last[i].Load(); r != nil && r.stock == stock && r.active == active {
 		return r.json, nil
 	}
-	b, err := json.Marshal(l.catalog.product(p, st))
+	b, err := json.Marshal(l.catalog.product(p, lv))
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +51,11 @@ func (l *listing) product(i int, st state) ([]byte, error) {
 // page writes {"ok":true,"items":[…],"total":…,"page":…,"page_size":…,
 // "includes_inactive":…}, byte for byte what MarshalOK writes for the
 // ProductsPage of the same products (a test compares the two).
-func (l *listing) page(items []int, st state, total int, q PageQuery) ([]byte, error) {
+func (l *listing) page(items []int, lv docking.Levels, total int, q PageQuery) ([]byte, error) {
 	b := make([]byte, 0, 128+len(items)*1024)
 	b = append(b, `{"ok":true,"items":[`...)
 	for n, i := range items {
-		js, err := l.product(i, st)
+		js, err := l.product(i, lv)
 		if err != nil {
 			return nil, err
 		}
@@ -74,8 +76,8 @@ func (l *listing) page(items []int, st state, total int, q PageQuery) ([]byte, e
 }
 
 // one writes {"ok":true,"product":…}, as MarshalOK writes a ProductAnswer.
-func (l *listing) one(i int, st state) ([]byte, error) {
-	js, err := l.product(i, st)
+func (l *listing) one(i int, lv docking.Levels) ([]byte, error) {
+	js, err := l.product(i, lv)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"cardflow/api/docking"
 	"cardflow/config"
 )
 
@@ -33,12 +34,12 @@ func listingCatalogue() *catalog {
 func TestAListingWritesWhatEncodingJSONWritesWhateverItKeptBefore(t *testing.T) {
 	c := listingCatalogue()
 	l := newListing(c)
-	states := []state{
-		{levels: map[string]int{}, paused: map[string]bool{}},
-		{levels: map[string]int{"card-0": 7, "card-3": 1}, paused: map[string]bool{}},
-		{levels: map[string]int{"card-0": 7, "card-3": 0, "card-5": 250}, paused: map[string]bool{"card-0": true, "mobile": true}},
-		{levels: map[string]int{"card-0": 6, "card-3": 1}, paused: map[string]bool{}},
-		{levels: map[string]int{"card-0": 7, "card-3": 1}, paused: map[string]bool{}}, // as the second again
+	states := []docking.Levels{
+		{Stock: map[string]int{}, Paused: map[string]bool{}},
+		{Stock: map[string]int{"card-0": 7, "card-3": 1}, Paused: map[string]bool{}},
+		{Stock: map[string]int{"card-0": 7, "card-3": 0, "card-5": 250}, Paused: map[string]bool{"card-0": true, "mobile": true}},
+		{Stock: map[string]int{"card-0": 6, "card-3": 1}, Paused: map[string]bool{}},
+		{Stock: map[string]int{"card-0": 7, "card-3": 1}, Paused: map[string]bool{}}, // as the second again
 	}
 	queries := []PageQuery{{Page: 1, PageSize: 3}, {Page: 2, PageSize: 3, IncludeInactive: true}, {Page: 3, PageSize: 3},
 		{Page: 9, PageSize: 50, IncludeInactive: true}, {Page: 1, PageSize: 200, IncludeInactive: true}}
@@ -46,8 +47,8 @@ func TestAListingWritesWhatEncodingJSONWritesWhateverItKeptBefore(t *testing.T) 
 		for _, q := range queries {
 			want := ProductsPage{Items: Array[Product]{}, Page: q.Page, PageSize: q.PageSize, IncludesInactive: q.IncludeInactive}
 			var items []int
-			for i, p := range c.products {
-				if !q.IncludeInactive && st.paused[p.SKU] {
+			for i, p := range c.Products {
+				if !q.IncludeInactive && st.Paused[p.SKU] {
 					continue
 				}
 				if want.Total >= (q.Page-1)*q.PageSize && len(items) < q.PageSize {
@@ -64,7 +65,7 @@ func TestAListingWritesWhatEncodingJSONWritesWhateverItKeptBefore(t *testing.T) 
 				t.Fatalf("state %d, %+v:\n got %s\nwant %s", n, q, got, w)
 			}
 		}
-		for i, p := range c.products {
+		for i, p := range c.Products {
 			got, err := l.one(i, st)
 			if err != nil {
 				t.Fatal(err)
@@ -98,10 +99,10 @@ func BenchmarkProductPage(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			levels["bench-0"]--
-			st := state{levels: levels, paused: map[string]bool{}}
+			st := docking.Levels{Stock: levels, Paused: map[string]bool{}}
 			page := ProductsPage{Items: Array[Product]{}, Total: 500, Page: 1, PageSize: 50}
 			for _, i := range items {
-				page.Items = append(page.Items, c.product(c.products[i], st))
+				page.Items = append(page.Items, c.product(c.Products[i], st))
 			}
 			if _, err := MarshalOK(page); err != nil {
 				b.Fatal(err)
@@ -113,7 +114,7 @@ func BenchmarkProductPage(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			levels["bench-0"]--
-			if _, err := l.page(items, state{levels: levels, paused: map[string]bool{}}, 500, q); err != nil {
+			if _, err := l.page(items, docking.Levels{Stock: levels, Paused: map[string]bool{}}, 500, q); err != nil {
 				b.Fatal(err)
 			}
 		}

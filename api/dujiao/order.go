@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"cardflow/api/docking"
 	"cardflow/internal/money"
 )
 
@@ -91,20 +92,8 @@ type Fulfillment struct {
 // Delivered is the fulfillment of a delivery of lines (card keys or a
 // receipt) at a time, of type FulfillAuto or FulfillManual.
 func Delivered(kind string, lines []string, at Time) *Fulfillment {
-	return &Fulfillment{Type: kind, Status: StatusDelivered, Payload: Payload(lines), DeliveredAt: at}
+	return &Fulfillment{Type: kind, Status: StatusDelivered, Payload: docking.JoinLines(lines), DeliveredAt: at}
 }
-
-// Payload joins lines the way a shop splits them: one per line. A line's
-// own line breaks would split it, so they become spaces.
-func Payload(lines []string) string {
-	clean := make([]string, len(lines))
-	for i, l := range lines {
-		clean[i] = lineBreaks.Replace(l)
-	}
-	return strings.Join(clean, "\n")
-}
-
-var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 func (f *Fulfillment) hasKeys() bool { return f != nil && strings.TrimSpace(f.Payload) != "" }
 

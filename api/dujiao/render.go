@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
-	"cardflow/card"
+	"cardflow/api/docking"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/storage"
@@ -55,11 +54,7 @@ func fulfillment(o *storage.Order, n int, at time.Time, vault *storage.Vault) (*
 	if err != nil {
 		return nil, err
 	}
-	kind := FulfillAuto
-	if o.Kind == config.KindDirect {
-		kind = FulfillManual
-	}
-	return Delivered(kind, lines, At(at)), nil
+	return Delivered(fulfillmentType(o.Kind), lines, At(at)), nil
 }
 
 // deliveryLines are the lines of card set n of o: its card keys, or for a
@@ -68,29 +63,11 @@ func deliveryLines(o *storage.Order, n int, vault *storage.Vault) ([]string, err
 	if o.Kind == config.KindDirect {
 		return []string{receipt(o)}, nil
 	}
-	cards, err := vault.OpenAll(o.SetOf(n))
+	lines, err := docking.CardLines(vault, o.SetOf(n))
 	if err != nil {
-		return nil, fmt.Errorf("open the cards of order %d: %w", o.ID, err)
-	}
-	lines := make([]string, len(cards))
-	for i, c := range cards {
-		lines[i] = CardLine(c)
+		return nil, fmt.Errorf("order %d: %w", o.ID, err)
 	}
 	return lines, nil
-}
-
-// CardLine writes a card as one line of a shop's payload: the number, and
-// its password and expiry after "----", the separator Chinese card shops
-// read.
-func CardLine(c card.Card) string {
-	fields := []string{c.Number}
-	if c.Password != "" || c.ExpiresAt != "" {
-		fields = append(fields, c.Password)
-	}
-	if c.ExpiresAt != "" {
-		fields = append(fields, c.ExpiresAt)
-	}
-	return strings.Join(fields, "----")
 }
 
 // receipt is a delivered top-up's line for the shop's buyer.
@@ -120,12 +97,7 @@ func (c *catalog) orderAnswer(o *storage.Order, vault *storage.Vault) (Order, er
 func (c *catalog) item(o *storage.Order) Item {
 	var id uint64
 	title := o.SKU
-	kind := FulfillAuto
-	if o.Kind == config.KindDirect {
-		kind = FulfillManual
-	}
-	if i, ok := c.bySKU[o.SKU]; ok {
-		p := c.products[i]
+	if p, ok := c.BySKU(o.SKU); ok {
 		id, title = uint64(p.ID), cmp.Or(p.Name, p.SKU)
 	}
 	unit := o.Amount
@@ -133,5 +105,5 @@ func (c *catalog) item(o *storage.Order) Item {
 		unit = o.Amount / money.Amount(o.Quantity)
 	}
 	return Item{ProductID: id, SKUID: id, Title: Text{"zh-CN": title}, Quantity: o.Quantity, UnitPrice: unit,
-		TotalPrice: o.Amount, FulfillmentType: kind}
+		TotalPrice: o.Amount, FulfillmentType: fulfillmentType(o.Kind)}
 }

@@ -64,7 +64,7 @@ func newShopSet(opts Options, protocol string) (shopSet, error) {
 type callbackForm struct {
 	body    func(o *storage.Order, ev *storage.Event, now time.Time) ([]byte, error)
 	sign    func(h http.Header, s *shop, now time.Time, body []byte)
-	message func(answer []byte) string // a refusal, short, for the outbox and the alert
+	message func(answer []byte) string // what a refusal says, "" when it says nothing readable
 }
 
 // post sends the callback of a delivery or a refund to the order's own
@@ -122,7 +122,20 @@ func (b *shopSet) post(ctx context.Context, ev *storage.Event, form callbackForm
 		return fmt.Errorf("read callback answer: %w", err)
 	}
 	if !CallbackAccepted(resp.StatusCode, answer) {
-		return fmt.Errorf("callback answered %s: %s", resp.Status, form.message(answer))
+		return fmt.Errorf("callback answered %s: %s", resp.Status, brief(answer, form.message))
 	}
 	return nil
+}
+
+// brief is a shop's refusal of a callback, short, for the outbox's error
+// and the operators' alert: what message reads in it, or else the start of
+// whatever the shop answered.
+func brief(answer []byte, message func([]byte) string) string {
+	if m := message(answer); m != "" {
+		answer = []byte(m)
+	}
+	if len(answer) > 120 {
+		answer = answer[:120]
+	}
+	return fmt.Sprintf("%q", answer)
 }

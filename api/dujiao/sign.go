@@ -8,10 +8,14 @@
 package dujiao
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,6 +90,27 @@ func SetHeaders(h http.Header, apiKey string, secret []byte, method, path string
 	h.Set(HeaderAPIKey, apiKey)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	h.Set(HeaderSignature, Sign(secret, method, path, ts, body))
+}
+
+// NewRequest is a request as a shop's client sends it to an upstream at
+// baseURL (which may carry a path prefix): pathAndQuery from
+// /api/v1/upstream on, signed without its query; a body goes as JSON, and
+// nil sends none and no Content-Type.
+func NewRequest(ctx context.Context, baseURL, apiKey string, secret []byte, method, pathAndQuery string, now time.Time, body []byte) (*http.Request, error) {
+	signPath, _, _ := strings.Cut(pathAndQuery, "?")
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(baseURL, "/")+pathAndQuery, rd)
+	if err != nil {
+		return nil, fmt.Errorf("build %s %s: %w", method, signPath, err)
+	}
+	SetHeaders(req.Header, apiKey, secret, method, signPath, now, body)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
 }
 
 // Signed is what a receiver checks of a signed request: the method, the URL

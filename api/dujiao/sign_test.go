@@ -1,6 +1,7 @@
 package dujiao_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -184,5 +185,35 @@ func TestSetHeadersSignsWhatVerifyAccepts(t *testing.T) {
 	s := dujiao.FromHeaders("POST", "/api/v1/upstream/orders", h, body)
 	if _, err := dujiao.Verify(s, vectorNow, secretOf); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNewRequestSignsAsTheShopsClientDoes: the D3 and D1 vectors through
+// a request built against a base URL with a path prefix and a trailing
+// slash; the query is sent but not signed, and only a body brings a
+// Content-Type.
+func TestNewRequestSignsAsTheShopsClientDoes(t *testing.T) {
+	get, err := dujiao.NewRequest(context.Background(), "http://up.example.com/shop/", "cardflow-shop1", vectorSecret,
+		"GET", "/api/v1/upstream/products?page=2&page_size=50", vectorNow, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get.URL.String() != "http://up.example.com/shop/api/v1/upstream/products?page=2&page_size=50" || get.Body != nil ||
+		get.Header.Get("Content-Type") != "" || get.Header.Get(dujiao.HeaderAPIKey) != "cardflow-shop1" ||
+		get.Header.Get(dujiao.HeaderTimestamp) != "1709625600" ||
+		get.Header.Get(dujiao.HeaderSignature) != "ea8887d50136e67d7ab19cf0f114de945adeb822e403dc4dee4583501c594f8e" {
+		t.Errorf("GET %s with %v", get.URL, get.Header)
+	}
+	post, err := dujiao.NewRequest(context.Background(), "http://up.example.com", "cardflow-shop1", vectorSecret,
+		"POST", "/api/v1/upstream/orders", vectorNow, []byte(`{"sku_id":1,"quantity":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if post.Header.Get("Content-Type") != "application/json" ||
+		post.Header.Get(dujiao.HeaderSignature) != "19110ded1f45e5537f1f0e4397625d3a22267a94cbb5dc50d83233e71c5c764a" {
+		t.Errorf("POST with %v", post.Header)
+	}
+	if _, err := dujiao.NewRequest(context.Background(), "http://[::1", "k", vectorSecret, "GET", "/api/v1/upstream/ping", vectorNow, nil); err == nil {
+		t.Error("a base URL that does not parse built a request")
 	}
 }

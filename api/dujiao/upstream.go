@@ -6,11 +6,11 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"runtime/debug"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"cardflow/api/docking"
 	"cardflow/config"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
@@ -141,15 +141,7 @@ var ErrNoEndpoint = NotFound("not_found", "no such endpoint")
 var errMethod = &Error{http.StatusMethodNotAllowed, CodeBadRequest, "method not allowed"}
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			a.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Str("path", r.URL.Path).Msg("handler panicked")
-			WriteError(w, ErrInternal)
-		}
-	}()
+	defer docking.Recover(w, r, a.log, writeInternal)
 	// ServeMux would redirect an unclean path (and a shop would sign the
 	// other path), and answer unknown paths in plain text.
 	if _, pattern := a.mux.Handler(r); pattern == "" || path.Clean(r.URL.Path) != r.URL.Path {
@@ -187,18 +179,9 @@ func (a *api) auth(next authed) http.Handler {
 			WriteError(w, err)
 			return
 		}
-		if r.ContentLength > MaxBody {
-			w.Header().Set("Connection", "close")
-			WriteError(w, errTooLarge)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-			WriteError(w, errTooLarge)
-			return
-		}
+		body, err := readBody(w, r)
 		if err != nil {
-			WriteError(w, BadRequest("could not read the body"))
+			WriteError(w, err)
 			return
 		}
 		signed.Body = body
@@ -209,6 +192,23 @@ func (a *api) auth(next authed) http.Handler {
 		}
 		next(w, r, a.shops[key], body)
 	})
+}
+
+// readBody reads a request's body, at most MaxBody. One announced as
+// larger is refused unread, and the connection closed.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBody {
+		w.Header().Set("Connection", "close")
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, BadRequest("could not read the body")
+	}
+	return body, nil
 }
 
 var errTooLarge = BadRequest(fmt.Sprintf("the body is over %d bytes", MaxBody))

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 )
 
 func TestAShopConnectsAndSeesItsLiveBalance(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.topUp(t, shopID, 1000)
+	r.TopUp(t, shopID, 1000)
 	p, err := r.shop.Ping(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -29,8 +30,8 @@ func TestAShopConnectsAndSeesItsLiveBalance(t *testing.T) {
 func TestAShopImportsEveryDockedProductWithOneSKUAndItsStock(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
-	if err := r.engine.Pause(operator, "jd-50"); err != nil {
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3")
+	if err := r.Engine.Pause(dockingtest.Operator, "jd-50"); err != nil {
 		t.Fatal(err)
 	}
 	cats, supported, err := r.shop.Categories(ctx)
@@ -107,7 +108,7 @@ func TestAShopImportsEveryDockedProductWithOneSKUAndItsStock(t *testing.T) {
 
 func TestWithoutIncludeInactiveAPausedProductIsLeftOutAndTotalCountsTheRest(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	if err := r.engine.Pause(operator, "jd-50"); err != nil {
+	if err := r.Engine.Pause(dockingtest.Operator, "jd-50"); err != nil {
 		t.Fatal(err)
 	}
 	var page struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -15,8 +16,8 @@ import (
 func TestAShopBuysKeysAndHearsOfThemOnceByCallbackAndByPoll(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-0001,PW-1", "QB-0002", "QB-0003,PW-3,2027-12-31")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-0001,PW-1", "QB-0002", "QB-0003,PW-3,2027-12-31")
+	r.TopUp(t, shopID, 100)
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 3, DownstreamOrderNo: "DJ20261125120000ABCD-01", TraceID: "3f0c7a52-8d7e-4a51-9c1e-2b7d3a9e6f10"}
 	a, err := r.shop.Buy(ctx, buy)
 	if err != nil {
@@ -30,7 +31,7 @@ func TestAShopBuysKeysAndHearsOfThemOnceByCallbackAndByPoll(t *testing.T) {
 	if p.Payload != want || p.Deliveries != 1 {
 		t.Errorf("delivered %+v, want payload %q", p, want)
 	}
-	if got := r.balance(t, shopID); got != 7150 {
+	if got := r.Balance(t, shopID); got != 7150 {
 		t.Errorf("balance %s after 3 × 9.50 from 100.00", got)
 	}
 
@@ -53,16 +54,16 @@ func TestAShopBuysKeysAndHearsOfThemOnceByCallbackAndByPoll(t *testing.T) {
 	if err != nil || again.OrderID != a.OrderID || again.Amount != "28.50" {
 		t.Errorf("repeat %+v, %v", again, err)
 	}
-	if got := r.balance(t, shopID); got != 7150 {
+	if got := r.Balance(t, shopID); got != 7150 {
 		t.Errorf("balance %s after the repeat", got)
 	}
-	stored, err := r.engine.Order(uint64(a.OrderID))
+	stored, err := r.Engine.Order(uint64(a.OrderID))
 	if err != nil || stored.ExternalID != buy.DownstreamOrderNo || stored.Extra["dujiao_trace_id"] != buy.TraceID ||
 		stored.Extra["dujiao_callback_url"] != r.shop.CallbackURL {
 		t.Errorf("stored order %+v, %v", stored, err)
 	}
 
-	r.stop(t) // nothing more can come
+	r.Stop(t) // nothing more can come
 	if got := applied(r.shop, buy.DownstreamOrderNo); len(got) != 1 || got[0].Callback.Event != "order.fulfilled" ||
 		got[0].Callback.OrderID != a.OrderID || got[0].Callback.OrderNo != a.OrderNo {
 		t.Errorf("callbacks %+v", got)
@@ -71,8 +72,8 @@ func TestAShopBuysKeysAndHearsOfThemOnceByCallbackAndByPoll(t *testing.T) {
 
 func TestTheSameOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.stock(t, "jd-50", "JD-1", "JD-2")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "jd-50", "JD-1", "JD-2")
+	r.TopUp(t, shopID, 100)
 	buy := djshop.Purchase{SKUID: idJD, Quantity: 2, DownstreamOrderNo: "DJ-RACE-1", TraceID: "t1"}
 	ids := make([]uint, 8)
 	var wg sync.WaitGroup
@@ -91,7 +92,7 @@ func TestTheSameOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 			t.Fatalf("order ids %v", ids)
 		}
 	}
-	if got := r.balance(t, shopID); got != 400 {
+	if got := r.Balance(t, shopID); got != 400 {
 		t.Errorf("balance %s: 100.00 less 2 × 48.00 once is 4.00", got)
 	}
 	waitFor(t, r.shop, buy.DownstreamOrderNo, "delivered")
@@ -100,33 +101,33 @@ func TestTheSameOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 func TestAnOrderTheBalanceCannotCoverIsRefusedAndGoesThroughAfterATopUp(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "jd-50", "JD-1")
-	r.topUp(t, shopID, 40)
+	r.Stock(t, "jd-50", "JD-1")
+	r.TopUp(t, shopID, 40)
 	buy := djshop.Purchase{SKUID: idJD, Quantity: 1, DownstreamOrderNo: "DJ-BAL-1"}
 	_, err := r.shop.Buy(ctx, buy)
 	if e, ok := err.(*djshop.APIError); !ok || e.Status != 200 || e.Code != "insufficient_balance" || !e.Final() {
 		t.Fatalf("a 48.00 order on 40.00: %v", err)
 	}
-	if got := r.balance(t, shopID); got != 4000 {
+	if got := r.Balance(t, shopID); got != 4000 {
 		t.Errorf("a refusal took money: %s", got)
 	}
 	// The shop's admin presses 重试 after a top-up: the same number goes through.
-	r.topUp(t, shopID, 10)
+	r.TopUp(t, shopID, 10)
 	a, err := r.shop.Buy(ctx, buy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, r.shop, buy.DownstreamOrderNo, "delivered")
-	if got := r.balance(t, shopID); got != 200 || a.Amount != "48.00" {
+	if got := r.Balance(t, shopID); got != 200 || a.Amount != "48.00" {
 		t.Errorf("balance %s, answer %+v", got, a)
 	}
 }
 
 func TestAnOrderHeldForReviewIsAcceptedAtOnceAndDeliveredAfterApproval(t *testing.T) {
-	r := newRig(t, rigOptions{screen: reviewFrom(5)})
+	r := newRig(t, rigOptions{screen: dockingtest.ReviewFrom(5)})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5")
+	r.TopUp(t, shopID, 100)
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 5, DownstreamOrderNo: "DJ-REVIEW-1"}
 	a, err := r.shop.Buy(ctx, buy)
 	if err != nil || a.Status != "paid" {
@@ -135,7 +136,7 @@ func TestAnOrderHeldForReviewIsAcceptedAtOnceAndDeliveredAfterApproval(t *testin
 	if o, err := r.shop.Order(ctx, a.OrderID); err != nil || o.Status != "fulfilling" || o.Fulfillment != nil {
 		t.Errorf("in review the poll says %+v, %v", o, err)
 	}
-	if _, err := r.engine.Approve(operator, uint64(a.OrderID)); err != nil {
+	if _, err := r.Engine.Approve(dockingtest.Operator, uint64(a.OrderID)); err != nil {
 		t.Fatal(err)
 	}
 	p := waitFor(t, r.shop, buy.DownstreamOrderNo, "delivered")
@@ -146,29 +147,29 @@ func TestAnOrderHeldForReviewIsAcceptedAtOnceAndDeliveredAfterApproval(t *testin
 	if err := r.shop.Cancel(ctx, a.OrderID); !isAPIError(err, 409, "cancel_not_allowed") {
 		t.Errorf("cancel after delivery: %v", err)
 	}
-	if got := r.balance(t, shopID); got != 10000-5*950 {
+	if got := r.Balance(t, shopID); got != 10000-5*950 {
 		t.Errorf("balance %s", got)
 	}
 }
 
 func TestAnOrderRefusedInReviewIsCanceledByCallbackAndPaidBack(t *testing.T) {
-	r := newRig(t, rigOptions{screen: reviewFrom(5)})
+	r := newRig(t, rigOptions{screen: dockingtest.ReviewFrom(5)})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5")
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5")
+	r.TopUp(t, shopID, 100)
 	buy := djshop.Purchase{SKUID: idQB, Quantity: 5, DownstreamOrderNo: "DJ-REVIEW-2"}
 	a, err := r.shop.Buy(ctx, buy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.balance(t, shopID); got != 10000-5*950 {
+	if got := r.Balance(t, shopID); got != 10000-5*950 {
 		t.Errorf("balance %s while held", got)
 	}
-	if _, err := r.engine.Refund(operator, uint64(a.OrderID), "looks like fraud"); err != nil {
+	if _, err := r.Engine.Refund(dockingtest.Operator, uint64(a.OrderID), "looks like fraud"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, r.shop, buy.DownstreamOrderNo, "canceled")
-	if got := r.balance(t, shopID); got != 10000 {
+	if got := r.Balance(t, shopID); got != 10000 {
 		t.Errorf("balance %s after the refusal", got)
 	}
 	o, err := r.shop.Order(ctx, a.OrderID)
@@ -189,7 +190,7 @@ func TestAnOrderRefusedInReviewIsCanceledByCallbackAndPaidBack(t *testing.T) {
 func TestAShopCancelsAnOrderNothingWasBoughtForAndGetsItsMoneyBack(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
+	r.TopUp(t, shopID, 100)
 	// No stock: the order waits, and the shop hears nothing of the wait.
 	buy := djshop.Purchase{SKUID: idJD, Quantity: 1, DownstreamOrderNo: "DJ-CANCEL-1"}
 	a, err := r.shop.Buy(ctx, buy)
@@ -197,13 +198,13 @@ func TestAShopCancelsAnOrderNothingWasBoughtForAndGetsItsMoneyBack(t *testing.T)
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "the order waiting for stock", func() bool {
-		o, err := r.engine.Order(uint64(a.OrderID))
+		o, err := r.Engine.Order(uint64(a.OrderID))
 		return err == nil && o.Status == storage.StatusPending && len(o.DelayCauses) > 0
 	})
 	if err := r.shop.Cancel(ctx, a.OrderID); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.balance(t, shopID); got != 10000 {
+	if got := r.Balance(t, shopID); got != 10000 {
 		t.Errorf("balance %s after the cancel", got)
 	}
 	// Asked again, the cancel is granted again; the order stays canceled.
@@ -211,7 +212,7 @@ func TestAShopCancelsAnOrderNothingWasBoughtForAndGetsItsMoneyBack(t *testing.T)
 		t.Errorf("a second cancel: %v", err)
 	}
 	waitFor(t, r.shop, buy.DownstreamOrderNo, "canceled")
-	r.stop(t)
+	r.Stop(t)
 	if got := r.shop.Received(); len(got) != 1 || got[0].Callback.Status != "canceled" {
 		t.Errorf("the shop heard %+v; a wait is told to no one", got)
 	}
@@ -220,7 +221,7 @@ func TestAShopCancelsAnOrderNothingWasBoughtForAndGetsItsMoneyBack(t *testing.T)
 func TestAShopSeesAndCancelsOnlyItsOwnOrders(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
+	r.TopUp(t, shopID, 100)
 	a, err := r.shop.Buy(ctx, djshop.Purchase{SKUID: idJD, Quantity: 1, DownstreamOrderNo: "DJ-MINE-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +244,7 @@ func TestAShopSeesAndCancelsOnlyItsOwnOrders(t *testing.T) {
 			}
 		}
 	}
-	if o, err := r.engine.Order(uint64(a.OrderID)); err != nil || o.Status == storage.StatusRefunded {
+	if o, err := r.Engine.Order(uint64(a.OrderID)); err != nil || o.Status == storage.StatusRefunded {
 		t.Errorf("the order after another shop's cancel: %+v, %v", o, err)
 	}
 	// The same number from two shops is two orders.
@@ -256,7 +257,7 @@ func TestAShopSeesAndCancelsOnlyItsOwnOrders(t *testing.T) {
 func TestATopUpCarriesTheBuyersAccountAndIsDeliveredWithAReceipt(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	ctx := context.Background()
-	r.topUp(t, shopID, 100)
+	r.TopUp(t, shopID, 100)
 	buy := djshop.Purchase{SKUID: idMobile, Quantity: 1, DownstreamOrderNo: "DJ-TOPUP-1", Form: map[string]string{"account": "13800138000"}}
 	a, err := r.shop.Buy(ctx, buy)
 	if err != nil {
@@ -266,7 +267,7 @@ func TestATopUpCarriesTheBuyersAccountAndIsDeliveredWithAReceipt(t *testing.T) {
 	if want := fmt.Sprintf("充值成功：13800138000 ×1（cardflow 订单 %d）", a.OrderID); p.Payload != want {
 		t.Errorf("payload %q, want %q", p.Payload, want)
 	}
-	o, err := r.engine.Order(uint64(a.OrderID))
+	o, err := r.Engine.Order(uint64(a.OrderID))
 	if err != nil || o.Account != "13800138000" {
 		t.Errorf("stored %+v, %v", o, err)
 	}

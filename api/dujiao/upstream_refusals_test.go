@@ -11,6 +11,7 @@ import (
 
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/processor"
 )
 
@@ -44,9 +45,9 @@ func signedHeaders(key string, secret []byte, method, path string, now time.Time
 
 func TestEveryBadRequestGetsTheProtocolsErrorAndNothingIsStored(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.topUp(t, shopID, 100)
-	r.stock(t, "qb-10", "QB-1")
-	url := r.api.URL + "/api/v1/upstream/orders"
+	r.TopUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	url := r.API.URL + "/api/v1/upstream/orders"
 	const ordersPath = "/api/v1/upstream/orders"
 	good := r.shop.OrderBody(djshop.Purchase{SKUID: idQB, Quantity: 1, DownstreamOrderNo: "DJ-BAD-1"})
 	now := time.Now()
@@ -105,16 +106,16 @@ func TestEveryBadRequestGetsTheProtocolsErrorAndNothingIsStored(t *testing.T) {
 		if h == nil {
 			h = signedHeaders(shopID, shopSecret, "POST", ordersPath, now, tc.body)
 		}
-		status, rh, out := send(t, "POST", url, h, tc.body)
+		status, rh, out := dockingtest.Send(t, "POST", url, h, tc.body)
 		envelope(t, tc.name, status, rh, out, tc.status, tc.code)
 	}
-	if n, err := r.engine.StockLevels(); err != nil || n["qb-10"] != 1 {
+	if n, err := r.Engine.StockLevels(); err != nil || n["qb-10"] != 1 {
 		t.Errorf("stock %v, %v: a refused order took a key", n, err)
 	}
-	if got := r.balance(t, shopID); got != 10000 {
+	if got := r.Balance(t, shopID); got != 10000 {
 		t.Errorf("balance %s: a refused order was charged", got)
 	}
-	if strings.Contains(r.logs.String(), string(shopSecret)) {
+	if strings.Contains(r.Logs.String(), string(shopSecret)) {
 		t.Error("the log shows the secret")
 	}
 }
@@ -122,7 +123,7 @@ func TestEveryBadRequestGetsTheProtocolsErrorAndNothingIsStored(t *testing.T) {
 func TestABodyOver64KiBWithoutALengthIsRefusedToo(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	huge := []byte(`{"pad":"` + strings.Repeat("x", 64<<10) + `"}`)
-	req, err := http.NewRequest("POST", r.api.URL+"/api/v1/upstream/orders", strings.NewReader(string(huge)))
+	req, err := http.NewRequest("POST", r.API.URL+"/api/v1/upstream/orders", strings.NewReader(string(huge)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestUnknownPathsAndMethodsAreAnsweredInTheProtocolsJSON(t *testing.T) {
 		{"DELETE", "/api/v1/upstream/orders/12", 405, "bad_request"},
 		{"POST", "/api/v1/upstream/products", 405, "bad_request"},
 	} {
-		status, h, body := send(t, tc.method, r.api.URL+tc.path,
+		status, h, body := dockingtest.Send(t, tc.method, r.API.URL+tc.path,
 			signedHeaders(shopID, shopSecret, tc.method, tc.path, time.Now(), nil), nil)
 		envelope(t, tc.method+" "+tc.path, status, h, body, tc.status, tc.code)
 	}
@@ -168,7 +169,7 @@ func TestAPanicIsAnInternalErrorInTheProtocolsJSONWithoutATrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := up.Handler(panicky{r.engine})
+	h := up.Handler(panicky{r.Engine})
 	w := &recorder{header: http.Header{}}
 	req, _ := http.NewRequest("POST", "/api/v1/upstream/ping", nil)
 	req.Header = signedHeaders(shopID, shopSecret, "POST", "/api/v1/upstream/ping", time.Now(), nil)
@@ -178,13 +179,13 @@ func TestAPanicIsAnInternalErrorInTheProtocolsJSONWithoutATrace(t *testing.T) {
 
 func TestAnOrderThatComesWhileCardflowStopsIsAnsweredWithARetryableStatus(t *testing.T) {
 	r := newRig(t, rigOptions{})
-	r.topUp(t, shopID, 100)
-	r.engine.Stop()
+	r.TopUp(t, shopID, 100)
+	r.Engine.Stop()
 	_, err := r.shop.Buy(context.Background(), djshop.Purchase{SKUID: idQB, Quantity: 1, DownstreamOrderNo: "DJ-STOP-1"})
 	if e, ok := err.(*djshop.APIError); !ok || e.Status != 503 || e.Final() {
 		t.Errorf("an order while stopping: %v", err)
 	}
-	if got := r.balance(t, shopID); got != 10000 {
+	if got := r.Balance(t, shopID); got != 10000 {
 		t.Errorf("balance %s", got)
 	}
 }

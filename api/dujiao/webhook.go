@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"cardflow/api/docking"
 	"cardflow/internal/money"
 )
 
@@ -174,7 +175,7 @@ type WebhookFulfillment struct {
 func NewWebhookCallback(orderNo, status string, lines []string, at time.Time) WebhookCallback {
 	cb := WebhookCallback{Event: EventFor(status), OrderNo: orderNo, Status: status}
 	if isDelivered(status) {
-		cb.Fulfillment = &WebhookFulfillment{Type: FulfillUpstream, Payload: Payload(lines), DeliveredAt: At(at)}
+		cb.Fulfillment = &WebhookFulfillment{Type: FulfillUpstream, Payload: docking.JoinLines(lines), DeliveredAt: At(at)}
 	}
 	return cb
 }

@@ -42,19 +42,14 @@ func (w *webhookSender) callbackBody(o *storage.Order, ev *storage.Event, _ time
 	return body, nil
 }
 
-// webhookShopMessage is a shop's refusal of a callback, short, for the
-// outbox's error and the operators' alert: its error_code and
-// error_message, or the start of whatever it answered.
+// webhookShopMessage is a webhook shop's error_code and error_message.
 func webhookShopMessage(answer []byte) string {
 	var a struct {
 		Code    string `json:"error_code"`
 		Message string `json:"error_message"`
 	}
-	if json.Unmarshal(answer, &a) == nil && a.Code != "" {
-		answer = []byte(a.Code + ": " + a.Message)
+	if json.Unmarshal(answer, &a) != nil || a.Code == "" {
+		return ""
 	}
-	if len(answer) > 120 {
-		answer = answer[:120]
-	}
-	return fmt.Sprintf("%q", answer)
+	return a.Code + ": " + a.Message
 }

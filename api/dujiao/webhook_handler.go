@@ -3,11 +3,10 @@ package dujiao
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 
+	"cardflow/api/docking"
 	"cardflow/config"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
@@ -88,15 +87,7 @@ var (
 )
 
 func (a *webhookAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			a.log.Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("webhook handler panicked")
-			WriteError(w, ErrInternal)
-		}
-	}()
+	defer docking.Recover(w, r, a.log, writeInternal)
 	switch {
 	case r.URL.Path != WebhookPath:
 		WriteError(w, ErrNoEndpoint)
@@ -114,18 +105,9 @@ func (a *webhookAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := a.shops[id]
-	if r.ContentLength > MaxBody {
-		w.Header().Set("Connection", "close")
-		WriteError(w, errTooLarge)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
-		WriteError(w, errTooLarge)
-		return
-	}
+	body, err := readBody(w, r)
 	if err != nil {
-		WriteError(w, BadRequest("could not read the body"))
+		WriteError(w, err)
 		return
 	}
 	key := r.Header.Get(HeaderIdempotencyKey)
@@ -150,28 +132,20 @@ func (a *webhookAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.answered.add(o.ID, a.now())
 }
 
-// order is the order of a webhook's order_no: the one it made before (the
-// shop retries with the same key), or a new one. A refusal stores nothing,
-// so the same number goes through after a top-up.
+// order is the order of a webhook's order_no (docking.Intake): the shop
+// retries with the same key.
 func (a *webhookAPI) order(s *shop, in WebhookOrder) (*storage.Order, error) {
-	if err := s.check(CreateOrder{DownstreamOrderNo: in.OrderNo, TraceID: in.TraceID, CallbackURL: in.CallbackURL}); err != nil {
+	req := CreateOrder{DownstreamOrderNo: in.OrderNo, TraceID: in.TraceID, CallbackURL: in.CallbackURL, Quantity: in.Quantity}
+	if err := s.check(req); err != nil {
 		return nil, err
 	}
-	o, err := a.engine.OrderByExternal(s.ID, in.OrderNo)
-	if !errors.Is(err, storage.ErrNotFound) {
-		return o, err
-	}
-	p, ok := a.catalog.findCode(in.SKUCode)
-	if !ok {
-		return nil, Refused(CodeSKUUnavailable, "no product has sku_code "+strconv.Quote(in.SKUCode)+"; set the SKU's code to cardflow's sku or product id")
-	}
-	req := processor.Request{Storefront: s.ID, ExternalID: in.OrderNo, SKU: p.SKU, Quantity: in.Quantity,
-		Account: accountOf(p, in.Form), Extra: map[string]string{ExtraCallbackURL: in.CallbackURL}}
-	if in.TraceID != "" {
-		req.Extra[ExtraTraceID] = in.TraceID
-	}
-	o, _, err = a.engine.Submit(req)
-	return o, submitError(err)
+	return docking.Intake(a.engine, s.ID, in.OrderNo, func() (*storage.Order, error) {
+		p, ok := a.catalog.findCode(in.SKUCode)
+		if !ok {
+			return nil, Refused(CodeSKUUnavailable, "no product has sku_code "+strconv.Quote(in.SKUCode)+"; set the SKU's code to cardflow's sku or product id")
+		}
+		return placeOrder(a.engine, s, req, p, accountOf(p, in.Form))
+	})
 }
 
 // answer writes a success, logging a value that cannot be written.
@@ -211,11 +185,11 @@ func Tree(api, webhook http.Handler) http.Handler {
 // shop's product and SKU ids are its own, but it lets its admin set each
 // SKU's code: cardflow's sku ("qb-10") or docked product id ("1001").
 func (c *catalog) findCode(code string) (config.Product, bool) {
-	if i, ok := c.bySKU[code]; ok {
-		return c.products[i], true
+	if p, ok := c.BySKU(code); ok {
+		return p, true
 	}
 	if id, ok := ParseID(code); ok {
-		return c.find(id)
+		return c.ByID(id)
 	}
 	return config.Product{}, false
 }

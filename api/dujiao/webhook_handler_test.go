@@ -15,6 +15,7 @@ import (
 
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/testkit"
 	"cardflow/storage"
 )
@@ -27,8 +28,8 @@ func isWebhookError(err error, status int, code string, retry bool) bool {
 func TestAWebhookShopBuysKeysAndHearsOfThemOnceByCallback(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-0001,PW-1", "QB-0002", "QB-0003,PW-3,2027-12-31")
-	r.topUp(t, hookID, 100)
+	r.Stock(t, "qb-10", "QB-0001,PW-1", "QB-0002", "QB-0003,PW-3,2027-12-31")
+	r.TopUp(t, hookID, 100)
 	buy := djshop.WebhookPurchase{OrderNo: "DJ20261125120000WXYZ", TraceID: "3f0c7a52-8d7e-4a51-9c1e-2b7d3a9e6f10",
 		ProductID: 10, SKUID: 11, SKUCode: "qb-10", Quantity: 3, Amount: "45.00"}
 	no, err := r.hook.Push(ctx, buy)
@@ -39,16 +40,16 @@ func TestAWebhookShopBuysKeysAndHearsOfThemOnceByCallback(t *testing.T) {
 	if err != nil || id == 0 {
 		t.Fatalf("order_no %q is not cardflow's order id", no)
 	}
-	p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	p := waitFor(t, r.hook, buy.OrderNo, "delivered")
 	want := "QB-0001----PW-1\nQB-0002\nQB-0003----PW-3----2027-12-31"
 	if p.Payload != want || p.Deliveries != 1 || p.OrderNo != no {
 		t.Errorf("delivered %+v, want payload %q", p, want)
 	}
 	// Charged the wholesale price, whatever the shop's buyer paid.
-	if got := r.balance(t, hookID); got != 10000-3*950 {
+	if got := r.Balance(t, hookID); got != 10000-3*950 {
 		t.Errorf("balance %s after 3 × 9.50 from 100.00", got)
 	}
-	stored, err := r.engine.Order(id)
+	stored, err := r.Engine.Order(id)
 	if err != nil || stored.Storefront != hookID || stored.ExternalID != buy.OrderNo || stored.SKU != "qb-10" ||
 		stored.Extra["dujiao_callback_url"] != r.hook.CallbackURL || stored.Extra["dujiao_trace_id"] != buy.TraceID ||
 		stored.Charged != 3*950 {
@@ -60,11 +61,11 @@ func TestAWebhookShopBuysKeysAndHearsOfThemOnceByCallback(t *testing.T) {
 	if err != nil || again != no {
 		t.Errorf("repeat answered %q, %v; want %q", again, err, no)
 	}
-	if got := r.balance(t, hookID); got != 10000-3*950 {
+	if got := r.Balance(t, hookID); got != 10000-3*950 {
 		t.Errorf("balance %s after the repeat", got)
 	}
 
-	r.stop(t) // nothing more can come
+	r.Stop(t) // nothing more can come
 	got := taken(r.hook, buy.OrderNo)
 	if len(got) != 1 || got[0].Callback.Event != "order.fulfilled" || got[0].Callback.Status != "delivered" ||
 		got[0].Callback.Fulfillment.Type != "upstream" || got[0].Callback.Fulfillment.DeliveredAt == nil {
@@ -78,14 +79,14 @@ func TestAWebhookShopBuysKeysAndHearsOfThemOnceByCallback(t *testing.T) {
 func TestAWebhookOrderNamesItsProductByCardflowsSKUOrID(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "jd-50", "JD-1", "JD-2")
-	r.topUp(t, hookID, 100)
+	r.Stock(t, "jd-50", "JD-1", "JD-2")
+	r.TopUp(t, hookID, 100)
 	for i, code := range []string{"jd-50", strconv.Itoa(idJD)} {
 		buy := djshop.WebhookPurchase{OrderNo: fmt.Sprintf("DJ-CODE-%d", i), ProductID: 7, SKUID: 8, SKUCode: code, Quantity: 1, Amount: "50.00"}
 		if _, err := r.hook.Push(ctx, buy); err != nil {
 			t.Fatalf("sku_code %q: %v", code, err)
 		}
-		if p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != fmt.Sprintf("JD-%d", i+1) {
+		if p := waitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != fmt.Sprintf("JD-%d", i+1) {
 			t.Errorf("sku_code %q delivered %+v", code, p)
 		}
 	}
@@ -93,8 +94,8 @@ func TestAWebhookOrderNamesItsProductByCardflowsSKUOrID(t *testing.T) {
 
 func TestTheSameWebhookOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
-	r.stock(t, "jd-50", "JD-1", "JD-2")
-	r.topUp(t, hookID, 100)
+	r.Stock(t, "jd-50", "JD-1", "JD-2")
+	r.TopUp(t, hookID, 100)
 	buy := djshop.WebhookPurchase{OrderNo: "DJ-RACE-1", SKUCode: "jd-50", ProductID: 1, SKUID: 1, Quantity: 2}
 	nos := make([]string, 8)
 	var wg sync.WaitGroup
@@ -113,10 +114,10 @@ func TestTheSameWebhookOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 			t.Fatalf("order numbers %v", nos)
 		}
 	}
-	if got := r.balance(t, hookID); got != 400 {
+	if got := r.Balance(t, hookID); got != 400 {
 		t.Errorf("balance %s: 100.00 less 2 × 48.00 once is 4.00", got)
 	}
-	hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	waitFor(t, r.hook, buy.OrderNo, "delivered")
 	if n := r.orders(t); n != 1 {
 		t.Errorf("%d orders stored", n)
 	}
@@ -125,25 +126,25 @@ func TestTheSameWebhookOrderSentAtOnceIsOneOrderChargedOnce(t *testing.T) {
 func TestAWebhookOrderTheBalanceCannotCoverIsRefusedAndGoesThroughAfterATopUp(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "jd-50", "JD-1")
-	r.topUp(t, hookID, 40)
+	r.Stock(t, "jd-50", "JD-1")
+	r.TopUp(t, hookID, 40)
 	buy := djshop.WebhookPurchase{OrderNo: "DJ-BAL-1", SKUCode: "jd-50", ProductID: 1, SKUID: 1, Quantity: 1}
 	// 200 with ok:false: the shop rejects the procurement and does not retry.
 	if _, err := r.hook.Push(ctx, buy); !isWebhookError(err, 200, "insufficient_balance", false) {
 		t.Fatalf("a 48.00 order on 40.00: %v", err)
 	}
-	if got := r.balance(t, hookID); got != 4000 || r.orders(t) != 0 {
+	if got := r.Balance(t, hookID); got != 4000 || r.orders(t) != 0 {
 		t.Errorf("a refusal took money (%s) or stored an order", got)
 	}
 	// The shop's admin retries after a top-up: the same number goes through.
-	r.topUp(t, hookID, 10)
+	r.TopUp(t, hookID, 10)
 	if _, err := r.hook.Push(ctx, buy); err != nil {
 		t.Fatal(err)
 	}
-	if p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != "JD-1" {
+	if p := waitFor(t, r.hook, buy.OrderNo, "delivered"); p.Payload != "JD-1" {
 		t.Errorf("delivered %+v", p)
 	}
-	if got := r.balance(t, hookID); got != 200 {
+	if got := r.Balance(t, hookID); got != 200 {
 		t.Errorf("balance %s", got)
 	}
 }
@@ -153,9 +154,9 @@ type chunked struct{ io.Reader }
 
 func TestEveryBadWebhookRequestGetsItsAnswerAndNothingIsStored(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
-	r.topUp(t, hookID, 100)
-	r.stock(t, "qb-10", "QB-1")
-	url := r.api.URL + dujiao.WebhookPath
+	r.TopUp(t, hookID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	url := r.API.URL + dujiao.WebhookPath
 	now := time.Now()
 	purchase := djshop.WebhookPurchase{OrderNo: "DJ-BAD-1", ProductID: 10, SKUID: 11, SKUCode: "qb-10", Quantity: 1, Amount: "9.90"}
 	good := r.hook.OrderBody(purchase, now)
@@ -210,7 +211,7 @@ func TestEveryBadWebhookRequestGetsItsAnswerAndNothingIsStored(t *testing.T) {
 		{"a product not offered to docking shops", "POST", ok, with(func(p *djshop.WebhookPurchase) { p.SKUCode = "house-only" }), 200, "sku_unavailable"},
 		{"GET", "GET", ok, nil, 405, "bad_request"},
 	} {
-		status, h, body := send(t, tc.method, url, tc.header, tc.body)
+		status, h, body := dockingtest.Send(t, tc.method, url, tc.header, tc.body)
 		envelope(t, tc.name, status, h, body, tc.status, tc.code)
 		if strings.Contains(string(body), hookToken) {
 			t.Errorf("%s: the answer shows the token: %s", tc.name, body)
@@ -231,24 +232,24 @@ func TestEveryBadWebhookRequestGetsItsAnswerAndNothingIsStored(t *testing.T) {
 	resp.Body.Close()
 	envelope(t, "a chunked body over 64 KiB", resp.StatusCode, resp.Header, body, 400, "bad_request")
 
-	if got := r.balance(t, hookID); got != 10000 || r.orders(t) != 0 {
+	if got := r.Balance(t, hookID); got != 10000 || r.orders(t) != 0 {
 		t.Errorf("balance %s, %d orders: a bad request stored something", got, r.orders(t))
 	}
-	if strings.Contains(r.logs.String(), hookToken) {
+	if strings.Contains(r.Logs.String(), hookToken) {
 		t.Error("the log shows a token")
 	}
 	// The good body still goes through.
-	if status, h, body := send(t, "POST", url, ok, good); status != 200 || !strings.HasPrefix(string(body), `{"ok":true,"order_no":"`) ||
+	if status, h, body := dockingtest.Send(t, "POST", url, ok, good); status != 200 || !strings.HasPrefix(string(body), `{"ok":true,"order_no":"`) ||
 		!strings.HasPrefix(h.Get("Content-Type"), "application/json") {
 		t.Errorf("the good request: %d %s", status, body)
 	}
 }
 
 func TestAnOperatorsRefundIsCalledBackAsRefundedAfterADeliveryAndCanceledBefore(t *testing.T) {
-	r := newHookRig(t, rigOptions{screen: reviewFrom(5)})
+	r := newHookRig(t, rigOptions{screen: dockingtest.ReviewFrom(5)})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5", "QB-6")
-	r.topUp(t, hookID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2", "QB-3", "QB-4", "QB-5", "QB-6")
+	r.TopUp(t, hookID, 100)
 
 	// Delivered, then refunded after sale: the shop hears refunded.
 	sold := djshop.WebhookPurchase{OrderNo: "DJ-REFUND-1", SKUCode: "qb-10", ProductID: 1, SKUID: 1, Quantity: 1}
@@ -256,12 +257,12 @@ func TestAnOperatorsRefundIsCalledBackAsRefundedAfterADeliveryAndCanceledBefore(
 	if err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, sold.OrderNo, "delivered")
+	waitFor(t, r.hook, sold.OrderNo, "delivered")
 	id, _ := strconv.ParseUint(no, 10, 64)
-	if _, err := r.engine.Refund(operator, id, "buyer says the key was used"); err != nil {
+	if _, err := r.Engine.Refund(dockingtest.Operator, id, "buyer says the key was used"); err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, sold.OrderNo, "refunded")
+	waitFor(t, r.hook, sold.OrderNo, "refunded")
 
 	// Held for review and refused there: the shop hears canceled.
 	held := djshop.WebhookPurchase{OrderNo: "DJ-REFUND-2", SKUCode: "qb-10", ProductID: 1, SKUID: 1, Quantity: 5}
@@ -271,18 +272,18 @@ func TestAnOperatorsRefundIsCalledBackAsRefundedAfterADeliveryAndCanceledBefore(
 	}
 	id, _ = strconv.ParseUint(no, 10, 64)
 	testkit.Eventually(t, "the order held for review", func() bool {
-		o, err := r.engine.Order(id)
+		o, err := r.Engine.Order(id)
 		return err == nil && o.Status == storage.StatusReview
 	})
-	if _, err := r.engine.Refund(operator, id, "looks like fraud"); err != nil {
+	if _, err := r.Engine.Refund(dockingtest.Operator, id, "looks like fraud"); err != nil {
 		t.Fatal(err)
 	}
-	hookWaitFor(t, r.hook, held.OrderNo, "canceled")
+	waitFor(t, r.hook, held.OrderNo, "canceled")
 
-	if got := r.balance(t, hookID); got != 10000 {
+	if got := r.Balance(t, hookID); got != 10000 {
 		t.Errorf("balance %s: both charges come back", got)
 	}
-	r.stop(t)
+	r.Stop(t)
 	first, second := taken(r.hook, sold.OrderNo), taken(r.hook, held.OrderNo)
 	if len(first) != 2 || first[1].Callback.Event != "order.status_changed" || first[1].Callback.Status != "refunded" ||
 		first[1].Callback.Fulfillment != nil {
@@ -303,7 +304,7 @@ func TestTheConnectionTestIsAnsweredOnlyForAKnownToken(t *testing.T) {
 	if err := stranger.Test(context.Background()); !isWebhookError(err, 401, "unauthorized", false) {
 		t.Errorf("a stranger's connection test: %v", err)
 	}
-	status, _, body := send(t, "POST", r.hook.Endpoint, http.Header{"Authorization": {"Bearer " + hookToken}},
+	status, _, body := dockingtest.Send(t, "POST", r.hook.Endpoint, http.Header{"Authorization": {"Bearer " + hookToken}},
 		[]byte(`{"event":"connection.test","timestamp":1709625600}`))
 	if status != 200 || string(body) != `{"ok":true}` {
 		t.Errorf("connection test: %d %s", status, body)
@@ -316,9 +317,9 @@ func TestTheConnectionTestIsAnsweredOnlyForAKnownToken(t *testing.T) {
 func TestBothKindsOfDujiaoNextShopAreServedUnderOneTree(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
 	ctx := context.Background()
-	r.stock(t, "qb-10", "QB-1", "QB-2")
-	r.topUp(t, hookID, 100)
-	r.topUp(t, shopID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2")
+	r.TopUp(t, hookID, 100)
+	r.TopUp(t, shopID, 100)
 	if p, err := r.dj.Ping(ctx); err != nil || p.Balance != "100.00" {
 		t.Errorf("the dujiao-next shop's ping: %+v, %v", p, err)
 	}
@@ -330,8 +331,8 @@ func TestBothKindsOfDujiaoNextShopAreServedUnderOneTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, r.dj, "DJ-SAME-1", "delivered")
-	hookWaitFor(t, r.hook, "DJ-SAME-1", "delivered")
-	if a, b := r.balance(t, shopID), r.balance(t, hookID); a != 9050 || b != 9050 {
+	waitFor(t, r.hook, "DJ-SAME-1", "delivered")
+	if a, b := r.Balance(t, shopID), r.Balance(t, hookID); a != 9050 || b != 9050 {
 		t.Errorf("balances %s and %s", a, b)
 	}
 
@@ -357,14 +358,14 @@ func TestBothKindsOfDujiaoNextShopAreServedUnderOneTree(t *testing.T) {
 func TestAWebhookTopUpTakesTheAccountFromTheShopsOwnFormField(t *testing.T) {
 	r := newHookRig(t, rigOptions{})
 	ctx := context.Background()
-	r.topUp(t, hookID, 300)
+	r.TopUp(t, hookID, 300)
 	for i, form := range []map[string]string{{"account": "13800138000"}, {"phone": "13900139000"}} {
 		buy := djshop.WebhookPurchase{OrderNo: fmt.Sprintf("DJ-TOPUP-%d", i), SKUCode: "mobile-100", ProductID: 3, SKUID: 4, Quantity: 1, Form: form}
 		no, err := r.hook.Push(ctx, buy)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+		p := waitFor(t, r.hook, buy.OrderNo, "delivered")
 		for _, account := range form {
 			if want := fmt.Sprintf("充值成功：%s ×1（cardflow 订单 %s）", account, no); p.Payload != want {
 				t.Errorf("payload %q, want %q", p.Payload, want)
@@ -382,8 +383,8 @@ func TestAWebhookTopUpTakesTheAccountFromTheShopsOwnFormField(t *testing.T) {
 func TestAWebhookCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 	t.Parallel() // it waits for real time
 	r := newHookRig(t, rigOptions{hold: dujiao.DefaultHold})
-	r.stock(t, "qb-10", "QB-1")
-	r.topUp(t, hookID, 100)
+	r.Stock(t, "qb-10", "QB-1")
+	r.TopUp(t, hookID, 100)
 	buy := djshop.WebhookPurchase{OrderNo: "DJ-HOLD-1", SKUCode: "qb-10", ProductID: 1, SKUID: 1, Quantity: 1}
 	before := time.Now()
 	if _, err := r.hook.Push(context.Background(), buy); err != nil {
@@ -391,7 +392,7 @@ func TestAWebhookCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 	}
 	// Own stock is delivered in the write that accepts the order, so its
 	// callback is due before the answer has even left.
-	hookWaitFor(t, r.hook, buy.OrderNo, "delivered")
+	waitFor(t, r.hook, buy.OrderNo, "delivered")
 	got := taken(r.hook, buy.OrderNo)
 	if len(got) != 1 {
 		t.Fatalf("callbacks %+v", got)
@@ -404,16 +405,16 @@ func TestAWebhookCallbackWaitsTwoSecondsAfterTheAnswer(t *testing.T) {
 func TestAWebhookCallbackTheShopDidNotTakeIsSentAgainAndAppliedOnce(t *testing.T) {
 	t.Parallel() // it waits for the outbox's backoff, in real time
 	r := newHookRig(t, rigOptions{})
-	r.stock(t, "qb-10", "QB-1", "QB-2")
-	r.topUp(t, hook2ID, 100)
+	r.Stock(t, "qb-10", "QB-1", "QB-2")
+	r.TopUp(t, hook2ID, 100)
 	r.hook2.FailNext(2) // the shop is down for two callbacks
 	buy := djshop.WebhookPurchase{OrderNo: "DJ-DOWN-1", SKUCode: "qb-10", ProductID: 1, SKUID: 1, Quantity: 2}
 	if _, err := r.hook2.Push(context.Background(), buy); err != nil {
 		t.Fatal(err)
 	}
 	// cardflow-hook2 takes its callbacks at a path of its own choosing.
-	p := hookWaitFor(t, r.hook2, buy.OrderNo, "delivered")
-	r.stop(t)
+	p := waitFor(t, r.hook2, buy.OrderNo, "delivered")
+	r.Stop(t)
 	all := r.hook2.Received()
 	if p.Payload != "QB-1\nQB-2" || len(all) != 3 || all[0].Status != 503 || all[1].Status != 503 || len(taken(r.hook2, buy.OrderNo)) != 1 {
 		t.Errorf("delivered %+v after %+v", p, all)

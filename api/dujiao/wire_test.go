@@ -147,7 +147,7 @@ func TestADeliveredStatusWithoutKeysIsNeverWritten(t *testing.T) {
 }
 
 func TestPayloadPutsOneKeyOnEachLine(t *testing.T) {
-	if got := dujiao.Payload([]string{"A----1", "B\r\nC", "D\nE"}); got != "A----1\nB C\nD E" {
+	if got := dujiao.Delivered(dujiao.FulfillAuto, []string{"A----1", "B\r\nC", "D\nE"}, dujiao.Time{}).Payload; got != "A----1\nB C\nD E" {
 		t.Errorf("Payload = %q", got)
 	}
 	f := dujiao.Delivered(dujiao.FulfillManual, []string{"ok"}, dujiao.Time{})

@@ -67,6 +67,9 @@ func WriteError(w http.ResponseWriter, err error) {
 	write(w, e.Status, MarshalError(e))
 }
 
+// writeInternal answers ErrInternal, a handler's panic among others.
+func writeInternal(w http.ResponseWriter) { WriteError(w, ErrInternal) }
+
 func write(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -79,32 +79,14 @@ type benchSource struct {
 func benchSupplier(source, api string) (benchSource, error) {
 	switch source {
 	case "stock":
-		return benchSource{config: `
-[[products]]
-sku = "qb-10"
-name = "Q币 10元"
-max_quantity = 1
-id = 1001
-price = "10.00"
-  [[products.sources]]
-  supplier = "own"
-`, close: func() {}}, nil
+		return benchSource{config: "\n" + benchProduct("own", ""), close: func() {}}, nil
 	case "sim":
 		return benchSource{config: `
 [[suppliers]]
 name = "sim"
 type = "sim"
 latency = "0s"
-[[products]]
-sku = "qb-10"
-name = "Q币 10元"
-max_quantity = 1
-id = 1001
-price = "10.00"
-  [[products.sources]]
-  supplier = "sim"
-  item = "QB10"
-`, close: func() {}}, nil
+` + benchProduct("sim", "QB10"), close: func() {}}, nil
 	case "fulu":
 		gw := fulufake.New(fulufake.Options{NotifyURL: "http://" + api + "/notify/fulu"})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -121,19 +103,28 @@ base_url = "http://%s"
 app_key = %q
 app_secret = %q
 notify_path = "/notify/fulu"
-[[products]]
+`, ln.Addr(), fulufake.SandboxAppKey, fulufake.SandboxAppSecret) + benchProduct("fulu", strconv.FormatInt(fulufake.ProductCard, 10)),
+			close: func() { _ = srv.Close(); gw.Close() }}, nil
+	}
+	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
+}
+
+// benchProduct is the one product every run sells, docked so that the
+// docking protocols can buy it too, from supplier (item as it names it).
+func benchProduct(supplier, item string) string {
+	product := fmt.Sprintf(`[[products]]
 sku = "qb-10"
 name = "Q币 10元"
 max_quantity = 1
 id = 1001
 price = "10.00"
   [[products.sources]]
-  supplier = "fulu"
-  item = "%d"
-`, ln.Addr(), fulufake.SandboxAppKey, fulufake.SandboxAppSecret, fulufake.ProductCard),
-			close: func() { _ = srv.Close(); gw.Close() }}, nil
+  supplier = %q
+`, supplier)
+	if item != "" {
+		product += fmt.Sprintf("  item = %q\n", item)
 	}
-	return benchSource{}, fmt.Errorf("-source %q: use stock, sim or fulu", source)
+	return product
 }
 
 // startBenchService starts `cardflow serve` with the storefront block shop

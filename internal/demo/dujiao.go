@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -331,17 +330,9 @@ func (s *DujiaoShop) refuse(w http.ResponseWriter, problem string) {
 // decodes a 200 answer with ok:true into v.
 func (s *DujiaoShop) call(ctx context.Context, method, pathAndQuery string, body []byte, v any) error {
 	signPath, _, _ := strings.Cut(pathAndQuery, "?")
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(s.BaseURL, "/")+pathAndQuery, rd)
+	req, err := dujiao.NewRequest(ctx, s.BaseURL, DockingShopID, s.Secret, method, pathAndQuery, time.Now(), body)
 	if err != nil {
-		return fmt.Errorf("build %s %s: %w", method, signPath, err)
-	}
-	dujiao.SetHeaders(req.Header, DockingShopID, s.Secret, method, signPath, time.Now(), body)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return err
 	}
 	hc := s.HTTP
 	if hc == nil {

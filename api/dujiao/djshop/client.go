@@ -7,7 +7,6 @@
 package djshop
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,19 +41,11 @@ func (e *APIError) Final() bool { return e.Status == http.StatusOK && dujiao.Non
 // no Content-Type.
 func (s *Shop) Do(ctx context.Context, method, pathAndQuery string, body []byte) (int, []byte, error) {
 	signPath, _, _ := strings.Cut(pathAndQuery, "?")
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(s.BaseURL, "/")+pathAndQuery, rd)
+	req, err := dujiao.NewRequest(ctx, s.BaseURL, s.APIKey, s.Secret, method, pathAndQuery, clock(s.Now), body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build %s %s: %w", method, signPath, err)
+		return 0, nil, err
 	}
-	dujiao.SetHeaders(req.Header, s.APIKey, s.Secret, method, signPath, s.now(), body)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.httpClient().Do(req)
+	resp, err := client(s.HTTP).Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("send %s %s: %w", method, signPath, err)
 	}
@@ -197,20 +188,6 @@ func (s *Shop) Cancel(ctx context.Context, id uint) error {
 		return fmt.Errorf("cancel of %d answered status %q", id, a.Status)
 	}
 	return nil
-}
-
-func (s *Shop) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-func (s *Shop) httpClient() *http.Client {
-	if s.HTTP != nil {
-		return s.HTTP
-	}
-	return defaultHTTP
 }
 
 // defaultHTTP serves shops built without an HTTP client: a shop's own

@@ -38,24 +38,18 @@ type Received struct {
 // ServeHTTP is the shop's callback endpoint, at whatever path: the
 // signature is checked over /api/v1/upstream/callback, as a shop does.
 func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if s.failNext > 0 {
-		s.failNext--
-		s.received = append(s.received, Received{At: s.now(), Answer: "down", Status: http.StatusServiceUnavailable})
-		s.mu.Unlock()
-		http.Error(w, "down", http.StatusServiceUnavailable)
+	if s.down(w, Received{At: clock(s.Now), Answer: "down", Status: http.StatusServiceUnavailable}) {
 		return
 	}
-	s.mu.Unlock()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxCallback))
-	rec := Received{At: s.now(), Body: body, Status: http.StatusOK}
+	rec := Received{At: clock(s.Now), Body: body, Status: http.StatusOK}
 	if err != nil {
 		rec.Answer = MsgProcessingError
 		s.answer(w, rec)
 		return
 	}
 	_, err = dujiao.VerifyCallback(r.Header.Get(dujiao.HeaderAPIKey), r.Header.Get(dujiao.HeaderTimestamp),
-		r.Header.Get(dujiao.HeaderSignature), body, s.now(), s.secretOf)
+		r.Header.Get(dujiao.HeaderSignature), body, clock(s.Now), s.secretOf)
 	if err != nil {
 		rec.Answer = refusal(err)
 		s.answer(w, rec)
@@ -104,22 +98,11 @@ func refusal(err error) string {
 	return MsgBadSignature
 }
 
-func (s *Shop) problem(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
-
 // answer records a callback and answers it: 200, ok:true only when applied.
 func (s *Shop) answer(w http.ResponseWriter, rec Received) {
-	s.mu.Lock()
-	s.received = append(s.received, rec)
-	s.mu.Unlock()
-	body, _ := json.Marshal(struct {
+	s.record(rec)
+	writeJSON(w, http.StatusOK, struct {
 		OK      bool   `json:"ok"`
 		Message string `json:"message"`
-	}{rec.Answer == MsgReceived, rec.Answer}) // plain fields: cannot fail
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	}{rec.Answer == MsgReceived, rec.Answer})
 }

@@ -3,7 +3,6 @@ package djshop_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
+	"cardflow/internal/dockingtest"
 	"cardflow/internal/testkit"
 )
 
@@ -48,23 +48,12 @@ func shopAt(t *testing.T, clock *testkit.Clock) (*djshop.Shop, string) {
 // post sends a callback with the given headers and returns the answer.
 func post(t *testing.T, url string, h map[string]string, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	header := http.Header{}
 	for k, v := range h {
-		req.Header.Set(k, v)
+		header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(out)
+	status, _, out := dockingtest.Send(t, http.MethodPost, url, header, body)
+	return status, string(out)
 }
 
 func d5Headers() map[string]string {

@@ -2,9 +2,7 @@ package djshop
 
 import (
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"cardflow/api/dujiao"
@@ -22,16 +20,12 @@ type Shop struct {
 	HTTP        *http.Client
 	Now         func() time.Time
 
-	mu       sync.Mutex
-	procs    map[string]*Procurement // downstream order number → procurement
-	received []Received
-	problems []string
-	failNext int
+	book[Received] // by downstream order number
 }
 
 // New returns a shop that calls baseURL with apiKey and secret.
 func New(baseURL, apiKey string, secret []byte) *Shop {
-	return &Shop{BaseURL: baseURL, APIKey: apiKey, Secret: secret, procs: map[string]*Procurement{}}
+	return &Shop{BaseURL: baseURL, APIKey: apiKey, Secret: secret}
 }
 
 // Procurement is the shop's record of one order placed upstream.
@@ -43,18 +37,6 @@ type Procurement struct {
 	Payload           string // the keys, once delivered
 	Deliveries        int    // fulfillments created: never more than one
 	Callbacks         int    // callbacks applied to it
-}
-
-// Track starts a procurement the shop is about to send.
-func (s *Shop) Track(downstreamOrderNo string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.procs == nil {
-		s.procs = map[string]*Procurement{}
-	}
-	if _, ok := s.procs[downstreamOrderNo]; !ok {
-		s.procs[downstreamOrderNo] = &Procurement{DownstreamOrderNo: downstreamOrderNo, Status: "pending"}
-	}
 }
 
 // accepted records the answer to an order. A repeat must name the same
@@ -125,44 +107,8 @@ func settle(p *Procurement, via, status string, payload *string) string {
 	return ""
 }
 
-// Procurement returns the shop's record of an order.
-func (s *Shop) Procurement(downstreamOrderNo string) (Procurement, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.procs[downstreamOrderNo]
-	if !ok {
-		return Procurement{}, false
-	}
-	return *p, true
-}
-
 // Delivered says whether an order has its keys.
 func (s *Shop) Delivered(downstreamOrderNo string) bool {
 	p, ok := s.Procurement(downstreamOrderNo)
 	return ok && p.Deliveries > 0
-}
-
-// Received lists every callback that reached the endpoint, refused ones
-// included, in arrival order.
-func (s *Shop) Received() []Received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.received)
-}
-
-// Problems lists every broken promise seen so far: keys missing from a
-// delivery, a second delivery with other keys, a wrong event, a callback
-// the shop could not decode, an order accepted under two ids.
-func (s *Shop) Problems() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.problems)
-}
-
-// FailNext answers the next n callbacks with 503 before reading them, as a
-// shop that is down would, so a sender's retries can be tested.
-func (s *Shop) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
 }

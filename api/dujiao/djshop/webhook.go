@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"cardflow/api/dujiao"
@@ -28,16 +27,12 @@ type WebhookShop struct {
 	HTTP        *http.Client
 	Now         func() time.Time
 
-	mu       sync.Mutex
-	procs    map[string]*Procurement // the shop's order number → procurement
-	received []WebhookReceived
-	problems []string
-	failNext int
+	book[WebhookReceived] // by the shop's order number
 }
 
 // NewWebhookShop returns a shop that posts to endpoint with token.
 func NewWebhookShop(endpoint, token string) *WebhookShop {
-	return &WebhookShop{Endpoint: endpoint, Token: token, procs: map[string]*Procurement{}}
+	return &WebhookShop{Endpoint: endpoint, Token: token}
 }
 
 // WebhookPurchase is one order as the shop pushes it. ProductID, SKUID and
@@ -96,15 +91,8 @@ func (s *WebhookShop) OrderBody(p WebhookPurchase, now time.Time) []byte {
 // procurement is tracked before it is sent, so a callback that overtakes
 // the answer finds it.
 func (s *WebhookShop) Push(ctx context.Context, p WebhookPurchase) (string, error) {
-	s.mu.Lock()
-	if s.procs == nil {
-		s.procs = map[string]*Procurement{}
-	}
-	if _, ok := s.procs[p.OrderNo]; !ok {
-		s.procs[p.OrderNo] = &Procurement{DownstreamOrderNo: p.OrderNo, Status: "pending"}
-	}
-	s.mu.Unlock()
-	out, err := s.Post(ctx, s.OrderBody(p, s.now()), p.OrderNo)
+	s.Track(p.OrderNo)
+	out, err := s.Post(ctx, s.OrderBody(p, clock(s.Now)), p.OrderNo)
 	if err != nil {
 		return "", err
 	}
@@ -130,7 +118,7 @@ func (s *WebhookShop) Push(ctx context.Context, p WebhookPurchase) (string, erro
 // Test is the shop's connection test: accepted unless it fails to reach
 // the endpoint, gets a non-2xx, or ok:false.
 func (s *WebhookShop) Test(ctx context.Context) error {
-	body, _ := json.Marshal(map[string]any{"event": dujiao.EventConnectionTest, "timestamp": s.now().Unix()}) // cannot fail
+	body, _ := json.Marshal(map[string]any{"event": dujiao.EventConnectionTest, "timestamp": clock(s.Now).Unix()}) // cannot fail
 	_, err := s.Post(ctx, body, "")
 	return err
 }
@@ -148,7 +136,7 @@ func (s *WebhookShop) Post(ctx context.Context, body []byte, key string) ([]byte
 	if key != "" {
 		req.Header.Set(dujiao.HeaderIdempotencyKey, key)
 	}
-	resp, err := s.httpClient().Do(req)
+	resp, err := client(s.HTTP).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("send webhook: %w", err)
 	}
@@ -200,16 +188,10 @@ type WebhookCallback struct {
 // 404 order_not_found for an order it never sent; else 200 {"ok":true},
 // applying a delivery once.
 func (s *WebhookShop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if s.failNext > 0 {
-		s.failNext--
-		s.received = append(s.received, WebhookReceived{At: s.now(), Status: http.StatusServiceUnavailable, Code: "down"})
-		s.mu.Unlock()
-		http.Error(w, "down", http.StatusServiceUnavailable)
+	if s.down(w, WebhookReceived{At: clock(s.Now), Status: http.StatusServiceUnavailable, Code: "down"}) {
 		return
 	}
-	s.mu.Unlock()
-	rec := WebhookReceived{At: s.now()}
+	rec := WebhookReceived{At: clock(s.Now)}
 	token, ok := bearer(r.Header.Get("Authorization"))
 	if !ok || token != s.Token {
 		s.refuse(w, rec, http.StatusUnauthorized, "unauthorized")
@@ -283,18 +265,6 @@ func (s *WebhookShop) refuse(w http.ResponseWriter, rec WebhookReceived, status 
 	writeJSON(w, status, map[string]any{"ok": false, "error_code": code, "error_message": code})
 }
 
-func (s *WebhookShop) record(rec WebhookReceived) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.received = append(s.received, rec)
-}
-
-func (s *WebhookShop) problem(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.problems = append(s.problems, p)
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, _ := json.Marshal(v) // plain values: cannot fail
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -309,51 +279,4 @@ func bearer(header string) (string, bool) {
 		return "", false
 	}
 	return parts[1], true
-}
-
-// Procurement returns the shop's record of an order.
-func (s *WebhookShop) Procurement(orderNo string) (Procurement, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.procs[orderNo]
-	if !ok {
-		return Procurement{}, false
-	}
-	return *p, true
-}
-
-// Received lists every callback that reached the endpoint, refused ones
-// included, in arrival order.
-func (s *WebhookShop) Received() []WebhookReceived {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.received)
-}
-
-// Problems lists every broken promise seen so far.
-func (s *WebhookShop) Problems() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.problems)
-}
-
-// FailNext answers the next n callbacks with 503 before reading them.
-func (s *WebhookShop) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
-}
-
-func (s *WebhookShop) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-func (s *WebhookShop) httpClient() *http.Client {
-	if s.HTTP != nil {
-		return s.HTTP
-	}
-	return defaultHTTP
 }
