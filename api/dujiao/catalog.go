@@ -22,6 +22,10 @@ type catalog struct {
 	categories  []Category // by name
 	categoryIDs map[string]uint64
 	maxQuantity int // the largest max_quantity, for decoding
+	// since is every product's created_at and updated_at: the start of the
+	// catalogue as this process read it from config (a shop shows the
+	// dates, and a null one as year 1).
+	since Time
 }
 
 func newCatalog(products []config.Product, suppliers []config.Supplier) *catalog {
@@ -57,7 +61,7 @@ func (c *catalog) product(p config.Product, lv docking.Levels) Product {
 	out := Product{
 		ID: uint64(p.ID), Slug: p.SKU, Title: Text{"zh-CN": cmp.Or(p.Name, p.SKU)},
 		PriceAmount: p.Price, Currency: Currency, FulfillmentType: fulfillmentType(p.Kind),
-		IsActive: active, CategoryID: c.categoryIDs[p.Category],
+		IsActive: active, CategoryID: c.categoryIDs[p.Category], CreatedAt: c.since, UpdatedAt: c.since,
 		SKUs: Array[SKU]{{ID: uint64(p.ID), SKUCode: p.SKU, PriceAmount: p.Price,
 			StockStatus: StockStatus(stock), StockQuantity: stock, IsActive: active}},
 	}

@@ -6,7 +6,9 @@ import (
 )
 
 // Error codes of the failure envelope {"ok":false,"error_code","error_message"}.
-// A Dujiao-Next shop reads the code, never the message (docs/docking.md).
+// A Dujiao-Next shop acts on the code; the message of a refusal it shows
+// word for word in its buyer's order (fulfillment_error), so Refused's
+// messages are written for buyers, in Chinese (docs/docking.md).
 const (
 	CodeMissingAuthHeaders = "missing_auth_headers"
 	CodeInvalidTimestamp   = "invalid_timestamp"
@@ -80,6 +82,14 @@ func BadRequest(msg string) *Error {
 func InvalidCallbackURL(msg string) *Error {
 	return &Error{http.StatusBadRequest, CodeInvalidCallbackURL, msg}
 }
+
+// The messages of the refusals a buyer may read in their order: they say
+// the trouble is the shop's supply, not the buyer's payment or wallet, and
+// whom to ask. The code tells the shop's owner the cause.
+const (
+	MsgInsufficientBalance = "上游货源余额不足，订单未能提交，请联系商家处理"
+	MsgSKUUnavailable      = "上游货源没有该商品，请联系商家处理"
+)
 
 // Refused is a permanent refusal of an order: HTTP 200 with ok:false, so a
 // shop gives up at once (with a non-retryable code) instead of hammering a

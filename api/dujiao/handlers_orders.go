@@ -70,7 +70,7 @@ func (s *shop) check(req CreateOrder) error {
 func (a *api) submit(s *shop, req CreateOrder) (*storage.Order, error) {
 	p, ok := a.catalog.ByID(req.SKUID)
 	if !ok {
-		return nil, Refused(CodeSKUUnavailable, "no such sku")
+		return nil, Refused(CodeSKUUnavailable, MsgSKUUnavailable)
 	}
 	var account string
 	if p.Kind == config.KindDirect {
@@ -103,9 +103,9 @@ func submitError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, processor.ErrInsufficientBalance):
-		return Refused(CodeInsufficientBalance, "the shop's balance does not cover this order; top it up")
+		return Refused(CodeInsufficientBalance, MsgInsufficientBalance)
 	case errors.As(err, &in) && (in.Code == processor.CodeUnknownSKU || in.Code == processor.CodeNotDocked):
-		return Refused(CodeSKUUnavailable, "no such sku")
+		return Refused(CodeSKUUnavailable, MsgSKUUnavailable)
 	case errors.As(err, &in):
 		return BadRequest(inputField(in.Field) + " " + in.Msg)
 	case errors.Is(err, processor.ErrStopped):

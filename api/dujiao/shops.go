@@ -44,6 +44,7 @@ func newShopSet(opts Options, protocol string) (shopSet, error) {
 	if b.now == nil {
 		b.now = time.Now
 	}
+	b.catalog.since = At(b.now().UTC().Truncate(time.Second))
 	b.answered = newAnswerLog(b.hold)
 	client := opts.HTTPClient
 	if client == nil {

@@ -218,6 +218,11 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, s *shop, err error) {
 	var e *Error
 	if !errors.As(err, &e) || e.Status >= 500 {
 		a.log.Error().Err(err).Str("storefront", s.ID).Str("path", r.URL.Path).Msg("upstream request failed")
+	} else {
+		// A refusal is the shop's to fix (a top-up, a product id): say it
+		// here too, as the shop's admin may only show its buyer's order.
+		a.log.Info().Str("storefront", s.ID).Str("path", r.URL.Path).Int("status", e.Status).Str("code", e.Code).
+			Msg("upstream request refused")
 	}
 	WriteError(w, err)
 }

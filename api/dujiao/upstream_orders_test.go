@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
 	"cardflow/internal/dockingtest"
 	"cardflow/internal/testkit"
@@ -105,8 +106,9 @@ func TestAnOrderTheBalanceCannotCoverIsRefusedAndGoesThroughAfterATopUp(t *testi
 	r.TopUp(t, shopID, 40)
 	buy := djshop.Purchase{SKUID: idJD, Quantity: 1, DownstreamOrderNo: "DJ-BAL-1"}
 	_, err := r.shop.Buy(ctx, buy)
-	if e, ok := err.(*djshop.APIError); !ok || e.Status != 200 || e.Code != "insufficient_balance" || !e.Final() {
-		t.Fatalf("a 48.00 order on 40.00: %v", err)
+	if e, ok := err.(*djshop.APIError); !ok || e.Status != 200 || e.Code != "insufficient_balance" || !e.Final() ||
+		e.Message != dujiao.MsgInsufficientBalance {
+		t.Fatalf("a 48.00 order on 40.00: %v", err) // the message is what the shop's buyer reads in their order
 	}
 	if got := r.Balance(t, shopID); got != 4000 {
 		t.Errorf("a refusal took money: %s", got)
