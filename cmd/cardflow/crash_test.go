@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,43 +40,33 @@ func TestCrashRecoveryKeepsEveryPromise(t *testing.T) {
 		mu       sync.Mutex
 		accepted = map[string]string{} // external id → cardflow id
 		quantity = map[string]int{}    // cardflow id → quantity
-		next     atomic.Int64
-		wg       sync.WaitGroup
 	)
 	client := s.client()
-	for range senders {
-		wg.Go(func() {
-			for {
-				n := next.Add(1)
-				if n > orders {
-					return
-				}
-				o := storefront.NewOrder{ExternalID: fmt.Sprintf("C-%05d", n), SKU: "qb-10", Quantity: 1 + int(n%3),
-					Amount: fmt.Sprintf("%d.00", 10*(1+n%3)), Buyer: storefront.Buyer{ID: fmt.Sprintf("b%d", n%50)}}
-				got, status, err := submit(context.Background(), client, o)
-				if err != nil || status != 201 && status != 200 {
-					t.Errorf("order %s not accepted: %d %v", o.ExternalID, status, err)
-					return
-				}
-				mu.Lock()
-				accepted[o.ExternalID] = got.ID
-				quantity[got.ID] = got.Quantity
-				mu.Unlock()
-			}
-		})
-	}
+	load := startLoad(t, orders, senders, func(n int) error {
+		o := storefront.NewOrder{ExternalID: fmt.Sprintf("C-%05d", n), SKU: "qb-10", Quantity: 1 + n%3,
+			Amount: fmt.Sprintf("%d.00", 10*(1+n%3)), Buyer: storefront.Buyer{ID: fmt.Sprintf("b%d", n%50)}}
+		got, status, err := submit(context.Background(), client, o)
+		if err != nil || status != 201 && status != 200 {
+			return fmt.Errorf("%s not accepted: %d %v", o.ExternalID, status, err)
+		}
+		mu.Lock()
+		accepted[o.ExternalID] = got.ID
+		quantity[got.ID] = got.Quantity
+		mu.Unlock()
+		return nil
+	})
 
 	// Killer: SIGKILL at random moments while orders flow, then restart.
 	midFlight := 0
 	for range kills {
 		<-time.After(time.Duration(50+rand.IntN(250)) * time.Millisecond)
-		if next.Load() < orders {
+		if load.sending() {
 			midFlight++
 		}
 		p.kill()
 		p = s.start(t)
 	}
-	wg.Wait()
+	load.wait()
 	if midFlight < 3 {
 		t.Fatalf("only %d of %d kills hit while orders were being sent; the test proved little", midFlight, kills)
 	}

@@ -3,17 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
-	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"cardflow/api/dujiao"
 	"cardflow/api/dujiao/djshop"
 	"cardflow/internal/testkit"
 )
-
-const testDJSecret = "dujiao-shop-secret-0123456"
 
 // TestADujiaoNextShopBuysFromTheRealBinary: the binary with a dujiao-next
 // storefront in its config; the shop connects, is refused for want of
@@ -21,30 +21,9 @@ const testDJSecret = "dujiao-shop-secret-0123456"
 // them by callback and by poll; a repeat is the same order, charged once;
 // after kill -9 and a restart the order is still there, keys and all.
 func TestADujiaoNextShopBuysFromTheRealBinary(t *testing.T) {
-	shop := djshop.New("", "cardflow-djshop", []byte(testDJSecret))
-	cb := httptest.NewServer(shop)
-	t.Cleanup(cb.Close)
-	shop.CallbackURL = cb.URL + "/api/v1/upstream/callback"
-	s := newService(t, `
-[[storefronts]]
-id = "cardflow-djshop"
-protocol = "dujiao-next"
-secret_env = "CARDFLOW_DJSHOP_SECRET"
-callback_url = "`+cb.URL+`/api/v1/upstream/callback"
-
-[[products]]
-sku = "jd-50"
-name = "京东E卡 50元"
-max_quantity = 5
-id = 1001
-price = "48.00"
-category = "购物卡"
-  [[products.sources]]
-  supplier = "own"
-`)
-	s.env = append(s.env, "CARDFLOW_DJSHOP_SECRET="+testDJSecret)
-	p := s.start(t)
-	shop.BaseURL = "http://" + s.apiAddr
+	s, d := newDockingService(t, "", "")
+	p := d.start(t, s)
+	shop := d.dj
 	ctx := context.Background()
 
 	ping, err := shop.Ping(ctx)
@@ -56,15 +35,13 @@ category = "购物卡"
 		products[0].SKUs[0].StockQuantity != 0 {
 		t.Fatalf("products %+v, complete %v, %v", products, complete, err)
 	}
-	if _, err := s.adminClient().ImportStock(ctx, "jd-50", strings.NewReader("JD-0001,PW-1\nJD-0002,PW-2\n")); err != nil {
-		t.Fatal(err)
-	}
+	importKeys(t, s, "JD", 2)
 	buy := djshop.Purchase{SKUID: 1001, Quantity: 2, DownstreamOrderNo: "DJ20261125120000E2E-01", TraceID: "e2e"}
 	if _, err := shop.Buy(ctx, buy); err == nil || !strings.Contains(err.Error(), "insufficient_balance") {
 		t.Fatalf("an order on 0.00: %v", err)
 	}
 
-	topUp(t, s, "cardflow-djshop", `{"amount":"100.00","reason":"e2e top-up"}`, "100.00")
+	topUp(t, s, djShopID, `{"amount":"100.00","reason":"e2e top-up"}`, "100.00")
 	a, err := shop.Buy(ctx, buy)
 	if err != nil {
 		t.Fatal(err)
@@ -82,11 +59,11 @@ category = "购物卡"
 	if err != nil || again.OrderID != a.OrderID {
 		t.Errorf("repeat %+v, %v", again, err)
 	}
-	topUp(t, s, "cardflow-djshop", `{"amount":"0.01","reason":"read the balance"}`, "4.01")
+	topUp(t, s, djShopID, `{"amount":"0.01","reason":"read the balance"}`, "4.01")
 
 	// kill -9 and back: what was answered ok:true is all there.
 	p.kill()
-	s.start(t)
+	d.start(t, s)
 	o, err = shop.Order(ctx, a.OrderID)
 	if err != nil || o.Status != "delivered" || o.Fulfillment == nil || o.Fulfillment.Payload != want {
 		t.Errorf("poll after a restart %+v, %v", o, err)
@@ -96,6 +73,90 @@ category = "购物卡"
 	}
 	if ping, err := shop.Ping(ctx); err != nil || ping.Balance != "4.01" {
 		t.Errorf("balance after a restart %+v, %v", ping, err)
+	}
+	if got := shop.Problems(); len(got) > 0 {
+		t.Errorf("the shop saw %v", got)
+	}
+}
+
+// TestADujiaoNextShopsHeldOrderIsDeliveredOnApprovalAndCanceledOnRefusalOrByTheShop:
+// three orders of 3 keys are held for review, each answered ok:true at
+// once and charged; the operators' prompt names the first as #order_id.
+// Refused by the operator, one is canceled by callback; another is
+// canceled by its shop (POST /orders/{id}/cancel) before anyone looked,
+// after which the operator's approve is refused; so is an order of one key
+// waiting for stock. Approved through the admin API once stock came, the
+// first is delivered by callback and poll and can no longer be canceled.
+// Every cancel credits its charge back: the shop paid for the one
+// delivered order only.
+func TestADujiaoNextShopsHeldOrderIsDeliveredOnApprovalAndCanceledOnRefusalOrByTheShop(t *testing.T) {
+	s, d, desk := startReview(t, "", djShopID, 500)
+	shop, admin, ctx := d.dj, s.adminClient(), context.Background()
+	buy := func(no string, qty int) djshop.Accepted {
+		t.Helper()
+		a, err := shop.Buy(ctx, djshop.Purchase{SKUID: dockedID, Quantity: qty, DownstreamOrderNo: no, TraceID: "e2e"})
+		if err != nil || a.Status != dujiao.StatusPaid {
+			t.Fatalf("order %s: %+v, %v", no, a, err)
+		}
+		return a
+	}
+	idOf := func(a djshop.Accepted) string { return strconv.FormatUint(uint64(a.OrderID), 10) }
+	canceled := func(no string) bool { p, _ := shop.Procurement(no); return p.Status == dujiao.StatusCanceled }
+
+	ok := buy("DJ20261125130000OK", 3)
+	if id := desk.next(t); id != idOf(ok) {
+		t.Fatalf("the prompt names #%s for order_id %d", id, ok.OrderID)
+	}
+	no, taken := buy("DJ20261125130000NO", 3), buy("DJ20261125130000TAKEN", 3)
+	waiting := buy("DJ20261125130000WAIT", 1) // no stock yet: not held, waiting
+	if got := balanceOf(t, s, djShopID); got != yuan(500-10*dockedPrice) {
+		t.Errorf("balance with ten keys ordered: %s", got)
+	}
+	if o, err := shop.Order(ctx, ok.OrderID); err != nil || o.Status == dujiao.StatusDelivered || o.Fulfillment != nil {
+		t.Errorf("a held order polled: %+v, %v", o, err)
+	}
+	if st, err := admin.Refund(ctx, idOf(no), "e2e: the operator refuses it"); err != nil || st != "refunded" {
+		t.Fatalf("refund: %q, %v", st, err)
+	}
+	for _, a := range []djshop.Accepted{taken, waiting} {
+		if err := shop.Cancel(ctx, a.OrderID); err != nil {
+			t.Fatalf("cancel of order %d: %v", a.OrderID, err)
+		}
+	}
+	importKeys(t, s, "JD", 10)
+	if st, err := admin.Approve(ctx, idOf(ok)); err != nil || st == "review" {
+		t.Fatalf("approve: %q, %v", st, err)
+	}
+
+	testkit.EventuallyWithin(t, 20*time.Second, "the approved order delivered by callback, the others canceled", func() bool {
+		return shop.Delivered("DJ20261125130000OK") && canceled("DJ20261125130000NO") && canceled("DJ20261125130000TAKEN") &&
+			canceled("DJ20261125130000WAIT")
+	})
+	delivered, _ := shop.Procurement("DJ20261125130000OK")
+	if !keyLines(delivered.Payload, 3) {
+		t.Errorf("delivered %q", delivered.Payload)
+	}
+	if o, err := shop.Order(ctx, ok.OrderID); err != nil || o.Status != dujiao.StatusDelivered || o.Fulfillment == nil ||
+		o.Fulfillment.Payload != delivered.Payload {
+		t.Errorf("the approved order polled: %+v, %v", o, err)
+	}
+	for _, a := range []djshop.Accepted{no, taken, waiting} {
+		if o, err := shop.Order(ctx, a.OrderID); err != nil || o.Status != dujiao.StatusCanceled || o.Fulfillment != nil {
+			t.Errorf("order %d polled after its cancel: %+v, %v", a.OrderID, o, err)
+		}
+	}
+	var refused *djshop.APIError
+	if err := shop.Cancel(ctx, ok.OrderID); !errors.As(err, &refused) || refused.Code != dujiao.CodeCancelNotAllowed {
+		t.Errorf("cancel of a delivered order: %v", err)
+	}
+	if _, err := admin.Approve(ctx, idOf(taken)); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Errorf("approve of an order its shop canceled: %v", err)
+	}
+	if ping, err := shop.Ping(ctx); err != nil || ping.Balance != yuan(500-3*dockedPrice) {
+		t.Errorf("balance: %+v, %v", ping, err)
+	}
+	if n := dockedStock(t, s); n != 10-3 {
+		t.Errorf("stock %d after one delivery of 3 from 10", n)
 	}
 	if got := shop.Problems(); len(got) > 0 {
 		t.Errorf("the shop saw %v", got)

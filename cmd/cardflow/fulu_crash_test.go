@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,36 +46,26 @@ batch_size = 2
 	var (
 		mu       sync.Mutex
 		accepted = map[string]int{} // cardflow id → quantity
-		next     atomic.Int64
-		wg       sync.WaitGroup
 	)
 	client := s.client()
-	for range senders {
-		wg.Go(func() {
-			for {
-				n := next.Add(1)
-				if n > orders {
-					return
-				}
-				o := storefront.NewOrder{ExternalID: fmt.Sprintf("FL-%04d", n), SKU: "fl-card", Quantity: 1 + int(n%3),
-					Amount: "1.00", Buyer: storefront.Buyer{ID: "b"}}
-				got, _, err := submit(context.Background(), client, o)
-				if err != nil {
-					t.Errorf("order %s: %v", o.ExternalID, err)
-					return
-				}
-				mu.Lock()
-				accepted[got.ID] = got.Quantity
-				mu.Unlock()
-			}
-		})
-	}
+	load := startLoad(t, orders, senders, func(n int) error {
+		o := storefront.NewOrder{ExternalID: fmt.Sprintf("FL-%04d", n), SKU: "fl-card", Quantity: 1 + n%3,
+			Amount: "1.00", Buyer: storefront.Buyer{ID: "b"}}
+		got, _, err := submit(context.Background(), client, o)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.ExternalID, err)
+		}
+		mu.Lock()
+		accepted[got.ID] = got.Quantity
+		mu.Unlock()
+		return nil
+	})
 	for range kills {
 		<-time.After(time.Duration(200+rand.IntN(400)) * time.Millisecond)
 		p.kill()
 		p = s.start(t)
 	}
-	wg.Wait()
+	load.wait()
 	if t.Failed() {
 		t.FailNow()
 	}

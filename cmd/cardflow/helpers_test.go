@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,6 +164,46 @@ func submit(ctx context.Context, c *storefront.Client, o storefront.NewOrder) (s
 		<-time.After(5 * time.Millisecond) // the service is down: back off briefly, like a storefront
 	}
 }
+
+// orderLoad is numbered orders sent from several goroutines at once, as
+// busy storefronts send them, while a test kills and restarts the service.
+type orderLoad struct {
+	orders int
+	next   atomic.Int64 // orders begun
+	wg     sync.WaitGroup
+}
+
+// startLoad sends orders 1 to orders from senders goroutines, each through
+// send, which tries it as its storefront does until it is answered; an
+// error fails the test and stops that sender.
+func startLoad(t *testing.T, orders, senders int, send func(n int) error) *orderLoad {
+	l := &orderLoad{orders: orders}
+	for range senders {
+		l.wg.Go(func() {
+			for {
+				n := int(l.next.Add(1))
+				if n > orders {
+					return
+				}
+				if err := send(n); err != nil {
+					t.Errorf("order %d: %v", n, err)
+					return
+				}
+			}
+		})
+	}
+	return l
+}
+
+// begun is how many orders have been begun.
+func (l *orderLoad) begun() int { return int(l.next.Load()) }
+
+// sending says whether orders are still being begun: a kill now hits the
+// load.
+func (l *orderLoad) sending() bool { return l.begun() < l.orders }
+
+// wait waits for every sender to finish.
+func (l *orderLoad) wait() { l.wg.Wait() }
 
 // fuluGateway is a fake Fulu gateway served to a service under test.
 type fuluGateway struct {

@@ -39,20 +39,12 @@ func TestTelegramReviewPromptApprovedByAnOperator(t *testing.T) {
 name = "large-order"
 when = "order.amount > 500"
 action = "review"
-
-[telegram]
-token = %q
-server_url = %q
-groups = [%d]
-
-[alerts]
-group_wait = "1s"
-
+%s
 [[operators]]
 name = "alice"
 role = "operator"
 telegram_id = %d
-`, tgToken, fake.URL(), tgGroup, tgAlice))
+`, telegramSection(fake, "1s"), tgAlice))
 	p := s.start(t)
 	var cards strings.Builder
 	for i := range 300 {
@@ -182,4 +174,18 @@ telegram_id = %d
 	}
 	t.Logf("200 held orders reached the group in %d messages; sendMessage called %d times", sent, fake.Calls("sendMessage"))
 	p.interrupt(t)
+}
+
+// telegramSection connects a service to fake, with one operator group and
+// alerts gathered for groupWait.
+func telegramSection(fake *tgfake.Server, groupWait string) string {
+	return fmt.Sprintf(`
+[telegram]
+token = %q
+server_url = %q
+groups = [%d]
+
+[alerts]
+group_wait = %q
+`, tgToken, fake.URL(), tgGroup, groupWait)
 }

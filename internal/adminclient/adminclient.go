@@ -86,11 +86,23 @@ func (c *Client) download(ctx context.Context, path string, w io.Writer) error {
 	return nil
 }
 
+// Approve releases an order held for review (POST /v1/orders/{id}/approve)
+// and returns its status after the action.
+func (c *Client) Approve(ctx context.Context, id string) (string, error) {
+	return c.act(ctx, id, "approve", "")
+}
+
 // Refund refunds an order (POST /v1/orders/{id}/refund) and returns its
 // status after the action.
 func (c *Client) Refund(ctx context.Context, id, reason string) (string, error) {
+	return c.act(ctx, id, "refund", reason)
+}
+
+// act takes an operator action on an order; one the order's state refuses
+// is an error carrying the API's 409 and what happened before.
+func (c *Client) act(ctx context.Context, id, action, reason string) (string, error) {
 	body, err := json.Marshal(struct {
-		Reason string `json:"reason"`
+		Reason string `json:"reason,omitempty"`
 	}{reason})
 	if err != nil {
 		return "", fmt.Errorf("encode reason: %w", err)
@@ -100,7 +112,7 @@ func (c *Client) Refund(ctx context.Context, id, reason string) (string, error) 
 			Status string `json:"status"`
 		} `json:"order"`
 	}
-	err = c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/refund", bytes.NewReader(body), &res)
+	err = c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/"+action, bytes.NewReader(body), &res)
 	return res.Order.Status, err
 }
 
