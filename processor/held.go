@@ -30,7 +30,7 @@ const (
 // its shop does not Claim it within the claim period, it is reclaimed.
 func (e *Engine) HoldForClaim(id uint64, within time.Duration) error {
 	return e.commit(func(tx *storage.Tx, c *effects) error {
-		return tx.Claims().Hold(id, c.now.Add(within))
+		return tx.Held().Hold(id, c.now.Add(within))
 	})
 }
 
@@ -39,12 +39,12 @@ func (e *Engine) HoldForClaim(id uint64, within time.Duration) error {
 // does nothing.
 func (e *Engine) Claim(id uint64) error {
 	var waiting bool
-	_ = e.store.View(func(tx *storage.Tx) error { waiting = tx.Claims().Waiting(id); return nil })
+	_ = e.store.View(func(tx *storage.Tx) error { waiting = tx.Held().Waiting(id); return nil })
 	if !waiting {
 		return nil // the common case: answered in time, nothing to write
 	}
 	return e.commit(func(tx *storage.Tx, c *effects) error {
-		_, err := tx.Claims().Claimed(id)
+		_, err := tx.Held().Claimed(id)
 		return err
 	})
 }
@@ -52,7 +52,7 @@ func (e *Engine) Claim(id uint64) error {
 // ReclaimDue reclaims the held orders whose claim period has ended.
 func (e *Engine) ReclaimDue() {
 	var due []uint64
-	_ = e.store.View(func(tx *storage.Tx) error { due = tx.Claims().Due(e.now(), 100); return nil })
+	_ = e.store.View(func(tx *storage.Tx) error { due = tx.Held().Due(e.now(), 100); return nil })
 	for _, id := range due {
 		var restocked string
 		err := e.commit(func(tx *storage.Tx, c *effects) error {
@@ -76,7 +76,7 @@ func (e *Engine) ReclaimDue() {
 // case it is looked at again later; a refunded one only leaves the list.
 // It answers the SKU whose stock it filled, if any.
 func (e *Engine) reclaim(tx *storage.Tx, c *effects, id uint64) (string, error) {
-	if _, err := tx.Claims().Claimed(id); err != nil {
+	if _, err := tx.Held().Claimed(id); err != nil {
 		return "", err
 	}
 	o, err := tx.Order(id)
@@ -88,7 +88,7 @@ func (e *Engine) reclaim(tx *storage.Tx, c *effects, id uint64) (string, error) 
 	}
 	for _, a := range o.Attempts {
 		if !a.Archived && a.State.InFlight() {
-			return "", tx.Claims().Hold(id, c.now.Add(claimRetry))
+			return "", tx.Held().Hold(id, c.now.Add(claimRetry))
 		}
 	}
 	returned, cards := 0, len(o.Cards)

@@ -9,22 +9,23 @@ import (
 // A synchronous docking protocol (acg-faka's trade) must answer within a
 // few seconds. An order not settled by then is answered without its
 // result, and the shop may come back for it with the same request. Until
-// it does, the order waits in the claims bucket with the time after which
-// nobody is expected any more: then it is refunded to the shop and its
-// unused keys go back to stock.
+// it does, the order is held (bucket "claims" on disk, named before
+// after-sale claims existed) with the time after which nobody is expected
+// any more: then it is refunded to the shop and its unused keys go back to
+// stock.
 
-// ClaimTx is the orders waiting to be claimed, seen in one transaction
-// (Tx.Claims).
-type ClaimTx struct{ t *Tx }
+// HeldTx is the orders waiting to be claimed, seen in one transaction
+// (Tx.Held).
+type HeldTx struct{ t *Tx }
 
-// Claims returns the orders waiting to be claimed of this transaction.
-func (t *Tx) Claims() ClaimTx { return ClaimTx{t} }
+// Held returns the orders waiting to be claimed of this transaction.
+func (t *Tx) Held() HeldTx { return HeldTx{t} }
 
 // Hold records that an order was answered without its result and may be
 // claimed until deadline.
-func (view ClaimTx) Hold(orderID uint64, deadline time.Time) error {
+func (view HeldTx) Hold(orderID uint64, deadline time.Time) error {
 	v := binary.BigEndian.AppendUint64(nil, uint64(deadline.UnixNano()))
-	if err := view.t.tx.Bucket(bucketClaims).Put(u64(orderID), v); err != nil {
+	if err := view.t.tx.Bucket(bucketHeld).Put(u64(orderID), v); err != nil {
 		return fmt.Errorf("write claim: %w", err)
 	}
 	return nil
@@ -32,8 +33,8 @@ func (view ClaimTx) Hold(orderID uint64, deadline time.Time) error {
 
 // Claimed records that the shop has the order's result now; it reports
 // whether the order was waiting.
-func (view ClaimTx) Claimed(orderID uint64) (bool, error) {
-	b := view.t.tx.Bucket(bucketClaims)
+func (view HeldTx) Claimed(orderID uint64) (bool, error) {
+	b := view.t.tx.Bucket(bucketHeld)
 	if b.Get(u64(orderID)) == nil {
 		return false, nil
 	}
@@ -44,15 +45,15 @@ func (view ClaimTx) Claimed(orderID uint64) (bool, error) {
 }
 
 // Waiting reports whether an order waits to be claimed.
-func (view ClaimTx) Waiting(orderID uint64) bool {
-	return view.t.tx.Bucket(bucketClaims).Get(u64(orderID)) != nil
+func (view HeldTx) Waiting(orderID uint64) bool {
+	return view.t.tx.Bucket(bucketHeld).Get(u64(orderID)) != nil
 }
 
 // Due lists up to limit orders whose claim deadline is at or before now,
 // oldest order first.
-func (view ClaimTx) Due(now time.Time, limit int) []uint64 {
+func (view HeldTx) Due(now time.Time, limit int) []uint64 {
 	var out []uint64
-	c := view.t.tx.Bucket(bucketClaims).Cursor()
+	c := view.t.tx.Bucket(bucketHeld).Cursor()
 	for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 		if len(k) == 8 && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now.UnixNano() {
 			out = append(out, binary.BigEndian.Uint64(k))
