@@ -16,6 +16,12 @@ func fullEvents() map[string]*Event {
 			LastError: "storefront answered 502", Alerted: true},
 		"alert": {Seq: 43, ID: "ev_43_000000000000", Kind: "alert", Type: "alert", CreatedAt: at, NextAt: at,
 			Alert: &Alert{Key: "out_of_stock:qb-100", Type: "out_of_stock", OrderID: 7, SKU: "qb-100", Count: 2, Detail: "库存不足"}},
+		"claim resolved": {Seq: 44, ID: "ev_44_000000000001", Kind: "callback", Type: "claim.resolved", OrderID: 12,
+			Target: "shop1", CreatedAt: at, Status: StatusRefunded, Reason: "operator:alice", UpdatedAt: at, CardSet: 1,
+			ClaimID: 300, NextAt: at},
+		"claim prompt": {Seq: 45, ID: "ev_45_000000000002", Kind: "alert", Type: "claim", CreatedAt: at, NextAt: at,
+			Alert: &Alert{Key: "claim:3", Type: "claim", OrderID: 12, SKU: "qb-100", Target: "shop1", Count: 1,
+				Claim: &ClaimPrompt{ID: 3, Reason: "card_invalid", Quantity: 1, Cards: 1, Message: "提示已使用", Sources: []string{"fulu"}, History: 2}}},
 		"minimal": {Seq: 1},
 	}
 }
@@ -91,7 +97,27 @@ func TestEventCodecRejectsDamage(t *testing.T) {
 	e.time(time.Time{})
 	e.str("")
 	e.bool(false)
+	e.uvarint(0)
 	if err := decodeEvent(e.b, &ev); err == nil {
 		t.Fatal("broken alert accepted")
+	}
+}
+
+// TestEventCodecReadsFormatOne: events an earlier build stored in format 1
+// (no claim id) still read, as events of no claim.
+func TestEventCodecReadsFormatOne(t *testing.T) {
+	ev := fullEvents()["callback"]
+	b, err := encodeEvent(nil, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Format 1 is format 2 without the trailing claim id (0: one byte).
+	old := append([]byte{eventFormat1}, b[1:len(b)-1]...)
+	var back Event
+	if err := decodeEvent(old, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*ev, back) {
+		t.Fatalf("format 1 event read as %+v, want %+v", back, *ev)
 	}
 }
