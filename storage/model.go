@@ -289,6 +289,6 @@ type ClaimPrompt struct {
 	Quantity int      `json:"quantity"`
 	Cards    int      `json:"cards"`             // how many cards the buyer named
 	Message  string   `json:"message,omitempty"` // the buyer's words
-	Sources  []string `json:"sources,omitempty"` // the supplier of each named card
+	Sources  []string `json:"sources,omitempty"` // the supplier of each named card (of every card when none is)
 	History  int      `json:"history"`           // the buyer's earlier claims
 }
