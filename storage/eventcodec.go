@@ -11,15 +11,19 @@ import (
 // the write did. The first byte tells the forms apart: eventFormat, or '{'
 // for an event written as JSON by an earlier version, which still reads.
 // An alert is rare and nested, so it rides along as JSON. Format 2 adds
-// the claim id of a claim.resolved callback at the end; format 1 still
-// reads (as claim id 0).
+// the claim id of a claim.resolved callback at the end; every other event
+// is still written in format 1, which a build from before claims reads.
 const (
 	eventFormat1 = 1
 	eventFormat  = 2
 )
 
 func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
-	e := encoder{b: append(dst, eventFormat)}
+	format := byte(eventFormat1)
+	if ev.ClaimID != 0 {
+		format = eventFormat
+	}
+	e := encoder{b: append(dst, format)}
 	e.uvarint(ev.Seq)
 	e.str(ev.ID)
 	e.str(ev.Kind)
@@ -44,7 +48,9 @@ func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	e.time(ev.NextAt)
 	e.str(ev.LastError)
 	e.bool(ev.Alerted)
-	e.uvarint(ev.ClaimID)
+	if format == eventFormat {
+		e.uvarint(ev.ClaimID)
+	}
 	return e.b, nil
 }
 
