@@ -22,6 +22,9 @@ const (
 	// A synchronous docking shop never came back for an order: refunded,
 	// its keys back in stock. Said once.
 	OrderUnclaimed Kind = "order_unclaimed"
+	// A buyer's after-sale claim waits for an operator's decision: the
+	// prompt (one per claim), resolved when an operator resolves it.
+	Claim Kind = "claim"
 
 	// Supplier health (processor/health).
 	SupplierDown      Kind = "supplier_down"
@@ -47,7 +50,7 @@ const (
 
 // Kinds lists every kind declared above.
 func Kinds() []Kind {
-	return []Kind{OutOfStock, OrderFailed, Review, DuplicateCard, LowStock, ShopBalanceLow, OrderUnclaimed, SupplierDown, BalanceLow,
+	return []Kind{OutOfStock, OrderFailed, Review, Claim, DuplicateCard, LowStock, ShopBalanceLow, OrderUnclaimed, SupplierDown, BalanceLow,
 		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, Reconcile, ConfigReload, RuleOff, InboundParked}
 }
 

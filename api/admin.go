@@ -158,7 +158,7 @@ func (s *Server) orderAction(w http.ResponseWriter, r *http.Request) {
 		s.writeEngineError(w, r, err)
 		return
 	}
-	s.writeOrder(w, r, http.StatusOK, o)
+	s.writeOrder(w, r, http.StatusOK, o, true)
 }
 
 // backup streams a consistent copy of the database. The store copies it

@@ -48,6 +48,7 @@ func writeError(w http.ResponseWriter, status int, code, msg, field string) {
 func (s *Server) writeEngineError(w http.ResponseWriter, r *http.Request, err error) {
 	var in *processor.InputError
 	var st *processor.StateError
+	var done *processor.ClaimStateError
 	switch {
 	case errors.As(err, &in):
 		status := http.StatusUnprocessableEntity
@@ -57,6 +58,12 @@ func (s *Server) writeEngineError(w http.ResponseWriter, r *http.Request, err er
 		writeError(w, status, in.Code, in.Msg, in.Field)
 	case errors.As(err, &st):
 		writeError(w, http.StatusConflict, codeConflict, st.Error(), "")
+	case errors.As(err, &done):
+		writeError(w, http.StatusConflict, codeConflict, done.Error(), "")
+	case errors.Is(err, processor.ErrClaimOpen):
+		writeError(w, http.StatusConflict, codeConflict, "a claim on this order is still open; wait for its resolution", "")
+	case errors.Is(err, processor.ErrClaimIDConflict):
+		writeError(w, http.StatusConflict, codeConflict, "claim_id is already used by a different claim", "claim_id")
 	case errors.Is(err, processor.ErrConflict):
 		writeError(w, http.StatusConflict, codeConflict, "external_id is already used by a different order", "external_id")
 	case errors.Is(err, storage.ErrNotFound):

@@ -491,18 +491,33 @@ func simpleOrder(t testing.TB, externalID, sku string, quantity int, amount stri
 
 // orderJSON is the API's ORDER object, decoded strictly.
 type orderJSON struct {
-	ID          string     `json:"id"`
-	ExternalID  string     `json:"external_id"`
-	Storefront  string     `json:"storefront"`
-	SKU         string     `json:"sku"`
-	Quantity    int        `json:"quantity"`
-	Amount      string     `json:"amount"`
-	Status      string     `json:"status"`
-	Reason      string     `json:"reason"`
-	CreatedAt   string     `json:"created_at"`
-	UpdatedAt   string     `json:"updated_at"`
-	DeliveredAt *string    `json:"delivered_at"`
-	Cards       []cardJSON `json:"cards"`
+	ID          string      `json:"id"`
+	ExternalID  string      `json:"external_id"`
+	Storefront  string      `json:"storefront"`
+	SKU         string      `json:"sku"`
+	Quantity    int         `json:"quantity"`
+	Amount      string      `json:"amount"`
+	Status      string      `json:"status"`
+	Reason      string      `json:"reason"`
+	CreatedAt   string      `json:"created_at"`
+	UpdatedAt   string      `json:"updated_at"`
+	DeliveredAt *string     `json:"delivered_at"`
+	Cards       []cardJSON  `json:"cards"`
+	Claims      []claimJSON `json:"claims"`
+}
+
+// claimJSON is the CLAIM object.
+type claimJSON struct {
+	ID         string   `json:"id"`
+	OrderID    string   `json:"order_id"`
+	Reason     string   `json:"reason"`
+	Message    string   `json:"message"`
+	Cards      []string `json:"cards"`
+	Status     string   `json:"status"`
+	Note       string   `json:"note"`
+	CreatedAt  string   `json:"created_at"`
+	ResolvedAt *string  `json:"resolved_at"`
+	ResolvedBy *string  `json:"resolved_by"`
 }
 
 type cardJSON struct {
@@ -513,9 +528,10 @@ type cardJSON struct {
 
 var (
 	orderKeys = []string{"id", "external_id", "storefront", "sku", "quantity", "amount", "status", "reason",
-		"created_at", "updated_at", "delivered_at", "cards"}
-	cardKeys = []string{"number", "password", "expires_at"}
-	decimal  = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+		"created_at", "updated_at", "delivered_at", "cards", "claims"}
+	cardKeys  = []string{"number", "password", "expires_at"}
+	claimKeys = []string{"id", "order_id", "reason", "message", "cards", "status", "note", "created_at", "resolved_at", "resolved_by"}
+	decimal   = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
 )
 
 // order checks that the reply is {"order": ORDER} with exactly the ORDER
@@ -563,6 +579,13 @@ func checkOrderShape(t testing.TB, raw json.RawMessage) orderJSON {
 			t.Errorf("order.cards[%d] keys = %v, want exactly %v", i, got, cardKeys)
 		}
 	}
+	var claims []json.RawMessage
+	if err := json.Unmarshal(fields["claims"], &claims); err != nil || claims == nil {
+		t.Fatalf("order.claims = %s, want a JSON array (empty when none)", fields["claims"])
+	}
+	for _, c := range claims {
+		checkClaimShape(t, c)
+	}
 	var o orderJSON
 	decodeStrict(t, raw, &o)
 	if !decimal.MatchString(o.ID) {
@@ -575,6 +598,35 @@ func checkOrderShape(t testing.TB, raw json.RawMessage) orderJSON {
 		checkStamp(t, "delivered_at", *o.DeliveredAt)
 	}
 	return o
+}
+
+// checkClaimShape checks that raw is a CLAIM object with exactly its keys
+// and JSON types (docs/api.md), and returns it.
+func checkClaimShape(t testing.TB, raw json.RawMessage) claimJSON {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatalf("claim is not a JSON object: %v: %s", err, raw)
+	}
+	if got := sortedKeys(fields); !slices.Equal(got, slices.Sorted(slices.Values(claimKeys))) {
+		t.Fatalf("claim keys = %v, want exactly %v", got, claimKeys)
+	}
+	var c claimJSON
+	decodeStrict(t, raw, &c)
+	if !decimal.MatchString(c.ID) || !decimal.MatchString(c.OrderID) {
+		t.Errorf("claim id %q, order_id %q: want short decimal strings", c.ID, c.OrderID)
+	}
+	if c.Cards == nil {
+		t.Errorf("claim.cards = null, want an array")
+	}
+	checkStamp(t, "claim.created_at", c.CreatedAt)
+	if (c.ResolvedAt == nil) != (c.ResolvedBy == nil) || (c.ResolvedAt == nil) != (c.Status == "open") {
+		t.Errorf("claim %s is %s with resolved_at %v and resolved_by %v", c.ID, c.Status, c.ResolvedAt, c.ResolvedBy)
+	}
+	if c.ResolvedAt != nil {
+		checkStamp(t, "claim.resolved_at", *c.ResolvedAt)
+	}
+	return c
 }
 
 // checkStamp wants an RFC 3339 time in UTC within the test clock's span.

@@ -35,6 +35,11 @@ type Orders interface {
 	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Ready() <-chan struct{}
 	Hint(attemptNo string)
+
+	OpenClaim(storefront string, orderID uint64, req processor.ClaimRequest) (*storage.Claim, bool, error)
+	ResolveClaim(actor storage.Actor, claimID uint64, action, note string) (*storage.Claim, *storage.Order, error)
+	ClaimsOf(orderID uint64) ([]*storage.Claim, error)
+	Claims(status storage.ClaimStatus, limit int) ([]*storage.Claim, int, error)
 }
 
 // Bindings issues bind codes and unbinds operators (bind.Bindings).
@@ -100,7 +105,8 @@ func New(opts Options) *Server {
 	})
 	s.routes = routes.NewTable(routes.Handlers{
 		CreateOrder: s.signed(s.createOrder), GetOrder: s.signed(s.getOrder), FindOrder: s.signed(s.findOrder),
-		Healthz: health, Readyz: http.HandlerFunc(s.readyz),
+		CreateClaim: s.signed(s.createClaim),
+		Healthz:     health, Readyz: http.HandlerFunc(s.readyz),
 	})
 	return s
 }
@@ -146,6 +152,8 @@ func (s *Server) Admin() http.Handler {
 	mux.HandleFunc("DELETE /v1/operators/{name}/bind", s.unbind)
 	mux.HandleFunc("GET /v1/storefronts", s.listStorefronts)
 	mux.HandleFunc("POST /v1/storefronts/{id}/balance", s.adjustBalance)
+	mux.HandleFunc("POST /v1/claims/{id}/resolve", s.resolveClaim)
+	mux.HandleFunc("GET /v1/claims", s.listClaims)
 	// Profiles for operators chasing a slowdown; behind the admin token.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)

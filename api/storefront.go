@@ -25,7 +25,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, storefront 
 	if created {
 		status = http.StatusCreated
 	}
-	s.writeOrder(w, r, status, o)
+	s.writeOrder(w, r, status, o, !created) // a new order has no claims to read
 }
 
 // getOrder is GET /v1/orders/{id}; another storefront's order is a 404.
@@ -43,7 +43,7 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, storefront str
 		s.writeEngineError(w, r, err)
 		return
 	}
-	s.writeOrder(w, r, http.StatusOK, o)
+	s.writeOrder(w, r, http.StatusOK, o, true)
 }
 
 // findOrder is GET /v1/orders?external_id=...
@@ -58,14 +58,27 @@ func (s *Server) findOrder(w http.ResponseWriter, r *http.Request, storefront st
 		s.writeEngineError(w, r, err)
 		return
 	}
-	s.writeOrder(w, r, http.StatusOK, o)
+	s.writeOrder(w, r, http.StatusOK, o, true)
 }
 
-func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *storage.Order) {
+// writeOrder answers {"order": ORDER}, with the order's claims when
+// claims is set (else "claims": [], for an order that cannot have any).
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, status int, o *storage.Order, claims bool) {
 	v, err := view.Of(o, view.Current(o), s.engine.Vault())
 	if err != nil {
 		s.writeEngineError(w, r, err)
 		return
+	}
+	v.Claims = []view.Claim{}
+	if claims {
+		cs, err := s.engine.ClaimsOf(o.ID)
+		if err == nil {
+			v.Claims, err = view.ClaimsOf(cs, o, s.engine.Vault())
+		}
+		if err != nil {
+			s.writeEngineError(w, r, err)
+			return
+		}
 	}
 	// By hand: the same bytes as writeJSON({"order": v}), without
 	// reflection (see processor/view/json.go).

@@ -10,11 +10,20 @@ import (
 // encoding/json spent more time on the times in an event than the rest of
 // the write did. The first byte tells the forms apart: eventFormat, or '{'
 // for an event written as JSON by an earlier version, which still reads.
-// An alert is rare and nested, so it rides along as JSON.
-const eventFormat = 1
+// An alert is rare and nested, so it rides along as JSON. Format 2 adds
+// the claim id of a claim.resolved callback at the end; every other event
+// is still written in format 1, which a build from before claims reads.
+const (
+	eventFormat1 = 1
+	eventFormat  = 2
+)
 
 func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
-	e := encoder{b: append(dst, eventFormat)}
+	format := byte(eventFormat1)
+	if ev.ClaimID != 0 {
+		format = eventFormat
+	}
+	e := encoder{b: append(dst, format)}
 	e.uvarint(ev.Seq)
 	e.str(ev.ID)
 	e.str(ev.Kind)
@@ -39,6 +48,9 @@ func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	e.time(ev.NextAt)
 	e.str(ev.LastError)
 	e.bool(ev.Alerted)
+	if format == eventFormat {
+		e.uvarint(ev.ClaimID)
+	}
 	return e.b, nil
 }
 
@@ -46,7 +58,7 @@ func decodeEvent(b []byte, ev *Event) error {
 	if len(b) > 0 && b[0] == '{' {
 		return json.Unmarshal(b, ev)
 	}
-	if len(b) == 0 || b[0] != eventFormat {
+	if len(b) == 0 || b[0] != eventFormat && b[0] != eventFormat1 {
 		return fmt.Errorf("%w: unknown event format", errCorrupt)
 	}
 	d := decoder{b: b[1:]}
@@ -67,6 +79,9 @@ func decodeEvent(b []byte, ev *Event) error {
 	ev.NextAt = d.time()
 	ev.LastError = d.str()
 	ev.Alerted = d.bool()
+	if b[0] == eventFormat {
+		ev.ClaimID = d.uvarint()
+	}
 	if d.err != nil {
 		return d.err
 	}

@@ -16,6 +16,12 @@ func fullEvents() map[string]*Event {
 			LastError: "storefront answered 502", Alerted: true},
 		"alert": {Seq: 43, ID: "ev_43_000000000000", Kind: "alert", Type: "alert", CreatedAt: at, NextAt: at,
 			Alert: &Alert{Key: "out_of_stock:qb-100", Type: "out_of_stock", OrderID: 7, SKU: "qb-100", Count: 2, Detail: "库存不足"}},
+		"claim resolved": {Seq: 44, ID: "ev_44_000000000001", Kind: "callback", Type: "claim.resolved", OrderID: 12,
+			Target: "shop1", CreatedAt: at, Status: StatusRefunded, Reason: "operator:alice", UpdatedAt: at, CardSet: 1,
+			ClaimID: 300, NextAt: at},
+		"claim prompt": {Seq: 45, ID: "ev_45_000000000002", Kind: "alert", Type: "claim", CreatedAt: at, NextAt: at,
+			Alert: &Alert{Key: "claim:3", Type: "claim", OrderID: 12, SKU: "qb-100", Target: "shop1", Count: 1,
+				Claim: &ClaimPrompt{ID: 3, Reason: "card_invalid", Quantity: 1, Cards: 1, Message: "提示已使用", Sources: []string{"fulu"}, History: 2}}},
 		"minimal": {Seq: 1},
 	}
 }
@@ -91,7 +97,27 @@ func TestEventCodecRejectsDamage(t *testing.T) {
 	e.time(time.Time{})
 	e.str("")
 	e.bool(false)
+	e.uvarint(0)
 	if err := decodeEvent(e.b, &ev); err == nil {
 		t.Fatal("broken alert accepted")
+	}
+}
+
+// TestOnlyAClaimEventIsWrittenInFormatTwo: every event but a
+// claim.resolved callback is written in format 1, which a build from
+// before claims reads; a format 2 event carries its claim id.
+func TestOnlyAClaimEventIsWrittenInFormatTwo(t *testing.T) {
+	for name, ev := range fullEvents() {
+		b, err := encodeEvent(nil, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := byte(eventFormat1)
+		if ev.ClaimID != 0 {
+			want = eventFormat
+		}
+		if b[0] != want {
+			t.Errorf("%s written in format %d, want %d", name, b[0], want)
+		}
 	}
 }

@@ -254,6 +254,8 @@ type Event struct {
 	UpdatedAt   time.Time `json:"updated_at,omitzero"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	CardSet     int       `json:"card_set,omitempty"`
+	// ClaimID is the after-sale claim a claim.resolved callback is about.
+	ClaimID uint64 `json:"claim_id,omitempty"`
 
 	Alert *Alert `json:"alert,omitempty"`
 
@@ -274,4 +276,19 @@ type Alert struct {
 	Target   string     `json:"target,omitempty"` // storefront or supplier name
 	Count    int        `json:"count,omitempty"`
 	Detail   string     `json:"detail,omitempty"` // never a secret
+	// Claim is what an after-sale claim's prompt shows (type claim).
+	Claim *ClaimPrompt `json:"claim,omitempty"`
+}
+
+// ClaimPrompt is an after-sale claim as its operator prompt shows it: what
+// an operator needs to decide without opening the order. Message is the
+// buyer's text, shown inert; no card key is in it.
+type ClaimPrompt struct {
+	ID       uint64   `json:"id"`
+	Reason   string   `json:"reason"`
+	Quantity int      `json:"quantity"`
+	Cards    int      `json:"cards"`             // how many cards the buyer named
+	Message  string   `json:"message,omitempty"` // the buyer's words
+	Sources  []string `json:"sources,omitempty"` // the supplier of each named card (of every card when none is)
+	History  int      `json:"history"`           // the buyer's earlier claims
 }

@@ -54,11 +54,17 @@ var (
 	bucketParked       = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
 	bucketBalances     = []byte("balances")    // storefront → its prepaid balance in fen (balances.go)
 	bucketLedger       = []byte("ledger")      // seq → a change of a storefront's balance
-	bucketClaims       = []byte("claims")      // order id → until when its synchronous shop may claim it (claims.go)
+	bucketHeld         = []byte("claims")      // order id → until when its synchronous shop may claim it (held.go)
+	bucketClaimRecs    = []byte("aftersale")   // claim id → an after-sale claim (claims.go)
+	bucketClaimOrder   = []byte("claimorder")  // order id + claim id → nothing
+	bucketClaimExt     = []byte("claimext")    // storefront \x00 claim_id → claim id
+	bucketClaimOpen    = []byte("claimopen")   // claim id → nothing, while the claim is open
+	bucketClaimBuyer   = []byte("claimbuyer")  // keyed hash of a buyer identity + claim id → nothing
 	allBuckets         = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketFingerprints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
-		bucketInbound, bucketInboundSeen, bucketParked, bucketBalances, bucketLedger, bucketClaims}
+		bucketInbound, bucketInboundSeen, bucketParked, bucketBalances, bucketLedger, bucketHeld,
+		bucketClaimRecs, bucketClaimOrder, bucketClaimExt, bucketClaimOpen, bucketClaimBuyer}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

@@ -85,7 +85,7 @@ func (r *rig) order(t *testing.T, shop, no string) *storage.Order {
 // held says whether an order waits for its shop to claim it.
 func (r *rig) held(id uint64) bool {
 	var waiting bool
-	_ = r.Store.View(func(tx *storage.Tx) error { waiting = tx.Claims().Waiting(id); return nil })
+	_ = r.Store.View(func(tx *storage.Tx) error { waiting = tx.Held().Waiting(id); return nil })
 	return waiting
 }
 

@@ -205,6 +205,23 @@ var catalogue = map[string][2]string{
 	"alert_rule_off":     {"⚠️ 规则 %s 在订单 #%d 上超出限额（%s），已自动关闭；请用 /rules test 检查，再用 /rules set 重新设置。", "⚠️ Rule %s went over its limits on order #%d (%s) and is switched off; check it with /rules test and set it again with /rules set."},
 	"alert_rule_refused": {"⚠️ 规则 %s 超出限额（%s），已停用；请用 /rules set 改写。", "⚠️ Rule %s is over its limits (%s) and is off; rewrite it with /rules set."},
 	"alert_rule_off_ok":  {"✅ 规则 %s 已重新设置。", "✅ Rule %s was set again."},
+	// After-sale claims: the prompt, its buttons, and the answers to them.
+	"alert_claim":               {"🧾 售后：订单 #%d · %s ×%d · %s（%d 张）", "🧾 Claim: order #%d · %s ×%d · %s (%d cards)"},
+	"alert_claim_done":          {"✅ 售后 #%d（订单 #%d）已由 %s 处理：%s", "✅ Claim #%d (order #%d) resolved by %s: %s"},
+	"claim_message":             {"买家留言：%s", "Buyer says: %s"},
+	"claim_sources":             {"卡密来源：%s", "Cards from: %s"},
+	"claim_history":             {"该买家此前售后 %d 次", "This buyer's earlier claims: %d"},
+	"claim_reason_card_invalid": {"卡密无效", "card invalid"},
+	"claim_reason_not_received": {"未到账", "not received"},
+	"claim_reason_wrong_item":   {"商品不符", "wrong item"},
+	"claim_reason_other":        {"其他", "other"},
+	"btn_claim_reissue":         {"补发", "Reissue"},
+	"btn_claim_refund":          {"退款", "Refund"},
+	"btn_claim_reject":          {"驳回", "Reject"},
+	"claim_done":                {"✅ 售后 #%d（订单 #%d）已由 %s %s。", "✅ Claim #%d (order #%d) %[4]s by %[3]s."},
+	"claim_already":             {"售后 #%d 已由 %s 于 %s 处理（%s）。", "Claim #%d was already resolved by %s at %s (%s)."},
+	"claim_not_found":           {"找不到售后 #%s。", "No claim #%s."},
+	"help_claim":                {"/claim <售后号> <reissue|refund|reject> [备注] 处理售后（补发需管理员）", "/claim <claim> <reissue|refund|reject> [note] resolve an after-sale claim (reissue: admins)"},
 }
 
 // statusNames are the order states as operators read them.
@@ -230,6 +247,7 @@ var actionNames = map[string][2]string{
 	"accept":  {"接单", "accepted"},
 	"wait":    {"转入等待", "set waiting"},
 	"process": {"提交供货商", "sent to a supplier"},
+	"reject":  {"驳回", "rejected"},
 }
 
 // ActionName is a processor.ActionOf name in lang, past tense.

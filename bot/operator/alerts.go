@@ -35,6 +35,7 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 			return chat.Reply{Text: chat.T(l, "alert_review_done", al.OrderID, v.target, chat.Untrusted(chat.ActionName(l, al.Detail)))}
 		},
 	},
+	alert.Claim: {open: claimPrompt, resolved: claimResolved},
 	alert.OrderFailed: {
 		open: orderPrompt("alert_failed", "btn_retry", btnRetry, storage.StatusFailed),
 		resolved: func(l string, al storage.Alert, v shown) chat.Reply {

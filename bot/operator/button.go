@@ -20,6 +20,9 @@ import (
 //	s:pa:<supplier>      Pause a supplier (no ':' in the name)
 //	s:si:<alert key>     Silence an alert for an hour (the key may hold ':')
 //	c:<code>             Confirm a typed refund or reissue (confirm.go)
+//	k:ri:<claim>         Resolve after-sale claim <claim> by a reissue
+//	k:rf:<claim>         ... by a refund
+//	k:rj:<claim>         ... by rejecting it (claims.go)
 //
 // Callback data comes from the client and can be anything: decodeButton
 // accepts only what encode writes (ids without leading zeros, no control or
@@ -37,6 +40,9 @@ const (
 	btnPause
 	btnSilence
 	btnConfirm
+	btnClaimReissue
+	btnClaimRefund
+	btnClaimReject
 )
 
 type buttonSpec struct {
@@ -57,6 +63,9 @@ var buttonKinds = []buttonSpec{
 	{btnDetails, "o:dt:", "order", RoleViewer, ""},
 	{btnPause, "s:pa:", "pause", RoleAdmin, "pause"},
 	{btnSilence, "s:si:", "silence", RoleOperator, "silence"},
+	{btnClaimReissue, "k:ri:", "claim", RoleAdmin, "claim reissue"},
+	{btnClaimRefund, "k:rf:", "claim", RoleOperator, "claim refund"},
+	{btnClaimReject, "k:rj:", "claim", RoleOperator, "claim reject"},
 	{btnConfirm, "c:", "confirm", 0, ""},
 }
 
@@ -67,14 +76,17 @@ type button struct {
 	// from: a Refund button that refunds only while the order is still in
 	// this state ("": in review or failed), so that a stale prompt pressed
 	// after Approve won says so instead of refunding a delivered order.
-	from storage.Status
-	name string // the supplier (pause), alert key (silence) or code (confirm)
+	from  storage.Status
+	name  string // the supplier (pause), alert key (silence) or code (confirm)
+	claim uint64 // the claim of a claim button
 }
 
 // stateCodes are the states a Refund button can pin.
 var stateCodes = map[storage.Status]string{storage.StatusReview: "r", storage.StatusFailed: "f"}
 
 func orderButton(kind buttonKind, id uint64) button { return button{kind: kind, order: id} }
+
+func claimButton(kind buttonKind, id uint64) button { return button{kind: kind, claim: id} }
 
 // refundButtonFrom is a Refund button that refunds only while the order is
 // still in state from.
@@ -98,6 +110,8 @@ func (btn button) encode() string {
 	switch btn.kind {
 	case btnPause, btnSilence, btnConfirm:
 		return s.prefix + btn.name
+	case btnClaimReissue, btnClaimRefund, btnClaimReject:
+		return s.prefix + strconv.FormatUint(btn.claim, 10)
 	}
 	data := s.prefix + strconv.FormatUint(btn.order, 10)
 	if btn.from != "" {
@@ -130,6 +144,10 @@ func decodeButton(data string) (button, bool) {
 		case btnConfirm:
 			btn.name = rest
 			return btn, rest != ""
+		case btnClaimReissue, btnClaimRefund, btnClaimReject:
+			n, err := strconv.ParseUint(rest, 10, 64)
+			btn.claim = n
+			return btn, err == nil && n > 0 && strconv.FormatUint(n, 10) == rest
 		}
 		id, state, pinned := strings.Cut(rest, ":")
 		n, err := strconv.ParseUint(id, 10, 64)
@@ -167,6 +185,8 @@ func (btn button) command() string {
 		return "/silence " + btn.name + " 1h"
 	case btnConfirm:
 		return "/confirm " + btn.name
+	case btnClaimReissue, btnClaimRefund, btnClaimReject:
+		return "/claim " + strconv.FormatUint(btn.claim, 10) + " " + claimActions[btn.kind]
 	}
 	return "/" + btn.spec().command + " #" + strconv.FormatUint(btn.order, 10)
 }

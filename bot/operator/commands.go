@@ -54,6 +54,8 @@ func newCommandTable() commandTable {
 		{name: "refund", role: RoleOperator, usage: "/refund " + orderUsage + " [reason]", help: []string{"help_refund"},
 			run: orderAction("refund")},
 		{name: "reissue", role: RoleAdmin, usage: "/reissue " + orderUsage, help: []string{"help_reissue"}, run: orderAction("reissue")},
+		{name: "claim", role: RoleOperator, usage: "/claim <claim> <reissue|refund|reject> [note]", help: []string{"help_claim"},
+			run: (*Handler).cmdClaim},
 		{name: "confirm", role: RoleOperator, usage: "/confirm <code>", help: []string{"help_confirm"}, run: (*Handler).cmdConfirm},
 		{name: "stats", role: RoleViewer, usage: "/stats [today|yesterday|7d]", help: []string{"help_stats"}, run: (*Handler).cmdStats},
 		{name: "report", role: RoleViewer, usage: "/report [today|yesterday|7d]", help: []string{"help_report"}, run: (*Handler).cmdReport},

@@ -97,6 +97,23 @@ func (e *recordingEngine) OpenOrders(s storage.Status, _ int) ([]*storage.Order,
 	return nil, 0, nil
 }
 
+// ClaimByID knows claim 3, on order #12.
+func (e *recordingEngine) ClaimByID(id uint64) (*storage.Claim, error) {
+	if id != 3 {
+		return nil, storage.ErrNotFound
+	}
+	return &storage.Claim{ID: 3, OrderID: fuzzOrderID, Status: storage.ClaimOpen}, nil
+}
+
+func (e *recordingEngine) ResolveClaim(_ storage.Actor, id uint64, action, note string) (*storage.Claim, *storage.Order, error) {
+	cl, err := e.ClaimByID(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := e.act("claim "+action+" "+strconv.Quote(note), cl.OrderID)
+	return cl, o, err
+}
+
 func (e *recordingEngine) act(what string, id uint64) (*storage.Order, error) {
 	if id != fuzzOrderID {
 		return nil, storage.ErrNotFound

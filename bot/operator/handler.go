@@ -85,6 +85,8 @@ type Orders interface {
 	Resume(actor storage.Actor, name string) error
 	Suppliers() ([]processor.SupplierState, error)
 	Scorecards() []health.Scorecard
+	ClaimByID(id uint64) (*storage.Claim, error)
+	ResolveClaim(actor storage.Actor, claimID uint64, action, note string) (*storage.Claim, *storage.Order, error)
 }
 
 // Bindings issues and uses bind codes (bind.Bindings).

@@ -37,6 +37,10 @@ func (h *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 		r := h.confirm(op, p.From, btn.name)
 		r.Replace = true // the confirmation now says what was done, and by whom
 		return r
+	case btnClaimReissue, btnClaimRefund, btnClaimReject:
+		r := h.resolveClaim(op, p.From, btn.claim, claimActions[btn.kind], "")
+		r.Replace = true // resolved, or resolved already: the prompt now says which, and who
+		return r
 	}
 	o, err := h.engine.Order(btn.order)
 	if err != nil {

@@ -280,6 +280,41 @@ func TestADailyReportGoesAloneWithItsChart(t *testing.T) {
 	}
 }
 
+// TestAClaimPromptGoesAloneWithItsButtons: a claim's prompt queued among
+// other alerts is not folded into their digest, which would drop its
+// buttons.
+func TestAClaimPromptGoesAloneWithItsButtons(t *testing.T) {
+	store, clock, w := newStore(t)
+	err := store.Update(func(tx *storage.Tx) error {
+		for _, m := range []*storage.ChatMessage{
+			{Text: "📉 low stock"},
+			{Text: "🧾 售后：订单 #1", AlertKey: "claim:1", AlertType: alert.Claim, Buttons: []storage.ChatButton{{Label: "补发", Data: "k:ri:1"}}},
+			{Text: "⚠️ alert"},
+		} {
+			m.Dest, m.CreatedAt = "test:1", clock.Now()
+			if err := tx.Chat().Queue(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := newFakeChannel()
+	s := NewSender(w, store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	testkit.Eventually(t, "three sends", func() bool { return len(ch.texts()) == 3 })
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if r := ch.sent[1]; r.Text != "🧾 售后：订单 #1" || len(r.Buttons) != 1 || r.Buttons[0].Data != "k:ri:1" {
+		t.Fatalf("the claim prompt went out as %+v", r)
+	}
+}
+
 // TestASilencedKeyDoesNotMuteItsNeighbours: silences were prefixes, so
 // muting supplier_down:fulu muted supplier_down:fulu2 too.
 func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {

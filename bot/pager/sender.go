@@ -178,9 +178,11 @@ func (s *Sender) deliver(msgs []storage.ChatMessage) error {
 			msgs[i].Text = chat.T(s.writer.Lang(), "chat_folded", msgs[i].Folded)
 		}
 	}
-	// A report goes alone, with its chart; a digest stops short of one.
+	// A report goes alone, with its chart, and so does an after-sale
+	// claim's prompt, whose buttons a digest would drop; a digest stops
+	// short of either.
 	for i, m := range msgs {
-		if !m.ChartFrom.IsZero() {
+		if !m.ChartFrom.IsZero() || m.AlertType == alert.Claim && !m.Resolved {
 			msgs = msgs[:max(i, 1)]
 			break
 		}

@@ -54,6 +54,7 @@ var alertTargets = map[alert.Kind]string{
 	alert.ConfigReload:      "",
 	alert.Review:            "",
 	alert.OrderFailed:       "",
+	alert.Claim:             "",
 	alert.RuleOff:           "",
 	alert.InboundParked:     "",
 }
@@ -66,9 +67,9 @@ func IsAlertType(s string) bool {
 }
 
 // Silenceable reports whether alerts of a type may be muted at all: review
-// prompts and failed orders may not.
+// prompts, failed orders and after-sale claims may not.
 func Silenceable(typ alert.Kind) bool {
-	return typ != alert.Review && typ != alert.OrderFailed
+	return typ != alert.Review && typ != alert.OrderFailed && typ != alert.Claim
 }
 
 // Known are the configured names an alert key may target.

@@ -199,3 +199,44 @@ func (c *Client) AdjustBalance(ctx context.Context, id, amount, reason string) (
 	err = c.do(ctx, http.MethodPost, "/v1/storefronts/"+url.PathEscape(id)+"/balance", bytes.NewReader(body), &res)
 	return res.Balance, err
 }
+
+// Claim is an after-sale claim as the admin API answers it (the CLAIM
+// object of docs/api.md).
+type Claim struct {
+	ID         string   `json:"id"`
+	OrderID    string   `json:"order_id"`
+	Reason     string   `json:"reason"`
+	Message    string   `json:"message"`
+	Cards      []string `json:"cards"`
+	Status     string   `json:"status"`
+	Note       string   `json:"note"`
+	CreatedAt  string   `json:"created_at"`
+	ResolvedAt *string  `json:"resolved_at"`
+	ResolvedBy *string  `json:"resolved_by"`
+}
+
+// ResolveClaim resolves an after-sale claim (POST /v1/claims/{id}/resolve)
+// by action "reissue", "refund" or "reject", with an optional note. One
+// resolved already is an error carrying the API's 409, which names who
+// resolved it.
+func (c *Client) ResolveClaim(ctx context.Context, id, action, note string) (Claim, error) {
+	body, err := json.Marshal(map[string]string{"action": action, "note": note})
+	if err != nil {
+		return Claim{}, fmt.Errorf("encode resolution: %w", err)
+	}
+	var res struct {
+		Claim Claim `json:"claim"`
+	}
+	err = c.do(ctx, http.MethodPost, "/v1/claims/"+url.PathEscape(id)+"/resolve", bytes.NewReader(body), &res)
+	return res.Claim, err
+}
+
+// Claims lists claims in a status: "open" (oldest first), "reissued",
+// "refunded", "rejected" or "all" (newest first).
+func (c *Client) Claims(ctx context.Context, status string) ([]Claim, error) {
+	var res struct {
+		Claims []Claim `json:"claims"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/claims?status="+url.QueryEscape(status), nil, &res)
+	return res.Claims, err
+}

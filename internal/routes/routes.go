@@ -19,12 +19,13 @@ const (
 	CreateOrder = "POST /v1/orders"
 	GetOrder    = "GET /v1/orders/{id}"
 	FindOrder   = "GET /v1/orders"
+	CreateClaim = "POST /v1/orders/{id}/claims"
 	Healthz     = "GET /healthz"
 	Readyz      = "GET /readyz"
 )
 
 // Storefront lists them.
-var Storefront = []string{CreateOrder, GetOrder, FindOrder, Healthz, Readyz}
+var Storefront = []string{CreateOrder, GetOrder, FindOrder, CreateClaim, Healthz, Readyz}
 
 // DujiaoNext is the tree a Dujiao-Next shop calls (docs/docking.md): its
 // client fixes every path under it.
@@ -82,7 +83,7 @@ type Table struct {
 // Handlers serve cardflow's own routes, one field per pattern of
 // Storefront.
 type Handlers struct {
-	CreateOrder, GetOrder, FindOrder, Healthz, Readyz http.Handler
+	CreateOrder, GetOrder, FindOrder, CreateClaim, Healthz, Readyz http.Handler
 }
 
 // NewTable returns a table serving cardflow's own routes.
@@ -91,7 +92,8 @@ func NewTable(h Handlers) *Table {
 	for _, r := range []struct {
 		pattern string
 		h       http.Handler
-	}{{CreateOrder, h.CreateOrder}, {GetOrder, h.GetOrder}, {FindOrder, h.FindOrder}, {Healthz, h.Healthz}, {Readyz, h.Readyz}} {
+	}{{CreateOrder, h.CreateOrder}, {GetOrder, h.GetOrder}, {FindOrder, h.FindOrder}, {CreateClaim, h.CreateClaim},
+		{Healthz, h.Healthz}, {Readyz, h.Readyz}} {
 		t.mux.Handle(r.pattern, r.h) // fixed, distinct patterns: cannot conflict
 		t.owners[r.pattern] = "the storefront API"
 	}
@@ -156,7 +158,7 @@ func (t *Table) add(pattern, owner string, h http.Handler) (err error) {
 // validation calls it; the server meets the same rules when it mounts.
 func Check(mounts []Mount) []error {
 	nop := http.NotFoundHandler()
-	t := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, Healthz: nop, Readyz: nop})
+	t := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, CreateClaim: nop, Healthz: nop, Readyz: nop})
 	var errs []error
 	for _, m := range mounts {
 		if err := t.Mount(m, nop); err != nil {

@@ -51,7 +51,7 @@ func TestCheckRefusesEveryPathThatWouldCollideOrPanic(t *testing.T) {
 // TestTableServesWhatItMounts: cardflow's routes and a mount are served.
 func TestTableServesWhatItMounts(t *testing.T) {
 	nop := http.NotFoundHandler()
-	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, Healthz: nop, Readyz: nop})
+	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, CreateClaim: nop, Healthz: nop, Readyz: nop})
 	if err := tb.Mount(Mount{Owner: "qq.webhook_path", Path: "/qq/webhook"}, nop); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestTableServesWhatItMounts(t *testing.T) {
 // config mount under it is refused by name, as any reserved path.
 func TestATreeServesEveryPathUnderItAndNoMountMayEnterIt(t *testing.T) {
 	nop := http.NotFoundHandler()
-	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, Healthz: nop, Readyz: nop})
+	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, CreateClaim: nop, Healthz: nop, Readyz: nop})
 	if err := tb.Tree(DujiaoNext, "dujiao-next", nop); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestATreeServesEveryPathUnderItAndNoMountMayEnterIt(t *testing.T) {
 // does not follow redirects); a config mount under /shared is refused.
 func TestBothDockingTreesServeTheirPathsAndTheirBarePrefix(t *testing.T) {
 	nop := http.NotFoundHandler()
-	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, Healthz: nop, Readyz: nop})
+	tb := NewTable(Handlers{CreateOrder: nop, GetOrder: nop, FindOrder: nop, CreateClaim: nop, Healthz: nop, Readyz: nop})
 	for _, tree := range []string{DujiaoNext, AcgFaka} {
 		if err := tb.Tree(tree, tree, nop); err != nil {
 			t.Fatal(err)

@@ -25,6 +25,7 @@ type Callback struct {
 	Type      string `json:"type"`
 	CreatedAt string `json:"created_at"`
 	Order     Order  `json:"order"`
+	Claim     *Claim `json:"claim,omitempty"` // claim.resolved: the claim
 }
 
 // Receiver is a storefront's callback endpoint. It verifies each callback's

@@ -50,14 +50,20 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	if !ok {
 		return fmt.Errorf("storefront %q is not configured", ev.Target)
 	}
-	var o *storage.Order
+	var (
+		o     *storage.Order
+		claim *storage.Claim
+	)
 	err := cb.store.View(func(tx *storage.Tx) error {
 		var err error
-		o, err = tx.Order(ev.OrderID)
+		if o, err = tx.Order(ev.OrderID); err != nil || ev.ClaimID == 0 {
+			return err
+		}
+		claim, err = tx.Claims().Get(ev.ClaimID)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("read order: %w", err)
+		return fmt.Errorf("read order or claim: %w", err)
 	}
 	v, err := view.Of(o, view.Snapshot{Status: ev.Status, Reason: ev.Reason, UpdatedAt: ev.UpdatedAt,
 		DeliveredAt: ev.DeliveredAt, CardSet: ev.CardSet}, cb.store.Vault())
@@ -65,6 +71,15 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 		return fmt.Errorf("render order: %w", err)
 	}
 	cbody := view.Callback{EventID: ev.ID, Type: ev.Type, CreatedAt: view.Stamp(ev.CreatedAt), Order: v}
+	if claim != nil {
+		// A resolved claim does not change: read now, it is the claim as
+		// resolved.
+		cv, err := view.ClaimOf(claim, o, cb.store.Vault())
+		if err != nil {
+			return fmt.Errorf("render claim: %w", err)
+		}
+		cbody.Claim = &cv
+	}
 	body := cbody.AppendJSON(make([]byte, 0, 1024))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sf.CallbackURL, bytes.NewReader(body))
 	if err != nil {

@@ -58,6 +58,16 @@ func (v *Order) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
+	if v.Claims != nil {
+		b = append(b, `,"claims":[`...)
+		for i := range v.Claims {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = v.Claims[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 
@@ -71,5 +81,9 @@ func (c *Callback) AppendJSON(b []byte) []byte {
 	b = jsonenc.AppendString(b, c.CreatedAt)
 	b = append(b, `,"order":`...)
 	b = c.Order.AppendJSON(b)
+	if c.Claim != nil {
+		b = append(b, `,"claim":`...)
+		b = c.Claim.AppendJSON(b)
+	}
 	return append(b, '}')
 }

@@ -25,6 +25,9 @@ type Order struct {
 	UpdatedAt   string  `json:"updated_at"`
 	DeliveredAt *string `json:"delivered_at"`
 	Cards       []Card  `json:"cards"`
+	// Claims are the order's after-sale claims in the storefront API's
+	// answers ([] when none); callbacks carry none (nil: left out).
+	Claims []Claim `json:"claims,omitzero"`
 }
 
 // Card is one delivered card key as the storefront sees it.
@@ -40,6 +43,8 @@ type Callback struct {
 	Type      string `json:"type"`
 	CreatedAt string `json:"created_at"`
 	Order     Order  `json:"order"`
+	// Claim is the claim a claim.resolved callback is about.
+	Claim *Claim `json:"claim,omitempty"`
 }
 
 // Snapshot is the part of an order that changes over its life; a callback
