@@ -59,13 +59,39 @@ type Sender struct {
 
 type conn struct {
 	c    *smtp.Client
+	raw  net.Conn // closed to cut a send short when its context ends
 	used time.Time
 }
 
 // connSlot carries, in a dial's context, where the dialled connection is
 // put: go-mail leaves a connection open when the greeting, STARTTLS or the
-// login fails after it connected, and the sender closes it.
+// login fails after it connected, and its commands heed deadlines, not
+// contexts; the sender closes it in both cases.
 type connSlot struct{}
+
+type slot struct {
+	mu     sync.Mutex
+	c      net.Conn
+	closed bool
+}
+
+func (s *slot) set(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = c.Close()
+	}
+	s.c = c
+}
+
+func (s *slot) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.c != nil {
+		_ = s.c.Close()
+	}
+}
 
 // New builds a Sender for a configured mail server. Nothing is dialled
 // before the first letter.
@@ -105,8 +131,8 @@ func New(e config.Email, opts Options) (*Sender, error) {
 		} else {
 			c, err = d.DialContext(ctx, network, addr)
 		}
-		if slot, ok := ctx.Value(connSlot{}).(*net.Conn); ok && err == nil {
-			*slot = c
+		if sl, ok := ctx.Value(connSlot{}).(*slot); ok && err == nil {
+			sl.set(c)
 		}
 		return c, err
 	}
@@ -167,7 +193,14 @@ func (s *Sender) Send(ctx context.Context, l Letter) error {
 		if err != nil {
 			return err
 		}
+		stop := context.AfterFunc(ctx, func() { _ = c.raw.Close() })
 		err = s.client.SendWithSMTPClient(c.c, msg)
+		if !stop() { // cut short: the connection is closed
+			if err == nil || msg.IsDelivered() {
+				return nil
+			}
+			return fmt.Errorf("send mail: %w", ctx.Err())
+		}
 		if err == nil || msg.IsDelivered() { // a failed RSET after the server took the letter is no failure
 			s.put(c, err == nil)
 			return nil
@@ -199,15 +232,18 @@ func (s *Sender) take(ctx context.Context) (*conn, bool, error) {
 		go s.quit(c) // stale: the server may have closed it already
 	}
 	s.mu.Unlock()
-	var raw net.Conn
-	c, err := s.client.DialToSMTPClientWithContext(context.WithValue(ctx, connSlot{}, &raw))
-	if err != nil {
-		if raw != nil {
-			_ = raw.Close()
-		}
+	sl := &slot{}
+	stop := context.AfterFunc(ctx, sl.close)
+	c, err := s.client.DialToSMTPClientWithContext(context.WithValue(ctx, connSlot{}, sl))
+	cut := !stop()
+	switch {
+	case err != nil:
+		sl.close()
 		return nil, false, fmt.Errorf("mail server %s: %s", s.addr, clean(err))
+	case cut:
+		return nil, false, fmt.Errorf("mail server %s: %w", s.addr, ctx.Err())
 	}
-	return &conn{c: c}, false, nil
+	return &conn{c: c, raw: sl.c}, false, nil
 }
 
 // put gives a connection back to the pool, or closes it when it may be in

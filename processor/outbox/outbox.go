@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 const (
 	KindCallback = "callback"
 	KindAlert    = "alert"
+	KindMail     = "mail" // a buyer's mail (mails.go)
 )
 
 // Deliverer hands one outbox event to its receiver. A nil error is the
@@ -46,6 +48,35 @@ type NotBefore struct{ At time.Time }
 
 func (n *NotBefore) Error() string { return "not before " + n.At.UTC().Format(time.RFC3339Nano) }
 
+// Refused is what a Deliverer answers for an event its receiver refused
+// for good (a mail server's 5xx to one buyer's address): the event is
+// acknowledged, never sent again, and Alert raised in the same write.
+type Refused struct {
+	Err   error
+	Alert storage.Alert
+}
+
+func (r *Refused) Error() string { return r.Err.Error() }
+func (r *Refused) Unwrap() error { return r.Err }
+
+// Troubled is a failed attempt, retried with backoff like any, whose
+// receiver's trouble is one problem for operators: Alert is raised in the
+// write that records the attempt (once: QueueAlert keeps one alert per
+// key).
+type Troubled struct {
+	Err   error
+	Alert storage.Alert
+}
+
+func (t *Troubled) Error() string { return t.Err.Error() }
+func (t *Troubled) Unwrap() error { return t.Err }
+
+// recoverer is a Deliverer whose trouble alert each acknowledged event
+// resolves (resolving one that is not open does nothing).
+type recoverer interface {
+	Recovered() []storage.Alert
+}
+
 // Retry schedule: exponential from a second up to an hour apart, for ever;
 // an alert is raised once an event has failed for alertAfter.
 const (
@@ -56,8 +87,11 @@ const (
 )
 
 // Outbox delivers stored events. Events of one lane (one order's
-// callbacks, or all alerts) go strictly in sequence: the next is sent only
-// after the previous was acknowledged. Different lanes go in parallel.
+// callbacks, one order's mails, or all alerts) go strictly in sequence: the
+// next is sent only after the previous was acknowledged. Different lanes go
+// in parallel. Mails have a class of their own, with as many sends at once
+// as the mail server has connections: a slow mail server never holds the
+// sends that callbacks need.
 //
 // At most memCap events are held in memory. A storefront that stops
 // answering during a sale leaves millions of callbacks waiting; holding
@@ -75,7 +109,7 @@ type Outbox struct {
 
 	mu      sync.Mutex
 	lanes   map[laneKey]*lane
-	due     laneHeap // lanes with an idle head, by the head's NextAt
+	classes []*class // each with its due lanes and its share of the sends
 	pending int      // events in memory
 	stored  int      // events not yet acknowledged, in memory or not
 	wake    chan struct{}
@@ -102,9 +136,19 @@ type laneKey struct {
 
 type lane struct {
 	key    laneKey
+	cls    *class
 	events []*storage.Event
 	busy   bool // head is being delivered
-	index  int  // in due; -1 when not there
+	index  int  // in cls.due; -1 when not there
+}
+
+// class is a share of the dispatcher: the lanes of some kinds of event,
+// with at most limit of them being sent at once.
+type class struct {
+	kinds []string // empty: every kind no other class names
+	due   laneHeap // lanes with an idle head, by the head's NextAt
+	limit int
+	busy  int
 }
 
 // Options are the outbox's receivers and settings.
@@ -121,6 +165,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Alerts receives alert events. Nil logs them.
 	Alerts Deliverer
+	// Mail sends buyers' mails (mails.go); nil when mail is off, and any
+	// mail event left from an earlier config waits.
+	Mail *Mail
 	// InMemory caps the events held in memory; the rest wait in the store.
 	// 0 means defaultMemCap.
 	InMemory int
@@ -141,14 +188,32 @@ func New(store *storage.Store, opts Options) *Outbox {
 	if alerts == nil {
 		alerts = logAlerts{log: opts.Log.With().Str("component", "engine").Logger()}
 	}
-	return &Outbox{
+	d := &Outbox{
 		store: store, log: log, now: opts.Now,
 		handlers: map[string]Deliverer{
 			KindCallback: byStorefront{docking: opts.Docking, native: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now)},
 			KindAlert:    alerts,
 		},
-		memCap: memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
+		classes: []*class{{limit: concurrency}},
+		memCap:  memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
 	}
+	if opts.Mail != nil {
+		m := *opts.Mail
+		m.store = store
+		d.handlers[KindMail] = &m
+		d.classes = append(d.classes, &class{kinds: []string{KindMail}, limit: max(1, m.Sender.Connections())})
+	}
+	return d
+}
+
+// classOf is the class that sends events of a kind.
+func (d *Outbox) classOf(kind string) *class {
+	for _, c := range d.classes[1:] {
+		if slices.Contains(c.kinds, kind) {
+			return c
+		}
+	}
+	return d.classes[0]
 }
 
 // Load reads the unacknowledged events after a restart: the oldest memCap
@@ -229,13 +294,13 @@ func (d *Outbox) schedule(ev *storage.Event) {
 	k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
 	l := d.lanes[k]
 	if l == nil {
-		l = &lane{key: k, index: -1}
+		l = &lane{key: k, cls: d.classOf(ev.Kind), index: -1}
 		d.lanes[k] = l
 	}
 	l.events = append(l.events, ev)
 	d.pending++
 	if len(l.events) == 1 && !l.busy {
-		heap.Push(&d.due, l)
+		heap.Push(&l.cls.due, l)
 	}
 }
 
@@ -355,7 +420,6 @@ func (d *Outbox) Run(ctx context.Context) {
 
 // dispatch sends due events until ctx ends, then waits for sends in flight.
 func (d *Outbox) dispatch(ctx context.Context) {
-	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(time.Hour)
@@ -363,30 +427,20 @@ func (d *Outbox) dispatch(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		d.maybeRefill()
-		var next *lane
 		wait := time.Hour
 		if d.spilled {
 			wait = time.Second // a failed refill is tried again
 		}
-		if d.due.Len() > 0 {
-			head := d.due[0].events[0]
-			if w := head.NextAt.Sub(d.now()); w > 0 {
-				wait = min(wait, w)
-			} else {
-				next = heap.Pop(&d.due).(*lane)
-				next.busy = true
-			}
-		}
+		next, w := d.nextDue()
+		wait = min(wait, w)
 		d.mu.Unlock()
 		if next != nil {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+			if ctx.Err() != nil {
 				d.release(next)
 				return
 			}
 			wg.Go(func() {
-				defer func() { <-sem }()
+				defer d.done(next.cls)
 				d.send(ctx, next)
 			})
 			continue
@@ -401,11 +455,41 @@ func (d *Outbox) dispatch(ctx context.Context) {
 	}
 }
 
+// nextDue takes the lane whose head is due first among the classes with a
+// send to spare, marking it busy; else it says how long until the first
+// head is due. Call with mu held.
+func (d *Outbox) nextDue() (*lane, time.Duration) {
+	var pick *class
+	for _, c := range d.classes {
+		if c.busy < c.limit && c.due.Len() > 0 && (pick == nil || c.due.headBefore(pick.due)) {
+			pick = c
+		}
+	}
+	if pick == nil {
+		return nil, time.Hour
+	}
+	if w := pick.due[0].events[0].NextAt.Sub(d.now()); w > 0 {
+		return nil, w
+	}
+	l := heap.Pop(&pick.due).(*lane)
+	l.busy = true
+	pick.busy++
+	return l, 0
+}
+
+// done gives back a send of a class.
+func (d *Outbox) done(c *class) {
+	d.mu.Lock()
+	c.busy--
+	d.mu.Unlock()
+	d.Kick()
+}
+
 // release puts a lane back without sending (shutdown).
 func (d *Outbox) release(l *lane) {
 	d.mu.Lock()
 	l.busy = false
-	heap.Push(&d.due, l)
+	heap.Push(&l.cls.due, l)
 	d.mu.Unlock()
 }
 
@@ -435,12 +519,34 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		d.Kick()
 		return
 	}
-	if err == nil {
+	var refused *Refused
+	if err == nil || errors.As(err, &refused) {
+		var alerts []storage.Alert
+		if r, ok := h.(recoverer); ok {
+			alerts = append(alerts, r.Recovered()...)
+		}
+		if refused != nil {
+			d.log.Warn().Err(refused.Err).Uint64("event_seq", ev.Seq).Str("type", ev.Type).Uint64("order_id", ev.OrderID).
+				Str("target", ev.Target).Msg("event refused for good; given up")
+			alerts = append(alerts, refused.Alert)
+		}
 		var added []*storage.Event
 		serr := d.store.Update(func(tx *storage.Tx) error {
 			added = nil
-			if err := tx.Outbox().Delete(ev.Seq); err != nil || !ev.Alerted {
+			if err := tx.Outbox().Delete(ev.Seq); err != nil {
 				return err
+			}
+			for _, a := range alerts {
+				qe, err := QueueAlert(tx, a, d.now())
+				if err != nil {
+					return err
+				}
+				if qe != nil {
+					added = append(added, qe)
+				}
+			}
+			if !ev.Alerted {
+				return nil
 			}
 			a, err := queueCallbackAlert(tx, ev, alert.CallbackFailing, d.now(), true, "")
 			if a != nil {
@@ -485,11 +591,22 @@ func (d *Outbox) retryLater(l *lane, ev *storage.Event, cause error) {
 	redirected := outbound.IsRedirect(cause)
 	raise := !next.Alerted && next.Kind == KindCallback && (redirected || now.Sub(next.CreatedAt) >= alertAfter)
 	next.Alerted = next.Alerted || raise
+	var troubled *Troubled
+	errors.As(cause, &troubled)
 	var added []*storage.Event
 	err := d.store.Update(func(tx *storage.Tx) error {
 		added = nil
 		if err := tx.Outbox().Put(&next); err != nil {
 			return err
+		}
+		if troubled != nil {
+			a, err := QueueAlert(tx, troubled.Alert, now)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				added = append(added, a)
+			}
 		}
 		if !raise {
 			return nil
@@ -531,7 +648,7 @@ func (d *Outbox) requeue(l *lane) {
 		delete(d.lanes, l.key)
 		return
 	}
-	heap.Push(&d.due, l)
+	heap.Push(&l.cls.due, l)
 }
 
 // backoff is the wait after the n-th failed attempt: 1 s, 2 s, 4 s … capped
@@ -556,9 +673,13 @@ func truncate(s string, n int) string {
 // laneHeap orders idle lanes by their head event's NextAt, then sequence.
 type laneHeap []*lane
 
-func (h laneHeap) Len() int { return len(h) }
-func (h laneHeap) Less(i, j int) bool {
-	a, b := h[i].events[0], h[j].events[0]
+func (h laneHeap) Len() int           { return len(h) }
+func (h laneHeap) Less(i, j int) bool { return before(h[i].events[0], h[j].events[0]) }
+
+// headBefore reports whether h's first lane is due before o's (both non-empty).
+func (h laneHeap) headBefore(o laneHeap) bool { return before(h[0].events[0], o[0].events[0]) }
+
+func before(a, b *storage.Event) bool {
 	if !a.NextAt.Equal(b.NextAt) {
 		return a.NextAt.Before(b.NextAt)
 	}
