@@ -24,6 +24,10 @@ import (
 // buyers, through a real SMTP server on loopback (STARTTLS with a login,
 // trusted through the test's own root).
 func mailFixture(t *testing.T, events []string, tweak func(*config.Email, *mail.Options)) (*fixture, *smtpfake.Server) {
+	return mailFixtureWith(t, events, tweak, nil)
+}
+
+func mailFixtureWith(t *testing.T, events []string, tweak func(*config.Email, *mail.Options), opts func(*Options)) (*fixture, *smtpfake.Server) {
 	t.Helper()
 	tlsConfig, roots, err := smtpfake.SelfSigned()
 	if err != nil {
@@ -48,6 +52,9 @@ func mailFixture(t *testing.T, events []string, tweak func(*config.Email, *mail.
 	f := newFixture(t, func(o *Options) {
 		o.Mail = &outbox.Mail{Sender: sender, Products: map[string]string{"qb-10": "Q币 10元", "jd-100": "京东E卡"},
 			Shops: map[string]outbox.MailShop{"shop": {Events: events, Name: "某某商城", Language: "zh"}}}
+		if opts != nil {
+			opts(o)
+		}
 	})
 	return f, srv
 }
@@ -357,5 +364,31 @@ func TestAMailServerThatHangsNeverHoldsCallbacks(t *testing.T) {
 	f.stop() // cuts the hanging sends short
 	if d := time.Since(stopped); d > 5*time.Second {
 		t.Errorf("stopping took %v with mails hanging", d)
+	}
+}
+
+// TestMailsPilingUpNeverKeepCallbacksOutOfMemory: the outbox holds 10
+// events in memory, mails 2 of them; with the mail server down, 12 orders'
+// mails pile up in the store while all 12 callbacks arrive; back up, every
+// mail arrives once.
+func TestMailsPilingUpNeverKeepCallbacksOutOfMemory(t *testing.T) {
+	f, srv := mailFixtureWith(t, []string{config.MailDelivered}, nil, func(o *Options) { o.OutboxInMemory = 10 })
+	srv.Down()
+	f.importCards("qb-10", "SP", 12)
+	for i := range 12 {
+		o := f.submitFor(fmt.Sprintf("SP-%d", i), "qb-10", 1, 1000, fmt.Sprintf("b%d@example.com", i))
+		f.waitCallbacks(o.ID, CallbackDelivered)
+		if n := f.engine.outbox.InMemory(); n > 12 {
+			t.Fatalf("%d events in memory, over the caps of 10 and 2", n)
+		}
+	}
+	testkit.Eventually(t, "mails waiting", func() bool { return f.storedMails() == 12 })
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	f.tickUntil("twelve mails", 2*time.Second, func() bool { return srv.Distinct() == 12 })
+	f.waitOutboxEmpty()
+	if srv.Received() != 12 {
+		t.Errorf("%d mails for 12 orders", srv.Received())
 	}
 }

@@ -89,40 +89,34 @@ const (
 // Outbox delivers stored events. Events of one lane (one order's
 // callbacks, one order's mails, or all alerts) go strictly in sequence: the
 // next is sent only after the previous was acknowledged. Different lanes go
-// in parallel. Mails have a class of their own, with as many sends at once
-// as the mail server has connections: a slow mail server never holds the
-// sends that callbacks need.
+// in parallel. Mails have a class of their own, with a few sends at once
+// per mail server connection: a slow mail server never holds the sends that
+// callbacks need.
 //
-// At most memCap events are held in memory. A storefront that stops
-// answering during a sale leaves millions of callbacks waiting; holding
-// them all would exhaust memory, and after a restart load would do it
-// again. Past the cap, new events stay in the store only ("spilled") and
-// are read back in sequence order as delivered ones make room. While
-// anything is spilled, every new event is spilled too, so that no event
-// overtakes an earlier one of its lane.
+// Each class holds at most its cap of events in memory (callbacks and
+// alerts memCap, mails a fifth of it). A storefront that stops answering
+// during a sale leaves millions of callbacks waiting; holding them all
+// would exhaust memory, and after a restart load would do it again. Past
+// its cap, a class's new events stay in the store only ("spilled") and are
+// read back in sequence order as delivered ones make room. While anything
+// of a class is spilled, every new event of the class is spilled too, so
+// that no event overtakes an earlier one of its lane. Classes spill apart:
+// mails piling up behind a mail server that is down never keep a callback
+// out of memory.
 type Outbox struct {
 	store    *storage.Store
 	log      zerolog.Logger
 	now      func() time.Time
 	handlers map[string]Deliverer
-	memCap   int
 
 	mu      sync.Mutex
 	lanes   map[laneKey]*lane
-	classes []*class // each with its due lanes and its share of the sends
-	pending int      // events in memory
+	classes []*class // each with its due lanes, its share of the sends and its memory
 	stored  int      // events not yet acknowledged, in memory or not
 	wake    chan struct{}
 
 	loaded bool   // load has run: before, add leaves events to it
 	floor  uint64 // events below this sequence number were counted by load
-
-	spilled   bool
-	spillFrom uint64 // the lowest sequence number that may be in the store only
-	refilling bool
-	// ackedDuringRefill holds events acknowledged while a refill read the
-	// store, so that the refill does not bring them back.
-	ackedDuringRefill map[uint64]bool
 }
 
 // defaultMemCap is how many outbox events the dispatcher holds in memory
@@ -143,12 +137,21 @@ type lane struct {
 }
 
 // class is a share of the dispatcher: the lanes of some kinds of event,
-// with at most limit of them being sent at once.
+// with at most limit of them being sent at once and cap events in memory.
 type class struct {
 	kinds []string // empty: every kind no other class names
 	due   laneHeap // lanes with an idle head, by the head's NextAt
 	limit int
 	busy  int
+
+	cap       int
+	pending   int // events in memory
+	spilled   bool
+	spillFrom uint64 // the lowest sequence number of the class that may be in the store only
+	refilling bool
+	// ackedDuringRefill holds events acknowledged while a refill read the
+	// store, so that the refill does not bring them back.
+	ackedDuringRefill map[uint64]bool
 }
 
 // Options are the outbox's receivers and settings.
@@ -194,14 +197,17 @@ func New(store *storage.Store, opts Options) *Outbox {
 			KindCallback: byStorefront{docking: opts.Docking, native: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now)},
 			KindAlert:    alerts,
 		},
-		classes: []*class{{limit: concurrency}},
-		memCap:  memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
+		classes: []*class{{limit: concurrency, cap: memCap}},
+		lanes:   make(map[laneKey]*lane), wake: make(chan struct{}, 1),
 	}
 	if opts.Mail != nil {
 		m := *opts.Mail
 		m.store = store
 		d.handlers[KindMail] = &m
-		d.classes = append(d.classes, &class{kinds: []string{KindMail}, limit: max(1, m.Sender.Connections())})
+		// Four sends per connection: while one holds the connection, the
+		// others wait for it or record their acknowledgement, so that the
+		// acknowledgements share commits.
+		d.classes = append(d.classes, &class{kinds: []string{KindMail}, limit: 4 * max(1, m.Sender.Connections()), cap: max(1, memCap/5)})
 	}
 	return d
 }
@@ -216,45 +222,43 @@ func (d *Outbox) classOf(kind string) *class {
 	return d.classes[0]
 }
 
-// Load reads the unacknowledged events after a restart: the oldest memCap
-// of them into memory, the rest when there is room. It holds mu while it
-// reads, so that add, which may already be called (the storefront listener
-// is up before recovery ends), neither schedules an event Load read too
-// nor misses one committed after load's snapshot.
+// Load reads the unacknowledged events after a restart: the oldest of each
+// class up to its cap into memory, the rest when there is room. It holds
+// mu while it reads, so that add, which may already be called (the
+// storefront listener is up before recovery ends), neither schedules an
+// event Load read too nor misses one committed after load's snapshot.
 func (d *Outbox) Load() error {
 	d.mu.Lock()
 	defer d.Kick()
 	defer d.mu.Unlock()
-	var (
-		events []*storage.Event
-		total  int
-		next   uint64
-		end    bool
-		floor  uint64
-	)
+	var total int
+	var floor uint64
 	err := d.store.View(func(tx *storage.Tx) error {
 		total = tx.Outbox().Count()
 		floor = tx.Outbox().LastSeq() + 1
-		var err error
-		next, end, err = tx.Outbox().From(0, func(ev *storage.Event) bool {
-			if len(events) == d.memCap {
-				return false
+		full := 0
+		_, _, err := tx.Outbox().From(0, func(ev *storage.Event) bool {
+			c := d.classOf(ev.Kind)
+			switch {
+			case c.spilled:
+			case c.pending == c.cap:
+				c.spilled, c.spillFrom = true, ev.Seq
+				full++
+			default:
+				d.schedule(ev)
 			}
-			events = append(events, ev)
-			return true
+			return full < len(d.classes) // every class full: the rest waits
 		})
 		return err
 	})
 	if err != nil {
+		for _, c := range d.classes { // nothing was loaded
+			c.due, c.pending, c.spilled = nil, 0, false
+		}
+		clear(d.lanes)
 		return err
 	}
-	for _, ev := range events {
-		d.schedule(ev)
-	}
 	d.stored, d.floor, d.loaded = total, floor, true
-	if !end {
-		d.spilled, d.spillFrom = true, next
-	}
 	return nil
 }
 
@@ -275,11 +279,11 @@ func (d *Outbox) Add(events []*storage.Event) {
 			continue
 		}
 		d.stored++
-		if d.spilled || d.pending >= d.memCap {
-			if !d.spilled || ev.Seq < d.spillFrom {
-				d.spillFrom = ev.Seq
+		if c := d.classOf(ev.Kind); c.spilled || c.pending >= c.cap {
+			if !c.spilled || ev.Seq < c.spillFrom {
+				c.spillFrom = ev.Seq
 			}
-			d.spilled = true
+			c.spilled = true
 			continue
 		}
 		d.schedule(ev)
@@ -298,7 +302,7 @@ func (d *Outbox) schedule(ev *storage.Event) {
 		d.lanes[k] = l
 	}
 	l.events = append(l.events, ev)
-	d.pending++
+	l.cls.pending++
 	if len(l.events) == 1 && !l.busy {
 		heap.Push(&l.cls.due, l)
 	}
@@ -319,27 +323,33 @@ func (d *Outbox) inMemory(ev *storage.Event) bool {
 	return false
 }
 
-// maybeRefill starts reading spilled events back once half the memory is
-// free. Call with mu held.
+// maybeRefill starts reading a class's spilled events back once half its
+// memory is free. Call with mu held.
 func (d *Outbox) maybeRefill() {
-	if !d.spilled || d.refilling || d.pending > d.memCap/2 {
-		return
+	for _, c := range d.classes {
+		if !c.spilled || c.refilling || c.pending > c.cap/2 {
+			continue
+		}
+		c.refilling = true
+		c.ackedDuringRefill = map[uint64]bool{}
+		from, room := c.spillFrom, c.cap-c.pending
+		c.spillFrom = math.MaxUint64 // add lowers it again for what is spilled meanwhile
+		go d.refill(c, from, room)
 	}
-	d.refilling = true
-	d.ackedDuringRefill = map[uint64]bool{}
-	from, room := d.spillFrom, d.memCap-d.pending
-	d.spillFrom = math.MaxUint64 // add lowers it again for what is spilled meanwhile
-	go d.refill(from, room)
 }
 
-// refill reads up to room spilled events from sequence number from on.
-func (d *Outbox) refill(from uint64, room int) {
+// refill reads up to room spilled events of class c from sequence number
+// from on, passing over the other classes' events.
+func (d *Outbox) refill(c *class, from uint64, room int) {
 	var events []*storage.Event
 	var next uint64
 	var end bool
 	err := d.store.View(func(tx *storage.Tx) error {
 		var err error
 		next, end, err = tx.Outbox().From(from, func(ev *storage.Event) bool {
+			if d.classOf(ev.Kind) != c {
+				return true
+			}
 			if len(events) == room {
 				return false
 			}
@@ -351,12 +361,12 @@ func (d *Outbox) refill(from uint64, room int) {
 	d.mu.Lock()
 	defer d.Kick()
 	defer d.mu.Unlock()
-	d.refilling = false
-	acked := d.ackedDuringRefill
-	d.ackedDuringRefill = nil
+	c.refilling = false
+	acked := c.ackedDuringRefill
+	c.ackedDuringRefill = nil
 	if err != nil {
 		d.log.Error().Err(err).Msg("read spilled events; retrying")
-		d.spillFrom = min(d.spillFrom, from)
+		c.spillFrom = min(c.spillFrom, from)
 		return
 	}
 	for _, ev := range events {
@@ -364,11 +374,11 @@ func (d *Outbox) refill(from uint64, room int) {
 			d.schedule(ev)
 		}
 	}
-	if end && d.spillFrom == math.MaxUint64 {
-		d.spilled = false
+	if end && c.spillFrom == math.MaxUint64 {
+		c.spilled = false
 		return
 	}
-	d.spillFrom = min(d.spillFrom, next)
+	c.spillFrom = min(c.spillFrom, next)
 }
 
 // Kick makes the dispatcher look at its schedule now, as after the clock
@@ -393,7 +403,11 @@ func (d *Outbox) Backlog() int {
 func (d *Outbox) InMemory() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pending
+	n := 0
+	for _, c := range d.classes {
+		n += c.pending
+	}
+	return n
 }
 
 // oldest is when the oldest event in memory was created (zero if none).
@@ -428,8 +442,10 @@ func (d *Outbox) dispatch(ctx context.Context) {
 		d.mu.Lock()
 		d.maybeRefill()
 		wait := time.Hour
-		if d.spilled {
-			wait = time.Second // a failed refill is tried again
+		for _, c := range d.classes {
+			if c.spilled {
+				wait = time.Second // a failed refill is tried again
+			}
 		}
 		next, w := d.nextDue()
 		wait = min(wait, w)
@@ -562,10 +578,10 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		d.mu.Lock()
 		l.events[0] = nil
 		l.events = l.events[1:]
-		d.pending--
+		l.cls.pending--
 		d.stored--
-		if d.refilling {
-			d.ackedDuringRefill[ev.Seq] = true
+		if l.cls.refilling {
+			l.cls.ackedDuringRefill[ev.Seq] = true
 		}
 		d.requeue(l)
 		d.maybeRefill()
