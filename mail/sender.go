@@ -57,7 +57,7 @@ type Sender struct {
 	idleFor time.Duration
 	log     zerolog.Logger
 
-	pace  *rate.Limiter  // nil: no cap
+	pace  *rate.Limiter // nil: no cap
 	slots chan struct{} // one per connection that may be in use
 	mu    sync.Mutex
 	idle  []*conn // most recently used last
