@@ -36,6 +36,11 @@ const (
 	CallbackFailing  Kind = "callback_failing"
 	CallbackRedirect Kind = "callback_redirect"
 	Backlog          Kind = "backlog"
+	// Buyer mails (processor/outbox): the mail server failing (one alert,
+	// resolved when a mail goes out again), and one mail it refused for
+	// good (said once).
+	MailFailing  Kind = "mail_failing"
+	MailRejected Kind = "mail_rejected"
 
 	// The reconciliation of the daily report (report).
 	Reconcile Kind = "reconcile"
@@ -51,10 +56,12 @@ const (
 // Kinds lists every kind declared above.
 func Kinds() []Kind {
 	return []Kind{OutOfStock, OrderFailed, Review, Claim, DuplicateCard, LowStock, ShopBalanceLow, OrderUnclaimed, SupplierDown, BalanceLow,
-		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, Reconcile, ConfigReload, RuleOff, InboundParked}
+		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, MailFailing, MailRejected, Reconcile, ConfigReload, RuleOff, InboundParked}
 }
 
 // Resolves reports whether an alert of kind k is ever closed by a resolved
 // alert of the same kind. A duplicate card is said once; a redirect is
-// closed by its storefront's callback_failing.
-func Resolves(k Kind) bool { return k != DuplicateCard && k != CallbackRedirect && k != OrderUnclaimed }
+// closed by its storefront's callback_failing; a refused mail is said once.
+func Resolves(k Kind) bool {
+	return k != DuplicateCard && k != CallbackRedirect && k != OrderUnclaimed && k != MailRejected
+}

@@ -29,6 +29,7 @@ type Config struct {
 	Alerts      Alerts       `toml:"alerts"`
 	Report      Report       `toml:"report"`
 	QQ          QQ           `toml:"qq"`
+	Email       Email        `toml:"email"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -94,6 +95,28 @@ type Storefront struct {
 	// that is not loopback. Callbacks carry card keys: only for a path that
 	// is private end to end.
 	AllowInsecureCallback bool `toml:"allow_insecure_callback"`
+	// Name is the shop's name as its buyers read it in mails; default
+	// the id.
+	Name string `toml:"name"`
+	// EmailEvents are the order events mailed to a buyer whose contact is
+	// an email address (docs/mail.md); they need [email]. Default none.
+	EmailEvents []string `toml:"email_events"`
+	// Language is the language of the storefront's mails (zh | en);
+	// default [bot] language.
+	Language string `toml:"language"`
+}
+
+// The events a storefront may mail to its buyers (email_events).
+const (
+	MailDelivered     = "order.delivered" // with the keys in full
+	MailDelayed       = "order.delayed"
+	MailRefunded      = "order.refunded"
+	MailClaimResolved = "claim.resolved"
+)
+
+// MailEvents lists the events email_events may name.
+func MailEvents() []string {
+	return []string{MailDelivered, MailDelayed, MailRefunded, MailClaimResolved}
 }
 
 // Storefront protocols.
@@ -323,6 +346,42 @@ type QQ struct {
 
 // Enabled reports whether the QQ channel runs.
 func (q QQ) Enabled() bool { return q.AppID != "" }
+
+// Email is the mail server that buyers' mails go out through
+// (docs/mail.md); mail is off while Host is empty.
+type Email struct {
+	Host string `toml:"host"`
+	// Port defaults by Security: 465 for tls, 587 for starttls, 25 for
+	// none.
+	Port         int    `toml:"port"`
+	Security     string `toml:"security"` // tls (default) | starttls | none
+	Username     string `toml:"username"` // empty: no SMTP AUTH
+	Password     Secret `toml:"password"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+	From         string `toml:"from"` // "Name <address>" or an address
+}
+
+// Mail server security.
+const (
+	SecurityTLS      = "tls"      // TLS from the first byte (port 465)
+	SecurityStartTLS = "starttls" // plain, then STARTTLS, required (port 587)
+	SecurityNone     = "none"     // no TLS: only to a relay on loopback or a private network
+)
+
+// Enabled reports whether buyer mails go out.
+func (e Email) Enabled() bool { return e.Host != "" }
+
+// DefaultPort is the port of a security mode.
+func DefaultPort(security string) int {
+	switch security {
+	case SecurityStartTLS:
+		return 587
+	case SecurityNone:
+		return 25
+	}
+	return 465
+}
 
 // Alerts shape how alerts reach chats.
 // Report schedules the daily report.

@@ -84,10 +84,24 @@ func (c *Config) applyDefaults(written map[string]bool) {
 			s.BaseURL = "https://openapi.fulu.com"
 		}
 	}
+	if c.Email.Enabled() {
+		if c.Email.Security == "" && !written["email.security"] {
+			c.Email.Security = SecurityTLS
+		}
+		if c.Email.Port == 0 && !written["email.port"] {
+			c.Email.Port = DefaultPort(c.Email.Security)
+		}
+	}
 	for i := range c.Storefronts {
 		s, key := &c.Storefronts[i], fmt.Sprintf("storefronts[%d]", i)
 		if s.Protocol == "" && !written[key+".protocol"] {
 			s.Protocol = ProtocolCardflow
+		}
+		if s.Name == "" && !written[key+".name"] {
+			s.Name = s.ID
+		}
+		if s.Language == "" && !written[key+".language"] {
+			s.Language = c.Bot.Language
 		}
 		if s.Protocol == ProtocolAcgFaka {
 			if s.SyncWindow == 0 && !written[key+".sync_window"] {

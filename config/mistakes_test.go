@@ -6,6 +6,17 @@ import (
 	"testing"
 )
 
+// mailSection is a valid [email] section, appended at the end of a config.
+const mailSection = `
+[email]
+host = "smtp.example.com"
+port = 465
+security = "tls"
+username = "noreply@shop.example.com"
+password = "smtp-password"
+from = "某某商城 <noreply@shop.example.com>"
+`
+
 // TestLoadReportsMistake tries one mistake per case on top of a valid config
 // and checks the key, the line (the line holding mark) and the message.
 func TestLoadReportsMistake(t *testing.T) {
@@ -165,6 +176,32 @@ func TestLoadReportsMistake(t *testing.T) {
 			nil, nil, "storefronts[0].secret", "abcdef-shop1", []string{"may not contain spaces"}},
 		{"category without an id", edit(`sku = "qb-100"`, "sku = \"qb-100\"\ncategory = \"Q币\""),
 			nil, nil, "products[0].id", "[[products]]", []string{"category and description are for docking shops"}},
+		{"email_events without an [email] section", edit(`id = "shop1"`, "id = \"shop1\"\nemail_events = [\"order.delivered\"]"),
+			nil, nil, "storefronts[0].email_events", "email_events", []string{"needs a mail server", "add an [email] section"}},
+		{"email_events naming order.failed", edit(`id = "shop1"`, "id = \"shop1\"\nemail_events = [\"order.delivered\", \"order.failed\"]") + mailSection,
+			nil, nil, "storefronts[0].email_events[1]", "email_events", []string{`"order.failed" is not an event mailed to buyers`, "claim.resolved"}},
+		{"email_events listing an event twice", edit(`id = "shop1"`, "id = \"shop1\"\nemail_events = [\"order.refunded\", \"order.refunded\"]") + mailSection,
+			nil, nil, "storefronts[0].email_events[1]", "email_events", []string{"listed twice"}},
+		{"storefront language fr", edit(`id = "shop1"`, "id = \"shop1\"\nlanguage = \"fr\""),
+			nil, nil, "storefronts[0].language", `"fr"`, []string{"zh, en"}},
+		{"storefront name with a newline", edit(`id = "shop1"`, "id = \"shop1\"\nname = \"某某\\n商城\""),
+			nil, nil, "storefronts[0].name", "某某", []string{"without control characters"}},
+		{"email security none to a public host", valid + strings.Replace(mailSection, `security = "tls"`, `security = "none"`, 1),
+			nil, nil, "email.security", `"none"`, []string{"only for a relay on loopback or a private network", `"smtp.example.com" is neither`}},
+		{"email security misspelt", valid + strings.Replace(mailSection, `security = "tls"`, `security = "ssl"`, 1),
+			nil, nil, "email.security", `"ssl"`, []string{`"ssl" is not allowed`, "starttls"}},
+		{"email from not an address", valid + strings.Replace(mailSection, `from = "某某商城 <noreply@shop.example.com>"`, `from = "某某商城"`, 1),
+			nil, nil, "email.from", "from =", []string{"is not a mail address", "noreply@shop.example.com"}},
+		{"email host with a port", valid + strings.Replace(mailSection, `host = "smtp.example.com"`, `host = "smtp.example.com:465"`, 1),
+			nil, nil, "email.host", "host =", []string{"not a host name", "the port in port"}},
+		{"email port 70000", valid + strings.Replace(mailSection, `port = 465`, `port = 70000`, 1),
+			nil, nil, "email.port", "port =", []string{"70000 is out of range"}},
+		{"email username without a password", valid + strings.Replace(mailSection, "password = \"smtp-password\"\n", "", 1),
+			nil, nil, "email.password", "[email]", []string{"must be set with username", "password_env"}},
+		{"email password_env names an unset variable", valid + strings.Replace(mailSection, `password = "smtp-password"`, `password_env = "CARDFLOW_TEST_SMTP"`, 1),
+			map[string]string{"CARDFLOW_TEST_SMTP": unset}, nil, "email.password_env", "password_env", []string{"CARDFLOW_TEST_SMTP is not set"}},
+		{"email section without host", valid + "\n[email]\nfrom = \"noreply@shop.example.com\"\n",
+			nil, nil, "email.host", "[email]", []string{"must be set for buyer mails"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

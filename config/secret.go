@@ -59,7 +59,8 @@ func (c *Config) secretRefs() []secretRef {
 	tg := &c.Telegram
 	refs = append(refs, secretRef{"telegram.token", &tg.Token, tg.TokenEnv, tg.TokenFile},
 		secretRef{"telegram.webhook_secret", &tg.WebhookSecret, tg.WebhookSecretEnv, tg.WebhookSecretFile},
-		secretRef{"qq.secret", &c.QQ.Secret, c.QQ.SecretEnv, c.QQ.SecretFile})
+		secretRef{"qq.secret", &c.QQ.Secret, c.QQ.SecretEnv, c.QQ.SecretFile},
+		secretRef{"email.password", &c.Email.Password, c.Email.PasswordEnv, c.Email.PasswordFile})
 	for i := range c.Suppliers {
 		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
 		refs = append(refs,

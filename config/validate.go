@@ -59,6 +59,7 @@ func (c *Config) validate() Problems {
 	v.telegram()
 	v.routes()
 	v.oneOf("bot.language", c.Bot.Language, "zh", "en")
+	v.email()
 	if c.Bot.RefundLimit < 0 {
 		v.rep.add("bot.refund_limit", "must not be negative; write it like refund_limit = \"500.00\"")
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	Screen Screener
 	// Alerts receives alert events from the outbox. Nil logs them.
 	Alerts outbox.Deliverer
+	// Mail, when set, mails order events to buyers whose contact is a
+	// mail address, for the storefronts and events it lists
+	// (docs/mail.md).
+	Mail *outbox.Mail
 	// Observe, when set, sees every committed transition (the live console
 	// feed). It must not block.
 	Observe func(Change)
@@ -109,6 +113,7 @@ type Engine struct {
 	autoRefund    map[string]bool
 	workers       int
 	observe       func(Change)
+	mailing       mailing // the order events mailed, by storefront
 	metrics       *metrics
 	screen        Screener
 
@@ -191,8 +196,9 @@ func New(store *storage.Store, opts Options) *Engine {
 	for _, r := range opts.AutoRefund {
 		e.autoRefund[r] = true
 	}
+	e.mailing = mailingOf(opts.Mail)
 	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts, Docking: opts.DockingCallbacks,
-		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory})
+		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory, Mail: opts.Mail})
 	return e
 }
 
@@ -350,7 +356,7 @@ func (e *Engine) QueueLen() int { return e.queue.len() }
 func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 	var c effects
 	err := e.store.Update(func(tx *storage.Tx) error {
-		c = effects{now: e.now(), tx: tx} // fn may run again: start clean each time
+		c = effects{now: e.now(), tx: tx, mailing: e.mailing} // fn may run again: start clean each time
 		return fn(tx, &c)
 	})
 	if err != nil {
@@ -376,6 +382,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 type effects struct {
 	now      time.Time
 	tx       *storage.Tx
+	mailing  mailing
 	changes  []Change
 	events   []*storage.Event
 	created  map[uint64]time.Time // when each moved order was accepted, for the delivery histogram
@@ -410,13 +417,23 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 }
 
 // callback queues the storefront callback of an order's current state (a
-// delay goes through delayed).
+// delay goes through delayed), and the buyer's mail of it when the
+// storefront mails that event and the buyer left a mail address.
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
-	return c.event(tx, &storage.Event{
+	ev := storage.Event{
 		Kind: outbox.KindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
 		CardSet: o.CardSet(),
-	})
+	}
+	if err := c.event(tx, &ev); err != nil {
+		return err
+	}
+	if !c.mailing.mails(o, typ) {
+		return nil
+	}
+	m := ev
+	m.Kind = outbox.KindMail
+	return c.event(tx, &m)
 }
 
 // delayed tells the storefront that an order is delayed by cause (a wait

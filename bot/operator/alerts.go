@@ -112,6 +112,19 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 	alert.CallbackRedirect: {
 		open: text("alert_cb_redirect", func(al storage.Alert, v shown) []any { return []any{v.target, al.OrderID, v.detail} }),
 	},
+	alert.MailFailing: {
+		open: func(l string, al storage.Alert, v shown) chat.Reply {
+			return chat.Reply{Text: chat.T(l, "alert_mail", v.target, v.detail), Buttons: []chat.Button{
+				{Label: chat.T(l, "btn_silence"), Data: button{kind: btnSilence, name: al.Key}.encode()}}}
+		},
+		resolved: text("alert_mail_ok", func(_ storage.Alert, v shown) []any { return []any{v.target} }),
+	},
+	alert.MailRejected: {
+		open: func(l string, al storage.Alert, v shown) chat.Reply {
+			return chat.Reply{Text: chat.T(l, "alert_mail_rejected", v.target, al.OrderID, v.detail), Buttons: []chat.Button{
+				{Label: chat.T(l, "btn_details"), Data: orderButton(btnDetails, al.OrderID).encode()}}}
+		},
+	},
 	alert.InboundParked: {
 		open:     text("alert_inbound_parked", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
 		resolved: text("alert_inbound_ok", func(_ storage.Alert, v shown) []any { return []any{v.target} }),

@@ -77,6 +77,28 @@ func TestRenderAlertForEveryAlertType(t *testing.T) {
 			en:    "✅ Callbacks to storefront shop work again.",
 		},
 		{
+			name: "mail server failing",
+			alert: storage.Alert{Key: "mail_failing:smtp", Type: alert.MailFailing, OrderID: 9, Target: "smtp.example.com:465",
+				Detail: "send mail: sending SMTP RCPT TO command: 451 4.0.0 try later"},
+			zh:      "⚠️ 邮件服务器 smtp[.]example[.]com:465 发信失败，买家邮件排队重试中：send mail: sending SMTP RCPT TO command: 451 4.0.0 try later",
+			en:      "⚠️ The mail server smtp[.]example[.]com:465 is failing; buyers' mails wait and are retried: send mail: sending SMTP RCPT TO command: 451 4.0.0 try later",
+			buttons: [][3]string{{"静音1小时", "Silence 1h", "s:si:mail_failing:smtp"}},
+		},
+		{
+			name:  "mail server sends again",
+			alert: storage.Alert{Key: "mail_failing:smtp", Type: alert.MailFailing, Target: "smtp.example.com:465", Resolved: true},
+			zh:    "✅ 邮件服务器 smtp[.]example[.]com:465 已恢复发信。",
+			en:    "✅ The mail server smtp[.]example[.]com:465 sends again.",
+		},
+		{
+			name: "mail refused for good",
+			alert: storage.Alert{Key: "mail_rejected:9:31", Type: alert.MailRejected, OrderID: 9, Target: "shop1",
+				Detail: "order.delivered: 550 5.1.1 mailbox unavailable"},
+			zh:      "⚠️ 商城 shop1 订单 #9 的买家邮件被邮件服务器拒收，已放弃：order[.]delivered: 550 5.1.1 mailbox unavailable",
+			en:      "⚠️ The buyer's mail of storefront shop1 for order #9 was refused by the mail server and given up: order[.]delivered: 550 5.1.1 mailbox unavailable",
+			buttons: [][3]string{{"详情", "Details", "o:dt:9"}},
+		},
+		{
 			name:    "supplier down",
 			alert:   storage.Alert{Key: "supplier_down:fulu", Type: alert.SupplierDown, Target: "fulu"},
 			zh:      "🔴 供货商 fulu 连续无响应，已熔断；新订单改走其他渠道。",

@@ -84,6 +84,9 @@ func TestRenderedAlertsAreInertAtEveryLevel(t *testing.T) {
 				if typ == alert.Backlog {
 					key = "backlog:outbox"
 				}
+				if typ == alert.MailFailing {
+					key = "mail_failing:smtp"
+				}
 				r := b.RenderAlert(storage.Alert{Key: key, Type: typ, OrderID: 7, SKU: v, Target: target, Detail: v})
 				for _, level := range []int{levelButtons, levelMarkdown, levelText} {
 					checkQQ(t, fmt.Sprintf("%s alert with %q at level %d", typ, v, level), render(r, level, lang))

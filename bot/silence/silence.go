@@ -49,6 +49,8 @@ var alertTargets = map[alert.Kind]string{
 	alert.SupplierVerifying: "supplier",
 	alert.CallbackFailing:   "storefront",
 	alert.Backlog:           "outbox",
+	alert.MailFailing:       "mail",
+	alert.MailRejected:      "",
 	alert.DuplicateCard:     "",
 	alert.Reconcile:         "",
 	alert.ConfigReload:      "",
@@ -58,6 +60,10 @@ var alertTargets = map[alert.Kind]string{
 	alert.RuleOff:           "",
 	alert.InboundParked:     "",
 }
+
+// MailTarget is what the mail server's alert key names: there is one
+// server (mail_failing:smtp).
+const MailTarget = "smtp"
 
 // IsAlertType reports whether s names a type of alert: silencing it mutes
 // every alert of the type.
@@ -157,8 +163,11 @@ func (s *Silencer) silenceable(tx *storage.Tx, key string, d time.Duration) erro
 		return nil
 	}
 	ok := s.targets[kind][target]
-	if kind == "outbox" {
+	switch kind {
+	case "outbox":
 		ok = target == "outbox"
+	case "mail":
+		ok = target == MailTarget
 	}
 	if !ok {
 		return ErrUnknownAlert

@@ -20,6 +20,7 @@ import (
 	"cardflow/internal/loadgen"
 	"cardflow/internal/outbound"
 	"cardflow/internal/storefront"
+	"cardflow/mail/smtpfake"
 	"cardflow/storage"
 )
 
@@ -59,6 +60,8 @@ func cmdBench(args []string) int {
 	fs.StringVar(&o.amount, "amount", "10.00", "with -target: the amount of each order")
 	fs.StringVar(&o.callbackListen, "callback-listen", "", "with -target: receive callbacks on this address (the storefront's callback_url must point at it) to measure delivery")
 	fs.StringVar(&o.metrics, "metrics", "", "with -target: the URL that serves /metrics: the admin listener (http://127.0.0.1:8081, with the token from -token-env) or [metrics] listen")
+	fs.BoolVar(&o.mail, "mail", false, "with -protocol cardflow: run twice in this invocation, without and then with buyer mails (order.delivered to every buyer, through a loopback SMTP server in this process), and set the accepted orders/s side by side")
+	fs.BoolVar(&o.mailDown, "mail-down", false, "with -mail: keep the SMTP server down while the orders flow and bring it up after, timing how fast the burst of queued mails drains")
 	fs.StringVar(&o.tokenEnv, "token-env", config.DefaultAdminTokenEnv, "with -target: the environment variable holding the admin token sent to -metrics (unset: none)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -72,6 +75,9 @@ func cmdBench(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.mail {
+		return benchMail(ctx, o)
+	}
 	protocols := []string{o.protocol}
 	if o.protocol == protoAll {
 		protocols = []string{protoNative, protoDujiao, protoAcg}
@@ -111,6 +117,8 @@ type benchOptions struct {
 	cardflow, dir, source, cpuProfile string
 	ceiling, floor, probeEvery        time.Duration
 	restart                           bool
+	mail, mailDown                    bool
+	mailSink                          *smtpfake.Server // set by benchMail for the run with mail
 	target, storefront, secretEnv,
 	sku, amount, callbackListen,
 	metrics, tokenEnv string
@@ -129,8 +137,11 @@ func (o *benchOptions) check() error {
 	if o.pageSize < 1 || o.pageSize > 200 || o.pollEvery <= 0 || o.catalogue < 1 || o.catalogue > 100_000 {
 		return errors.New("-page-size must be 1 to 200, -catalogue 1 to 100000 and -poll positive")
 	}
-	if o.protocol != protoNative && (o.target != "" || o.restart) {
-		return errors.New("-target and -restart go with -protocol cardflow only")
+	if o.protocol != protoNative && (o.target != "" || o.restart || o.mail) {
+		return errors.New("-target, -restart and -mail go with -protocol cardflow only")
+	}
+	if (o.mail && o.target != "") || (o.mailDown && !o.mail) {
+		return errors.New("-mail needs a service started by the bench (no -target); -mail-down goes with -mail")
 	}
 	if o.target == "" {
 		if o.storefront != "" || o.secretEnv != "" || o.sku != "" || o.callbackListen != "" || o.metrics != "" {
@@ -173,6 +184,7 @@ type benchReport struct {
 	firstOrder   time.Duration // -restart: start to the first order accepted
 	stored       float64       // -restart: orders in the store
 	openAfter    float64       // orders still open at the end
+	mail         *mailFigures  // -mail: the mails of the run with mail on
 	metricsError error         // the scrape after the load failed
 }
 
@@ -241,6 +253,11 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	if o.protocol != protoNative {
 		products += dockedCatalogue(o.catalogue)
 	}
+	if o.mailSink != nil {
+		side.config += "email_events = [\"order.delivered\"]\n"
+		products += fmt.Sprintf("\n[email]\nhost = %q\nport = %d\nsecurity = \"none\"\nfrom = \"Bench <noreply@bench.example.com>\"\n",
+			o.mailSink.Host(), o.mailSink.Port())
+	}
 	svc, err := startBenchService(ctx, bin, dir, api, o.workers, side.config, secret, token, products)
 	if err != nil {
 		return rep, err
@@ -271,7 +288,11 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	}
 	profiled := profileService(ctx, o, svc, token)
 	cpu0, self0 := processCPU(svc.cmd.Process.Pid), loadgen.SelfCPU()
+	mails := startMailClock(o)
 	if err := loadAndProbe(ctx, o, &rep, side, "http://"+svc.api, newScraper("http://"+svc.admin, token)); err != nil {
+		return rep, err
+	}
+	if err := mails.wait(ctx, &rep); err != nil {
 		return rep, err
 	}
 	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, loadgen.SelfCPU()-self0
@@ -475,6 +496,9 @@ func (r benchReport) print(o benchOptions) {
 		}
 		fmt.Printf("  end to end %8.0f delivered/s  p50 %-9v p95 %-9v p99 %-9v (delivered %d of %d, callbacks included%s)\n",
 			r.DeliveredPerSecond(), round(r.EndToEnd.P50), round(r.EndToEnd.P95), round(r.EndToEnd.P99), r.Delivered, r.Accepted, held)
+	}
+	if m := r.mail; m != nil {
+		m.print()
 	}
 	if p := r.polls; p != nil {
 		fmt.Printf("  polls      GET /orders/{id} %d× p50 %-9v p99 %-9v max %v; GET /products page_size=%d of %d products %d× p50 %-9v p99 %-9v max %v; %d failed\n",

@@ -27,6 +27,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/routes"
+	"cardflow/mail"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -44,6 +45,7 @@ type App struct {
 	rules   *rules.Book
 	api     *api.Server
 	alerts  *alertRelay
+	mail    *mail.Sender // nil when [email] is off
 	servers []*http.Server
 
 	apiAddr, adminAddr string
@@ -133,6 +135,11 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		// none is retried for ever.
 		maps.Copy(dockingCallbacks, shared.Callbacks())
 	}
+	mails, sender, err := buyerMail(cfg, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	// The engine is built before the operator layer that renders its alerts
 	// (which needs the engine): alerts reach it through a relay set later.
 	relay := &alertRelay{log: log}
@@ -143,7 +150,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		DockingCallbacks: dockingCallbacks,
 		Workers:          cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
-		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg,
+		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg, Mail: mails,
 	})
 	ruleBook.AlertTo(engine) // a rule switched off for its cost is an alert
 	names := make([]string, len(cfg.Operators))
@@ -171,7 +178,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: log, store: store, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay,
+	a := &App{cfg: cfg, log: log, store: store, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay, mail: sender,
 		errc: make(chan error, 4), adminReadTimeout: cmp.Or(opts.AdminReadTimeout, time.Minute)}
 	// A storage error stops the store taking writes; the process exits
 	// non-zero and the next start's recovery takes over. Once per source:
@@ -183,6 +190,28 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		a.errc <- fmt.Errorf("store: %w", err)
 	})
 	return a, nil
+}
+
+// buyerMail builds the mail deliverer of [email] and the storefronts'
+// email_events, or nothing when mail is off.
+func buyerMail(cfg *config.Config, log zerolog.Logger) (*outbox.Mail, *mail.Sender, error) {
+	if !cfg.Email.Enabled() {
+		return nil, nil, nil
+	}
+	sender, err := mail.New(cfg.Email, mail.Options{Log: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("mail: %w", err)
+	}
+	m := &outbox.Mail{Sender: sender, Shops: map[string]outbox.MailShop{}, Products: map[string]string{}}
+	for _, s := range cfg.Storefronts {
+		if len(s.EmailEvents) > 0 {
+			m.Shops[s.ID] = outbox.MailShop{Events: s.EmailEvents, Name: cmp.Or(s.Name, s.ID), Language: cmp.Or(s.Language, cfg.Bot.Language)}
+		}
+	}
+	for _, p := range cfg.Products {
+		m.Products[p.SKU] = p.Name
+	}
+	return m, sender, nil
 }
 
 // Start serves on the listeners (opened from the config when nil) and then
@@ -250,6 +279,9 @@ func (a *App) Stop() {
 		_ = s.Shutdown(ctx)
 	}
 	a.engine.Stop()
+	if a.mail != nil {
+		a.mail.Close()
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error().Err(err).Msg("close store")
 	}

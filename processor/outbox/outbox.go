@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 const (
 	KindCallback = "callback"
 	KindAlert    = "alert"
+	KindMail     = "mail" // a buyer's mail (mails.go)
 )
 
 // Deliverer hands one outbox event to its receiver. A nil error is the
@@ -46,6 +48,35 @@ type NotBefore struct{ At time.Time }
 
 func (n *NotBefore) Error() string { return "not before " + n.At.UTC().Format(time.RFC3339Nano) }
 
+// Refused is what a Deliverer answers for an event its receiver refused
+// for good (a mail server's 5xx to one buyer's address): the event is
+// acknowledged, never sent again, and Alert raised in the same write.
+type Refused struct {
+	Err   error
+	Alert storage.Alert
+}
+
+func (r *Refused) Error() string { return r.Err.Error() }
+func (r *Refused) Unwrap() error { return r.Err }
+
+// Troubled is a failed attempt, retried with backoff like any, whose
+// receiver's trouble is one problem for operators: Alert is raised in the
+// write that records the attempt (once: QueueAlert keeps one alert per
+// key).
+type Troubled struct {
+	Err   error
+	Alert storage.Alert
+}
+
+func (t *Troubled) Error() string { return t.Err.Error() }
+func (t *Troubled) Unwrap() error { return t.Err }
+
+// recoverer is a Deliverer whose trouble alert each acknowledged event
+// resolves (resolving one that is not open does nothing).
+type recoverer interface {
+	Recovered() []storage.Alert
+}
+
 // Retry schedule: exponential from a second up to an hour apart, for ever;
 // an alert is raised once an event has failed for alertAfter.
 const (
@@ -56,39 +87,36 @@ const (
 )
 
 // Outbox delivers stored events. Events of one lane (one order's
-// callbacks, or all alerts) go strictly in sequence: the next is sent only
-// after the previous was acknowledged. Different lanes go in parallel.
+// callbacks, one order's mails, or all alerts) go strictly in sequence: the
+// next is sent only after the previous was acknowledged. Different lanes go
+// in parallel. Mails have a class of their own, with a few sends at once
+// per mail server connection: a slow mail server never holds the sends that
+// callbacks need.
 //
-// At most memCap events are held in memory. A storefront that stops
-// answering during a sale leaves millions of callbacks waiting; holding
-// them all would exhaust memory, and after a restart load would do it
-// again. Past the cap, new events stay in the store only ("spilled") and
-// are read back in sequence order as delivered ones make room. While
-// anything is spilled, every new event is spilled too, so that no event
-// overtakes an earlier one of its lane.
+// Each class holds at most its cap of events in memory (callbacks and
+// alerts memCap, mails a fifth of it). A storefront that stops answering
+// during a sale leaves millions of callbacks waiting; holding them all
+// would exhaust memory, and after a restart load would do it again. Past
+// its cap, a class's new events stay in the store only ("spilled") and are
+// read back in sequence order as delivered ones make room. While anything
+// of a class is spilled, every new event of the class is spilled too, so
+// that no event overtakes an earlier one of its lane. Classes spill apart:
+// mails piling up behind a mail server that is down never keep a callback
+// out of memory.
 type Outbox struct {
 	store    *storage.Store
 	log      zerolog.Logger
 	now      func() time.Time
 	handlers map[string]Deliverer
-	memCap   int
 
 	mu      sync.Mutex
 	lanes   map[laneKey]*lane
-	due     laneHeap // lanes with an idle head, by the head's NextAt
-	pending int      // events in memory
+	classes []*class // each with its due lanes, its share of the sends and its memory
 	stored  int      // events not yet acknowledged, in memory or not
 	wake    chan struct{}
 
 	loaded bool   // load has run: before, add leaves events to it
 	floor  uint64 // events below this sequence number were counted by load
-
-	spilled   bool
-	spillFrom uint64 // the lowest sequence number that may be in the store only
-	refilling bool
-	// ackedDuringRefill holds events acknowledged while a refill read the
-	// store, so that the refill does not bring them back.
-	ackedDuringRefill map[uint64]bool
 }
 
 // defaultMemCap is how many outbox events the dispatcher holds in memory
@@ -102,9 +130,28 @@ type laneKey struct {
 
 type lane struct {
 	key    laneKey
+	cls    *class
 	events []*storage.Event
 	busy   bool // head is being delivered
-	index  int  // in due; -1 when not there
+	index  int  // in cls.due; -1 when not there
+}
+
+// class is a share of the dispatcher: the lanes of some kinds of event,
+// with at most limit of them being sent at once and cap events in memory.
+type class struct {
+	kinds []string // empty: every kind no other class names
+	due   laneHeap // lanes with an idle head, by the head's NextAt
+	limit int
+	busy  int
+
+	cap       int
+	pending   int // events in memory
+	spilled   bool
+	spillFrom uint64 // the lowest sequence number of the class that may be in the store only
+	refilling bool
+	// ackedDuringRefill holds events acknowledged while a refill read the
+	// store, so that the refill does not bring them back.
+	ackedDuringRefill map[uint64]bool
 }
 
 // Options are the outbox's receivers and settings.
@@ -121,6 +168,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Alerts receives alert events. Nil logs them.
 	Alerts Deliverer
+	// Mail sends buyers' mails (mails.go); nil when mail is off, and any
+	// mail event left from an earlier config waits.
+	Mail *Mail
 	// InMemory caps the events held in memory; the rest wait in the store.
 	// 0 means defaultMemCap.
 	InMemory int
@@ -141,55 +191,74 @@ func New(store *storage.Store, opts Options) *Outbox {
 	if alerts == nil {
 		alerts = logAlerts{log: opts.Log.With().Str("component", "engine").Logger()}
 	}
-	return &Outbox{
+	d := &Outbox{
 		store: store, log: log, now: opts.Now,
 		handlers: map[string]Deliverer{
 			KindCallback: byStorefront{docking: opts.Docking, native: newCallbacks(store, opts.Storefronts, opts.HTTPClient, opts.Now)},
 			KindAlert:    alerts,
 		},
-		memCap: memCap, lanes: make(map[laneKey]*lane), wake: make(chan struct{}, 1),
+		classes: []*class{{limit: concurrency, cap: memCap}},
+		lanes:   make(map[laneKey]*lane), wake: make(chan struct{}, 1),
 	}
+	if opts.Mail != nil {
+		m := *opts.Mail
+		m.store = store
+		d.handlers[KindMail] = &m
+		// Four sends per connection: while one holds the connection, the
+		// others wait for it or record their acknowledgement, so that the
+		// acknowledgements share commits.
+		d.classes = append(d.classes, &class{kinds: []string{KindMail}, limit: 4 * max(1, m.Sender.Connections()), cap: max(1, memCap/5)})
+	}
+	return d
 }
 
-// Load reads the unacknowledged events after a restart: the oldest memCap
-// of them into memory, the rest when there is room. It holds mu while it
-// reads, so that add, which may already be called (the storefront listener
-// is up before recovery ends), neither schedules an event Load read too
-// nor misses one committed after load's snapshot.
+// classOf is the class that sends events of a kind.
+func (d *Outbox) classOf(kind string) *class {
+	for _, c := range d.classes[1:] {
+		if slices.Contains(c.kinds, kind) {
+			return c
+		}
+	}
+	return d.classes[0]
+}
+
+// Load reads the unacknowledged events after a restart: the oldest of each
+// class up to its cap into memory, the rest when there is room. It holds
+// mu while it reads, so that add, which may already be called (the
+// storefront listener is up before recovery ends), neither schedules an
+// event Load read too nor misses one committed after load's snapshot.
 func (d *Outbox) Load() error {
 	d.mu.Lock()
 	defer d.Kick()
 	defer d.mu.Unlock()
-	var (
-		events []*storage.Event
-		total  int
-		next   uint64
-		end    bool
-		floor  uint64
-	)
+	var total int
+	var floor uint64
 	err := d.store.View(func(tx *storage.Tx) error {
 		total = tx.Outbox().Count()
 		floor = tx.Outbox().LastSeq() + 1
-		var err error
-		next, end, err = tx.Outbox().From(0, func(ev *storage.Event) bool {
-			if len(events) == d.memCap {
-				return false
+		full := 0
+		_, _, err := tx.Outbox().From(0, func(ev *storage.Event) bool {
+			c := d.classOf(ev.Kind)
+			switch {
+			case c.spilled:
+			case c.pending == c.cap:
+				c.spilled, c.spillFrom = true, ev.Seq
+				full++
+			default:
+				d.schedule(ev)
 			}
-			events = append(events, ev)
-			return true
+			return full < len(d.classes) // every class full: the rest waits
 		})
 		return err
 	})
 	if err != nil {
+		for _, c := range d.classes { // nothing was loaded
+			c.due, c.pending, c.spilled = nil, 0, false
+		}
+		clear(d.lanes)
 		return err
 	}
-	for _, ev := range events {
-		d.schedule(ev)
-	}
 	d.stored, d.floor, d.loaded = total, floor, true
-	if !end {
-		d.spilled, d.spillFrom = true, next
-	}
 	return nil
 }
 
@@ -210,11 +279,11 @@ func (d *Outbox) Add(events []*storage.Event) {
 			continue
 		}
 		d.stored++
-		if d.spilled || d.pending >= d.memCap {
-			if !d.spilled || ev.Seq < d.spillFrom {
-				d.spillFrom = ev.Seq
+		if c := d.classOf(ev.Kind); c.spilled || c.pending >= c.cap {
+			if !c.spilled || ev.Seq < c.spillFrom {
+				c.spillFrom = ev.Seq
 			}
-			d.spilled = true
+			c.spilled = true
 			continue
 		}
 		d.schedule(ev)
@@ -229,13 +298,13 @@ func (d *Outbox) schedule(ev *storage.Event) {
 	k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
 	l := d.lanes[k]
 	if l == nil {
-		l = &lane{key: k, index: -1}
+		l = &lane{key: k, cls: d.classOf(ev.Kind), index: -1}
 		d.lanes[k] = l
 	}
 	l.events = append(l.events, ev)
-	d.pending++
+	l.cls.pending++
 	if len(l.events) == 1 && !l.busy {
-		heap.Push(&d.due, l)
+		heap.Push(&l.cls.due, l)
 	}
 }
 
@@ -254,27 +323,33 @@ func (d *Outbox) inMemory(ev *storage.Event) bool {
 	return false
 }
 
-// maybeRefill starts reading spilled events back once half the memory is
-// free. Call with mu held.
+// maybeRefill starts reading a class's spilled events back once half its
+// memory is free. Call with mu held.
 func (d *Outbox) maybeRefill() {
-	if !d.spilled || d.refilling || d.pending > d.memCap/2 {
-		return
+	for _, c := range d.classes {
+		if !c.spilled || c.refilling || c.pending > c.cap/2 {
+			continue
+		}
+		c.refilling = true
+		c.ackedDuringRefill = map[uint64]bool{}
+		from, room := c.spillFrom, c.cap-c.pending
+		c.spillFrom = math.MaxUint64 // add lowers it again for what is spilled meanwhile
+		go d.refill(c, from, room)
 	}
-	d.refilling = true
-	d.ackedDuringRefill = map[uint64]bool{}
-	from, room := d.spillFrom, d.memCap-d.pending
-	d.spillFrom = math.MaxUint64 // add lowers it again for what is spilled meanwhile
-	go d.refill(from, room)
 }
 
-// refill reads up to room spilled events from sequence number from on.
-func (d *Outbox) refill(from uint64, room int) {
+// refill reads up to room spilled events of class c from sequence number
+// from on, passing over the other classes' events.
+func (d *Outbox) refill(c *class, from uint64, room int) {
 	var events []*storage.Event
 	var next uint64
 	var end bool
 	err := d.store.View(func(tx *storage.Tx) error {
 		var err error
 		next, end, err = tx.Outbox().From(from, func(ev *storage.Event) bool {
+			if d.classOf(ev.Kind) != c {
+				return true
+			}
 			if len(events) == room {
 				return false
 			}
@@ -286,12 +361,12 @@ func (d *Outbox) refill(from uint64, room int) {
 	d.mu.Lock()
 	defer d.Kick()
 	defer d.mu.Unlock()
-	d.refilling = false
-	acked := d.ackedDuringRefill
-	d.ackedDuringRefill = nil
+	c.refilling = false
+	acked := c.ackedDuringRefill
+	c.ackedDuringRefill = nil
 	if err != nil {
 		d.log.Error().Err(err).Msg("read spilled events; retrying")
-		d.spillFrom = min(d.spillFrom, from)
+		c.spillFrom = min(c.spillFrom, from)
 		return
 	}
 	for _, ev := range events {
@@ -299,11 +374,11 @@ func (d *Outbox) refill(from uint64, room int) {
 			d.schedule(ev)
 		}
 	}
-	if end && d.spillFrom == math.MaxUint64 {
-		d.spilled = false
+	if end && c.spillFrom == math.MaxUint64 {
+		c.spilled = false
 		return
 	}
-	d.spillFrom = min(d.spillFrom, next)
+	c.spillFrom = min(c.spillFrom, next)
 }
 
 // Kick makes the dispatcher look at its schedule now, as after the clock
@@ -328,7 +403,11 @@ func (d *Outbox) Backlog() int {
 func (d *Outbox) InMemory() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.pending
+	n := 0
+	for _, c := range d.classes {
+		n += c.pending
+	}
+	return n
 }
 
 // oldest is when the oldest event in memory was created (zero if none).
@@ -355,7 +434,6 @@ func (d *Outbox) Run(ctx context.Context) {
 
 // dispatch sends due events until ctx ends, then waits for sends in flight.
 func (d *Outbox) dispatch(ctx context.Context) {
-	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(time.Hour)
@@ -363,30 +441,22 @@ func (d *Outbox) dispatch(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		d.maybeRefill()
-		var next *lane
 		wait := time.Hour
-		if d.spilled {
-			wait = time.Second // a failed refill is tried again
-		}
-		if d.due.Len() > 0 {
-			head := d.due[0].events[0]
-			if w := head.NextAt.Sub(d.now()); w > 0 {
-				wait = min(wait, w)
-			} else {
-				next = heap.Pop(&d.due).(*lane)
-				next.busy = true
+		for _, c := range d.classes {
+			if c.spilled {
+				wait = time.Second // a failed refill is tried again
 			}
 		}
+		next, w := d.nextDue()
+		wait = min(wait, w)
 		d.mu.Unlock()
 		if next != nil {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+			if ctx.Err() != nil {
 				d.release(next)
 				return
 			}
 			wg.Go(func() {
-				defer func() { <-sem }()
+				defer d.done(next.cls)
 				d.send(ctx, next)
 			})
 			continue
@@ -401,11 +471,41 @@ func (d *Outbox) dispatch(ctx context.Context) {
 	}
 }
 
+// nextDue takes the lane whose head is due first among the classes with a
+// send to spare, marking it busy; else it says how long until the first
+// head is due. Call with mu held.
+func (d *Outbox) nextDue() (*lane, time.Duration) {
+	var pick *class
+	for _, c := range d.classes {
+		if c.busy < c.limit && c.due.Len() > 0 && (pick == nil || c.due.headBefore(pick.due)) {
+			pick = c
+		}
+	}
+	if pick == nil {
+		return nil, time.Hour
+	}
+	if w := pick.due[0].events[0].NextAt.Sub(d.now()); w > 0 {
+		return nil, w
+	}
+	l := heap.Pop(&pick.due).(*lane)
+	l.busy = true
+	pick.busy++
+	return l, 0
+}
+
+// done gives back a send of a class.
+func (d *Outbox) done(c *class) {
+	d.mu.Lock()
+	c.busy--
+	d.mu.Unlock()
+	d.Kick()
+}
+
 // release puts a lane back without sending (shutdown).
 func (d *Outbox) release(l *lane) {
 	d.mu.Lock()
 	l.busy = false
-	heap.Push(&d.due, l)
+	heap.Push(&l.cls.due, l)
 	d.mu.Unlock()
 }
 
@@ -435,12 +535,34 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		d.Kick()
 		return
 	}
-	if err == nil {
+	var refused *Refused
+	if err == nil || errors.As(err, &refused) {
+		var alerts []storage.Alert
+		if r, ok := h.(recoverer); ok {
+			alerts = append(alerts, r.Recovered()...)
+		}
+		if refused != nil {
+			d.log.Warn().Err(refused.Err).Uint64("event_seq", ev.Seq).Str("type", ev.Type).Uint64("order_id", ev.OrderID).
+				Str("target", ev.Target).Msg("event refused for good; given up")
+			alerts = append(alerts, refused.Alert)
+		}
 		var added []*storage.Event
 		serr := d.store.Update(func(tx *storage.Tx) error {
 			added = nil
-			if err := tx.Outbox().Delete(ev.Seq); err != nil || !ev.Alerted {
+			if err := tx.Outbox().Delete(ev.Seq); err != nil {
 				return err
+			}
+			for _, a := range alerts {
+				qe, err := QueueAlert(tx, a, d.now())
+				if err != nil {
+					return err
+				}
+				if qe != nil {
+					added = append(added, qe)
+				}
+			}
+			if !ev.Alerted {
+				return nil
 			}
 			a, err := queueCallbackAlert(tx, ev, alert.CallbackFailing, d.now(), true, "")
 			if a != nil {
@@ -456,10 +578,10 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		d.mu.Lock()
 		l.events[0] = nil
 		l.events = l.events[1:]
-		d.pending--
+		l.cls.pending--
 		d.stored--
-		if d.refilling {
-			d.ackedDuringRefill[ev.Seq] = true
+		if l.cls.refilling {
+			l.cls.ackedDuringRefill[ev.Seq] = true
 		}
 		d.requeue(l)
 		d.maybeRefill()
@@ -485,11 +607,22 @@ func (d *Outbox) retryLater(l *lane, ev *storage.Event, cause error) {
 	redirected := outbound.IsRedirect(cause)
 	raise := !next.Alerted && next.Kind == KindCallback && (redirected || now.Sub(next.CreatedAt) >= alertAfter)
 	next.Alerted = next.Alerted || raise
+	var troubled *Troubled
+	errors.As(cause, &troubled)
 	var added []*storage.Event
 	err := d.store.Update(func(tx *storage.Tx) error {
 		added = nil
 		if err := tx.Outbox().Put(&next); err != nil {
 			return err
+		}
+		if troubled != nil {
+			a, err := QueueAlert(tx, troubled.Alert, now)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				added = append(added, a)
+			}
 		}
 		if !raise {
 			return nil
@@ -531,7 +664,7 @@ func (d *Outbox) requeue(l *lane) {
 		delete(d.lanes, l.key)
 		return
 	}
-	heap.Push(&d.due, l)
+	heap.Push(&l.cls.due, l)
 }
 
 // backoff is the wait after the n-th failed attempt: 1 s, 2 s, 4 s … capped
@@ -556,9 +689,13 @@ func truncate(s string, n int) string {
 // laneHeap orders idle lanes by their head event's NextAt, then sequence.
 type laneHeap []*lane
 
-func (h laneHeap) Len() int { return len(h) }
-func (h laneHeap) Less(i, j int) bool {
-	a, b := h[i].events[0], h[j].events[0]
+func (h laneHeap) Len() int           { return len(h) }
+func (h laneHeap) Less(i, j int) bool { return before(h[i].events[0], h[j].events[0]) }
+
+// headBefore reports whether h's first lane is due before o's (both non-empty).
+func (h laneHeap) headBefore(o laneHeap) bool { return before(h[0].events[0], o[0].events[0]) }
+
+func before(a, b *storage.Event) bool {
 	if !a.NextAt.Equal(b.NextAt) {
 		return a.NextAt.Before(b.NextAt)
 	}
