@@ -25,7 +25,7 @@ import (
 var templateFiles embed.FS
 
 // Events are the events this package has letters for.
-var Events = []string{config.MailDelivered, config.MailDelayed, config.MailRefunded}
+var Events = []string{config.MailDelivered, config.MailDelayed, config.MailRefunded, config.MailClaimResolved}
 
 // Languages are the languages letters are written in.
 var Languages = []string{"zh", "en"}
@@ -86,6 +86,9 @@ func (t *templates) render(l Letter) (Rendered, error) {
 	}
 	if l.Event != config.MailDelivered {
 		l.Cards, l.Reissue = nil, false // keys go out in a delivery mail only
+	}
+	if l.Event == config.MailClaimResolved && l.Claim == nil {
+		return Rendered{}, fmt.Errorf("a %s letter needs its claim", l.Event)
 	}
 	tt, ht := t.text[lang], t.html[lang]
 	if tt.Lookup(l.Event) == nil {

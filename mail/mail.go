@@ -36,6 +36,15 @@ type Letter struct {
 	// Cards are the keys delivered; only an order.delivered letter has
 	// them.
 	Cards []Card
+	// Claim is the after-sale claim a claim.resolved letter answers.
+	Claim *Claim
+}
+
+// Claim is how an after-sale claim ended, as its buyer is told: the
+// status (reissued, refunded or rejected) and the operator's note. A
+// reissue's keys go out in their own delivery letter, never in this one.
+type Claim struct {
+	Status, Note string
 }
 
 // Card is one card key in full, as the buyer is to use it.

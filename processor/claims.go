@@ -16,7 +16,6 @@ import (
 	"cardflow/card"
 	"cardflow/config"
 	"cardflow/internal/jsonenc"
-	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
 
@@ -410,10 +409,7 @@ func claimRefusal(action string, cl *storage.Claim, o *storage.Order) error {
 // resolution left it, and the claim (read when it is sent: a resolved claim
 // does not change).
 func (c *effects) claimResolved(tx *storage.Tx, o *storage.Order, cl *storage.Claim) error {
-	return c.event(tx, &storage.Event{
-		Kind: outbox.KindCallback, Type: CallbackClaimResolved, OrderID: o.ID, Target: o.Storefront, ClaimID: cl.ID,
-		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt, CardSet: o.CardSet(),
-	})
+	return c.notify(tx, o, CallbackClaimResolved, cl.ID)
 }
 
 // ClaimByID reads one claim.

@@ -420,8 +420,15 @@ func (c *effects) event(tx *storage.Tx, ev *storage.Event) error {
 // delay goes through delayed), and the buyer's mail of it when the
 // storefront mails that event and the buyer left a mail address.
 func (c *effects) callback(tx *storage.Tx, o *storage.Order, typ string) error {
+	return c.notify(tx, o, typ, 0)
+}
+
+// notify queues an order event (about claim claimID, when not 0) for the
+// storefront and, when the storefront mails that event to a buyer with a
+// mail address, the buyer's mail in the same write.
+func (c *effects) notify(tx *storage.Tx, o *storage.Order, typ string, claimID uint64) error {
 	ev := storage.Event{
-		Kind: outbox.KindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront,
+		Kind: outbox.KindCallback, Type: typ, OrderID: o.ID, Target: o.Storefront, ClaimID: claimID,
 		Status: o.Status, Reason: o.Reason, UpdatedAt: o.UpdatedAt, DeliveredAt: o.DeliveredAt,
 		CardSet: o.CardSet(),
 	}

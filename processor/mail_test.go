@@ -392,3 +392,50 @@ func TestMailsPilingUpNeverKeepCallbacksOutOfMemory(t *testing.T) {
 		t.Errorf("%d mails for 12 orders", srv.Received())
 	}
 }
+
+// TestAResolvedClaimIsMailedWithItsOutcomeAndNoKeys: a shop that mails
+// claim.resolved only; one claim rejected with a note, one reissued. Each
+// buyer gets one letter saying how the claim ended (the note too), and no
+// key: a reissue's keys go out in a delivery letter, which this shop does
+// not send.
+func TestAResolvedClaimIsMailedWithItsOutcomeAndNoKeys(t *testing.T) {
+	f, srv := mailFixture(t, []string{config.MailClaimResolved}, nil)
+	f.importCards("qb-10", "CM", 4)
+	alice := storage.Actor{Name: "alice", Platform: "test"}
+	var orders []*storage.Order
+	for i, action := range []string{ActionReject, ActionReissue} {
+		o := f.submitFor(fmt.Sprintf("CM-%d", i), "qb-10", 1, 1000, "buyer@example.com")
+		o = f.waitStatus(o.ID, storage.StatusDelivered)
+		cl, _, err := f.engine.OpenClaim("shop", o.ID, ClaimRequest{Reason: "card_invalid", Message: "提示已使用"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.engine.ResolveClaim(alice, cl.ID, action, "已核实可用"); err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		testkit.Eventually(t, "the letter of the "+action, func() bool { return srv.Received() == i+1 })
+		orders = append(orders, o)
+	}
+	f.waitStatus(orders[1].ID, storage.StatusDelivered)
+	wants := [][]string{{"未获通过", "处理说明：已核实可用", "CM-0"}, {"补发新的卡密", "CM-1"}}
+	for i, m := range srv.Mails() {
+		p := parsed(t, m)
+		if !strings.Contains(p.Subject, "售后已处理") {
+			t.Errorf("letter %d: subject %q", i, p.Subject)
+		}
+		for _, part := range []string{p.Text, p.HTML} {
+			for _, want := range wants[i] {
+				if !strings.Contains(part, want) {
+					t.Errorf("letter %d lacks %q:\n%s", i, want, part)
+				}
+			}
+			if strings.Contains(part, "CM-0000") || strings.Contains(part, "pw") {
+				t.Errorf("letter %d carries a key:\n%s", i, part)
+			}
+		}
+	}
+	f.waitOutboxEmpty()
+	if n := srv.Received(); n != 2 {
+		t.Errorf("%d letters, want one per claim", n)
+	}
+}

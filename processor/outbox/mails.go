@@ -60,13 +60,21 @@ func (m *Mail) Deliver(ctx context.Context, ev *storage.Event) error {
 		return nil // the storefront no longer mails (config changed): nothing to send
 	}
 	var o *storage.Order
+	var cl *storage.Claim
 	err := m.store.View(func(tx *storage.Tx) error {
 		var err error
-		o, err = tx.Order(ev.OrderID)
-		return err
+		if o, err = tx.Order(ev.OrderID); err != nil {
+			return fmt.Errorf("read order: %w", err)
+		}
+		if ev.ClaimID != 0 {
+			if cl, err = tx.Claims().Get(ev.ClaimID); err != nil {
+				return fmt.Errorf("read claim %d: %w", ev.ClaimID, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("read order: %w", err)
+		return err
 	}
 	if !mail.IsAddress(o.Buyer.Contact) {
 		return nil // checked when queued; a restored backup may differ
@@ -77,6 +85,9 @@ func (m *Mail) Deliver(ctx context.Context, ev *storage.Event) error {
 	}
 	l := mail.Letter{Event: ev.Type, ID: ev.ID, Language: shop.Language, Shop: shop.Name, To: o.Buyer.Contact, At: ev.CreatedAt,
 		OrderID: o.ID, ExternalID: o.ExternalID, Product: product, Quantity: o.Quantity, Reissue: ev.Reason == reasonReissue}
+	if cl != nil {
+		l.Claim = &mail.Claim{Status: string(cl.Status), Note: cl.Note}
+	}
 	var keys []card.Card
 	if ev.Type == config.MailDelivered && !ev.DeliveredAt.IsZero() {
 		if keys, err = m.store.Vault().OpenAll(o.SetOf(ev.CardSet)); err != nil {
