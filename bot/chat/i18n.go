@@ -233,7 +233,7 @@ var catalogue = map[string][2]string{
 	"claims_line":           {"#%d %s · %s · %s前 · 售后 %d", "#%d %s · %s · %s ago · claim %d"},
 	"claims_says":           {" · 买家：%s", " · buyer: %s"},
 	"claims_hint":           {"处理：/claim <售后号> reissue|refund，驳回：/reject <单号> <理由>", "Resolve: /claim <claim> reissue|refund; reject: /reject <order> <reason>"},
-	"claim_reason_needed":   {"驳回售后需要写明理由（会告知商城）。请发送：%s <理由>", "A rejection needs a reason (the storefront hears it). Send: %s <reason>"},
+	"claim_reason_needed":   {"驳回售后需要写明理由（会告知商城），请发送：\n%s <理由>", "A rejection needs a reason (the storefront hears it); send:\n%s <reason>"},
 	"claim_note_bad":        {"备注至多 %d 字，且不能含控制字符（%s），未处理。", "A note is at most %d characters of plain text (%s); nothing was done."},
 	"claim_none_on_order":   {"订单 #%d 没有售后。", "Order #%d has no claim."},
 	"order_claims":          {"售后：", "Claims:"},

@@ -157,8 +157,10 @@ func (h *Handler) cmdReject(_ context.Context, op Operator, m chat.Message, args
 }
 
 // askReason answers a press of a claim's Reject button: a rejection takes
-// a reason, which a button cannot carry, so the operator types it. The
-// prompt keeps its buttons; a claim resolved already says by whom.
+// a reason, which a button cannot carry, so the answer is the command to
+// type, on a line of its own (two lines: Telegram posts it under the
+// prompt instead of only flashing it). The prompt keeps its buttons; a
+// claim resolved already says by whom.
 func (h *Handler) askReason(id uint64) chat.Reply {
 	cl, err := h.engine.ClaimByID(id)
 	if errors.Is(err, storage.ErrNotFound) {

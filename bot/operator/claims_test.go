@@ -46,8 +46,8 @@ func TestAClaimPromptIsResolvedOnceFromItsButtons(t *testing.T) {
 			r := f.press(b, aliceID, reissue.Data)
 			containsAll(t, "reissue by an operator", r.Text, "operator")
 			r = f.press(b, aliceID, reject.Data)
-			if want := l("驳回售后需要写明理由（会告知商城）。请发送：/reject 1 <理由>",
-				"A rejection needs a reason (the storefront hears it). Send: /reject 1 <reason>"); r.Text != want || r.Replace {
+			if want := l("驳回售后需要写明理由（会告知商城），请发送：\n/reject 1 <理由>",
+				"A rejection needs a reason (the storefront hears it); send:\n/reject 1 <reason>"); r.Text != want || r.Replace {
 				t.Errorf("reject press = %q (replace %v), want %q, the prompt kept", r.Text, r.Replace, want)
 			}
 			if got, _ := f.engine.ClaimByID(cl.ID); got.Status != storage.ClaimOpen {
@@ -177,7 +177,7 @@ func TestRejectNeedsAReasonAnOpenClaimAndAnOperator(t *testing.T) {
 			b := f.bot(lg.lang)
 			o, plain := f.delivered(skuSmall), f.delivered(skuSmall)
 			cl := f.claimOn(o, processor.ClaimCardInvalid, "")
-			reason := l("驳回售后需要写明理由（会告知商城）。请发送：%s <理由>", "A rejection needs a reason (the storefront hears it). Send: %s <reason>")
+			reason := l("驳回售后需要写明理由（会告知商城），请发送：\n%s <理由>", "A rejection needs a reason (the storefront hears it); send:\n%s <reason>")
 			for _, tc := range []struct{ who, text, want string }{
 				{"alice", "/reject", l("用法：", "Usage: ") + "/reject " + orderUsage + " <reason>"},
 				{"alice", "/reject 1", fmt.Sprintf(reason, "/reject 1")},
