@@ -139,9 +139,6 @@ func (h *Handler) cmdReject(_ context.Context, op Operator, m chat.Message, args
 	if !ok {
 		return r
 	}
-	if len(args) == 1 {
-		return chat.Reply{Text: chat.T(h.lang, "claim_reason_needed", "/reject "+strconv.FormatUint(o.ID, 10))}
-	}
 	claims, err := h.engine.ClaimsOf(o.ID)
 	if err != nil {
 		return h.errorReply(strconv.FormatUint(o.ID, 10), err)
@@ -152,6 +149,9 @@ func (h *Handler) cmdReject(_ context.Context, op Operator, m chat.Message, args
 	cl := claims[len(claims)-1] // one claim at a time is open: the newest
 	if cl.Resolved() {
 		return h.claimAlready(cl)
+	}
+	if len(args) == 1 {
+		return chat.Reply{Text: chat.T(h.lang, "claim_reason_needed", "/reject "+strconv.FormatUint(o.ID, 10))}
 	}
 	return h.resolveClaim(op, m.From, cl.ID, processor.ActionReject, strings.Join(args[1:], " "))
 }

@@ -175,7 +175,7 @@ func TestRejectNeedsAReasonAnOpenClaimAndAnOperator(t *testing.T) {
 			f := newFixture(t)
 			f.importCards(skuSmall, "cards-qb10.txt")
 			b := f.bot(lg.lang)
-			o, plain := f.delivered(skuSmall), f.delivered(skuSmall)
+			o, _ := f.delivered(skuSmall), f.delivered(skuSmall) // #2 has no claim
 			cl := f.claimOn(o, processor.ClaimCardInvalid, "")
 			reason := l("驳回售后需要写明理由（会告知商城），请发送：\n%s <理由>", "A rejection needs a reason (the storefront hears it); send:\n%s <reason>")
 			for _, tc := range []struct{ who, text, want string }{
@@ -184,6 +184,7 @@ func TestRejectNeedsAReasonAnOpenClaimAndAnOperator(t *testing.T) {
 				{"alice", "/reject shop:EXT-1", fmt.Sprintf(reason, "/reject 1")},
 				{"alice", "/reject 99 已核实可用", l("找不到订单 99。", "No order 99.")},
 				{"alice", "/reject 2 已核实可用", l("订单 #2 没有售后。", "Order #2 has no claim.")},
+				{"alice", "/reject 2", l("订单 #2 没有售后。", "Order #2 has no claim.")},
 				{"vera", "/reject 1 已核实可用", l("抱歉，您的角色（viewer）不能执行 /reject。", "Sorry, your role (viewer) cannot /reject.")},
 				{"alice", "/reject 1 " + strings.Repeat("长", 501), l("备注至多 500 字，且不能含控制字符（is 501 characters; at most 500），未处理。",
 					"A note is at most 500 characters of plain text (is 501 characters; at most 500); nothing was done.")},
@@ -201,7 +202,6 @@ func TestRejectNeedsAReasonAnOpenClaimAndAnOperator(t *testing.T) {
 					t.Fatalf("%s typed %q and the claim is %s", tc.who, tc.text, got.Status)
 				}
 			}
-			_ = plain
 			r := f.send(b, bobID, "/reject #1 已核实可用，卡密已被买家本人使用")
 			containsAll(t, "/reject", r.Text, l("已由 bob 驳回", "rejected by bob"))
 			var rejected, refused bool
