@@ -22,7 +22,7 @@ import (
 //	c:<code>             Confirm a typed refund or reissue (confirm.go)
 //	k:ri:<claim>         Resolve after-sale claim <claim> by a reissue
 //	k:rf:<claim>         ... by a refund
-//	k:rj:<claim>         ... by rejecting it (claims.go)
+//	k:rj:<claim>         ... by rejecting it: asks for the reason (claims.go)
 //
 // Callback data comes from the client and can be anything: decodeButton
 // accepts only what encode writes (ids without leading zeros, no control or
@@ -185,7 +185,9 @@ func (btn button) command() string {
 		return "/silence " + btn.name + " 1h"
 	case btnConfirm:
 		return "/confirm " + btn.name
-	case btnClaimReissue, btnClaimRefund, btnClaimReject:
+	case btnClaimReject: // a rejection takes a reason, typed after it
+		return "/claim " + strconv.FormatUint(btn.claim, 10) + " reject <reason>"
+	case btnClaimReissue, btnClaimRefund:
 		return "/claim " + strconv.FormatUint(btn.claim, 10) + " " + claimActions[btn.kind]
 	}
 	return "/" + btn.spec().command + " #" + strconv.FormatUint(btn.order, 10)

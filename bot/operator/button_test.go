@@ -29,6 +29,10 @@ func TestButtonDataOfEveryKindReadsAndWritesAsBefore(t *testing.T) {
 		{"s:si:supplier_down:fulu", button{kind: btnSilence, name: "supplier_down:fulu"}, "/silence supplier_down:fulu 1h"},
 		{"s:si:backlog:outbox", button{kind: btnSilence, name: "backlog:outbox"}, "/silence backlog:outbox 1h"},
 		{"c:K7M2QX", button{kind: btnConfirm, name: "K7M2QX"}, "/confirm K7M2QX"},
+		{"k:ri:3", button{kind: btnClaimReissue, claim: 3}, "/claim 3 reissue"},
+		{"k:rf:3", button{kind: btnClaimRefund, claim: 3}, "/claim 3 refund"},
+		// A rejection takes a reason: the typed form says where it goes.
+		{"k:rj:3", button{kind: btnClaimReject, claim: 3}, "/claim 3 reject <reason>"},
 	} {
 		got, ok := decodeButton(tc.data)
 		if !ok || got != tc.want {
@@ -67,7 +71,8 @@ func TestTheLongestButtonDataFitsTelegram(t *testing.T) {
 // zeros, so "o:ap:007" is no button of ours; ButtonCommand now refuses it as
 // a press always did.
 func TestForgedButtonIDsStandForNoCommand(t *testing.T) {
-	for _, data := range []string{"o:ap:007", "o:ap:abc", "o:ap:", "o:rf:12:x", "o:dt:12:r", "o:ap:18446744073709551616"} {
+	for _, data := range []string{"o:ap:007", "o:ap:abc", "o:ap:", "o:rf:12:x", "o:dt:12:r", "o:ap:18446744073709551616",
+		"k:rj:03", "k:rj:0", "k:rj:", "k:ri:3:r", "k:xx:3"} {
 		if c := ButtonCommand(data); c != "" {
 			t.Errorf("ButtonCommand(%q) = %q, want none", data, c)
 		}

@@ -54,6 +54,9 @@ func newCommandTable() commandTable {
 		{name: "refund", role: RoleOperator, usage: "/refund " + orderUsage + " [reason]", help: []string{"help_refund"},
 			run: orderAction("refund")},
 		{name: "reissue", role: RoleAdmin, usage: "/reissue " + orderUsage, help: []string{"help_reissue"}, run: orderAction("reissue")},
+		{name: "claims", role: RoleViewer, help: []string{"help_claims"}, run: (*Handler).cmdClaims},
+		{name: "reject", role: RoleOperator, usage: "/reject " + orderUsage + " <reason>", help: []string{"help_reject"},
+			run: (*Handler).cmdReject},
 		{name: "claim", role: RoleOperator, usage: "/claim <claim> <reissue|refund|reject> [note]", help: []string{"help_claim"},
 			run: (*Handler).cmdClaim},
 		{name: "confirm", role: RoleOperator, usage: "/confirm <code>", help: []string{"help_confirm"}, run: (*Handler).cmdConfirm},
@@ -141,7 +144,17 @@ func (h *Handler) cmdOrder(_ context.Context, _ Operator, _ chat.Message, args [
 	if !ok {
 		return r
 	}
-	return chat.Reply{Text: h.formatOrder(o), Buttons: h.orderButtons(o)}
+	return h.orderView(o)
+}
+
+// orderView is an order with its claims, the actions that fit its state
+// and those of its open claim.
+func (h *Handler) orderView(o *storage.Order) chat.Reply {
+	text := h.formatOrder(o)
+	if lines := h.claimLines(o); len(lines) > 0 {
+		text += "\n" + strings.Join(lines, "\n")
+	}
+	return chat.Reply{Text: text, Buttons: append(h.orderButtons(o), h.openClaimButtons(o)...)}
 }
 
 // resolve finds the order a typed reference names. A reference naming

@@ -105,6 +105,23 @@ func (e *recordingEngine) ClaimByID(id uint64) (*storage.Claim, error) {
 	return &storage.Claim{ID: 3, OrderID: fuzzOrderID, Status: storage.ClaimOpen}, nil
 }
 
+// ClaimsOf knows claim 3 of order #12, open.
+func (e *recordingEngine) ClaimsOf(id uint64) ([]*storage.Claim, error) {
+	if id != fuzzOrderID {
+		return nil, nil
+	}
+	cl, _ := e.ClaimByID(3)
+	return []*storage.Claim{cl}, nil
+}
+
+func (e *recordingEngine) Claims(s storage.ClaimStatus, _ int) ([]*storage.Claim, int, error) {
+	if s != storage.ClaimOpen {
+		return nil, 0, nil
+	}
+	cl, _ := e.ClaimByID(3)
+	return []*storage.Claim{cl}, 1, nil
+}
+
 func (e *recordingEngine) ResolveClaim(_ storage.Actor, id uint64, action, note string) (*storage.Claim, *storage.Order, error) {
 	cl, err := e.ClaimByID(id)
 	if err != nil {
@@ -262,6 +279,8 @@ func FuzzCommand(f *testing.F) {
 		"/refund 12 buyer asked", "/refund@cardflow_bot 12 买家 申请退款", "@bot /retry 12", "/reissue 12",
 		"/pause fulu", "/resume qb-100", "/pause nope", "/silence supplier_down:fulu 1h", "/silence low_stock 169h",
 		"/silence x -1s", "/silence r 168h", "/silence review:12 1h", "/bind alice", "/unbind alice", "/confirm ABC234", "/rules set big refund order.amount > 100", "/rules off big", "/rules test order.quantity > 3",
+		"/claims", "/reject 12 已核实可用", "/reject #12", "/reject 13 no", "/claim 3 reject", "/claim 3 reject 已核实", "/claim #3 refund",
+		"/claim 3 reissue 换卡", "/claim 03 refund", "/claim 0 refund",
 		"/rules", "/order 12", "/pending", "/stock", "/suppliers", "/audit 5", "/help", "/start", "/REFUND\u300012",
 		"/退款 12", "/", "order 12", "", "/import qb-100",
 	} {
@@ -320,6 +339,12 @@ func FuzzCommand(f *testing.F) {
 	})
 }
 
+// claimRef is the claim id a typed /claim names, as "3", "#3" or "03".
+func claimRef(arg string) uint64 {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(arg, "#"), 10, 64)
+	return n
+}
+
 func role(id chat.Identity) Role { return operators[id.Platform+"/"+id.UserID].Role }
 
 // expectedActions is the command grammar: what the engine must be
@@ -335,6 +360,18 @@ func expectedActions(name string, args []string, r Role) []string {
 	case r >= RoleOperator && name == "refund" && len(args) >= 1 && order(args[0]):
 		// 100.00 yuan is under the 500.00 refund limit.
 		return []string{fmt.Sprintf("refund %q %d", strings.Join(args[1:], " "), fuzzOrderID)}
+	case r >= RoleOperator && name == "reject" && len(args) >= 2 && order(args[0]):
+		return []string{fmt.Sprintf("claim reject %q %d", strings.Join(args[1:], " "), fuzzOrderID)}
+	case name == "claim" && len(args) >= 2 && claimRef(args[0]) == 3:
+		// Claim 3 is of order #12 (100.00 yuan, under the refund limit); a
+		// reissue is an admin's, a rejection needs its reason.
+		note := strings.Join(args[2:], " ")
+		switch action := strings.ToLower(args[1]); {
+		case action == "reissue" && r >= RoleAdmin, action == "refund" && r >= RoleOperator,
+			action == "reject" && r >= RoleOperator && note != "":
+			return []string{fmt.Sprintf("claim %s %q %d", action, note, fuzzOrderID)}
+		}
+		return nil
 	case r >= RoleAdmin && (name == "pause" || name == "resume") && len(args) == 1 && (args[0] == "fulu" || args[0] == "qb-100"):
 		return []string{fmt.Sprintf("%s %q", name, args[0])}
 	case r >= RoleOperator && name == "silence" && len(args) == 2:
@@ -365,7 +402,7 @@ func FuzzButtonPress(f *testing.F) {
 	for _, data := range []string{
 		"o:ap:12", "o:rf:12", "o:rf:12:r", "o:rf:12:f", "o:rt:12", "o:dt:12", "o:ap:13", "o:ap:012", "o:ap:T-12",
 		"o:dt:12:r", "o:ap:12:r", "o:zz:12", "o:ap", "o:ap:12:r:x", "s:pa:fulu", "s:pa:nope", "s:si:supplier_down:fulu",
-		"s:si:", "p:ap:12", "", ":", "o::", "o:ap:18446744073709551616", "c:ABC234", "c:", "s:si: backlog:outbox ",
+		"s:si:", "k:ri:3", "k:rf:3", "k:rj:3", "k:rj:4", "k:rf:03", "k:ri:", "p:ap:12", "", ":", "o::", "o:ap:18446744073709551616", "c:ABC234", "c:", "s:si: backlog:outbox ",
 	} {
 		f.Add(data, byte(3))
 	}
@@ -434,6 +471,13 @@ func expectedPress(data string, r Role) []string {
 		key := strings.TrimSpace(strings.Join(parts[2:], ":"))
 		if key != "" && r >= RoleOperator && (r >= RoleAdmin || !silence.IsAlertType(key) || !silence.Silenceable(alert.Kind(key))) {
 			return []string{fmt.Sprintf("silence %q %s", key, time.Hour)}
+		}
+		return nil
+	case len(parts) == 3 && parts[0] == "k" && parts[2] == "3":
+		// Claim 3's Reissue (admins) and Refund (operators) resolve it;
+		// Reject asks for the reason and does nothing.
+		if parts[1] == "ri" && r >= RoleAdmin || parts[1] == "rf" && r >= RoleOperator {
+			return []string{fmt.Sprintf("claim %s %q %d", map[string]string{"ri": "reissue", "rf": "refund"}[parts[1]], "", fuzzOrderID)}
 		}
 		return nil
 	case len(parts) < 3 || len(parts) > 4 || parts[0] != "o" || parts[2] != strconv.Itoa(fuzzOrderID) || r < RoleOperator:

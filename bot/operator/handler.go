@@ -86,6 +86,8 @@ type Orders interface {
 	Suppliers() ([]processor.SupplierState, error)
 	Scorecards() []health.Scorecard
 	ClaimByID(id uint64) (*storage.Claim, error)
+	ClaimsOf(orderID uint64) ([]*storage.Claim, error)
+	Claims(status storage.ClaimStatus, limit int) ([]*storage.Claim, int, error)
 	ResolveClaim(actor storage.Actor, claimID uint64, action, note string) (*storage.Claim, *storage.Order, error)
 }
 

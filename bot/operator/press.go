@@ -37,7 +37,9 @@ func (h *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 		r := h.confirm(op, p.From, btn.name)
 		r.Replace = true // the confirmation now says what was done, and by whom
 		return r
-	case btnClaimReissue, btnClaimRefund, btnClaimReject:
+	case btnClaimReject:
+		return h.askReason(btn.claim)
+	case btnClaimReissue, btnClaimRefund:
 		r := h.resolveClaim(op, p.From, btn.claim, claimActions[btn.kind], "")
 		r.Replace = true // resolved, or resolved already: the prompt now says which, and who
 		return r
@@ -48,7 +50,7 @@ func (h *Handler) press(_ context.Context, p chat.Press) chat.Reply {
 	}
 	switch btn.kind {
 	case btnDetails:
-		return chat.Reply{Text: h.formatOrder(o), Buttons: h.orderButtons(o)}
+		return h.orderView(o)
 	case btnRefund:
 		// A Refund button only ever sits on a review prompt or a failure
 		// alert; pressed later, it must not refund what the order has become.

@@ -9,9 +9,12 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/bot/chat"
 	"cardflow/bot/operator"
 	"cardflow/bot/telegram/tgfake"
+	"cardflow/internal/testkit"
+	"cardflow/processor"
 	"cardflow/storage"
 )
 
@@ -296,4 +299,48 @@ func mustMessage(t *testing.T, fake *tgfake.Server, id int) tgfake.Message {
 		t.Fatalf("message %d not found", id)
 	}
 	return m
+}
+
+// TestRejectPressOfAClaimAsksForTheReasonUnderThePrompt: the Reject button
+// of a claim prompt does not reject: the toast says a reason is needed and
+// the command to type is posted under the prompt, which keeps its buttons;
+// the command typed in the group rejects the claim with its reason.
+func TestRejectPressOfAClaimAsksForTheReasonUnderThePrompt(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	o := f.review("600.00")
+	if _, err := f.engine.Approve(storage.Actor{Name: "carol", Platform: Platform}, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatus(o.ID, storage.StatusDelivered)
+	cl, _, err := f.engine.OpenClaim("shop", o.ID, processor.ClaimRequest{Reason: processor.ClaimCardInvalid, Message: "提示已使用"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.ops.RenderAlert(storage.Alert{Key: fmt.Sprintf("claim:%d", cl.ID), Type: alert.Claim, OrderID: o.ID, SKU: o.SKU,
+		Claim: &storage.ClaimPrompt{ID: cl.ID, Reason: cl.Reason, Quantity: 1, Message: cl.Message}})
+	id, err := f.ad.Send(fmt.Sprint(group), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := atoi(t, id)
+	before := len(f.fake.Messages(group))
+	cb := f.fake.Press(group, aliceUID, prompt, fmt.Sprintf("k:rj:%d", cl.ID))
+	f.settle(1)
+	if ans, _ := f.fake.Answer(cb); ans.Text != "驳回售后需要写明理由（会告知商城），请发送：" {
+		t.Errorf("toast = %q", ans.Text)
+	}
+	msgs := f.after(group, before)
+	if want := fmt.Sprintf("/reject %d <理由>", o.ID); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "\n"+want) || msgs[0].ReplyTo != prompt {
+		t.Fatalf("posted %+v, want %q under the prompt", msgs, want)
+	}
+	if m := mustMessage(t, f.fake, prompt); m.Edits != 0 || len(m.Keyboard) == 0 {
+		t.Errorf("the prompt changed: %+v", m)
+	}
+	f.fake.SendText(group, aliceUID, fmt.Sprintf("/reject %d 已核实可用", o.ID))
+	f.settle(2)
+	testkit.Eventually(t, "the claim rejected", func() bool {
+		got, err := f.engine.ClaimByID(cl.ID)
+		return err == nil && got.Status == storage.ClaimRejected && got.Note == "已核实可用" && got.ResolvedBy.Name == "alice"
+	})
 }

@@ -78,8 +78,9 @@ func (d *demoRun) stop(t *testing.T) {
 }
 
 // TestDemoRunsShowsOrdersAcceptsCommandsAndResumes starts the demo with no
-// configuration, watches orders being delivered, an out-of-stock alert and
-// a digest of review prompts, types operator commands, stops it with Ctrl-C
+// configuration, watches orders being delivered, an out-of-stock alert, a
+// digest of review prompts and a buyer's claim, types operator commands
+// (rejecting the claim), stops it with Ctrl-C
 // and starts it again on the same data. The demo's storefront and its
 // Dujiao-Next docking shop must have found nothing wrong in either run.
 func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
@@ -114,6 +115,19 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	d.waitFor(t, "the approved order delivered", regexp.MustCompile(`✓ #`+m[1]+` steam-50 → 已发货`))
 	io.WriteString(d.stdin, "/approve "+m[1]+"\n")
 	d.waitFor(t, "a repeated approval told what happened", regexp.MustCompile(`订单 #`+m[1]+` 当前为「已发货」，已由`))
+	// A buyer's after-sale claim: its prompt with the typed forms of its
+	// buttons, /claims, Reject asking for the reason, /reject with one.
+	m = d.waitFor(t, "a claim prompt", regexp.MustCompile(`🧾 售后：订单 #(\d+) · \S+ ×\d+ · 卡密无效（1 张）\n`+
+		`买家留言：充值时提示卡密已被使用\n卡密来源：own\n该买家此前(?:无售后|售后 \d+ 次)\n`+
+		`\[补发: /claim (\d+) reissue\]  \[退款: /claim \d+ refund\]  \[驳回: /claim \d+ reject <reason>\]`))
+	claimed, claim := m[1], m[2]
+	io.WriteString(d.stdin, "/claims\n")
+	d.waitFor(t, "the open claims", regexp.MustCompile(`🧾 待处理售后 \d+ 件（最早的在前）：\n#`+claimed+` `))
+	io.WriteString(d.stdin, "/reject "+claimed+"\n")
+	d.waitFor(t, "a rejection asking for its reason", regexp.MustCompile(`驳回售后需要写明理由（会告知商城），请发送：\n/reject `+claimed+` <理由>`))
+	io.WriteString(d.stdin, "/reject "+claimed+" 已核实可用\n")
+	d.waitFor(t, "the claim rejected", regexp.MustCompile(`售后 #`+claim+`（订单 #`+claimed+`）已由 \S+ 驳回。`))
+	d.waitFor(t, "the claim prompt resolved", regexp.MustCompile(`✅ 售后 #`+claim+`（订单 #`+claimed+`）已由 \S+ 处理：驳回`))
 	// game-100 is bought as two 50s: its storefront gets two cards a unit.
 	d.waitFor(t, "an order bought as two supplier units delivered", regexp.MustCompile(`✓ #\d+ game-100 → 已发货`))
 	// A burst from one buyer holds several orders at once: one digest.
