@@ -11,29 +11,45 @@ import (
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
+	"cardflow/mail/smtpfake"
 )
 
 // TestClaimThroughTheRealBinary: an order delivered; the storefront posts a
 // claim naming its card, and the service is killed (SIGKILL) right after
 // the 201; after a restart the same claim_id answers the same claim, and
 // the prompt, with Reissue / Refund / Reject, is in the Telegram group. The
-// operator presses Reissue: the prompt says who did, the storefront hears
-// claim.resolved and then order.delivered (reissue) with a new card. A
-// stale Refund press says it was resolved already. A second claim is
-// rejected through the admin API and the service killed right after the
-// 200: claim.resolved still arrives after the restart.
+// operator presses Reissue while the mail server answers 451 once: the
+// prompt says who did, the storefront hears claim.resolved and then
+// order.delivered (reissue) with a new card, and the buyer gets both by
+// mail (the new key in the delivery letter, once each). A stale Refund
+// press says it was resolved already. A second claim is rejected through
+// the admin API and the service killed right after the 200: claim.resolved
+// still arrives after the restart, and its mail, refused with a 550, is
+// given up with a mail_rejected alert in the group.
 func TestClaimThroughTheRealBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
 	}
 	fake := tgfake.New(tgToken)
 	defer fake.Close()
+	smtp, err := smtpfake.Start(smtpfake.Options{Security: smtpfake.None})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(smtp.Close)
 	s := newService(t, fmt.Sprintf(`%s
 [[operators]]
 name = "alice"
 role = "admin"
 telegram_id = %d
-`, telegramSection(fake, "100ms"), tgAlice))
+
+[email]
+host = %q
+port = %d
+security = "none"
+from = "Shop <noreply@shop.example.com>"
+`, telegramSection(fake, "100ms"), tgAlice, smtp.Host(), smtp.Port()))
+	mailEvents(t, s, "shop1", `["order.delivered", "claim.resolved"]`)
 	p := s.start(t)
 	ctx := context.Background()
 	var cards strings.Builder
@@ -46,7 +62,7 @@ telegram_id = %d
 	client := s.client()
 	delivered := func(ext string) storefront.Order {
 		o, _, err := client.Create(ctx, storefront.NewOrder{ExternalID: ext, SKU: "qb-10", Quantity: 1, Amount: "10.00",
-			Buyer: storefront.Buyer{ID: "buyer-" + ext}})
+			Buyer: storefront.Buyer{ID: "buyer-" + ext, Contact: strings.ToLower(ext) + "@example.com"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,6 +111,8 @@ telegram_id = %d
 		t.Fatalf("prompt buttons = %+v", prompt.Buttons())
 	}
 
+	testkit.EventuallyWithin(t, 10*time.Second, "the delivery mail", func() bool { return len(lettersTo(smtp, "claim-order-1@example.com")) == 1 })
+	smtp.Refuse(451, 1) // the next letter is put off once
 	fake.Press(tgGroup, tgAlice, prompt.ID, buttons["补发"])
 	testkit.EventuallyWithin(t, 20*time.Second, "claim.resolved, then the new card", func() bool {
 		return slices.Equal(s.receiver.Types(o.ID), []string{"order.delivered", "claim.resolved", "order.delivered"})
@@ -105,6 +123,24 @@ telegram_id = %d
 	}
 	if n := cbs[2].Order; n.Reason != "reissue" || len(n.Cards) != 1 || n.Cards[0].Number == oldCard {
 		t.Fatalf("order.delivered after the reissue = %+v", n)
+	}
+	testkit.EventuallyWithin(t, 20*time.Second, "the claim's letter and the new key's", func() bool {
+		return len(lettersTo(smtp, "claim-order-1@example.com")) == 3
+	})
+	letters := lettersTo(smtp, "claim-order-1@example.com")
+	subjects := []string{letters[1].Subject, letters[2].Subject}
+	slices.Sort(subjects) // the two letters are in lanes of their own: either may go first
+	if !strings.Contains(subjects[0], "已补发") || !strings.Contains(subjects[1], "售后已处理") {
+		t.Fatalf("letters after the reissue: %q", subjects)
+	}
+	for _, l := range letters[1:] {
+		hasNew, hasOld := strings.Contains(l.Text, cbs[2].Order.Cards[0].Number), strings.Contains(l.Text, oldCard)
+		if hasOld || hasNew != strings.Contains(l.Subject, "已补发") {
+			t.Fatalf("letter %q carries the new key %v, the old %v:\n%s", l.Subject, hasNew, hasOld, l.Text)
+		}
+	}
+	if smtp.Received() != smtp.Distinct() {
+		t.Fatalf("%d letters taken for %d Message-IDs: one went twice", smtp.Received(), smtp.Distinct())
 	}
 	testkit.EventuallyWithin(t, 10*time.Second, "the prompt edited with who resolved it", func() bool {
 		m, _ := fake.Message(tgGroup, prompt.ID)
@@ -125,6 +161,8 @@ telegram_id = %d
 	if err != nil {
 		t.Fatal(err)
 	}
+	testkit.EventuallyWithin(t, 10*time.Second, "the second delivery mail", func() bool { return len(lettersTo(smtp, "claim-order-2@example.com")) == 1 })
+	smtp.Refuse(550, 1) // the rejection's letter is refused for good
 	rejected, err := s.adminClient().ResolveClaim(ctx, cl2.ID, "reject", "已核实到账")
 	if err != nil || rejected.Status != "rejected" {
 		t.Fatalf("reject: %+v %v", rejected, err)
@@ -136,6 +174,13 @@ telegram_id = %d
 	})
 	if c := s.receiver.Callbacks(o2.ID)[1].Claim; c == nil || c.Status != "rejected" || c.Note != "已核实到账" {
 		t.Fatalf("claim.resolved of the rejection = %+v", c)
+	}
+	gaveUp := fmt.Sprintf("订单 #%s 的买家邮件被邮件服务器拒收", o2.ID)
+	testkit.EventuallyWithin(t, 20*time.Second, "the mail_rejected alert in the group", func() bool {
+		return slices.ContainsFunc(fake.Messages(tgGroup), func(m tgfake.Message) bool { return strings.Contains(m.Text, gaveUp) })
+	})
+	if n := len(lettersTo(smtp, "claim-order-2@example.com")); n != 1 {
+		t.Fatalf("%d letters to the second buyer, want the delivery only", n)
 	}
 	if _, err := s.adminClient().ResolveClaim(ctx, cl2.ID, "refund", ""); err == nil || !strings.Contains(err.Error(), "409") {
 		t.Fatalf("a second resolution: %v, want a 409", err)
@@ -150,4 +195,18 @@ telegram_id = %d
 		t.Fatal("a card number is in the service's log")
 	}
 	p.interrupt(t)
+}
+
+// lettersTo is what the mail server took for one buyer, parsed, in the
+// order it took them.
+func lettersTo(srv *smtpfake.Server, to string) []smtpfake.Parsed {
+	var out []smtpfake.Parsed
+	for _, m := range srv.Mails() {
+		if len(m.To) == 1 && m.To[0] == to {
+			if p, err := m.Parse(); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

@@ -26,14 +26,7 @@ func TestABuyerGetsTheKeysByMailAcrossAKill(t *testing.T) {
 	t.Cleanup(srv.Close)
 	s := newService(t, fmt.Sprintf("[email]\nhost = %q\nport = %d\nsecurity = \"none\"\nfrom = \"Shop <noreply@shop.example.com>\"\n",
 		srv.Host(), srv.Port()))
-	cfg, err := os.ReadFile(s.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Replace(string(cfg), `id = "shop1"`, "id = \"shop1\"\nname = \"某某商城\"\nemail_events = [\"order.delivered\"]", 1)
-	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mailEvents(t, s, "shop1", `["order.delivered"]`)
 	srv.Down()
 	p := s.start(t)
 	ctx := context.Background()
@@ -74,4 +67,22 @@ func TestABuyerGetsTheKeysByMailAcrossAKill(t *testing.T) {
 		}
 	}
 	p.interrupt(t)
+}
+
+// mailEvents makes storefront id of the service's config, named 某某商城,
+// mail the events given (a TOML array) to its buyers.
+func mailEvents(t *testing.T, s *service, id, events string) {
+	t.Helper()
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := fmt.Sprintf("id = %q", id)
+	if !strings.Contains(string(cfg), block) {
+		t.Fatalf("the config has no storefront %s", id)
+	}
+	text := strings.Replace(string(cfg), block, block+"\nname = \"某某商城\"\nemail_events = "+events, 1)
+	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
