@@ -162,7 +162,9 @@ from = "Shop <noreply@shop.example.com>"
 		t.Fatal(err)
 	}
 	testkit.EventuallyWithin(t, 10*time.Second, "the second delivery mail", func() bool { return len(lettersTo(smtp, "claim-order-2@example.com")) == 1 })
-	smtp.Refuse(550, 1) // the rejection's letter is refused for good
+	// The rejection's letter is refused for good, its retry too should the
+	// kill below land between the 550 and the write that gives it up.
+	smtp.Refuse(550, 3)
 	rejected, err := s.adminClient().ResolveClaim(ctx, cl2.ID, "reject", "已核实到账")
 	if err != nil || rejected.Status != "rejected" {
 		t.Fatalf("reject: %+v %v", rejected, err)
