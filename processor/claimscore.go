@@ -46,9 +46,14 @@ func (e *Engine) claimCharged(tx *storage.Tx, c *effects, o *storage.Order, cl *
 		return nil
 	}
 	for i, src := range cl.Sources {
-		switch e.supplierTypes[src] {
-		case "":
+		typ := e.supplierTypes[src]
+		if typ == "" {
 			continue // unknown, or a supplier no longer configured
+		}
+		if err := tx.AddClaimCards(src, 1); err != nil {
+			return err
+		}
+		switch typ {
 		case config.SupplierStock:
 			var batch uint64
 			if i < len(cl.Batches) {

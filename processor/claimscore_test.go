@@ -31,7 +31,9 @@ func (f *fixture) resolve(cl *storage.Claim, action string) {
 }
 
 // supplierBadCards is a supplier's bad-card count as /suppliers shows it.
-func (f *fixture) supplierBadCards(name string) int {
+func (f *fixture) supplierBadCards(name string) int { return f.supplierState(name).BadCards }
+
+func (f *fixture) supplierState(name string) SupplierState {
 	f.t.Helper()
 	states, err := f.engine.Suppliers()
 	if err != nil {
@@ -39,11 +41,11 @@ func (f *fixture) supplierBadCards(name string) int {
 	}
 	for _, s := range states {
 		if s.Name == name {
-			return s.BadCards
+			return s
 		}
 	}
 	f.t.Fatalf("no supplier %s", name)
-	return 0
+	return SupplierState{}
 }
 
 // deliveredFrom submits an order of sku and waits for its delivery.
@@ -108,8 +110,8 @@ func TestAnUpheldClaimIsABadCardOfItsSupplierAndARejectedOneIsNot(t *testing.T) 
 	f.resolve(f.claimOn(o, 0, 1), ActionRefund)
 	f.refreshScores()
 	sa, sb := f.scorecard("a"), f.scorecard("b")
-	if n := f.supplierBadCards("a"); n != 3 || sa.BadCards != 3 || sa.Score >= sb.Score-0.05 {
-		t.Fatalf("after a refunded claim on two cards: %d bad cards, a %+v, b %+v", n, sa, sb)
+	if st := f.supplierState("a"); st.BadCards != 3 || st.ClaimCards != 3 || sa.BadCards != 3 || sa.Score >= sb.Score-0.05 {
+		t.Fatalf("after a refunded claim on two cards: %+v, a %+v, b %+v", st, sa, sb)
 	}
 	if next := f.deliveredFrom("next", "steam-50", 1); next.Attempts[0].Supplier != "b" {
 		t.Fatalf("adaptive routing still sent the next order to %s first", next.Attempts[0].Supplier)
@@ -185,8 +187,8 @@ func TestAClaimOnOwnStockNamesItsImportBatch(t *testing.T) {
 	if err != nil || !slices.Equal(got, []storage.BatchClaims{{Batch: 2, Upheld: 2}, {Batch: 1, Upheld: 2}}) {
 		t.Fatalf("batch claims = %v, %v", got, err)
 	}
-	if n := f.supplierBadCards("own"); n != 0 {
-		t.Fatalf("own stock has %d bad cards: its claims count per batch", n)
+	if st := f.supplierState("own"); st.BadCards != 0 || st.ClaimCards != 4 {
+		t.Fatalf("own stock: %+v, want no bad cards (its claims count per batch) and 4 claimed cards", st)
 	}
 }
 
