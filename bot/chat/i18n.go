@@ -115,6 +115,7 @@ var catalogue = map[string][2]string{
 	"report_claims_worst":     {"  成立最多：%s", "  Most upheld: %s"},
 	"claims_worst_supplier":   {"供货商 %s（%d 张）", "supplier %s (%d cards)"},
 	"claims_worst_sku":        {"商品 %s（%d 单）", "SKU %s (%d claims)"},
+	"import_batch":            {"（批次 #%d）", " (batch #%d)"},
 
 	"alert_balance":         {"💰 供货商 %s 余额不足：¥%s，请及时充值。", "💰 Supplier %s balance is low: ¥%s; top it up."},
 	"alert_shop_balance":    {"🏪 对接商城 %s 余额不足一天用量：%s。请提醒店主充值（/credit）。", "🏪 Docking shop %s's balance is below a day of its orders: %s. Ask the owner to top up (/credit)."},
