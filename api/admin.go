@@ -27,6 +27,7 @@ const maxImport = 256 << 20
 const importReadTimeout = 10 * time.Minute
 
 type importResponse struct {
+	Batch      uint64      `json:"batch"`
 	Added      int         `json:"added"`
 	Duplicates int         `json:"duplicates"`
 	Invalid    int         `json:"invalid"`
@@ -90,7 +91,7 @@ func (s *Server) importStock(w http.ResponseWriter, r *http.Request) {
 		s.writeEngineError(w, r, err)
 		return
 	}
-	out := importResponse{Added: res.Added, Duplicates: res.Duplicates, Invalid: res.Invalid}
+	out := importResponse{Batch: res.Batch, Added: res.Added, Duplicates: res.Duplicates, Invalid: res.Invalid}
 	for _, le := range res.Errors {
 		out.Errors = append(out.Errors, lineError(le))
 	}

@@ -112,7 +112,7 @@ func TestImportOf100000LinesAddsThemAll(t *testing.T) {
 	r := f.adminDo(t, http.MethodPost, "/v1/stock/"+skuQB, body.Bytes())
 	wantStatus(t, r, http.StatusOK)
 	wantJSON(t, r)
-	if got, want := strings.TrimSpace(string(r.body)), `{"added":100000,"duplicates":0,"invalid":0}`; got != want {
+	if got, want := strings.TrimSpace(string(r.body)), `{"batch":1,"added":100000,"duplicates":0,"invalid":0}`; got != want {
 		t.Errorf("answer = %s, want %s", got, want)
 	}
 	if lv := f.stockLevels(t)[skuQB]; lv != n {
@@ -133,10 +133,11 @@ func TestImportOf100000LinesAddsThemAll(t *testing.T) {
 }
 
 // TestImportCountsAddedDuplicateAndInvalidLines: one file with every kind of
-// line a shop's export has, and the cards that come out of it.
+// line a shop's export has, and the cards that come out of it; each import
+// answers its batch, numbered across SKUs.
 func TestImportCountsAddedDuplicateAndInvalidLines(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
-	if res := f.importStock(t, skuJD, "JD-ELSEWHERE-1,pwj\n"); res.Added != 1 {
+	if res := f.importStock(t, skuJD, "JD-ELSEWHERE-1,pwj\n"); res.Added != 1 || res.Batch != 1 {
 		t.Fatalf("setup import = %+v", res)
 	}
 	lines := []string{
@@ -158,8 +159,8 @@ func TestImportCountsAddedDuplicateAndInvalidLines(t *testing.T) {
 		"MIX-0010,pw10,2027-12-31 23:59:59",    // 17: added, no final newline
 	}
 	res := f.importStock(t, skuQB, strings.Join(lines, ""))
-	if res.Added != 7 || res.Duplicates != 3 || res.Invalid != 4 {
-		t.Errorf("answer = added %d, duplicates %d, invalid %d; want 7, 3, 4", res.Added, res.Duplicates, res.Invalid)
+	if res.Added != 7 || res.Duplicates != 3 || res.Invalid != 4 || res.Batch != 2 {
+		t.Errorf("answer = added %d, duplicates %d, invalid %d, batch %d; want 7, 3, 4, 2", res.Added, res.Duplicates, res.Invalid, res.Batch)
 	}
 	var badLines []int
 	for _, e := range res.Errors {

@@ -416,9 +416,10 @@ func (f *fixture) adminDo(t testing.TB, method, path string, body []byte) *reply
 }
 
 type importResult struct {
-	Added      int `json:"added"`
-	Duplicates int `json:"duplicates"`
-	Invalid    int `json:"invalid"`
+	Batch      uint64 `json:"batch"`
+	Added      int    `json:"added"`
+	Duplicates int    `json:"duplicates"`
+	Invalid    int    `json:"invalid"`
 	Errors     []struct {
 		Line int    `json:"line"`
 		Why  string `json:"why"`

@@ -213,12 +213,14 @@ func (e *Engine) OpenClaim(storefront string, orderID uint64, req ClaimRequest) 
 		for _, p := range positions {
 			cl.Sources = append(cl.Sources, sources[p])
 		}
+		cl.Batches = e.stockBatches(tx, o, cl)
 		buyer := storage.ClaimBuyer(o)
 		history := tx.Claims().BuyerCount(buyer)
 		if err := tx.Claims().Create(cl, buyer); err != nil {
 			return err
 		}
 		claim, created = cl, true
+		claimOpened(tx, c, o, cl)
 		shown := cl.Sources
 		if len(positions) == 0 {
 			shown = sources // no card named: where the order's cards came from
@@ -361,6 +363,9 @@ func (e *Engine) ResolveClaim(actor storage.Actor, claimID uint64, action, note 
 		}
 		cl.Note, cl.ResolvedAt, cl.ResolvedBy = note, c.now, actor
 		if err := tx.Claims().Put(cl); err != nil {
+			return err
+		}
+		if err := e.claimCharged(tx, c, o, cl); err != nil {
 			return err
 		}
 		if err := c.alert(tx, storage.Alert{Key: claimAlertKey(cl.ID), Type: alert.Claim, Resolved: true, OrderID: o.ID,

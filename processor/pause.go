@@ -65,18 +65,21 @@ type SupplierState struct {
 	Type     string
 	Paused   bool
 	Breaker  string // closed, open, half-open; "n/a" for own stock
-	BadCards int
-	Balance  *money.Amount // last reported prepaid balance, if the supplier reports one
+	BadCards int    // duplicates it sent, and cards of upheld claims (a remote supplier's)
+	// ClaimCards counts the cards of upheld claims that came from it (own
+	// stock too).
+	ClaimCards int
+	Balance    *money.Amount // last reported prepaid balance, if the supplier reports one
 }
 
 // Suppliers lists the configured suppliers with their state, in config order.
 func (e *Engine) Suppliers() ([]SupplierState, error) {
 	var out []SupplierState
 	err := e.store.View(func(tx *storage.Tx) error {
-		bad := tx.BadCards()
+		bad, claimed := tx.BadCards(), tx.ClaimCards()
 		for _, name := range e.supplierNames {
 			st := SupplierState{Name: name, Type: e.supplierTypes[name], Paused: tx.Paused("supplier:" + name),
-				Breaker: e.health.BreakerState(name), BadCards: bad[name]}
+				Breaker: e.health.BreakerState(name), BadCards: bad[name], ClaimCards: claimed[name]}
 			if b, ok := e.health.Balance(name); ok {
 				st.Balance = &b
 			}

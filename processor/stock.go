@@ -17,6 +17,10 @@ const importChunk = 5000
 
 // ImportResult answers a stock import (docs/api.md).
 type ImportResult struct {
+	// Batch is the import batch its cards belong to, from one sequence
+	// (0 for an empty file): an upheld claim on one of them names it
+	// (docs/claims.md).
+	Batch      uint64            `json:"batch"`
 	Added      int               `json:"added"`
 	Duplicates int               `json:"duplicates"`
 	Invalid    int               `json:"invalid"`
@@ -51,7 +55,7 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 	res.Invalid, res.Errors = rd.Invalid, rd.Errors
 
 	entry := storage.AuditEntry{Actor: actor, Action: "stock.import", Target: sku, Outcome: "ok",
-		Detail: fmt.Sprintf("added=%d duplicates=%d invalid=%d", res.Added, res.Duplicates, res.Invalid)}
+		Detail: fmt.Sprintf("batch=%d added=%d duplicates=%d invalid=%d", res.Batch, res.Added, res.Duplicates, res.Invalid)}
 	if readErr != nil {
 		entry.Outcome = "error"
 		entry.Detail += "; stopped early: the upload broke off"
@@ -74,7 +78,7 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 	if res.Added > 0 {
 		e.StockArrived(sku)
 	}
-	e.log.Info().Str("sku", sku).Str("actor", actor.Name).Int("added", res.Added).Int("duplicates", res.Duplicates).
+	e.log.Info().Str("sku", sku).Str("actor", actor.Name).Uint64("batch", res.Batch).Int("added", res.Added).Int("duplicates", res.Duplicates).
 		Int("invalid", res.Invalid).Bool("complete", readErr == nil).Msg("stock imported")
 	if readErr != nil {
 		return res, fmt.Errorf("import %s: %w", sku, readErr)
@@ -86,6 +90,7 @@ func (e *Engine) ImportStock(actor storage.Actor, sku string, r io.Reader) (Impo
 }
 
 // importCards seals and stores cards chunk by chunk, counting into res.
+// The first chunk's write gives out the import's batch id.
 func (e *Engine) importCards(sku string, rd *stock.Reader, res *ImportResult) error {
 	vault := e.store.Vault()
 	chunk := make([]storage.SealedCard, 0, importChunk)
@@ -94,14 +99,21 @@ func (e *Engine) importCards(sku string, rd *stock.Reader, res *ImportResult) er
 			return nil
 		}
 		var added, dups int
+		batch := res.Batch
 		err := e.store.Update(func(tx *storage.Tx) error {
 			var err error
-			added, dups, err = tx.AddStock(sku, chunk)
+			if batch == 0 {
+				if batch, err = tx.NewStockBatch(); err != nil {
+					return err
+				}
+			}
+			added, dups, err = tx.AddStock(sku, batch, chunk)
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		res.Batch = batch
 		res.Added += added
 		res.Duplicates += dups
 		chunk = chunk[:0]

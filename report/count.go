@@ -112,9 +112,44 @@ func CountAttempt(tx *storage.Tx, at time.Time, a *storage.Attempt, prev storage
 	}
 }
 
-// CountBadCard counts, in its write, a purchase whose cards were refused.
+// CountBadCard counts, in its write, a purchase whose cards were refused,
+// or a card of an upheld claim.
 func CountBadCard(tx *storage.Tx, at time.Time, supplier string) {
 	counter{tx: tx}.stat(storage.Slot(at), storage.MetricSupplierBad, supplier, 1)
+}
+
+// CountClaimOpened counts, in its write, a claim opened on an order of sku
+// naming cards from sources (the supplier of each; "" where unknown).
+func CountClaimOpened(tx *storage.Tx, at time.Time, sku string, sources []string) {
+	c, slot := counter{tx: tx}, storage.Slot(at)
+	c.stat(slot, storage.MetricClaimsOpened, sku, 1)
+	for _, s := range sources {
+		if s != "" {
+			c.stat(slot, storage.MetricClaimCards, s, 1)
+		}
+	}
+}
+
+// CountClaimResolved counts, in its write, a claim on an order of sku
+// resolved at at: upheld (reissued or refunded) or not, how long it was
+// open, and its named cards by supplier. The bad cards an upheld claim
+// charges a supplier are the caller's (CountBadCard).
+func CountClaimResolved(tx *storage.Tx, at time.Time, sku string, cl *storage.Claim, upheld bool) {
+	c, slot := counter{tx: tx}, storage.Slot(at)
+	c.stat(slot, storage.MetricClaimsResolved, sku, 1)
+	c.stat(slot, storage.MetricClaimTime, bucketLabel(at.Sub(cl.CreatedAt)), 1)
+	if upheld {
+		c.stat(slot, storage.MetricClaimsUpheld, sku, 1)
+	}
+	for _, s := range cl.Sources {
+		if s == "" {
+			continue
+		}
+		c.stat(slot, storage.MetricClaimCardsDone, s, 1)
+		if upheld {
+			c.stat(slot, storage.MetricClaimCardsBad, s, 1)
+		}
+	}
 }
 
 // CountRuleHit counts, in its write, an order a rule decided at intake.

@@ -38,6 +38,36 @@ type Figures struct {
 	Hours []HourFigures
 	// Cohort is the amount of the period's orders by their status now.
 	Cohort map[storage.Status]money.Amount
+	// Claims are the after-sale claims opened and resolved in the period.
+	Claims ClaimFigures
+}
+
+// ClaimFigures are a period's after-sale claims: opened, resolved, upheld
+// (reissued or refunded), how long resolving took, and the same counts by
+// SKU (claims) and by supplier (the cards the claims named).
+type ClaimFigures struct {
+	ClaimCounts
+	Time      Hist // opened to resolved
+	SKUs      map[string]*ClaimCounts
+	Suppliers map[string]*ClaimCounts
+}
+
+// ClaimCounts are claims (or claimed cards) opened, resolved and upheld.
+type ClaimCounts struct{ Opened, Resolved, Upheld int }
+
+// UpheldShare is the share of resolved claims that were upheld (0 when
+// none was resolved).
+func (c *ClaimCounts) UpheldShare() float64 { return rate(c.Upheld, c.Resolved, 0) }
+
+// Worst names the key of counts with the most upheld, ties to the first
+// name; "" when nothing was upheld.
+func Worst(counts map[string]*ClaimCounts) (name string, upheld int) {
+	for n, c := range counts {
+		if c.Upheld > upheld || c.Upheld == upheld && upheld > 0 && n < name {
+			name, upheld = n, c.Upheld
+		}
+	}
+	return name, upheld
 }
 
 // ShopFigures are one docking shop's orders in a period and what they took
@@ -146,7 +176,8 @@ func (h *Hist) add(label string, n int64) {
 // slot (a quarter hour); the chart's hours start at from, in loc.
 func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figures, error) {
 	f := &Figures{From: from, To: to, FailReasons: map[string]int{}, RuleHits: map[string]int{},
-		Suppliers: map[string]*SupplierFigures{}, Shops: map[string]*ShopFigures{}, Cohort: map[storage.Status]money.Amount{}}
+		Suppliers: map[string]*SupplierFigures{}, Shops: map[string]*ShopFigures{}, Cohort: map[storage.Status]money.Amount{},
+		Claims: ClaimFigures{SKUs: map[string]*ClaimCounts{}, Suppliers: map[string]*ClaimCounts{}}}
 	for h := from; h.Before(to); h = h.Add(time.Hour) {
 		f.Hours = append(f.Hours, HourFigures{Start: h.In(loc)})
 	}
@@ -172,6 +203,14 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 			f.Shops[id] = s
 		}
 		return s
+	}
+	claimsOf := func(m map[string]*ClaimCounts, key string) *ClaimCounts {
+		c := m[key]
+		if c == nil {
+			c = &ClaimCounts{}
+			m[key] = c
+		}
+		return c
 	}
 	first, last := storage.Slot(from), storage.Slot(to.Add(-time.Nanosecond))
 	err := store.ScanStats(first, last, func(k storage.StatKey, v int64) {
@@ -243,6 +282,23 @@ func Read(store *storage.Store, from, to time.Time, loc *time.Location) (*Figure
 			s.SpendLast = money.Amount(v)
 		case storage.MetricCohort:
 			f.Cohort[storage.Status(k.Label)] += money.Amount(v)
+		case storage.MetricClaimsOpened:
+			f.Claims.Opened += n
+			claimsOf(f.Claims.SKUs, k.Label).Opened += n
+		case storage.MetricClaimsResolved:
+			f.Claims.Resolved += n
+			claimsOf(f.Claims.SKUs, k.Label).Resolved += n
+		case storage.MetricClaimsUpheld:
+			f.Claims.Upheld += n
+			claimsOf(f.Claims.SKUs, k.Label).Upheld += n
+		case storage.MetricClaimTime:
+			f.Claims.Time.add(k.Label, v)
+		case storage.MetricClaimCards:
+			claimsOf(f.Claims.Suppliers, k.Label).Opened += n
+		case storage.MetricClaimCardsDone:
+			claimsOf(f.Claims.Suppliers, k.Label).Resolved += n
+		case storage.MetricClaimCardsBad:
+			claimsOf(f.Claims.Suppliers, k.Label).Upheld += n
 		}
 	})
 	if err != nil {

@@ -44,6 +44,10 @@ type Claim struct {
 	CardSet int      `json:"card_set,omitempty"`
 	Cards   []int    `json:"cards,omitempty"`
 	Sources []string `json:"sources,omitempty"`
+	// Batches, when a named card came from own stock, holds for each
+	// card the import batch it came in (0: stocked before batches, or not
+	// own stock); nil when none did.
+	Batches []uint64 `json:"batches,omitempty"`
 
 	Status     ClaimStatus `json:"status"`
 	Note       string      `json:"note,omitempty"`

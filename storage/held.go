@@ -68,18 +68,23 @@ func (view HeldTx) Due(now time.Time, limit int) []uint64 {
 // how many went back.
 func (t *Tx) ReturnStock(sku string, cards []SealedCard, orderID uint64) (int, error) {
 	prints := t.tx.Bucket(bucketFingerprints)
-	var back []SealedCard
+	added := 0
 	for _, c := range cards {
 		// A card taken from own stock keeps its stock entry, its record
 		// gone: the order holding it owns it (fingerprintOwnedBy).
-		if v := prints.Get(c.FP[:]); v == nil || !t.fingerprintOwnedBy(v, orderID) {
+		v := prints.Get(c.FP[:])
+		if v == nil || !t.fingerprintOwnedBy(v, orderID) {
 			continue
 		}
+		_, batch, _ := t.StockBatchOf(c.FP) // it goes back as a card of the batch it came in
 		if err := prints.Delete(c.FP[:]); err != nil {
 			return 0, fmt.Errorf("release fingerprint: %w", err)
 		}
-		back = append(back, c)
+		n, _, err := t.AddStock(sku, batch, []SealedCard{c})
+		if err != nil {
+			return 0, err
+		}
+		added += n
 	}
-	added, _, err := t.AddStock(sku, back)
-	return added, err
+	return added, nil
 }

@@ -75,7 +75,7 @@ func TestReprintMovesOnlyTheEntriesAnOrderOwns(t *testing.T) {
 			}
 		}
 		idA, idB, idC = a.ID, b.ID, c.ID
-		if _, _, err := tx.AddStock("qb-10", []SealedCard{stocked}); err != nil {
+		if _, _, err := tx.AddStock("qb-10", 0, []SealedCard{stocked}); err != nil {
 			return err
 		}
 		return tx.ClaimFingerprints(a.Cards, a.ID)
@@ -204,7 +204,7 @@ func TestADamagedCardDoesNotKeepAReprintedStoreFromOpening(t *testing.T) {
 		if err := tx.CreateOrder(o); err != nil {
 			return err
 		}
-		_, _, err := tx.AddStock("qb-10", []SealedCard{{FP: Fingerprint{2}, Box: []byte("also damaged")}})
+		_, _, err := tx.AddStock("qb-10", 0, []SealedCard{{FP: Fingerprint{2}, Box: []byte("also damaged")}})
 		return err
 	}))
 	must(t, s.Close())

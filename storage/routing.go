@@ -11,6 +11,10 @@ import (
 const (
 	pausePrefix = "pause:"     // pause:supplier:fulu, pause:sku:qb-10 → who
 	badPrefix   = "bad_cards:" // bad_cards:fulu → count
+	// claimPrefix counts the cards of upheld claims by the supplier they
+	// came from (own stock too); a remote supplier's are in its bad_cards
+	// as well.
+	claimPrefix = "claim_cards:" // claim_cards:fulu → count
 )
 
 // Paused reports whether a supplier or SKU ("supplier:fulu", "sku:qb-10")
@@ -45,27 +49,42 @@ func (t *Tx) PausedList() map[string]string {
 	return out
 }
 
-// AddBadCards counts duplicate cards a supplier delivered.
+// AddBadCards counts bad cards a supplier delivered: duplicates, and cards
+// of upheld claims.
 func (t *Tx) AddBadCards(supplier string, n int) error {
-	key := []byte(badPrefix + supplier)
+	return t.addCount(badPrefix, supplier, n)
+}
+
+// AddClaimCards counts cards of upheld claims that came from a supplier.
+func (t *Tx) AddClaimCards(supplier string, n int) error {
+	return t.addCount(claimPrefix, supplier, n)
+}
+
+// ClaimCards returns each supplier's count of cards in upheld claims.
+func (t *Tx) ClaimCards() map[string]int { return t.counts(claimPrefix) }
+
+func (t *Tx) addCount(prefix, supplier string, n int) error {
+	key := []byte(prefix + supplier)
 	b := t.tx.Bucket(bucketMeta)
 	var cur uint64
 	if v := b.Get(key); len(v) == 8 {
 		cur = binary.BigEndian.Uint64(v)
 	}
 	if err := b.Put(key, u64(cur+uint64(n))); err != nil {
-		return fmt.Errorf("count bad cards of %s: %w", supplier, err)
+		return fmt.Errorf("count %s of %s: %w", strings.TrimSuffix(prefix, ":"), supplier, err)
 	}
 	return nil
 }
 
-// BadCards returns each supplier's count of duplicate cards, sorted by name.
-func (t *Tx) BadCards() map[string]int {
+// BadCards returns each supplier's count of bad cards.
+func (t *Tx) BadCards() map[string]int { return t.counts(badPrefix) }
+
+func (t *Tx) counts(prefix string) map[string]int {
 	out := map[string]int{}
 	c := t.tx.Bucket(bucketMeta).Cursor()
-	for k, v := c.Seek([]byte(badPrefix)); k != nil && strings.HasPrefix(string(k), badPrefix); k, v = c.Next() {
+	for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
 		if len(v) == 8 {
-			out[strings.TrimPrefix(string(k), badPrefix)] = int(binary.BigEndian.Uint64(v))
+			out[strings.TrimPrefix(string(k), prefix)] = int(binary.BigEndian.Uint64(v))
 		}
 	}
 	return out

@@ -61,7 +61,7 @@ const (
 	MetricSupplierOK      Metric = 's' // purchases that delivered; label supplier
 	MetricSupplierFail    Metric = 'e' // purchases answered with a definite failure; label supplier
 	MetricSupplierUnknown Metric = 'u' // purchases whose outcome was unknown at first; label supplier
-	MetricSupplierBad     Metric = 'b' // purchases that returned a bad (duplicate) card; label supplier
+	MetricSupplierBad     Metric = 'b' // purchases that returned a bad (duplicate) card, and cards of upheld claims; label supplier
 	MetricSupplierCost    Metric = 'c' // supplier spend (fen); label supplier
 	MetricSupplierTime    Metric = 'l' // purchase latency; label supplier \x00 histogram bucket
 	MetricCohort          Metric = 'P' // cohort: amount (fen) of the slot's orders by current status; label status
@@ -69,7 +69,17 @@ const (
 	MetricBalanceSpend    Metric = 'Q' // lifetime spend at that supplier when the balance was read; label supplier (set)
 	MetricShopOrders      Metric = 'k' // orders a docking shop placed; label storefront
 	MetricShopSpend       Metric = 'K' // what they took from its balance (fen), less refunds; label storefront
-	metricSupplierLabel          = "\x00"
+
+	// After-sale claims (docs/claims.md), counted when opened and when
+	// resolved; a claim is upheld when reissued or refunded.
+	MetricClaimsOpened   Metric = 'C' // claims opened; label SKU
+	MetricClaimsResolved Metric = 'R' // claims resolved, upheld or not; label SKU
+	MetricClaimsUpheld   Metric = 'U' // claims upheld; label SKU
+	MetricClaimTime      Metric = 'T' // opened to resolved; label histogram bucket
+	MetricClaimCards     Metric = 'n' // cards named by claims opened; label the supplier each came from
+	MetricClaimCardsDone Metric = 'N' // cards named by claims resolved; label supplier
+	MetricClaimCardsBad  Metric = 'a' // cards named by claims upheld; label supplier
+	metricSupplierLabel         = "\x00"
 )
 
 // LifetimeSlot holds counters that are never pruned (lifetime supplier

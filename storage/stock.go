@@ -42,10 +42,11 @@ func (t *Tx) Fingerprint(fp Fingerprint) (FingerprintState, bool) {
 	return FingerprintState{Delivered: true}, true
 }
 
-// AddStock puts sealed cards into a SKU's stock. A card whose fingerprint is
-// already known (in any stock, or delivered, or earlier in cards) is counted
-// as a duplicate and not added.
-func (t *Tx) AddStock(sku string, cards []SealedCard) (added, duplicates int, err error) {
+// AddStock puts sealed cards into a SKU's stock, as cards of import batch
+// (NewStockBatch; batches.go). A card whose fingerprint is already known
+// (in any stock, or delivered, or earlier in cards) is counted as a
+// duplicate and not added.
+func (t *Tx) AddStock(sku string, batch uint64, cards []SealedCard) (added, duplicates int, err error) {
 	b, err := t.tx.Bucket(bucketStock).CreateBucketIfNotExists([]byte(sku))
 	if err != nil {
 		return 0, 0, fmt.Errorf("create stock bucket %s: %w", sku, err)
@@ -60,6 +61,11 @@ func (t *Tx) AddStock(sku string, cards []SealedCard) (added, duplicates int, er
 		seq, err := b.NextSequence()
 		if err != nil {
 			return 0, 0, fmt.Errorf("allocate stock seq: %w", err)
+		}
+		if added == 0 {
+			if err := t.markBatch(sku, seq, batch); err != nil {
+				return 0, 0, err
+			}
 		}
 		v := make([]byte, 0, fingerprintSize+len(c.Box))
 		v = append(append(v, c.FP[:]...), c.Box...)

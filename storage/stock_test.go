@@ -28,7 +28,7 @@ func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
 	cards := sealN(t, s, "A", 10)
 	var added, dups int
 	must(t, s.Update(func(tx *Tx) (err error) {
-		added, dups, err = tx.AddStock("qb-10", append(cards, cards[0], cards[1]))
+		added, dups, err = tx.AddStock("qb-10", 0, append(cards, cards[0], cards[1]))
 		return err
 	}))
 	if added != 10 || dups != 2 {
@@ -36,7 +36,7 @@ func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
 	}
 	// The same keys offered for another SKU are still duplicates.
 	must(t, s.Update(func(tx *Tx) (err error) {
-		added, dups, err = tx.AddStock("steam-50", cards[:5])
+		added, dups, err = tx.AddStock("steam-50", 0, cards[:5])
 		return err
 	}))
 	if added != 0 || dups != 5 {
@@ -57,7 +57,7 @@ func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
 func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	cards := sealN(t, s, "B", 3)
-	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", cards); return err }))
+	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", 0, cards); return err }))
 	err := s.Update(func(tx *Tx) error { _, err := tx.TakeStock("qb-10", 4); return err })
 	if !errors.Is(err, ErrStockEmpty) {
 		t.Fatalf("take 4 of 3: err = %v", err)
@@ -82,7 +82,7 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 	})
 	// A delivered card offered again is a duplicate.
 	var added, dups int
-	must(t, s.Update(func(tx *Tx) (err error) { added, dups, err = tx.AddStock("qb-10", cards[:1]); return err }))
+	must(t, s.Update(func(tx *Tx) (err error) { added, dups, err = tx.AddStock("qb-10", 0, cards[:1]); return err }))
 	if added != 0 || dups != 1 {
 		t.Errorf("re-import of delivered card: added %d dups %d", added, dups)
 	}
@@ -91,7 +91,7 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 func TestConcurrentTakersNeverShareACard(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	const cards, takers = 500, 64
-	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", sealN(t, s, "C", cards)); return err }))
+	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", 0, sealN(t, s, "C", cards)); return err }))
 	var mu sync.Mutex
 	owner := map[Fingerprint]uint64{}
 	var wg sync.WaitGroup

@@ -60,11 +60,13 @@ var (
 	bucketClaimExt     = []byte("claimext")    // storefront \x00 claim_id → claim id
 	bucketClaimOpen    = []byte("claimopen")   // claim id → nothing, while the claim is open
 	bucketClaimBuyer   = []byte("claimbuyer")  // keyed hash of a buyer identity + claim id → nothing
+	bucketStockBatch   = []byte("stockbatch")  // own-stock import batches and their upheld claims (batches.go)
 	allBuckets         = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketFingerprints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
 		bucketInbound, bucketInboundSeen, bucketParked, bucketBalances, bucketLedger, bucketHeld,
-		bucketClaimRecs, bucketClaimOrder, bucketClaimExt, bucketClaimOpen, bucketClaimBuyer}
+		bucketClaimRecs, bucketClaimOrder, bucketClaimExt, bucketClaimOpen, bucketClaimBuyer,
+		bucketStockBatch}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

@@ -250,6 +250,7 @@ func (h *Handler) cmdStock(_ context.Context, _ Operator, _ chat.Message, args [
 			line += chat.T(h.lang, "stock_waiting", n)
 		}
 		lines = append(lines, line)
+		lines = append(lines, h.batchClaimLines(sku)...)
 	}
 	return chat.Reply{Text: strings.Join(lines, "\n")}
 }

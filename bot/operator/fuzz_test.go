@@ -176,7 +176,10 @@ func (e *recordingEngine) Product(sku string) (config.Product, bool) {
 	return config.Product{SKU: sku, Name: "Q币 100元", LowStock: 5}, sku == "qb-100"
 }
 
-func (e *recordingEngine) Waiting(string) int             { return 0 }
+func (e *recordingEngine) Waiting(string) int { return 0 }
+func (e *recordingEngine) BatchClaims(string) ([]storage.BatchClaims, error) {
+	return nil, nil
+}
 func (e *recordingEngine) Vault() *storage.Vault          { return nil }
 func (e *recordingEngine) Audit(storage.AuditEntry) error { return nil }
 

@@ -77,6 +77,7 @@ type Orders interface {
 	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Product(sku string) (config.Product, bool)
 	Waiting(sku string) int
+	BatchClaims(sku string) ([]storage.BatchClaims, error)
 	Vault() *storage.Vault
 	ImportStock(actor storage.Actor, sku string, r io.Reader) (processor.ImportResult, error)
 	Audit(storage.AuditEntry) error

@@ -46,6 +46,9 @@ func (h *Handler) handleImport(_ context.Context, from chat.Identity, caption st
 		return h.errorReply(sku, err), true
 	}
 	text := chat.T(h.lang, "import_done", chat.Untrusted(sku), res.Added, res.Duplicates, res.Invalid)
+	if res.Added > 0 {
+		text += chat.T(h.lang, "import_batch", res.Batch) // a claim on own stock names it (/stock)
+	}
 	var bad []string
 	for _, le := range res.Errors[:min(len(res.Errors), 5)] {
 		bad = append(bad, fmt.Sprintf("  %d: %s", le.Line, chat.Untrusted(le.Why)))

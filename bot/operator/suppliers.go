@@ -36,6 +36,9 @@ func (h *Handler) cmdSuppliers(context.Context, Operator, chat.Message, []string
 		if s.BadCards > 0 {
 			line += chat.T(h.lang, "supplier_bad", s.BadCards)
 		}
+		if s.ClaimCards > 0 {
+			line += chat.T(h.lang, "supplier_claims", s.ClaimCards)
+		}
 		if s.Balance != nil {
 			line += chat.T(h.lang, "supplier_balance", s.Balance.String())
 		}
@@ -79,4 +82,30 @@ func (h *Handler) setPaused(op Operator, id chat.Identity, target string, pause 
 		return chat.Reply{Text: chat.T(h.lang, "paused", target, op.Name)}
 	}
 	return chat.Reply{Text: chat.T(h.lang, "resumed", target, op.Name)}
+}
+
+// batchesShown is how many import batches with upheld claims /stock names
+// per SKU, newest first.
+const batchesShown = 5
+
+// batchClaimLines is the line under a SKU in /stock naming its import
+// batches with upheld claims, so a bad batch is found; none without claims.
+func (h *Handler) batchClaimLines(sku string) []string {
+	batches, err := h.engine.BatchClaims(sku)
+	if err != nil {
+		h.log.Error().Err(err).Str("sku", sku).Msg("read upheld claims by stock batch")
+		return nil
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	parts := make([]string, 0, batchesShown)
+	for _, b := range batches[:min(len(batches), batchesShown)] {
+		if b.Batch == 0 {
+			parts = append(parts, chat.T(h.lang, "stock_batch_none", b.Upheld))
+		} else {
+			parts = append(parts, chat.T(h.lang, "stock_batch", b.Batch, b.Upheld))
+		}
+	}
+	return []string{chat.T(h.lang, "stock_batches", strings.Join(parts, chat.T(h.lang, "list_sep")))}
 }

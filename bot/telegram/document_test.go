@@ -9,6 +9,8 @@ import (
 // newCards is an import file of three cards not in stock yet.
 var newCards = []byte("number,password\nTG-IMPORT-0001,PW-TG-01\nTG-IMPORT-0002,PW-TG-02\nTG-IMPORT-0003,PW-TG-03\n")
 
+// TestImportDocumentByAnAdminAddsStock: the answer counts the cards and
+// names the import's batch (the fixture's own import was batch 1).
 func TestImportDocumentByAnAdminAddsStock(t *testing.T) {
 	f := newFixture(t)
 	f.rememberSecrets(newCards)
@@ -20,7 +22,8 @@ func TestImportDocumentByAnAdminAddsStock(t *testing.T) {
 		t.Errorf("stock = %d, want %d", got, before+3)
 	}
 	msgs := f.fake.Messages(group)
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "qb-10") || !strings.Contains(msgs[0].Text, "新增 3") {
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "qb-10") || !strings.Contains(msgs[0].Text, "新增 3") ||
+		!strings.Contains(msgs[0].Text, "（批次 #2）") {
 		t.Fatalf("reply = %+v", msgs)
 	}
 	if msgs[0].ReplyTo != doc {

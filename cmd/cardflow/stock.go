@@ -75,6 +75,9 @@ func cmdStock(args []string) int {
 		return 1
 	}
 	fmt.Printf("\nadded %d, duplicates %d, invalid %d\n", res.Added, res.Duplicates, res.Invalid)
+	if res.Batch > 0 {
+		fmt.Printf("batch %d\n", res.Batch)
+	}
 	for _, e := range res.Errors {
 		fmt.Printf("  line %d: %s\n", e.Line, e.Why)
 	}

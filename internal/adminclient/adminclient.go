@@ -30,9 +30,10 @@ type Client struct {
 
 // ImportResult is the answer to a stock import.
 type ImportResult struct {
-	Added      int `json:"added"`
-	Duplicates int `json:"duplicates"`
-	Invalid    int `json:"invalid"`
+	Added      int    `json:"added"`
+	Duplicates int    `json:"duplicates"`
+	Batch      uint64 `json:"batch"`
+	Invalid    int    `json:"invalid"`
 	Errors     []struct {
 		Line int    `json:"line"`
 		Why  string `json:"why"`

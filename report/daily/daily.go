@@ -135,6 +135,7 @@ func (b *Writer) reportText(p Period, raise bool) (*report.Figures, string, erro
 	}
 	lines := []string{b.figuresText(p, f)}
 	lines = append(lines, b.supplierLines(f)...)
+	lines = append(lines, b.claimLines(f)...)
 	lines = append(lines, b.shopLines(f)...)
 	lines = append(lines, b.lowStockLines()...)
 	lines = append(lines, b.reconcileLines(rec)...)
@@ -187,6 +188,13 @@ func (b *Writer) figuresText(p Period, f *report.Figures) string {
 	if f.Reviews > 0 || f.ReviewWait.Count() > 0 {
 		lines = append(lines, chat.T(l, "stats_reviews", f.Reviews, chat.Short(f.ReviewWait.Quantile(0.5))))
 	}
+	if c := f.Claims; c.Opened+c.Resolved > 0 {
+		line := chat.T(l, "stats_claims", c.Opened, c.Resolved, c.Upheld, 100*c.UpheldShare())
+		if c.Time.Count() > 0 {
+			line += chat.T(l, "stats_claims_time", chat.Short(c.Time.Quantile(0.5)))
+		}
+		lines = append(lines, line)
+	}
 	if reasons := f.TopReasons(3); len(reasons) > 0 {
 		parts := make([]string, len(reasons))
 		for i, r := range reasons {
@@ -228,6 +236,60 @@ func (b *Writer) supplierLines(f *report.Figures) []string {
 			chat.Short(s.Latency.Quantile(0.95)), s.BadCards, 100*s.UnknownRate(), s.Cost.String()))
 	}
 	return lines
+}
+
+// claimsListed is how many suppliers and SKUs the report's claim lines
+// name, most upheld first.
+const claimsListed = 5
+
+// claimLines are the period's resolved claims by supplier (their cards)
+// and by SKU, upheld of resolved, and the supplier and SKU with the most
+// upheld; nothing when no claim was resolved.
+func (b *Writer) claimLines(f *report.Figures) []string {
+	c := f.Claims
+	if c.Resolved == 0 {
+		return nil
+	}
+	l := b.lang
+	lines := []string{chat.T(l, "report_claims")}
+	if parts := b.claimCounts(c.Suppliers); len(parts) > 0 {
+		lines = append(lines, chat.T(l, "report_claims_suppliers", strings.Join(parts, chat.T(l, "list_sep"))))
+	}
+	if parts := b.claimCounts(c.SKUs); len(parts) > 0 {
+		lines = append(lines, chat.T(l, "report_claims_skus", strings.Join(parts, chat.T(l, "list_sep"))))
+	}
+	var worst []string
+	if name, n := report.Worst(c.Suppliers); n > 0 {
+		worst = append(worst, chat.T(l, "claims_worst_supplier", name, n))
+	}
+	if name, n := report.Worst(c.SKUs); n > 0 {
+		worst = append(worst, chat.T(l, "claims_worst_sku", name, n))
+	}
+	if len(worst) > 0 {
+		lines = append(lines, chat.T(l, "report_claims_worst", strings.Join(worst, chat.T(l, "list_sep"))))
+	}
+	return lines
+}
+
+// claimCounts writes "name upheld/resolved (share)" for those with claims
+// resolved, most upheld first, then by name, at most claimsListed.
+func (b *Writer) claimCounts(counts map[string]*report.ClaimCounts) []string {
+	names := make([]string, 0, len(counts))
+	for n, c := range counts {
+		if c.Resolved > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, z := counts[names[i]], counts[names[j]]
+		return a.Upheld > z.Upheld || a.Upheld == z.Upheld && names[i] < names[j]
+	})
+	parts := make([]string, 0, min(len(names), claimsListed))
+	for _, n := range names[:min(len(names), claimsListed)] {
+		c := counts[n]
+		parts = append(parts, chat.T(b.lang, "report_claims_count", n, c.Upheld, c.Resolved, 100*c.UpheldShare()))
+	}
+	return parts
 }
 
 // shopLines are each docking shop's orders and spend in the period, and

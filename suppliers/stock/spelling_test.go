@@ -106,7 +106,7 @@ func TestAFileOfEverySpellingImportsOneCard(t *testing.T) {
 	}
 	var added, dups int
 	err := s.Update(func(tx *storage.Tx) (err error) {
-		added, dups, err = tx.AddStock("qb-10", sealed)
+		added, dups, err = tx.AddStock("qb-10", 0, sealed)
 		return err
 	})
 	if err != nil || added != 1 || dups != len(spellings)-1 {
