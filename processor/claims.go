@@ -221,7 +221,12 @@ func (e *Engine) OpenClaim(storefront string, orderID uint64, req ClaimRequest) 
 		}
 		claim, created = cl, true
 		claimOpened(tx, c, o, cl)
-		shown := cl.Sources
+		shown := slices.Clone(cl.Sources)
+		for i, b := range cl.Batches {
+			if b > 0 {
+				shown[i] += " #" + strconv.FormatUint(b, 10) // own stock: the import batch, to find a bad one
+			}
+		}
 		if len(positions) == 0 {
 			shown = sources // no card named: where the order's cards came from
 		}

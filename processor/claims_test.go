@@ -88,7 +88,7 @@ func TestAClaimRaisesOnePromptWithWhatAnOperatorNeeds(t *testing.T) {
 	a, _ := f.claimAlert(cl.ID, false)
 	if a.OrderID != o.ID || a.SKU != "qb-10" || a.Key != fmt.Sprintf("claim:%d", cl.ID) || a.Claim.Quantity != 3 || a.Claim.Cards != 1 ||
 		a.Claim.Reason != ClaimCardInvalid || a.Claim.Message != "提示已使用\n第二张" || a.Claim.History != 0 ||
-		len(a.Claim.Sources) != 1 || a.Claim.Sources[0] != "own" {
+		len(a.Claim.Sources) != 1 || a.Claim.Sources[0] != "own #1" { // own stock, import batch 1
 		t.Fatalf("prompt = %+v %+v", a, a.Claim)
 	}
 	if strings.Contains(fmt.Sprintf("%+v %+v", a, a.Claim), second) {

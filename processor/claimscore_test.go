@@ -182,6 +182,10 @@ func TestAClaimOnOwnStockNamesItsImportBatch(t *testing.T) {
 	if !slices.Equal(cl.Batches, []uint64{2, 1, 2}) {
 		t.Fatalf("claim across batches: batches %v", cl.Batches)
 	}
+	testkit.Eventually(t, "the prompt", func() bool { _, ok := f.claimAlert(cl.ID, false); return ok })
+	if a, _ := f.claimAlert(cl.ID, false); !slices.Equal(a.Claim.Sources, []string{"own #2", "own #1", "own #2"}) {
+		t.Fatalf("the prompt names the batches: %+v", a.Claim)
+	}
 	f.resolve(cl, ActionReissue)
 	got, err := f.engine.BatchClaims("qb-10")
 	if err != nil || !slices.Equal(got, []storage.BatchClaims{{Batch: 2, Upheld: 2}, {Batch: 1, Upheld: 2}}) {

@@ -36,8 +36,8 @@ func TestAClaimPromptIsResolvedOnceFromItsButtons(t *testing.T) {
 				t.Fatal(err)
 			}
 			prompt := sink.waitReply(t, fmt.Sprintf("#%d", o.ID))
-			containsAll(t, "claim prompt", prompt.Text, l("🧾 售后：订单 #1 · qb-10 ×1 · 卡密无效（1 张）\n买家留言：提示已使用\n卡密来源：own\n该买家此前无售后",
-				"🧾 Claim: order #1 · qb-10 ×1 · card invalid (1 cards)\nBuyer says: 提示已使用\nCards from: own\nThis buyer made no claim before"))
+			containsAll(t, "claim prompt", prompt.Text, l("🧾 售后：订单 #1 · qb-10 ×1 · 卡密无效（1 张）\n买家留言：提示已使用\n卡密来源：own #1\n该买家此前无售后",
+				"🧾 Claim: order #1 · qb-10 ×1 · card invalid (1 cards)\nBuyer says: 提示已使用\nCards from: own #1\nThis buyer made no claim before"))
 			reissue, refund, reject := findButton(t, prompt, "k:ri:1"), findButton(t, prompt, "k:rf:1"), findButton(t, prompt, "k:rj:1")
 			if reissue.Label != l("补发", "Reissue") || refund.Label != l("退款", "Refund") || reject.Label != l("驳回", "Reject") {
 				t.Errorf("labels %q %q %q", reissue.Label, refund.Label, reject.Label)

@@ -118,7 +118,7 @@ func TestDemoRunsShowsOrdersAcceptsCommandsAndResumes(t *testing.T) {
 	// A buyer's after-sale claim: its prompt with the typed forms of its
 	// buttons, /claims, Reject asking for the reason, /reject with one.
 	m = d.waitFor(t, "a claim prompt", regexp.MustCompile(`🧾 售后：订单 #(\d+) · \S+ ×\d+ · 卡密无效（1 张）\n`+
-		`买家留言：充值时提示卡密已被使用\n卡密来源：own\n该买家此前(?:无售后|售后 \d+ 次)\n`+
+		`买家留言：充值时提示卡密已被使用\n卡密来源：own #\d+\n该买家此前(?:无售后|售后 \d+ 次)\n`+
 		`\[补发: /claim (\d+) reissue\]  \[退款: /claim \d+ refund\]  \[驳回: /claim \d+ reject <reason>\]`))
 	claimed, claim := m[1], m[2]
 	io.WriteString(d.stdin, "/claims\n")
