@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cardflow/internal/outbound"
+	"cardflow/internal/storefront"
 )
 
 // defaultHTTP serves clients built without an HTTP client. No timeout: an
@@ -201,20 +202,9 @@ func (c *Client) AdjustBalance(ctx context.Context, id, amount, reason string) (
 	return res.Balance, err
 }
 
-// Claim is an after-sale claim as the admin API answers it (the CLAIM
-// object of docs/api.md).
-type Claim struct {
-	ID         string   `json:"id"`
-	OrderID    string   `json:"order_id"`
-	Reason     string   `json:"reason"`
-	Message    string   `json:"message"`
-	Cards      []string `json:"cards"`
-	Status     string   `json:"status"`
-	Note       string   `json:"note"`
-	CreatedAt  string   `json:"created_at"`
-	ResolvedAt *string  `json:"resolved_at"`
-	ResolvedBy *string  `json:"resolved_by"`
-}
+// Claim is an after-sale claim as the admin API answers it: the same
+// CLAIM object (docs/api.md) the storefront API answers.
+type Claim = storefront.Claim
 
 // ResolveClaim resolves an after-sale claim (POST /v1/claims/{id}/resolve)
 // by action "reissue", "refund" or "reject", with an optional note. One
