@@ -108,6 +108,8 @@ func (v *Claim) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendOptional writes a string that may be absent: null, as
+// encoding/json writes a nil *string.
 func appendOptional(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)

@@ -34,11 +34,7 @@ func (v *Order) AppendJSON(b []byte) []byte {
 	b = append(b, `,"updated_at":`...)
 	b = jsonenc.AppendString(b, v.UpdatedAt)
 	b = append(b, `,"delivered_at":`...)
-	if v.DeliveredAt == nil {
-		b = append(b, "null"...)
-	} else {
-		b = jsonenc.AppendString(b, *v.DeliveredAt)
-	}
+	b = appendOptional(b, v.DeliveredAt)
 	b = append(b, `,"cards":`...)
 	if v.Cards == nil {
 		b = append(b, "null"...)
