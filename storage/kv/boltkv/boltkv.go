@@ -1,0 +1,96 @@
+// Package boltkv keeps the kv contract in an embedded bbolt file: every bucket
+// a bbolt bucket, Update one bbolt write transaction. It adds nothing on top;
+// the wrappers only translate bbolt's concrete types into kv's interfaces.
+package boltkv
+
+import (
+	"cardflow/storage/kv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DB wraps an open bbolt database.
+type DB struct{ Bolt *bolt.DB }
+
+// View runs fn in a bbolt read transaction.
+func (d DB) View(fn func(kv.Tx) error) error {
+	return d.Bolt.View(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
+}
+
+// Update runs fn in a bbolt write transaction.
+func (d DB) Update(fn func(kv.Tx) error) error {
+	return d.Bolt.Update(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
+}
+
+// Close closes the file.
+func (d DB) Close() error { return d.Bolt.Close() }
+
+// Tx wraps a bbolt transaction.
+type Tx struct{ tx *bolt.Tx }
+
+// Wrap gives a bbolt transaction the kv interface.
+func Wrap(tx *bolt.Tx) Tx { return Tx{tx} }
+
+// Bucket returns a top-level bucket, nil if it does not exist.
+func (t Tx) Bucket(name []byte) kv.Bucket { return wrapBucket(t.tx.Bucket(name)) }
+
+// CreateBucketIfNotExists creates a top-level bucket.
+func (t Tx) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
+	b, err := t.tx.CreateBucketIfNotExists(name)
+	if err != nil {
+		return nil, err
+	}
+	return bucket{b}, nil
+}
+
+// Err is always nil: bbolt reads cannot fail short of a crash.
+func (Tx) Err() error { return nil }
+
+type bucket struct{ b *bolt.Bucket }
+
+func wrapBucket(b *bolt.Bucket) kv.Bucket {
+	if b == nil {
+		return nil // a nil interface, not an interface holding a nil pointer
+	}
+	return bucket{b}
+}
+
+func (b bucket) Get(k []byte) []byte                            { return b.b.Get(k) }
+func (b bucket) Put(k, v []byte) error                          { return b.b.Put(k, v) }
+func (b bucket) Delete(k []byte) error                          { return b.b.Delete(k) }
+func (b bucket) Cursor() kv.Cursor                              { return cursor{b.b.Cursor()} }
+func (b bucket) NextSequence() (uint64, error)                  { return b.b.NextSequence() }
+func (b bucket) Sequence() uint64                               { return b.b.Sequence() }
+func (b bucket) Bucket(name []byte) kv.Bucket                   { return wrapBucket(b.b.Bucket(name)) }
+func (b bucket) ForEachBucket(fn func(name []byte) error) error { return b.b.ForEachBucket(fn) }
+
+// Appending packs pages full: bbolt's default split leaves them half empty,
+// which for keys that only grow doubles both the file and the pages each
+// commit writes.
+func (b bucket) Appending() { b.b.FillPercent = 1.0 }
+
+func (b bucket) ForEach(fn func(k, v []byte) error) error {
+	return b.b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return nil // a nested bucket
+		}
+		return fn(k, v)
+	})
+}
+
+func (b bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
+	nb, err := b.b.CreateBucketIfNotExists(name)
+	if err != nil {
+		return nil, err
+	}
+	return bucket{nb}, nil
+}
+
+type cursor struct{ c *bolt.Cursor }
+
+func (c cursor) First() ([]byte, []byte)        { return c.c.First() }
+func (c cursor) Last() ([]byte, []byte)         { return c.c.Last() }
+func (c cursor) Seek(k []byte) ([]byte, []byte) { return c.c.Seek(k) }
+func (c cursor) Next() ([]byte, []byte)         { return c.c.Next() }
+func (c cursor) Prev() ([]byte, []byte)         { return c.c.Prev() }
+func (c cursor) Delete() error                  { return c.c.Delete() }
