@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 
 	"cardflow/internal/money"
 )
@@ -367,7 +367,7 @@ func (s *Store) loadBuyers() error {
 		return nil
 	}
 	var newest, flushed int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx kv.Tx) error {
 		if v := tx.Bucket(bucketMeta).Get(keyBuyersFlushed); v != nil {
 			flushed, _ = binary.Varint(v)
 		}
@@ -419,7 +419,7 @@ func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex
 	seek := binary.BigEndian.AppendUint64(nil, uint64(from))
 	var r logRecord
 	for seek != nil {
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.db.View(func(tx kv.Tx) error {
 			first := tx.Bucket(bucketFirstSeen)
 			c := tx.Bucket(bucketBuyerLog).Cursor()
 			k, v := c.Seek(seek)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 
 	"cardflow/internal/testkit"
 )
@@ -289,7 +289,7 @@ func TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog(t *testing.T) {
 	}
 
 	var snap []byte
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.db.View(func(tx kv.Tx) error {
 		last, _ := tx.Bucket(bucketBuyerLog).Cursor().Last()
 		s.buyers.mu.RLock()
 		snap = s.buyers.encode(last)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 )
 
 // A clean shutdown writes the buyer index as it stands, with the key of
@@ -22,7 +22,7 @@ const buyerSnapshotFormat = 1
 // saveBuyerSnapshot writes the index; the writer must be stopped.
 func (s *Store) saveBuyerSnapshot() error {
 	idx := s.buyers
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Update(func(tx kv.Tx) error {
 		last, _ := tx.Bucket(bucketBuyerLog).Cursor().Last()
 		if last == nil {
 			return tx.Bucket(bucketMeta).Delete(keyBuyerSnapshot)
@@ -38,7 +38,7 @@ func (s *Store) saveBuyerSnapshot() error {
 // as it is now, else nil.
 func (s *Store) loadBuyerSnapshot() *buyerIndex {
 	var idx *buyerIndex
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.db.View(func(tx kv.Tx) error {
 		v := tx.Bucket(bucketMeta).Get(keyBuyerSnapshot)
 		last, _ := tx.Bucket(bucketBuyerLog).Cursor().Last()
 		if v == nil || last == nil {

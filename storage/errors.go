@@ -3,6 +3,8 @@ package storage
 import (
 	"errors"
 	"fmt"
+
+	"cardflow/storage/kv"
 )
 
 // Sentinel errors of the storage layer. The API and the operator layer map them
@@ -20,4 +22,8 @@ var (
 	// file growth); the store takes no more writes until a restart. It is
 	// an ErrClosed, so callers that stop on a closed store stop on it.
 	ErrStoreFailed = fmt.Errorf("%w: a storage error stopped all writes; restart cardflow", ErrClosed)
+	// ErrUnavailable: the database server could not be reached (PostgreSQL
+	// only); nothing of the refused write applied and the store keeps
+	// trying with the next one.
+	ErrUnavailable = kv.ErrUnavailable
 )

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 )
 
 // InboundTx is the stored inbound chat events seen in one
@@ -212,7 +212,7 @@ func (view InboundTx) Forget(now time.Time, limit int) (int, error) {
 
 // deleteKeys deletes keys collected by a cursor walk (deleting under a
 // cursor would skip keys).
-func deleteKeys(b *bolt.Bucket, keys [][]byte, what string) error {
+func deleteKeys(b kv.Bucket, keys [][]byte, what string) error {
 	for _, k := range keys {
 		if err := b.Delete(k); err != nil {
 			return fmt.Errorf("%s: %w", what, err)

@@ -76,7 +76,7 @@ func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
 	s := testkit.NewStore(t, Open)
 	body := []byte(`{"id":"old","op":0,"t":"GROUP_AT_MESSAGE_CREATE","d":{}}`)
-	if err := s.db.Update(func(btx *bolt.Tx) error { return btx.Bucket(bucketInbound).Put(u64(7), body) }); err != nil {
+	if err := s.bolt.Update(func(btx *bolt.Tx) error { return btx.Bucket(bucketInbound).Put(u64(7), body) }); err != nil {
 		t.Fatal(err)
 	}
 	var got []byte

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 
 	"cardflow/card"
 	"cardflow/internal/cardline"
@@ -81,7 +81,7 @@ func (s *Store) reprint() error {
 	if err := s.reprintStock(); err != nil {
 		return fmt.Errorf("reprint card fingerprints: %w", err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyReprinting) })
+	return s.db.Update(func(tx kv.Tx) error { return tx.Bucket(bucketMeta).Delete(keyReprinting) })
 }
 
 // reprintOrders walks every order, chunk by chunk.
@@ -89,7 +89,7 @@ func (s *Store) reprintOrders() error {
 	var after []byte
 	for {
 		var next []byte
-		err := s.db.Update(func(btx *bolt.Tx) error {
+		err := s.db.Update(func(btx kv.Tx) error {
 			t := &Tx{tx: btx, store: s}
 			var orders []*Order
 			damaged := 0
@@ -249,7 +249,7 @@ func (t *Tx) dropDuplicateStock(v []byte, fp Fingerprint) error {
 // reprintStock walks every SKU's stock, chunk by chunk.
 func (s *Store) reprintStock() error {
 	var skus [][]byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx kv.Tx) error {
 		return tx.Bucket(bucketStock).ForEachBucket(func(k []byte) error {
 			skus = append(skus, append([]byte(nil), k...))
 			return nil
@@ -262,7 +262,7 @@ func (s *Store) reprintStock() error {
 		var after []byte
 		for {
 			var next []byte
-			err := s.db.Update(func(btx *bolt.Tx) error {
+			err := s.db.Update(func(btx kv.Tx) error {
 				var err error
 				next, err = (&Tx{tx: btx, store: s}).reprintStockChunk(sku, after)
 				return err
@@ -280,7 +280,7 @@ func (s *Store) reprintStock() error {
 // the key after, and returns the last key it looked at (nil at the end).
 func (t *Tx) reprintStockChunk(sku, after []byte) ([]byte, error) {
 	b := t.tx.Bucket(bucketStock).Bucket(sku)
-	b.FillPercent = 1.0
+	b.Appending()
 	type record struct{ key, value []byte }
 	var records []record
 	c := b.Cursor()

@@ -11,6 +11,7 @@ import (
 
 	"cardflow/card"
 	"cardflow/internal/testkit"
+	"cardflow/storage/kv/boltkv"
 )
 
 // schema1Print is a fingerprint as schema 1 made it: its Normalize kept
@@ -139,7 +140,7 @@ func TestAnInterruptedReprintResumesAtTheNextOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	half := &Store{db: db, vault: vault}
+	half := &Store{db: boltkv.DB{Bolt: db}, bolt: db, vault: vault}
 	if again, err := half.init(); err != nil || !again {
 		t.Fatalf("init of a schema 1 file: reprint %v, err %v", again, err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // readTxns is how many read transactions the store has begun.
-func readTxns(s *Store) int64 { return int64(s.db.Stats().TxN) }
+func readTxns(s *Store) int64 { return int64(s.bolt.Stats().TxN) }
 
 // TestScanStatsReadsEveryCounterInShortTransactions: ScanStats returns what
 // one read transaction's Stats returns, in order, read in several

@@ -51,7 +51,7 @@ func (t *Tx) AddStock(sku string, batch uint64, cards []SealedCard) (added, dupl
 	if err != nil {
 		return 0, 0, fmt.Errorf("create stock bucket %s: %w", sku, err)
 	}
-	b.FillPercent = 1.0 // appended at the end, taken from the front
+	b.Appending() // appended at the end, taken from the front
 	prints := t.tx.Bucket(bucketFingerprints)
 	for _, c := range cards {
 		if prints.Get(c.FP[:]) != nil {

@@ -18,6 +18,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"cardflow/storage/kv"
+	"cardflow/storage/kv/boltkv"
 )
 
 // FileName is the database file inside the data directory.
@@ -89,7 +92,8 @@ type Options struct {
 
 // Store is the open database.
 type Store struct {
-	db       *bolt.DB
+	db       kv.DB    // the engine the domain is written against
+	bolt     *bolt.DB // the same file, for what only bbolt can do (Backup, Check, Trim); nil on PostgreSQL
 	vault    *Vault
 	instance string
 	w        *writer
@@ -138,7 +142,7 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("restrict database file: %w", err)
 	}
 	removeBackupFiles(dir)
-	s := &Store{db: db, vault: vault}
+	s := &Store{db: boltkv.DB{Bolt: db}, bolt: db, vault: vault}
 	reprint, err := s.init()
 	if err == nil && reprint {
 		err = s.reprint()
@@ -166,7 +170,7 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 // an existing one. reprint says the card fingerprints of an older schema
 // are to be brought up to date (a reprint started before is resumed).
 func (s *Store) init() (reprint bool, err error) {
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx kv.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -222,7 +226,7 @@ func (s *Store) init() (reprint bool, err error) {
 func (s *Store) Vault() *Vault { return s.vault }
 
 // Path is the database file's path.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.bolt.Path() }
 
 // Close stops the writer (after the queued writes) and closes the file.
 func (s *Store) Close() error {
@@ -242,7 +246,7 @@ func (s *Store) Close() error {
 // View runs fn in a read transaction. Keep it short: a long read blocks the
 // file from growing.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, store: s}) })
+	return s.db.View(func(ktx kv.Tx) error { return fn(&Tx{tx: ktx, store: s}) })
 }
 
 // Update queues fn for the writer and waits until its commit is durable. fn
@@ -262,14 +266,14 @@ func (s *Store) Update(fn func(*Tx) error) error { return s.w.do(fn) }
 // file is private (0600) and removed afterwards, whatever happens to the
 // stream; one a crash left behind is removed at the next Open.
 func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
-	f, err := os.CreateTemp(filepath.Dir(s.db.Path()), backupPattern)
+	f, err := os.CreateTemp(filepath.Dir(s.bolt.Path()), backupPattern)
 	if err != nil {
 		return 0, fmt.Errorf("write backup: %w", err)
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
 	var total int64
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.bolt.View(func(tx *bolt.Tx) error {
 		var err error
 		total, err = tx.WriteTo(f)
 		return err
@@ -334,13 +338,13 @@ func mmapSize(path string) int {
 // Size is the database file's size in bytes.
 func (s *Store) Size() int64 {
 	var n int64
-	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	_ = s.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n
 }
 
 // Check runs bbolt's consistency check; tests call it on cleanup.
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.bolt.View(func(tx *bolt.Tx) error {
 		var first error
 		for err := range tx.Check() { // drain: the checker goroutine writes every error
 			if first == nil {

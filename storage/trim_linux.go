@@ -44,7 +44,7 @@ func (s *Store) Trim(over int64) (int64, error) {
 			}
 		}
 	}
-	path, err := filepath.Abs(s.db.Path())
+	path, err := filepath.Abs(s.bolt.Path())
 	if err != nil {
 		return 0, err
 	}
@@ -52,7 +52,7 @@ func (s *Store) Trim(over int64) (int64, error) {
 		path = p
 	}
 	var resident int64
-	err = s.db.View(func(*bolt.Tx) error {
+	err = s.bolt.View(func(*bolt.Tx) error {
 		start, end, rss, err := mappingOf(path)
 		if err != nil || start == end {
 			return err

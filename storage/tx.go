@@ -1,13 +1,13 @@
 package storage
 
 import (
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 )
 
 // Tx is a read or write transaction with cardflow's typed operations. Write
 // methods keep the indexes in step with the records they change.
 type Tx struct {
-	tx    *bolt.Tx
+	tx    kv.Tx
 	store *Store
 	// buyerLog holds the buyer-history records written in this transaction;
 	// they reach the in-memory index only once it commits.
@@ -23,11 +23,10 @@ type Tx struct {
 // Vault returns the store's vault.
 func (t *Tx) Vault() *Vault { return t.store.vault }
 
-// appending returns a bucket whose keys only grow (sequence numbers), packed
-// full: bbolt's default split leaves pages half empty, which doubles both the
-// file and the pages each commit writes (docs/storage.md).
-func (t *Tx) appending(name []byte) *bolt.Bucket {
+// appending returns a bucket whose keys only grow (sequence numbers), which
+// the engine may pack tighter (bbolt fills its pages: docs/storage.md).
+func (t *Tx) appending(name []byte) kv.Bucket {
 	b := t.tx.Bucket(name)
-	b.FillPercent = 1.0
+	b.Appending()
 	return b
 }

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 )
 
 // writer is the group-commit writer (docs/storage.md): producers queue write
@@ -150,17 +150,20 @@ func (w *writer) commit(batch []*writeReq) {
 		failed, failErr := -1, error(nil)
 		var tx *Tx
 		start := time.Now()
-		err := w.store.db.Update(func(btx *bolt.Tx) error {
-			tx = &Tx{tx: btx, store: w.store}
+		err := w.store.db.Update(func(ktx kv.Tx) error {
+			tx = &Tx{tx: ktx, store: w.store}
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
+					if kerr := ktx.Err(); kerr != nil {
+						return kerr // a read failed under the write: the write is not to blame
+					}
 					failed, failErr = i, err
 					return errSkip
 				}
 			}
 			return tx.flushStats()
 		})
-		if failed >= 0 {
+		if failed >= 0 && errors.Is(err, errSkip) {
 			batch[failed].errc <- failErr
 			batch = append(batch[:failed:failed], batch[failed+1:]...)
 			continue
@@ -168,9 +171,15 @@ func (w *writer) commit(batch []*writeReq) {
 		if p := w.commitErr.Load(); err == nil && p != nil {
 			err = *p
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnavailable):
+			// The database could not be reached and the engine made sure
+			// nothing of the batch applied: every write in it is refused,
+			// the store stays open and the next batch tries again.
+			err = fmt.Errorf("commit: %w", err)
+		case err != nil:
 			err = w.fail(fmt.Errorf("commit: %w", err))
-		} else {
+		default:
 			if len(tx.buyerLog) > 0 {
 				w.store.buyerIndex().apply(tx.buyerLog)
 			}
