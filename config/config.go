@@ -30,6 +30,7 @@ type Config struct {
 	Report      Report       `toml:"report"`
 	QQ          QQ           `toml:"qq"`
 	Email       Email        `toml:"email"`
+	Storage     Storage      `toml:"storage"`
 
 	// Set by Load and Validate.
 	file     string          // path of the loaded file, for problems
@@ -394,3 +395,29 @@ type Alerts struct {
 	GroupWait      Duration `toml:"group_wait"`      // alerts within this of the last message go out together; default 30s
 	RepeatInterval Duration `toml:"repeat_interval"` // an open alert is said again after this; default 4h
 }
+
+// Storage is where cardflow keeps its state (docs/storage.md): the embedded
+// bbolt file in data_dir (one process), or a PostgreSQL database that
+// several cardflow processes share.
+type Storage struct {
+	Backend string `toml:"backend"` // bbolt (default) | postgres
+	// DSN is the PostgreSQL connection string, a URL
+	// (postgres://user:password@host:5432/db) or key=value pairs. It holds
+	// a password, so it is a secret like the others: dsn_env (default
+	// CARDFLOW_DATABASE_URL), dsn_file or dsn.
+	DSN     Secret `toml:"dsn"`
+	DSNEnv  string `toml:"dsn_env"`
+	DSNFile string `toml:"dsn_file"`
+	// MaxConnections caps this process's connections to PostgreSQL.
+	// Default 16.
+	MaxConnections int `toml:"max_connections"`
+}
+
+// Storage backends.
+const (
+	BackendBolt     = "bbolt"
+	BackendPostgres = "postgres"
+)
+
+// Postgres reports whether the state is kept in PostgreSQL.
+func (s Storage) Postgres() bool { return s.Backend == BackendPostgres }

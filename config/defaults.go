@@ -12,6 +12,14 @@ import (
 // admin.token_env and admin.token_file is given.
 const DefaultAdminTokenEnv = "CARDFLOW_ADMIN_TOKEN"
 
+// DefaultDatabaseURLEnv is read for the PostgreSQL connection string when
+// backend = "postgres" and none of storage.dsn, dsn_env and dsn_file is
+// given.
+const DefaultDatabaseURLEnv = "CARDFLOW_DATABASE_URL"
+
+// DefaultDatabaseConnections is storage.max_connections when not given.
+const DefaultDatabaseConnections = 16
+
 // Defaults of the storefront listener's limits.
 const (
 	DefaultMaxConnections = 1024
@@ -37,10 +45,11 @@ func base() *Config {
 			StockWait: Duration(30 * time.Minute),
 			Routing:   RoutingPriority,
 		},
-		Bot:    Bot{Language: "zh", RefundLimit: 500_00},
-		Alerts: Alerts{GroupWait: Duration(30 * time.Second), RepeatInterval: Duration(4 * time.Hour)},
-		Report: Report{DailyAt: "09:00", Timezone: "Asia/Shanghai"},
-		QQ:     QQ{WebhookPath: "/qq/webhook"},
+		Bot:     Bot{Language: "zh", RefundLimit: 500_00},
+		Alerts:  Alerts{GroupWait: Duration(30 * time.Second), RepeatInterval: Duration(4 * time.Hour)},
+		Report:  Report{DailyAt: "09:00", Timezone: "Asia/Shanghai"},
+		QQ:      QQ{WebhookPath: "/qq/webhook"},
+		Storage: Storage{Backend: BackendBolt},
 	}
 }
 
@@ -83,6 +92,12 @@ func (c *Config) applyDefaults(written map[string]bool) {
 		if s.Type == SupplierFulu && s.BaseURL == "" && !written[key+".base_url"] {
 			s.BaseURL = "https://openapi.fulu.com"
 		}
+	}
+	if st := &c.Storage; st.Postgres() {
+		if st.DSN == "" && st.DSNEnv == "" && st.DSNFile == "" {
+			st.DSNEnv = DefaultDatabaseURLEnv
+		}
+		setInt(&st.MaxConnections, DefaultDatabaseConnections, "storage.max_connections")
 	}
 	if c.Email.Enabled() {
 		if c.Email.Security == "" && !written["email.security"] {

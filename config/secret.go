@@ -60,7 +60,8 @@ func (c *Config) secretRefs() []secretRef {
 	refs = append(refs, secretRef{"telegram.token", &tg.Token, tg.TokenEnv, tg.TokenFile},
 		secretRef{"telegram.webhook_secret", &tg.WebhookSecret, tg.WebhookSecretEnv, tg.WebhookSecretFile},
 		secretRef{"qq.secret", &c.QQ.Secret, c.QQ.SecretEnv, c.QQ.SecretFile},
-		secretRef{"email.password", &c.Email.Password, c.Email.PasswordEnv, c.Email.PasswordFile})
+		secretRef{"email.password", &c.Email.Password, c.Email.PasswordEnv, c.Email.PasswordFile},
+		secretRef{"storage.dsn", &c.Storage.DSN, c.Storage.DSNEnv, c.Storage.DSNFile})
 	for i := range c.Suppliers {
 		s, key := &c.Suppliers[i], fmt.Sprintf("suppliers[%d]", i)
 		refs = append(refs,
@@ -163,6 +164,7 @@ func (c *Config) Secrets() []string {
 	for _, ref := range c.secretRefs() {
 		add(ref.value.Reveal())
 	}
+	add(dsnPassword(c.Storage.DSN.Reveal()))
 	for _, v := range c.masterKeySpellings() {
 		add(v)
 	}

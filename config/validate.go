@@ -60,6 +60,7 @@ func (c *Config) validate() Problems {
 	v.routes()
 	v.oneOf("bot.language", c.Bot.Language, "zh", "en")
 	v.email()
+	v.storage()
 	if c.Bot.RefundLimit < 0 {
 		v.rep.add("bot.refund_limit", "must not be negative; write it like refund_limit = \"500.00\"")
 	}
