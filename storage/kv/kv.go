@@ -61,6 +61,8 @@ type Bucket interface {
 	NextSequence() (uint64, error)
 	// Sequence is the bucket's last sequence number.
 	Sequence() uint64
+	// SetSequence sets it (copying a store from one engine to another).
+	SetSequence(v uint64) error
 	// Bucket returns a nested bucket. An engine may return an empty bucket
 	// for one never created (pgkv does); callers treat both alike.
 	Bucket(name []byte) Bucket

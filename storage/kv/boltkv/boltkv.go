@@ -61,6 +61,7 @@ func (b bucket) Delete(k []byte) error                          { return b.b.Del
 func (b bucket) Cursor() kv.Cursor                              { return cursor{b.b.Cursor()} }
 func (b bucket) NextSequence() (uint64, error)                  { return b.b.NextSequence() }
 func (b bucket) Sequence() uint64                               { return b.b.Sequence() }
+func (b bucket) SetSequence(v uint64) error                     { return b.b.SetSequence(v) }
 func (b bucket) Bucket(name []byte) kv.Bucket                   { return wrapBucket(b.b.Bucket(name)) }
 func (b bucket) ForEachBucket(fn func(name []byte) error) error { return b.b.ForEachBucket(fn) }
 
