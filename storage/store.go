@@ -117,9 +117,6 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
 	}
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 2048
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -142,13 +139,27 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("restrict database file: %w", err)
 	}
 	removeBackupFiles(dir)
-	s := &Store{db: boltkv.DB{Bolt: db}, bolt: db, vault: vault}
+	s, err := start(boltkv.DB{Bolt: db}, db, vault, opts)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start brings a freshly opened engine up to date (buckets, schema, master
+// key check), starts indexing the buyer history and starts the writer.
+// bdb is the same engine's bbolt handle, nil for PostgreSQL.
+func start(db kv.DB, bdb *bolt.DB, vault *Vault, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2048
+	}
+	s := &Store{db: db, bolt: bdb, vault: vault}
 	reprint, err := s.init()
 	if err == nil && reprint {
 		err = s.reprint()
 	}
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	// The buyer history of a busy day takes a second or two to index: the
