@@ -90,11 +90,12 @@ const (
 
 // DB is an open PostgreSQL store.
 type DB struct {
-	pool    *pgxpool.Pool
-	ctx     context.Context // cancelled by Close
-	stop    context.CancelFunc
-	timeout time.Duration
-	commits atomic.Uint64
+	pool     *pgxpool.Pool
+	ctx      context.Context // cancelled by Close
+	stop     context.CancelFunc
+	timeout  time.Duration
+	maxConns int32
+	commits  atomic.Uint64
 
 	mu     sync.Mutex
 	tables map[string]*table // the bucket tables known to exist
@@ -142,7 +143,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	d := &DB{pool: pool, timeout: timeout, tables: map[string]*table{}}
+	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{}}
 	d.ctx, d.stop = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -211,18 +212,16 @@ var (
 	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1"
 )
 
-// beginTries is how many pooled connections begin tries: one found broken
-// (the server restarted, or ended it) is dropped and the next tried.
-const beginTries = 3
-
 // begin opens a transaction on a pooled connection.
 func (d *DB) begin(writable bool) (*tx, error) {
 	sql := beginView
 	if writable {
 		sql = beginUpdate
 	}
+	// A pooled connection found broken (the server restarted, or ended it)
+	// is dropped and the next tried: as many as the pool holds, and a new.
 	var err error
-	for range beginTries {
+	for range d.maxConns + 1 {
 		if d.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
