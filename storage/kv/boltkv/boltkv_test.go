@@ -35,3 +35,12 @@ func open(t *testing.T) kv.DB {
 }
 
 func TestBoltKeepsTheKVContract(t *testing.T) { kvtest.Run(t, open) }
+
+func BenchmarkUpdate(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "kv.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	kvtest.BenchUpdate(b, boltkv.DB{Bolt: db})
+}

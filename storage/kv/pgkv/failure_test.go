@@ -419,3 +419,52 @@ func TestAClosedDBRefuses(t *testing.T) {
 		t.Errorf("View after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestAnUpdateWaitsForTheWriterLockUpToItsTimeout(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openDB(t, url, Options{QueryTimeout: 300 * time.Millisecond})
+	// Another process holds the writer lock.
+	ctx := context.Background()
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_lock($1)", WriterLock); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(db, "a", "1"); !errors.Is(err, kv.ErrUnavailable) {
+		t.Errorf("Update while another holds the lock past the timeout = %v, want ErrUnavailable", err)
+	}
+	// Reads do not wait for it.
+	if got := get(t, db, "a"); got != "" {
+		t.Errorf("a = %q after the update that timed out", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- put(db, "a", "2") }()
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_unlock($1)", WriterLock); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Update once the lock is free: %v", err)
+	}
+}
+
+func TestOldCommitMarkersArePruned(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openDB(t, url, Options{})
+	old := markerTime(time.Now().Add(-markerKeep - time.Minute))
+	recent := markerTime(time.Now().Add(-markerKeep + time.Minute))
+	exec(t, url, "INSERT INTO kv_commits (id) VALUES ('\\x"+hex.EncodeToString(old)+"01'), ('\\x"+hex.EncodeToString(recent)+"01')")
+	for i := range pruneEvery {
+		if err := put(db, "a", strings.Repeat("x", i%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := scalar(t, url, "SELECT count(*) FROM kv_commits WHERE id < '\\x"+hex.EncodeToString(old)+"ff'"); n != 0 {
+		t.Errorf("%d markers older than %v are left after %d commits", n, markerKeep, pruneEvery)
+	}
+	if n := scalar(t, url, "SELECT count(*) FROM kv_commits"); n != pruneEvery+1 {
+		t.Errorf("%d markers are kept, want the recent one and the %d new", n, pruneEvery)
+	}
+}

@@ -48,3 +48,9 @@ func openDB(t testing.TB, url string, opts Options) *DB {
 func TestPostgresKeepsTheKVContract(t *testing.T) {
 	kvtest.Run(t, func(t *testing.T) kv.DB { return openDB(t, pgtest.URL(t), Options{}) })
 }
+
+// BenchmarkUpdate is as durable as the server it runs on: scripts/pg start
+// without PG_FAST for figures worth quoting.
+func BenchmarkUpdate(b *testing.B) {
+	kvtest.BenchUpdate(b, openDB(b, pgtest.URL(b), Options{}))
+}
