@@ -134,6 +134,10 @@ func TestAConnectionKilledMidTransactionGivesErrUnavailableAndTheNextUpdateWorks
 		if !errors.Is(tx.Err(), kv.ErrUnavailable) {
 			t.Errorf("Err after the kill = %v, want ErrUnavailable", tx.Err())
 		}
+		// A bucket not yet looked up: its table cannot be asked for now.
+		if nb := tx.Bucket([]byte("nest")); nb == nil || nb.Get([]byte("a")) != nil {
+			t.Errorf("a bucket first asked for after the kill = %v, want one whose reads are nil", nb)
+		}
 		return b.Put([]byte("a"), []byte("2"))
 	})
 	if !errors.Is(err, kv.ErrUnavailable) {
@@ -466,5 +470,35 @@ func TestOldCommitMarkersArePruned(t *testing.T) {
 	}
 	if n := scalar(t, url, "SELECT count(*) FROM kv_commits"); n != pruneEvery+1 {
 		t.Errorf("%d markers are kept, want the recent one and the %d new", n, pruneEvery)
+	}
+}
+
+func TestANestedBucketIsListedWhileItHasAKeyOrASequence(t *testing.T) {
+	db := openDB(t, pgtest.URL(t), Options{})
+	err := db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		for _, name := range []string{"created", "keyed", "counted"} {
+			if _, err := b.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return err
+			}
+		}
+		if err := b.Bucket([]byte("keyed")).Put([]byte("k"), []byte("v")); err != nil {
+			return err
+		}
+		_, err := b.Bucket([]byte("counted")).NextSequence()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	err = db.View(func(tx kv.Tx) error {
+		return tx.Bucket(items).ForEachBucket(func(name []byte) error {
+			names = append(names, string(name))
+			return nil
+		})
+	})
+	if err != nil || strings.Join(names, " ") != "counted keyed" {
+		t.Errorf("ForEachBucket lists %q, %v; want counted and keyed, not the empty one", names, err)
 	}
 }

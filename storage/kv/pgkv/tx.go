@@ -100,13 +100,21 @@ func (t *tx) bucket(name []byte) *bucket {
 	if b, ok := t.buckets[string(name)]; ok {
 		return b
 	}
-	if t.err != nil || !validName(name) {
+	if !validName(name) {
 		return nil
 	}
-	tb, err := t.d.table(t, string(name))
-	if err != nil {
-		t.fail("look up table "+string(name), err)
-		return nil
+	var tb *table
+	if t.err == nil {
+		var err error
+		if tb, err = t.d.table(t, string(name)); err != nil {
+			t.fail("look up table "+string(name), err)
+		}
+	}
+	if t.err != nil {
+		// A failed transaction cannot learn whether the table exists. It
+		// hands out a bucket whose reads return nil, as every read now
+		// does, rather than a nil that the caller would not expect.
+		return &bucket{t: t, tbl: newTable(string(name)), subB: []byte{}}
 	}
 	var b *bucket
 	if tb != nil {
