@@ -126,14 +126,13 @@ func (c *cursor) Delete() error {
 	if !c.b.t.writable {
 		return errReadOnly
 	}
+	if !c.catchUp() {
+		return c.b.t.err
+	}
 	if !c.on {
 		return errors.New("pgkv: the cursor is on no key")
 	}
-	if err := c.b.Delete(c.cur); err != nil {
-		return err
-	}
-	c.catchUp()
-	return nil
+	return c.b.Delete(c.cur)
 }
 
 // forward moves to rows[j], reading pages onward while j is past the

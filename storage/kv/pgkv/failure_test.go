@@ -400,6 +400,19 @@ func TestACursorSeesItsTransactionsWritesAtItsNextMove(t *testing.T) {
 		step("Prev back to the current key changed", k, string(v), 10, "changed")
 		k, v = c.Prev()
 		step("Prev to a put behind", k, string(v), 5, "new")
+		// The first page ended at 320: writes on its last key and the one
+		// before show too.
+		if err := b.Put(key(320), []byte("edge")); err != nil {
+			return err
+		}
+		if err := b.Delete(key(310)); err != nil {
+			return err
+		}
+		for k, _ = c.Next(); k != nil && bytes.Compare(k, key(300)) < 0; {
+			k, _ = c.Next()
+		}
+		k, v = c.Next()
+		step("Next past a key deleted at the page's end", k, string(v), 320, "edge")
 		k, v = c.Seek(key(9980))
 		step("Seek far", k, string(v), 9980, "old")
 		k, v = c.Next()
