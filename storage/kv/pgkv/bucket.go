@@ -7,7 +7,7 @@ import (
 	"cardflow/storage/kv"
 )
 
-// bucket is a top-level bucket (sub ”) or a nested one of its table.
+// bucket is a top-level bucket (an empty sub) or a nested one of its table.
 type bucket struct {
 	t      *tx
 	tbl    *table

@@ -206,3 +206,80 @@ func TestCursorsAgreeWithAModelUnderRandomWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestACursorSeesItsTransactionsWritesAtItsNextMove(t *testing.T) {
+	db := openDB(t, pgtest.URL(t), Options{})
+	err := db.Update(func(tx kv.Tx) error {
+		for i := 1; i <= 1000; i++ {
+			if err := tx.Bucket(items).Put(binary.BigEndian.AppendUint32(nil, uint32(10*i)), []byte("old")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+	err = db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		c := b.Cursor()
+		step := func(what string, k []byte, v string, want int, wantV string) {
+			t.Helper()
+			if !bytes.Equal(k, key(want)) || string(v) != wantV {
+				t.Errorf("%s = %x %q, want %d %q", what, k, v, want, wantV)
+			}
+		}
+		k, v := c.First()
+		step("First", k, string(v), 10, "old")
+		for _, w := range []struct {
+			n   int
+			put bool
+		}{{15, true}, {20, false}, {5, true}, {9995, true}, {9990, false}} {
+			var err error
+			if w.put {
+				err = b.Put(key(w.n), []byte("new"))
+			} else {
+				err = b.Delete(key(w.n))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.Put(key(10), []byte("changed")); err != nil {
+			return err
+		}
+		k, v = c.Next()
+		step("Next after a put ahead", k, string(v), 15, "new")
+		k, v = c.Next()
+		step("Next after a delete ahead", k, string(v), 30, "old")
+		c.Prev()
+		k, v = c.Prev()
+		step("Prev back to the current key changed", k, string(v), 10, "changed")
+		k, v = c.Prev()
+		step("Prev to a put behind", k, string(v), 5, "new")
+		// The first page ended at 320: writes on its last key and the one
+		// before show too.
+		if err := b.Put(key(320), []byte("edge")); err != nil {
+			return err
+		}
+		if err := b.Delete(key(310)); err != nil {
+			return err
+		}
+		for k, _ = c.Next(); k != nil && bytes.Compare(k, key(300)) < 0; {
+			k, _ = c.Next()
+		}
+		k, v = c.Next()
+		step("Next past a key deleted at the page's end", k, string(v), 320, "edge")
+		k, v = c.Seek(key(9980))
+		step("Seek far", k, string(v), 9980, "old")
+		k, v = c.Next()
+		step("Next past a key deleted far ahead", k, string(v), 9995, "new")
+		k, v = c.Next()
+		step("Next to the last", k, string(v), 10000, "old")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

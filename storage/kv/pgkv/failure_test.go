@@ -302,38 +302,6 @@ func TestAnSQLErrorIsNotErrUnavailableAndNamesItsTable(t *testing.T) {
 	}
 }
 
-func TestBucketsNeedATableAndANameATableCanHave(t *testing.T) {
-	db := openDB(t, pgtest.URL(t), Options{})
-	err := db.Update(func(tx kv.Tx) error {
-		_, err := tx.CreateBucketIfNotExists([]byte("ghost"))
-		if err == nil || !strings.Contains(err.Error(), `"ghost"`) || !strings.Contains(err.Error(), "schema not migrated") {
-			t.Errorf("CreateBucketIfNotExists(ghost) = %v, want an error naming the table", err)
-		}
-		for _, name := range []string{"Items", "kv_sequences", "schema_migrations", "a-b", "", "1st", strings.Repeat("a", 64)} {
-			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err == nil {
-				t.Errorf("CreateBucketIfNotExists(%q) = nil, want an error", name)
-			}
-			if b := tx.Bucket([]byte(name)); b != nil {
-				t.Errorf("Bucket(%q) = %v, want nil", name, b)
-			}
-		}
-		nb, err := tx.Bucket(items).CreateBucketIfNotExists([]byte("sku"))
-		if err != nil {
-			return err
-		}
-		if _, err := nb.CreateBucketIfNotExists([]byte("deeper")); err == nil {
-			t.Error("a bucket nested two deep was created")
-		}
-		if _, err := tx.Bucket(items).CreateBucketIfNotExists(nil); err == nil {
-			t.Error("a nested bucket without a name was created")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestErrorsCarryNoValues(t *testing.T) {
 	url := pgtest.URL(t)
 	db := openDB(t, url, Options{})
@@ -346,83 +314,6 @@ func TestErrorsCarryNoValues(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, secret) || strings.Contains(msg, hex.EncodeToString([]byte(secret))) {
 		t.Errorf("the error shows the value: %s", msg)
-	}
-}
-
-func TestACursorSeesItsTransactionsWritesAtItsNextMove(t *testing.T) {
-	db := openDB(t, pgtest.URL(t), Options{})
-	err := db.Update(func(tx kv.Tx) error {
-		for i := 1; i <= 1000; i++ {
-			if err := tx.Bucket(items).Put(binary.BigEndian.AppendUint32(nil, uint32(10*i)), []byte("old")); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := func(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
-	err = db.Update(func(tx kv.Tx) error {
-		b := tx.Bucket(items)
-		c := b.Cursor()
-		step := func(what string, k []byte, v string, want int, wantV string) {
-			t.Helper()
-			if !bytes.Equal(k, key(want)) || string(v) != wantV {
-				t.Errorf("%s = %x %q, want %d %q", what, k, v, want, wantV)
-			}
-		}
-		k, v := c.First()
-		step("First", k, string(v), 10, "old")
-		for _, w := range []struct {
-			n   int
-			put bool
-		}{{15, true}, {20, false}, {5, true}, {9995, true}, {9990, false}} {
-			var err error
-			if w.put {
-				err = b.Put(key(w.n), []byte("new"))
-			} else {
-				err = b.Delete(key(w.n))
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if err := b.Put(key(10), []byte("changed")); err != nil {
-			return err
-		}
-		k, v = c.Next()
-		step("Next after a put ahead", k, string(v), 15, "new")
-		k, v = c.Next()
-		step("Next after a delete ahead", k, string(v), 30, "old")
-		c.Prev()
-		k, v = c.Prev()
-		step("Prev back to the current key changed", k, string(v), 10, "changed")
-		k, v = c.Prev()
-		step("Prev to a put behind", k, string(v), 5, "new")
-		// The first page ended at 320: writes on its last key and the one
-		// before show too.
-		if err := b.Put(key(320), []byte("edge")); err != nil {
-			return err
-		}
-		if err := b.Delete(key(310)); err != nil {
-			return err
-		}
-		for k, _ = c.Next(); k != nil && bytes.Compare(k, key(300)) < 0; {
-			k, _ = c.Next()
-		}
-		k, v = c.Next()
-		step("Next past a key deleted at the page's end", k, string(v), 320, "edge")
-		k, v = c.Seek(key(9980))
-		step("Seek far", k, string(v), 9980, "old")
-		k, v = c.Next()
-		step("Next past a key deleted far ahead", k, string(v), 9995, "new")
-		k, v = c.Next()
-		step("Next to the last", k, string(v), 10000, "old")
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -483,35 +374,5 @@ func TestOldCommitMarkersArePruned(t *testing.T) {
 	}
 	if n := scalar(t, url, "SELECT count(*) FROM kv_commits"); n != pruneEvery+1 {
 		t.Errorf("%d markers are kept, want the recent one and the %d new", n, pruneEvery)
-	}
-}
-
-func TestANestedBucketIsListedWhileItHasAKeyOrASequence(t *testing.T) {
-	db := openDB(t, pgtest.URL(t), Options{})
-	err := db.Update(func(tx kv.Tx) error {
-		b := tx.Bucket(items)
-		for _, name := range []string{"created", "keyed", "counted"} {
-			if _, err := b.CreateBucketIfNotExists([]byte(name)); err != nil {
-				return err
-			}
-		}
-		if err := b.Bucket([]byte("keyed")).Put([]byte("k"), []byte("v")); err != nil {
-			return err
-		}
-		_, err := b.Bucket([]byte("counted")).NextSequence()
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	err = db.View(func(tx kv.Tx) error {
-		return tx.Bucket(items).ForEachBucket(func(name []byte) error {
-			names = append(names, string(name))
-			return nil
-		})
-	})
-	if err != nil || strings.Join(names, " ") != "counted keyed" {
-		t.Errorf("ForEachBucket lists %q, %v; want counted and keyed, not the empty one", names, err)
 	}
 }

@@ -3,7 +3,7 @@
 //
 // Every top-level bucket is a table of the same name, (sub bytea, k bytea,
 // v bytea, primary key (sub, k)), created by the caller's migrations (see
-// Migrate); sub is a nested bucket's name, ” at the top level. Bucket names
+// Migrate); sub is a nested bucket's name, empty at the top level. Bucket names
 // are lower-case letters, digits and underscores (at most 63 bytes); names
 // beginning with kv_ and schema_migrations are the engine's. Sequence
 // numbers live in kv_sequences.
@@ -18,6 +18,8 @@
 // Where pgkv differs from bbolt:
 //   - A cursor sees every write its transaction made, before or ahead of it,
 //     at its next move; bbolt shows some and not others, by page layout.
+//     A cursor never shows a nested bucket (bbolt's show its name with a nil
+//     value).
 //   - Bucket returns a handle for a nested bucket never created, and a nested
 //     bucket exists while it has keys or a sequence number: ForEachBucket
 //     lists those, not an empty one that was only created.
