@@ -76,7 +76,9 @@ type Options struct {
 	MaxConns int32
 	// QueryTimeout bounds each round trip to the database, the wait for the
 	// writer lock included (0: 30 s). One that runs out reads as
-	// kv.ErrUnavailable.
+	// kv.ErrUnavailable. The server ends a transaction left idle between
+	// two statements for twice as long (at least a minute), so that a
+	// client gone silent cannot hold the writer lock.
 	QueryTimeout time.Duration
 }
 
@@ -88,6 +90,13 @@ const (
 	// pruneEvery is how many commits of a process go between two prunings of
 	// its old markers.
 	pruneEvery = 256
+)
+
+var (
+	_ kv.DB     = (*DB)(nil)
+	_ kv.Tx     = (*tx)(nil)
+	_ kv.Bucket = (*bucket)(nil)
+	_ kv.Cursor = (*cursor)(nil)
 )
 
 // DB is an open PostgreSQL store.
