@@ -5,7 +5,7 @@ build:
 	go build -o . ./cmd/cardflow ./cmd/cardflow-bench
 
 test:
-	go vet ./... && go test -race -count=1 ./... && go run ./internal/fuzzall -fuzztime 3s
+	scripts/test
 
 run:
 	go run ./cmd/cardflow demo

@@ -4,6 +4,9 @@
 package boltkv
 
 import (
+	"bytes"
+	"errors"
+
 	"cardflow/storage/kv"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,7 +61,7 @@ func wrapBucket(b *bolt.Bucket) kv.Bucket {
 func (b bucket) Get(k []byte) []byte                            { return b.b.Get(k) }
 func (b bucket) Put(k, v []byte) error                          { return b.b.Put(k, v) }
 func (b bucket) Delete(k []byte) error                          { return b.b.Delete(k) }
-func (b bucket) Cursor() kv.Cursor                              { return cursor{b.b.Cursor()} }
+func (b bucket) Cursor() kv.Cursor                              { return &cursor{c: b.b.Cursor()} }
 func (b bucket) NextSequence() (uint64, error)                  { return b.b.NextSequence() }
 func (b bucket) Sequence() uint64                               { return b.b.Sequence() }
 func (b bucket) SetSequence(v uint64) error                     { return b.b.SetSequence(v) }
@@ -87,11 +90,51 @@ func (b bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 	return bucket{nb}, nil
 }
 
-type cursor struct{ c *bolt.Cursor }
+// cursor is a bbolt cursor that moves on correctly after Delete. bbolt's
+// own, after deleting from a leaf this transaction has already changed,
+// skips the key after the deleted one on Next; so after a Delete the
+// cursor finds its place again by seeking the deleted key.
+type cursor struct {
+	c       *bolt.Cursor
+	cur     []byte // the key the cursor is on, nil off either end
+	deleted []byte // the key Delete removed, until the cursor moves
+}
 
-func (c cursor) First() ([]byte, []byte)        { return c.c.First() }
-func (c cursor) Last() ([]byte, []byte)         { return c.c.Last() }
-func (c cursor) Seek(k []byte) ([]byte, []byte) { return c.c.Seek(k) }
-func (c cursor) Next() ([]byte, []byte)         { return c.c.Next() }
-func (c cursor) Prev() ([]byte, []byte)         { return c.c.Prev() }
-func (c cursor) Delete() error                  { return c.c.Delete() }
+// at records where a move left the cursor.
+func (c *cursor) at(k, v []byte) ([]byte, []byte) {
+	c.cur, c.deleted = k, nil
+	return k, v
+}
+
+func (c *cursor) First() ([]byte, []byte)        { return c.at(c.c.First()) }
+func (c *cursor) Last() ([]byte, []byte)         { return c.at(c.c.Last()) }
+func (c *cursor) Seek(k []byte) ([]byte, []byte) { return c.at(c.c.Seek(k)) }
+
+func (c *cursor) Next() ([]byte, []byte) {
+	if d := c.deleted; d != nil {
+		return c.at(c.c.Seek(d)) // the first key after d, now that d is gone
+	}
+	return c.at(c.c.Next())
+}
+
+func (c *cursor) Prev() ([]byte, []byte) {
+	if d := c.deleted; d != nil {
+		if k, _ := c.c.Seek(d); k == nil {
+			return c.at(c.c.Last()) // d was the last key
+		}
+	}
+	return c.at(c.c.Prev())
+}
+
+// Delete removes the key the cursor is on; Next then moves to the key
+// after it, Prev to the one before.
+func (c *cursor) Delete() error {
+	if c.cur == nil || c.deleted != nil {
+		return errors.New("boltkv: the cursor is on no key")
+	}
+	if err := c.c.Delete(); err != nil {
+		return err
+	}
+	c.deleted = bytes.Clone(c.cur)
+	return nil
+}

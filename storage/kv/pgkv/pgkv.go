@@ -1,0 +1,366 @@
+// Package pgkv keeps the kv contract in PostgreSQL, so that several cardflow
+// processes can share one database.
+//
+// Every top-level bucket is a table of the same name, (sub bytea, k bytea,
+// v bytea, primary key (sub, k)), created by the caller's migrations (see
+// Migrate); sub is a nested bucket's name, empty at the top level. Bucket names
+// are lower-case letters, digits and underscores (at most 63 bytes); names
+// beginning with kv_ and schema_migrations are the engine's. Sequence
+// numbers live in kv_sequences.
+//
+// Update takes the advisory lock WriterLock in its transaction first, so
+// writers are serial across every process on the database, as the contract
+// requires. Its writes are buffered in the process and reach the database
+// in one batch at commit (or when a cursor or ForEachBucket needs them), with
+// a commit marker that tells a commit whose answer was lost whether it
+// applied. View is one REPEATABLE READ snapshot, taken when it begins.
+//
+// Where pgkv differs from bbolt:
+//   - A cursor sees every write its transaction made, before or ahead of it,
+//     at its next move; bbolt shows some and not others, by page layout.
+//     A cursor never shows a nested bucket (bbolt's show its name with a nil
+//     value).
+//   - Bucket returns a handle for a nested bucket never created, and a nested
+//     bucket exists while it has keys or a sequence number: ForEachBucket
+//     lists those, not an empty one that was only created.
+//   - Nested buckets and keys are apart: a nested bucket may share a key's
+//     name. There is one level of nesting.
+//   - A key and its nested bucket's name together are at most MaxKey bytes
+//     (PostgreSQL's index entries are bounded).
+//   - Put keeps the value slice until commit without copying it: it must not
+//     change before the transaction ends (bbolt asks the same).
+package pgkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"cardflow/storage/kv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Advisory lock keys (pg_advisory_xact_lock) the engine holds; other users
+// of advisory locks on the same database must pick other keys.
+const (
+	// WriterLock is held by every Update: "cfkvwrit".
+	WriterLock int64 = 0x63666b7677726974
+	// MigrationLock is held while migrations run: "cfkvmigr".
+	MigrationLock int64 = 0x63666b766d696772
+)
+
+// MaxKey bounds a key and its nested bucket's name together, in bytes.
+const MaxKey = 2000
+
+// ErrClosed is returned by a DB after Close.
+var ErrClosed = errors.New("pgkv: database closed")
+
+// Options configure Open.
+type Options struct {
+	// Migrations are the caller's SQL files (NNNN_name.sql, see Migrate),
+	// applied after the engine's own. Nil applies only the engine's.
+	Migrations fs.FS
+	// MaxConns bounds the connection pool (0: pgxpool's default, the larger
+	// of 4 and the number of CPUs).
+	MaxConns int32
+	// QueryTimeout bounds each round trip to the database, the wait for the
+	// writer lock included (0: 30 s). One that runs out reads as
+	// kv.ErrUnavailable. The server ends a transaction left idle between
+	// two statements for twice as long (at least a minute), so that a
+	// client gone silent cannot hold the writer lock.
+	QueryTimeout time.Duration
+}
+
+const (
+	defaultQueryTimeout = 30 * time.Second
+	// markerKeep is how long commit markers are kept, and so how long a
+	// commit's outcome can still be learned after its connection broke.
+	markerKeep = time.Hour
+	// pruneEvery is how many commits of a process go between two prunings of
+	// its old markers.
+	pruneEvery = 256
+)
+
+var (
+	_ kv.DB     = (*DB)(nil)
+	_ kv.Tx     = (*tx)(nil)
+	_ kv.Bucket = (*bucket)(nil)
+	_ kv.Cursor = (*cursor)(nil)
+)
+
+// DB is an open PostgreSQL store.
+type DB struct {
+	pool     *pgxpool.Pool
+	ctx      context.Context // cancelled by Close
+	stop     context.CancelFunc
+	timeout  time.Duration
+	maxConns int32
+	commits  atomic.Uint64
+
+	mu     sync.Mutex
+	tables map[string]*table // the bucket tables known to exist
+
+	// breakCommit, set by tests, stands in for sending COMMIT: it may break
+	// the connection before or after sending it, and returns the error the
+	// client met.
+	breakCommit func(*pgconn.PgConn) error
+}
+
+// Open connects to the database url names (a libpq URL or key=value DSN),
+// applies the migrations and returns the store. ctx bounds connecting and
+// migrating.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgkv: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	timeout := opts.QueryTimeout
+	if timeout <= 0 {
+		timeout = defaultQueryTimeout
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	if params["application_name"] == "" {
+		params["application_name"] = "cardflow"
+	}
+	// A client that vanished mid-transaction (a network cut the server does
+	// not notice) would hold the writer lock, and stall every process, until
+	// the server gives up on it.
+	if params["idle_in_transaction_session_timeout"] == "" {
+		params["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(2*timeout, time.Minute).Milliseconds(), 10)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgkv: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, wrap("connect", err)
+	}
+	if _, err := Migrate(ctx, pool, opts.Migrations); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{}}
+	d.ctx, d.stop = context.WithCancel(context.Background())
+	return d, nil
+}
+
+// Close cancels what is under way and closes the pool.
+func (d *DB) Close() error {
+	d.stop()
+	d.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.pool.Ping(ctx); err != nil {
+		return d.wrap("ping", err)
+	}
+	return nil
+}
+
+// Pool is the connection pool, for work beside the kv contract (claiming
+// rows, electing a leader). Writes to the bucket tables must go through
+// Update: its transactions trust that nobody else writes them.
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// Update runs fn in a transaction that holds the writer lock, and commits
+// its writes if fn returns nil. A commit whose connection broke is looked
+// up by its marker; while the database cannot be reached to find out,
+// Update keeps trying (until Close), and answers only once it knows.
+func (d *DB) Update(fn func(kv.Tx) error) error {
+	t, err := d.begin(true)
+	if err != nil {
+		return err
+	}
+	defer t.conn.Release()
+	ferr := fn(t)
+	if t.err != nil || ferr != nil {
+		t.rollback()
+		if t.err != nil {
+			return t.err
+		}
+		return ferr
+	}
+	return t.commit()
+}
+
+// View runs fn in a read-only transaction on one snapshot.
+func (d *DB) View(fn func(kv.Tx) error) error {
+	t, err := d.begin(false)
+	if err != nil {
+		return err
+	}
+	defer t.conn.Release()
+	ferr := fn(t)
+	t.rollback()
+	if t.err != nil {
+		return t.err
+	}
+	return ferr
+}
+
+// The statements that open a transaction, in one round trip. A view's
+// SELECT takes its snapshot at once, as bbolt's does at begin, rather than
+// at fn's first read.
+var (
+	beginUpdate = "BEGIN; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
+	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1"
+)
+
+// begin opens a transaction on a pooled connection.
+func (d *DB) begin(writable bool) (*tx, error) {
+	sql := beginView
+	if writable {
+		sql = beginUpdate
+	}
+	// A pooled connection found broken (the server restarted, or ended it)
+	// is dropped and the next tried: as many as the pool holds, and a new.
+	var err error
+	for range d.maxConns + 1 {
+		if d.ctx.Err() != nil {
+			return nil, ErrClosed
+		}
+		var conn *pgxpool.Conn
+		ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+		conn, err = d.pool.Acquire(ctx)
+		if err != nil {
+			cancel()
+			return nil, d.wrap("connect", err)
+		}
+		_, err = conn.Exec(ctx, sql)
+		cancel()
+		if err == nil {
+			return newTx(d, conn, writable), nil
+		}
+		broken := conn.Conn().IsClosed() && !pgconn.Timeout(err)
+		conn.Release()
+		if !broken {
+			break
+		}
+	}
+	return nil, d.wrap("begin", err)
+}
+
+// wrap says what failed, marking what means "the database cannot be
+// reached" with kv.ErrUnavailable.
+func (d *DB) wrap(what string, err error) error {
+	if d.ctx.Err() != nil {
+		return fmt.Errorf("pgkv: %s: %w", what, ErrClosed)
+	}
+	return wrap(what, err)
+}
+
+func wrap(what string, err error) error {
+	if unavailable(err) {
+		return fmt.Errorf("pgkv: %s: %w: %w", what, kv.ErrUnavailable, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "42703") {
+		return fmt.Errorf("pgkv: %s (schema not migrated?): %w", what, err)
+	}
+	return fmt.Errorf("pgkv: %s: %w", what, err)
+}
+
+// unavailable says whether err means that the database could not be reached
+// or the connection broke, as opposed to a statement the server refused.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "08": // connection exception
+			return true
+		case "53": // insufficient resources: too many connections, out of memory or disk
+			return true
+		}
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", // admin shutdown, crash shutdown, cannot connect now
+			"57014", // query cancelled (statement_timeout)
+			"25P03", // idle_in_transaction_session_timeout
+			"55P03": // lock_timeout
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// table is a bucket's table and the statements on it.
+type table struct {
+	name                  string
+	get, upsert, del      string
+	first, after, from    string // forward pages: from the start, k > $2, k >= $2
+	last, before, through string // backward pages: from the end, k < $2, k <= $2
+	subs                  string // the nested buckets
+}
+
+func newTable(name string) *table {
+	q := pgx.Identifier{name}.Sanitize()
+	page := "SELECT k, v FROM " + q + " WHERE sub = $1"
+	return &table{
+		name:    name,
+		get:     "SELECT v FROM " + q + " WHERE sub = $1 AND k = $2",
+		upsert:  "INSERT INTO " + q + " (sub, k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) ON CONFLICT (sub, k) DO UPDATE SET v = excluded.v",
+		del:     "DELETE FROM " + q + " WHERE (sub, k) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
+		first:   page + " ORDER BY k LIMIT $2",
+		after:   page + " AND k > $2 ORDER BY k LIMIT $3",
+		from:    page + " AND k >= $2 ORDER BY k LIMIT $3",
+		last:    page + " ORDER BY k DESC LIMIT $2",
+		before:  page + " AND k < $2 ORDER BY k DESC LIMIT $3",
+		through: page + " AND k <= $2 ORDER BY k DESC LIMIT $3",
+		// The distinct subs by a walk down the index (one probe per nested
+		// bucket, not a scan of every key), and those with only a sequence.
+		subs: `WITH RECURSIVE s(sub) AS (
+			(SELECT sub FROM ` + q + ` WHERE sub > ''::bytea ORDER BY sub LIMIT 1)
+			UNION ALL
+			SELECT (SELECT t.sub FROM ` + q + ` t WHERE t.sub > s.sub ORDER BY t.sub LIMIT 1) FROM s WHERE s.sub IS NOT NULL)
+		SELECT sub FROM s WHERE sub IS NOT NULL
+		UNION SELECT sub FROM kv_sequences WHERE tbl = $1 AND sub > ''::bytea
+		ORDER BY sub`,
+	}
+}
+
+// table returns a bucket's table, nil if it does not exist, asking the
+// database (through t) the first time.
+func (d *DB) table(t *tx, name string) (*table, error) {
+	d.mu.Lock()
+	tb := d.tables[name]
+	d.mu.Unlock()
+	if tb != nil {
+		return tb, nil
+	}
+	var exists bool
+	if err := t.queryRow("SELECT to_regclass($1) IS NOT NULL", []any{pgx.Identifier{name}.Sanitize()}, &exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tables[name] == nil {
+		d.tables[name] = newTable(name)
+	}
+	return d.tables[name], nil
+}

@@ -1,0 +1,409 @@
+package pgkv
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"time"
+
+	"cardflow/storage/kv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// maxCached bounds the clean entries a transaction keeps from its reads: a
+// long walk by Get must not hold the whole table in memory. Writes are
+// always kept until they reach the database.
+const maxCached = 100_000
+
+// bucketName is what a bucket may be called: a table name that needs no
+// care.
+var bucketName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// entryKey names one key of one bucket.
+type entryKey struct {
+	tbl    *table
+	sub, k string
+}
+
+// entry is what a transaction knows of a key: its value (nil: absent), and
+// whether that is a write the database has not yet seen.
+type entry struct {
+	v     []byte
+	dirty bool
+}
+
+// bucketKey names a bucket: a table and a sub.
+type bucketKey struct {
+	tbl *table
+	sub string
+}
+
+// seqState is a bucket's sequence number within a transaction.
+type seqState struct {
+	n     uint64
+	dirty bool
+}
+
+// tx is a transaction on one pooled connection. Under Update's lock nobody
+// else writes, and a view reads one snapshot, so what it read once stays
+// true for its life: reads are cached with its writes in known.
+type tx struct {
+	d        *DB
+	conn     *pgxpool.Conn
+	writable bool
+	err      error
+
+	buckets map[string]*bucket // top-level buckets by name; nil: no table
+	known   map[entryKey]entry
+	dirty   int // entries in known not yet flushed
+	seqs    map[bucketKey]*seqState
+	logs    map[bucketKey]*writeLog // writes to buckets a cursor walks
+}
+
+func newTx(d *DB, conn *pgxpool.Conn, writable bool) *tx {
+	return &tx{
+		d: d, conn: conn, writable: writable,
+		buckets: map[string]*bucket{},
+		known:   map[entryKey]entry{},
+		seqs:    map[bucketKey]*seqState{},
+		logs:    map[bucketKey]*writeLog{},
+	}
+}
+
+// Err is the first engine error the transaction met.
+func (t *tx) Err() error { return t.err }
+
+// fail records the transaction's first engine error.
+func (t *tx) fail(what string, err error) {
+	if t.err == nil {
+		t.err = t.d.wrap(what, err)
+	}
+}
+
+var errReadOnly = errors.New("pgkv: read-only transaction")
+
+// Bucket returns a top-level bucket, nil if it has no table.
+func (t *tx) Bucket(name []byte) kv.Bucket {
+	if b := t.bucket(name); b != nil {
+		return b
+	}
+	return nil // a nil interface, not one holding a nil pointer
+}
+
+func (t *tx) bucket(name []byte) *bucket {
+	if b, ok := t.buckets[string(name)]; ok {
+		return b
+	}
+	if !validName(name) {
+		return nil
+	}
+	var tb *table
+	if t.err == nil {
+		var err error
+		if tb, err = t.d.table(t, string(name)); err != nil {
+			t.fail("look up table "+string(name), err)
+		}
+	}
+	if t.err != nil {
+		// A failed transaction cannot learn whether the table exists. It
+		// hands out a bucket whose reads return nil, as every read now
+		// does, rather than a nil that the caller would not expect.
+		return &bucket{t: t, tbl: newTable(string(name)), subB: []byte{}}
+	}
+	var b *bucket
+	if tb != nil {
+		b = &bucket{t: t, tbl: tb, subB: []byte{}}
+	}
+	t.buckets[string(name)] = b
+	return b
+}
+
+func validName(name []byte) bool {
+	return bucketName.Match(name) && !strings.HasPrefix(string(name), "kv_") && string(name) != callerRecord
+}
+
+// CreateBucketIfNotExists returns a top-level bucket: its table must exist,
+// made by a migration.
+func (t *tx) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
+	if !t.writable {
+		return nil, errReadOnly
+	}
+	if !validName(name) {
+		return nil, fmt.Errorf("pgkv: bucket name %q: use lower-case letters, digits and _ (at most 63 bytes), not beginning with kv_", name)
+	}
+	b := t.bucket(name)
+	if t.err != nil {
+		return nil, t.err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("pgkv: bucket %s has no table %q (schema not migrated?)", name, name)
+	}
+	return b, nil
+}
+
+// ctx bounds one round trip.
+func (t *tx) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.d.ctx, t.d.timeout)
+}
+
+// queryRow runs a query of one row into dest; pgx.ErrNoRows if none.
+func (t *tx) queryRow(sql string, args []any, dest ...any) error {
+	ctx, cancel := t.ctx()
+	defer cancel()
+	return t.conn.QueryRow(ctx, sql, args...).Scan(dest...)
+}
+
+// end runs ROLLBACK or COMMIT; a failure leaves the connection out of the
+// idle state, and the pool drops it on release.
+func (t *tx) end(sql string) error {
+	ctx, cancel := t.ctx()
+	defer cancel()
+	_, err := t.conn.Exec(ctx, sql)
+	return err
+}
+
+// rollback ends the transaction keeping nothing. Its error is of no use:
+// the server rolls back a transaction whose connection is gone.
+func (t *tx) rollback() { _ = t.end("ROLLBACK") }
+
+// get reads a key through the transaction's cache.
+func (t *tx) get(b *bucket, k []byte) []byte {
+	if t.err != nil || len(k) == 0 {
+		return nil
+	}
+	key := entryKey{b.tbl, b.sub, string(k)}
+	if e, ok := t.known[key]; ok {
+		return e.v
+	}
+	var v []byte
+	err := t.queryRow(b.tbl.get, []any{b.subB, k}, &v)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		v = nil
+	case err != nil:
+		t.fail("read "+b.tbl.name, err)
+		return nil
+	case v == nil:
+		v = []byte{} // an empty value is not a missing one
+	}
+	if len(t.known) < maxCached {
+		t.known[key] = entry{v: v}
+	}
+	return v
+}
+
+// write buffers a put (v non-nil) or a delete (v nil).
+func (t *tx) write(b *bucket, k, v []byte) error {
+	if !t.writable {
+		return errReadOnly
+	}
+	if t.err != nil {
+		return t.err
+	}
+	if len(k) == 0 {
+		return errors.New("pgkv: key required")
+	}
+	if len(k)+len(b.sub) > MaxKey {
+		return fmt.Errorf("pgkv: key of %d bytes in %s: at most %d with the nested bucket's name", len(k), b.tbl.name, MaxKey)
+	}
+	key := entryKey{b.tbl, b.sub, string(k)}
+	if !t.known[key].dirty {
+		t.dirty++
+	}
+	t.known[key] = entry{v: v, dirty: true}
+	if l := t.logs[bucketKey{b.tbl, b.sub}]; l != nil {
+		l.keys = append(l.keys, key.k)
+	}
+	return nil
+}
+
+// seq returns a bucket's sequence state, read once per transaction; nil
+// after a failed read.
+func (t *tx) seq(b *bucket) *seqState {
+	bk := bucketKey{b.tbl, b.sub}
+	if s := t.seqs[bk]; s != nil {
+		return s
+	}
+	if t.err != nil {
+		return nil
+	}
+	var n int64
+	err := t.queryRow("SELECT seq FROM kv_sequences WHERE tbl = $1 AND sub = $2", []any{b.tbl.name, b.subB}, &n)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.fail("read the sequence of "+b.tbl.name, err)
+		return nil
+	}
+	s := &seqState{n: uint64(n)}
+	t.seqs[bk] = s
+	return s
+}
+
+// columns gathers one table's buffered writes as arrays for unnest.
+type columns struct {
+	putSub, putK, putV [][]byte
+	delSub, delK       [][]byte
+}
+
+// flush sends the buffered writes in one batch, and with marker (at
+// commit) the commit marker and, now and then, the pruning of old markers.
+func (t *tx) flush(marker []byte) error {
+	if t.err != nil {
+		return t.err
+	}
+	batch := &pgx.Batch{}
+	if t.dirty > 0 {
+		tables := map[*table]*columns{}
+		var order []*table
+		for key, e := range t.known {
+			if !e.dirty {
+				continue
+			}
+			c := tables[key.tbl]
+			if c == nil {
+				c = &columns{}
+				tables[key.tbl] = c
+				order = append(order, key.tbl)
+			}
+			sub, k := []byte(key.sub), []byte(key.k)
+			if e.v != nil {
+				c.putSub, c.putK, c.putV = append(c.putSub, sub), append(c.putK, k), append(c.putV, e.v)
+			} else {
+				c.delSub, c.delK = append(c.delSub, sub), append(c.delK, k)
+			}
+			e.dirty = false
+			t.known[key] = e
+		}
+		t.dirty = 0
+		for _, tb := range order {
+			c := tables[tb]
+			if len(c.putK) > 0 {
+				batch.Queue(tb.upsert, c.putSub, c.putK, c.putV)
+			}
+			if len(c.delK) > 0 {
+				batch.Queue(tb.del, c.delSub, c.delK)
+			}
+		}
+	}
+	var names []string
+	var subs [][]byte
+	var seqs []int64
+	for bk, s := range t.seqs {
+		if s.dirty {
+			names, subs, seqs = append(names, bk.tbl.name), append(subs, []byte(bk.sub)), append(seqs, int64(s.n))
+			s.dirty = false
+		}
+	}
+	if len(names) > 0 {
+		batch.Queue(`INSERT INTO kv_sequences (tbl, sub, seq) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[])
+			ON CONFLICT (tbl, sub) DO UPDATE SET seq = excluded.seq`, names, subs, seqs)
+	}
+	if marker != nil {
+		batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
+		if t.d.commits.Add(1)%pruneEvery == 0 {
+			batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
+		}
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	ctx, cancel := t.ctx()
+	defer cancel()
+	if err := t.conn.SendBatch(ctx, batch).Close(); err != nil {
+		t.fail("write", err)
+		return t.err
+	}
+	return nil
+}
+
+// commit flushes the writes with a marker and commits. A COMMIT whose
+// answer was lost with the connection is settled by looking for the
+// marker.
+func (t *tx) commit() error {
+	marker := newMarker()
+	if err := t.flush(marker); err != nil {
+		// Nothing applied: the server never received COMMIT.
+		t.rollback()
+		return err
+	}
+	var err error
+	if t.d.breakCommit != nil {
+		err = t.d.breakCommit(t.conn.Conn().PgConn())
+	} else {
+		err = t.end("COMMIT")
+	}
+	if err == nil {
+		return nil
+	}
+	if !unavailable(err) {
+		// The server answered: it refused the commit and rolled back.
+		return t.d.wrap("commit", err)
+	}
+	return t.d.settle(marker, err)
+}
+
+// newMarker is a commit's unique id: its time, then 8 random bytes.
+func newMarker() []byte {
+	return binary.BigEndian.AppendUint64(markerTime(time.Now()), rand.Uint64())
+}
+
+// markerTime is the first 8 bytes of a marker made at now.
+func markerTime(now time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
+}
+
+// settle learns whether a commit whose answer was lost applied: its marker
+// is there or not once the writer lock is ours (the lost transaction holds
+// it until it has committed or rolled back). While the database cannot be
+// reached it tries again, with backoff, until Close, or until markers older
+// than it may have been pruned.
+func (d *DB) settle(marker []byte, cause error) error {
+	start := time.Now()
+	wait := 10 * time.Millisecond
+	for {
+		found, err := d.findMarker(marker)
+		switch {
+		case err == nil && found:
+			return nil
+		case err == nil:
+			return fmt.Errorf("pgkv: commit did not apply: %w: %w", kv.ErrUnavailable, cause)
+		case !unavailable(err):
+			return fmt.Errorf("pgkv: commit outcome unknown: the connection broke (%v), and looking for its marker failed: %v", cause, err)
+		case time.Since(start) > markerKeep-10*time.Minute:
+			return fmt.Errorf("pgkv: commit outcome unknown: the database stayed unreachable for %v: %v", time.Since(start).Round(time.Second), err)
+		}
+		select {
+		case <-d.ctx.Done():
+			return fmt.Errorf("pgkv: commit outcome unknown: closed while finding it out (%v)", cause)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// findMarker looks for a commit marker under the writer lock.
+func (d *DB) findMarker(marker []byte) (bool, error) {
+	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	defer cancel()
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, beginUpdate); err != nil {
+		return false, err
+	}
+	var found bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM kv_commits WHERE id = $1)", marker).Scan(&found); err != nil {
+		return false, err
+	}
+	// The answer holds whatever ROLLBACK does; a failure leaves the
+	// connection for the pool to drop.
+	_, _ = conn.Exec(ctx, "ROLLBACK")
+	return found, nil
+}
