@@ -305,3 +305,28 @@ func TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog(t *testing.T) {
 		t.Fatalf("the whole snapshot: %v", err)
 	}
 }
+
+// TestFlushBuyersPrunesEveryRecordPastTheKeep: the records of a month ago
+// all go, none of today's; pruning deletes through a cursor, which must move
+// on to the next key after each Delete on every engine.
+func TestFlushBuyersPrunesEveryRecordPastTheKeep(t *testing.T) {
+	s := testkit.NewStore(t, Open)
+	now := time.Unix(1_800_000_000, 0)
+	old := now.Add(-logKeep - time.Hour)
+	must(t, s.Update(func(tx *Tx) error {
+		for i := range 10 {
+			if err := tx.RecordBuyerOrder([]string{fmt.Sprintf("contact:old%d@x", i)}, old.Add(time.Duration(i)*time.Second), 100); err != nil {
+				return err
+			}
+		}
+		return tx.RecordBuyerOrder([]string{"contact:new@x"}, now, 100)
+	}))
+	must(t, s.FlushBuyers(now))
+	var left int
+	must(t, s.View(func(tx *Tx) error {
+		return tx.tx.Bucket(bucketBuyerLog).ForEach(func(_, _ []byte) error { left++; return nil })
+	}))
+	if left != 1 {
+		t.Errorf("%d buyer log records left after pruning, want today's 1", left)
+	}
+}
