@@ -177,6 +177,10 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
+	if errors.Is(err, storage.ErrBackupElsewhere) {
+		writeError(w, http.StatusConflict, codeConflict, err.Error(), "")
+		return
+	}
 	s.log.Error().Err(err).Bool("streaming", started).Msg("backup failed")
 	if !started {
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable,

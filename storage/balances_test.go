@@ -26,7 +26,7 @@ func change(t *testing.T, s *Store, e LedgerEntry, credit money.Amount) (money.A
 // refused and leaves balance and ledger as they were; a refund and an
 // operator's debit below the floor are not bounded by it.
 func TestAChargeStopsAtTheCreditLimitAndARefusalChangesNothing(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	shop := "cardflow-dj1"
 	steps := []struct {
@@ -70,7 +70,7 @@ func TestAChargeStopsAtTheCreditLimitAndARefusalChangesNothing(t *testing.T) {
 // TestConcurrentChargesNeverSpendMoreThanTheBalance: 50 writers race to
 // charge 1.00 each from a balance of 20.00 with no credit: exactly 20 win.
 func TestConcurrentChargesNeverSpendMoreThanTheBalance(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	if _, err := change(t, s, LedgerEntry{Storefront: "shop", Amount: 2000, Reason: "top_up"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestConcurrentChargesNeverSpendMoreThanTheBalance(t *testing.T) {
 // shows none of another's.
 func TestBalancesAndLedgerSurviveAReopen(t *testing.T) {
 	dir := t.TempDir()
-	s := testkit.OpenStore(t, Open, dir, Options{})
+	s := testkit.OpenStore(t, openTest, dir, Options{})
 	for _, e := range []LedgerEntry{{Storefront: "a", Amount: 500, Reason: "top_up"}, {Storefront: "b", Amount: 700, Reason: "top_up"},
 		{Storefront: "a", Amount: -200, Reason: LedgerOrder, OrderID: 9}} {
 		if _, err := change(t, s, e, 0); err != nil {
@@ -116,7 +116,7 @@ func TestBalancesAndLedgerSurviveAReopen(t *testing.T) {
 		}
 	}
 	testkit.CloseStore(t, s)
-	s = testkit.OpenStore(t, Open, dir, Options{})
+	s = testkit.OpenStore(t, openTest, dir, Options{})
 	_ = s.View(func(tx *Tx) error {
 		all := tx.Balances().All()
 		if len(all) != 2 || all["a"] != 300 || all["b"] != 700 {
@@ -132,7 +132,7 @@ func TestBalancesAndLedgerSurviveAReopen(t *testing.T) {
 
 // TestAChangeWithoutAStorefrontIsRefused.
 func TestAChangeWithoutAStorefrontIsRefused(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	if _, err := change(t, s, LedgerEntry{Amount: 100, Reason: "top_up"}, 0); err == nil {
 		t.Fatal("a balance change without a storefront was accepted")
 	}

@@ -13,7 +13,7 @@ import (
 // after going back to stock; upheld claims are listed per batch, newest
 // batch first, for their SKU only.
 func TestEveryStockCardKnowsItsImportBatch(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	old, first, other, second, more := sealN(t, s, "O", 2), sealN(t, s, "F", 3), sealN(t, s, "X", 2), sealN(t, s, "S", 2), sealN(t, s, "M", 2)
 	var b1, b2, b3 uint64
 	must(t, s.Update(func(tx *Tx) (err error) {

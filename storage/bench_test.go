@@ -16,7 +16,7 @@ import (
 // writer, from many goroutines at once as the engine's workers make them. It
 // compares engines, and one build with another, side by side in one run.
 func BenchmarkOrderWrites(b *testing.B) {
-	s := testkit.NewStore(b, Open)
+	s := testkit.NewStore(b, openTest)
 	benchOrderWrites(b, s)
 }
 

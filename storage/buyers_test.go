@@ -64,7 +64,7 @@ func TestBuyerHistorySurvivesRestartAndCrashBeforeFlush(t *testing.T) {
 }
 
 func TestBuyerHistoryOfARolledBackWriteIsForgotten(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	boom := errors.New("boom")
 	err := s.Update(func(tx *Tx) error {
@@ -84,7 +84,7 @@ func TestBuyerHistoryOfARolledBackWriteIsForgotten(t *testing.T) {
 }
 
 func TestOrdersOfOneCommitSeeEachOther(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	var f Features
 	must(t, s.Update(func(tx *Tx) error {
@@ -310,7 +310,7 @@ func TestBuyerSnapshotIsUsedOnlyWhenItCoversTheLog(t *testing.T) {
 // all go, none of today's; pruning deletes through a cursor, which must move
 // on to the next key after each Delete on every engine.
 func TestFlushBuyersPrunesEveryRecordPastTheKeep(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	now := time.Unix(1_800_000_000, 0)
 	old := now.Add(-logKeep - time.Hour)
 	must(t, s.Update(func(tx *Tx) error {

@@ -14,7 +14,7 @@ import (
 // count), then the newest messages in order. Other chats' queues are not
 // touched.
 func TestChatQueueFoldsItsOldestIntoOneSummary(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	queue := func(dest string, n int) {
 		t.Helper()

@@ -14,7 +14,7 @@ import (
 // everything survives a reopen.
 func TestClaimsAreIndexedByOrderExternalIDStatusAndBuyer(t *testing.T) {
 	dir := t.TempDir()
-	s := testkit.OpenStore(t, Open, dir, Options{})
+	s := testkit.OpenStore(t, openTest, dir, Options{})
 	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	buyer := "id:shop1/u-1"
 	var first, second, other *Claim
@@ -49,7 +49,7 @@ func TestClaimsAreIndexedByOrderExternalIDStatusAndBuyer(t *testing.T) {
 		return tx.Claims().Put(c)
 	}))
 	testkit.CloseStore(t, s)
-	s = testkit.OpenStore(t, Open, dir, Options{})
+	s = testkit.OpenStore(t, openTest, dir, Options{})
 	must(t, s.View(func(tx *Tx) error {
 		c, err := tx.Claims().ByExternal("shop1", "T-1")
 		if err != nil || c.ID != first.ID || c.Status != ClaimReissued || c.ResolvedBy.Name != "alice" || c.ReplacedBy != 2 ||
@@ -94,7 +94,7 @@ func TestClaimsAreIndexedByOrderExternalIDStatusAndBuyer(t *testing.T) {
 // TestPuttingAClaimThatWasNeverCreatedFails: Put rewrites, it never creates
 // a claim without its indexes.
 func TestPuttingAClaimThatWasNeverCreatedFails(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	err := s.Update(func(tx *Tx) error { return tx.Claims().Put(&Claim{ID: 5, Status: ClaimOpen}) })
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("put of an unknown claim: %v, want ErrNotFound", err)

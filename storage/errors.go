@@ -26,4 +26,7 @@ var (
 	// only); nothing of the refused write applied and the store keeps
 	// trying with the next one.
 	ErrUnavailable = kv.ErrUnavailable
+	// ErrBackupElsewhere: a store in PostgreSQL is backed up by the
+	// database's own tools (pg_dump, base backups), not by cardflow.
+	ErrBackupElsewhere = errors.New("the store is in PostgreSQL: back it up with pg_dump or the database's own backups")
 )

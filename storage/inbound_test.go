@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"cardflow/storage/kv"
 
 	"cardflow/internal/testkit"
 )
@@ -34,7 +34,7 @@ func parkedEvents(t *testing.T, s *Store) []ParkedEvent {
 // in the stored event; at the limit Begin refuses, and the body
 // read back is the body stored, whatever the count.
 func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	body := []byte(`{"id":"e1","t":"C2C_MESSAGE_CREATE"}`)
 	if err := s.Update(func(tx *Tx) error { _, err := tx.Inbound().Enqueue("qq:e1", body, now); return err }); err != nil {
@@ -74,9 +74,9 @@ func TestInboundAttemptsAreCountedUpToTheLimit(t *testing.T) {
 // TestInboundEventsOfAnEarlierBuildReadAsNeverBegun: a file written by a
 // build that stored bare bodies is read as it was, with no attempts.
 func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	body := []byte(`{"id":"old","op":0,"t":"GROUP_AT_MESSAGE_CREATE","d":{}}`)
-	if err := s.bolt.Update(func(btx *bolt.Tx) error { return btx.Bucket(bucketInbound).Put(u64(7), body) }); err != nil {
+	if err := s.db.Update(func(ktx kv.Tx) error { return ktx.Bucket(bucketInbound).Put(u64(7), body) }); err != nil {
 		t.Fatal(err)
 	}
 	var got []byte
@@ -99,7 +99,7 @@ func TestInboundEventsOfAnEarlierBuildReadAsNeverBegun(t *testing.T) {
 // queue with its attempts and reason; beyond MaxParkedInbound the oldest
 // go; after InboundParkedFor all go.
 func TestParkedInboundIsBoundedAndPurged(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	const n = MaxParkedInbound + 20
 	if err := s.Update(func(tx *Tx) error {

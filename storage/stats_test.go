@@ -27,7 +27,7 @@ func readStats(t *testing.T, s *Store, from, to uint32) map[StatKey]int64 {
 // a write that fails after adding leaves no trace. Gauges (CounterTx.Set) keep
 // the last value; negative deltas work.
 func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	slot := Slot(time.Date(2026, 11, 25, 9, 7, 0, 0, time.UTC))
 	orders := StatKey{Slot: slot, Metric: MetricOrders, Label: "qb-100"}
 	paid := StatKey{Slot: slot, Metric: MetricPaid, Label: "qb-100"}
@@ -84,7 +84,7 @@ func TestStatsAddUpAcrossConcurrentWritesAndSkipAFailedOne(t *testing.T) {
 // TestStatsRangeAndPrune: CounterTx.Range reads only the slots asked for; Prune
 // deletes old slots in chunks and never the lifetime slot.
 func TestStatsRangeAndPrune(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	err := s.Update(func(tx *Tx) error {
 		for slot := uint32(100); slot < 110; slot++ {
 			tx.Counters().Add(StatKey{Slot: slot, Metric: MetricOrders}, int64(slot))

@@ -24,7 +24,7 @@ func sealN(t *testing.T, s *Store, prefix string, n int) []SealedCard {
 }
 
 func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	cards := sealN(t, s, "A", 10)
 	var added, dups int
 	must(t, s.Update(func(tx *Tx) (err error) {
@@ -55,7 +55,7 @@ func TestAddStockCountsDuplicatesAcrossSKUsAndWithinBatch(t *testing.T) {
 }
 
 func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	cards := sealN(t, s, "B", 3)
 	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", 0, cards); return err }))
 	err := s.Update(func(tx *Tx) error { _, err := tx.TakeStock("qb-10", 4); return err })
@@ -89,7 +89,7 @@ func TestTakeStockIsAllOrNothingAndMarksDelivered(t *testing.T) {
 }
 
 func TestConcurrentTakersNeverShareACard(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	const cards, takers = 500, 64
 	must(t, s.Update(func(tx *Tx) error { _, _, err := tx.AddStock("qb-10", 0, sealN(t, s, "C", cards)); return err }))
 	var mu sync.Mutex

@@ -21,6 +21,7 @@ import (
 
 	"cardflow/storage/kv"
 	"cardflow/storage/kv/boltkv"
+	"cardflow/storage/kv/pgkv"
 )
 
 // FileName is the database file inside the data directory.
@@ -94,6 +95,7 @@ type Options struct {
 type Store struct {
 	db       kv.DB    // the engine the domain is written against
 	bolt     *bolt.DB // the same file, for what only bbolt can do (Backup, Check, Trim); nil on PostgreSQL
+	pg       *pgkv.DB // the same database on PostgreSQL, nil on bbolt
 	vault    *Vault
 	instance string
 	w        *writer
@@ -139,7 +141,7 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("restrict database file: %w", err)
 	}
 	removeBackupFiles(dir)
-	s, err := start(boltkv.DB{Bolt: db}, db, vault, opts)
+	s, err := start(&Store{db: boltkv.DB{Bolt: db}, bolt: db, vault: vault}, opts)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -147,14 +149,13 @@ func Open(dir string, master []byte, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// start brings a freshly opened engine up to date (buckets, schema, master
-// key check), starts indexing the buyer history and starts the writer.
-// bdb is the same engine's bbolt handle, nil for PostgreSQL.
-func start(db kv.DB, bdb *bolt.DB, vault *Vault, opts Options) (*Store, error) {
+// start brings a store whose engine was just opened up to date (buckets,
+// schema, master key check), starts indexing the buyer history and starts
+// the writer.
+func start(s *Store, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 2048
 	}
-	s := &Store{db: db, bolt: bdb, vault: vault}
 	reprint, err := s.init()
 	if err == nil && reprint {
 		err = s.reprint()
@@ -236,8 +237,16 @@ func (s *Store) init() (reprint bool, err error) {
 // opening after a read.
 func (s *Store) Vault() *Vault { return s.vault }
 
-// Path is the database file's path.
-func (s *Store) Path() string { return s.bolt.Path() }
+// Path is the database file's path; "" on PostgreSQL.
+func (s *Store) Path() string {
+	if s.bolt == nil {
+		return ""
+	}
+	return s.bolt.Path()
+}
+
+// Postgres reports whether the store is kept in PostgreSQL.
+func (s *Store) Postgres() bool { return s.pg != nil }
 
 // Close stops the writer (after the queued writes) and closes the file.
 func (s *Store) Close() error {
@@ -277,6 +286,9 @@ func (s *Store) Update(fn func(*Tx) error) error { return s.w.do(fn) }
 // file is private (0600) and removed afterwards, whatever happens to the
 // stream; one a crash left behind is removed at the next Open.
 func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
+	if s.bolt == nil {
+		return 0, ErrBackupElsewhere
+	}
 	f, err := os.CreateTemp(filepath.Dir(s.bolt.Path()), backupPattern)
 	if err != nil {
 		return 0, fmt.Errorf("write backup: %w", err)
@@ -346,15 +358,23 @@ func mmapSize(path string) int {
 	return int(m)
 }
 
-// Size is the database file's size in bytes.
+// Size is the database file's size in bytes; on PostgreSQL, the
+// database's (0 while it cannot be asked).
 func (s *Store) Size() int64 {
+	if s.pg != nil {
+		return s.pg.Size()
+	}
 	var n int64
 	_ = s.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n
 }
 
 // Check runs bbolt's consistency check; tests call it on cleanup.
+// PostgreSQL checks its own pages: nothing to do there.
 func (s *Store) Check() error {
+	if s.bolt == nil {
+		return nil
+	}
 	return s.bolt.View(func(tx *bolt.Tx) error {
 		var first error
 		for err := range tx.Check() { // drain: the checker goroutine writes every error

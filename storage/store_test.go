@@ -132,7 +132,7 @@ func TestGroupCommitManyWritersAllDurable(t *testing.T) {
 }
 
 func TestFailedWriteLeavesNothingAndSparesItsBatch(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	boom := errors.New("boom")
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
@@ -182,7 +182,7 @@ func TestFailedWriteLeavesNothingAndSparesItsBatch(t *testing.T) {
 }
 
 func TestOpenIndexFollowsStatus(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	o := newOrder("shop", "a")
 	must(t, s.Update(func(tx *Tx) error { return tx.CreateOrder(o) }))
 	steps := []Status{StatusReview, StatusPending, StatusFailed, StatusDelivered}
@@ -240,7 +240,7 @@ func TestBackupIsARestorableDatabase(t *testing.T) {
 }
 
 func TestAuditIsAppendOnlyAndNewestFirst(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	for i := range 5 {
 		must(t, s.Update(func(tx *Tx) error {
 			return tx.Audit(AuditEntry{At: time.Unix(int64(i), 0), Actor: Actor{Name: "alice"}, Action: fmt.Sprintf("a%d", i), Outcome: "ok"})
@@ -283,7 +283,7 @@ func TestMeasureCeilingCountsDurableWrites(t *testing.T) {
 // the second raise, or the operators get the same alert twice. bbolt's Get
 // returns nil for a key put with a nil value until the write commits.
 func TestAlertOpenInTheTransactionThatRaisedIt(t *testing.T) {
-	s := testkit.NewStore(t, Open)
+	s := testkit.NewStore(t, openTest)
 	err := s.Update(func(tx *Tx) error {
 		if err := tx.Alerts().SetOpen("duplicate_card:fulu:7", true); err != nil {
 			return err

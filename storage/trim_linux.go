@@ -37,6 +37,9 @@ import (
 // the one bbolt uses for the whole call. It returns the bytes the mapping
 // had resident before (that estimate, when it is over or below).
 func (s *Store) Trim(over int64) (int64, error) {
+	if s.bolt == nil {
+		return 0, nil // PostgreSQL: no file is mapped
+	}
 	if over > 0 {
 		if f, err := residentFileBytes(); err == nil {
 			if est := f - s.trimOther.Load(); est <= over {

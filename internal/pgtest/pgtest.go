@@ -59,15 +59,8 @@ func URL(t testing.TB) string {
 // admin runs one statement on the server's own database.
 func admin(t testing.TB, server, sql string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Fatalf("connect to the test server (%s): %v", EnvURL, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
+	if err := exec(server, sql); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -174,6 +174,18 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Size is the database's size on disk in bytes, 0 if the database cannot
+// be asked within a couple of seconds (it is a gauge, not a decision).
+func (d *DB) Size() int64 {
+	ctx, cancel := context.WithTimeout(d.ctx, 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := d.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
 // Pool is the connection pool, for work beside the kv contract (claiming
 // rows, electing a leader). Writes to the bucket tables must go through
 // Update: its transactions trust that nobody else writes them.

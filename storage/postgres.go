@@ -1,0 +1,54 @@
+package storage
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"cardflow/storage/kv/pgkv"
+)
+
+// migrations are the bucket tables, one SQL file per schema change, applied
+// in order at every start (and by `cardflow migrate`).
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the SQL files that create and upgrade the bucket
+// tables on PostgreSQL.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded: it exists
+	}
+	return sub
+}
+
+// PostgresOptions tune OpenPostgres.
+type PostgresOptions struct {
+	Options
+	// MaxConns caps the connection pool; 0: pgkv's default.
+	MaxConns int32
+}
+
+// OpenPostgres opens the store in the PostgreSQL database url names,
+// creating or upgrading its tables first, checks that master is the key
+// it was created with, and starts the writer. Several processes may open
+// one database: their writes are serial (see storage/kv/pgkv).
+func OpenPostgres(ctx context.Context, url string, master []byte, opts PostgresOptions) (*Store, error) {
+	vault, err := NewVault(master)
+	if err != nil {
+		return nil, err
+	}
+	db, err := pgkv.Open(ctx, url, pgkv.Options{Migrations: Migrations(), MaxConns: opts.MaxConns})
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	s, err := start(&Store{db: db, pg: db, vault: vault}, opts.Options)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
