@@ -68,6 +68,8 @@ func (s *Server) writeEngineError(w http.ResponseWriter, r *http.Request, err er
 		writeError(w, http.StatusConflict, codeConflict, "external_id is already used by a different order", "external_id")
 	case errors.Is(err, storage.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, "no such order", "")
+	case errors.Is(err, storage.ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "storage unavailable; retry shortly", "")
 	case errors.Is(err, processor.ErrStopped), errors.Is(err, storage.ErrClosed):
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "shutting down; retry shortly", "")
 	default:

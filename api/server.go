@@ -34,6 +34,8 @@ type Orders interface {
 	Balances() ([]processor.Balance, error)
 	AdjustBalance(actor storage.Actor, storefront string, amount money.Amount, reason string) (money.Amount, error)
 	Ready() <-chan struct{}
+	// Available is nil while the store's database answers.
+	Available() error
 	Hint(attemptNo string)
 
 	OpenClaim(storefront string, orderID uint64, req processor.ClaimRequest) (*storage.Claim, bool, error)
@@ -186,10 +188,15 @@ func (s *Server) serveMetrics(mux *http.ServeMux) {
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	select {
 	case <-s.engine.Ready():
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	default:
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "recovering", "")
+		return
 	}
+	if err := s.engine.Available(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "storage unavailable", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // route serves a request through mux, timing it by route pattern, and

@@ -215,6 +215,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel()
 		return fmt.Errorf("recover: %w", err)
 	}
+	e.store.OnAvailable(e.storageChanged)
 	if err := e.outbox.Load(); err != nil {
 		e.cancel()
 		return fmt.Errorf("load outbox: %w", err)
@@ -241,6 +242,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	close(e.ready)
 	return nil
 }
+
+// Available is nil while the store's database answers (see
+// storage.Store.Available).
+func (e *Engine) Available() error { return e.store.Available() }
 
 // Ready is closed once recovery is done and work has started.
 func (e *Engine) Ready() <-chan struct{} { return e.ready }
@@ -299,6 +304,48 @@ func (e *Engine) trim(above int64) {
 		e.log.Warn().Err(err).Msg("trim mapped database pages")
 	case n > above:
 		e.log.Debug().Int64("bytes", n).Msg("trimmed mapped database pages")
+	}
+}
+
+// storageChanged hears that the store's database was lost (err set) or
+// answers again. Meanwhile every write failed and left its order where it
+// was: once it answers, every order still being worked on is looked at
+// again.
+func (e *Engine) storageChanged(err error) {
+	if err != nil {
+		e.log.Error().Err(err).Msg("storage unavailable: orders are refused with 503 and work waits until it answers")
+		return
+	}
+	e.log.Info().Msg("storage answers again: resuming work")
+	go e.resume() // not in wg: the store's watch may call this while Stop waits
+}
+
+// resume looks again at every order still being worked on: pending ones go
+// back in the queue, and every purchase in flight is asked after (a query
+// of one already planned only comes sooner, and asks at the supplier's
+// pace).
+func (e *Engine) resume() {
+	select {
+	case <-e.stopped:
+		return
+	default:
+	}
+	e.requeueWaiting()
+	var processing []uint64
+	_ = e.store.View(func(tx *storage.Tx) error {
+		processing = tx.OpenOrders(storage.StatusProcessing, 0)
+		return nil
+	})
+	for _, id := range processing {
+		o, err := e.Order(id)
+		if err != nil {
+			continue
+		}
+		for _, a := range o.Attempts {
+			if a.State.InFlight() {
+				e.timers.at(a.NextAt, id, a.No)
+			}
+		}
 	}
 }
 

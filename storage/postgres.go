@@ -50,5 +50,6 @@ func OpenPostgres(ctx context.Context, url string, master []byte, opts PostgresO
 		_ = db.Close()
 		return nil, err
 	}
+	s.watch(db.Ping)
 	return s, nil
 }

@@ -104,6 +104,8 @@ type Store struct {
 	buyersReady chan struct{} // closed once the buyer history is indexed
 	buyersErr   error
 
+	avail availability // whether the database answers (PostgreSQL; available.go)
+
 	// trimOther is the process's resident file-backed memory outside the
 	// database mapping, as Trim last measured it (see Trim).
 	trimOther atomic.Int64
@@ -251,6 +253,7 @@ func (s *Store) Postgres() bool { return s.pg != nil }
 // Close stops the writer (after the queued writes) and closes the file.
 func (s *Store) Close() error {
 	<-s.buyersReady
+	s.stopWatch()
 	s.w.stop()
 	if s.buyersErr == nil && s.Err() == nil {
 		// Best effort: without it the next start reads the log instead.
@@ -266,14 +269,24 @@ func (s *Store) Close() error {
 // View runs fn in a read transaction. Keep it short: a long read blocks the
 // file from growing.
 func (s *Store) View(fn func(*Tx) error) error {
-	return s.db.View(func(ktx kv.Tx) error { return fn(&Tx{tx: ktx, store: s}) })
+	if p := s.avail.lost.Load(); p != nil {
+		return *p // the database is away: answer now, not after a timeout
+	}
+	err := s.db.View(func(ktx kv.Tx) error { return fn(&Tx{tx: ktx, store: s}) })
+	s.markLost(err)
+	return err
 }
 
 // Update queues fn for the writer and waits until its commit is durable. fn
 // may run more than once (when a write sharing its commit fails), so it must
 // only touch the transaction and variables it assigns afresh on each run.
 // If fn returns an error none of its writes are kept.
-func (s *Store) Update(fn func(*Tx) error) error { return s.w.do(fn) }
+func (s *Store) Update(fn func(*Tx) error) error {
+	if p := s.avail.lost.Load(); p != nil {
+		return *p // the database is away: answer now, not after a timeout
+	}
+	return s.w.do(fn)
+}
 
 // Backup writes a consistent copy of the database to w. The copy is itself a
 // valid database: start cardflow on it to restore. size, if not nil, learns

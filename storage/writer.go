@@ -177,6 +177,7 @@ func (w *writer) commit(batch []*writeReq) {
 			// nothing of the batch applied: every write in it is refused,
 			// the store stays open and the next batch tries again.
 			err = fmt.Errorf("commit: %w", err)
+			w.store.markLost(err)
 		case err != nil:
 			err = w.fail(fmt.Errorf("commit: %w", err))
 		default:

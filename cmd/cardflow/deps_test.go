@@ -16,6 +16,8 @@ var notInTheService = []string{
 	"cardflow/api/dujiao/djshop", // fake docking shops
 	"cardflow/api/acgfaka/acgshop",
 	"cardflow/internal/dockingtest",
+	"cardflow/internal/pgtest",
+	"cardflow/internal/teststore",
 	"testing",
 	"net/http/httptest",
 }

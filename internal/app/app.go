@@ -67,7 +67,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	store, err := storage.Open(cfg.DataDir, master, storage.Options{})
+	store, err := openStore(cfg, master)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +190,18 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		a.errc <- fmt.Errorf("store: %w", err)
 	})
 	return a, nil
+}
+
+// openStore opens the store [storage] names: the bbolt file in data_dir,
+// or the PostgreSQL database, whose tables it creates or upgrades first.
+func openStore(cfg *config.Config, master []byte) (*storage.Store, error) {
+	if !cfg.Storage.Postgres() {
+		return storage.Open(cfg.DataDir, master, storage.Options{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return storage.OpenPostgres(ctx, cfg.Storage.DSN.Reveal(), master,
+		storage.PostgresOptions{MaxConns: int32(cfg.Storage.MaxConnections)})
 }
 
 // buyerMail builds the mail deliverer of [email] and the storefronts'
