@@ -540,7 +540,7 @@ func TestOrderActionOnUnknownOrderOrActionIsNotFound(t *testing.T) {
 // storage.Open accepts with the same master key, holding the orders (with
 // their sealed cards), stock and audit log; another key is refused.
 func TestBackupIsACompleteDatabaseCopy(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
+	f := newFixture(t, fixtureOptions{boltFile: true})
 	f.importStock(t, skuQB, "BACKUP-1,bpw1,2027-12-31\nBACKUP-2,bpw2\nBACKUP-3,bpw3\n")
 	r := f.post(t, "shop1", simpleOrder(t, "BACKUP-ORDER", skuQB, 1, "100.00"))
 	wantStatus(t, r, http.StatusCreated)

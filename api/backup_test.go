@@ -91,7 +91,7 @@ func slowBackup(t *testing.T, srv *httptest.Server, resume <-chan struct{}) (sta
 // reads in full is a working database, and nothing is left of it in the
 // data directory.
 func TestOrdersAndImportsGoOnWhileASlowClientDownloadsABackup(t *testing.T) {
-	f := newFixture(t, fixtureOptions{store: storage.Options{InitialMmapSize: 1 << 20}})
+	f := newFixture(t, fixtureOptions{store: storage.Options{InitialMmapSize: 1 << 20}, boltFile: true})
 	f.importStock(t, skuQB, cardLines("SLOW-BEFORE", 8000)) // about 1.5 MiB
 	admin := httptest.NewUnstartedServer(f.server.Admin())
 	admin.Listener = smallSendListener{admin.Listener}
@@ -172,7 +172,7 @@ func cardLines(prefix string, n int) string {
 // half-way through the download leaves no copy of the database in the
 // data directory.
 func TestABackupTheClientAbandonsLeavesNoCopyBehind(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
+	f := newFixture(t, fixtureOptions{boltFile: true})
 	f.importStock(t, skuQB, cardLines("ABANDON", 8000))
 	admin := httptest.NewUnstartedServer(f.server.Admin())
 	admin.Listener = smallSendListener{admin.Listener}

@@ -17,8 +17,8 @@ import (
 	"cardflow/api"
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
-	"cardflow/storage"
 )
 
 // directProduct is a top-up product (kind direct: an order needs an
@@ -442,7 +442,7 @@ func TestHealthEndpointsNeedNoSignature(t *testing.T) {
 // TestReadyzIs503UntilTheEngineHasStarted: cmd/cardflow serves before the
 // engine's recovery is done; /readyz says so while /healthz is already ok.
 func TestReadyzIs503UntilTheEngineHasStarted(t *testing.T) {
-	store := testkit.NewStore(t, storage.Open)
+	store := testkit.NewStore(t, teststore.Open)
 	engine := processor.New(store, processor.Options{Products: defaultProducts(), Log: zerolog.Nop()})
 	srv := httptest.NewServer(api.New(api.Options{Orders: engine, Log: zerolog.Nop()}).Storefront())
 	defer func() {

@@ -39,6 +39,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -122,6 +123,9 @@ type fixtureOptions struct {
 	failCallbacks bool               // the receiver answers every callback 500
 	metrics       bool               // serve /metrics from a fresh registry
 	store         storage.Options    // zero: what production uses
+	// boltFile keeps the store in a bbolt file whatever engine the run
+	// tests: for what only the file has (backups, its bytes, disk faults).
+	boltFile bool
 }
 
 // fixture is one running cardflow: store, engine, storefront and admin API.
@@ -193,7 +197,11 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		f.receiver.ServeHTTP(w, r)
 	}))
 
-	store := testkit.OpenStore(t, storage.Open, f.dir, opts.store)
+	open := teststore.Open
+	if opts.boltFile {
+		open = storage.Open
+	}
+	store := testkit.OpenStore(t, open, f.dir, opts.store)
 	f.store = store
 
 	if opts.metrics {

@@ -63,7 +63,7 @@ func forms(t testing.TB, secret string) []string {
 // contains any card number or password in any readable form — while the API
 // still hands them, decrypted, to the storefront that owns the order.
 func TestCardKeysAreNeverStoredInPlaintext(t *testing.T) {
-	f := newFixture(t, fixtureOptions{failCallbacks: true})
+	f := newFixture(t, fixtureOptions{failCallbacks: true, boltFile: true})
 	const total, half = 300, 150
 	cards := make(map[string]cardJSON, total)
 	var qbLines, jdLines strings.Builder

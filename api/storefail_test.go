@@ -16,7 +16,7 @@ import (
 // (the storefront retries later), also after the disk recovers: nothing
 // is written again until a restart has run recovery.
 func TestAfterADiskErrorOrdersAre503UntilRestart(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
+	f := newFixture(t, fixtureOptions{boltFile: true})
 	f.importStock(t, skuQB, "DISK-1,pw1\nDISK-2,pw2\nDISK-3,pw3\n")
 	wantStatus(t, f.post(t, "shop1", simpleOrder(t, "DISK-ORDER-1", skuQB, 1, "100.00")), http.StatusCreated)
 

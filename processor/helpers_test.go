@@ -17,6 +17,7 @@ import (
 	"cardflow/internal/money"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
 )
@@ -95,7 +96,7 @@ func newFixture(t *testing.T, tweak func(*Options)) *fixture {
 
 func (f *fixture) start() {
 	f.t.Helper()
-	f.store = testkit.OpenStore(f.t, storage.Open, f.dir, storage.Options{})
+	f.store = testkit.OpenStore(f.t, teststore.Open, f.dir, storage.Options{})
 	f.engine = New(f.store, f.opts)
 	if err := f.engine.Start(context.Background()); err != nil {
 		f.t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 )
 
@@ -124,7 +125,7 @@ func TestTheRulesShopsWriteStillCompile(t *testing.T) {
 }
 
 func TestARuleOverItsTimeBudgetIsRefusedAtLoadSetReloadAndTestNamingIt(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	slow := config.Rule{Name: "slow-contact", When: fmt.Sprintf("buyer.contact matches %q", slowPattern), Action: config.ActionReview}
@@ -173,7 +174,7 @@ func (a alertSink) next(t *testing.T) storage.Alert {
 }
 
 func TestARuleThatGoesSlowAtRunTimeIsSwitchedOffWithAnAlertAndAnAuditEntry(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	// Cheap on every order the load-time check tries (no buyer id is
@@ -254,7 +255,7 @@ func seedOrders(t *testing.T, s *storage.Store, at time.Time, n int, tune func(*
 }
 
 func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 45, nil)
 	lim := defaultLimits()
@@ -276,7 +277,7 @@ func TestRulesTestReadsAtMostTheNewestOrdersAndSaysSo(t *testing.T) {
 }
 
 func TestRulesTestStopsAtItsTimeLimitAndSaysTheResultIsPartial(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 50, nil)
 	lim := defaultLimits()
@@ -330,7 +331,7 @@ func (g *gate) now() time.Time {
 }
 
 func TestOnlyOneRulesTestRunsAtATime(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	seedOrders(t, s, at, 10, nil)
 	g := newGate(at, 1)
@@ -364,7 +365,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes tens of megabytes")
 	}
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	began := time.Now()
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	long := strings.Repeat("a", 256)
@@ -436,7 +437,7 @@ func TestAnOrderWriteIsNotHeldWhileARulesTestRunsOverALargeStore(t *testing.T) {
 // operator or for its cost), a rule that only chat knows stays listed, off,
 // with its expression, so that it can be read and set again.
 func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newBook(t, s, nil, func() time.Time { return at })
 	carol := storage.Actor{Name: "carol"}
@@ -458,7 +459,7 @@ func TestARuleSetFromChatAndSwitchedOffKeepsItsExpression(t *testing.T) {
 // before the limits came in (here one that builds its pattern per order)
 // is kept, switched off, and alerted once the alerts are wired.
 func TestAStoredRuleNowOverALimitIsOffAndRaisesAnAlert(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	err := s.Update(func(tx *storage.Tx) error {
 		return tx.Rules().PutChange(storage.RuleChange{Name: "glue", When: "buyer.contact matches buyer.id", Action: config.ActionReview,

@@ -12,6 +12,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 )
 
@@ -78,7 +79,7 @@ func TestEveryRuleFieldCanDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.when, func(t *testing.T) {
-			s := testkit.NewStore(t, storage.Open)
+			s := testkit.NewStore(t, teststore.Open)
 			// History: first seen two days ago, one order 20 h ago, three in
 			// the last hour, and a refund yesterday.
 			var history []*storage.Order
@@ -130,7 +131,7 @@ func TestCompileErrorsNameTheRuleAndThePlace(t *testing.T) {
 }
 
 func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	clock := time.Date(2026, 11, 25, 23, 50, 0, 0, shanghai) // ten minutes before midnight
 	e := newBook(t, s, nil, func() time.Time { return clock })
 	seen := func(at time.Time) storage.Features {
@@ -161,7 +162,7 @@ func TestVelocityWindowsAcrossHourAndDayBoundaries(t *testing.T) {
 }
 
 func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newBook(t, s, nil, func() time.Time { return at })
 	for i := range 5 {
@@ -184,7 +185,7 @@ func TestHistoryFollowsTheBuyerAcrossIdentitiesAndExcludesThisOrder(t *testing.T
 }
 
 func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newBook(t, s, config.DefaultRules(), func() time.Time { return at })
 	if d := screen(t, s, e, order(at, "big", "203.0.113.50", 50001)); d.Reason != "rule:large-order" {
@@ -206,7 +207,7 @@ func TestDefaultRulesHoldLargeAndBurstyOrders(t *testing.T) {
 }
 
 func TestFirstMatchDecidesAndAllowSkipsLaterRules(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newBook(t, s, []config.Rule{
 		{Name: "vip", When: `buyer.id == "vip"`, Action: config.ActionAllow},
@@ -241,7 +242,7 @@ func TestFirstMatchDecidesAndAllowSkipsLaterRules(t *testing.T) {
 }
 
 func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	now := func() time.Time { return at }
 	e := newBook(t, s, config.DefaultRules(), now)
@@ -303,7 +304,7 @@ func TestRulesSetFromChatAreValidatedDurableAndAudited(t *testing.T) {
 }
 
 func TestReloadRefusesABadFileAndKeepsTheOldRules(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	e := newBook(t, s, config.DefaultRules(), func() time.Time { return at })
 	err := e.Reload([]config.Rule{{Name: "broken", When: "order.amout > 1", Action: "review"}})
@@ -325,7 +326,7 @@ func TestReloadRefusesABadFileAndKeepsTheOldRules(t *testing.T) {
 }
 
 func TestRulesTestReplaysTheLastSevenDaysWithoutTouchingAnything(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, shanghai)
 	clock := at
 	e := newBook(t, s, nil, func() time.Time { return clock })

@@ -145,6 +145,9 @@ func TestBindCodesAreLongAndAcceptedHoweverTyped(t *testing.T) {
 // backupDB copies the store to a file and opens the copy with bbolt.
 func backupDB(t *testing.T, f *fixture) *bolt.DB {
 	t.Helper()
+	if f.store.Postgres() {
+		t.Skip("reads the stored bytes from a bbolt backup; on PostgreSQL the same storage code writes them (storage's tests read its tables)")
+	}
 	path := filepath.Join(t.TempDir(), "copy.db")
 	out, err := os.Create(path)
 	if err != nil {

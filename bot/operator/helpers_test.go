@@ -27,6 +27,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/report"
@@ -177,7 +178,7 @@ func (f *fixture) with(t *testing.T) *fixture {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: testkit.NewClock(t0()), alerts: &alertLog{}, shop: newFakeStorefront(t), shared: &shared{}}
-	store := testkit.NewStore(t, storage.Open)
+	store := testkit.NewStore(t, teststore.Open)
 	f.store = store
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}
 	f.engine = processor.New(store, processor.Options{

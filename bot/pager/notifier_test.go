@@ -17,6 +17,7 @@ import (
 	"cardflow/bot/silence"
 	"cardflow/internal/periodic"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 )
 
@@ -73,7 +74,7 @@ func (c *fakeChannel) texts() []string {
 // operator layer's writer in Chinese.
 func newStore(t *testing.T) (*storage.Store, *testkit.Clock, Writer) {
 	t.Helper()
-	return testkit.NewStore(t, storage.Open), testkit.NewClock(time.Date(2025, 3, 14, 2, 0, 0, 0, chat.Shanghai())),
+	return testkit.NewStore(t, teststore.Open), testkit.NewClock(time.Date(2025, 3, 14, 2, 0, 0, 0, chat.Shanghai())),
 		operator.New(operator.Options{Log: zerolog.Nop()})
 }
 

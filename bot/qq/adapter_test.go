@@ -18,6 +18,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -56,7 +57,7 @@ func newHarness(t *testing.T, prepare func(*qqfake.Server)) *harness {
 	if prepare != nil {
 		prepare(fake)
 	}
-	store := testkit.NewStore(t, storage.Open)
+	store := testkit.NewStore(t, teststore.Open)
 	binds := bind.New(store, nil)
 	shop := httptest.NewServer(storefront.NewReceiver(map[string][]byte{"shop": []byte("shop-secret")}))
 	t.Cleanup(shop.Close)

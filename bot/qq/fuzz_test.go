@@ -16,6 +16,7 @@ import (
 	"cardflow/bot/qq/qqfake"
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
@@ -32,7 +33,7 @@ import (
 func FuzzQQInboundEvent(f *testing.F) {
 	fake := qqfake.New(vectorAppID, vectorSecret)
 	f.Cleanup(fake.Close)
-	store := testkit.NewStore(f, storage.Open)
+	store := testkit.NewStore(f, teststore.Open)
 	engine := processor.New(store, processor.Options{
 		Products: []config.Product{{SKU: "qb-10", Name: "Q币10元", Kind: config.KindCard, MaxQuantity: 5,
 			Sources: []config.Source{{Supplier: "own", Units: 1}}}},

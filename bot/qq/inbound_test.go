@@ -13,6 +13,7 @@ import (
 	"cardflow/bot/chat"
 	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 )
 
@@ -122,7 +123,7 @@ func TestAPanickingQQEventIsAnsweredAuditedAndSetAside(t *testing.T) {
 // refusals are bounded alike, and both are forgotten once useless.
 func TestQQCapsTheChatsItRemembers(t *testing.T) {
 	clock := testkit.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: testkit.NewStore(t, storage.Open),
+	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Groups: []string{testGroup}, Store: testkit.NewStore(t, teststore.Open),
 		Bot: operator.New(operator.Options{Log: zerolog.Nop()}), Log: zerolog.Nop(), Now: clock.Now})
 	ctx := context.Background()
 	say := func(typ, d string) {

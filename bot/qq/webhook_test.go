@@ -16,6 +16,7 @@ import (
 	"github.com/tencent-connect/botgo/interaction/signature"
 
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 )
 
@@ -28,7 +29,7 @@ const (
 // webhookAdapter is an adapter with only what its webhook needs, its
 // clock at now.
 func webhookAdapter(t *testing.T, now time.Time) (*Adapter, *storage.Store) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Store: s, Log: zerolog.Nop(), Now: func() time.Time { return now }})
 	return a, s
 }

@@ -22,6 +22,7 @@ import (
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/rules"
@@ -114,7 +115,7 @@ func newFixture(t testing.TB, change ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, logs: &testkit.Buffer{}, alerts: &forward{}}
 	shop := newShop(t)
-	store := testkit.NewStore(t, storage.Open)
+	store := testkit.NewStore(t, teststore.Open)
 	f.store = store
 	now := time.Date(2025, 3, 14, 9, 30, 0, 0, chat.Shanghai())
 	own := []config.Source{{Supplier: "own", Item: "own-stock", Units: 1}}

@@ -14,6 +14,7 @@ import (
 	"cardflow/api"
 	"cardflow/internal/money"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/processor"
 	"cardflow/processor/outbox"
 	"cardflow/storage"
@@ -48,7 +49,7 @@ func Open(t *testing.T) *Rig {
 	t.Helper()
 	r := &Rig{Logs: &testkit.Buffer{}}
 	r.Log = zerolog.New(r.Logs)
-	r.Store = testkit.OpenStore(t, storage.Open, t.TempDir(), storage.Options{})
+	r.Store = testkit.OpenStore(t, teststore.Open, t.TempDir(), storage.Options{})
 	t.Cleanup(func() { // last: after Serve's cleanup has stopped the rig
 		for _, srv := range r.callbacks {
 			srv.Close()

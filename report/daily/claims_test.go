@@ -13,6 +13,7 @@ import (
 	"cardflow/bot/chat"
 	"cardflow/config"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/report"
 	"cardflow/storage"
 )
@@ -33,7 +34,7 @@ func (noStock) Product(string) (config.Product, bool) { return config.Product{},
 // claim line.
 func TestTheReportShowsTheDaysClaims(t *testing.T) {
 	loc := chat.Shanghai()
-	store := testkit.NewStore(t, storage.Open)
+	store := testkit.NewStore(t, teststore.Open)
 	day := time.Date(2026, 11, 24, 0, 0, 0, 0, loc)
 	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 	type claim struct {

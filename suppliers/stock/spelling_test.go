@@ -9,6 +9,7 @@ import (
 
 	"cardflow/card"
 	"cardflow/internal/testkit"
+	"cardflow/internal/teststore"
 	"cardflow/storage"
 	"cardflow/suppliers/stock"
 )
@@ -80,7 +81,7 @@ func TestEverySpellingOfOneCardHasOneFingerprint(t *testing.T) {
 // TestAFileOfEverySpellingImportsOneCard: the spellings in one file, one a
 // line, are one card and the rest duplicates (the store's own check).
 func TestAFileOfEverySpellingImportsOneCard(t *testing.T) {
-	s := testkit.NewStore(t, storage.Open)
+	s := testkit.NewStore(t, teststore.Open)
 	var file strings.Builder
 	for _, sp := range spellings {
 		file.WriteString(strings.TrimPrefix(sp.line, "\ufeff") + "\r\n")
