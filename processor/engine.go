@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"cardflow/cluster"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/periodic"
@@ -83,6 +84,9 @@ type Options struct {
 	// VerifyHold puts orders whose cards passed second verification in
 	// review instead of delivering them.
 	VerifyHold bool
+	// Cluster is this process among those sharing the store; nil: the one
+	// process of a bbolt file (cluster.Single).
+	Cluster cluster.Member
 }
 
 // Change is one committed transition, for observers.
