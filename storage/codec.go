@@ -18,12 +18,15 @@ import (
 // Format 2 appends DelayCauses; records of format 1 still decode (without).
 // Format 3 appends Charged, and is written only for an order charged to a
 // docking shop's balance, so every other order stays readable by a
-// cardflow that knows format 2.
+// cardflow that knows format 2. Format 4 appends Owner after Charged, and
+// is written only for an order that has one (several processes on
+// PostgreSQL): a bbolt file's orders keep formats 2 and 3.
 
 const (
 	orderFormat1 = 1
 	orderFormat2 = 2
 	orderFormat3 = 3
+	orderFormat4 = 4
 )
 
 var errCorrupt = errors.New("corrupt order record")
@@ -61,7 +64,10 @@ func (e *encoder) cards(cs []SealedCard) {
 // encodeOrder appends the binary form of o to dst.
 func encodeOrder(dst []byte, o *Order) []byte {
 	format := byte(orderFormat2)
-	if o.Charged != 0 {
+	switch {
+	case o.Owner != "":
+		format = orderFormat4
+	case o.Charged != 0:
 		format = orderFormat3
 	}
 	e := encoder{b: append(dst, format)}
@@ -138,6 +144,9 @@ func encodeOrder(dst []byte, o *Order) []byte {
 	}
 	if format >= orderFormat3 {
 		e.varint(int64(o.Charged))
+	}
+	if format >= orderFormat4 {
+		e.str(o.Owner)
 	}
 	return e.b
 }
@@ -233,7 +242,7 @@ func (d *decoder) cards() []SealedCard {
 
 // decodeOrder reads the binary form into o.
 func decodeOrder(b []byte, o *Order) error {
-	if len(b) == 0 || b[0] < orderFormat1 || b[0] > orderFormat3 {
+	if len(b) == 0 || b[0] < orderFormat1 || b[0] > orderFormat4 {
 		return fmt.Errorf("%w: unknown format", errCorrupt)
 	}
 	format := b[0]
@@ -320,6 +329,9 @@ func decodeOrder(b []byte, o *Order) error {
 	}
 	if format >= orderFormat3 {
 		o.Charged = money.Amount(d.varint())
+	}
+	if format >= orderFormat4 {
+		o.Owner = d.str()
 	}
 	if d.err != nil {
 		return d.err

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cardflow/internal/money"
 	"encoding/hex"
 	"os"
 	"reflect"
@@ -127,4 +128,31 @@ func FuzzDecodeOrder(f *testing.F) {
 			t.Fatalf("re-encoding a decoded order fails: %v", err)
 		}
 	})
+}
+
+// TestOnlyAnOwnedOrderIsWrittenInTheFourthFormat: a bbolt file's orders
+// have no owner and keep the formats an older build reads; an owned one
+// (several processes on PostgreSQL) round-trips its owner, charged or not.
+func TestOnlyAnOwnedOrderIsWrittenInTheFourthFormat(t *testing.T) {
+	for _, charged := range []money.Amount{0, 250} {
+		o := fullOrder()
+		o.Charged = charged
+		o.Owner = "m-3f2a9c01"
+		b := encodeOrder(nil, o)
+		if b[0] != orderFormat4 {
+			t.Fatalf("an owned order is written in format %d", b[0])
+		}
+		var got Order
+		if err := decodeOrder(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Owner != o.Owner || got.Charged != charged {
+			t.Errorf("decoded owner %q charged %d, want %q %d", got.Owner, got.Charged, o.Owner, charged)
+		}
+		for n := range len(b) {
+			if err := decodeOrder(b[:n], &Order{}); err == nil {
+				t.Fatalf("a format 4 order cut at %d of %d bytes decoded", n, len(b))
+			}
+		}
+	}
 }

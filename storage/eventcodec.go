@@ -13,14 +13,20 @@ import (
 // An alert is rare and nested, so it rides along as JSON. Format 2 adds
 // the claim id of a claim.resolved callback at the end; every other event
 // is still written in format 1, which a build from before claims reads.
+// Format 3 appends the owner after the claim id, written only for an event
+// that has one (several processes on PostgreSQL).
 const (
 	eventFormat1 = 1
 	eventFormat  = 2
+	eventFormat3 = 3
 )
 
 func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	format := byte(eventFormat1)
-	if ev.ClaimID != 0 {
+	switch {
+	case ev.Owner != "":
+		format = eventFormat3
+	case ev.ClaimID != 0:
 		format = eventFormat
 	}
 	e := encoder{b: append(dst, format)}
@@ -48,8 +54,11 @@ func encodeEvent(dst []byte, ev *Event) ([]byte, error) {
 	e.time(ev.NextAt)
 	e.str(ev.LastError)
 	e.bool(ev.Alerted)
-	if format == eventFormat {
+	if format >= eventFormat {
 		e.uvarint(ev.ClaimID)
+	}
+	if format >= eventFormat3 {
+		e.str(ev.Owner)
 	}
 	return e.b, nil
 }
@@ -58,7 +67,7 @@ func decodeEvent(b []byte, ev *Event) error {
 	if len(b) > 0 && b[0] == '{' {
 		return json.Unmarshal(b, ev)
 	}
-	if len(b) == 0 || b[0] != eventFormat && b[0] != eventFormat1 {
+	if len(b) == 0 || b[0] < eventFormat1 || b[0] > eventFormat3 {
 		return fmt.Errorf("%w: unknown event format", errCorrupt)
 	}
 	d := decoder{b: b[1:]}
@@ -79,8 +88,11 @@ func decodeEvent(b []byte, ev *Event) error {
 	ev.NextAt = d.time()
 	ev.LastError = d.str()
 	ev.Alerted = d.bool()
-	if b[0] == eventFormat {
+	if b[0] >= eventFormat {
 		ev.ClaimID = d.uvarint()
+	}
+	if b[0] >= eventFormat3 {
+		ev.Owner = d.str()
 	}
 	if d.err != nil {
 		return d.err

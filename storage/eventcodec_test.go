@@ -121,3 +121,26 @@ func TestOnlyAClaimEventIsWrittenInFormatTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestAnOwnedEventIsWrittenInFormatThree: the owner of an event (several
+// processes on PostgreSQL) round-trips with its claim id; an event without
+// one keeps format 1 or 2.
+func TestAnOwnedEventIsWrittenInFormatThree(t *testing.T) {
+	for name, ev := range fullEvents() {
+		ev.Owner = "m-77aa01"
+		b, err := encodeEvent(nil, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != eventFormat3 {
+			t.Errorf("%s with an owner written in format %d", name, b[0])
+		}
+		var got Event
+		if err := decodeEvent(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Owner != ev.Owner || got.ClaimID != ev.ClaimID {
+			t.Errorf("%s decoded owner %q claim %d, want %q %d", name, got.Owner, got.ClaimID, ev.Owner, ev.ClaimID)
+		}
+	}
+}

@@ -117,6 +117,11 @@ type Order struct {
 	// the order they were made. Each is written before its request is sent.
 	Attempts []Attempt `json:"attempts,omitempty"`
 
+	// Owner is the process that works on the order (pending, processing)
+	// when several share a PostgreSQL store (the cluster member's id);
+	// "" on a bbolt file, whose one process works on every order.
+	Owner string `json:"-"`
+
 	stored Status // status as last read from the store, for index upkeep
 }
 
@@ -263,6 +268,10 @@ type Event struct {
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
 	Alerted   bool      `json:"alerted,omitempty"`
+
+	// Owner is the process that carries the event out when several share a
+	// PostgreSQL store; "" on a bbolt file (see Order.Owner).
+	Owner string `json:"owner,omitempty"`
 }
 
 // Alert is what an operator should hear about. The operator layer renders it
