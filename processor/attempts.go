@@ -170,7 +170,7 @@ func (e *Engine) submit(ctx context.Context, id uint64, attemptNo string, done f
 		return
 	}
 	a := attempt(o, attemptNo)
-	if a == nil || a.State != storage.AttemptSending {
+	if a == nil || a.State != storage.AttemptSending || !e.mine(o) {
 		return
 	}
 	sup := e.sources[a.Supplier]
@@ -214,7 +214,7 @@ func (e *Engine) query(ctx context.Context, id uint64, attemptNo string, done fu
 		return
 	}
 	a := attempt(o, attemptNo)
-	if a == nil || !a.State.InFlight() {
+	if a == nil || !a.State.InFlight() || !e.mine(o) {
 		return
 	}
 	if a.State == storage.AttemptSending {
@@ -274,8 +274,8 @@ func (e *Engine) record(id uint64, attemptNo string, res suppliers.Result, done 
 			return err
 		}
 		a := attempt(o, attemptNo)
-		if a == nil || !a.State.InFlight() {
-			return nil
+		if a == nil || !a.State.InFlight() || !e.mine(o) {
+			return nil // ended already, or another process works on it now and asks itself
 		}
 		pl.seen = e.waits.current(o.SKU)
 		prev := a.State
@@ -436,8 +436,13 @@ func (e *Engine) settle(tx *storage.Tx, c *effects, o *storage.Order, p config.P
 
 // Hint tells the engine that a supplier says an attempt has ended (its
 // callback): the attempt is queried now rather than at its next poll, even
-// when a request about it is in flight and the query waits for it.
-func (e *Engine) Hint(attemptNo string) {
+// when a request about it is in flight and the query waits for it. The
+// callback may have reached any of the processes sharing the store: the
+// hint goes to each, and the order's owner acts on it.
+func (e *Engine) Hint(attemptNo string) { e.member.Publish(topicHint, attemptNo) }
+
+// hint is a Hint that reached this process.
+func (e *Engine) hint(attemptNo string) {
 	id, ok := orderOfAttempt(attemptNo)
 	if !ok {
 		return

@@ -121,6 +121,12 @@ type Engine struct {
 	metrics       *metrics
 	screen        Screener
 
+	// member is this process among those sharing the store; node is its
+	// id, the owner of the orders and events this process works on ("" on
+	// a bbolt file: every order is its one process's).
+	member cluster.Member
+	node   string
+
 	queue   *workQueue
 	waiters moveWaiters // handlers waiting for an order to move (WaitFor)
 	waits   *stockWaits
@@ -156,7 +162,13 @@ func New(store *storage.Store, opts Options) *Engine {
 	if opts.StockWait <= 0 {
 		opts.StockWait = 30 * time.Minute
 	}
+	if opts.Cluster == nil {
+		opts.Cluster = cluster.Single()
+	}
+	store.SetNode(opts.Cluster.ID())
 	e := &Engine{
+		member:        opts.Cluster,
+		node:          opts.Cluster.ID(),
 		store:         store,
 		log:           opts.Log.With().Str("component", "engine").Logger(),
 		now:           opts.Now,
@@ -201,6 +213,7 @@ func New(store *storage.Store, opts Options) *Engine {
 		e.autoRefund[r] = true
 	}
 	e.mailing = mailingOf(opts.Mail)
+	e.subscribe()
 	e.outbox = outbox.New(store, outbox.Options{Now: opts.Now, Log: opts.Log, Storefronts: opts.Storefronts, Docking: opts.DockingCallbacks,
 		HTTPClient: opts.HTTPClient, Alerts: opts.Alerts, InMemory: opts.OutboxInMemory, Mail: opts.Mail})
 	return e
@@ -235,11 +248,19 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Go(func() { periodic.Every(ctx, time.Second, e.ExpireWaits) }) // tests call ExpireWaits with an injected clock
 	e.wg.Go(func() { e.timers.run(ctx) })
 	e.wg.Go(func() { e.flushLoop(ctx) })
-	e.wg.Go(func() { e.health.Run(ctx) }) // balances and scorecards
+	e.wg.Go(func() { e.health.Scores(ctx) })
 	e.trim(0)
 	e.wg.Go(func() { periodic.Every(ctx, trimCheck, func() { e.trim(trimAbove) }) })
-	e.wg.Go(func() { periodic.Every(ctx, shopCheckEvery, e.checkShopBalances) })
-	e.wg.Go(func() { periodic.Every(ctx, claimCheckEvery, e.ReclaimDue) })
+	// What must run on one process only, when several share the store,
+	// runs on the leader (on a bbolt file, the one process leads).
+	e.wg.Go(func() { e.member.Lead(ctx, "supplier balances", e.health.Balances) })
+	e.wg.Go(func() {
+		e.member.Lead(ctx, "shop balances", func(ctx context.Context) { periodic.Every(ctx, shopCheckEvery, e.checkShopBalances) })
+	})
+	e.wg.Go(func() {
+		e.member.Lead(ctx, "held orders", func(ctx context.Context) { periodic.Every(ctx, claimCheckEvery, e.ReclaimDue) })
+	})
+	e.wg.Go(func() { e.member.Lead(ctx, "takeover", e.takeOverDeparted) })
 	for range supplierConc {
 		e.supplierWG.Go(func() { e.requests.run(ctx) })
 	}
@@ -358,6 +379,16 @@ func (e *Engine) requeueWaiting() {
 	var ids []uint64
 	_ = e.store.View(func(tx *storage.Tx) error {
 		ids = tx.OpenOrders(storage.StatusPending, 0)
+		if e.node == "" {
+			return nil // every order is this process's
+		}
+		mine := ids[:0]
+		for _, id := range ids {
+			if o, err := tx.Order(id); err == nil && e.mine(o) {
+				mine = append(mine, id)
+			}
+		}
+		ids = mine
 		return nil
 	})
 	for _, id := range ids {
@@ -407,7 +438,7 @@ func (e *Engine) QueueLen() int { return e.queue.len() }
 func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 	var c effects
 	err := e.store.Update(func(tx *storage.Tx) error {
-		c = effects{now: e.now(), tx: tx, mailing: e.mailing} // fn may run again: start clean each time
+		c = effects{now: e.now(), tx: tx, mailing: e.mailing, node: e.node} // fn may run again: start clean each time
 		return fn(tx, &c)
 	})
 	if err != nil {
@@ -432,6 +463,7 @@ func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
 // effects collects what a write did, to act on after its commit.
 type effects struct {
 	now      time.Time
+	node     string // this process: the owner of what it moves on and the events it stores
 	tx       *storage.Tx
 	mailing  mailing
 	changes  []Change
@@ -453,6 +485,11 @@ func (c *effects) move(o *storage.Order, to storage.Status, reason string, actor
 	}
 	if to != storage.StatusPending && to != storage.StatusProcessing {
 		o.DelayCauses = nil // the storefront hears of this state: a later delay is news again
+	} else {
+		// Whoever moves an order into the worked states works on it: the
+		// process that took it, or an operator's process that approved,
+		// retried or reissued it (docs/cluster.md).
+		o.Owner = c.node
 	}
 	o.Move(to, reason, actor, c.now)
 }

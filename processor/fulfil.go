@@ -55,7 +55,7 @@ func (e *Engine) fulfil(id uint64) error {
 		if err != nil {
 			return err
 		}
-		if o.Status != storage.StatusPending && o.Status != storage.StatusProcessing {
+		if o.Status != storage.StatusPending && o.Status != storage.StatusProcessing || !e.mine(o) {
 			return nil
 		}
 		sku = o.SKU
@@ -119,8 +119,12 @@ func (e *Engine) failOrder(tx *storage.Tx, c *effects, o *storage.Order, reason 
 	})
 }
 
-// StockArrived wakes the orders waiting for a SKU.
-func (e *Engine) StockArrived(sku string) {
+// StockArrived wakes the orders waiting for a SKU, on every process
+// sharing the store (each waits for stock for its own orders).
+func (e *Engine) StockArrived(sku string) { e.member.Publish(topicStock, sku) }
+
+// stockArrived is a StockArrived that reached this process.
+func (e *Engine) stockArrived(sku string) {
 	for _, id := range e.waits.arrived(sku) {
 		e.queue.push(id)
 	}
@@ -136,7 +140,7 @@ func (e *Engine) ExpireWaits() {
 				return err
 			}
 			sku = o.SKU
-			if o.Status != storage.StatusPending || o.WaitUntil.IsZero() || c.now.Before(o.WaitUntil) {
+			if o.Status != storage.StatusPending || o.WaitUntil.IsZero() || c.now.Before(o.WaitUntil) || !e.mine(o) {
 				return nil
 			}
 			if err := e.failOrder(tx, c, o, o.Reason); err != nil {

@@ -35,7 +35,7 @@ func (e *Engine) Resume(actor storage.Actor, name string) error {
 	if err := e.setPaused(actor, name, false); err != nil {
 		return err
 	}
-	e.requeueWaiting()
+	e.member.Publish(topicRequeue, "") // every process's waiting orders
 	return nil
 }
 

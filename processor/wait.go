@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"cardflow/storage"
 )
@@ -64,6 +65,19 @@ func (w *moveWaiters) wake(changes []Change) {
 	}
 }
 
+// waitPoll is how often a waiter reads its order again when several
+// processes share the store: a move made by another wakes nobody here.
+const waitPoll = 250 * time.Millisecond
+
+// elsewhere fires when a waiter should read its order again for moves made
+// by another process; never on a bbolt file.
+func (e *Engine) elsewhere() <-chan time.Time {
+	if e.node == "" {
+		return nil
+	}
+	return time.After(waitPoll)
+}
+
 // WaitFor waits until done holds for the order, or ctx ends. It reads the
 // order after each committed move, and answers the order as last read with
 // ctx's error when it gives up.
@@ -77,6 +91,8 @@ func (e *Engine) WaitFor(ctx context.Context, id uint64, done func(*storage.Orde
 		}
 		select {
 		case <-ch:
+		case <-e.elsewhere():
+			e.waiters.remove(id, ch) // read again: another process may have moved it
 		case <-ctx.Done():
 			e.waiters.remove(id, ch)
 			return o, ctx.Err()

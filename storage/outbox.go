@@ -31,6 +31,7 @@ func (view OutboxTx) Add(e *Event) error {
 	}
 	e.Seq = seq
 	e.ID = fmt.Sprintf("ev_%d_%s", seq, hex.EncodeToString(r[:]))
+	e.Owner = t.store.Node() // this process carries it out (Store.SetNode)
 	return t.putEvent(b, e)
 }
 
@@ -135,6 +136,22 @@ func (view OutboxTx) LastSeq() uint64 {
 		return binary.BigEndian.Uint64(v)
 	}
 	return 0
+}
+
+// CountOwned counts the events not yet acknowledged that owner carries
+// out (Event.Owner); with owner "", on a bbolt file, every event.
+func (view OutboxTx) CountOwned(owner string) int {
+	if owner == "" {
+		return view.Count()
+	}
+	n := 0
+	_ = view.Each(func(e *Event) error {
+		if e.Owner == owner {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // Count counts the events not yet acknowledged.

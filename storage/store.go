@@ -106,6 +106,10 @@ type Store struct {
 
 	avail availability // whether the database answers (PostgreSQL; available.go)
 
+	// node is this process's id among those sharing a PostgreSQL store,
+	// the owner of the outbox events it adds; "" on a bbolt file.
+	node atomic.Pointer[string]
+
 	// trimOther is the process's resident file-backed memory outside the
 	// database mapping, as Trim last measured it (see Trim).
 	trimOther atomic.Int64
@@ -245,6 +249,19 @@ func (s *Store) Path() string {
 		return ""
 	}
 	return s.bolt.Path()
+}
+
+// SetNode names this process among those sharing the store (its cluster
+// member id): the outbox events it adds from now on are its to carry out.
+// Call it before the first write.
+func (s *Store) SetNode(id string) { s.node.Store(&id) }
+
+// Node is the id SetNode gave.
+func (s *Store) Node() string {
+	if p := s.node.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Postgres reports whether the store is kept in PostgreSQL.

@@ -92,7 +92,15 @@ func New(store *storage.Store, opts Options) *Health {
 // scorecards every scoreEvery until ctx ends.
 func (h *Health) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { h.balanceLoop(ctx) })
-	wg.Go(func() { h.scoreLoop(ctx) })
+	wg.Go(func() { h.Balances(ctx) })
+	wg.Go(func() { h.Scores(ctx) })
 	wg.Wait()
 }
+
+// Balances checks the suppliers' balances until ctx ends: the work of one
+// process among those sharing a store (the leader's).
+func (h *Health) Balances(ctx context.Context) { h.balanceLoop(ctx) }
+
+// Scores refreshes the suppliers' scorecards from the store until ctx
+// ends: every process routes by them.
+func (h *Health) Scores(ctx context.Context) { h.scoreLoop(ctx) }

@@ -233,11 +233,15 @@ func (d *Outbox) Load() error {
 	defer d.mu.Unlock()
 	var total int
 	var floor uint64
+	owner := d.store.Node()
 	err := d.store.View(func(tx *storage.Tx) error {
-		total = tx.Outbox().Count()
+		total = tx.Outbox().CountOwned(owner)
 		floor = tx.Outbox().LastSeq() + 1
 		full := 0
 		_, _, err := tx.Outbox().From(0, func(ev *storage.Event) bool {
+			if ev.Owner != owner {
+				return true // another process's to carry out
+			}
 			c := d.classOf(ev.Kind)
 			switch {
 			case c.spilled:
@@ -292,8 +296,10 @@ func (d *Outbox) Add(events []*storage.Event) {
 	d.Kick()
 }
 
-// schedule puts an event in memory at the end of its lane. Call with mu
-// held.
+// schedule puts an event in memory in its lane, in sequence order: at the
+// end but for an adopted event (Adopt), which may be older than events of
+// the lane this process added itself; the head being sent stays first.
+// Call with mu held.
 func (d *Outbox) schedule(ev *storage.Event) {
 	k := laneKey{kind: ev.Kind, orderID: ev.OrderID}
 	l := d.lanes[k]
@@ -301,7 +307,14 @@ func (d *Outbox) schedule(ev *storage.Event) {
 		l = &lane{key: k, cls: d.classOf(ev.Kind), index: -1}
 		d.lanes[k] = l
 	}
-	l.events = append(l.events, ev)
+	i := len(l.events)
+	for i > 0 && l.events[i-1].Seq > ev.Seq && (i > 1 || !l.busy) {
+		i--
+	}
+	l.events = slices.Insert(l.events, i, ev)
+	if i == 0 && len(l.events) > 1 && l.index >= 0 {
+		heap.Fix(&l.cls.due, l.index) // a new head, due at its own time
+	}
 	l.cls.pending++
 	if len(l.events) == 1 && !l.busy {
 		heap.Push(&l.cls.due, l)
@@ -347,7 +360,7 @@ func (d *Outbox) refill(c *class, from uint64, room int) {
 	err := d.store.View(func(tx *storage.Tx) error {
 		var err error
 		next, end, err = tx.Outbox().From(from, func(ev *storage.Event) bool {
-			if d.classOf(ev.Kind) != c {
+			if d.classOf(ev.Kind) != c || ev.Owner != d.store.Node() {
 				return true
 			}
 			if len(events) == room {
@@ -379,6 +392,30 @@ func (d *Outbox) refill(c *class, from uint64, room int) {
 		return
 	}
 	c.spillFrom = min(c.spillFrom, next)
+}
+
+// Adopt takes on events of the store that this process now owns but did
+// not add (a departed process's, handed over by the engine's takeover), in
+// sequence order, as memory allows: each class reads them back from the
+// lowest one on, as it reads events spilled for want of memory.
+func (d *Outbox) Adopt(events []*storage.Event) {
+	if len(events) == 0 {
+		return
+	}
+	d.mu.Lock()
+	for _, ev := range events {
+		if d.inMemory(ev) {
+			continue
+		}
+		d.stored++
+		c := d.classOf(ev.Kind)
+		if !c.spilled || ev.Seq < c.spillFrom {
+			c.spillFrom = ev.Seq
+		}
+		c.spilled = true
+	}
+	d.mu.Unlock()
+	d.Kick()
 }
 
 // Kick makes the dispatcher look at its schedule now, as after the clock
