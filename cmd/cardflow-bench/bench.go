@@ -228,11 +228,12 @@ type benchReport struct {
 	probes       probeReport
 	writes       float64 // store writes during the load, from /metrics
 	commits      float64
-	peakRSS      int64 // bytes, of the service processes during the load
-	importRSS    int64 // bytes, the service's peak while the bench's stock was imported; 0: not measured apart
-	imported     int   // card keys imported before the load
-	endRSS       rss   // after the load
-	storeSize    int64 // bytes of the database file, or of the PostgreSQL database
+	commitTime   time.Duration // spent in those commits, from the start of each transaction
+	peakRSS      int64         // bytes, of the service processes during the load
+	importRSS    int64         // bytes, the service's peak while the bench's stock was imported; 0: not measured apart
+	imported     int           // card keys imported before the load
+	endRSS       rss           // after the load
+	storeSize    int64         // bytes of the database file, or of the PostgreSQL database
 	serviceCPU   time.Duration
 	benchCPU     time.Duration  // this process: load generator, callback receiver, fake supplier
 	processes    []processShare // with several services: each one's part
@@ -572,6 +573,7 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *s
 	// the same seen from any of them.
 	rep.writes = total(after, "cardflow_store_writes_total") - total(before, "cardflow_store_writes_total")
 	rep.commits = total(after, "cardflow_store_commits_total") - total(before, "cardflow_store_commits_total")
+	rep.commitTime = time.Duration((total(after, "cardflow_store_commit_seconds_total") - total(before, "cardflow_store_commit_seconds_total")) * float64(time.Second))
 	rep.openAfter = after[0].value("cardflow_orders_open")
 	return nil
 }

@@ -57,7 +57,7 @@ func checkPostgresRun(t *testing.T, url, section string, orders int) {
 		`intake +\d+ accepted/s +p50 \S+ +p95 \S+ +p99 \S+ +\(rejected 0\)`,
 		`delivered ` + strconv.Itoa(orders) + ` of ` + strconv.Itoa(orders) + `, callbacks included\)`,
 		`ceiling +\d+ commits/s one after another on one connection`,
-		`store +\d+\.\d durable writes and \d+\.\d\d commits per order; \d+ commits/s during the load, \d+% of the ceiling`,
+		`store +\d+\.\d durable writes and \d+\.\d\d commits per order; \d+ commits/s during the load, \d+% of the ceiling; writer busy \d+% of the load, \S+ per commit`,
 		`database +cardflow_bench_[0-9a-f]{12}: PostgreSQL 15\.\S* .*fsync (on|off), synchronous_commit on: `,
 		`sessions +\d+\.\d sessions busy on average \(\d+ samples, every 20ms\): \d+% `,
 		`probes +/readyz [1-9]\d*× .*; 0 failed`,

@@ -83,6 +83,12 @@ func (r benchReport) print(o benchOptions) {
 			at := r.commits / r.loadDuration().Seconds()
 			line += fmt.Sprintf("; %.0f commits/s during the load, %.0f%% of the ceiling", at, 100*at/d.ceiling.perSecond())
 		}
+		if r.commits > 0 && r.commitTime > 0 && r.loadDuration() > 0 {
+			// A writer busy all the time (100% per process) is what
+			// limits the orders a second.
+			line += fmt.Sprintf("; writer busy %.0f%% of the load, %v per commit",
+				100*r.commitTime.Seconds()/r.loadDuration().Seconds(), (r.commitTime / time.Duration(r.commits)).Round(10*time.Microsecond))
+		}
 		fmt.Println(line)
 	}
 	if r.storeSize > 0 && r.Accepted > 0 {
