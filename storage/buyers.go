@@ -258,6 +258,7 @@ func (t *Tx) logBuyer(identities []string, now time.Time, refund bool, amount mo
 	if err := b.Put(key, encodeLogRecord(&r)); err != nil {
 		return fmt.Errorf("write buyer log: %w", err)
 	}
+	t.buyerSeqs = append(t.buyerSeqs, seq)
 	if t.buyerByID == nil {
 		t.buyerByID = map[identity][]int{}
 	}

@@ -104,7 +104,8 @@ type Store struct {
 	buyersReady chan struct{} // closed once the buyer history is indexed
 	buyersErr   error
 
-	avail availability // whether the database answers (PostgreSQL; available.go)
+	avail     availability // whether the database answers (PostgreSQL; available.go)
+	buyerSync buyerSync    // the other processes' buyer history (PostgreSQL; buyersync.go)
 
 	// node is this process's id among those sharing a PostgreSQL store,
 	// the owner of the outbox events it adds; "" on a bbolt file.
@@ -177,6 +178,9 @@ func start(s *Store, opts Options) (*Store, error) {
 		defer close(s.buyersReady)
 		if s.buyersErr = s.loadBuyers(); s.buyersErr != nil {
 			s.buyers = newBuyerIndex() // rules see no history rather than no order going through
+		}
+		if s.pg != nil {
+			s.buyerSync.start(s.db)
 		}
 		_, _ = s.Trim(0) // the day of history just read stays in the page cache, not in our RSS
 	}()
