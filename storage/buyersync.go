@@ -27,22 +27,31 @@ const (
 
 // buyerSync is what a shared store's process knows of the buyer log.
 type buyerSync struct {
+	look sync.Mutex // one look at a time: two would apply the same records
 	mu   sync.Mutex
+	on   bool                // a shared store: start ran
 	seen uint64              // every record numbered up to seen is in the index
 	from int64               // unix nanoseconds: where the next look starts
 	own  map[uint64]struct{} // this process's records numbered above seen
 }
 
-// start sets the first look after the history was loaded: records
-// committed while it loaded and not read by it are missed rather than
-// counted twice (a missed one weakens a rule for an hour; one counted twice
-// could hold a buyer's order for nothing).
+// start notes, before the history is loaded, the log's sequence: the load
+// reads the records numbered up to it (loadUpTo) and the looks read the
+// ones after, so none is counted twice or missed.
 func (b *buyerSync) start(db kv.DB) {
 	var top uint64
 	_ = db.View(func(tx kv.Tx) error { top = tx.Bucket(bucketBuyerLog).Sequence(); return nil })
 	b.mu.Lock()
-	b.seen, b.from = top, time.Now().Add(-buyerSyncSlack).UnixNano()
+	b.on, b.seen, b.from = true, top, time.Now().Add(-buyerSyncSlack).UnixNano()
 	b.mu.Unlock()
+}
+
+// loadUpTo is the highest record number the load reads; every record on
+// a bbolt file (bounded false), where nobody else writes.
+func (b *buyerSync) loadUpTo() (seq uint64, bounded bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seen, b.on
 }
 
 // committed notes this process's records, just applied to the index.
@@ -67,6 +76,8 @@ func (b *buyerSync) committed(seqs []uint64) {
 func (s *Store) syncBuyers() error {
 	idx := s.buyerIndex()
 	b := &s.buyerSync
+	b.look.Lock()
+	defer b.look.Unlock()
 	b.mu.Lock()
 	seen, from := b.seen, b.from
 	b.mu.Unlock()

@@ -176,11 +176,11 @@ func start(s *Store, opts Options) (*Store, error) {
 	s.buyersReady = make(chan struct{})
 	go func() {
 		defer close(s.buyersReady)
+		if s.pg != nil {
+			s.buyerSync.start(s.db) // before the load: it reads what was numbered until now
+		}
 		if s.buyersErr = s.loadBuyers(); s.buyersErr != nil {
 			s.buyers = newBuyerIndex() // rules see no history rather than no order going through
-		}
-		if s.pg != nil {
-			s.buyerSync.start(s.db)
 		}
 		_, _ = s.Trim(0) // the day of history just read stays in the page cache, not in our RSS
 	}()
