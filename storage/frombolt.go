@@ -199,7 +199,7 @@ func survey(btx *bolt.Tx, vault *Vault, path string) (CopyReport, error) {
 			ErrSchema, path, rep.Schema, schemaVersion)
 	}
 	if err := vault.verify(check); err != nil {
-		return rep, fmt.Errorf("%s: %w: use the master key the file was created with", path, err)
+		return rep, fmt.Errorf("%s: %w; give the config the master key the file's cardflow ran with", path, err)
 	}
 	err := btx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 		b := tx.Bucket(name)
