@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -265,10 +267,18 @@ func boltTarget(t *testing.T) copyTarget {
 // through the storage API: orders by id and external id, the open lists,
 // stock levels, balances and ledger, claims, audit, chat queues,
 // counters, outbox, buyer history. New ids follow the copied ones, cards
-// taken from the copied stock open with the master key, and the report
-// matches on every bucket.
+// taken from the copied stock open with the master key, the report
+// matches on every bucket, and the file is left byte for byte as it was.
 func TestACopiedStoreServesTheSameShop(t *testing.T) {
 	sh := newShop(t)
+	fileSum := func() [sha256.Size]byte {
+		data, err := os.ReadFile(filepath.Join(sh.dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sha256.Sum256(data)
+	}
+	before := fileSum()
 	for name, target := range map[string]func(*testing.T) copyTarget{"postgres": postgresTarget, "bbolt": boltTarget} {
 		t.Run(name, func(t *testing.T) {
 			to := target(t)
@@ -280,6 +290,9 @@ func TestACopiedStoreServesTheSameShop(t *testing.T) {
 			}
 			if !rep.Verified() || rep.Schema != schemaVersion || rep.Keys == 0 {
 				t.Fatalf("report: verified %v, schema %d, %d keys", rep.Verified(), rep.Schema, rep.Keys)
+			}
+			if fileSum() != before {
+				t.Error("the copy changed the file: going back to it would not find the shop as it was")
 			}
 			var labels []string
 			for _, b := range rep.Buckets {
