@@ -264,7 +264,7 @@ func TestCopyRefusesAFileItCannotCopyFaithfully(t *testing.T) {
 // TestCopyRefusesAFileACardflowHolds: while a cardflow has the file open
 // the copy fails within its lock timeout, telling the operator to stop
 // cardflow; a data directory works as well as the file's path once it is
-// free.
+// free, and while the copy runs a cardflow cannot start on the file.
 func TestCopyRefusesAFileACardflowHolds(t *testing.T) {
 	file := smallStore(t)
 	url := pgURL(t)
@@ -282,7 +282,21 @@ func TestCopyRefusesAFileACardflowHolds(t *testing.T) {
 		t.Fatalf("the refused copy left %d rows in meta", n)
 	}
 	testkit.CloseStore(t, s)
-	if rep, err := CopyFromBolt(context.Background(), filepath.Dir(file), db, testkit.MasterKey(), CopyOptions{}); err != nil || !rep.Verified() {
+	var during error
+	rep, err := CopyFromBolt(context.Background(), filepath.Dir(file), db, testkit.MasterKey(), CopyOptions{Progress: func(CopyProgress) {
+		if during == nil {
+			s, err := Open(filepath.Dir(file), testkit.MasterKey(), Options{LockTimeout: 50 * time.Millisecond})
+			if err == nil {
+				_ = s.Close()
+				err = errors.New("opened")
+			}
+			during = err
+		}
+	}})
+	if err != nil || !rep.Verified() {
 		t.Fatalf("copy from the data directory once it is free: %v", err)
+	}
+	if !errors.Is(during, ErrLocked) {
+		t.Errorf("a cardflow starting on the file during the copy: %v, want ErrLocked", during)
 	}
 }
