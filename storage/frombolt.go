@@ -20,6 +20,7 @@ import (
 
 	"cardflow/storage/kv"
 	"cardflow/storage/kv/boltkv"
+	"cardflow/storage/kv/pgkv"
 )
 
 // keyCopying, in meta, marks a copy from a bbolt file under way: set in the
@@ -89,17 +90,32 @@ func (r CopyReport) Verified() bool {
 }
 
 // CopyFromBolt copies the cardflow store in the bbolt file at path (or in
-// the data directory path) into to, which must hold no data: every bucket,
-// nested bucket and sequence, byte for byte. Sealed cards are copied as
-// they are; master must open the file's master key check, so that the
-// target is not served with a key that cannot open its cards. The file is
-// opened read-only and must not be held by a running cardflow (ErrLocked).
-// Keys go over opts.Chunk at a time; the copy is then verified, bucket by
-// bucket, by key count, a hash of every key and value, and sequence. A
-// difference returns the report with ErrCopyMismatch. Until the copy is
-// verified the target carries a marker that makes Open refuse it
-// (ErrUnfinishedCopy).
-func CopyFromBolt(ctx context.Context, path string, to kv.DB, master []byte, opts CopyOptions) (CopyReport, error) {
+// the data directory path) into the PostgreSQL database url names, which
+// must hold no data, applying the migrations first: every bucket, nested
+// bucket and sequence, byte for byte. Sealed cards are copied as they are;
+// master must open the file's master key check, so that the database is
+// not served with a key that cannot open its cards. The file is opened
+// read-only and must not be held by a running cardflow (ErrLocked). Keys
+// go over opts.Chunk at a time; the copy is then read back through a
+// connection of its own and verified, bucket by bucket, by key count, a
+// hash of every key and value, and sequence. A difference returns the
+// report with ErrCopyMismatch. Until the copy is verified the database
+// carries a marker that makes OpenPostgres refuse it (ErrUnfinishedCopy).
+func CopyFromBolt(ctx context.Context, path, url string, master []byte, opts CopyOptions) (CopyReport, error) {
+	return copyFromBolt(ctx, path, func() (kv.DB, error) {
+		db, err := pgkv.Open(ctx, url, pgkv.Options{Migrations: Migrations(), MaxConns: 2})
+		if err != nil {
+			return nil, fmt.Errorf("open the PostgreSQL database: %w", err)
+		}
+		return db, nil
+	}, master, opts)
+}
+
+// copyFromBolt is CopyFromBolt into any engine: open opens the target
+// afresh, once for the copy and once for its verification, so that what is
+// verified is what the engine holds, not what the copying handle
+// remembers of its own writes.
+func copyFromBolt(ctx context.Context, path string, open func() (kv.DB, error), master []byte, opts CopyOptions) (CopyReport, error) {
 	start := time.Now()
 	vault, err := NewVault(master)
 	if err != nil {
@@ -125,6 +141,11 @@ func CopyFromBolt(ctx context.Context, path string, to kv.DB, master []byte, opt
 		if rep, err = survey(btx, vault, src.Path()); err != nil {
 			return err
 		}
+		to, err := open()
+		if err != nil {
+			return err
+		}
+		defer to.Close()
 		if err := prepareTarget(to, rep); err != nil {
 			return err
 		}
@@ -133,6 +154,11 @@ func CopyFromBolt(ctx context.Context, path string, to kv.DB, master []byte, opt
 	if err != nil {
 		return rep, err
 	}
+	to, err := open()
+	if err != nil {
+		return rep, err
+	}
+	defer to.Close()
 	if err := sumTarget(to, &rep); err != nil {
 		return rep, err
 	}

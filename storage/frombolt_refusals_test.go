@@ -16,21 +16,18 @@ import (
 
 	"cardflow/internal/pgtest"
 	"cardflow/internal/testkit"
-	"cardflow/storage/kv/pgkv"
 )
 
 func pgURL(t *testing.T) string { return pgtest.URL(t) }
 
-// openPgkv opens a test database through the engine, its tables migrated
-// and nothing written.
-func openPgkv(t *testing.T, url string) *pgkv.DB {
+// migrated is an empty test database with its tables.
+func migrated(t *testing.T) string {
 	t.Helper()
-	db, err := pgkv.Open(context.Background(), url, pgkv.Options{Migrations: Migrations()})
-	if err != nil {
+	url := pgURL(t)
+	if _, err := MigratePostgres(context.Background(), url); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return url
 }
 
 // sql runs one statement on a test database, beside the store.
@@ -133,15 +130,14 @@ func variant(t *testing.T, file string, change func(*bolt.Tx) error) string {
 // target a cardflow has already started on is refused too.
 func TestCopyRefusesATargetThatHoldsData(t *testing.T) {
 	file := smallStore(t)
-	url := pgURL(t)
-	db := openPgkv(t, url)
+	url := migrated(t)
 	tables := bucketTables(t, url)
 	if len(tables) < len(allBuckets) {
 		t.Fatalf("the migrated database has %d bucket tables: %v", len(tables), tables)
 	}
 	refused := func(what, name string) {
 		t.Helper()
-		_, err := CopyFromBolt(context.Background(), file, db, testkit.MasterKey(), CopyOptions{})
+		_, err := CopyFromBolt(context.Background(), file, url, testkit.MasterKey(), CopyOptions{})
 		if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: %v, want ErrTargetNotEmpty naming %s", what, err, name)
 		}
@@ -163,7 +159,7 @@ func TestCopyRefusesATargetThatHoldsData(t *testing.T) {
 			t.Fatalf("a refused copy left %d rows in %s", n, table)
 		}
 	}
-	if rep, err := CopyFromBolt(context.Background(), file, db, testkit.MasterKey(), CopyOptions{}); err != nil || !rep.Verified() {
+	if rep, err := CopyFromBolt(context.Background(), file, url, testkit.MasterKey(), CopyOptions{}); err != nil || !rep.Verified() {
 		t.Fatalf("copy into the emptied target: %v", err)
 	}
 
@@ -173,7 +169,7 @@ func TestCopyRefusesATargetThatHoldsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, s.Close())
-	_, err = CopyFromBolt(context.Background(), file, openPgkv(t, started), testkit.MasterKey(), CopyOptions{})
+	_, err = CopyFromBolt(context.Background(), file, started, testkit.MasterKey(), CopyOptions{})
 	if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "meta") {
 		t.Errorf("copy into a database cardflow started on: %v, want ErrTargetNotEmpty naming meta", err)
 	}
@@ -187,8 +183,7 @@ func TestCopyRefusesATargetThatHoldsData(t *testing.T) {
 // before anything reaches the target.
 func TestCopyRefusesAFileItCannotCopyFaithfully(t *testing.T) {
 	file := smallStore(t)
-	url := pgURL(t)
-	db := openPgkv(t, url)
+	url := migrated(t)
 	dir := t.TempDir()
 	emptyFile := filepath.Join(dir, "empty.db")
 	textFile := filepath.Join(dir, "notes.txt")
@@ -250,7 +245,7 @@ func TestCopyRefusesAFileItCannotCopyFaithfully(t *testing.T) {
 			if key == nil {
 				key = testkit.MasterKey()
 			}
-			_, err := CopyFromBolt(context.Background(), tc.path, db, key, CopyOptions{})
+			_, err := CopyFromBolt(context.Background(), tc.path, url, key, CopyOptions{})
 			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.text) {
 				t.Fatalf("err = %v, want %v saying %q", err, tc.want, tc.text)
 			}
@@ -267,11 +262,10 @@ func TestCopyRefusesAFileItCannotCopyFaithfully(t *testing.T) {
 // free, and while the copy runs a cardflow cannot start on the file.
 func TestCopyRefusesAFileACardflowHolds(t *testing.T) {
 	file := smallStore(t)
-	url := pgURL(t)
-	db := openPgkv(t, url)
+	url := migrated(t)
 	s := testkit.OpenStore(t, Open, filepath.Dir(file), Options{})
 	start := time.Now()
-	_, err := CopyFromBolt(context.Background(), file, db, testkit.MasterKey(), CopyOptions{LockTimeout: 100 * time.Millisecond})
+	_, err := CopyFromBolt(context.Background(), file, url, testkit.MasterKey(), CopyOptions{LockTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "stop cardflow first") {
 		t.Fatalf("copy of a held file: %v, want ErrLocked telling to stop cardflow", err)
 	}
@@ -283,7 +277,7 @@ func TestCopyRefusesAFileACardflowHolds(t *testing.T) {
 	}
 	testkit.CloseStore(t, s)
 	var during error
-	rep, err := CopyFromBolt(context.Background(), filepath.Dir(file), db, testkit.MasterKey(), CopyOptions{Progress: func(CopyProgress) {
+	rep, err := CopyFromBolt(context.Background(), filepath.Dir(file), url, testkit.MasterKey(), CopyOptions{Progress: func(CopyProgress) {
 		if during == nil {
 			s, err := Open(filepath.Dir(file), testkit.MasterKey(), Options{LockTimeout: 50 * time.Millisecond})
 			if err == nil {

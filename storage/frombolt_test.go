@@ -220,28 +220,31 @@ func viewOf(t *testing.T, s *Store) shopView {
 	return v
 }
 
-// copyTarget is an empty store of one engine to copy into, and how to open
-// it as a Store once the copy is done.
+// copyTarget copies into an empty store of one engine, and opens it as a
+// Store once the copy is done.
 type copyTarget struct {
-	db   kv.DB
+	copy func(path string, opts CopyOptions) (CopyReport, error)
 	open func(t *testing.T) *Store
 }
 
-// postgresTarget is an empty PostgreSQL database, migrated.
+// postgresTarget is an empty PostgreSQL database.
 func postgresTarget(t *testing.T) copyTarget {
 	t.Helper()
 	url := pgURL(t)
-	db := openPgkv(t, url)
-	return copyTarget{db: db, open: func(t *testing.T) *Store {
-		t.Helper()
-		_ = db.Close()
-		s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}}
+	return copyTarget{
+		copy: func(path string, opts CopyOptions) (CopyReport, error) {
+			return CopyFromBolt(context.Background(), path, url, testkit.MasterKey(), opts)
+		},
+		open: func(t *testing.T) *Store {
+			t.Helper()
+			s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
 }
 
 // boltTarget is an empty bbolt file: the copy is written against the kv
@@ -249,16 +252,19 @@ func postgresTarget(t *testing.T) copyTarget {
 func boltTarget(t *testing.T) copyTarget {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
+	open := func() (kv.DB, error) {
+		b, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+		if err != nil {
+			return nil, err
+		}
+		return boltkv.DB{Bolt: b}, nil
 	}
-	db := boltkv.DB{Bolt: b}
-	return copyTarget{db: db, open: func(t *testing.T) *Store {
-		t.Helper()
-		_ = db.Close()
-		return testkit.OpenStore(t, Open, dir, Options{})
-	}}
+	return copyTarget{
+		copy: func(path string, opts CopyOptions) (CopyReport, error) {
+			return copyFromBolt(context.Background(), path, open, testkit.MasterKey(), opts)
+		},
+		open: func(t *testing.T) *Store { return testkit.OpenStore(t, Open, dir, Options{}) },
+	}
 }
 
 // TestACopiedStoreServesTheSameShop: a shop's bbolt store copied (seven
@@ -283,8 +289,7 @@ func TestACopiedStoreServesTheSameShop(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			to := target(t)
 			var steps []CopyProgress
-			rep, err := CopyFromBolt(context.Background(), filepath.Join(sh.dir, FileName), to.db, testkit.MasterKey(),
-				CopyOptions{Chunk: 7, Progress: func(p CopyProgress) { steps = append(steps, p) }})
+			rep, err := to.copy(filepath.Join(sh.dir, FileName), CopyOptions{Chunk: 7, Progress: func(p CopyProgress) { steps = append(steps, p) }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,9 +369,8 @@ func TestACopiedStoreServesTheSameShop(t *testing.T) {
 func TestCopyVerificationFindsATargetThatDiffers(t *testing.T) {
 	sh := newShop(t)
 	url := pgURL(t)
-	db := openPgkv(t, url)
 	tampered := false
-	rep, err := CopyFromBolt(context.Background(), sh.dir, db, testkit.MasterKey(), CopyOptions{Chunk: 50, Progress: func(p CopyProgress) {
+	rep, err := CopyFromBolt(context.Background(), sh.dir, url, testkit.MasterKey(), CopyOptions{Chunk: 50, Progress: func(p CopyProgress) {
 		if p.Done < p.Total || tampered {
 			return
 		}
@@ -386,7 +390,6 @@ func TestCopyVerificationFindsATargetThatDiffers(t *testing.T) {
 	if !slices.Equal(differ, []string{"orders", "stock/qb-10"}) {
 		t.Errorf("buckets found to differ: %v, want orders and stock/qb-10", differ)
 	}
-	_ = db.Close()
 	if s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{}); !errors.Is(err, ErrUnfinishedCopy) {
 		if s != nil {
 			_ = s.Close()
@@ -401,21 +404,19 @@ func TestCopyVerificationFindsATargetThatDiffers(t *testing.T) {
 func TestAnInterruptedCopyIsNeitherServedNorContinued(t *testing.T) {
 	sh := newShop(t)
 	url := pgURL(t)
-	db := openPgkv(t, url)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := CopyFromBolt(ctx, sh.dir, db, testkit.MasterKey(), CopyOptions{Chunk: 10, Progress: func(CopyProgress) { cancel() }})
+	_, err := CopyFromBolt(ctx, sh.dir, url, testkit.MasterKey(), CopyOptions{Chunk: 10, Progress: func(CopyProgress) { cancel() }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted copy: %v", err)
 	}
 	if n := count(t, url, "orders") + count(t, url, "meta"); n == 0 {
 		t.Fatal("the interrupted copy wrote nothing: the test did not interrupt it midway")
 	}
-	_, err = CopyFromBolt(context.Background(), sh.dir, db, testkit.MasterKey(), CopyOptions{})
+	_, err = CopyFromBolt(context.Background(), sh.dir, url, testkit.MasterKey(), CopyOptions{})
 	if !errors.Is(err, ErrTargetNotEmpty) || !bytes.Contains([]byte(err.Error()), []byte("did not finish")) {
 		t.Errorf("second copy: %v, want ErrTargetNotEmpty saying the first did not finish", err)
 	}
-	_ = db.Close()
 	if s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{}); !errors.Is(err, ErrUnfinishedCopy) {
 		if s != nil {
 			_ = s.Close()

@@ -81,12 +81,6 @@ func cmdMigrate(args []string) int {
 // copyFromBolt copies the bbolt store at from into the migrated database,
 // with progress on stderr and the verification's table on stdout.
 func copyFromBolt(ctx context.Context, stdout, stderr io.Writer, from, dsn string, master []byte) int {
-	db, err := pgkv.Open(ctx, dsn, pgkv.Options{Migrations: storage.Migrations(), MaxConns: 2})
-	if err != nil {
-		fmt.Fprintf(stderr, "cardflow migrate: %v\n", err)
-		return 1
-	}
-	defer db.Close()
 	fmt.Fprintf(stderr, "copying %s into PostgreSQL\n", from)
 	var shown time.Time
 	progress := func(p storage.CopyProgress) {
@@ -96,7 +90,7 @@ func copyFromBolt(ctx context.Context, stdout, stderr io.Writer, from, dsn strin
 		shown = time.Now()
 		fmt.Fprintf(stderr, "  %d of %d keys (%d%%), now in %s\n", p.Done, p.Total, 100*p.Done/max(p.Total, 1), p.Bucket)
 	}
-	rep, err := storage.CopyFromBolt(ctx, from, db, master, storage.CopyOptions{Progress: progress})
+	rep, err := storage.CopyFromBolt(ctx, from, dsn, master, storage.CopyOptions{Progress: progress})
 	if err == nil || errors.Is(err, storage.ErrCopyMismatch) {
 		printCopyReport(stdout, rep)
 	}
