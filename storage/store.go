@@ -199,6 +199,9 @@ func (s *Store) init() (reprint bool, err error) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
+		if meta.Get(keyCopying) != nil {
+			return ErrUnfinishedCopy
+		}
 		if v := meta.Get(keySchema); v != nil {
 			got := binary.BigEndian.Uint64(v)
 			if got > schemaVersion {
