@@ -112,7 +112,7 @@ func (b *bucket) ForEachBucket(fn func(name []byte) error) error {
 	if b.nested || t.err != nil {
 		return t.err
 	}
-	if err := t.flush(nil); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	ctx, cancel := t.ctx()

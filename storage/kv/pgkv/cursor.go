@@ -190,7 +190,7 @@ func (c *cursor) grow() int {
 // page shows them. False after a failure (the transaction holds it).
 func (c *cursor) read(onward bool, from bound, size int) bool {
 	t := c.b.t
-	if t.err != nil || t.flush(nil) != nil {
+	if t.err != nil || t.flush() != nil {
 		c.rows = nil
 		return false
 	}

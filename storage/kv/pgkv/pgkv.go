@@ -11,9 +11,11 @@
 // Update takes the advisory lock WriterLock in its transaction first, so
 // writers are serial across every process on the database, as the contract
 // requires. Its writes are buffered in the process and reach the database
-// in one batch at commit (or when a cursor or ForEachBucket needs them), with
-// a commit marker that tells a commit whose answer was lost whether it
-// applied. View is one REPEATABLE READ snapshot, taken when it begins.
+// in one batch at commit (or when a cursor or ForEachBucket needs them),
+// sent with COMMIT in one round trip, with a commit marker that tells a
+// commit whose answer was lost whether it applied, and a tick of the write
+// clock (kv_clock), which says whether anything was written since a given
+// commit. View is one REPEATABLE READ snapshot, taken when it begins.
 //
 // Where pgkv differs from bbolt:
 //   - A cursor sees every write its transaction made, before or ahead of it,
@@ -37,6 +39,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -107,14 +111,21 @@ type DB struct {
 	timeout  time.Duration
 	maxConns int32
 	commits  atomic.Uint64
+	// id names this handle in the write clock: random, never 0 (a
+	// migration's).
+	id int64
+	// writing lets one Update of this handle at a time wait for the writer
+	// lock: the others wait here without holding a connection, and an
+	// Update's cache work after its COMMIT is done before the next begins.
+	writing chan struct{}
 
 	mu     sync.Mutex
 	tables map[string]*table // the bucket tables known to exist
 
-	// breakCommit, set by tests, stands in for sending COMMIT: it may break
-	// the connection before or after sending it, and returns the error the
-	// client met.
-	breakCommit func(*pgconn.PgConn) error
+	// breakCommit, set by tests, stands in for sending a commit's batch
+	// (send) on its connection: it may break the connection before or after
+	// sending it.
+	breakCommit func(pc *pgconn.PgConn, send func() pgx.BatchResults) pgx.BatchResults
 }
 
 // Open connects to the database url names (a libpq URL or key=value DSN),
@@ -154,7 +165,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{}}
+	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{},
+		id: rand.Int64N(math.MaxInt64) + 1, writing: make(chan struct{}, 1)}
 	d.ctx, d.stop = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -196,6 +208,15 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // up by its marker; while the database cannot be reached to find out,
 // Update keeps trying (until Close), and answers only once it knows.
 func (d *DB) Update(fn func(kv.Tx) error) error {
+	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	select {
+	case d.writing <- struct{}{}:
+		cancel()
+		defer func() { <-d.writing }()
+	case <-ctx.Done():
+		cancel()
+		return d.wrap("wait for the writer lock", ctx.Err())
+	}
 	t, err := d.begin(true)
 	if err != nil {
 		return err
@@ -227,12 +248,16 @@ func (d *DB) View(fn func(kv.Tx) error) error {
 	return ferr
 }
 
-// The statements that open a transaction, in one round trip. A view's
+// The statements that open a transaction and read the write clock, in one
+// round trip. An update reads the clock in a statement of its own after
+// the lock, so that its snapshot is taken once the lock is held. A view's
 // SELECT takes its snapshot at once, as bbolt's does at begin, rather than
 // at fn's first read.
 var (
-	beginUpdate = "BEGIN; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
-	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1"
+	lockWriter  = "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
+	readClock   = "SELECT n, writer FROM kv_clock"
+	beginUpdate = "BEGIN; " + lockWriter + "; " + readClock
+	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + readClock
 )
 
 // begin opens a transaction on a pooled connection.
@@ -255,10 +280,14 @@ func (d *DB) begin(writable bool) (*tx, error) {
 			cancel()
 			return nil, d.wrap("connect", err)
 		}
-		_, err = conn.Exec(ctx, sql)
+		var results []*pgconn.Result
+		results, err = conn.Conn().PgConn().Exec(ctx, sql).ReadAll()
 		cancel()
 		if err == nil {
-			return newTx(d, conn, writable), nil
+			var c clock
+			if c, err = parseClock(results); err == nil {
+				return newTx(d, conn, writable, c), nil
+			}
 		}
 		broken := conn.Conn().IsClosed() && !pgconn.Timeout(err)
 		conn.Release()
@@ -267,6 +296,29 @@ func (d *DB) begin(writable bool) (*tx, error) {
 		}
 	}
 	return nil, d.wrap("begin", err)
+}
+
+// parseClock reads the write clock from the last result of a begin, in
+// text as the simple protocol gives it. No row reads as the clock's start.
+func parseClock(results []*pgconn.Result) (clock, error) {
+	var c clock
+	if len(results) == 0 {
+		return c, errors.New("begin: no answer")
+	}
+	rows := results[len(results)-1].Rows
+	if len(rows) == 0 {
+		return c, nil
+	}
+	if len(rows[0]) != 2 {
+		return c, errors.New("begin: the write clock has an odd shape")
+	}
+	var err1, err2 error
+	c.n, err1 = strconv.ParseInt(string(rows[0][0]), 10, 64)
+	c.writer, err2 = strconv.ParseInt(string(rows[0][1]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return c, fmt.Errorf("begin: read the write clock: %w", err)
+	}
+	return c, nil
 }
 
 // wrap says what failed, marking what means "the database cannot be

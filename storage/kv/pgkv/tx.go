@@ -58,6 +58,8 @@ type tx struct {
 	conn     *pgxpool.Conn
 	writable bool
 	err      error
+	clock    clock // the write clock as the transaction began
+	wrote    bool  // some writes reached the database before the commit
 
 	buckets map[string]*bucket // top-level buckets by name; nil: no table
 	known   map[entryKey]entry
@@ -66,9 +68,13 @@ type tx struct {
 	logs    map[bucketKey]*writeLog // writes to buckets a cursor walks
 }
 
-func newTx(d *DB, conn *pgxpool.Conn, writable bool) *tx {
+// clock is the write clock: how many Updates have written, and the DB
+// handle that wrote last.
+type clock struct{ n, writer int64 }
+
+func newTx(d *DB, conn *pgxpool.Conn, writable bool, c clock) *tx {
 	return &tx{
-		d: d, conn: conn, writable: writable,
+		d: d, conn: conn, writable: writable, clock: c,
 		buckets: map[string]*bucket{},
 		known:   map[entryKey]entry{},
 		seqs:    map[bucketKey]*seqState{},
@@ -250,13 +256,10 @@ type columns struct {
 	delSub, delK       [][]byte
 }
 
-// flush sends the buffered writes in one batch, and with marker (at
-// commit) the commit marker and, now and then, the pruning of old markers.
-func (t *tx) flush(marker []byte) error {
-	if t.err != nil {
-		return t.err
-	}
-	batch := &pgx.Batch{}
+// queue adds the buffered writes to batch, and returns whether there were
+// any.
+func (t *tx) queue(batch *pgx.Batch) bool {
+	n := batch.Len()
 	if t.dirty > 0 {
 		tables := map[*table]*columns{}
 		var order []*table
@@ -303,15 +306,20 @@ func (t *tx) flush(marker []byte) error {
 		batch.Queue(`INSERT INTO kv_sequences (tbl, sub, seq) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[])
 			ON CONFLICT (tbl, sub) DO UPDATE SET seq = excluded.seq`, names, subs, seqs)
 	}
-	if marker != nil {
-		batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
-		if t.d.commits.Add(1)%pruneEvery == 0 {
-			batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
-		}
+	return batch.Len() > n
+}
+
+// flush sends the buffered writes before the commit, for a query that must
+// see them.
+func (t *tx) flush() error {
+	if t.err != nil {
+		return t.err
 	}
-	if batch.Len() == 0 {
+	batch := &pgx.Batch{}
+	if !t.queue(batch) {
 		return nil
 	}
+	t.wrote = true
 	ctx, cancel := t.ctx()
 	defer cancel()
 	if err := t.conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -321,30 +329,69 @@ func (t *tx) flush(marker []byte) error {
 	return nil
 }
 
-// commit flushes the writes with a marker and commits. A COMMIT whose
-// answer was lost with the connection is settled by looking for the
-// marker.
+// tickClock advances the write clock in an Update's commit and stamps it
+// with the DB handle; it returns the new count. It makes the row if it is
+// missing.
+const tickClock = `INSERT INTO kv_clock (n, writer) VALUES (1, $1)
+	ON CONFLICT (one) DO UPDATE SET n = kv_clock.n + 1, writer = excluded.writer RETURNING n`
+
+// commit sends the buffered writes, the clock's tick, a commit marker and
+// COMMIT in one round trip. A commit whose answer was lost with the
+// connection is settled by looking for the marker. An update that wrote
+// nothing ends without a commit.
 func (t *tx) commit() error {
-	marker := newMarker()
-	if err := t.flush(marker); err != nil {
-		// Nothing applied: the server never received COMMIT.
+	batch := &pgx.Batch{}
+	if !t.queue(batch) && !t.wrote {
 		t.rollback()
-		return err
+		return nil
 	}
-	var err error
+	marker := newMarker()
+	tick := batch.Len()
+	batch.Queue(tickClock, t.d.id)
+	batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
+	if t.d.commits.Add(1)%pruneEvery == 0 {
+		batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
+	}
+	batch.Queue("COMMIT")
+	ctx, cancel := t.ctx()
+	defer cancel()
+	send := func() pgx.BatchResults { return t.conn.SendBatch(ctx, batch) }
+	var br pgx.BatchResults
 	if t.d.breakCommit != nil {
-		err = t.d.breakCommit(t.conn.Conn().PgConn())
+		br = t.d.breakCommit(t.conn.Conn().PgConn(), send)
 	} else {
-		err = t.end("COMMIT")
+		br = send()
 	}
+	var n int64
+	err := readCommit(br, batch.Len(), tick, &n)
 	if err == nil {
 		return nil
 	}
 	if !unavailable(err) {
-		// The server answered: it refused the commit and rolled back.
+		// The server answered: it refused a statement or the commit, and
+		// the transaction did not apply.
+		t.rollback()
 		return t.d.wrap("commit", err)
 	}
 	return t.d.settle(marker, err)
+}
+
+// readCommit reads the answers to a commit's batch of size statements,
+// the one at tick the clock's new count, into n.
+func readCommit(br pgx.BatchResults, size, tick int, n *int64) error {
+	for i := range size {
+		var err error
+		if i == tick {
+			err = br.QueryRow().Scan(n)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
 }
 
 // newMarker is a commit's unique id: its time, then 8 random bytes.
