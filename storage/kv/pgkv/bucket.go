@@ -16,6 +16,8 @@ type bucket struct {
 	nested bool
 }
 
+func (b *bucket) key() bucketKey { return bucketKey{b.tbl, b.sub} }
+
 // Get reads a key: the transaction's own writes first, then the database.
 func (b *bucket) Get(k []byte) []byte { return b.t.get(b, k) }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// maxCached bounds the clean entries a transaction keeps from its reads: a
-// long walk by Get must not hold the whole table in memory. Writes are
-// always kept until they reach the database.
+// maxCached bounds the reads a transaction keeps for itself: a long walk by
+// Get must not hold the whole table in memory. Writes are always kept until
+// the transaction ends.
 const maxCached = 100_000
 
 // bucketName is what a bucket may be called: a table name that needs no
@@ -31,11 +32,33 @@ type entryKey struct {
 	sub, k string
 }
 
-// entry is what a transaction knows of a key: its value (nil: absent), and
-// whether that is a write the database has not yet seen.
-type entry struct {
-	v     []byte
-	dirty bool
+// write is a transaction's last write to a key: its value (nil: deleted),
+// and whether the database has seen it.
+type write struct {
+	v       []byte
+	flushed bool
+}
+
+// keySet is the keys a transaction wrote to one bucket, put in order when a
+// read needs them.
+type keySet struct {
+	keys   []string
+	sorted bool
+}
+
+func (s *keySet) add(k string) {
+	if n := len(s.keys); n > 0 && k < s.keys[n-1] {
+		s.sorted = false
+	}
+	s.keys = append(s.keys, k)
+}
+
+func (s *keySet) inOrder() []string {
+	if !s.sorted {
+		slices.Sort(s.keys)
+		s.sorted = true
+	}
+	return s.keys
 }
 
 // bucketKey names a bucket: a table and a sub.
@@ -52,7 +75,9 @@ type seqState struct {
 
 // tx is a transaction on one pooled connection. Under Update's lock nobody
 // else writes, and a view reads one snapshot, so what it read once stays
-// true for its life: reads are cached with its writes in known.
+// true for its life: reads are kept in reads, and its writes in writes.
+// The database shows none of its writes until commit (or a flush for
+// ForEachBucket): reads merge them in.
 type tx struct {
 	d        *DB
 	conn     *pgxpool.Conn
@@ -61,11 +86,13 @@ type tx struct {
 	clock    clock // the write clock as the transaction began
 	wrote    bool  // some writes reached the database before the commit
 
-	buckets map[string]*bucket // top-level buckets by name; nil: no table
-	known   map[entryKey]entry
-	dirty   int // entries in known not yet flushed
-	seqs    map[bucketKey]*seqState
-	logs    map[bucketKey]*writeLog // writes to buckets a cursor walks
+	buckets   map[string]*bucket // top-level buckets by name; nil: no table
+	writes    map[entryKey]write
+	written   map[bucketKey]*keySet // the keys of writes, by bucket
+	unflushed int                   // writes the database has not seen
+	reads     map[entryKey][]byte   // nil: read as missing
+	seqs      map[bucketKey]*seqState
+	logs      map[bucketKey]*writeLog // writes to buckets a cursor walks
 }
 
 // clock is the write clock: how many Updates have written, and the DB
@@ -76,7 +103,9 @@ func newTx(d *DB, conn *pgxpool.Conn, writable bool, c clock) *tx {
 	return &tx{
 		d: d, conn: conn, writable: writable, clock: c,
 		buckets: map[string]*bucket{},
-		known:   map[entryKey]entry{},
+		writes:  map[entryKey]write{},
+		written: map[bucketKey]*keySet{},
+		reads:   map[entryKey][]byte{},
 		seqs:    map[bucketKey]*seqState{},
 		logs:    map[bucketKey]*writeLog{},
 	}
@@ -184,8 +213,11 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 		return nil
 	}
 	key := entryKey{b.tbl, b.sub, string(k)}
-	if e, ok := t.known[key]; ok {
-		return e.v
+	if w, ok := t.writes[key]; ok {
+		return w.v
+	}
+	if v, ok := t.reads[key]; ok {
+		return v
 	}
 	var v []byte
 	err := t.queryRow(b.tbl.get, []any{b.subB, k}, &v)
@@ -198,8 +230,8 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 	case v == nil:
 		v = []byte{} // an empty value is not a missing one
 	}
-	if len(t.known) < maxCached {
-		t.known[key] = entry{v: v}
+	if len(t.reads) < maxCached {
+		t.reads[key] = v
 	}
 	return v
 }
@@ -219,11 +251,21 @@ func (t *tx) write(b *bucket, k, v []byte) error {
 		return fmt.Errorf("pgkv: key of %d bytes in %s: at most %d with the nested bucket's name", len(k), b.tbl.name, MaxKey)
 	}
 	key := entryKey{b.tbl, b.sub, string(k)}
-	if !t.known[key].dirty {
-		t.dirty++
+	bk := b.key()
+	switch w, ok := t.writes[key]; {
+	case !ok:
+		ks := t.written[bk]
+		if ks == nil {
+			ks = &keySet{sorted: true}
+			t.written[bk] = ks
+		}
+		ks.add(key.k)
+		t.unflushed++
+	case w.flushed:
+		t.unflushed++
 	}
-	t.known[key] = entry{v: v, dirty: true}
-	if l := t.logs[bucketKey{b.tbl, b.sub}]; l != nil {
+	t.writes[key] = write{v: v}
+	if l := t.logs[bk]; l != nil {
 		l.keys = append(l.keys, key.k)
 	}
 	return nil
@@ -232,7 +274,7 @@ func (t *tx) write(b *bucket, k, v []byte) error {
 // seq returns a bucket's sequence state, read once per transaction; nil
 // after a failed read.
 func (t *tx) seq(b *bucket) *seqState {
-	bk := bucketKey{b.tbl, b.sub}
+	bk := b.key()
 	if s := t.seqs[bk]; s != nil {
 		return s
 	}
@@ -260,11 +302,11 @@ type columns struct {
 // any.
 func (t *tx) queue(batch *pgx.Batch) bool {
 	n := batch.Len()
-	if t.dirty > 0 {
+	if t.unflushed > 0 {
 		tables := map[*table]*columns{}
 		var order []*table
-		for key, e := range t.known {
-			if !e.dirty {
+		for key, e := range t.writes {
+			if e.flushed {
 				continue
 			}
 			c := tables[key.tbl]
@@ -279,10 +321,10 @@ func (t *tx) queue(batch *pgx.Batch) bool {
 			} else {
 				c.delSub, c.delK = append(c.delSub, sub), append(c.delK, k)
 			}
-			e.dirty = false
-			t.known[key] = e
+			e.flushed = true
+			t.writes[key] = e
 		}
-		t.dirty = 0
+		t.unflushed = 0
 		for _, tb := range order {
 			c := tables[tb]
 			if len(c.putK) > 0 {
