@@ -10,6 +10,9 @@ func (t *tx) page(b *bucket, onward bool, from pos, size int) (rows []row, lo, h
 	if t.err != nil {
 		return nil, lo, hi, false
 	}
+	if rows, lo, hi, ok := t.d.cache.page(t.clock, b.key(), onward, from, size); ok {
+		return t.overlay(b, rows, lo, hi), lo, hi, true
+	}
 	tb := b.tbl
 	var sql string
 	args := []any{b.subB}
@@ -49,11 +52,15 @@ func (t *tx) page(b *bucket, onward bool, from pos, size int) (rows []row, lo, h
 			lo = before(string(rows[0].k))
 		}
 	}
+	if !t.wrote { // else the page shows some of the transaction's writes
+		t.d.cache.putPage(t.clock, b.key(), lo, hi, rows)
+	}
 	return t.overlay(b, rows, lo, hi), lo, hi, true
 }
 
 // query reads a page of rows.
 func (t *tx) query(sql string, args []any, size int) ([]row, error) {
+	t.d.reads.Add(1)
 	ctx, cancel := t.ctx()
 	defer cancel()
 	rs, err := t.conn.Query(ctx, sql, args...)

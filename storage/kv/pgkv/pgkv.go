@@ -17,6 +17,13 @@
 // clock (kv_clock), which says whether anything was written since a given
 // commit. View is one REPEATABLE READ snapshot, taken when it begins.
 //
+// Each DB caches what its transactions read and its Updates wrote: keys,
+// ranges of keys a cursor walked (known complete, so a walk there asks
+// nothing), sequence numbers. The cache is true while the write clock reads
+// what it recorded, and used only then: across Updates while this DB is
+// the only writer, and by a View whose snapshot shows that clock. Another
+// process's commit empties it. Options.CacheBytes bounds it.
+//
 // Where pgkv differs from bbolt:
 //   - A cursor sees every write its transaction made, before or ahead of it,
 //     at its next move; bbolt shows some and not others, by page layout.
@@ -34,6 +41,7 @@
 package pgkv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +92,10 @@ type Options struct {
 	// two statements for twice as long (at least a minute), so that a
 	// client gone silent cannot hold the writer lock.
 	QueryTimeout time.Duration
+	// CacheBytes bounds the cache of what this DB read and wrote, kept
+	// across transactions while no other process writes (0: 64 MiB;
+	// negative: no cache).
+	CacheBytes int64
 }
 
 const (
@@ -94,6 +106,8 @@ const (
 	// pruneEvery is how many commits of a process go between two prunings of
 	// its old markers.
 	pruneEvery = 256
+	// defaultCacheBytes is the cache's bound unless Options set one.
+	defaultCacheBytes = 64 << 20
 )
 
 var (
@@ -111,6 +125,7 @@ type DB struct {
 	timeout  time.Duration
 	maxConns int32
 	commits  atomic.Uint64
+	reads    atomic.Uint64 // round trips for a read inside a transaction (tests ask)
 	// id names this handle in the write clock: random, never 0 (a
 	// migration's).
 	id int64
@@ -118,6 +133,7 @@ type DB struct {
 	// lock: the others wait here without holding a connection, and an
 	// Update's cache work after its COMMIT is done before the next begins.
 	writing chan struct{}
+	cache   *cache // nil: none
 
 	mu     sync.Mutex
 	tables map[string]*table // the bucket tables known to exist
@@ -167,6 +183,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{},
 		id: rand.Int64N(math.MaxInt64) + 1, writing: make(chan struct{}, 1)}
+	if opts.CacheBytes >= 0 {
+		d.cache = newCache(cmp.Or(opts.CacheBytes, defaultCacheBytes))
+	}
 	d.ctx, d.stop = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -200,7 +219,9 @@ func (d *DB) Size() int64 {
 
 // Pool is the connection pool, for work beside the kv contract (claiming
 // rows, electing a leader). Writes to the bucket tables must go through
-// Update: its transactions trust that nobody else writes them.
+// Update: its transactions trust that nobody else writes them, and every
+// DB's cache that the write clock, which only Update and Migrate tick,
+// tells it of every write.
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
 // Update runs fn in a transaction that holds the writer lock, and commits
@@ -286,6 +307,9 @@ func (d *DB) begin(writable bool) (*tx, error) {
 		if err == nil {
 			var c clock
 			if c, err = parseClock(results); err == nil {
+				if writable {
+					d.cache.begin(c)
+				}
 				return newTx(d, conn, writable, c), nil
 			}
 		}

@@ -189,6 +189,7 @@ func (t *tx) ctx() (context.Context, context.CancelFunc) {
 
 // queryRow runs a query of one row into dest; pgx.ErrNoRows if none.
 func (t *tx) queryRow(sql string, args []any, dest ...any) error {
+	t.d.reads.Add(1)
 	ctx, cancel := t.ctx()
 	defer cancel()
 	return t.conn.QueryRow(ctx, sql, args...).Scan(dest...)
@@ -219,6 +220,9 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 	if v, ok := t.reads[key]; ok {
 		return v
 	}
+	if v, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
+		return v
+	}
 	var v []byte
 	err := t.queryRow(b.tbl.get, []any{b.subB, k}, &v)
 	switch {
@@ -230,7 +234,9 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 	case v == nil:
 		v = []byte{} // an empty value is not a missing one
 	}
-	if len(t.reads) < maxCached {
+	// A key the transaction did not write reads the same in the database
+	// as at its clock, whatever it flushed.
+	if !t.d.cache.putRead(t.clock, b.key(), key.k, v) && len(t.reads) < maxCached {
 		t.reads[key] = v
 	}
 	return v
@@ -281,6 +287,11 @@ func (t *tx) seq(b *bucket) *seqState {
 	if t.err != nil {
 		return nil
 	}
+	if n, ok := t.d.cache.sequence(t.clock, bk); ok {
+		s := &seqState{n: n}
+		t.seqs[bk] = s
+		return s
+	}
 	var n int64
 	err := t.queryRow("SELECT seq FROM kv_sequences WHERE tbl = $1 AND sub = $2", []any{b.tbl.name, b.subB}, &n)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -289,6 +300,7 @@ func (t *tx) seq(b *bucket) *seqState {
 	}
 	s := &seqState{n: uint64(n)}
 	t.seqs[bk] = s
+	t.d.cache.putSequence(t.clock, bk, s.n)
 	return s
 }
 
@@ -407,6 +419,7 @@ func (t *tx) commit() error {
 	var n int64
 	err := readCommit(br, batch.Len(), tick, &n)
 	if err == nil {
+		t.d.cache.commit(t.clock, clock{n, t.d.id}, t.writes, t.seqs)
 		return nil
 	}
 	if !unavailable(err) {
@@ -415,6 +428,9 @@ func (t *tx) commit() error {
 		t.rollback()
 		return t.d.wrap("commit", err)
 	}
+	// What the cache holds is true at the clock before the commit or after
+	// it, and which is not yet known.
+	t.d.cache.drop()
 	return t.d.settle(marker, err)
 }
 
