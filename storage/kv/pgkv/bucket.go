@@ -58,7 +58,7 @@ func (b *bucket) NextSequence() (uint64, error) {
 		return 0, b.t.err
 	}
 	s.n++
-	s.dirty = true
+	s.dirty, s.changed = true, true
 	return s.n, nil
 }
 
@@ -72,7 +72,7 @@ func (b *bucket) SetSequence(v uint64) error {
 	if s == nil {
 		return b.t.err
 	}
-	s.n, s.dirty = v, true
+	s.n, s.dirty, s.changed = v, true, true
 	return nil
 }
 

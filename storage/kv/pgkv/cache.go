@@ -2,6 +2,7 @@ package pgkv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"sync"
@@ -13,9 +14,11 @@ import (
 // numbers, and what its own Updates wrote. All of it is true while the
 // clock reads what the cache records, and a transaction uses it only then:
 //   - An Update finds the clock, under the writer lock, where the cache
-//     has it (this handle wrote last) and uses it, or empties it and starts
-//     it at the clock's reading. What it reads from the database goes in
-//     as it is read, its writes at its commit with the clock's new reading.
+//     has it (this handle wrote last) and uses it; or a few commits on, and
+//     brings it up to date with their changes (kv_changes: deletions are
+//     applied, keys put are forgotten); or else empties it and starts it
+//     at the clock's reading. What it reads from the database goes in as
+//     it is read, its writes at its commit with the clock's new reading.
 //     One that rolls back leaves the clock, and so the cache, as it was;
 //     one whose commit's outcome was lost empties it.
 //   - A View uses and fills it while its snapshot's clock is the cache's;
@@ -61,17 +64,103 @@ func newCache(max int64) *cache { return &cache{max: max} }
 // holds says whether the cache is true at clock at; mu is held.
 func (c *cache) holds(at clock) bool { return c.valid && c.at == at }
 
+// change is what one commit changed, as a cache needs it.
+type change struct {
+	n    int64 // the clock's count the commit left
+	keys []changed
+}
+
+// changed is one key a commit wrote.
+type changed struct {
+	bk  bucketKey
+	k   string // "": the bucket's sequence number
+	v   []byte // the value put, if small; nil: not known
+	del bool
+}
+
+// since returns the clock's count the cache is true at, false if it knows
+// nothing.
+func (c *cache) since() (int64, bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at.n, c.valid
+}
+
 // begin is called by an Update that found the clock at at, under the
-// writer lock.
-func (c *cache) begin(at clock) {
+// writer lock, with the changes committed since the cache's count (as many
+// as there were, if few enough).
+func (c *cache) begin(at clock, changes []change) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.holds(at) {
-		c.buckets, c.size, c.at, c.valid = map[bucketKey]*bcache{}, 0, at, true
+	if c.holds(at) {
+		return
 	}
+	if c.valid && at.n > c.at.n && int64(len(changes)) == at.n-c.at.n {
+		caught := true
+		for i, ch := range changes {
+			caught = caught && ch.n == c.at.n+1+int64(i)
+		}
+		if caught {
+			for _, ch := range changes {
+				for _, x := range ch.keys {
+					c.forget(x)
+				}
+			}
+			c.at = at
+			return
+		}
+	}
+	c.buckets, c.size, c.at, c.valid = map[bucketKey]*bcache{}, 0, at, true
+}
+
+// forget brings the cache past another process's write of one key: a
+// deletion, or a put whose value came with it, is applied; any other put
+// is no longer known. mu is held.
+func (c *cache) forget(x changed) {
+	bc := c.buckets[x.bk]
+	switch {
+	case bc == nil:
+		return
+	case x.k == "" && len(x.v) == 8:
+		bc.seq, bc.seqKnown = binary.BigEndian.Uint64(x.v), true
+		return
+	case x.k == "":
+		bc.seqKnown = false
+		return
+	case x.del:
+		c.setPoint(bc, x.k, nil)
+		return
+	case x.v != nil:
+		c.setPoint(bc, x.k, x.v)
+		return
+	}
+	if old, ok := bc.points[x.k]; ok {
+		delete(bc.points, x.k)
+		c.size -= cost(x.k, old)
+	}
+	i := bc.spanIndex(x.k)
+	if i < 0 {
+		return
+	}
+	// The span splits around the key.
+	s := bc.spans[i]
+	j, found := search(s.rows, x.k)
+	rest := j
+	if found {
+		c.size -= rowCost(s.rows[j])
+		s.rows[j] = row{}
+		rest++
+	}
+	left := &span{lo: s.lo, hi: before(x.k), rows: s.rows[:j:j]}
+	right := &span{lo: after(x.k), hi: s.hi, rows: s.rows[rest:]}
+	bc.spans = slices.Replace(bc.spans, i, i+1, left, right)
+	c.size += entryCost
 }
 
 // drop empties the cache until the next Update begins.
@@ -96,11 +185,19 @@ func (c *cache) bucket(bk bucketKey) *bcache {
 
 // spanAt returns the span k lies in, nil if none.
 func (bc *bcache) spanAt(k string) *span {
-	i := sort.Search(len(bc.spans), func(i int) bool { return !bc.spans[i].hi.below(k) })
-	if i < len(bc.spans) && bc.spans[i].lo.below(k) {
+	if i := bc.spanIndex(k); i >= 0 {
 		return bc.spans[i]
 	}
 	return nil
+}
+
+// spanIndex returns the index of the span k lies in, -1 if none.
+func (bc *bcache) spanIndex(k string) int {
+	i := sort.Search(len(bc.spans), func(i int) bool { return !bc.spans[i].hi.below(k) })
+	if i < len(bc.spans) && bc.spans[i].lo.below(k) {
+		return i
+	}
+	return -1
 }
 
 // clip keeps a cached value from being appended to in place by a reader.

@@ -85,7 +85,7 @@ func TestAnUpdateReadsWhatThisHandleReadAndWroteWithoutAskingTheDatabase(t *test
 			t.Errorf("Get(absent) = %q", got)
 		}
 		if got := walk(b); !slices.Equal(got, state(want)) {
-			t.Errorf("the walk shows %d keys, want %d", len(got), len(want))
+			t.Errorf("the walk shows %d keys, or other values; want the %d committed", len(got), len(want))
 		}
 		if got := walkBack(b); !slices.Equal(got, state(want)) {
 			t.Errorf("the walk back shows %d keys, want %d", len(got), len(want))
@@ -167,6 +167,107 @@ func TestTwoHandlesWritingInTurnEachSeeTheOthersWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+func TestAHandleCatchesUpWithAnothersCommitsAndKeepsTheRestOfItsCache(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openDB(t, url, Options{}), openDB(t, url, Options{})
+	want := map[string]string{}
+	err := a.Update(func(tx kv.Tx) error {
+		bk := tx.Bucket(items)
+		for i := range 100 {
+			k := fmt.Sprintf("k%03d", i)
+			want[k] = "a"
+			if err := bk.Put([]byte(k), []byte("a")); err != nil {
+				return err
+			}
+		}
+		_, err := bk.NextSequence()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.View(func(tx kv.Tx) error { walk(tx.Bucket(items)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The other handle puts a small value, a large one and an empty one,
+	// deletes a key, and counts.
+	large := strings.Repeat("b", smallValue+1)
+	err = b.Update(func(tx kv.Tx) error {
+		bk := tx.Bucket(items)
+		for k, v := range map[string]string{"k010": "b", "k011": large, "k012": ""} {
+			want[k] = v
+			if err := bk.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+		}
+		delete(want, "k020")
+		if err := bk.Delete([]byte("k020")); err != nil {
+			return err
+		}
+		_, err := bk.NextSequence()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Update(func(tx kv.Tx) error {
+		bk := tx.Bucket(items)
+		before := a.reads.Load()
+		for i := range 100 {
+			k := fmt.Sprintf("k%03d", i)
+			if k == "k011" {
+				continue
+			}
+			if got := string(bk.Get([]byte(k))); got != want[k] {
+				t.Errorf("%s = %q, want %q", k, got, want[k])
+			}
+		}
+		if got := bk.Get([]byte("k012")); got == nil {
+			t.Error("k012, put empty by the other handle, reads as missing")
+		}
+		if n := bk.Sequence(); n != 2 {
+			t.Errorf("Sequence = %d, want 2", n)
+		}
+		if n := a.reads.Load() - before; n != 0 {
+			t.Errorf("reading keys the other handle did not put, or put small or deleted, and its count asked the database %d times, want none", n)
+		}
+		// The large value, and the range around it, are read again.
+		if got := string(bk.Get([]byte("k011"))); got != large {
+			t.Errorf("k011, put large by the other handle, = %q, want %d bytes", got, len(large))
+		}
+		if got := walk(bk); !slices.Equal(got, state(want)) {
+			t.Errorf("the walk shows %d keys, or other values; want the %d committed", len(got), len(want))
+		}
+		if n := a.reads.Load() - before; n != 2 {
+			t.Errorf("the large value and the walk asked the database %d times, want 2", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More commits than a cache catches up with: it starts afresh.
+	for i := range maxCatchUp + 1 {
+		if err := put(b, "k000", fmt.Sprint("b", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want["k000"] = fmt.Sprint("b", maxCatchUp)
+	before := a.reads.Load()
+	err = a.Update(func(tx kv.Tx) error {
+		if got := walk(tx.Bucket(items)); !slices.Equal(got, state(want)) {
+			t.Errorf("the walk after %d commits of the other handle shows %v, want %v", maxCatchUp+1, got, state(want))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := a.reads.Load() - before; n == 0 {
+		t.Errorf("a cache %d commits behind answered a walk without asking the database", maxCatchUp+1)
 	}
 }
 

@@ -270,23 +270,108 @@ func (d *DB) View(fn func(kv.Tx) error) error {
 }
 
 // The statements that open a transaction and read the write clock, in one
-// round trip. An update reads the clock in a statement of its own after
-// the lock, so that its snapshot is taken once the lock is held. A view's
-// SELECT takes its snapshot at once, as bbolt's does at begin, rather than
-// at fn's first read.
+// round trip. An update reads the clock, and the changes its cache has not
+// seen, in statements of their own after the lock, so that their snapshot
+// is taken once the lock is held. A view's SELECT takes its snapshot at
+// once, as bbolt's does at begin, rather than at fn's first read.
 var (
-	lockWriter  = "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
-	readClock   = "SELECT n, writer FROM kv_clock"
-	beginUpdate = "BEGIN; " + lockWriter + "; " + readClock
-	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + readClock
+	lockWriter = "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
+	readClock  = "SELECT n, writer FROM kv_clock"
+	// readChanges lists the changes committed after count $1, if there are
+	// at most $2 to catch up with; none otherwise, and the cache starts
+	// afresh.
+	readChanges = `SELECT n, tbl, sub, k, v, del FROM kv_changes
+		WHERE n > $1 AND (SELECT n FROM kv_clock) - $1 <= $2 ORDER BY n`
+	openView = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + readClock
 )
+
+// maxCatchUp is how many commits of others a cache catches up with at
+// most; changesKeep how many commits' changes are kept.
+const (
+	maxCatchUp  = 256
+	changesKeep = 4096
+)
+
+// beginUpdate begins an update on conn: takes the writer lock, reads the
+// clock, and brings the cache up to it, in one round trip.
+func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
+	var c clock
+	since, catchUp := d.cache.since()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockWriter)
+	b.Queue(readClock)
+	if catchUp {
+		b.Queue(readChanges, since, maxCatchUp)
+	}
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return c, err
+		}
+	}
+	if err := br.QueryRow().Scan(&c.n, &c.writer); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return c, err
+	}
+	var changes []change
+	if catchUp {
+		var err error
+		if changes, err = d.scanChanges(br); err != nil {
+			return c, err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return c, err
+	}
+	d.cache.begin(c, changes)
+	return c, nil
+}
+
+// scanChanges reads the answer to readChanges.
+func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []change
+	var n int64
+	var tbl []string
+	var sub, k, v [][]byte
+	var del []bool
+	for rows.Next() {
+		if err := rows.Scan(&n, &tbl, &sub, &k, &v, &del); err != nil {
+			return nil, err
+		}
+		if len(sub) != len(tbl) || len(k) != len(tbl) || len(v) != len(tbl) || len(del) != len(tbl) {
+			return nil, fmt.Errorf("kv_changes %d: its arrays differ in length", n)
+		}
+		ch := change{n: n, keys: make([]changed, 0, len(tbl))}
+		d.mu.Lock()
+		for i, name := range tbl {
+			// A table this DB never used has nothing in its cache.
+			if tb := d.tables[name]; tb != nil {
+				ch.keys = append(ch.keys, changed{bk: bucketKey{tb, string(sub[i])}, k: string(k[i]), v: v[i], del: del[i]})
+			}
+		}
+		d.mu.Unlock()
+		out = append(out, ch)
+	}
+	return out, rows.Err()
+}
+
+// beginView begins a view on conn and reads the clock its snapshot shows.
+func beginView(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
+	results, err := conn.Conn().PgConn().Exec(ctx, openView).ReadAll()
+	if err != nil {
+		return clock{}, err
+	}
+	return parseClock(results)
+}
 
 // begin opens a transaction on a pooled connection.
 func (d *DB) begin(writable bool) (*tx, error) {
-	sql := beginView
-	if writable {
-		sql = beginUpdate
-	}
 	// A pooled connection found broken (the server restarted, or ended it)
 	// is dropped and the next tried: as many as the pool holds, and a new.
 	var err error
@@ -301,17 +386,15 @@ func (d *DB) begin(writable bool) (*tx, error) {
 			cancel()
 			return nil, d.wrap("connect", err)
 		}
-		var results []*pgconn.Result
-		results, err = conn.Conn().PgConn().Exec(ctx, sql).ReadAll()
+		var c clock
+		if writable {
+			c, err = d.beginUpdate(ctx, conn)
+		} else {
+			c, err = beginView(ctx, conn)
+		}
 		cancel()
 		if err == nil {
-			var c clock
-			if c, err = parseClock(results); err == nil {
-				if writable {
-					d.cache.begin(c)
-				}
-				return newTx(d, conn, writable, c), nil
-			}
+			return newTx(d, conn, writable, c), nil
 		}
 		broken := conn.Conn().IsClosed() && !pgconn.Timeout(err)
 		conn.Release()
@@ -322,8 +405,8 @@ func (d *DB) begin(writable bool) (*tx, error) {
 	return nil, d.wrap("begin", err)
 }
 
-// parseClock reads the write clock from the last result of a begin, in
-// text as the simple protocol gives it. No row reads as the clock's start.
+// parseClock reads the write clock from the last result of a view's begin,
+// in text as the simple protocol gives it. No row reads as the clock's start.
 func parseClock(results []*pgconn.Result) (clock, error) {
 	var c clock
 	if len(results) == 0 {

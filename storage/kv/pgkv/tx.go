@@ -67,10 +67,12 @@ type bucketKey struct {
 	sub string
 }
 
-// seqState is a bucket's sequence number within a transaction.
+// seqState is a bucket's sequence number within a transaction: dirty
+// until the database has it, changed if the transaction set it.
 type seqState struct {
-	n     uint64
-	dirty bool
+	n       uint64
+	dirty   bool
+	changed bool
 }
 
 // tx is a transaction on one pooled connection. Under Update's lock nobody
@@ -389,7 +391,38 @@ func (t *tx) flush() error {
 const tickClock = `INSERT INTO kv_clock (n, writer) VALUES (1, $1)
 	ON CONFLICT (one) DO UPDATE SET n = kv_clock.n + 1, writer = excluded.writer RETURNING n`
 
-// commit sends the buffered writes, the clock's tick, a commit marker and
+// recordChanges keeps the keys a commit wrote, under the count its tick
+// left.
+const recordChanges = `INSERT INTO kv_changes (n, tbl, sub, k, v, del) SELECT n, $1, $2, $3, $4, $5 FROM kv_clock`
+
+// smallValue is the largest value a change carries, so that another
+// process's cache takes it instead of reading it again: counters, levels,
+// index entries.
+const smallValue = 64
+
+// changes lists the keys the transaction wrote, as recordChanges takes
+// them: tables, nested buckets, keys (empty for a sequence number), small
+// values (nil for others) and whether each was deleted.
+func (t *tx) changes() []any {
+	n := len(t.writes) + len(t.seqs)
+	tbl, sub, k, v, del := make([]string, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([]bool, 0, n)
+	for key, w := range t.writes {
+		var small []byte
+		if w.v != nil && len(w.v) <= smallValue {
+			small = w.v
+		}
+		tbl, sub, k, v, del = append(tbl, key.tbl.name), append(sub, []byte(key.sub)), append(k, []byte(key.k)), append(v, small), append(del, w.v == nil)
+	}
+	for bk, s := range t.seqs {
+		if s.changed {
+			tbl, sub, k, del = append(tbl, bk.tbl.name), append(sub, []byte(bk.sub)), append(k, []byte{}), append(del, false)
+			v = append(v, binary.BigEndian.AppendUint64(nil, s.n))
+		}
+	}
+	return []any{tbl, sub, k, v, del}
+}
+
+// commit sends the buffered writes, the clock's tick, the changes, a commit marker and
 // COMMIT in one round trip. A commit whose answer was lost with the
 // connection is settled by looking for the marker. An update that wrote
 // nothing ends without a commit.
@@ -402,9 +435,11 @@ func (t *tx) commit() error {
 	marker := newMarker()
 	tick := batch.Len()
 	batch.Queue(tickClock, t.d.id)
+	batch.Queue(recordChanges, t.changes()...)
 	batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
 	if t.d.commits.Add(1)%pruneEvery == 0 {
 		batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
+		batch.Queue("DELETE FROM kv_changes WHERE n <= (SELECT n FROM kv_clock) - $1", changesKeep)
 	}
 	batch.Queue("COMMIT")
 	ctx, cancel := t.ctx()
@@ -500,7 +535,7 @@ func (d *DB) findMarker(marker []byte) (bool, error) {
 		return false, err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, beginUpdate); err != nil {
+	if _, err := conn.Exec(ctx, "BEGIN; "+lockWriter); err != nil {
 		return false, err
 	}
 	var found bool
