@@ -269,6 +269,28 @@ func TestAHandleCatchesUpWithAnothersCommitsAndKeepsTheRestOfItsCache(t *testing
 	if n := a.reads.Load() - before; n == 0 {
 		t.Errorf("a cache %d commits behind answered a walk without asking the database", maxCatchUp+1)
 	}
+	// A commit of more keys than a change lists: caches behind it start
+	// afresh too.
+	err = b.Update(func(tx kv.Tx) error {
+		for i := range maxChanged + 1 {
+			if err := tx.Bucket(items).Put([]byte(fmt.Sprintf("k%03d", i)), []byte("many")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Update(func(tx kv.Tx) error {
+		if got := string(tx.Bucket(items).Get([]byte("k001"))); got != "many" {
+			t.Errorf("k001 after a commit of %d keys = %q, want many", maxChanged+1, got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 var errRollback = errors.New("roll back")

@@ -47,8 +47,8 @@ type migration struct {
 // applied_at). All pending files of a set run in one transaction, under an
 // advisory lock, so processes starting together apply them once and an
 // upgrade applies all its files or none; they hold the writer lock too, and
-// advance the write clock, because they may change the bucket tables. A file must not hold transaction
-// control (BEGIN, COMMIT). A database whose recorded version is newer than
+// advance the write clock, because they may change the bucket tables. A
+// file must not hold transaction control (BEGIN, COMMIT). A database whose recorded version is newer than
 // the newest file is refused with ErrNewerSchema. Migrate returns the files
 // it applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]string, error) {

@@ -20,9 +20,11 @@
 // Each DB caches what its transactions read and its Updates wrote: keys,
 // ranges of keys a cursor walked (known complete, so a walk there asks
 // nothing), sequence numbers. The cache is true while the write clock reads
-// what it recorded, and used only then: across Updates while this DB is
-// the only writer, and by a View whose snapshot shows that clock. Another
-// process's commit empties it. Options.CacheBytes bounds it.
+// what it recorded, and used only then: by Updates, and by a View whose
+// snapshot shows that clock. Each commit also lists the keys it wrote
+// (kv_changes), so that an Update of another process brings its cache up
+// to date with a few commits it missed rather than starting afresh.
+// Options.CacheBytes bounds it.
 //
 // Where pgkv differs from bbolt:
 //   - A cursor sees every write its transaction made, before or ahead of it,
@@ -93,8 +95,8 @@ type Options struct {
 	// client gone silent cannot hold the writer lock.
 	QueryTimeout time.Duration
 	// CacheBytes bounds the cache of what this DB read and wrote, kept
-	// across transactions while no other process writes (0: 64 MiB;
-	// negative: no cache).
+	// across transactions and brought up to date with other processes'
+	// commits (0: 64 MiB; negative: no cache).
 	CacheBytes int64
 }
 
@@ -286,10 +288,13 @@ var (
 )
 
 // maxCatchUp is how many commits of others a cache catches up with at
-// most; changesKeep how many commits' changes are kept.
+// most; changesKeep how many commits' changes are kept; maxChanged how
+// many keys a commit lists at most (one that writes more lists none, and
+// caches behind it start afresh).
 const (
 	maxCatchUp  = 256
 	changesKeep = 4096
+	maxChanged  = 10_000
 )
 
 // beginUpdate begins an update on conn: takes the writer lock, reads the

@@ -422,8 +422,8 @@ func (t *tx) changes() []any {
 	return []any{tbl, sub, k, v, del}
 }
 
-// commit sends the buffered writes, the clock's tick, the changes, a commit marker and
-// COMMIT in one round trip. A commit whose answer was lost with the
+// commit sends the buffered writes, the clock's tick, the list of changes,
+// a commit marker and COMMIT in one round trip. A commit whose answer was lost with the
 // connection is settled by looking for the marker. An update that wrote
 // nothing ends without a commit.
 func (t *tx) commit() error {
@@ -435,7 +435,9 @@ func (t *tx) commit() error {
 	marker := newMarker()
 	tick := batch.Len()
 	batch.Queue(tickClock, t.d.id)
-	batch.Queue(recordChanges, t.changes()...)
+	if len(t.writes)+len(t.seqs) <= maxChanged {
+		batch.Queue(recordChanges, t.changes()...)
+	}
 	batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
 	if t.d.commits.Add(1)%pruneEvery == 0 {
 		batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
