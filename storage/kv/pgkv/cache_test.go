@@ -293,6 +293,36 @@ func TestAHandleCatchesUpWithAnothersCommitsAndKeepsTheRestOfItsCache(t *testing
 	}
 }
 
+func TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openDB(t, url, Options{})
+	if err := put(db, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, db, "a"); got != "1" {
+		t.Fatalf("a = %q", got)
+	}
+	// A commit made by hand, listing arrays of different lengths: two
+	// tables, one key.
+	exec(t, url, `BEGIN;
+		UPDATE items SET v = '2' WHERE k = 'a';
+		UPDATE kv_clock SET n = n + 1, writer = 1;
+		INSERT INTO kv_changes SELECT n, '{items,items}', '{""}', '{a}', '{NULL}', '{f}' FROM kv_clock;
+		COMMIT`)
+	err := db.Update(func(tx kv.Tx) error {
+		if got := string(tx.Bucket(items).Get([]byte("a"))); got != "2" {
+			t.Errorf("a = %q after the commit by hand, want 2", got)
+		}
+		return tx.Bucket(items).Put([]byte("a"), []byte("3"))
+	})
+	if err != nil {
+		t.Fatalf("Update after a malformed change: %v", err)
+	}
+	if got := get(t, db, "a"); got != "3" {
+		t.Errorf("a = %q, want 3", got)
+	}
+}
+
 var errRollback = errors.New("roll back")
 
 func TestARolledBackUpdateLeavesNoneOfItsWritesInTheCache(t *testing.T) {

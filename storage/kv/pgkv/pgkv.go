@@ -333,7 +333,8 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn) (clock, error)
 	return c, nil
 }
 
-// scanChanges reads the answer to readChanges.
+// scanChanges reads the answer to readChanges. A row whose arrays differ
+// in length is left out.
 func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
 	rows, err := br.Query()
 	if err != nil {
@@ -350,7 +351,9 @@ func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
 			return nil, err
 		}
 		if len(sub) != len(tbl) || len(k) != len(tbl) || len(v) != len(tbl) || len(del) != len(tbl) {
-			return nil, fmt.Errorf("kv_changes %d: its arrays differ in length", n)
+			// Not made by pgkv: left out, the gap makes the cache start
+			// afresh.
+			continue
 		}
 		ch := change{n: n, keys: make([]changed, 0, len(tbl))}
 		d.mu.Lock()
