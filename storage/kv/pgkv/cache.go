@@ -15,9 +15,9 @@ import (
 // clock reads what the cache records, and a transaction uses it only then:
 //   - An Update finds the clock, under the writer lock, where the cache
 //     has it (this handle wrote last) and uses it; or a few commits on, and
-//     brings it up to date with their changes (kv_changes: deletions are
-//     applied, keys put are forgotten); or else empties it and starts it
-//     at the clock's reading. What it reads from the database goes in as
+//     brings it up to date with their changes (kv_changes: deletions and
+//     small values are applied, other keys put are forgotten); or else
+//     empties it and starts it at the clock's reading. What it reads from the database goes in as
 //     it is read, its writes at its commit with the clock's new reading.
 //     One that rolls back leaves the clock, and so the cache, as it was;
 //     one whose commit's outcome was lost empties it.
@@ -39,7 +39,7 @@ type cache struct {
 
 // bcache is what the cache knows of one bucket.
 type bcache struct {
-	points   map[string][]byte // keys outside spans; nil: missing
+	points   map[string][]byte // keys known one by one (a span's answer comes first); nil: missing
 	spans    []*span           // apart, in order
 	seq      uint64
 	seqKnown bool
@@ -433,13 +433,13 @@ func (c *cache) commit(from, to clock, writes map[entryKey]write, seqs map[bucke
 			v = bytes.Clone(w.v) // the caller may reuse its slice once the transaction ends
 		}
 		c.setPoint(c.bucket(bucketKey{key.tbl, key.sub}), key.k, v)
+		c.trim() // as it goes: a large commit must not hold all its writes twice
 	}
 	for bk, s := range seqs {
 		bc := c.bucket(bk)
 		bc.seq, bc.seqKnown = s.n, true
 	}
 	c.at = to
-	c.trim()
 }
 
 // trim sheds a quarter of the cache once it is past its bound; mu is held.
