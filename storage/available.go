@@ -89,6 +89,13 @@ func (s *Store) watch(ping func(context.Context) error) {
 			if p := s.avail.lost.Load(); p != nil && s.avail.lost.CompareAndSwap(p, nil) {
 				s.tellAvailable(nil)
 			}
+			select {
+			case <-s.buyersReady:
+				if err := s.syncBuyers(); err != nil {
+					s.markLost(err) // read again at the next tick
+				}
+			default: // the history is still loading
+			}
 		}
 	}()
 }

@@ -258,6 +258,7 @@ func (t *Tx) logBuyer(identities []string, now time.Time, refund bool, amount mo
 	if err := b.Put(key, encodeLogRecord(&r)); err != nil {
 		return fmt.Errorf("write buyer log: %w", err)
 	}
+	t.buyerSeqs = append(t.buyerSeqs, seq)
 	if t.buyerByID == nil {
 		t.buyerByID = map[identity][]int{}
 	}
@@ -416,6 +417,7 @@ func (s *Store) loadBuyers() error {
 // what one transaction would.
 func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex, error) {
 	idx := newBuyerIndex()
+	upTo, bounded := s.buyerSync.loadUpTo()
 	seek := binary.BigEndian.AppendUint64(nil, uint64(from))
 	var r logRecord
 	for seek != nil {
@@ -436,6 +438,9 @@ func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex
 				n++
 				if at < ordersFrom && !isRefundRecord(v) {
 					continue
+				}
+				if bounded && len(k) == 16 && binary.BigEndian.Uint64(k[8:]) > upTo {
+					continue // another process's, committed while this one loads: syncBuyers reads it
 				}
 				r.ids = r.ids[:0] // the index copies what it keeps: reuse the record
 				if err := decodeLogRecord(v, &r); err != nil {

@@ -29,4 +29,15 @@ var (
 	// ErrBackupElsewhere: a store in PostgreSQL is backed up by the
 	// database's own tools (pg_dump, base backups), not by cardflow.
 	ErrBackupElsewhere = errors.New("the store is in PostgreSQL: back it up with pg_dump or the database's own backups")
+	// ErrNotAStore: a file to copy from is not a cardflow bbolt store.
+	ErrNotAStore = errors.New("not a cardflow store")
+	// ErrTargetNotEmpty: CopyFromBolt copies only into a store that holds
+	// nothing, so that nothing is mixed or overwritten.
+	ErrTargetNotEmpty = errors.New("the target database is not empty")
+	// ErrCopyMismatch: after a copy, the target does not hold what the
+	// file does.
+	ErrCopyMismatch = errors.New("the copy does not match the file")
+	// ErrUnfinishedCopy: the store holds a copy from a bbolt file that
+	// broke off or was not verified; it is not served.
+	ErrUnfinishedCopy = errors.New("the database holds an unfinished copy of a bbolt store (cardflow migrate -from-bbolt): drop it, create it empty and copy again")
 )

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"cardflow/storage/kv/pgkv"
 )
 
@@ -52,4 +54,29 @@ func OpenPostgres(ctx context.Context, url string, master []byte, opts PostgresO
 	}
 	s.watch(db.Ping)
 	return s, nil
+}
+
+// MigratePostgres applies the pending migrations (pgkv's own, then the
+// bucket tables') to the database url names, and returns the files it
+// applied: none when the schema is current. A database a newer cardflow has
+// migrated is refused with pgkv.ErrNewerSchema. It needs no master key and
+// writes no store data: `cardflow migrate` runs it ahead of an upgrade.
+func MigratePostgres(ctx context.Context, url string) ([]string, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
+	}
+	cfg.MaxConns = 1
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "cardflow migrate"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("migrate PostgreSQL: %w", err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return pgkv.Migrate(ctx, pool, Migrations())
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -119,5 +120,47 @@ func TestPostgresStoreIsSharedByTwoOpens(t *testing.T) {
 	}
 	if _, err := a.Backup(&bytes.Buffer{}, nil); !errors.Is(err, ErrBackupElsewhere) {
 		t.Errorf("backup of a PostgreSQL store: %v", err)
+	}
+}
+
+// TestPostgresProcessesSeeEachOthersBuyers: a buyer's orders spread over
+// two processes count together in each one's buyer history within a few
+// seconds (a burst rule must see the burst wherever its orders land), and
+// a process's own orders are not counted twice.
+func TestPostgresProcessesSeeEachOthersBuyers(t *testing.T) {
+	url := pgtest.URL(t)
+	open := func() *Store {
+		s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	ids := []string{"contact:burst@example.com"}
+	now := time.Now()
+	for i := range 3 {
+		must(t, a.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(ids, now.Add(time.Duration(i)*time.Millisecond), 1000) }))
+	}
+	for i := range 2 {
+		must(t, b.Update(func(tx *Tx) error {
+			return tx.RecordBuyerOrder(ids, now.Add(time.Duration(10+i)*time.Millisecond), 1000)
+		}))
+	}
+	orders := func(s *Store) int {
+		var f Features
+		_ = s.View(func(tx *Tx) error { f = tx.BuyerFeatures(ids, now.Add(time.Second)); return nil })
+		return f.Orders1h
+	}
+	for name, s := range map[string]*Store{"a": a, "b": b} {
+		if !testkit.Poll(10*time.Second, 50*time.Millisecond, func() bool { return orders(s) >= 5 }) {
+			t.Fatalf("process %s counts %d of the buyer's 5 orders", name, orders(s))
+		}
+		must(t, s.syncBuyers()) // two more looks add nothing
+		must(t, s.syncBuyers())
+		if got := orders(s); got != 5 {
+			t.Errorf("process %s counts %d orders, want 5", name, got)
+		}
 	}
 }

@@ -104,7 +104,8 @@ type Store struct {
 	buyersReady chan struct{} // closed once the buyer history is indexed
 	buyersErr   error
 
-	avail availability // whether the database answers (PostgreSQL; available.go)
+	avail     availability // whether the database answers (PostgreSQL; available.go)
+	buyerSync buyerSync    // the other processes' buyer history (PostgreSQL; buyersync.go)
 
 	// node is this process's id among those sharing a PostgreSQL store,
 	// the owner of the outbox events it adds; "" on a bbolt file.
@@ -175,6 +176,9 @@ func start(s *Store, opts Options) (*Store, error) {
 	s.buyersReady = make(chan struct{})
 	go func() {
 		defer close(s.buyersReady)
+		if s.pg != nil {
+			s.buyerSync.start(s.db) // before the load: it reads what was numbered until now
+		}
 		if s.buyersErr = s.loadBuyers(); s.buyersErr != nil {
 			s.buyers = newBuyerIndex() // rules see no history rather than no order going through
 		}
@@ -195,6 +199,9 @@ func (s *Store) init() (reprint bool, err error) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
+		if meta.Get(keyCopying) != nil {
+			return ErrUnfinishedCopy
+		}
 		if v := meta.Get(keySchema); v != nil {
 			got := binary.BigEndian.Uint64(v)
 			if got > schemaVersion {

@@ -183,6 +183,9 @@ func (w *writer) commit(batch []*writeReq) {
 		default:
 			if len(tx.buyerLog) > 0 {
 				w.store.buyerIndex().apply(tx.buyerLog)
+				if w.store.pg != nil {
+					w.store.buyerSync.committed(tx.buyerSeqs)
+				}
 			}
 			w.commits.Add(1)
 			w.writes.Add(uint64(len(batch)))

@@ -18,6 +18,9 @@ Usage:
   cardflow serve -config PATH                 run the service
   cardflow check -config PATH                 validate a config file
   cardflow keygen                             print a new random master key
+  cardflow migrate -config PATH               apply the PostgreSQL schema of [storage] ahead of an upgrade
+  cardflow migrate -config PATH -from-bbolt FILE
+                                              copy a stopped bbolt store into the empty PostgreSQL database
   cardflow stock import -sku SKU [flags] FILE import card keys through the admin API
   cardflow bench [-orders N] [-rate R]        measure intake and delivery throughput on loopback
   cardflow version                            print version and build info
@@ -44,6 +47,8 @@ func run(args []string) int {
 		return cmdCheck(args[1:])
 	case "keygen":
 		return cmdKeygen(args[1:])
+	case "migrate":
+		return cmdMigrate(args[1:])
 	case "stock":
 		return cmdStock(args[1:])
 	case "bench":

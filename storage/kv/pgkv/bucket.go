@@ -16,6 +16,8 @@ type bucket struct {
 	nested bool
 }
 
+func (b *bucket) key() bucketKey { return bucketKey{b.tbl, b.sub} }
+
 // Get reads a key: the transaction's own writes first, then the database.
 func (b *bucket) Get(k []byte) []byte { return b.t.get(b, k) }
 
@@ -56,7 +58,7 @@ func (b *bucket) NextSequence() (uint64, error) {
 		return 0, b.t.err
 	}
 	s.n++
-	s.dirty = true
+	s.dirty, s.changed = true, true
 	return s.n, nil
 }
 
@@ -70,7 +72,7 @@ func (b *bucket) SetSequence(v uint64) error {
 	if s == nil {
 		return b.t.err
 	}
-	s.n, s.dirty = v, true
+	s.n, s.dirty, s.changed = v, true, true
 	return nil
 }
 
@@ -112,7 +114,7 @@ func (b *bucket) ForEachBucket(fn func(name []byte) error) error {
 	if b.nested || t.err != nil {
 		return t.err
 	}
-	if err := t.flush(nil); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	ctx, cancel := t.ctx()

@@ -1,7 +1,7 @@
 package pgkv
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -24,25 +24,62 @@ type writeLog struct {
 // row is one key and its value.
 type row struct{ k, v []byte }
 
-// bound is one end of a cursor's window: a key, included or not, or no
-// bound at all (the bucket's end).
-type bound struct {
-	key  []byte
-	set  bool
-	incl bool
+// pos is a place between keys: before every key, after every key, or just
+// before or just after one key. A cursor's window, and a range of keys
+// known complete, runs from one place to another.
+type pos struct {
+	end   int8 // -1 before every key, +1 after every key, 0 beside key
+	key   string
+	after bool // just after key, else just before it
 }
 
-// cursor walks a window of the bucket's rows, read a page at a time. The
-// window holds every key of the bucket between lo and hi as the
-// transaction sees it: writes the transaction makes later are merged into
-// the window at the next move (catchUp); a page read flushes the buffered
-// writes first, so the database shows them.
+var (
+	start = pos{end: -1}
+	stop  = pos{end: +1}
+)
+
+func before(k string) pos { return pos{key: k} }
+func after(k string) pos  { return pos{key: k, after: true} }
+
+// cmp orders two places.
+func (p pos) cmp(q pos) int {
+	if p.end != 0 || q.end != 0 {
+		return cmp.Compare(p.end, q.end)
+	}
+	if c := strings.Compare(p.key, q.key); c != 0 {
+		return c
+	}
+	switch {
+	case p.after == q.after:
+		return 0
+	case p.after:
+		return +1
+	}
+	return -1
+}
+
+// below says whether p comes before key k.
+func (p pos) below(k string) bool {
+	if p.end != 0 {
+		return p.end < 0
+	}
+	c := strings.Compare(p.key, k)
+	return c < 0 || c == 0 && !p.after
+}
+
+// between says whether key k lies between lo and hi.
+func between(k string, lo, hi pos) bool { return lo.below(k) && !hi.below(k) }
+
+// cursor walks a window of the bucket's rows, read a page at a time: every
+// key of the bucket between lo and hi as the transaction sees it. A page
+// read merges in the transaction's writes; writes it makes later are
+// merged into the window at the next move (catchUp).
 type cursor struct {
 	b      *bucket
 	log    *writeLog
 	seen   int // log entries the window reflects
 	rows   []row
-	lo, hi bound
+	lo, hi pos
 	page   int // size of the last page read
 	// The position: on rows[i] (on), or between rows[i-1] and rows[i]
 	// after cur was deleted, or off an end (cur nil, edge -1 or +1).
@@ -53,7 +90,7 @@ type cursor struct {
 }
 
 func (b *bucket) cursor() *cursor {
-	bk := bucketKey{b.tbl, b.sub}
+	bk := b.key()
 	l := b.t.logs[bk]
 	if l == nil {
 		l = &writeLog{}
@@ -68,13 +105,13 @@ func (b *bucket) cursor() *cursor {
 // transaction).
 func (c *cursor) done() {
 	if c.log.walkers--; c.log.walkers == 0 {
-		delete(c.b.t.logs, bucketKey{c.b.tbl, c.b.sub})
+		delete(c.b.t.logs, c.b.key())
 	}
 }
 
 // First moves to the first key.
 func (c *cursor) First() ([]byte, []byte) {
-	if !c.read(true, bound{}, firstPage) {
+	if !c.read(true, start, firstPage) {
 		return nil, nil
 	}
 	return c.forward(0)
@@ -82,7 +119,7 @@ func (c *cursor) First() ([]byte, []byte) {
 
 // Last moves to the last key.
 func (c *cursor) Last() ([]byte, []byte) {
-	if !c.read(false, bound{}, firstPage) {
+	if !c.read(false, stop, firstPage) {
 		return nil, nil
 	}
 	return c.backward(len(c.rows) - 1)
@@ -90,9 +127,9 @@ func (c *cursor) Last() ([]byte, []byte) {
 
 // Seek moves to key, or the first key after it.
 func (c *cursor) Seek(key []byte) ([]byte, []byte) {
-	from := bound{}
+	from := start
 	if len(key) > 0 {
-		from = bound{key: bytes.Clone(key), set: true, incl: true}
+		from = before(string(key))
 	}
 	if !c.read(true, from, firstPage) {
 		return nil, nil
@@ -139,10 +176,10 @@ func (c *cursor) Delete() error {
 // window.
 func (c *cursor) forward(j int) ([]byte, []byte) {
 	for j >= len(c.rows) {
-		if !c.hi.set {
+		if c.hi == stop {
 			return c.off(+1)
 		}
-		if !c.read(true, bound{key: c.hi.key, set: true, incl: !c.hi.incl}, c.grow()) {
+		if !c.read(true, c.hi, c.grow()) {
 			return nil, nil
 		}
 		j = 0
@@ -154,10 +191,10 @@ func (c *cursor) forward(j int) ([]byte, []byte) {
 // window.
 func (c *cursor) backward(j int) ([]byte, []byte) {
 	for j < 0 {
-		if !c.lo.set {
+		if c.lo == start {
 			return c.off(-1)
 		}
-		if !c.read(false, bound{key: c.lo.key, set: true, incl: !c.lo.incl}, c.grow()) {
+		if !c.read(false, c.lo, c.grow()) {
 			return nil, nil
 		}
 		j = len(c.rows) - 1
@@ -185,80 +222,17 @@ func (c *cursor) grow() int {
 	return min(4*c.page, maxPage)
 }
 
-// read replaces the window with a page from the database: onward from
-// from, or back from it. It flushes the transaction's writes first, so the
-// page shows them. False after a failure (the transaction holds it).
-func (c *cursor) read(onward bool, from bound, size int) bool {
-	t := c.b.t
-	if t.err != nil || t.flush(nil) != nil {
-		c.rows = nil
-		return false
-	}
-	tb := c.b.tbl
-	var sql string
-	args := []any{c.b.subB}
-	switch {
-	case !from.set && onward:
-		sql = tb.first
-	case !from.set:
-		sql = tb.last
-	case onward && from.incl:
-		sql = tb.from
-	case onward:
-		sql = tb.after
-	case from.incl:
-		sql = tb.through
-	default:
-		sql = tb.before
-	}
-	if from.set {
-		args = append(args, from.key)
-	}
-	args = append(args, size)
-	rows, err := c.query(sql, args, size)
-	if err != nil {
-		t.fail("walk "+tb.name, err)
+// read replaces the window with a page: up to size keys onward from from,
+// or back from it. False after a failure (the transaction holds it).
+func (c *cursor) read(onward bool, from pos, size int) bool {
+	rows, lo, hi, ok := c.b.t.page(c.b, onward, from, size)
+	if !ok {
 		c.rows = nil
 		return false
 	}
 	c.page, c.seen = size, len(c.log.keys)
-	full := len(rows) == size
-	if onward {
-		c.lo, c.hi = from, bound{}
-		if full {
-			c.hi = bound{key: rows[len(rows)-1].k, set: true, incl: true}
-		}
-	} else {
-		slices.Reverse(rows)
-		c.lo, c.hi = bound{}, from
-		if full {
-			c.lo = bound{key: rows[0].k, set: true, incl: true}
-		}
-	}
-	c.rows = rows
+	c.rows, c.lo, c.hi = rows, lo, hi
 	return true
-}
-
-func (c *cursor) query(sql string, args []any, size int) ([]row, error) {
-	ctx, cancel := c.b.t.ctx()
-	defer cancel()
-	rs, err := c.b.t.conn.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	out := make([]row, 0, size)
-	for rs.Next() {
-		var r row
-		if err := rs.Scan(&r.k, &r.v); err != nil {
-			return nil, err
-		}
-		if r.v == nil {
-			r.v = []byte{}
-		}
-		out = append(out, r)
-	}
-	return out, rs.Err()
 }
 
 // catchUp merges into the window the writes made since it was read, and
@@ -272,24 +246,14 @@ func (c *cursor) catchUp() bool {
 		return true
 	}
 	for _, k := range c.log.keys[c.seen:] {
-		if !c.holds(k) {
-			continue // a later page read shows it
-		}
-		j, found := c.search(k)
-		v := t.known[entryKey{c.b.tbl, c.b.sub, k}].v
-		switch {
-		case v != nil && found:
-			c.rows[j].v = v
-		case v != nil:
-			c.rows = slices.Insert(c.rows, j, row{k: []byte(k), v: v})
-		case found:
-			c.rows = slices.Delete(c.rows, j, j+1)
+		if between(k, c.lo, c.hi) {
+			c.rows = merge(c.rows, k, t.writes[entryKey{c.b.tbl, c.b.sub, k}].v)
 		}
 	}
 	c.seen = len(c.log.keys)
 	switch {
 	case c.cur != nil:
-		c.i, c.on = c.search(string(c.cur))
+		c.i, c.on = search(c.rows, string(c.cur))
 	case c.edge > 0:
 		c.i = len(c.rows)
 	default:
@@ -298,24 +262,23 @@ func (c *cursor) catchUp() bool {
 	return true
 }
 
-// holds says whether key k falls within the window.
-func (c *cursor) holds(k string) bool {
-	if c.lo.set {
-		if n := strings.Compare(k, string(c.lo.key)); n < 0 || n == 0 && !c.lo.incl {
-			return false
-		}
+// merge puts key k with value v (nil: deleted) into rows, in order.
+func merge(rows []row, k string, v []byte) []row {
+	j, found := search(rows, k)
+	switch {
+	case v != nil && found:
+		rows[j].v = v
+	case v != nil:
+		rows = slices.Insert(rows, j, row{k: []byte(k), v: v})
+	case found:
+		rows = slices.Delete(rows, j, j+1)
 	}
-	if c.hi.set {
-		if n := strings.Compare(k, string(c.hi.key)); n > 0 || n == 0 && !c.hi.incl {
-			return false
-		}
-	}
-	return true
+	return rows
 }
 
-// search finds k's place in the window.
-func (c *cursor) search(k string) (int, bool) {
-	return slices.BinarySearchFunc(c.rows, k, func(r row, k string) int {
+// search finds k's place in rows.
+func search(rows []row, k string) (int, bool) {
+	return slices.BinarySearchFunc(rows, k, func(r row, k string) int {
 		return strings.Compare(string(r.k), k)
 	})
 }

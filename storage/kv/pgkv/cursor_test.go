@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"cardflow/internal/pgtest"
@@ -84,27 +85,134 @@ func (m *model) prev() (string, bool) {
 	return m.move("", false, -1)
 }
 
+// modelKey is the model tests' key n: two bytes, big-endian.
+func modelKey(n int) string { return string(binary.BigEndian.AppendUint16(nil, uint16(n))) }
+
+// exercise walks a cursor on b through ops random moves, checked against
+// m, with (if writable) random writes and reads between them. Writes land
+// near the cursor half the time: on its window's edges and on the key it
+// stands on, where merging them goes wrong first. label says which run a
+// failure is in.
+func exercise(t *testing.T, rng *rand.Rand, b kv.Bucket, m *model, ops int, writable bool, label string) error {
+	t.Helper()
+	m.edge = -1
+	target := func() string {
+		if rng.IntN(2) == 0 && m.edge == 0 {
+			return modelKey(max(0, int(binary.BigEndian.Uint16([]byte(m.cur)))+rng.IntN(300)-20))
+		}
+		return modelKey(rng.IntN(1000))
+	}
+	c := b.Cursor()
+	k, _ := c.First()
+	want, _ := m.seek("")
+	if string(k) != want {
+		t.Fatalf("%s: First = %x, want %x", label, k, want)
+	}
+	for op := range ops {
+		var what string
+		var got []byte
+		var gotV []byte
+		var want string
+		var ok bool
+		n := rng.IntN(100)
+		if !writable && n < 35 {
+			n += 35 // reads only
+		}
+		switch {
+		case n < 20:
+			k := target()
+			v := fmt.Sprint(label, " put ", op)
+			if rng.IntN(2) == 0 {
+				// Too large for a change to carry: another handle's cache
+				// forgets the key instead of taking its value.
+				v += strings.Repeat(".", smallValue)
+			}
+			m.keys[k] = v
+			if err := b.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+			continue
+		case n < 30:
+			k := target()
+			delete(m.keys, k)
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+			continue
+		case n < 35:
+			err := c.Delete()
+			if _, on := m.keys[m.cur]; on && m.edge == 0 {
+				if err != nil {
+					t.Fatalf("%s op %d: cursor Delete on %x: %v", label, op, m.cur, err)
+				}
+				delete(m.keys, m.cur)
+			} else if err == nil {
+				t.Fatalf("%s op %d: cursor Delete off any key = nil", label, op)
+			}
+			continue
+		case n < 40:
+			k := modelKey(rng.IntN(1000))
+			if got, want := string(b.Get([]byte(k))), m.keys[k]; got != want {
+				t.Fatalf("%s op %d: Get(%x) = %q, want %q", label, op, k, got, want)
+			}
+			continue
+		case n < 43:
+			what = "Seek"
+			to := modelKey(rng.IntN(1000))
+			got, gotV = c.Seek([]byte(to))
+			want, ok = m.seek(to)
+		case n < 45:
+			what = "Last"
+			got, gotV = c.Last()
+			m.edge = +1
+			want, ok = m.prev()
+		case n < 73:
+			what = "Next"
+			got, gotV = c.Next()
+			want, ok = m.next()
+		default:
+			what = "Prev"
+			got, gotV = c.Prev()
+			want, ok = m.prev()
+		}
+		if (got != nil) != ok || string(got) != want || ok && string(gotV) != m.keys[want] {
+			t.Fatalf("%s op %d: %s = %x %q, want %x %q (found %v)", label, op, what, got, gotV, want, m.keys[want], ok)
+		}
+	}
+	return nil
+}
+
+// stored checks that db holds exactly m's keys.
+func stored(t *testing.T, db kv.DB, m map[string]string, label string) {
+	t.Helper()
+	var keys []string
+	err := db.View(func(tx kv.Tx) error {
+		return tx.Bucket(items).ForEach(func(k, v []byte) error {
+			if string(v) != m[string(k)] {
+				t.Errorf("%s: committed %x = %q, want %q", label, k, v, m[string(k)])
+			}
+			keys = append(keys, string(bytes.Clone(k)))
+			return nil
+		})
+	})
+	want := (&model{keys: m}).sorted()
+	if err != nil || !slices.Equal(keys, want) {
+		t.Fatalf("%s: committed %d keys, %v; want %d", label, len(keys), err, len(want))
+	}
+}
+
 func TestCursorsAgreeWithAModelUnderRandomWrites(t *testing.T) {
 	db := openDB(t, pgtest.URL(t), Options{})
-	key := func(n int) string { return string(binary.BigEndian.AppendUint16(nil, uint16(n))) }
-	// Writes land near the cursor half the time: on its window's edges
-	// and on the key it stands on, where merging them goes wrong first.
 	for seed := range uint64(4) {
 		rng := rand.New(rand.NewPCG(seed, 17))
-		m := &model{keys: map[string]string{}, edge: -1}
-		target := func() string {
-			if rng.IntN(2) == 0 && m.edge == 0 {
-				return key(max(0, int(binary.BigEndian.Uint16([]byte(m.cur)))+rng.IntN(300)-20))
-			}
-			return key(rng.IntN(1000))
-		}
+		m := &model{keys: map[string]string{}}
 		err := db.Update(func(tx kv.Tx) error {
 			b := tx.Bucket(items)
 			if err := b.ForEach(func(k, _ []byte) error { return b.Delete(k) }); err != nil {
 				return err
 			}
 			for range 300 {
-				k := key(rng.IntN(1000))
+				k := modelKey(rng.IntN(1000))
 				m.keys[k] = "committed"
 				if err := b.Put([]byte(k), []byte("committed")); err != nil {
 					return err
@@ -115,95 +223,12 @@ func TestCursorsAgreeWithAModelUnderRandomWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = db.Update(func(tx kv.Tx) error {
-			b := tx.Bucket(items)
-			c := b.Cursor()
-			k, _ := c.First()
-			want, _ := m.seek("")
-			if string(k) != want {
-				t.Fatalf("seed %d: First = %x, want %x", seed, k, want)
-			}
-			for op := range 1500 {
-				var what string
-				var got []byte
-				var gotV []byte
-				var want string
-				var ok bool
-				switch n := rng.IntN(100); {
-				case n < 20:
-					k := target()
-					v := fmt.Sprint("put ", op)
-					what, m.keys[k] = "Put "+fmt.Sprintf("%x", k), v
-					if err := b.Put([]byte(k), []byte(v)); err != nil {
-						return err
-					}
-					continue
-				case n < 30:
-					k := target()
-					what = "Delete"
-					delete(m.keys, k)
-					if err := b.Delete([]byte(k)); err != nil {
-						return err
-					}
-					continue
-				case n < 35:
-					err := c.Delete()
-					if _, on := m.keys[m.cur]; on && m.edge == 0 {
-						if err != nil {
-							t.Fatalf("seed %d op %d: cursor Delete on %x: %v", seed, op, m.cur, err)
-						}
-						delete(m.keys, m.cur)
-					} else if err == nil {
-						t.Fatalf("seed %d op %d: cursor Delete off any key = nil", seed, op)
-					}
-					continue
-				case n < 40:
-					k := key(rng.IntN(1000))
-					if got, want := string(b.Get([]byte(k))), m.keys[k]; got != want {
-						t.Fatalf("seed %d op %d: Get(%x) = %q, want %q", seed, op, k, got, want)
-					}
-					continue
-				case n < 43:
-					what = "Seek"
-					to := key(rng.IntN(1000))
-					got, gotV = c.Seek([]byte(to))
-					want, ok = m.seek(to)
-				case n < 45:
-					what = "Last"
-					got, gotV = c.Last()
-					m.edge = +1
-					want, ok = m.prev()
-				case n < 73:
-					what = "Next"
-					got, gotV = c.Next()
-					want, ok = m.next()
-				default:
-					what = "Prev"
-					got, gotV = c.Prev()
-					want, ok = m.prev()
-				}
-				if (got != nil) != ok || string(got) != want || ok && string(gotV) != m.keys[want] {
-					t.Fatalf("seed %d op %d: %s = %x %q, want %x %q (found %v)", seed, op, what, got, gotV, want, m.keys[want], ok)
-				}
-			}
-			return nil
-		})
+		label := fmt.Sprint("seed ", seed)
+		err = db.Update(func(tx kv.Tx) error { return exercise(t, rng, tx.Bucket(items), m, 1500, true, label) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stored []string
-		err = db.View(func(tx kv.Tx) error {
-			return tx.Bucket(items).ForEach(func(k, v []byte) error {
-				if string(v) != m.keys[string(k)] {
-					t.Errorf("seed %d: committed %x = %q, want %q", seed, k, v, m.keys[string(k)])
-				}
-				stored = append(stored, string(bytes.Clone(k)))
-				return nil
-			})
-		})
-		if err != nil || !slices.Equal(stored, m.sorted()) {
-			t.Fatalf("seed %d: committed %d keys, %v; want %d", seed, len(stored), err, len(m.keys))
-		}
+		stored(t, db, m.keys, label)
 	}
 }
 

@@ -46,8 +46,9 @@ type migration struct {
 // order, each once, recorded in schema_migrations(version, name,
 // applied_at). All pending files of a set run in one transaction, under an
 // advisory lock, so processes starting together apply them once and an
-// upgrade applies all its files or none. A file must not hold transaction
-// control (BEGIN, COMMIT). A database whose recorded version is newer than
+// upgrade applies all its files or none; they hold the writer lock too, and
+// advance the write clock, because they may change the bucket tables. A
+// file must not hold transaction control (BEGIN, COMMIT). A database whose recorded version is newer than
 // the newest file is refused with ErrNewerSchema. Migrate returns the files
 // it applied.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS) ([]string, error) {
@@ -106,6 +107,13 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, record string)
 			}
 			continue
 		}
+		if applied == nil {
+			// A file may change the bucket tables: no Update may run
+			// beside it.
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", WriterLock); err != nil {
+				return nil, wrap("migrate: lock the writers out", err)
+			}
+		}
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return nil, wrap("migrate: apply "+m.file, err)
 		}
@@ -113,6 +121,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, record string)
 			return nil, wrap("migrate: record "+m.file, err)
 		}
 		applied = append(applied, m.file)
+	}
+	if applied != nil {
+		// What a process cached is no longer known to be true.
+		if _, err := tx.Exec(ctx, "UPDATE kv_clock SET n = n + 1, writer = 0"); err != nil {
+			return nil, wrap("migrate: advance the write clock", err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap("migrate: commit", err)

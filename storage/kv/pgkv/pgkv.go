@@ -11,9 +11,20 @@
 // Update takes the advisory lock WriterLock in its transaction first, so
 // writers are serial across every process on the database, as the contract
 // requires. Its writes are buffered in the process and reach the database
-// in one batch at commit (or when a cursor or ForEachBucket needs them), with
-// a commit marker that tells a commit whose answer was lost whether it
-// applied. View is one REPEATABLE READ snapshot, taken when it begins.
+// in one batch at commit (or when a cursor or ForEachBucket needs them),
+// sent with COMMIT in one round trip, with a commit marker that tells a
+// commit whose answer was lost whether it applied, and a tick of the write
+// clock (kv_clock), which says whether anything was written since a given
+// commit. View is one REPEATABLE READ snapshot, taken when it begins.
+//
+// Each DB caches what its transactions read and its Updates wrote: keys,
+// ranges of keys a cursor walked (known complete, so a walk there asks
+// nothing), sequence numbers. The cache is true while the write clock reads
+// what it recorded, and used only then: by Updates, and by a View whose
+// snapshot shows that clock. Each commit also lists the keys it wrote
+// (kv_changes), so that an Update of another process brings its cache up
+// to date with a few commits it missed rather than starting afresh.
+// Options.CacheBytes bounds it.
 //
 // Where pgkv differs from bbolt:
 //   - A cursor sees every write its transaction made, before or ahead of it,
@@ -32,11 +43,14 @@
 package pgkv
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -80,6 +94,10 @@ type Options struct {
 	// two statements for twice as long (at least a minute), so that a
 	// client gone silent cannot hold the writer lock.
 	QueryTimeout time.Duration
+	// CacheBytes bounds the cache of what this DB read and wrote, kept
+	// across transactions and brought up to date with other processes'
+	// commits (0: 64 MiB; negative: no cache).
+	CacheBytes int64
 }
 
 const (
@@ -90,6 +108,8 @@ const (
 	// pruneEvery is how many commits of a process go between two prunings of
 	// its old markers.
 	pruneEvery = 256
+	// defaultCacheBytes is the cache's bound unless Options set one.
+	defaultCacheBytes = 64 << 20
 )
 
 var (
@@ -107,14 +127,23 @@ type DB struct {
 	timeout  time.Duration
 	maxConns int32
 	commits  atomic.Uint64
+	reads    atomic.Uint64 // round trips for a read inside a transaction (tests ask)
+	// id names this handle in the write clock: random, never 0 (a
+	// migration's).
+	id int64
+	// writing lets one Update of this handle at a time wait for the writer
+	// lock: the others wait here without holding a connection, and an
+	// Update's cache work after its COMMIT is done before the next begins.
+	writing chan struct{}
+	cache   *cache // nil: none
 
 	mu     sync.Mutex
 	tables map[string]*table // the bucket tables known to exist
 
-	// breakCommit, set by tests, stands in for sending COMMIT: it may break
-	// the connection before or after sending it, and returns the error the
-	// client met.
-	breakCommit func(*pgconn.PgConn) error
+	// breakCommit, set by tests, stands in for sending a commit's batch
+	// (send) on its connection: it may break the connection before or after
+	// sending it.
+	breakCommit func(pc *pgconn.PgConn, send func() pgx.BatchResults) pgx.BatchResults
 }
 
 // Open connects to the database url names (a libpq URL or key=value DSN),
@@ -154,7 +183,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{}}
+	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{},
+		id: rand.Int64N(math.MaxInt64) + 1, writing: make(chan struct{}, 1)}
+	if opts.CacheBytes >= 0 {
+		d.cache = newCache(cmp.Or(opts.CacheBytes, defaultCacheBytes))
+	}
 	d.ctx, d.stop = context.WithCancel(context.Background())
 	return d, nil
 }
@@ -188,7 +221,9 @@ func (d *DB) Size() int64 {
 
 // Pool is the connection pool, for work beside the kv contract (claiming
 // rows, electing a leader). Writes to the bucket tables must go through
-// Update: its transactions trust that nobody else writes them.
+// Update: its transactions trust that nobody else writes them, and every
+// DB's cache that the write clock, which only Update and Migrate tick,
+// tells it of every write.
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
 // Update runs fn in a transaction that holds the writer lock, and commits
@@ -196,6 +231,15 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // up by its marker; while the database cannot be reached to find out,
 // Update keeps trying (until Close), and answers only once it knows.
 func (d *DB) Update(fn func(kv.Tx) error) error {
+	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	select {
+	case d.writing <- struct{}{}:
+		cancel()
+		defer func() { <-d.writing }()
+	case <-ctx.Done():
+		cancel()
+		return d.wrap("wait for the writer lock", ctx.Err())
+	}
 	t, err := d.begin(true)
 	if err != nil {
 		return err
@@ -227,20 +271,115 @@ func (d *DB) View(fn func(kv.Tx) error) error {
 	return ferr
 }
 
-// The statements that open a transaction, in one round trip. A view's
-// SELECT takes its snapshot at once, as bbolt's does at begin, rather than
-// at fn's first read.
+// The statements that open a transaction and read the write clock, in one
+// round trip. An update reads the clock, and the changes its cache has not
+// seen, in statements of their own after the lock, so that their snapshot
+// is taken once the lock is held. A view's SELECT takes its snapshot at
+// once, as bbolt's does at begin, rather than at fn's first read.
 var (
-	beginUpdate = "BEGIN; SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
-	beginView   = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1"
+	lockWriter = "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(WriterLock, 10) + ")"
+	readClock  = "SELECT n, writer FROM kv_clock"
+	// readChanges lists the changes committed after count $1, if there are
+	// at most $2 to catch up with; none otherwise, and the cache starts
+	// afresh.
+	readChanges = `SELECT n, tbl, sub, k, v, del FROM kv_changes
+		WHERE n > $1 AND (SELECT n FROM kv_clock) - $1 <= $2 ORDER BY n`
+	openView = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + readClock
 )
+
+// maxCatchUp is how many commits of others a cache catches up with at
+// most; changesKeep how many commits' changes are kept; maxChanged how
+// many keys a commit lists at most (one that writes more lists none, and
+// caches behind it start afresh).
+const (
+	maxCatchUp  = 256
+	changesKeep = 4096
+	maxChanged  = 10_000
+)
+
+// beginUpdate begins an update on conn: takes the writer lock, reads the
+// clock, and brings the cache up to it, in one round trip.
+func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
+	var c clock
+	since, catchUp := d.cache.since()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockWriter)
+	b.Queue(readClock)
+	if catchUp {
+		b.Queue(readChanges, since, maxCatchUp)
+	}
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return c, err
+		}
+	}
+	if err := br.QueryRow().Scan(&c.n, &c.writer); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return c, err
+	}
+	var changes []change
+	if catchUp {
+		var err error
+		if changes, err = d.scanChanges(br); err != nil {
+			return c, err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return c, err
+	}
+	d.cache.begin(c, changes)
+	return c, nil
+}
+
+// scanChanges reads the answer to readChanges. A row whose arrays differ
+// in length is left out.
+func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []change
+	var n int64
+	var tbl []string
+	var sub, k, v [][]byte
+	var del []bool
+	for rows.Next() {
+		if err := rows.Scan(&n, &tbl, &sub, &k, &v, &del); err != nil {
+			return nil, err
+		}
+		if len(sub) != len(tbl) || len(k) != len(tbl) || len(v) != len(tbl) || len(del) != len(tbl) {
+			// Not made by pgkv: left out, the gap makes the cache start
+			// afresh.
+			continue
+		}
+		ch := change{n: n, keys: make([]changed, 0, len(tbl))}
+		d.mu.Lock()
+		for i, name := range tbl {
+			// A table this DB never used has nothing in its cache.
+			if tb := d.tables[name]; tb != nil {
+				ch.keys = append(ch.keys, changed{bk: bucketKey{tb, string(sub[i])}, k: string(k[i]), v: v[i], del: del[i]})
+			}
+		}
+		d.mu.Unlock()
+		out = append(out, ch)
+	}
+	return out, rows.Err()
+}
+
+// beginView begins a view on conn and reads the clock its snapshot shows.
+func beginView(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
+	results, err := conn.Conn().PgConn().Exec(ctx, openView).ReadAll()
+	if err != nil {
+		return clock{}, err
+	}
+	return parseClock(results)
+}
 
 // begin opens a transaction on a pooled connection.
 func (d *DB) begin(writable bool) (*tx, error) {
-	sql := beginView
-	if writable {
-		sql = beginUpdate
-	}
 	// A pooled connection found broken (the server restarted, or ended it)
 	// is dropped and the next tried: as many as the pool holds, and a new.
 	var err error
@@ -255,10 +394,15 @@ func (d *DB) begin(writable bool) (*tx, error) {
 			cancel()
 			return nil, d.wrap("connect", err)
 		}
-		_, err = conn.Exec(ctx, sql)
+		var c clock
+		if writable {
+			c, err = d.beginUpdate(ctx, conn)
+		} else {
+			c, err = beginView(ctx, conn)
+		}
 		cancel()
 		if err == nil {
-			return newTx(d, conn, writable), nil
+			return newTx(d, conn, writable, c), nil
 		}
 		broken := conn.Conn().IsClosed() && !pgconn.Timeout(err)
 		conn.Release()
@@ -267,6 +411,29 @@ func (d *DB) begin(writable bool) (*tx, error) {
 		}
 	}
 	return nil, d.wrap("begin", err)
+}
+
+// parseClock reads the write clock from the last result of a view's begin,
+// in text as the simple protocol gives it. No row reads as the clock's start.
+func parseClock(results []*pgconn.Result) (clock, error) {
+	var c clock
+	if len(results) == 0 {
+		return c, errors.New("begin: no answer")
+	}
+	rows := results[len(results)-1].Rows
+	if len(rows) == 0 {
+		return c, nil
+	}
+	if len(rows[0]) != 2 {
+		return c, errors.New("begin: the write clock has an odd shape")
+	}
+	var err1, err2 error
+	c.n, err1 = strconv.ParseInt(string(rows[0][0]), 10, 64)
+	c.writer, err2 = strconv.ParseInt(string(rows[0][1]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return c, fmt.Errorf("begin: read the write clock: %w", err)
+	}
+	return c, nil
 }
 
 // wrap says what failed, marking what means "the database cannot be

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// maxCached bounds the clean entries a transaction keeps from its reads: a
-// long walk by Get must not hold the whole table in memory. Writes are
-// always kept until they reach the database.
+// maxCached bounds the reads a transaction keeps for itself: a long walk by
+// Get must not hold the whole table in memory. Writes are always kept until
+// the transaction ends.
 const maxCached = 100_000
 
 // bucketName is what a bucket may be called: a table name that needs no
@@ -31,11 +32,33 @@ type entryKey struct {
 	sub, k string
 }
 
-// entry is what a transaction knows of a key: its value (nil: absent), and
-// whether that is a write the database has not yet seen.
-type entry struct {
-	v     []byte
-	dirty bool
+// write is a transaction's last write to a key: its value (nil: deleted),
+// and whether the database has seen it.
+type write struct {
+	v       []byte
+	flushed bool
+}
+
+// keySet is the keys a transaction wrote to one bucket, put in order when a
+// read needs them.
+type keySet struct {
+	keys   []string
+	sorted bool
+}
+
+func (s *keySet) add(k string) {
+	if n := len(s.keys); n > 0 && k < s.keys[n-1] {
+		s.sorted = false
+	}
+	s.keys = append(s.keys, k)
+}
+
+func (s *keySet) inOrder() []string {
+	if !s.sorted {
+		slices.Sort(s.keys)
+		s.sorted = true
+	}
+	return s.keys
 }
 
 // bucketKey names a bucket: a table and a sub.
@@ -44,33 +67,47 @@ type bucketKey struct {
 	sub string
 }
 
-// seqState is a bucket's sequence number within a transaction.
+// seqState is a bucket's sequence number within a transaction: dirty
+// until the database has it, changed if the transaction set it.
 type seqState struct {
-	n     uint64
-	dirty bool
+	n       uint64
+	dirty   bool
+	changed bool
 }
 
 // tx is a transaction on one pooled connection. Under Update's lock nobody
 // else writes, and a view reads one snapshot, so what it read once stays
-// true for its life: reads are cached with its writes in known.
+// true for its life: reads are kept in reads, and its writes in writes.
+// The database shows none of its writes until commit (or a flush for
+// ForEachBucket): reads merge them in.
 type tx struct {
 	d        *DB
 	conn     *pgxpool.Conn
 	writable bool
 	err      error
+	clock    clock // the write clock as the transaction began
+	wrote    bool  // some writes reached the database before the commit
 
-	buckets map[string]*bucket // top-level buckets by name; nil: no table
-	known   map[entryKey]entry
-	dirty   int // entries in known not yet flushed
-	seqs    map[bucketKey]*seqState
-	logs    map[bucketKey]*writeLog // writes to buckets a cursor walks
+	buckets   map[string]*bucket // top-level buckets by name; nil: no table
+	writes    map[entryKey]write
+	written   map[bucketKey]*keySet // the keys of writes, by bucket
+	unflushed int                   // writes the database has not seen
+	reads     map[entryKey][]byte   // nil: read as missing
+	seqs      map[bucketKey]*seqState
+	logs      map[bucketKey]*writeLog // writes to buckets a cursor walks
 }
 
-func newTx(d *DB, conn *pgxpool.Conn, writable bool) *tx {
+// clock is the write clock: how many Updates have written, and the DB
+// handle that wrote last.
+type clock struct{ n, writer int64 }
+
+func newTx(d *DB, conn *pgxpool.Conn, writable bool, c clock) *tx {
 	return &tx{
-		d: d, conn: conn, writable: writable,
+		d: d, conn: conn, writable: writable, clock: c,
 		buckets: map[string]*bucket{},
-		known:   map[entryKey]entry{},
+		writes:  map[entryKey]write{},
+		written: map[bucketKey]*keySet{},
+		reads:   map[entryKey][]byte{},
 		seqs:    map[bucketKey]*seqState{},
 		logs:    map[bucketKey]*writeLog{},
 	}
@@ -154,6 +191,7 @@ func (t *tx) ctx() (context.Context, context.CancelFunc) {
 
 // queryRow runs a query of one row into dest; pgx.ErrNoRows if none.
 func (t *tx) queryRow(sql string, args []any, dest ...any) error {
+	t.d.reads.Add(1)
 	ctx, cancel := t.ctx()
 	defer cancel()
 	return t.conn.QueryRow(ctx, sql, args...).Scan(dest...)
@@ -178,8 +216,14 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 		return nil
 	}
 	key := entryKey{b.tbl, b.sub, string(k)}
-	if e, ok := t.known[key]; ok {
-		return e.v
+	if w, ok := t.writes[key]; ok {
+		return w.v
+	}
+	if v, ok := t.reads[key]; ok {
+		return v
+	}
+	if v, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
+		return v
 	}
 	var v []byte
 	err := t.queryRow(b.tbl.get, []any{b.subB, k}, &v)
@@ -192,8 +236,10 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 	case v == nil:
 		v = []byte{} // an empty value is not a missing one
 	}
-	if len(t.known) < maxCached {
-		t.known[key] = entry{v: v}
+	// A key the transaction did not write reads the same in the database
+	// as at its clock, whatever it flushed.
+	if !t.d.cache.putRead(t.clock, b.key(), key.k, v) && len(t.reads) < maxCached {
+		t.reads[key] = v
 	}
 	return v
 }
@@ -213,11 +259,21 @@ func (t *tx) write(b *bucket, k, v []byte) error {
 		return fmt.Errorf("pgkv: key of %d bytes in %s: at most %d with the nested bucket's name", len(k), b.tbl.name, MaxKey)
 	}
 	key := entryKey{b.tbl, b.sub, string(k)}
-	if !t.known[key].dirty {
-		t.dirty++
+	bk := b.key()
+	switch w, ok := t.writes[key]; {
+	case !ok:
+		ks := t.written[bk]
+		if ks == nil {
+			ks = &keySet{sorted: true}
+			t.written[bk] = ks
+		}
+		ks.add(key.k)
+		t.unflushed++
+	case w.flushed:
+		t.unflushed++
 	}
-	t.known[key] = entry{v: v, dirty: true}
-	if l := t.logs[bucketKey{b.tbl, b.sub}]; l != nil {
+	t.writes[key] = write{v: v}
+	if l := t.logs[bk]; l != nil {
 		l.keys = append(l.keys, key.k)
 	}
 	return nil
@@ -226,12 +282,17 @@ func (t *tx) write(b *bucket, k, v []byte) error {
 // seq returns a bucket's sequence state, read once per transaction; nil
 // after a failed read.
 func (t *tx) seq(b *bucket) *seqState {
-	bk := bucketKey{b.tbl, b.sub}
+	bk := b.key()
 	if s := t.seqs[bk]; s != nil {
 		return s
 	}
 	if t.err != nil {
 		return nil
+	}
+	if n, ok := t.d.cache.sequence(t.clock, bk); ok {
+		s := &seqState{n: n}
+		t.seqs[bk] = s
+		return s
 	}
 	var n int64
 	err := t.queryRow("SELECT seq FROM kv_sequences WHERE tbl = $1 AND sub = $2", []any{b.tbl.name, b.subB}, &n)
@@ -241,6 +302,7 @@ func (t *tx) seq(b *bucket) *seqState {
 	}
 	s := &seqState{n: uint64(n)}
 	t.seqs[bk] = s
+	t.d.cache.putSequence(t.clock, bk, s.n)
 	return s
 }
 
@@ -250,18 +312,15 @@ type columns struct {
 	delSub, delK       [][]byte
 }
 
-// flush sends the buffered writes in one batch, and with marker (at
-// commit) the commit marker and, now and then, the pruning of old markers.
-func (t *tx) flush(marker []byte) error {
-	if t.err != nil {
-		return t.err
-	}
-	batch := &pgx.Batch{}
-	if t.dirty > 0 {
+// queue adds the buffered writes to batch, and returns whether there were
+// any.
+func (t *tx) queue(batch *pgx.Batch) bool {
+	n := batch.Len()
+	if t.unflushed > 0 {
 		tables := map[*table]*columns{}
 		var order []*table
-		for key, e := range t.known {
-			if !e.dirty {
+		for key, e := range t.writes {
+			if e.flushed {
 				continue
 			}
 			c := tables[key.tbl]
@@ -276,10 +335,10 @@ func (t *tx) flush(marker []byte) error {
 			} else {
 				c.delSub, c.delK = append(c.delSub, sub), append(c.delK, k)
 			}
-			e.dirty = false
-			t.known[key] = e
+			e.flushed = true
+			t.writes[key] = e
 		}
-		t.dirty = 0
+		t.unflushed = 0
 		for _, tb := range order {
 			c := tables[tb]
 			if len(c.putK) > 0 {
@@ -303,15 +362,20 @@ func (t *tx) flush(marker []byte) error {
 		batch.Queue(`INSERT INTO kv_sequences (tbl, sub, seq) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[])
 			ON CONFLICT (tbl, sub) DO UPDATE SET seq = excluded.seq`, names, subs, seqs)
 	}
-	if marker != nil {
-		batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
-		if t.d.commits.Add(1)%pruneEvery == 0 {
-			batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
-		}
+	return batch.Len() > n
+}
+
+// flush sends the buffered writes before the commit, for a query that must
+// see them.
+func (t *tx) flush() error {
+	if t.err != nil {
+		return t.err
 	}
-	if batch.Len() == 0 {
+	batch := &pgx.Batch{}
+	if !t.queue(batch) {
 		return nil
 	}
+	t.wrote = true
 	ctx, cancel := t.ctx()
 	defer cancel()
 	if err := t.conn.SendBatch(ctx, batch).Close(); err != nil {
@@ -321,30 +385,108 @@ func (t *tx) flush(marker []byte) error {
 	return nil
 }
 
-// commit flushes the writes with a marker and commits. A COMMIT whose
-// answer was lost with the connection is settled by looking for the
-// marker.
+// tickClock advances the write clock in an Update's commit and stamps it
+// with the DB handle; it returns the new count. It makes the row if it is
+// missing.
+const tickClock = `INSERT INTO kv_clock (n, writer) VALUES (1, $1)
+	ON CONFLICT (one) DO UPDATE SET n = kv_clock.n + 1, writer = excluded.writer RETURNING n`
+
+// recordChanges keeps the keys a commit wrote, under the count its tick
+// left.
+const recordChanges = `INSERT INTO kv_changes (n, tbl, sub, k, v, del) SELECT n, $1, $2, $3, $4, $5 FROM kv_clock`
+
+// smallValue is the largest value a change carries, so that another
+// process's cache takes it instead of reading it again: counters, levels,
+// index entries.
+const smallValue = 64
+
+// changes lists the keys the transaction wrote, as recordChanges takes
+// them: tables, nested buckets, keys (empty for a sequence number), small
+// values (nil for others) and whether each was deleted.
+func (t *tx) changes() []any {
+	n := len(t.writes) + len(t.seqs)
+	tbl, sub, k, v, del := make([]string, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([]bool, 0, n)
+	for key, w := range t.writes {
+		var small []byte
+		if w.v != nil && len(w.v) <= smallValue {
+			small = w.v
+		}
+		tbl, sub, k, v, del = append(tbl, key.tbl.name), append(sub, []byte(key.sub)), append(k, []byte(key.k)), append(v, small), append(del, w.v == nil)
+	}
+	for bk, s := range t.seqs {
+		if s.changed {
+			tbl, sub, k, del = append(tbl, bk.tbl.name), append(sub, []byte(bk.sub)), append(k, []byte{}), append(del, false)
+			v = append(v, binary.BigEndian.AppendUint64(nil, s.n))
+		}
+	}
+	return []any{tbl, sub, k, v, del}
+}
+
+// commit sends the buffered writes, the clock's tick, the list of changes,
+// a commit marker and COMMIT in one round trip. A commit whose answer was lost with the
+// connection is settled by looking for the marker. An update that wrote
+// nothing ends without a commit.
 func (t *tx) commit() error {
-	marker := newMarker()
-	if err := t.flush(marker); err != nil {
-		// Nothing applied: the server never received COMMIT.
+	batch := &pgx.Batch{}
+	if !t.queue(batch) && !t.wrote {
 		t.rollback()
-		return err
+		return nil
 	}
-	var err error
+	marker := newMarker()
+	tick := batch.Len()
+	batch.Queue(tickClock, t.d.id)
+	if len(t.writes)+len(t.seqs) <= maxChanged {
+		batch.Queue(recordChanges, t.changes()...)
+	}
+	batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
+	if t.d.commits.Add(1)%pruneEvery == 0 {
+		batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
+		batch.Queue("DELETE FROM kv_changes WHERE n <= (SELECT n FROM kv_clock) - $1", changesKeep)
+	}
+	batch.Queue("COMMIT")
+	ctx, cancel := t.ctx()
+	defer cancel()
+	send := func() pgx.BatchResults { return t.conn.SendBatch(ctx, batch) }
+	var br pgx.BatchResults
 	if t.d.breakCommit != nil {
-		err = t.d.breakCommit(t.conn.Conn().PgConn())
+		br = t.d.breakCommit(t.conn.Conn().PgConn(), send)
 	} else {
-		err = t.end("COMMIT")
+		br = send()
 	}
+	var n int64
+	err := readCommit(br, batch.Len(), tick, &n)
 	if err == nil {
+		t.d.cache.commit(t.clock, clock{n, t.d.id}, t.writes, t.seqs)
 		return nil
 	}
 	if !unavailable(err) {
-		// The server answered: it refused the commit and rolled back.
+		// The server answered: it refused a statement or the commit, and
+		// the transaction did not apply.
+		t.rollback()
 		return t.d.wrap("commit", err)
 	}
+	// What the cache holds is true at the clock before the commit or after
+	// it, and which is not yet known.
+	t.d.cache.drop()
 	return t.d.settle(marker, err)
+}
+
+// readCommit reads the answers to a commit's batch of size statements,
+// the one at tick the clock's new count, into n.
+func readCommit(br pgx.BatchResults, size, tick int, n *int64) error {
+	for i := range size {
+		var err error
+		if i == tick {
+			err = br.QueryRow().Scan(n)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
 }
 
 // newMarker is a commit's unique id: its time, then 8 random bytes.
@@ -395,7 +537,7 @@ func (d *DB) findMarker(marker []byte) (bool, error) {
 		return false, err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, beginUpdate); err != nil {
+	if _, err := conn.Exec(ctx, "BEGIN; "+lockWriter); err != nil {
 		return false, err
 	}
 	var found bool
