@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cardflow/card"
+	"cardflow/internal/pgtest"
 	"cardflow/internal/testkit"
 )
 
@@ -20,7 +21,22 @@ func BenchmarkOrderWrites(b *testing.B) {
 	benchOrderWrites(b, s)
 }
 
-func benchOrderWrites(b *testing.B, s *Store) {
+// BenchmarkOrderWritesTwoProcesses is BenchmarkOrderWrites with two
+// stores open on one PostgreSQL database, as two processes share it, the
+// goroutines split between them: beside the one-store figure of the same
+// run it shows what taking turns at the writer lock costs.
+func BenchmarkOrderWritesTwoProcesses(b *testing.B) {
+	if !pgtest.Postgres() {
+		b.Skip("two processes share a store only on PostgreSQL (CARDFLOW_TEST_BACKEND=postgres)")
+	}
+	dir := b.TempDir()
+	s := testkit.OpenStore(b, openTest, dir, Options{})
+	other := testkit.OpenStore(b, openTest, dir, Options{})
+	benchOrderWrites(b, s, other)
+}
+
+func benchOrderWrites(b *testing.B, stores ...*Store) {
+	s := stores[0]
 	const chunk = 1000
 	for n := 0; n < b.N; n += chunk {
 		cards := make([]SealedCard, min(chunk, b.N-n))
@@ -43,7 +59,9 @@ func benchOrderWrites(b *testing.B, s *Store) {
 	var next atomic.Int64
 	b.SetParallelism(16) // the engine's workers
 	b.ResetTimer()
+	var turn atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
+		s := stores[int(turn.Add(1))%len(stores)]
 		for pb.Next() {
 			o := newOrder("shop", fmt.Sprintf("bench-%d", next.Add(1)))
 			if err := s.Update(func(tx *Tx) error {

@@ -87,19 +87,7 @@ func (w *writer) loop() {
 	defer close(w.done)
 	batch := make([]*writeReq, 0, w.maxBatch)
 	for first := range w.reqs {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < w.maxBatch {
-			select {
-			case r, ok := <-w.reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch = w.drain(append(batch[:0], first))
 		if err := w.err(); err != nil { // queued before the failure: never run
 			for _, r := range batch {
 				r.errc <- err
@@ -151,6 +139,11 @@ func (w *writer) commit(batch []*writeReq) {
 		var tx *Tx
 		start := time.Now()
 		err := w.store.db.Update(func(ktx kv.Tx) error {
+			// On a shared store the engine waited for the writer lock
+			// before calling this: what was queued meanwhile joins the
+			// commit, so that processes taking turns commit more at a
+			// time, not more often.
+			batch = w.drain(batch)
 			tx = &Tx{tx: ktx, store: w.store}
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
@@ -196,6 +189,22 @@ func (w *writer) commit(batch []*writeReq) {
 		}
 		return
 	}
+}
+
+// drain adds to batch what is queued now, up to maxBatch, without waiting.
+func (w *writer) drain(batch []*writeReq) []*writeReq {
+	for len(batch) < w.maxBatch {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // call runs one write, turning a panic into an error so that one bad write
