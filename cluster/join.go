@@ -67,14 +67,15 @@ const (
 
 // Keepalives of a member's connection, set on the server's side of it: a
 // host that vanished without closing its socket is taken for dead, and its
-// locks let go, about 10 s after it last spoke (5 s idle, then 5 probes a
+// locks let go, about 5 s after it last spoke (2 s idle, then 3 probes a
 // second apart; tcp_user_timeout does the same for data left
-// unacknowledged). Over a unix socket the server ignores them.
+// unacknowledged). A member speaks at least every second, so no probe goes
+// out while it lives. Over a unix socket the server ignores them.
 var keepalives = map[string]string{
-	"tcp_keepalives_idle":     "5",
+	"tcp_keepalives_idle":     "2",
 	"tcp_keepalives_interval": "1",
-	"tcp_keepalives_count":    "5",
-	"tcp_user_timeout":        "10000",
+	"tcp_keepalives_count":    "3",
+	"tcp_user_timeout":        "5000",
 }
 
 // Options configure Join.

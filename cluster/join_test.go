@@ -190,6 +190,23 @@ func TestThreeMembersElectExactlyOneLeader(t *testing.T) {
 		return false
 	})
 	l.overlapped(t)
+	// The query docs/cluster.md gives operators names the leader.
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var name string
+	if err := conn.QueryRow(context.Background(), `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.classid = 1667654508 AND l.objid = 0 AND l.objsubid = 2`).Scan(&name); err != nil {
+		t.Fatalf("the leader's query: %v", err)
+	}
+	if name != "cardflow member "+leader.ID() {
+		t.Errorf("the leader's query names %q, want the leader %s", name, leader.ID())
+	}
+	if int64(LockSpace) != 1667654508 {
+		t.Errorf("LockSpace is %d, not the number docs/cluster.md gives", LockSpace)
+	}
 	if n := scalar(t, u, "SELECT count(*) FROM cluster_members WHERE host = 'test-host'"); n != 3 {
 		t.Errorf("cluster_members holds %d rows, want the 3 members'", n)
 	}
