@@ -115,6 +115,7 @@ func (m *member) serve(conn *pgx.Conn, tryAt time.Time) error {
 		beginAt   time.Time // when it leads, once won
 		nextCheck time.Time
 	)
+	defer func() { m.holds = won }()
 	for {
 		select {
 		case <-m.ctx.Done():
@@ -387,17 +388,20 @@ func (m *member) rejoin() (*pgx.Conn, error) {
 func (m *member) quit(conn *pgx.Conn) error {
 	leading := m.IsLeader()
 	m.end(nil)
-	if leading && !m.drain(leaveWait) {
+	if !m.drain(leaveWait) {
 		m.log.Warn().Dur("waited", leaveWait).Msg("the leader's work has not stopped; letting the lead go regardless")
 	}
 	var errs []error
-	if leading {
+	if m.holds {
 		// The lock goes first: a member that hears the leader left tries
-		// for it at once, and leads without waiting out grace.
+		// for it at once. Only a member that led says so: one still
+		// waiting out its grace would vouch for the leader before it.
 		if err := query(conn, "SELECT pg_advisory_unlock($1, $2)", []any{LockSpace, LeaderKey}); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: let the lead go: %w", err))
-		} else if err := query(conn, "SELECT pg_notify($1, $2)", []any{channel, leftTopic + ":" + m.id}); err != nil {
-			errs = append(errs, fmt.Errorf("cluster: say the leader left: %w", err))
+		} else if leading {
+			if err := query(conn, "SELECT pg_notify($1, $2)", []any{channel, leftTopic + ":" + m.id}); err != nil {
+				errs = append(errs, fmt.Errorf("cluster: say the leader left: %w", err))
+			}
 		}
 	}
 	if err := query(conn, "DELETE FROM cluster_members WHERE id = $1", []any{m.id}); err != nil {

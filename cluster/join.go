@@ -146,6 +146,9 @@ type member struct {
 	num  int32 // the second key of its lock; id is its hex
 	host string
 	pid  int
+	// holds says, when serve returns, whether its session held the
+	// leader's lock (run's goroutine alone reads and writes it).
+	holds bool
 
 	ctx       context.Context // ends at Close
 	stop      context.CancelFunc

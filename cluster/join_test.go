@@ -172,6 +172,24 @@ func scalar(t *testing.T, u, sql string, args ...any) int {
 	return n
 }
 
+// lockHolder is the application_name of the session that holds the
+// leader's lock, by the query docs/cluster.md gives operators; "" if none.
+func lockHolder(t *testing.T, u string) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var name string
+	err = conn.QueryRow(context.Background(), `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.classid = 1667654508 AND l.objid = 0 AND l.objsubid = 2`).Scan(&name)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.Fatalf("the leader's query: %v", err)
+	}
+	return name
+}
+
 func TestThreeMembersElectExactlyOneLeader(t *testing.T) {
 	u := database(t)
 	l := newLeads()
@@ -191,17 +209,7 @@ func TestThreeMembersElectExactlyOneLeader(t *testing.T) {
 	})
 	l.overlapped(t)
 	// The query docs/cluster.md gives operators names the leader.
-	conn, err := pgx.Connect(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var name string
-	if err := conn.QueryRow(context.Background(), `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.classid = 1667654508 AND l.objid = 0 AND l.objsubid = 2`).Scan(&name); err != nil {
-		t.Fatalf("the leader's query: %v", err)
-	}
-	if name != "cardflow member "+leader.ID() {
+	if name := lockHolder(t, u); name != "cardflow member "+leader.ID() {
 		t.Errorf("the leader's query names %q, want the leader %s", name, leader.ID())
 	}
 	if int64(LockSpace) != 1667654508 {
@@ -299,6 +307,46 @@ func TestAMemberCutOffStopsLeadingWithinThreeSecondsAndNeverOverlapsANewLeader(t
 	})
 	if a.IsLeader() {
 		t.Error("the member that was cut off leads beside the new leader")
+	}
+	l.overlapped(t)
+}
+
+// TestAMemberThatClosesInItsGraceLeavesTheNextOneTheSameGrace: the member
+// that took the lock from a leader cut off waits before it leads; closed
+// meanwhile, it must not say it left, which would let the next lead at once
+// while the cut-off leader may still believe it leads.
+func TestAMemberThatClosesInItsGraceLeavesTheNextOneTheSameGrace(t *testing.T) {
+	u := database(t)
+	l := newLeads()
+	cutURL, proxy := viaProxy(t, u)
+	a := join(t, cutURL)
+	l.follow(t, a)
+	l.awaitLeader(t, 5*time.Second, a)
+	b, c := join(t, u), join(t, u)
+	l.follow(t, b)
+	l.follow(t, c)
+	proxy.Cut()
+	var holder *member
+	testkit.Eventually(t, "another member holding the leader's lock", func() bool {
+		name := lockHolder(t, u)
+		for _, m := range []*member{b, c} {
+			if name == appName(m.ID()) {
+				holder = m
+			}
+		}
+		return holder != nil
+	})
+	if holder.IsLeader() {
+		t.Fatal("the member leads as soon as it took the lock from a leader cut off")
+	}
+	next := others(holder, b, c)[0]
+	closed := time.Now()
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l.awaitLeader(t, 10*time.Second, next)
+	if waited := time.Since(closed); waited < grace {
+		t.Errorf("%s led %v after the member in its grace closed, want at least %v", next.ID(), waited, grace)
 	}
 	l.overlapped(t)
 }
