@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -59,10 +60,14 @@ const maxTopic = 64
 
 // checkTopic says why topic cannot name nudges: topics are lower-case
 // letters, digits, '_', '-' and '.', at most maxTopic bytes, so that one
-// travels with its payload as "topic:payload".
+// travels with its payload as "topic:payload"; those beginning "cluster."
+// are the members' own.
 func checkTopic(topic string) error {
 	if topic == "" || len(topic) > maxTopic {
 		return fmt.Errorf("cluster: topic %q: want 1 to %d bytes", topic, maxTopic)
+	}
+	if strings.HasPrefix(topic, "cluster.") {
+		return fmt.Errorf("cluster: topic %q: topics beginning \"cluster.\" are reserved", topic)
 	}
 	for _, r := range topic {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {

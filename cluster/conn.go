@@ -24,7 +24,7 @@ func (m *member) enter(ctx context.Context) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("cluster: connect to the database: %w", err)
 	}
 	fail := func(err error) (*pgx.Conn, error) {
-		_ = conn.Close(context.Background())
+		closeConn(conn)
 		return nil, err
 	}
 	var table bool
@@ -36,7 +36,7 @@ func (m *member) enter(ctx context.Context) (*pgx.Conn, error) {
 	}
 	for range 20 {
 		n := newNumber()
-		var locked, inserted bool
+		var locked bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", LockSpace, n).Scan(&locked); err != nil {
 			return fail(fmt.Errorf("cluster: take a member's lock: %w", err))
 		}
@@ -50,7 +50,7 @@ func (m *member) enter(ctx context.Context) (*pgx.Conn, error) {
 		if err != nil {
 			return fail(fmt.Errorf("cluster: write the member's row: %w", err))
 		}
-		if inserted = tag.RowsAffected() == 1; !inserted {
+		if tag.RowsAffected() == 0 {
 			if _, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", LockSpace, n); err != nil {
 				return fail(fmt.Errorf("cluster: let a taken number go: %w", err))
 			}
@@ -63,6 +63,14 @@ func (m *member) enter(ctx context.Context) (*pgx.Conn, error) {
 		return conn, nil
 	}
 	return fail(errors.New("cluster: found no free member number in 20 tries"))
+}
+
+// closeConn closes a connection that failed, or is given up on, without
+// waiting long on a network that may be gone.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
 }
 
 // listen names the connection and listens for nudges.
@@ -88,7 +96,7 @@ func (m *member) run(conn *pgx.Conn) {
 			return
 		}
 		m.end(err)
-		_ = conn.Close(context.Background())
+		closeConn(conn)
 		m.log.Warn().Err(err).Msg("cluster connection lost; reconnecting")
 		if conn = m.reconnect(); conn == nil {
 			return
@@ -306,12 +314,12 @@ func (m *member) received(pc *pgconn.PgConn, n *pgconn.Notification) {
 	}
 	topic, payload, ok := strings.Cut(n.Payload, ":")
 	switch {
-	case !ok || checkTopic(topic) != nil:
-		m.log.Warn().Int("bytes", len(n.Payload)).Msg("malformed nudge ignored")
-	case topic == leftTopic:
+	case ok && topic == leftTopic:
 		m.mu.Lock()
 		m.leftAt = time.Now()
 		m.mu.Unlock()
+	case !ok || checkTopic(topic) != nil:
+		m.log.Warn().Int("bytes", len(n.Payload)).Msg("malformed nudge ignored")
 	default:
 		m.deliver(topic, payload)
 	}
@@ -352,7 +360,7 @@ func (m *member) rejoin() (*pgx.Conn, error) {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	fail := func(err error) (*pgx.Conn, error) {
-		_ = conn.Close(context.Background())
+		closeConn(conn)
 		return nil, err
 	}
 	var locked bool

@@ -118,19 +118,19 @@ func Join(ctx context.Context, url string, opts Options) (Member, error) {
 	}
 	m := &member{cfg: cfg, host: host, pid: os.Getpid(), changed: make(chan struct{}), subs: map[string][]func(string){},
 		done: make(chan struct{})}
+	// The pool connects when first used.
+	if m.pool, err = pgxpool.NewWithConfig(context.Background(), poolCfg); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
 	m.ctx, m.stop = context.WithCancel(context.Background())
 	cfg.OnNotification = m.received
 	conn, err := m.enter(ctx)
 	if err != nil {
 		m.stop()
+		m.pool.Close()
 		return nil, err
 	}
 	m.log = opts.Log.With().Str("component", "cluster").Str("member", m.id).Logger()
-	if m.pool, err = pgxpool.NewWithConfig(context.Background(), poolCfg); err != nil {
-		m.stop()
-		_ = conn.Close(context.Background())
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
 	m.log.Info().Str("host", host).Int("pid", m.pid).Msg("joined the cluster")
 	go m.run(conn)
 	return m, nil

@@ -9,7 +9,8 @@ import (
 
 // badInput checks what every Member refuses: a Lead without a function,
 // and subscriptions and nudges to topics that are not ones (empty, upper
-// case, with the ':' a nudge is split on, too long) or without a function.
+// case, with the ':' a nudge is split on, too long, the members' own
+// "cluster.") or without a function.
 func badInput(t *testing.T, m Member) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -22,9 +23,11 @@ func badInput(t *testing.T, m Member) {
 		{"Subscribe to an upper-case topic", func() { m.Subscribe("Chat", func(string) {}) }, "want lower-case letters"},
 		{"Subscribe to a topic with a colon", func() { m.Subscribe("chat:x", func(string) {}) }, "want lower-case letters"},
 		{"Subscribe to a long topic", func() { m.Subscribe(strings.Repeat("a", 65), func(string) {}) }, "want 1 to 64 bytes"},
+		{"Subscribe to a reserved topic", func() { m.Subscribe("cluster.left", func(string) {}) }, "reserved"},
 		{"Subscribe without a function", func() { m.Subscribe("chat", nil) }, "Subscribe chat without a function"},
 		{"Publish to an empty topic", func() { m.Publish("", "x") }, `topic "": want 1 to 64 bytes`},
 		{"Publish to a topic with a space", func() { m.Publish("new chat", "x") }, "want lower-case letters"},
+		{"Publish to a reserved topic", func() { m.Publish("cluster.left", "x") }, "reserved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
