@@ -197,7 +197,7 @@ func TestThreeMembersElectExactlyOneLeader(t *testing.T) {
 	for _, m := range []*member{a, b, c} {
 		l.follow(t, m)
 	}
-	leader := l.awaitLeader(t, 5*time.Second, a, b, c)
+	leader := l.awaitLeader(t, 10*time.Second, a, b, c)
 	// Watch for a while, as the others keep trying, that nobody else leads.
 	testkit.Poll(4*tryEvery, 10*time.Millisecond, func() bool {
 		for _, m := range others(leader, a, b, c) {
@@ -230,7 +230,7 @@ func TestClosingTheLeaderHandsTheLeadToAnotherWithinTwoSeconds(t *testing.T) {
 	for _, m := range []*member{a, b, c} {
 		l.follow(t, m)
 	}
-	old := l.awaitLeader(t, 5*time.Second, a, b, c)
+	old := l.awaitLeader(t, 10*time.Second, a, b, c)
 	closed := time.Now()
 	if err := old.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -260,7 +260,7 @@ func TestATerminatedLeaderStopsLeadingAndAnotherLeadsWithinTenSeconds(t *testing
 	for _, m := range []*member{a, b, c} {
 		l.follow(t, m)
 	}
-	old := l.awaitLeader(t, 5*time.Second, a, b, c)
+	old := l.awaitLeader(t, 10*time.Second, a, b, c)
 	killed := time.Now()
 	if n := pgtest.Terminate(t, u, appName(old.ID())); n != 1 {
 		t.Fatalf("terminated %d sessions named %q, want the leader's 1", n, appName(old.ID()))
