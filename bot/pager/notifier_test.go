@@ -330,3 +330,28 @@ func TestASilencedKeyDoesNotMuteItsNeighbours(t *testing.T) {
 		t.Fatalf("sent %q, want the qb-100 alert", got)
 	}
 }
+
+// TestAnIdleSenderLooksAtItsQueueEveryLook: a message queued by another
+// process, whose kick never arrived, goes out at the sender's next look.
+func TestAnIdleSenderLooksAtItsQueueEveryLook(t *testing.T) {
+	store, clock, w := newStore(t)
+	ch := newFakeChannel()
+	s := NewSender(w, store, SenderOptions{Dest: "test:1", Chat: "1", Channel: ch, Look: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	queue := func(text string) {
+		t.Helper()
+		if err := store.Update(func(tx *storage.Tx) error {
+			return tx.Chat().Queue(&storage.ChatMessage{Dest: "test:1", Text: text, CreatedAt: clock.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("kicked")
+	s.Kick()
+	testkit.Eventually(t, "the kicked message sent", func() bool { return len(ch.texts()) == 1 })
+	queue("never kicked") // the sender now waits for a kick
+	testkit.Eventually(t, "the message found by looking", func() bool { return len(ch.texts()) == 2 })
+}

@@ -36,6 +36,7 @@ type Sender struct {
 	limit     *rate.Limiter
 	groupWait time.Duration
 	nextBatch string
+	look      time.Duration
 	wake      chan struct{}
 	log       zerolog.Logger
 	sleep     func(ctx context.Context, d time.Duration) error
@@ -54,7 +55,11 @@ type SenderOptions struct {
 	// Photo draws the chart of a queued daily report (daily.Writer.Photo);
 	// nil: reports go without.
 	Photo func(from, to time.Time) *chat.Photo
-	Log   zerolog.Logger
+	// Look is how long an idle sender waits for a Kick before it looks at
+	// its queue on its own, for a kick that may be lost on its way between
+	// processes; 0: a minute.
+	Look time.Duration
+	Log  zerolog.Logger
 }
 
 // NewSender builds the sender of one destination.
@@ -63,8 +68,11 @@ func NewSender(w Writer, store *storage.Store, o SenderOptions) *Sender {
 	if o.PerMinute > 0 {
 		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(o.PerMinute)), 1)
 	}
+	if o.Look <= 0 {
+		o.Look = time.Minute
+	}
 	return &Sender{writer: w, photo: o.Photo, store: store, dest: o.Dest, chat: o.Chat, ch: o.Channel, limit: lim, groupWait: o.GroupWait, nextBatch: o.NextBatch,
-		wake: make(chan struct{}, 1), log: o.Log.With().Str("dest", o.Dest).Logger(), sleep: periodic.Sleep}
+		look: o.Look, wake: make(chan struct{}, 1), log: o.Log.With().Str("dest", o.Dest).Logger(), sleep: periodic.Sleep}
 }
 
 // Kick tells the sender there is something new.
@@ -94,7 +102,7 @@ func (s *Sender) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
-			case <-time.After(time.Minute):
+			case <-time.After(s.look):
 			}
 			continue
 		}

@@ -52,6 +52,15 @@ type Options struct {
 	// Alert raises or resolves an operator alert (the engine's
 	// RaiseAlert): an event set aside raises one. Nil: none.
 	Alert func(storage.Alert) error
+	// Stored is called when the webhook has stored a new event, to wake the
+	// loop that handles them (Run) wherever it runs: among several
+	// processes, the webhook's may not be the one running it, and Stored
+	// nudges that one to call Wake. Nil: Wake on this adapter.
+	Stored func()
+	// Look is how often Run looks for stored events without being woken,
+	// for a wake that may be lost on its way between processes; 0: once a
+	// minute.
+	Look time.Duration
 }
 
 // Adapter is the QQ channel. It implements chat.Channel for the group
@@ -67,6 +76,8 @@ type Adapter struct {
 	alert   func(storage.Alert) error
 
 	wake       chan struct{}   // a new inbound event is stored
+	stored     func()          // tells Run, wherever it runs, that an event was stored
+	look       time.Duration   // how often Run looks unwoken
 	configured map[string]bool // the configured groups' chats, never evicted (chats.go)
 
 	mu       sync.Mutex
@@ -95,10 +106,17 @@ func New(o Options) *Adapter {
 	for _, g := range o.Groups {
 		configured["group:"+g] = true
 	}
-	return &Adapter{handler: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
+	if o.Look <= 0 {
+		o.Look = time.Minute
+	}
+	a := &Adapter{handler: o.Bot, store: o.Store, client: newClient(o.AppID, o.Secret, o.APIURL, o.TokenURL, o.HTTPClient),
 		secret: o.Secret, groups: o.Groups, log: o.Log.With().Str("component", "qq").Logger(), now: o.Now, alert: o.Alert,
-		wake: make(chan struct{}, 1), configured: configured, windows: map[string]*window{}, active: map[string]time.Time{},
-		kicks: map[string]func(){}}
+		wake: make(chan struct{}, 1), stored: o.Stored, look: o.Look, configured: configured, windows: map[string]*window{},
+		active: map[string]time.Time{}, kicks: map[string]func(){}}
+	if a.stored == nil {
+		a.stored = a.Wake
+	}
+	return a
 }
 
 // Dests are the destinations alerts go to, one per configured group.
@@ -120,7 +138,9 @@ func (a *Adapter) OnWindow(chatID string, kick func()) {
 	a.mu.Unlock()
 }
 
-func (a *Adapter) wakeInbox() {
+// Wake tells Run that an event was stored, here or by another process's
+// webhook.
+func (a *Adapter) Wake() {
 	select {
 	case a.wake <- struct{}{}:
 	default:

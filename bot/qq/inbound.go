@@ -21,15 +21,19 @@ const maxAttempts = 3
 // alertKey is the alert raised when an event is set aside.
 const alertKey = string(alert.InboundParked) + ":qq"
 
-// Run acts on stored inbound events until ctx ends.
+// Run acts on stored inbound events until ctx ends: at once when woken,
+// and every Options.Look regardless.
 func (a *Adapter) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	look := time.NewTicker(a.look)
+	defer look.Stop()
 	for ctx.Err() == nil {
 		a.drain(ctx)
 		select {
 		case <-ctx.Done():
 		case <-a.wake:
+		case <-look.C:
 		case <-t.C:
 			a.sweep()
 			_ = a.store.Update(func(tx *storage.Tx) error {

@@ -74,7 +74,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if fresh {
-			a.wakeInbox()
+			a.stored()
 		}
 		writeACK(w, true)
 	default:

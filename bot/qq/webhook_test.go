@@ -2,6 +2,7 @@ package qq
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -9,12 +10,14 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/tencent-connect/botgo/interaction/signature"
 
+	"cardflow/bot/operator"
 	"cardflow/internal/testkit"
 	"cardflow/internal/teststore"
 	"cardflow/storage"
@@ -159,5 +162,50 @@ func TestWebhookStoresSignedEventsOnceAndRefusesTheRest(t *testing.T) {
 	}
 	if n := inboundCount(t, s); n != 2 {
 		t.Fatalf("refused calls stored something: %d events", n)
+	}
+}
+
+// TestAStoredEventWakesRunWhereverItRuns: with Stored set (several
+// processes), the webhook calls it for a new event instead of waking its
+// own Run; Run handles what Wake tells it of, and finds on its own, every
+// Look, an event whose wake was lost.
+func TestAStoredEventWakesRunWhereverItRuns(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	event := func(id string) []byte {
+		return []byte(fmt.Sprintf(`{"id":%q,"op":0,"s":1,"t":"GROUP_AT_MESSAGE_CREATE","d":{"id":"msg-%s","content":" ",`+
+			`"group_openid":"G1","author":{"member_openid":"M1"},"timestamp":"2026-11-25T17:00:00+08:00"}}`, id, id))
+	}
+	for _, tc := range []struct {
+		name string
+		look time.Duration
+		wake bool // the nudge reaches Run's process, which calls Wake
+	}{
+		{"woken", time.Hour, true},
+		{"wake lost, found by looking", 20 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testkit.NewStore(t, teststore.Open)
+			var stored atomic.Int32
+			a := New(Options{AppID: vectorAppID, Secret: vectorSecret, Store: s, Log: zerolog.Nop(), Now: func() time.Time { return now },
+				Bot: operator.New(operator.Options{Log: zerolog.Nop()}), Look: tc.look, Stored: func() { stored.Add(1) }})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = a.Run(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done })
+			// The first event may meet Run's first look, at its start; the
+			// second comes once Run waits.
+			for i, id := range []string{"ev-1", "ev-2"} {
+				call(t, a, event(id), ts, true)
+				call(t, a, event(id), ts, true) // QQ's retry: stored once, told once
+				if n := stored.Load(); n != int32(i+1) {
+					t.Fatalf("Stored called %d times for %d events", n, i+1)
+				}
+				if tc.wake {
+					a.Wake()
+				}
+				testkit.Eventually(t, "the stored event handled", func() bool { return inboundCount(t, s) == 0 })
+			}
+		})
 	}
 }

@@ -267,3 +267,89 @@ func TestReviewAlertThroughSenderToApproval(t *testing.T) {
 		t.Errorf("messages in the group = %d, want the one prompt", n)
 	}
 }
+
+// run runs one half of the adapter (Poll or Serve) until the returned stop
+// is called, which waits for it to return.
+func run(t *testing.T, half func(context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- half(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("did not return after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestPollStoppedAndStartedAgainHandlesWhatCameMeanwhile: a process that
+// loses the lead stops polling and, leading again, polls on the same
+// adapter; an update that arrived in between is handled then. Serve has
+// nothing to do in polling mode and returns at once.
+func TestPollStoppedAndStartedAgainHandlesWhatCameMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	if err := f.ad.Serve(context.Background()); err != nil {
+		t.Fatalf("Serve in polling mode = %v", err)
+	}
+	stop := run(t, f.ad.Poll)
+	f.fake.SendText(group, aliceUID, "/help")
+	f.settle(1)
+	stop()
+	polls := f.fake.Calls("getUpdates")
+	f.fake.SendText(group, aliceUID, "/help")
+	run(t, f.ad.Poll)
+	f.settle(2)
+	testkit.Eventually(t, "the second reply", func() bool { return len(f.fake.Messages(group)) == 2 })
+	if f.fake.Calls("getUpdates") <= polls {
+		t.Error("the second Poll did not poll")
+	}
+}
+
+// TestWebhookServeHandlesPostsWhilePollSetsTheWebhook: in webhook mode a
+// process that does not lead runs only Serve, which handles what reaches
+// its webhook and leaves Telegram's settings alone; the leader's Poll
+// registers the webhook.
+func TestWebhookServeHandlesPostsWhilePollSetsTheWebhook(t *testing.T) {
+	var handler atomic.Value // http.Handler, set once the adapter exists
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler.Load().(http.Handler).ServeHTTP(w, r)
+	}))
+	t.Cleanup(hook.Close)
+	f := newFixture(t, func(o *Options) {
+		o.WebhookURL = hook.URL + "/telegram"
+		o.WebhookSecret = "hook-secret-0001"
+	})
+	handler.Store(f.ad.WebhookHandler())
+	run(t, f.ad.Serve)
+	body := `{"update_id":901,"message":{"message_id":1,"date":1,"chat":{"id":-1001234567890,"type":"supergroup"},"from":{"id":200,"is_bot":false,"first_name":"Alice"},"text":"/help"}}`
+	req, _ := http.NewRequest(http.MethodPost, hook.URL+"/telegram", strings.NewReader(body))
+	req.Header.Set(secretHeader, "hook-secret-0001")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	f.settle(1)
+	testkit.Eventually(t, "the reply", func() bool { return len(f.fake.Messages(group)) == 1 })
+	if u, _ := f.fake.Webhook(); u != "" || f.fake.Calls("setWebhook") != 0 {
+		t.Errorf("Serve set the webhook (%q)", u)
+	}
+	run(t, f.ad.Poll)
+	testkit.Eventually(t, "the webhook set by Poll", func() bool { u, _ := f.fake.Webhook(); return u == hook.URL+"/telegram" })
+	if f.fake.Calls("getUpdates") != 0 {
+		t.Error("Poll polled in webhook mode")
+	}
+}

@@ -205,11 +205,34 @@ func proxyPassword(proxy string) string {
 
 // Run receives updates until ctx ends: by long polling, or, when
 // Options.WebhookURL is set, from WebhookHandler. It returns once the
-// updates in hand are handled.
+// updates in hand are handled. It is Serve and Poll together, for a
+// process that runs alone.
 func (a *Adapter) Run(ctx context.Context) error {
-	a.flight.Lock()
-	a.flight.closing = false
-	a.flight.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.Serve(ctx) })
+	err := a.Poll(ctx)
+	wg.Wait()
+	return err
+}
+
+// Serve handles the updates Telegram posts to WebhookHandler (webhook
+// mode) until ctx ends, and returns once those in hand are handled. Every
+// process that mounts the webhook runs it, leader or not. In polling mode
+// it returns at once: Poll receives and handles the updates.
+func (a *Adapter) Serve(ctx context.Context) error {
+	if a.webhook == "" {
+		return nil
+	}
+	a.learnName(ctx)
+	a.handle(ctx, a.api.StartWebhook)
+	return nil
+}
+
+// Poll is what one process among several does for the bot, until ctx
+// ends: by long polling, it receives updates and handles them (and returns
+// once those in hand are handled); in webhook mode, it registers the
+// webhook with Telegram and waits.
+func (a *Adapter) Poll(ctx context.Context) error {
 	a.learnName(ctx)
 	if a.webhook != "" {
 		if err := a.setWebhook(ctx); err != nil {
@@ -218,22 +241,31 @@ func (a *Adapter) Run(ctx context.Context) error {
 			a.log.Error().Err(err).Msg("set webhook failed")
 		}
 		a.log.Info().Msg("receiving updates by webhook")
-		a.api.StartWebhook(ctx)
-	} else {
-		// A webhook left behind from another deployment makes getUpdates fail.
-		cctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		if _, err := a.api.DeleteWebhook(cctx, &tg.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
-			a.log.Warn().Err(a.clean(err)).Msg("delete webhook failed")
-		}
-		cancel()
-		a.log.Info().Msg("receiving updates by long polling")
-		a.api.Start(ctx)
+		<-ctx.Done()
+		return nil
 	}
+	// A webhook left behind from another deployment makes getUpdates fail.
+	cctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	if _, err := a.api.DeleteWebhook(cctx, &tg.DeleteWebhookParams{}); err != nil && ctx.Err() == nil {
+		a.log.Warn().Err(a.clean(err)).Msg("delete webhook failed")
+	}
+	cancel()
+	a.log.Info().Msg("receiving updates by long polling")
+	a.handle(ctx, a.api.Start)
+	return nil
+}
+
+// handle runs one of the SDK's loops, which hand updates to dispatch,
+// until ctx ends, then waits for the updates in hand.
+func (a *Adapter) handle(ctx context.Context, loop func(context.Context)) {
+	a.flight.Lock()
+	a.flight.closing = false
+	a.flight.Unlock()
+	loop(ctx)
 	a.flight.Lock()
 	a.flight.closing = true
 	a.flight.Unlock()
 	a.flight.wg.Wait()
-	return nil
 }
 
 func (a *Adapter) setWebhook(ctx context.Context) error {

@@ -24,6 +24,7 @@ import (
 	"cardflow/api/dujiao"
 	"cardflow/bot/bind"
 	"cardflow/bot/chat"
+	"cardflow/cluster"
 	"cardflow/config"
 	"cardflow/internal/money"
 	"cardflow/internal/routes"
@@ -40,6 +41,7 @@ type App struct {
 	cfg     *config.Config
 	log     zerolog.Logger
 	store   *storage.Store
+	member  cluster.Member // this process among those sharing the store
 	engine  *processor.Engine
 	binds   *bind.Bindings
 	rules   *rules.Book
@@ -71,6 +73,15 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	member, err := joinCluster(cfg, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	closeAll := func() {
+		_ = member.Close()
+		_ = store.Close()
+	}
 	// now.hour is shop time: the zone of the daily report, one setting.
 	shop, err := cfg.Report.Location()
 	if err != nil { // Validate refused it already; this is the fallback of a config built in code
@@ -78,7 +89,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	ruleBook, err := rules.New(store, cfg.Rules, shop, time.Now, log)
 	if err != nil {
-		_ = store.Close()
+		closeAll()
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	storefronts := make([]outbox.Storefront, 0, len(cfg.Storefronts))
@@ -110,17 +121,17 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	upstream, err := dujiaoUpstream(cfg, djShops, store, log)
 	if err != nil {
-		_ = store.Close()
+		closeAll()
 		return nil, err
 	}
 	hooks, err := dujiaoWebhook(cfg, hookShops, store, log)
 	if err != nil {
-		_ = store.Close()
+		closeAll()
 		return nil, err
 	}
 	shared, err := acgfakaUpstream(cfg, acgShops, log)
 	if err != nil {
-		_ = store.Close()
+		closeAll()
 		return nil, err
 	}
 	dockingCallbacks := map[string]outbox.Deliverer{}
@@ -137,7 +148,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 	}
 	mails, sender, err := buyerMail(cfg, log)
 	if err != nil {
-		_ = store.Close()
+		closeAll()
 		return nil, err
 	}
 	// The engine is built before the operator layer that renders its alerts
@@ -150,7 +161,7 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		DockingCallbacks: dockingCallbacks,
 		Workers:          cfg.Processing.Workers, StockWait: cfg.Processing.StockWait.Std(), AutoRefund: cfg.Processing.AutoRefund,
 		Routing: cfg.Processing.Routing, VerifyHold: cfg.Processing.VerifyHold,
-		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg, Mail: mails,
+		Log: log, Screen: ruleBook, Alerts: relay, Observe: opts.Observe, Metrics: reg, Mail: mails, Cluster: member,
 	})
 	ruleBook.AlertTo(engine) // a rule switched off for its cost is an alert
 	names := make([]string, len(cfg.Operators))
@@ -162,23 +173,23 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		Metrics: reg, Operators: names, Bindings: binds})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
-			_ = store.Close()
+			closeAll()
 			return nil, err
 		}
 	}
 	if tree := dujiaoTree(upstream, hooks, engine); tree != nil {
 		if err := srv.MountTree(routes.DujiaoNext, "dujiao", tree); err != nil {
-			_ = store.Close()
+			closeAll()
 			return nil, err
 		}
 	}
 	if shared != nil {
 		if err := srv.MountTree(routes.AcgFaka, config.ProtocolAcgFaka, shared.Handler(engine)); err != nil {
-			_ = store.Close()
+			closeAll()
 			return nil, err
 		}
 	}
-	a := &App{cfg: cfg, log: log, store: store, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay, mail: sender,
+	a := &App{cfg: cfg, log: log, store: store, member: member, engine: engine, binds: binds, rules: ruleBook, api: srv, alerts: relay, mail: sender,
 		errc: make(chan error, 4), adminReadTimeout: cmp.Or(opts.AdminReadTimeout, time.Minute)}
 	// A storage error stops the store taking writes; the process exits
 	// non-zero and the next start's recovery takes over. Once per source:
@@ -202,6 +213,22 @@ func openStore(cfg *config.Config, master []byte) (*storage.Store, error) {
 	defer cancel()
 	return storage.OpenPostgres(ctx, cfg.Storage.DSN.Reveal(), master,
 		storage.PostgresOptions{MaxConns: int32(cfg.Storage.MaxConnections)})
+}
+
+// joinCluster makes this process a member of those sharing the store: the
+// one process of a bbolt file, or one of the processes on the PostgreSQL
+// database (docs/cluster.md).
+func joinCluster(cfg *config.Config, log zerolog.Logger) (cluster.Member, error) {
+	if !cfg.Storage.Postgres() {
+		return cluster.Single(), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m, err := cluster.Join(ctx, cfg.Storage.DSN.Reveal(), cluster.Options{Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("join the processes on the database: %w", err)
+	}
+	return m, nil
 }
 
 // buyerMail builds the mail deliverer of [email] and the storefronts'
@@ -294,6 +321,10 @@ func (a *App) Stop() {
 	if a.mail != nil {
 		a.mail.Close()
 	}
+	// After the engine, whose work it marks; another process leads at once.
+	if err := a.member.Close(); err != nil {
+		a.log.Error().Err(err).Msg("leave the cluster")
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error().Err(err).Msg("close store")
 	}
@@ -309,6 +340,9 @@ func (a *App) APIAddr() string { return a.apiAddr }
 
 // AdminAddr is the admin listener's address, once started.
 func (a *App) AdminAddr() string { return a.adminAddr }
+
+// Member is this process among those sharing the store.
+func (a *App) Member() cluster.Member { return a.member }
 
 // MetricsAddr is the [metrics] listener's address, once started; "" when
 // the config has none.

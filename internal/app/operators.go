@@ -27,9 +27,28 @@ type Destination struct {
 	OnWindow   func(kick func())
 }
 
+// Nudges the operator layer sends between the processes sharing a store
+// (cluster.Member.Publish).
+const (
+	// topicChat: a chat message was queued; the leader's senders look.
+	topicChat = "chat"
+	// topicInbound: a chat platform's webhook stored an event; the leader's
+	// adapter handles it.
+	topicInbound = "inbound"
+)
+
+// clusterLook is how often, with several processes, the leader's senders
+// and QQ worker look at the store on their own: a nudge may be lost.
+const clusterLook = 3 * time.Second
+
 // OperatorLayer is the operator layer wired to an app: its handler, the
 // notifier that turns alerts into queued chat messages, one sender per
 // chat, and the chat adapters' own loops.
+//
+// With several processes on one database (docs/cluster.md), the senders,
+// the notifier's repeat timer, the daily report and the adapters' loops run
+// on the leader only; every process queues messages and nudges the leader,
+// and handles what reaches its webhooks.
 type OperatorLayer struct {
 	app      *App
 	cfg      *config.Config
@@ -40,7 +59,8 @@ type OperatorLayer struct {
 	notifier *pager.Notifier
 	daily    *daily.Schedule
 	senders  []*pager.Sender
-	runners  []func(context.Context) error
+	runners  []func(context.Context) error // the adapters' loops the leader runs
+	shared   []func(context.Context) error // those every process runs: webhook updates
 	wg       sync.WaitGroup
 }
 
@@ -95,8 +115,9 @@ func (l *OperatorLayer) AddTelegram(tc config.Telegram) error {
 		if err := l.app.api.Mount(routes.Mount{Owner: "telegram.webhook_url", Path: tc.WebhookPath()}, ad.WebhookHandler()); err != nil {
 			return err
 		}
+		l.shared = append(l.shared, ad.Serve)
 	}
-	l.runners = append(l.runners, ad.Run)
+	l.runners = append(l.runners, ad.Poll)
 	return nil
 }
 
@@ -104,8 +125,11 @@ func (l *OperatorLayer) AddTelegram(tc config.Telegram) error {
 // one destination per configured group, sent to only inside the reply
 // windows QQ allows.
 func (l *OperatorLayer) AddQQ(qc config.QQ) error {
+	member := l.app.member
 	ad := qq.New(qq.Options{AppID: qc.AppID, Secret: qc.Secret.Reveal(), APIURL: qc.APIURL, TokenURL: qc.TokenURL,
-		Groups: qc.Groups, Bot: l.handler, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert})
+		Groups: qc.Groups, Bot: l.handler, Store: l.app.store, Log: l.app.log, Alert: l.app.engine.RaiseAlert,
+		Stored: func() { member.Publish(topicInbound, "") }, Look: l.look()})
+	member.Subscribe(topicInbound, func(string) { ad.Wake() })
 	for _, d := range ad.Dests() {
 		chat := qq.ChatOf(d)
 		l.Add(Destination{Dest: d, Chat: chat, Channel: ad, NextBatch: qq.NextBatch,
@@ -128,7 +152,7 @@ func (l *OperatorLayer) Wire() {
 		names = append(names, d.Dest)
 		s := pager.NewSender(l.handler, l.app.store, pager.SenderOptions{Dest: d.Dest, Chat: d.Chat,
 			Channel: d.Channel, PerMinute: d.PerMinute, GroupWait: l.cfg.Alerts.GroupWait.Std(), NextBatch: d.NextBatch,
-			Photo: writer.Photo, Log: l.app.log})
+			Photo: writer.Photo, Look: l.look(), Log: l.app.log})
 		if d.OnWindow != nil {
 			d.OnWindow(s.Kick)
 		}
@@ -136,38 +160,66 @@ func (l *OperatorLayer) Wire() {
 	}
 	l.notifier = pager.NewNotifier(l.handler, l.app.store, names,
 		pager.AlertPolicy{GroupWait: l.cfg.Alerts.GroupWait.Std(), RepeatInterval: l.cfg.Alerts.RepeatInterval.Std()},
-		time.Now, l.kick, l.app.log)
+		time.Now, l.queued, l.app.log)
 	at, err := l.cfg.Report.Clock()
 	if err != nil {
 		at = 9 * time.Hour
 	}
-	l.daily = daily.NewSchedule(writer, l.app.store, names, at, nil, l.kick)
+	l.daily = daily.NewSchedule(writer, l.app.store, names, at, nil, l.queued)
 	if len(names) > 0 {
 		l.app.alerts.to = l.notifier
 	}
+	l.app.member.Subscribe(topicChat, func(string) {
+		for _, s := range l.senders {
+			s.Kick()
+		}
+	})
 }
 
-func (l *OperatorLayer) kick() {
-	for _, s := range l.senders {
-		s.Kick()
+// queued tells the senders, wherever they run, that a message was queued.
+func (l *OperatorLayer) queued() { l.app.member.Publish(topicChat, "") }
+
+// look is how often the senders and the QQ worker look at the store
+// unasked: with several processes, every few seconds; alone, where no
+// nudge is lost, their defaults.
+func (l *OperatorLayer) look() time.Duration {
+	if l.cfg.Storage.Postgres() {
+		return clusterLook
 	}
+	return 0
 }
 
-// Run starts the senders, the repeat timer and the adapters until ctx ends.
+// Run starts, until ctx ends, the handling of webhook updates on this
+// process, and, while this process leads, the senders, the repeat timer,
+// the daily report and the adapters' loops.
 func (l *OperatorLayer) Run(ctx context.Context) {
-	for _, s := range l.senders {
-		l.wg.Go(func() { s.Run(ctx) })
+	for _, run := range l.shared {
+		l.wg.Go(func() { l.runChannel(ctx, run) })
 	}
-	l.wg.Go(func() { l.notifier.Run(ctx) })
+	l.wg.Go(func() { l.app.member.Lead(ctx, "operators", l.lead) })
+}
+
+// lead runs the leader's part of the operator layer until ctx ends.
+func (l *OperatorLayer) lead(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, s := range l.senders {
+		wg.Go(func() { s.Run(ctx) })
+	}
+	wg.Go(func() { l.notifier.Run(ctx) })
 	if len(l.dests) > 0 {
-		l.wg.Go(func() { l.daily.Run(ctx) })
+		wg.Go(func() { l.daily.Run(ctx) })
 	}
 	for _, run := range l.runners {
-		l.wg.Go(func() {
-			if err := run(ctx); err != nil && ctx.Err() == nil {
-				l.app.log.Error().Err(err).Msg("chat channel stopped")
-			}
-		})
+		wg.Go(func() { l.runChannel(ctx, run) })
+	}
+	wg.Wait()
+}
+
+// runChannel runs one of a chat adapter's loops, logging why it stopped
+// early.
+func (l *OperatorLayer) runChannel(ctx context.Context, run func(context.Context) error) {
+	if err := run(ctx); err != nil && ctx.Err() == nil {
+		l.app.log.Error().Err(err).Msg("chat channel stopped")
 	}
 }
 

@@ -74,6 +74,15 @@ type Bucket interface {
 	Appending()
 }
 
+// Prefetcher is a bucket whose reads each cost a round trip to a server
+// (pgkv): Prefetch reads many keys in one, so that the Gets of them that
+// follow in the transaction answer from memory. A caller about to look up
+// many keys it knows in advance (a stock import's fingerprints) asks a
+// bucket for it; an engine whose reads are cheap (boltkv) does not have it.
+type Prefetcher interface {
+	Prefetch(keys [][]byte)
+}
+
 // Cursor walks a bucket's keys in order. A nil key means the walk has run
 // off either end.
 type Cursor interface {

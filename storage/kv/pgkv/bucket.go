@@ -62,6 +62,10 @@ func (b *bucket) NextSequence() (uint64, error) {
 	return s.n, nil
 }
 
+// Prefetch reads keys in as few round trips as it can, for the Gets that
+// follow (kv.Prefetcher).
+func (b *bucket) Prefetch(keys [][]byte) { b.t.prefetch(b, keys) }
+
 // SetSequence sets the bucket's sequence number; it reaches the database
 // with the transaction's other writes.
 func (b *bucket) SetSequence(v uint64) error {

@@ -489,6 +489,7 @@ func unavailable(err error) bool {
 type table struct {
 	name                  string
 	get, upsert, del      string
+	getMany               string // the keys of an array at once (Prefetch)
 	first, after, from    string // forward pages: from the start, k > $2, k >= $2
 	last, before, through string // backward pages: from the end, k < $2, k <= $2
 	subs                  string // the nested buckets
@@ -500,6 +501,10 @@ func newTable(name string) *table {
 	return &table{
 		name:    name,
 		get:     "SELECT v FROM " + q + " WHERE sub = $1 AND k = $2",
+		// A join with the array, not k = ANY($2): a prepared statement's
+		// generic plan cannot tell how long the array is and may scan the
+		// table, which grows with every import.
+		getMany: "SELECT t.k, t.v FROM unnest($2::bytea[]) AS w(k) JOIN " + q + " t ON t.sub = $1 AND t.k = w.k",
 		upsert:  "INSERT INTO " + q + " (sub, k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) ON CONFLICT (sub, k) DO UPDATE SET v = excluded.v",
 		del:     "DELETE FROM " + q + " WHERE (sub, k) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
 		first:   page + " ORDER BY k LIMIT $2",

@@ -244,6 +244,71 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 	return v
 }
 
+// prefetchChunk bounds the keys one query of prefetch asks for.
+const prefetchChunk = 1000
+
+// prefetch reads the keys that get would send a query for, a chunk per
+// round trip, into the transaction's reads (missing ones as nil).
+func (t *tx) prefetch(b *bucket, keys [][]byte) {
+	var want [][]byte
+	for _, k := range keys {
+		if t.err != nil {
+			return
+		}
+		if len(k) == 0 {
+			continue
+		}
+		key := entryKey{b.tbl, b.sub, string(k)}
+		if _, ok := t.writes[key]; ok {
+			continue
+		}
+		if _, ok := t.reads[key]; ok {
+			continue
+		}
+		if _, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
+			continue
+		}
+		want = append(want, k)
+	}
+	for len(want) > 0 && t.err == nil && len(t.reads) < maxCached {
+		chunk := want[:min(len(want), prefetchChunk)]
+		want = want[len(chunk):]
+		found := make(map[string][]byte, len(chunk))
+		err := func() error {
+			t.d.reads.Add(1)
+			ctx, cancel := t.ctx()
+			defer cancel()
+			rows, err := t.conn.Query(ctx, b.tbl.getMany, b.subB, chunk)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k, v []byte
+				if err := rows.Scan(&k, &v); err != nil {
+					rows.Close()
+					return err
+				}
+				if v == nil {
+					v = []byte{} // an empty value is not a missing one
+				}
+				found[string(k)] = v
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			t.fail("read "+b.tbl.name, err)
+			return
+		}
+		for _, k := range chunk {
+			key := entryKey{b.tbl, b.sub, string(k)}
+			v := found[key.k] // nil: missing
+			if !t.d.cache.putRead(t.clock, b.key(), key.k, v) && len(t.reads) < maxCached {
+				t.reads[key] = v
+			}
+		}
+	}
+}
+
 // write buffers a put (v non-nil) or a delete (v nil).
 func (t *tx) write(b *bucket, k, v []byte) error {
 	if !t.writable {

@@ -1,0 +1,65 @@
+package pgkv
+
+import (
+	"fmt"
+	"testing"
+
+	"cardflow/internal/pgtest"
+	"cardflow/storage/kv"
+)
+
+// TestPrefetchReadsManyKeysInFewRoundTrips asks for 2,500 keys, of which
+// some are stored (one with an empty value), some missing, one written in
+// the same transaction and one empty key, with the cache off so that
+// nothing else answers: three round trips read them all, and every Get
+// after answers as a Get alone would.
+func TestPrefetchReadsManyKeysInFewRoundTrips(t *testing.T) {
+	db := openDB(t, pgtest.URL(t), Options{CacheBytes: -1})
+	err := db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		for i := 0; i < 2500; i += 2 {
+			if err := b.Put(fmt.Appendf(nil, "k%05d", i), fmt.Appendf(nil, "v%d", i)); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte("empty"), []byte{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		if err := b.Put([]byte("k00001"), []byte("written here")); err != nil {
+			return err
+		}
+		keys := [][]byte{[]byte("empty"), nil}
+		for i := range 2500 {
+			keys = append(keys, fmt.Appendf(nil, "k%05d", i))
+		}
+		before := db.reads.Load()
+		b.(kv.Prefetcher).Prefetch(keys)
+		if n := db.reads.Load() - before; n != 3 {
+			t.Errorf("prefetching 2,501 keys took %d round trips, want 3", n)
+		}
+		before = db.reads.Load()
+		if v := b.Get([]byte("empty")); v == nil || len(v) != 0 {
+			t.Errorf("the empty value reads %q (nil %v)", v, v == nil)
+		}
+		if v := string(b.Get([]byte("k00001"))); v != "written here" {
+			t.Errorf("a key written in the transaction reads %q", v)
+		}
+		for i := 2; i < 2500; i++ {
+			got, want := b.Get(fmt.Appendf(nil, "k%05d", i)), fmt.Sprintf("v%d", i)
+			if i%2 == 1 && got != nil || i%2 == 0 && string(got) != want {
+				t.Fatalf("k%05d reads %q", i, got)
+			}
+		}
+		if n := db.reads.Load() - before; n != 0 {
+			t.Errorf("the Gets after the prefetch asked the database %d times, want none", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
