@@ -51,12 +51,17 @@ const (
 
 	// A chat channel that set an inbound event aside (bot/qq).
 	InboundParked Kind = "inbound_parked"
+
+	// A PostgreSQL store's database did not answer for a while (processor):
+	// raised, with when it was lost, once it answers again (nothing can be
+	// stored before), and resolved with how long it lasted.
+	StorageUnavailable Kind = "storage_unavailable"
 )
 
 // Kinds lists every kind declared above.
 func Kinds() []Kind {
 	return []Kind{OutOfStock, OrderFailed, Review, Claim, DuplicateCard, LowStock, ShopBalanceLow, OrderUnclaimed, SupplierDown, BalanceLow,
-		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, MailFailing, MailRejected, Reconcile, ConfigReload, RuleOff, InboundParked}
+		SupplierVerifying, CallbackFailing, CallbackRedirect, Backlog, MailFailing, MailRejected, Reconcile, ConfigReload, RuleOff, InboundParked, StorageUnavailable}
 }
 
 // Resolves reports whether an alert of kind k is ever closed by a resolved

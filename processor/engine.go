@@ -17,11 +17,13 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"cardflow/alert"
 	"cardflow/cluster"
 	"cardflow/config"
 	"cardflow/internal/money"
@@ -126,6 +128,7 @@ type Engine struct {
 	// a bbolt file: every order is its one process's).
 	member cluster.Member
 	node   string
+	lostAt atomic.Int64 // when the store's database was lost (unix ns), 0 while it answers
 
 	queue   *workQueue
 	waiters moveWaiters // handlers waiting for an order to move (WaitFor)
@@ -338,6 +341,7 @@ func (e *Engine) trim(above int64) {
 // again.
 func (e *Engine) storageChanged(err error) {
 	if err != nil {
+		e.lostAt.Store(e.now().UnixNano())
 		e.log.Error().Err(err).Msg("storage unavailable: orders are refused with 503 and work waits until it answers")
 		return
 	}
@@ -355,6 +359,7 @@ func (e *Engine) resume() {
 		return
 	default:
 	}
+	e.tellOutage()
 	e.requeueWaiting()
 	var processing []uint64
 	_ = e.store.View(func(tx *storage.Tx) error {
@@ -371,6 +376,26 @@ func (e *Engine) resume() {
 				e.timers.at(a.NextAt, id, a.No)
 			}
 		}
+	}
+}
+
+// tellOutage tells the operators of the outage just over: nothing could be
+// stored while it lasted, an alert included, so it is raised now with when
+// it began, and resolved with how long it lasted.
+func (e *Engine) tellOutage() {
+	lost := e.lostAt.Swap(0)
+	if lost == 0 {
+		return
+	}
+	since := time.Unix(0, lost)
+	key := string(alert.StorageUnavailable) + ":" + e.node
+	err := e.RaiseAlert(storage.Alert{Key: key, Type: alert.StorageUnavailable, Detail: since.UTC().Format("2006-01-02 15:04:05 UTC")})
+	if err == nil {
+		err = e.RaiseAlert(storage.Alert{Key: key, Type: alert.StorageUnavailable, Resolved: true,
+			Detail: e.now().Sub(since).Round(time.Second).String()})
+	}
+	if err != nil {
+		e.log.Error().Err(err).Msg("tell operators of the storage outage")
 	}
 }
 

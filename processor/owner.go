@@ -102,7 +102,7 @@ func (e *Engine) takeOver(from string) error {
 	if err != nil {
 		return err
 	}
-	e.log.Info().Str("departed", from).Int("orders", orders).Int("events", events).Msg("took over a departed process's work")
+	e.log.Warn().Str("departed", from).Int("orders", orders).Int("events", events).Msg("took over a departed process's work")
 	return nil
 }
 

@@ -218,6 +218,8 @@ var catalogue = map[string][2]string{
 	"chat_folded":           {"📭 另有 %d 条提醒因积压未能送达，已合并为本条。待处理的订单请发 /pending 查看，日报请发 /report。", "📭 %d more notices piled up undelivered and were folded into this one. Send /pending for the orders waiting for a person, /report for the report."},
 	"alert_inbound_parked":  {"⚠️ %s 的一条消息（%s）处理失败，已搁置不再重试；详情见 /audit 与服务日志。", "⚠️ A %s event (%s) could not be handled and was set aside; see /audit and the service log."},
 	"alert_inbound_ok":      {"✅ %s 消息处理已恢复正常。", "✅ %s events are handled again."},
+	"alert_storage_lost":    {"⚠️ 数据库自 %s 起无法连接：期间新订单返回 503，处理暂停。", "⚠️ The database could not be reached from %s: new orders were answered 503 and work waited."},
+	"alert_storage_ok":      {"✅ 数据库已恢复（中断 %s），处理已继续。", "✅ The database answers again (lost for %s); work goes on."},
 	"alert_generic_ok":      {"✅ 已恢复：%s", "✅ Resolved: %s"},
 	// Rule limits: a test's partial result, one test at a time, a rule switched off for its cost.
 	"rule_test_capped":   {"（7 天内订单超过 %[1]d 单，只试了最近的 %[1]d 单）", " (only the newest %d of the last 7 days' orders were tried)"},

@@ -125,6 +125,10 @@ var alertViews = map[alert.Kind]struct{ open, resolved alertText }{
 				{Label: chat.T(l, "btn_details"), Data: orderButton(btnDetails, al.OrderID).encode()}}}
 		},
 	},
+	alert.StorageUnavailable: {
+		open:     text("alert_storage_lost", func(_ storage.Alert, v shown) []any { return []any{v.detail} }),
+		resolved: text("alert_storage_ok", func(_ storage.Alert, v shown) []any { return []any{v.detail} }),
+	},
 	alert.InboundParked: {
 		open:     text("alert_inbound_parked", func(_ storage.Alert, v shown) []any { return []any{v.target, v.detail} }),
 		resolved: text("alert_inbound_ok", func(_ storage.Alert, v shown) []any { return []any{v.target} }),

@@ -71,8 +71,13 @@ dsn_env = "CARDFLOW_TEST_DSN"
 	gw.SetRates(fulufake.Rates{LostAnswer: 0.04, EarlyCallback: 0.05, DuplicateCallback: 0.1})
 	svcs := []*service{first, first.sibling(t), first.sibling(t)}
 	procs := make([]*proc, len(svcs))
-	for i, s := range svcs {
-		procs[i] = s.start(t)
+	var all []*proc // every process started, killed ones too, for their logs
+	start := func(i int) {
+		procs[i] = svcs[i].start(t)
+		all = append(all, procs[i])
+	}
+	for i := range svcs {
+		start(i)
 	}
 	const stock = 400
 	var keys strings.Builder
@@ -121,13 +126,14 @@ dsn_env = "CARDFLOW_TEST_DSN"
 		pause()
 		procs[i].kill()
 		pause()
-		procs[i] = svcs[i].start(t)
+		start(i)
 	}
 	pause() // two at once: the third takes their work over
 	procs[0].kill()
 	procs[1].kill()
 	pause()
-	procs[0], procs[1] = svcs[0].start(t), svcs[1].start(t)
+	start(0)
+	start(1)
 	load.wait()
 	if t.Failed() {
 		t.FailNow()
@@ -200,6 +206,18 @@ dsn_env = "CARDFLOW_TEST_DSN"
 			t.Fatalf("order %s: callbacks %v, want the last to be order.delivered", id, types)
 		}
 	}
+	var took []string
+	for _, p := range all {
+		for _, line := range strings.Split(p.logs(), "\n") {
+			if strings.Contains(line, "took over a departed process's work") {
+				took = append(took, line)
+			}
+		}
+	}
+	if len(took) == 0 {
+		t.Error("no process logged taking a departed one's work over: the kills tested nothing")
+	}
+	t.Logf("takeovers:\n%s", strings.Join(took, "\n"))
 	for _, p := range procs {
 		p.interrupt(t)
 	}

@@ -82,5 +82,11 @@ func TestServeOnPostgresAnswers503WhileItsDatabaseIsAwayAndResumesAfter(t *testi
 	if logs := p.logs(); !strings.Contains(logs, "storage unavailable") {
 		t.Errorf("the logs do not say the storage was lost:\n%s", logs)
 	}
+	// Without a chat channel the operators' alerts are logged: the outage
+	// is told, raised and resolved, once the database answers.
+	testkit.Poll(10*time.Second, 50*time.Millisecond, func() bool { return strings.Count(p.logs(), `"alert":"storage_unavailable:`) >= 2 })
+	if logs := p.logs(); !strings.Contains(logs, `"alert":"storage_unavailable:`) || !strings.Contains(logs, `"resolved":true`) {
+		t.Errorf("no storage_unavailable alert raised and resolved:\n%s", lastLines(logs, 20))
+	}
 	p.interrupt(t)
 }
