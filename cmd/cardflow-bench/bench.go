@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"cardflow/config"
 	"cardflow/internal/adminclient"
@@ -33,7 +36,9 @@ import (
 // — next to the store's own write ceiling, measured on the same disk in the
 // same run, and the CPU floor of bare HTTP over loopback, measured on the
 // same cores in the same run. With -target it loads a cardflow that is
-// already running.
+// already running. With -storage postgres it runs the load on bbolt and on
+// PostgreSQL (and, with -processes N, on N processes sharing the database)
+// and sets them side by side.
 func cmdBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	o := benchOptions{}
@@ -63,6 +68,9 @@ func cmdBench(args []string) int {
 	fs.BoolVar(&o.mail, "mail", false, "with -protocol cardflow: run twice in this invocation, without and then with buyer mails (order.delivered to every buyer, through a loopback SMTP server in this process), and set the accepted orders/s side by side")
 	fs.BoolVar(&o.mailDown, "mail-down", false, "with -mail: keep the SMTP server down while the orders flow and bring it up after, timing how fast the burst of queued mails drains")
 	fs.StringVar(&o.tokenEnv, "token-env", config.DefaultAdminTokenEnv, "with -target: the environment variable holding the admin token sent to -metrics (unset: none)")
+	fs.StringVar(&o.storage, "storage", config.BackendBolt, "where the service keeps its state: bbolt (a file in the data directory) or postgres (the load on bbolt, then on PostgreSQL, each on a fresh store, side by side)")
+	fs.StringVar(&o.databaseURL, "database-url", "", "with -storage postgres: the server to create each run's database on, a libpq URL or key=value string with the right to CREATE DATABASE (default $"+envDatabaseURL+"; unset: a throwaway durable cluster started with the checkout's scripts/pg and stopped at the end)")
+	fs.IntVar(&o.processes, "processes", 1, "with -storage postgres: also run this many cardflow serve on one database, the orders sent to them round robin (with -protocol cardflow)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,10 +81,15 @@ func cmdBench(args []string) int {
 	o.progress = func(p loadgen.Progress) {
 		fmt.Fprintf(os.Stderr, "\r%6.1fs  sent %d  accepted %d  delivered %d   ", p.Elapsed.Seconds(), p.Sent, p.Accepted, p.Delivered)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too, so that `cardflow bench` passing one on still stops the
+	// services and a cluster the bench started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.mail {
 		return benchMail(ctx, o)
+	}
+	if o.storage == config.BackendPostgres {
+		return benchStorages(ctx, o)
 	}
 	protocols := []string{o.protocol}
 	if o.protocol == protoAll {
@@ -122,12 +135,18 @@ type benchOptions struct {
 	target, storefront, secretEnv,
 	sku, amount, callbackListen,
 	metrics, tokenEnv string
-	progress func(loadgen.Progress)
+	storage, databaseURL string
+	processes            int
+	pg                   *pgServer // set for a run on PostgreSQL: the server its database is made on
+	progress             func(loadgen.Progress)
 }
 
 func (o *benchOptions) check() error {
 	if o.orders <= 0 || o.concurrency <= 0 {
 		return errors.New("-orders and -concurrency must be positive")
+	}
+	if err := o.checkStorage(); err != nil {
+		return err
 	}
 	switch o.protocol {
 	case protoNative, protoDujiao, protoAcg, protoAll:
@@ -161,9 +180,47 @@ func (o *benchOptions) check() error {
 	return nil
 }
 
+// checkStorage checks -storage, -database-url and -processes.
+func (o *benchOptions) checkStorage() error {
+	if o.processes < 1 || o.processes > 8 {
+		return fmt.Errorf("-processes %d: use 1 to 8", o.processes)
+	}
+	switch o.storage {
+	case config.BackendBolt:
+		if o.processes > 1 {
+			return errors.New("-processes goes with -storage postgres: a bbolt file is open in one process at a time")
+		}
+		if o.databaseURL != "" {
+			return errors.New("-database-url goes with -storage postgres")
+		}
+		return nil
+	case config.BackendPostgres:
+	default:
+		return fmt.Errorf("-storage %q: use bbolt or postgres", o.storage)
+	}
+	switch {
+	case o.target != "":
+		return errors.New("-storage postgres starts its services; -target loads one already running, whatever its store")
+	case o.protocol == protoAll || o.mail:
+		return errors.New("-storage postgres compares the stores on one protocol: not with -protocol all or -mail")
+	case o.restart:
+		return errors.New("-restart goes with -storage bbolt")
+	case o.processes > 1 && o.protocol != protoNative:
+		return errors.New("-processes spreads orders of -protocol cardflow; a docking shop talks to one address")
+	}
+	if o.databaseURL != "" {
+		return checkDatabaseURL("-database-url", o.databaseURL)
+	}
+	if env := os.Getenv(envDatabaseURL); env != "" {
+		return checkDatabaseURL(envDatabaseURL, env)
+	}
+	return nil
+}
+
 type benchReport struct {
 	loadgen.Result
 	protocol     string
+	store        string      // bbolt, or postgres and how many processes
 	sync         bool        // the keys came in the answers: delivered as accepted
 	polls        *pollReport // dujiao-next: polls and product syncs during the load
 	ceiling      storage.Ceiling
@@ -171,25 +228,44 @@ type benchReport struct {
 	probes       probeReport
 	writes       float64 // store writes during the load, from /metrics
 	commits      float64
-	peakRSS      int64 // bytes, of the service process during the load
-	importRSS    int64 // bytes, the service's peak while the bench's stock was imported; 0: not measured apart
-	imported     int   // card keys imported before the load
-	endRSS       rss   // after the load
-	storeSize    int64 // bytes of the database file
+	commitTime   time.Duration // spent in those commits, from the start of each transaction
+	peakRSS      int64         // bytes, of the service processes during the load
+	importRSS    int64         // bytes, the service's peak while the bench's stock was imported; 0: not measured apart
+	imported     int           // card keys imported before the load
+	endRSS       rss           // after the load
+	storeSize    int64         // bytes of the database file, or of the PostgreSQL database
 	serviceCPU   time.Duration
-	benchCPU     time.Duration // this process: load generator, callback receiver, fake supplier
-	stopTook     time.Duration // -restart: SIGTERM to exit
-	restartTook  time.Duration // -restart: start to ready
-	restartRSS   rss           // -restart: RSS once ready
-	firstOrder   time.Duration // -restart: start to the first order accepted
-	stored       float64       // -restart: orders in the store
-	openAfter    float64       // orders still open at the end
-	mail         *mailFigures  // -mail: the mails of the run with mail on
-	metricsError error         // the scrape after the load failed
+	benchCPU     time.Duration  // this process: load generator, callback receiver, fake supplier
+	processes    []processShare // with several services: each one's part
+	db           *dbReport      // on PostgreSQL: what the database spent
+	stopTook     time.Duration  // -restart: SIGTERM to exit
+	restartTook  time.Duration  // -restart: start to ready
+	restartRSS   rss            // -restart: RSS once ready
+	firstOrder   time.Duration  // -restart: start to the first order accepted
+	stored       float64        // -restart: orders in the store
+	openAfter    float64        // orders still open at the end
+	mail         *mailFigures   // -mail: the mails of the run with mail on
+	metricsError error          // the scrape after the load failed
+}
+
+// processShare is one service's part of a load spread over several.
+type processShare struct {
+	accepted int
+	cpu      time.Duration
+}
+
+// dbReport is what a run on PostgreSQL measured of the database.
+type dbReport struct {
+	name          string // the run's database
+	settings      pgSettings
+	ceiling       pgCeiling
+	before, after dbFigures
+	serverCPU     time.Duration // 0: the server is not on this machine, or not found
+	waits         waitReport
 }
 
 func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
-	rep := benchReport{protocol: o.protocol}
+	rep := benchReport{protocol: o.protocol, store: o.storeName()}
 	dir := o.dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "cardflow-bench-")
@@ -211,14 +287,36 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		defer cleanup()
 		bin = path
 	}
+	var db *benchDatabase
+	if o.pg != nil {
+		d, err := o.pg.createDatabase(ctx)
+		if err != nil {
+			return rep, err
+		}
+		defer func() {
+			if err := d.drop(); err != nil {
+				fmt.Fprintf(os.Stderr, "cardflow bench: dropping database %s: %v\n", d.name, err)
+			}
+		}()
+		db, rep.db = d, &dbReport{name: d.name, settings: o.pg.settings}
+	}
 	if o.ceiling > 0 {
 		// Before the service starts, so that the two do not share the disk.
-		fmt.Fprintf(os.Stderr, "measuring the store's write ceiling in %s for %v…\n", dir, o.ceiling)
-		c, err := storage.MeasureCeiling(ctx, dir, o.ceiling, 256)
-		if err != nil {
-			return rep, fmt.Errorf("ceiling: %w", err)
+		if db != nil {
+			fmt.Fprintf(os.Stderr, "measuring PostgreSQL's commits one after another for %v…\n", o.ceiling)
+			c, err := db.measureCommits(ctx, o.ceiling)
+			if err != nil {
+				return rep, fmt.Errorf("ceiling: %w", err)
+			}
+			rep.db.ceiling = c
+		} else {
+			fmt.Fprintf(os.Stderr, "measuring the store's write ceiling in %s for %v…\n", dir, o.ceiling)
+			c, err := storage.MeasureCeiling(ctx, dir, o.ceiling, 256)
+			if err != nil {
+				return rep, fmt.Errorf("ceiling: %w", err)
+			}
+			rep.ceiling = c
 		}
-		rep.ceiling = c
 	}
 	if o.floor > 0 {
 		// Before the service starts too: the floor is this machine's, alone.
@@ -234,17 +332,21 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	}
 
 	secret, token := randomHex(24), randomHex(24)
-	api, err := freeLoopback()
-	if err != nil {
-		return rep, err
+	apis := make([]string, max(o.processes, 1))
+	for i := range apis {
+		api, err := freeLoopback()
+		if err != nil {
+			return rep, err
+		}
+		apis[i] = api
 	}
-	side, err := newShopSide(o, o.protocol, api, secret)
+	side, err := newShopSide(o, o.protocol, apis, secret)
 	if err != nil {
 		return rep, err
 	}
 	defer side.close()
 	rep.sync = side.sync
-	supplier, err := benchSupplier(o.source, api)
+	supplier, err := benchSupplier(o.source, apis[0])
 	if err != nil {
 		return rep, err
 	}
@@ -258,21 +360,23 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		products += fmt.Sprintf("\n[email]\nhost = %q\nport = %d\nsecurity = \"none\"\nfrom = \"Bench <noreply@bench.example.com>\"\n",
 			o.mailSink.Host(), o.mailSink.Port())
 	}
-	svc, err := startBenchService(ctx, bin, dir, api, o.workers, side.config, secret, token, products)
+	spec := serviceSpec{bin: bin, dir: dir, workers: o.workers, shop: side.config, source: products, secret: secret, token: token}
+	if db != nil {
+		spec.storage = "[storage]\nbackend = \"postgres\"\ndsn_env = \"BENCH_DATABASE_URL\"\n"
+		spec.storageEnv = []string{"BENCH_DATABASE_URL=" + db.dsn}
+	}
+	svcs, err := startFleet(ctx, spec, apis)
 	if err != nil {
 		return rep, err
 	}
-	defer func() {
-		if svc.cmd.ProcessState == nil {
-			svc.stop()
-		}
-	}()
-	if err := side.fund(ctx, svc.admin, token); err != nil {
+	defer svcs.stop()
+	first := svcs[0]
+	if err := side.fund(ctx, first.admin, token); err != nil {
 		return rep, err
 	}
 	if o.source == "stock" {
 		fmt.Fprintf(os.Stderr, "importing %d card keys…\n", o.orders)
-		admin := &adminclient.Client{BaseURL: "http://" + svc.admin, Token: token}
+		admin := &adminclient.Client{BaseURL: "http://" + first.admin, Token: token}
 		if _, err := admin.ImportStock(ctx, benchSKU, strings.NewReader(demo.CardLines(benchSKU, o.orders))); err != nil {
 			return rep, fmt.Errorf("import stock: %w", err)
 		}
@@ -280,52 +384,117 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 		// The import reads the fingerprints of all stock while it checks
 		// for duplicates, so its pages are mapped in when it answers; the
 		// service lets go of them within a second (processor's trimCheck).
-		peak := peakRSS(svc.cmd.Process.Pid)
+		peak := peakRSS(first.pid())
 		time.Sleep(time.Second)
-		if resetPeakRSS(svc.cmd.Process.Pid) == nil {
+		if svcs.resetPeakRSS() == nil {
 			rep.importRSS = peak
 		}
 	}
-	profiled := profileService(ctx, o, svc, token)
-	cpu0, self0 := processCPU(svc.cmd.Process.Pid), loadgen.SelfCPU()
+	profiled := profileServices(ctx, o, svcs, token)
+	cpu0, self0 := svcs.cpu(), loadgen.SelfCPU()
+	var (
+		dbConn    *pgx.Conn
+		waits     *waitSampler
+		stopWaits = func() {}
+		server0   time.Duration
+	)
+	if db != nil {
+		if dbConn, err = db.connect(ctx); err != nil {
+			return rep, err
+		}
+		defer dbConn.Close(context.Background())
+		if rep.db.before, err = db.figures(ctx, dbConn); err != nil {
+			return rep, fmt.Errorf("database figures before the load: %w", err)
+		}
+		server0 = o.pg.cpu()
+		waits = newWaitSampler(db)
+		wctx, cancel := context.WithCancel(ctx)
+		sampled := make(chan struct{})
+		go func() { waits.run(wctx); close(sampled) }()
+		stopWaits = func() { cancel(); <-sampled }
+	}
 	mails := startMailClock(o)
-	if err := loadAndProbe(ctx, o, &rep, side, "http://"+svc.api, newScraper("http://"+svc.admin, token)); err != nil {
+	err = loadAndProbe(ctx, o, &rep, side, svcs.endpoints(token))
+	stopWaits()
+	if err != nil {
 		return rep, err
 	}
 	if err := mails.wait(ctx, &rep); err != nil {
 		return rep, err
 	}
-	rep.serviceCPU, rep.benchCPU = processCPU(svc.cmd.Process.Pid)-cpu0, loadgen.SelfCPU()-self0
+	cpu1 := svcs.cpu()
+	rep.benchCPU = loadgen.SelfCPU() - self0
+	for i := range svcs {
+		rep.serviceCPU += cpu1[i] - cpu0[i]
+		if len(svcs) > 1 {
+			rep.processes = append(rep.processes, processShare{accepted: int(side.accepted[i].Load()), cpu: cpu1[i] - cpu0[i]})
+		}
+	}
 	if err := profiled(); err != nil {
 		return rep, fmt.Errorf("cpu profile: %w", err)
 	}
-	rep.peakRSS, rep.endRSS = peakRSS(svc.cmd.Process.Pid), currentRSS(svc.cmd.Process.Pid)
-	if st, err := os.Stat(filepath.Join(dir, "data", storage.FileName)); err == nil {
-		rep.storeSize = st.Size()
+	rep.peakRSS, rep.endRSS = svcs.peakRSS(), svcs.currentRSS()
+	if db == nil {
+		if st, err := os.Stat(filepath.Join(dir, "data", storage.FileName)); err == nil {
+			rep.storeSize = st.Size()
+		}
+	} else {
+		if o.pg.postmaster != 0 {
+			rep.db.serverCPU = o.pg.cpu() - server0
+		}
+		if rep.storeSize, err = db.size(ctx, dbConn); err != nil {
+			return rep, fmt.Errorf("database size: %w", err)
+		}
+		// Stopped first: a session reports its WAL flushes as it ends.
+		svcs.stop()
+		if rep.db.after, err = db.figures(ctx, dbConn); err != nil {
+			return rep, fmt.Errorf("database figures after the load: %w", err)
+		}
+		rep.db.waits = waits.report()
 	}
 	if o.restart {
-		rep.stopTook = svc.stop()
-		if rep.restartTook, err = svc.launch(ctx); err != nil {
-			return rep, fmt.Errorf("restart: %w", err)
+		if rep.stopTook, rep.restartTook, err = restart(ctx, first, token, secret, &rep); err != nil {
+			return rep, err
 		}
-		m, err := newScraper("http://"+svc.admin, token).scrape(ctx)
-		if err != nil {
-			return rep, fmt.Errorf("GET /metrics after the restart: %w", err)
-		}
-		rep.stored = m.value("cardflow_orders_stored")
-		// Ready is not the whole story: the buyer history is indexed in the
-		// background and the first order waits for it.
-		t0 := time.Now()
-		client := benchClient("http://"+svc.api, demo.StorefrontID, secret, 1)
-		if _, err := client.Place(ctx, storefront.NewOrder{ExternalID: "restart-probe", SKU: benchSKU, Quantity: 1,
-			Amount: benchPrice, Buyer: storefront.Buyer{ID: "restart-probe"}}); err != nil {
-			return rep, fmt.Errorf("first order after the restart: %w", err)
-		}
-		rep.firstOrder = rep.restartTook + time.Since(t0)
-		time.Sleep(time.Second) // the index's own trim of mapped pages
-		rep.restartRSS = currentRSS(svc.cmd.Process.Pid)
 	}
 	return rep, nil
+}
+
+// restart stops the service, times its start on the data just written,
+// and its first order.
+func restart(ctx context.Context, svc *benchService, token, secret string, rep *benchReport) (stopTook, readyTook time.Duration, err error) {
+	stopTook = svc.stop()
+	if readyTook, err = svc.launch(ctx); err != nil {
+		return stopTook, 0, fmt.Errorf("restart: %w", err)
+	}
+	m, err := newScraper("http://"+svc.admin, token).scrape(ctx)
+	if err != nil {
+		return stopTook, readyTook, fmt.Errorf("GET /metrics after the restart: %w", err)
+	}
+	rep.stored = m.value("cardflow_orders_stored")
+	// Ready is not the whole story: the buyer history is indexed in the
+	// background and the first order waits for it.
+	t0 := time.Now()
+	client := benchClient("http://"+svc.api, demo.StorefrontID, secret, 1)
+	if _, err := client.Place(ctx, storefront.NewOrder{ExternalID: "restart-probe", SKU: benchSKU, Quantity: 1,
+		Amount: benchPrice, Buyer: storefront.Buyer{ID: "restart-probe"}}); err != nil {
+		return stopTook, readyTook, fmt.Errorf("first order after the restart: %w", err)
+	}
+	rep.firstOrder = readyTook + time.Since(t0)
+	time.Sleep(time.Second) // the index's own trim of mapped pages
+	rep.restartRSS = currentRSS(svc.pid())
+	return stopTook, readyTook, nil
+}
+
+// storeName names the store a run keeps its state in.
+func (o benchOptions) storeName() string {
+	switch {
+	case o.pg == nil:
+		return config.BackendBolt
+	case o.processes > 1:
+		return fmt.Sprintf("postgres ×%d", o.processes)
+	}
+	return "postgres ×1"
 }
 
 // benchTarget loads a cardflow that is already running.
@@ -344,19 +513,20 @@ func benchTarget(ctx context.Context, o benchOptions, rep *benchReport) error {
 	base := strings.TrimSuffix(o.target, "/")
 	side.place = loadgen.Storefront(benchClient(base, o.storefront, secret, o.concurrency), o.sku, o.amount, "B"+randomHex(4))
 	sc := newScraper(strings.TrimSuffix(strings.TrimSuffix(o.metrics, "/"), "/metrics"), os.Getenv(o.tokenEnv))
-	return loadAndProbe(ctx, o, rep, side, base, sc)
+	return loadAndProbe(ctx, o, rep, side, []endpoint{{base: base, scraper: sc}})
 }
 
-// loadAndProbe runs the load while probing /readyz and /metrics (and, for a
-// Dujiao-Next shop, polling orders and syncing products), and reads the
-// store's write counters from /metrics before and after.
-func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *shopSide, base string, sc scraper) error {
-	before, err := sc.scrape(ctx)
+// loadAndProbe runs the load while probing /readyz and /metrics of every
+// service (and, for a Dujiao-Next shop, polling orders and syncing
+// products), and reads the store's write counters from /metrics before and
+// after.
+func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *shopSide, targets []endpoint) error {
+	before, err := scrapeAll(ctx, targets)
 	if err != nil {
 		return fmt.Errorf("GET /metrics before the load: %w", err)
 	}
 	pctx, stopProbe := context.WithCancel(ctx)
-	p := newProbe(base, sc)
+	p := newProbe(targets)
 	probed := make(chan struct{})
 	go func() { p.run(pctx, o.probeEvery); close(probed) }()
 	// The polls measure the service while orders flow: they stop with the
@@ -394,14 +564,17 @@ func loadAndProbe(ctx context.Context, o benchOptions, rep *benchReport, side *s
 	if problems := side.problems(); len(problems) > 0 {
 		return fmt.Errorf("storefront saw broken promises: %v", problems[0])
 	}
-	after, err := sc.scrape(ctx)
+	after, err := scrapeAll(ctx, targets)
 	if err != nil {
 		rep.metricsError = err
 		return nil
 	}
-	rep.writes = after.value("cardflow_store_writes_total") - before.value("cardflow_store_writes_total")
-	rep.commits = after.value("cardflow_store_commits_total") - before.value("cardflow_store_commits_total")
-	rep.openAfter = after.value("cardflow_orders_open")
+	// Each service counts its own writes; the open orders are the store's,
+	// the same seen from any of them.
+	rep.writes = total(after, "cardflow_store_writes_total") - total(before, "cardflow_store_writes_total")
+	rep.commits = total(after, "cardflow_store_commits_total") - total(before, "cardflow_store_commits_total")
+	rep.commitTime = time.Duration((total(after, "cardflow_store_commit_seconds_total") - total(before, "cardflow_store_commit_seconds_total")) * float64(time.Second))
+	rep.openAfter = after[0].value("cardflow_orders_open")
 	return nil
 }
 
@@ -421,16 +594,14 @@ func serveCallbacks(receiver *storefront.Receiver, addr string) (string, func(),
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-// profileService starts recording the service's CPU profile, if asked,
-// for about as long as the load should take; the returned function waits
-// for it and writes the files.
-func profileService(ctx context.Context, o benchOptions, svc *benchService, token string) func() error {
+// profileServices starts recording each service's CPU profile, if asked,
+// for about as long as the load should take: the first service's to
+// -cpuprofile F, the second's to F.p2 and so on, each one's allocations to
+// its name and .allocs, this process's to F.bench. The returned function
+// waits for them and writes the files.
+func profileServices(ctx context.Context, o benchOptions, svcs fleet, token string) func() error {
 	if o.cpuProfile == "" {
 		return func() error { return nil }
-	}
-	f, err := os.Create(o.cpuProfile)
-	if err != nil {
-		return func() error { return err }
 	}
 	d := 10 * time.Second
 	if o.rate > 0 {
@@ -438,173 +609,46 @@ func profileService(ctx context.Context, o benchOptions, svc *benchService, toke
 	}
 	self, err := os.Create(o.cpuProfile + ".bench")
 	if err != nil {
-		_ = f.Close()
 		return func() error { return err }
 	}
 	if err := pprof.StartCPUProfile(self); err != nil {
-		_ = f.Close()
 		_ = self.Close()
+		return func() error { return err }
+	}
+	waits := make([]func() error, len(svcs))
+	for i, svc := range svcs {
+		name := o.cpuProfile
+		if i > 0 {
+			name += fmt.Sprintf(".p%d", i+1)
+		}
+		waits[i] = profileService(ctx, name, svc, token, d)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		errs := []error{self.Close()}
+		for _, wait := range waits {
+			errs = append(errs, wait())
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// profileService records svc's CPU profile for d into name, then its
+// allocations into name.allocs.
+func profileService(ctx context.Context, name string, svc *benchService, token string, d time.Duration) func() error {
+	f, err := os.Create(name)
+	if err != nil {
 		return func() error { return err }
 	}
 	admin := &adminclient.Client{BaseURL: "http://" + svc.admin, Token: token}
 	done := make(chan error, 1)
 	go func() { done <- admin.CPUProfile(ctx, d, f) }()
 	return func() error {
-		pprof.StopCPUProfile()
 		err := <-done
-		allocs, aerr := os.Create(o.cpuProfile + ".allocs")
+		allocs, aerr := os.Create(name + ".allocs")
 		if aerr == nil {
 			aerr = errors.Join(admin.AllocsProfile(ctx, allocs), allocs.Close())
 		}
-		return errors.Join(err, aerr, f.Close(), self.Close())
-	}
-}
-
-// failed says whether the run broke a promise: an order refused, not
-// delivered, left open, or a health or metrics check that failed.
-func (r benchReport) failed(o benchOptions) bool {
-	delivering := o.target == "" || o.callbackListen != ""
-	return r.Rejected > 0 || (delivering && r.DeliveryIncomplete) || len(r.probes.Errors) > 0 ||
-		(r.polls != nil && len(r.polls.Errors) > 0) ||
-		r.metricsError != nil || (delivering && r.openAfter > 0)
-}
-
-// pace says how fast the run sent its orders.
-func (o benchOptions) pace() string {
-	if o.rate > 0 {
-		return fmt.Sprintf("at %.0f/s", o.rate)
-	}
-	return "as fast as possible"
-}
-
-func (r benchReport) print(o benchOptions) {
-	mode := o.pace()
-	round := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-	what := "from " + o.source
-	if o.target != "" {
-		what = "to " + o.target
-	}
-	fmt.Printf("cardflow bench: %d orders %s, %d connections, %s, durable writes, storefront protocol %s\n", o.orders, what, o.concurrency, mode, o.protocol)
-	fmt.Printf("  intake     %8.0f accepted/s   p50 %-9v p95 %-9v p99 %-9v (rejected %d)\n",
-		r.AcceptedPerSecond(), round(r.Intake.P50), round(r.Intake.P95), round(r.Intake.P99), r.Rejected)
-	if r.sync {
-		fmt.Printf("  end to end %8.0f delivered/s  (delivered %d of %d, keys in the answers)\n", r.DeliveredPerSecond(), r.Delivered, r.Accepted)
-	} else if r.Delivered > 0 || r.DeliveryIncomplete {
-		held := ""
-		if r.protocol == protoDujiao {
-			held = ", each held 2 s after its answer" // some shop releases overwrite an earlier callback
-		}
-		fmt.Printf("  end to end %8.0f delivered/s  p50 %-9v p95 %-9v p99 %-9v (delivered %d of %d, callbacks included%s)\n",
-			r.DeliveredPerSecond(), round(r.EndToEnd.P50), round(r.EndToEnd.P95), round(r.EndToEnd.P99), r.Delivered, r.Accepted, held)
-	}
-	if m := r.mail; m != nil {
-		m.print()
-	}
-	if p := r.polls; p != nil {
-		fmt.Printf("  polls      GET /orders/{id} %d× p50 %-9v p99 %-9v max %v; GET /products page_size=%d of %d products %d× p50 %-9v p99 %-9v max %v; %d failed\n",
-			p.NOrders, round(p.Orders.P50), round(p.Orders.P99), round(p.Orders.Max), p.PageSize, p.Total,
-			p.NPages, round(p.Products.P50), round(p.Products.P99), round(p.Products.Max), len(p.Errors))
-		for _, e := range p.Errors {
-			fmt.Printf("    poll failed: %s\n", e)
-		}
-	}
-	if c := r.ceiling; c.Writes > 0 {
-		fmt.Printf("  ceiling    %8.0f writes/s through the group-commit writer alone (%d producers, 300-byte values, %.0f writes per commit, same disk, this run)\n",
-			c.WritesPerSecond(), c.Producers, float64(c.Writes)/float64(max(c.Commits, 1)))
-	}
-	if f := r.floor; f.Exchanges > 0 {
-		// Two exchanges per order: the order in, its callback out.
-		fmt.Printf("  http floor %8.0f bare exchanges/s over loopback (%d connections, %v of CPU each, this process alone, this run); at two per order intake ran at %.0f%% of %.0f orders/s\n",
-			f.PerSecond(), f.Connections, f.CPUPerExchange().Round(time.Microsecond), 100*r.AcceptedPerSecond()/(f.PerSecond()/2), f.PerSecond()/2)
-	}
-	if r.Accepted > 0 && r.writes > 0 {
-		// An intake write puts a dozen keys (order, indexes, stock, fingerprints,
-		// outbox, buyer log), not one 300-byte value, so the yardstick is the
-		// ceiling divided by five, the durable writes of an order's life
-		// (docs/performance.md).
-		line := fmt.Sprintf("  store      %.1f durable writes and %.2f commits per order", r.writes/float64(r.Accepted), r.commits/float64(r.Accepted))
-		if c := r.ceiling; c.Writes > 0 {
-			at := c.WritesPerSecond() / 5
-			line += fmt.Sprintf("; the ceiling carries %.0f orders/s of 5 writes each: intake ran at %.0f%% of it", at, 100*r.AcceptedPerSecond()/at)
-		}
-		fmt.Println(line)
-	}
-	if r.storeSize > 0 && r.Accepted > 0 {
-		fmt.Printf("  disk       %d bytes, %.0f bytes per order (stock included)\n", r.storeSize, float64(r.storeSize)/float64(r.Accepted))
-	}
-	if r.peakRSS > 0 {
-		during := "; after the load"
-		if r.importRSS > 0 {
-			during = fmt.Sprintf(" during the load (%.1f MB while importing %d card keys before it); after the load",
-				float64(r.importRSS)/(1<<20), r.imported)
-		}
-		fmt.Printf("  service    peak RSS %.1f MB%s %v\n", float64(r.peakRSS)/(1<<20), during, r.endRSS)
-	}
-	if r.Accepted > 0 && r.serviceCPU > 0 {
-		fmt.Printf("  cpu        service %v per order, bench process %v per order (of 2 cores shared)\n",
-			(r.serviceCPU / time.Duration(r.Accepted)).Round(time.Microsecond), (r.benchCPU / time.Duration(r.Accepted)).Round(time.Microsecond))
-	}
-	p := r.probes
-	fmt.Printf("  probes     /readyz %d× p50 %v max %v; /metrics %d× p50 %v max %v; %d failed\n",
-		p.Readyz.N, round(p.Readyz.P50), round(p.Readyz.Max), p.Metrics.N, round(p.Metrics.P50), round(p.Metrics.Max), len(p.Errors))
-	for _, e := range p.Errors {
-		fmt.Printf("    probe failed: %s\n", e)
-	}
-	if r.metricsError != nil {
-		fmt.Printf("  /metrics after the load failed: %v\n", r.metricsError)
-	} else if r.openAfter > 0 {
-		fmt.Printf("  %0.f orders still open after the load\n", r.openAfter)
-	}
-	if r.restartTook > 0 {
-		fmt.Printf("  restart    stopped in %v, ready again in %v with %.0f orders stored, first order accepted after %v, RSS %v\n",
-			r.stopTook.Round(time.Millisecond), r.restartTook.Round(time.Millisecond), r.stored,
-			r.firstOrder.Round(time.Millisecond), r.restartRSS)
-	}
-	if r.FirstError != nil {
-		fmt.Printf("  first error: %v\n", r.FirstError)
-	}
-}
-
-// Targets of the docking protocols beside the native API.
-const (
-	targetRatio   = 0.70                  // accepted/s as a share of the native API's
-	targetPollP99 = 10 * time.Millisecond // a Dujiao-Next shop's poll and product sync
-)
-
-// printSummary sets each protocol's intake beside the native API's of the
-// same run, and the Dujiao-Next polls beside their target. Sent as fast as
-// possible, the orders take every core, and a poll waits its turn for one
-// as long as an order does; at a steady rate (-rate) it is answered at
-// once.
-func printSummary(reports []benchReport, o benchOptions) {
-	var native float64
-	for _, r := range reports {
-		if r.protocol == protoNative {
-			native = r.AcceptedPerSecond()
-		}
-	}
-	verdict := func(ok bool) string {
-		if ok {
-			return "meets"
-		}
-		return "misses"
-	}
-	fmt.Printf("summary: accepted/s as a share of the native API's (target ≥ %.2f); poll and product sync p99 while the orders flow %s (target < %v)\n",
-		targetRatio, o.pace(), targetPollP99)
-	for _, r := range reports {
-		line := fmt.Sprintf("  %-12s %8.0f accepted/s", r.protocol, r.AcceptedPerSecond())
-		if native > 0 {
-			ratio := r.AcceptedPerSecond() / native
-			line += fmt.Sprintf("  %.2f of native", ratio)
-			if r.protocol != protoNative {
-				line += " (" + verdict(ratio >= targetRatio) + " the target)"
-			}
-		}
-		if p := r.polls; p != nil {
-			line += fmt.Sprintf("; poll p99 %v (%s), product sync p99 %v (%s)",
-				p.Orders.P99.Round(10*time.Microsecond), verdict(p.NOrders > 0 && p.Orders.P99 < targetPollP99),
-				p.Products.P99.Round(10*time.Microsecond), verdict(p.NPages > 0 && p.Products.P99 < targetPollP99))
-		}
-		fmt.Println(line)
+		return errors.Join(err, aerr, f.Close())
 	}
 }

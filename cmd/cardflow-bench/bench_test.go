@@ -199,8 +199,8 @@ func TestBenchAgainstARunningService(t *testing.T) {
 	}
 	stock, _ := benchSupplier("stock", api)
 	secret, token := randomHex(24), randomHex(24)
-	svc, err := startBenchService(ctx, filepath.Join(binaries(t), "cardflow"), t.TempDir(), api, 8,
-		nativeStorefront("http://"+callbacks+"/cb"), secret, token, stock.config)
+	svc, err := startBenchService(ctx, serviceSpec{bin: filepath.Join(binaries(t), "cardflow"), dir: t.TempDir(), workers: 8,
+		shop: nativeStorefront("http://" + callbacks + "/cb"), source: stock.config, secret: secret, token: token}, "bench", api)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,13 +57,20 @@ type shopSide struct {
 	polls      *poller            // nil: nothing measured beside the load
 	problems   func() []string
 	close      func()
+	// accepted counts the orders each service accepted, when the load
+	// is spread over several.
+	accepted []atomic.Int64
 }
 
 // newShopSide starts the storefront's side of protocol (its callback
-// endpoint, when it has one) for a service whose storefront listener will be
-// api and whose storefront secret is secret.
-func newShopSide(o benchOptions, protocol, api, secret string) (*shopSide, error) {
-	base := "http://" + api
+// endpoint, when it has one) for services whose storefront listeners will
+// be apis (several only with the native API) and whose storefront secret is
+// secret.
+func newShopSide(o benchOptions, protocol string, apis []string, secret string) (*shopSide, error) {
+	if len(apis) > 1 && protocol != protoNative {
+		return nil, fmt.Errorf("-protocol %s plays one service; several go with -protocol cardflow", protocol)
+	}
+	base := "http://" + apis[0]
 	prefix := "B" + randomHex(4)
 	switch protocol {
 	case protoNative:
@@ -72,14 +79,28 @@ func newShopSide(o benchOptions, protocol, api, secret string) (*shopSide, error
 		if err != nil {
 			return nil, err
 		}
-		client := benchClient(base, demo.StorefrontID, secret, o.concurrency)
-		return &shopSide{protocol: protocol,
+		side := &shopSide{protocol: protocol,
 			config:     nativeStorefront(cbURL + "/cb"),
 			fund:       func(context.Context, string, string) error { return nil },
-			place:      loadgen.Storefront(client, benchSKU, benchPrice, prefix),
 			deliveries: loadgen.ReceiverDeliveries(receiver),
 			problems:   receiver.Problems,
-			close:      closeCB}, nil
+			close:      closeCB,
+			accepted:   make([]atomic.Int64, len(apis))}
+		// Order n goes to service n mod len(apis): the connections spread
+		// evenly, and each order is placed once whatever the concurrency.
+		places := make([]func(context.Context, int64) (string, error), len(apis))
+		for i, api := range apis {
+			places[i] = loadgen.Storefront(benchClient("http://"+api, demo.StorefrontID, secret, o.concurrency), benchSKU, benchPrice, prefix)
+		}
+		side.place = func(ctx context.Context, n int64) (string, error) {
+			i := int(n % int64(len(places)))
+			key, err := places[i](ctx, n)
+			if err == nil {
+				side.accepted[i].Add(1)
+			}
+			return key, err
+		}
+		return side, nil
 	case protoDujiao:
 		const id = "cardflow-bench-djshop"
 		shop := djshop.New(base, id, []byte(secret))

@@ -17,14 +17,14 @@ import (
 	"cardflow/internal/periodic"
 )
 
-// probe checks, while the load runs, that the service's health and metrics
-// endpoints keep answering: GET /readyz on the storefront listener must say
-// 200 and GET /metrics (admin listener or [metrics] listen) must parse and
-// carry the order series, each within a few seconds, at a fixed interval.
+// probe checks, while the load runs, that the services' health and metrics
+// endpoints keep answering: GET /readyz on each storefront listener must
+// say 200 and GET /metrics (admin listener or [metrics] listen) must parse
+// and carry the order series, each within a few seconds, at a fixed
+// interval.
 type probe struct {
-	base    string // http://host:port of the storefront listener
+	targets []endpoint
 	client  *http.Client
-	scraper scraper
 
 	mu      sync.Mutex
 	readyz  []time.Duration
@@ -32,21 +32,34 @@ type probe struct {
 	errors  []string
 }
 
-func newProbe(base string, sc scraper) *probe {
+// endpoint is one service under load: its storefront listener
+// (http://host:port) and where its /metrics is read.
+type endpoint struct {
+	base    string
+	scraper scraper
+}
+
+func newProbe(targets []endpoint) *probe {
 	client := outbound.New(outbound.Options{Timeout: 5 * time.Second})
-	sc.client = client
-	return &probe{base: base, client: client, scraper: sc}
+	p := &probe{client: client}
+	for _, t := range targets {
+		t.scraper.client = client
+		p.targets = append(p.targets, t)
+	}
+	return p
 }
 
 // run probes every interval until ctx ends.
 func (p *probe) run(ctx context.Context, interval time.Duration) {
 	periodic.Every(ctx, interval, func() {
-		start := time.Now()
-		err := p.readyOnce(ctx)
-		p.record(&p.readyz, "readyz", time.Since(start), err, ctx)
-		start = time.Now()
-		_, err = p.scraper.scrape(ctx)
-		p.record(&p.metrics, "metrics", time.Since(start), err, ctx)
+		for _, t := range p.targets {
+			start := time.Now()
+			err := p.readyOnce(ctx, t.base)
+			p.record(&p.readyz, "readyz", time.Since(start), err, ctx)
+			start = time.Now()
+			_, err = t.scraper.scrape(ctx)
+			p.record(&p.metrics, "metrics", time.Since(start), err, ctx)
+		}
 	})
 }
 
@@ -62,8 +75,8 @@ func (p *probe) record(into *[]time.Duration, what string, d time.Duration, err 
 	}
 }
 
-func (p *probe) readyOnce(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/readyz", nil)
+func (p *probe) readyOnce(ctx context.Context, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 	if err != nil {
 		return err
 	}
@@ -147,6 +160,28 @@ func (s scraper) scrape(ctx context.Context) (serviceMetrics, error) {
 		return nil, fmt.Errorf("no cardflow_orders_open series")
 	}
 	return serviceMetrics(families), nil
+}
+
+// scrapeAll reads every service's /metrics.
+func scrapeAll(ctx context.Context, targets []endpoint) ([]serviceMetrics, error) {
+	all := make([]serviceMetrics, len(targets))
+	for i, t := range targets {
+		m, err := t.scraper.scrape(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all[i] = m
+	}
+	return all, nil
+}
+
+// total sums a counter over the services: each counts its own work.
+func total(all []serviceMetrics, name string) float64 {
+	sum := 0.0
+	for _, m := range all {
+		sum += m.value(name)
+	}
+	return sum
 }
 
 // value sums a family's series whose labels include the given pairs.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -127,10 +128,22 @@ price = "10.00"
 	return product
 }
 
-// startBenchService starts `cardflow serve` with the storefront block shop
-// (its secret in BENCH_SHOP_SECRET) and the products and suppliers of
-// sourceConfig.
-func startBenchService(ctx context.Context, bin, dir, api string, workers int, shop, secret, token, sourceConfig string) (*benchService, error) {
+// serviceSpec is what the `cardflow serve` processes of a run share: the
+// storefront block shop (its secret in BENCH_SHOP_SECRET), the products and
+// suppliers of source, and the [storage] block (empty: bbolt in the data
+// directory) with the environment it reads.
+type serviceSpec struct {
+	bin, dir      string
+	workers       int
+	shop, source  string
+	secret, token string
+	storage       string
+	storageEnv    []string
+}
+
+// startBenchService starts one `cardflow serve` of spec whose storefront
+// listener is api; name names its config file in spec.dir.
+func startBenchService(ctx context.Context, spec serviceSpec, name, api string) (*benchService, error) {
 	admin, err := freeLoopback()
 	if err != nil {
 		return nil, err
@@ -153,9 +166,11 @@ when = "order.amount > 500"
 action = "review"
 [processing]
 workers = %d
-%s`, api, admin, shop, workers, sourceConfig)
-	s := &benchService{bin: bin, api: api, admin: admin, config: filepath.Join(dir, "bench.toml"),
-		env: []string{"BENCH_ADMIN_TOKEN=" + token, "BENCH_SHOP_SECRET=" + secret, "CARDFLOW_MASTER_KEY=" + strings.Repeat("A", 43) + "="}}
+%s
+%s`, api, admin, spec.shop, spec.workers, spec.storage, spec.source)
+	s := &benchService{bin: spec.bin, api: api, admin: admin, config: filepath.Join(spec.dir, name+".toml"),
+		env: append([]string{"BENCH_ADMIN_TOKEN=" + spec.token, "BENCH_SHOP_SECRET=" + spec.secret,
+			"CARDFLOW_MASTER_KEY=" + strings.Repeat("A", 43) + "="}, spec.storageEnv...)}
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -267,4 +282,87 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func (s *benchService) pid() int { return s.cmd.Process.Pid }
+
+// fleet is the `cardflow serve` processes of a run: one on a bbolt file,
+// one or more on a PostgreSQL database.
+type fleet []*benchService
+
+// startFleet starts a service of spec on each of apis, one after another.
+func startFleet(ctx context.Context, spec serviceSpec, apis []string) (fleet, error) {
+	var f fleet
+	for i, api := range apis {
+		name := "bench"
+		if i > 0 {
+			name = fmt.Sprintf("bench-%d", i+1)
+		}
+		s, err := startBenchService(ctx, spec, name, api)
+		if err != nil {
+			f.stop()
+			if len(apis) > 1 {
+				err = fmt.Errorf("cardflow serve %d of %d: %w", i+1, len(apis), err)
+			}
+			return nil, err
+		}
+		f = append(f, s)
+	}
+	return f, nil
+}
+
+// stop stops every service at once and waits for them; a service stopped
+// already is left as it is.
+func (f fleet) stop() {
+	var wg sync.WaitGroup
+	for _, s := range f {
+		wg.Go(func() { s.stop() })
+	}
+	wg.Wait()
+}
+
+// cpu is each service's CPU time so far.
+func (f fleet) cpu() []time.Duration {
+	t := make([]time.Duration, len(f))
+	for i, s := range f {
+		t[i] = processCPU(s.pid())
+	}
+	return t
+}
+
+// endpoints are where the load and the probes reach the services.
+func (f fleet) endpoints(token string) []endpoint {
+	e := make([]endpoint, len(f))
+	for i, s := range f {
+		e[i] = endpoint{base: "http://" + s.api, scraper: newScraper("http://"+s.admin, token)}
+	}
+	return e
+}
+
+// peakRSS is the services' high-water resident sets, added up.
+func (f fleet) peakRSS() int64 {
+	var n int64
+	for _, s := range f {
+		n += peakRSS(s.pid())
+	}
+	return n
+}
+
+// currentRSS is the services' resident sets now, added up.
+func (f fleet) currentRSS() rss {
+	var r rss
+	for _, s := range f {
+		c := currentRSS(s.pid())
+		r.anon, r.file = r.anon+c.anon, r.file+c.file
+	}
+	return r
+}
+
+// resetPeakRSS starts every service's high-water mark again.
+func (f fleet) resetPeakRSS() error {
+	var errs []error
+	for _, s := range f {
+		errs = append(errs, resetPeakRSS(s.pid()))
+	}
+	return errors.Join(errs...)
 }
