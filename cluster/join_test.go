@@ -159,18 +159,10 @@ func viaProxy(t *testing.T, u string) (string, *pgtest.Proxy) {
 	return p.URL(), p
 }
 
+// scalar runs a query of one int on the database u points at.
 func scalar(t *testing.T, u, sql string, args ...any) int {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
+	return pgtest.Int(t, u, sql, args...)
 }
 
 // lockHolder is the application_name of the session that holds the

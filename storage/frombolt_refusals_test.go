@@ -30,34 +30,13 @@ func migrated(t *testing.T) string {
 	return url
 }
 
-// sql runs one statement on a test database, beside the store.
-func sql(t *testing.T, url, stmt string, args ...any) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, stmt, args...); err != nil {
-		t.Fatalf("%s: %v", stmt, err)
-	}
-}
+// sql runs one statement on a test database.
+func sql(t *testing.T, url, stmt string, args ...any) { t.Helper(); pgtest.Exec(t, url, stmt, args...) }
 
 // count is how many rows a table of a test database holds.
 func count(t *testing.T, url, table string) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return pgtest.Int(t, url, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize())
 }
 
 // bucketTables lists the bucket tables of a migrated database: every table

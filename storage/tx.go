@@ -12,7 +12,7 @@ type Tx struct {
 	// buyerLog holds the buyer-history records written in this transaction;
 	// they reach the in-memory index only once it commits.
 	buyerLog   []logRecord
-	buyerSeqs  []uint64 // their sequence numbers (buyersync.go)
+	buyerSeqs  []uint64            // their sequence numbers (buyersync.go)
 	buyerByID  map[identity][]int  // identity → indexes into buyerLog
 	identities map[string]identity // hashed identities, computed once per transaction
 	// stats and statSets are counter changes, folded into the stats bucket

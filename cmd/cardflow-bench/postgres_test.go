@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"cardflow/internal/pgtest"
 )
@@ -74,15 +71,8 @@ func checkPostgresRun(t *testing.T, url, section string, orders int) {
 		t.Errorf("orders left open:\n%s", section)
 	}
 	name := regexp.MustCompile(`database +(cardflow_bench_[0-9a-f]+)`).FindStringSubmatch(section)[1]
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var left int
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&left); err != nil || left != 0 {
-		t.Errorf("database %s left behind (%d, %v)", name, left, err)
+	if left := pgtest.Int(t, url, "SELECT count(*) FROM pg_database WHERE datname = $1", name); left != 0 {
+		t.Errorf("database %s left behind", name)
 	}
 }
 

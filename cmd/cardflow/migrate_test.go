@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"cardflow/internal/demo"
 	"cardflow/internal/pgtest"
 	"cardflow/internal/storefront"
@@ -42,19 +40,6 @@ func (s *service) usePostgres(t *testing.T, url string) {
 	s.env = append(s.env, "CARDFLOW_DATABASE_URL="+url)
 }
 
-// execSQL runs one statement on a test database.
-func execSQL(t *testing.T, url, stmt string) {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), stmt); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestMigrateAppliesTheSchemaOnceWithoutTheMasterKey: `cardflow migrate`
 // on an empty database applies pgkv's and the store's migrations and
 // exits 0, says the schema is current the second time, needs no master
@@ -73,7 +58,7 @@ func TestMigrateAppliesTheSchemaOnceWithoutTheMasterKey(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "the schema is current") || strings.Contains(out, "applied") {
 		t.Fatalf("second migrate: code %d\n%s", code, out)
 	}
-	execSQL(t, url, "INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_from_the_future')")
+	pgtest.Exec(t, url, "INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_from_the_future')")
 	code, out = runBinary(t, env, "migrate", "-config", s.config)
 	if code != 1 || !strings.Contains(out, "a newer cardflow has migrated this database") {
 		t.Fatalf("migrate of a newer schema: code %d\n%s", code, out)

@@ -10,8 +10,6 @@ import (
 	"testing/fstest"
 
 	"cardflow/internal/pgtest"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // files makes a migration set from name and SQL pairs.
@@ -24,20 +22,7 @@ func files(nameSQL ...string) fstest.MapFS {
 }
 
 // scalar runs a query of one int on the database url points at.
-func scalar(t *testing.T, url, sql string) int {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return n
-}
+func scalar(t *testing.T, url, sql string) int { t.Helper(); return pgtest.Int(t, url, sql) }
 
 // openErr opens with migrations fsys and returns Open's error.
 func openErr(t *testing.T, url string, fsys fstest.MapFS) error {
@@ -199,15 +184,4 @@ func TestMigrationFilesMustBeNamedByVersionAndName(t *testing.T) {
 }
 
 // exec runs one statement on the database url points at.
-func exec(t *testing.T, url, sql string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
+func exec(t *testing.T, url, sql string) { t.Helper(); pgtest.Exec(t, url, sql) }

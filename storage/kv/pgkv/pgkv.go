@@ -499,8 +499,8 @@ func newTable(name string) *table {
 	q := pgx.Identifier{name}.Sanitize()
 	page := "SELECT k, v FROM " + q + " WHERE sub = $1"
 	return &table{
-		name:    name,
-		get:     "SELECT v FROM " + q + " WHERE sub = $1 AND k = $2",
+		name: name,
+		get:  "SELECT v FROM " + q + " WHERE sub = $1 AND k = $2",
 		// A join with the array, not k = ANY($2): a prepared statement's
 		// generic plan cannot tell how long the array is and may scan the
 		// table, which grows with every import.
