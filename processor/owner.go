@@ -76,25 +76,7 @@ func (e *Engine) takeOverDeparted(ctx context.Context) {
 // its orders being worked on, recovered as after a crash (recoverOrders),
 // and its outbox events, adopted in sequence order.
 func (e *Engine) takeOver(from string) error {
-	var ids []uint64
-	err := e.store.View(func(tx *storage.Tx) error {
-		for _, st := range []storage.Status{storage.StatusPending, storage.StatusProcessing} {
-			for _, id := range tx.OpenOrders(st, 0) {
-				o, err := tx.Order(id)
-				if err != nil {
-					return err
-				}
-				if o.Owner == from {
-					ids = append(ids, id)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	orders, err := e.recoverOrders(ids, from)
+	orders, err := e.recoverOrders(from)
 	if err != nil {
 		return err
 	}

@@ -9,15 +9,7 @@ import (
 // ones nobody owns (written before several processes shared it). A
 // departed process's orders are the leader's to take over (takeOver).
 func (e *Engine) recover() error {
-	var ids []uint64
-	err := e.store.View(func(tx *storage.Tx) error {
-		ids = append(tx.OpenOrders(storage.StatusProcessing, 0), tx.OpenOrders(storage.StatusPending, 0)...)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	n, err := e.recoverOrders(ids, "")
+	n, err := e.recoverOrders("")
 	if err != nil {
 		return err
 	}
@@ -25,16 +17,23 @@ func (e *Engine) recover() error {
 	return nil
 }
 
-// recoverOrders resumes the orders among ids that from owns, as after a
-// crash, making this process their owner. A pending one is looked at again.
+// recoverOrders resumes the orders being worked on that from owns, as
+// after a crash, making this process their owner. A pending one is looked at again.
 // One in processing has purchases in flight; one still "sending" may or may
 // not have reached its supplier before the crash, so it is never sent again
 // but queried at once — the purchase number tells the supplier which order
 // it is. Orders in review or failed wait for a person and need nothing. It
 // answers how many it resumed.
-func (e *Engine) recoverOrders(ids []uint64, from string) (int, error) {
+func (e *Engine) recoverOrders(from string) (int, error) {
 	var pending, processing []uint64
 	err := e.store.View(func(tx *storage.Tx) error {
+		if e.node == "" {
+			// A bbolt file: every order is this one process's, and a
+			// start need not decode a backlog of pending orders to know.
+			pending, processing = tx.OpenOrders(storage.StatusPending, 0), tx.OpenOrders(storage.StatusProcessing, 0)
+			return nil
+		}
+		ids := append(tx.OpenOrders(storage.StatusProcessing, 0), tx.OpenOrders(storage.StatusPending, 0)...)
 		for _, id := range ids {
 			o, err := tx.Order(id)
 			if err != nil {

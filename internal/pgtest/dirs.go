@@ -106,15 +106,23 @@ func sanitize(s string) string {
 
 // exec runs one statement on the server's own database.
 func exec(server, sql string) error {
+	return run(server, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, sql)
+		return err
+	}, sql)
+}
+
+// run calls fn on a connection of its own to the database url points at.
+func run(url string, fn func(context.Context, *pgx.Conn) error, what string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, server)
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("connect to the test server (%s): %w", EnvURL, err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("%s: %w", sql, err)
+	if err := fn(ctx, conn); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

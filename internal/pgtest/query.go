@@ -29,14 +29,7 @@ func Int(t testing.TB, url, sql string, args ...any) int {
 
 func query(t testing.TB, url string, fn func(context.Context, *pgx.Conn) error, what string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(ctx)
-	if err := fn(ctx, conn); err != nil {
-		t.Fatalf("%s: %v", what, err)
+	if err := run(url, fn, what); err != nil {
+		t.Fatal(err)
 	}
 }
