@@ -83,6 +83,17 @@ type Prefetcher interface {
 	Prefetch(keys [][]byte)
 }
 
+// Prefetch has b read ahead the keys keys lists, if b is a Prefetcher
+// (keys is called only then: on bbolt nothing is gathered). A nil bucket
+// is fine.
+func Prefetch(b Bucket, keys func() [][]byte) {
+	if p, ok := b.(Prefetcher); ok {
+		if ks := keys(); len(ks) > 0 {
+			p.Prefetch(ks)
+		}
+	}
+}
+
 // Cursor walks a bucket's keys in order. A nil key means the walk has run
 // off either end.
 type Cursor interface {

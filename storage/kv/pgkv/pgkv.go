@@ -140,6 +140,9 @@ type DB struct {
 	mu     sync.Mutex
 	tables map[string]*table // the bucket tables known to exist
 
+	background sync.WaitGroup // ANALYZEs under way (analyze.go)
+	closed     bool           // Close began: no more of them
+
 	// breakCommit, set by tests, stands in for sending a commit's batch
 	// (send) on its connection: it may break the connection before or after
 	// sending it.
@@ -192,9 +195,17 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	return d, nil
 }
 
+// ReadTrips counts the round trips transactions made to read, since Open:
+// for tests and benchmarks that check a change saved some.
+func (d *DB) ReadTrips() uint64 { return d.reads.Load() }
+
 // Close cancels what is under way and closes the pool.
 func (d *DB) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
 	d.stop()
+	d.background.Wait()
 	d.pool.Close()
 	return nil
 }
@@ -487,6 +498,11 @@ func unavailable(err error) bool {
 
 // table is a bucket's table and the statements on it.
 type table struct {
+	// writes counts this DB's writes to the table, and nextAnalyze is the
+	// count at which it next has it analyzed (analyze.go); d.mu guards
+	// both.
+	writes, nextAnalyze int64
+
 	name                  string
 	get, upsert, del      string
 	getMany               string // the keys of an array at once (Prefetch)
@@ -501,12 +517,12 @@ func newTable(name string) *table {
 	return &table{
 		name: name,
 		get:  "SELECT v FROM " + q + " WHERE sub = $1 AND k = $2",
-		// A join with the array, not k = ANY($2): a prepared statement's
-		// generic plan cannot tell how long the array is and may scan the
-		// table, which grows with every import.
-		getMany: "SELECT t.k, t.v FROM unnest($2::bytea[]) AS w(k) JOIN " + q + " t ON t.sub = $1 AND t.k = w.k",
+		// The keys of one nested bucket as an array the primary key is
+		// probed with. Like every statement here it relies on the table's
+		// statistics to be planned so (analyze.go).
+		getMany: "SELECT k, v FROM " + q + " WHERE sub = $1 AND k = ANY($2::bytea[])",
 		upsert:  "INSERT INTO " + q + " (sub, k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) ON CONFLICT (sub, k) DO UPDATE SET v = excluded.v",
-		del:     "DELETE FROM " + q + " WHERE (sub, k) IN (SELECT * FROM unnest($1::bytea[], $2::bytea[]))",
+		del:     "DELETE FROM " + q + " WHERE sub = $1 AND k = ANY($2::bytea[])",
 		first:   page + " ORDER BY k LIMIT $2",
 		after:   page + " AND k > $2 ORDER BY k LIMIT $3",
 		from:    page + " AND k >= $2 ORDER BY k LIMIT $3",

@@ -63,3 +63,41 @@ func TestPrefetchReadsManyKeysInFewRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAViewKeepsWhatItPrefetchedWhenTheCacheMovesOn prefetches keys in a
+// view (cache on, so the cache takes them), lets an Update of the same
+// handle commit meanwhile (the cache moves to the new clock, where the
+// view's snapshot no longer matches), and reads them: the view still
+// answers from memory, with what its snapshot shows, not the new write.
+func TestAViewKeepsWhatItPrefetchedWhenTheCacheMovesOn(t *testing.T) {
+	db := openDB(t, pgtest.URL(t), Options{})
+	err := db.Update(func(tx kv.Tx) error {
+		return tx.Bucket(items).Put([]byte("a"), []byte("old"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		b.(kv.Prefetcher).Prefetch([][]byte{[]byte("a"), []byte("missing")})
+		if err := db.Update(func(tx kv.Tx) error {
+			return tx.Bucket(items).Put([]byte("a"), []byte("new"))
+		}); err != nil {
+			return err
+		}
+		before := db.reads.Load()
+		if v := string(b.Get([]byte("a"))); v != "old" {
+			t.Errorf("a reads %q in the view, want its snapshot's old", v)
+		}
+		if v := b.Get([]byte("missing")); v != nil {
+			t.Errorf("missing reads %q", v)
+		}
+		if n := db.reads.Load() - before; n != 0 {
+			t.Errorf("the Gets after the prefetch asked the database %d times, want none", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

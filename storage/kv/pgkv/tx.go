@@ -265,7 +265,10 @@ func (t *tx) prefetch(b *bucket, keys [][]byte) {
 		if _, ok := t.reads[key]; ok {
 			continue
 		}
-		if _, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
+		if v, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
+			if !t.writable {
+				t.reads[key] = v // the cache moves on with the next commit
+			}
 			continue
 		}
 		want = append(want, k)
@@ -302,7 +305,9 @@ func (t *tx) prefetch(b *bucket, keys [][]byte) {
 		for _, k := range chunk {
 			key := entryKey{b.tbl, b.sub, string(k)}
 			v := found[key.k] // nil: missing
-			if !t.d.cache.putRead(t.clock, b.key(), key.k, v) && len(t.reads) < maxCached {
+			// A view keeps them itself as well: the cache moves on with the
+			// next commit, long before the view has read them all.
+			if !t.d.cache.putRead(t.clock, b.key(), key.k, v) || !t.writable {
 				t.reads[key] = v
 			}
 		}
@@ -371,10 +376,11 @@ func (t *tx) seq(b *bucket) *seqState {
 	return s
 }
 
-// columns gathers one table's buffered writes as arrays for unnest.
+// columns gathers one table's buffered writes as arrays: puts for unnest,
+// deletions by nested bucket.
 type columns struct {
 	putSub, putK, putV [][]byte
-	delSub, delK       [][]byte
+	dels               map[string][][]byte // sub: keys
 }
 
 // queue adds the buffered writes to batch, and returns whether there were
@@ -395,10 +401,13 @@ func (t *tx) queue(batch *pgx.Batch) bool {
 				order = append(order, key.tbl)
 			}
 			sub, k := []byte(key.sub), []byte(key.k)
-			if e.v != nil {
+			switch {
+			case e.v != nil:
 				c.putSub, c.putK, c.putV = append(c.putSub, sub), append(c.putK, k), append(c.putV, e.v)
-			} else {
-				c.delSub, c.delK = append(c.delSub, sub), append(c.delK, k)
+			case c.dels == nil:
+				c.dels = map[string][][]byte{key.sub: {k}}
+			default:
+				c.dels[key.sub] = append(c.dels[key.sub], k)
 			}
 			e.flushed = true
 			t.writes[key] = e
@@ -409,8 +418,8 @@ func (t *tx) queue(batch *pgx.Batch) bool {
 			if len(c.putK) > 0 {
 				batch.Queue(tb.upsert, c.putSub, c.putK, c.putV)
 			}
-			if len(c.delK) > 0 {
-				batch.Queue(tb.del, c.delSub, c.delK)
+			for sub, keys := range c.dels {
+				batch.Queue(tb.del, []byte(sub), keys)
 			}
 		}
 	}
@@ -522,6 +531,7 @@ func (t *tx) commit() error {
 	err := readCommit(br, batch.Len(), tick, &n)
 	if err == nil {
 		t.d.cache.commit(t.clock, clock{n, t.d.id}, t.writes, t.seqs)
+		t.d.noteWrites(t.written)
 		return nil
 	}
 	if !unavailable(err) {
