@@ -461,8 +461,14 @@ func (e *Engine) QueueLen() int { return e.queue.len() }
 // the one door through which the engine changes state, so that "durable
 // before the side effect" holds everywhere.
 func (e *Engine) commit(fn func(tx *storage.Tx, c *effects) error) error {
+	return e.commitIntake(nil, fn)
+}
+
+// commitIntake is commit for a write that stores the new order intake names
+// (storage.UpdateIntake); nil: any other write.
+func (e *Engine) commitIntake(intake *storage.Order, fn func(tx *storage.Tx, c *effects) error) error {
 	var c effects
-	err := e.store.Update(func(tx *storage.Tx) error {
+	err := e.store.UpdateIntake(intake, func(tx *storage.Tx) error {
 		c = effects{now: e.now(), tx: tx, mailing: e.mailing, node: e.node} // fn may run again: start clean each time
 		return fn(tx, &c)
 	})

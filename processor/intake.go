@@ -159,7 +159,8 @@ func (e *Engine) Submit(r Request) (*storage.Order, bool, error) {
 		created bool
 		pl      plan
 	)
-	err = e.commit(func(tx *storage.Tx, c *effects) error {
+	intake := &storage.Order{Storefront: r.Storefront, ExternalID: r.ExternalID, Buyer: r.Buyer, Account: r.Account}
+	err = e.commitIntake(intake, func(tx *storage.Tx, c *effects) error {
 		order, created, pl = nil, false, plan{}
 		old, err := tx.OrderByExternal(r.Storefront, r.ExternalID)
 		switch {

@@ -142,19 +142,25 @@ func (t *Tx) logged(id identity) []*logRecord {
 	return out
 }
 
-// firstSeen is when an identity was first seen, or 0.
-func (t *Tx) firstSeen(id identity) int64 {
-	idx := t.store.buyerIndex()
+// first is when an identity was first seen as far as the index knows, 0
+// if it does not.
+func (idx *buyerIndex) first(id identity) int64 {
 	idx.mu.RLock()
-	h := idx.m[id]
+	defer idx.mu.RUnlock()
 	first := int64(0)
-	if h != nil {
+	if h := idx.m[id]; h != nil {
 		first = h.first
 	}
 	if p, ok := idx.pending[id]; ok && (first == 0 || p < first) {
 		first = p
 	}
-	idx.mu.RUnlock()
+	return first
+}
+
+// firstSeen is when an identity was first seen, or 0.
+func (t *Tx) firstSeen(id identity) int64 {
+	idx := t.store.buyerIndex()
+	first := idx.first(id)
 	for _, r := range t.logged(id) {
 		for i, x := range r.ids {
 			if x == id && r.fresh[i] && (first == 0 || r.at < first) {
@@ -409,7 +415,7 @@ func (s *Store) loadBuyers() error {
 // loadBuyerRange indexes the log records stamped in [from, to): refunds
 // all, orders only from ordersFrom on (told apart by a byte, without
 // decoding them). It looks identities up in the firstseen bucket only for
-// records past the last flush. A busy day is a million records: they are
+// records past the last flush, a chunk's together. A busy day is a million records: they are
 // read buyerChunk at a time, each chunk in its own read transaction, so
 // that writes that grow the file meanwhile are not held up (bbolt remaps
 // only when no read transaction is open). No record is written while the
@@ -420,8 +426,10 @@ func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex
 	upTo, bounded := s.buyerSync.loadUpTo()
 	seek := binary.BigEndian.AppendUint64(nil, uint64(from))
 	var r logRecord
+	var tail []logRecord
 	for seek != nil {
 		err := s.db.View(func(tx kv.Tx) error {
+			tail = tail[:0]
 			first := tx.Bucket(bucketFirstSeen)
 			c := tx.Bucket(bucketBuyerLog).Cursor()
 			k, v := c.Seek(seek)
@@ -446,16 +454,24 @@ func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex
 				if err := decodeLogRecord(v, &r); err != nil {
 					continue // a damaged record only weakens the history; skip it
 				}
-				r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
-				for i, id := range r.ids {
-					r.fresh[i] = r.at > flushed && first.Get(id[:]) == nil
+				if r.at > flushed {
+					// Past the last flush, the firstseen bucket says which
+					// sightings are first: looked up together below.
+					tail = append(tail, logRecord{at: r.at, refund: r.refund, amount: r.amount, ids: slices.Clone(r.ids)})
+					continue
 				}
+				r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
+				clear(r.fresh)
 				idx.add(&r)
 			}
+			markFresh(first, tail)
 			return nil
 		})
 		if err != nil {
 			return nil, err
+		}
+		for i := range tail {
+			idx.add(&tail[i])
 		}
 	}
 	return idx, nil
@@ -523,6 +539,13 @@ func (s *Store) FlushBuyers(now time.Time) error {
 	for chunk := range slices.Chunk(batch, flushChunk) {
 		err := s.Update(func(tx *Tx) error {
 			first := tx.tx.Bucket(bucketFirstSeen)
+			kv.Prefetch(first, func() [][]byte {
+				keys := make([][]byte, len(chunk))
+				for i := range chunk {
+					keys[i] = chunk[i].id[:]
+				}
+				return keys
+			})
 			for _, sg := range chunk {
 				if first.Get(sg.id[:]) == nil {
 					if err := first.Put(sg.id[:], binary.AppendVarint(nil, sg.at)); err != nil {

@@ -110,12 +110,9 @@ func (s *Store) syncBuyers() error {
 			if err := decodeLogRecord(v, &r); err != nil {
 				continue // a damaged record only weakens the history
 			}
-			r.fresh = make([]bool, len(r.ids))
-			for i, id := range r.ids {
-				r.fresh[i] = first.Get(id[:]) == nil
-			}
 			records = append(records, r)
 		}
+		markFresh(first, records)
 		return nil
 	})
 	if err != nil || top <= seen {

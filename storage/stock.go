@@ -54,13 +54,13 @@ func (t *Tx) AddStock(sku string, batch uint64, cards []SealedCard) (added, dupl
 	}
 	b.Appending() // appended at the end, taken from the front
 	prints := t.tx.Bucket(bucketFingerprints)
-	if p, ok := prints.(kv.Prefetcher); ok { // PostgreSQL: one round trip per thousand cards, not per card
+	kv.Prefetch(prints, func() [][]byte { // PostgreSQL: one round trip per thousand cards, not per card
 		fps := make([][]byte, len(cards))
 		for i := range cards {
 			fps[i] = cards[i].FP[:]
 		}
-		p.Prefetch(fps)
-	}
+		return fps
+	})
 	for _, c := range cards {
 		if prints.Get(c.FP[:]) != nil {
 			duplicates++

@@ -305,11 +305,20 @@ func (s *Store) View(fn func(*Tx) error) error {
 // may run more than once (when a write sharing its commit fails), so it must
 // only touch the transaction and variables it assigns afresh on each run.
 // If fn returns an error none of its writes are kept.
-func (s *Store) Update(fn func(*Tx) error) error {
+func (s *Store) Update(fn func(*Tx) error) error { return s.UpdateIntake(nil, fn) }
+
+// UpdateIntake is Update for a write that stores a new order and begins by
+// looking up what o names: its storefront's external id and its buyer's
+// identities (o needs only those fields). Where every read is a round trip
+// to a server (PostgreSQL), the writer reads what a whole batch of such
+// writes looks up in one round trip per bucket before it runs them, rather
+// than one per key while every other process waits for the writer lock.
+// On bbolt it is Update, and so it is with o nil.
+func (s *Store) UpdateIntake(o *Order, fn func(*Tx) error) error {
 	if p := s.avail.lost.Load(); p != nil {
 		return *p // the database is away: answer now, not after a timeout
 	}
-	return s.w.do(fn)
+	return s.w.do(fn, o)
 }
 
 // Backup writes a consistent copy of the database to w. The copy is itself a

@@ -44,6 +44,9 @@ type writer struct {
 type writeReq struct {
 	fn   func(*Tx) error
 	errc chan error
+	// intake, if set, is a new order (storefront, external id, buyer) that
+	// fn looks up first: see UpdateIntake.
+	intake *Order
 }
 
 // errSkip rolls back a batch in which one write failed; the failed write is
@@ -57,11 +60,11 @@ func startWriter(s *Store, maxBatch int) *writer {
 	return w
 }
 
-func (w *writer) do(fn func(*Tx) error) error {
+func (w *writer) do(fn func(*Tx) error, intake *Order) error {
 	if err := w.err(); err != nil {
 		return err
 	}
-	req := &writeReq{fn: fn, errc: make(chan error, 1)}
+	req := &writeReq{fn: fn, errc: make(chan error, 1), intake: intake}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -145,6 +148,7 @@ func (w *writer) commit(batch []*writeReq) {
 			// time, not more often.
 			batch = w.drain(batch)
 			tx = &Tx{tx: ktx, store: w.store}
+			tx.lookAhead(batch)
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
 					if kerr := ktx.Err(); kerr != nil {
