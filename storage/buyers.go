@@ -119,13 +119,19 @@ func newBuyerIndex() *buyerIndex {
 	return &buyerIndex{m: map[identity]*history{}, pending: map[identity]int64{}}
 }
 
+// identity is the keyed hash a buyer identity is kept under.
+func (s *Store) identity(v string) identity {
+	sum := s.vault.buyerMAC.Sum(nil, v)
+	var id identity
+	copy(id[:], sum[:])
+	return id
+}
+
 func (t *Tx) identity(s string) identity {
 	if id, ok := t.identities[s]; ok {
 		return id
 	}
-	sum := t.store.vault.buyerMAC.Sum(nil, s)
-	var id identity
-	copy(id[:], sum[:])
+	id := t.store.identity(s)
 	if t.identities == nil {
 		t.identities = map[string]identity{}
 	}

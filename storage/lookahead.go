@@ -2,37 +2,51 @@ package storage
 
 import "cardflow/storage/kv"
 
-// lookAhead reads, before a batch's writes run, what its intake writes
-// (UpdateIntake) look up first: each new order's external id, and the
-// first sightings of buyer identities the buyer index does not know. An
-// engine whose reads are round trips (pgkv) reads each bucket's keys in
-// one; the writes then find them in memory, and misses cost nothing. On
-// bbolt, whose reads are memory reads, it does nothing.
-func (t *Tx) lookAhead(batch []*writeReq) {
-	kv.Prefetch(t.tx.Bucket(bucketExt), func() [][]byte {
-		var keys [][]byte
-		for _, r := range batch {
-			if o := r.intake; o != nil {
-				keys = append(keys, extKey(o.Storefront, o.ExternalID))
+// lookups lists what the intake writes (UpdateIntake) of a batch look up
+// first: each new order's external id, and the first sightings of buyer
+// identities the buyer index does not know.
+func (s *Store) lookups(batch []*writeReq) []kv.Read {
+	var exts, firsts [][]byte
+	idx := s.buyerIndex()
+	for _, r := range batch {
+		o := r.intake
+		if o == nil {
+			continue
+		}
+		exts = append(exts, extKey(o.Storefront, o.ExternalID))
+		for _, v := range BuyerIdentities(o) {
+			if id := s.identity(v); idx.first(id) == 0 {
+				firsts = append(firsts, id[:])
 			}
 		}
-		return keys
-	})
-	kv.Prefetch(t.tx.Bucket(bucketFirstSeen), func() [][]byte {
-		var keys [][]byte
-		idx := t.store.buyerIndex()
-		for _, r := range batch {
-			if r.intake == nil {
-				continue
-			}
-			for _, s := range BuyerIdentities(r.intake) {
-				if id := t.identity(s); idx.first(id) == 0 {
-					keys = append(keys, id[:])
-				}
-			}
-		}
-		return keys
-	})
+	}
+	if len(exts) == 0 {
+		return nil
+	}
+	return []kv.Read{{Bucket: bucketExt, Keys: exts}, {Bucket: bucketFirstSeen, Keys: firsts}}
+}
+
+// update runs a batch's transaction. An engine whose reads are round trips
+// to a server (pgkv) reads the batch's lookups in the round trip that
+// takes the writer lock; on bbolt, whose reads are memory reads, it is
+// Update.
+func (s *Store) update(batch []*writeReq, fn func(kv.Tx) error) error {
+	if r, ok := s.db.(kv.ReadingUpdater); ok {
+		return r.UpdateReading(s.lookups(batch), fn)
+	}
+	return s.db.Update(fn)
+}
+
+// lookAhead reads the lookups of writes that joined a batch after its
+// transaction began, on an engine whose reads are round trips, in one round
+// trip per bucket.
+func (t *Tx) lookAhead(joined []*writeReq) {
+	if _, ok := t.tx.Bucket(bucketExt).(kv.Prefetcher); !ok || len(joined) == 0 {
+		return
+	}
+	for _, r := range t.store.lookups(joined) {
+		kv.Prefetch(t.tx.Bucket(r.Bucket), func() [][]byte { return r.Keys })
+	}
 }
 
 // markFresh sets, for each record, which of its identities the firstseen

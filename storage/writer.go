@@ -141,14 +141,15 @@ func (w *writer) commit(batch []*writeReq) {
 		failed, failErr := -1, error(nil)
 		var tx *Tx
 		start := time.Now()
-		err := w.store.db.Update(func(ktx kv.Tx) error {
+		err := w.store.update(batch, func(ktx kv.Tx) error {
 			// On a shared store the engine waited for the writer lock
 			// before calling this: what was queued meanwhile joins the
 			// commit, so that processes taking turns commit more at a
 			// time, not more often.
+			began := len(batch)
 			batch = w.drain(batch)
 			tx = &Tx{tx: ktx, store: w.store}
-			tx.lookAhead(batch)
+			tx.lookAhead(batch[began:])
 			for i, r := range batch {
 				if err := call(r.fn, tx); err != nil {
 					if kerr := ktx.Err(); kerr != nil {

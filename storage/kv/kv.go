@@ -83,6 +83,20 @@ type Prefetcher interface {
 	Prefetch(keys [][]byte)
 }
 
+// Read names keys of a top-level bucket.
+type Read struct {
+	Bucket []byte
+	Keys   [][]byte
+}
+
+// ReadingUpdater is a DB whose transactions begin with a round trip to a
+// server (pgkv): UpdateReading is Update that reads the keys reads names
+// in that same round trip, so that fn's Gets of them answer from memory
+// without another while the writer lock is held.
+type ReadingUpdater interface {
+	UpdateReading(reads []Read, fn func(Tx) error) error
+}
+
 // Prefetch has b read ahead the keys keys lists, if b is a Prefetcher
 // (keys is called only then: on bbolt nothing is gathered). A nil bucket
 // is fine.

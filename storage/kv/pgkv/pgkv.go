@@ -52,6 +52,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -117,6 +118,8 @@ var (
 	_ kv.Tx     = (*tx)(nil)
 	_ kv.Bucket = (*bucket)(nil)
 	_ kv.Cursor = (*cursor)(nil)
+
+	_ kv.ReadingUpdater = (*DB)(nil)
 )
 
 // DB is an open PostgreSQL store.
@@ -241,7 +244,13 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // its writes if fn returns nil. A commit whose connection broke is looked
 // up by its marker; while the database cannot be reached to find out,
 // Update keeps trying (until Close), and answers only once it knows.
-func (d *DB) Update(fn func(kv.Tx) error) error {
+func (d *DB) Update(fn func(kv.Tx) error) error { return d.UpdateReading(nil, fn) }
+
+// UpdateReading is Update that reads the keys reads names in the round
+// trip that takes the writer lock, so that fn's Gets of them answer from
+// memory (kv.ReadingUpdater). A bucket whose table this DB has not used
+// yet is left to fn.
+func (d *DB) UpdateReading(reads []kv.Read, fn func(kv.Tx) error) error {
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	select {
 	case d.writing <- struct{}{}:
@@ -251,7 +260,7 @@ func (d *DB) Update(fn func(kv.Tx) error) error {
 		cancel()
 		return d.wrap("wait for the writer lock", ctx.Err())
 	}
-	t, err := d.begin(true)
+	t, err := d.begin(true, reads)
 	if err != nil {
 		return err
 	}
@@ -269,7 +278,7 @@ func (d *DB) Update(fn func(kv.Tx) error) error {
 
 // View runs fn in a read-only transaction on one snapshot.
 func (d *DB) View(fn func(kv.Tx) error) error {
-	t, err := d.begin(false)
+	t, err := d.begin(false, nil)
 	if err != nil {
 		return err
 	}
@@ -309,8 +318,9 @@ const (
 )
 
 // beginUpdate begins an update on conn: takes the writer lock, reads the
-// clock, and brings the cache up to it, in one round trip.
-func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
+// clock, brings the cache up to it, and reads the keys reads names, in one
+// round trip.
+func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Read) (clock, []fetched, error) {
 	var c clock
 	since, catchUp := d.cache.since()
 	b := &pgx.Batch{}
@@ -320,28 +330,60 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn) (clock, error)
 	if catchUp {
 		b.Queue(readChanges, since, maxCatchUp)
 	}
+	var fetch []fetched
+	d.mu.Lock()
+	for _, r := range reads {
+		tb := d.tables[string(r.Bucket)]
+		if tb == nil {
+			continue
+		}
+		for keys := range slices.Chunk(r.Keys, prefetchChunk) {
+			fetch = append(fetch, fetched{bk: bucketKey{tbl: tb}, keys: keys})
+			b.Queue(tb.getMany, []byte{}, keys)
+		}
+	}
+	d.mu.Unlock()
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	for range 2 {
 		if _, err := br.Exec(); err != nil {
-			return c, err
+			return c, nil, err
 		}
 	}
 	if err := br.QueryRow().Scan(&c.n, &c.writer); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return c, err
+		return c, nil, err
 	}
 	var changes []change
 	if catchUp {
 		var err error
 		if changes, err = d.scanChanges(br); err != nil {
-			return c, err
+			return c, nil, err
+		}
+	}
+	for i := range fetch {
+		rows, err := br.Query()
+		if err == nil {
+			fetch[i].found, err = scanFound(rows)
+		}
+		if err != nil {
+			return c, nil, err
 		}
 	}
 	if err := br.Close(); err != nil {
-		return c, err
+		return c, nil, err
+	}
+	if len(fetch) > 0 {
+		d.reads.Add(1)
 	}
 	d.cache.begin(c, changes)
-	return c, nil
+	return c, fetch, nil
+}
+
+// fetched is what the round trip that began an update read of one bucket.
+type fetched struct {
+	bk    bucketKey
+	keys  [][]byte
+	found map[string][]byte
 }
 
 // scanChanges reads the answer to readChanges. A row whose arrays differ
@@ -389,8 +431,9 @@ func beginView(ctx context.Context, conn *pgxpool.Conn) (clock, error) {
 	return parseClock(results)
 }
 
-// begin opens a transaction on a pooled connection.
-func (d *DB) begin(writable bool) (*tx, error) {
+// begin opens a transaction on a pooled connection; an update reads the
+// keys reads names as it begins.
+func (d *DB) begin(writable bool, reads []kv.Read) (*tx, error) {
 	// A pooled connection found broken (the server restarted, or ended it)
 	// is dropped and the next tried: as many as the pool holds, and a new.
 	var err error
@@ -406,14 +449,19 @@ func (d *DB) begin(writable bool) (*tx, error) {
 			return nil, d.wrap("connect", err)
 		}
 		var c clock
+		var fetch []fetched
 		if writable {
-			c, err = d.beginUpdate(ctx, conn)
+			c, fetch, err = d.beginUpdate(ctx, conn, reads)
 		} else {
 			c, err = beginView(ctx, conn)
 		}
 		cancel()
 		if err == nil {
-			return newTx(d, conn, writable, c), nil
+			t := newTx(d, conn, writable, c)
+			for _, f := range fetch {
+				t.keep(f.bk, f.keys, f.found)
+			}
+			return t, nil
 		}
 		broken := conn.Conn().IsClosed() && !pgconn.Timeout(err)
 		conn.Release()

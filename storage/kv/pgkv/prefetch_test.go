@@ -101,3 +101,61 @@ func TestAViewKeepsWhatItPrefetchedWhenTheCacheMovesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateReadingReadsAsItTakesTheLock: another handle writes a key
+// just before; an Update reading it, a missing key, and 1,500 keys (two
+// chunks) as it begins finds them all, new value included, in the one
+// round trip that took the lock. Keys of a bucket whose table the handle
+// has not used yet are left to fn, which reads them as usual.
+func TestUpdateReadingReadsAsItTakesTheLock(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openDB(t, url, Options{})
+	other := openDB(t, url, Options{})
+	var keys [][]byte
+	err := db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		for i := range 1500 {
+			keys = append(keys, fmt.Appendf(nil, "k%05d", i))
+			if err := b.Put(keys[i], []byte("old")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Update(func(tx kv.Tx) error { return tx.Bucket(items).Put([]byte("k00007"), []byte("new")) }); err != nil {
+		t.Fatal(err)
+	}
+	reads := []kv.Read{{Bucket: items, Keys: append(keys, []byte("missing"))}, {Bucket: []byte("nest"), Keys: keys[:1]}}
+	before := db.reads.Load()
+	err = db.UpdateReading(reads, func(tx kv.Tx) error {
+		if n := db.reads.Load() - before; n != 1 {
+			t.Errorf("beginning took %d round trips to read, want 1", n)
+		}
+		b := tx.Bucket(items)
+		for i, k := range keys {
+			want := "old"
+			if i == 7 {
+				want = "new"
+			}
+			if v := string(b.Get(k)); v != want {
+				t.Fatalf("%s reads %q, want %q", k, v, want)
+			}
+		}
+		if v := b.Get([]byte("missing")); v != nil {
+			t.Errorf("missing reads %q", v)
+		}
+		if n := db.reads.Load() - before; n != 1 {
+			t.Errorf("the Gets asked the database %d more times, want none", n-1)
+		}
+		if v := tx.Bucket([]byte("nest")).Get(keys[0]); v != nil {
+			t.Errorf("a key of the empty bucket nest reads %q", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

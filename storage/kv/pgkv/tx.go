@@ -276,40 +276,51 @@ func (t *tx) prefetch(b *bucket, keys [][]byte) {
 	for len(want) > 0 && t.err == nil && len(t.reads) < maxCached {
 		chunk := want[:min(len(want), prefetchChunk)]
 		want = want[len(chunk):]
-		found := make(map[string][]byte, len(chunk))
-		err := func() error {
+		found, err := func() (map[string][]byte, error) {
 			t.d.reads.Add(1)
 			ctx, cancel := t.ctx()
 			defer cancel()
 			rows, err := t.conn.Query(ctx, b.tbl.getMany, b.subB, chunk)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			for rows.Next() {
-				var k, v []byte
-				if err := rows.Scan(&k, &v); err != nil {
-					rows.Close()
-					return err
-				}
-				if v == nil {
-					v = []byte{} // an empty value is not a missing one
-				}
-				found[string(k)] = v
-			}
-			return rows.Err()
+			return scanFound(rows)
 		}()
 		if err != nil {
 			t.fail("read "+b.tbl.name, err)
 			return
 		}
-		for _, k := range chunk {
-			key := entryKey{b.tbl, b.sub, string(k)}
-			v := found[key.k] // nil: missing
-			// A view keeps them itself as well: the cache moves on with the
-			// next commit, long before the view has read them all.
-			if !t.d.cache.putRead(t.clock, b.key(), key.k, v) || !t.writable {
-				t.reads[key] = v
-			}
+		t.keep(b.key(), chunk, found)
+	}
+}
+
+// scanFound reads the rows of a getMany: the keys found, with their values.
+func scanFound(rows pgx.Rows) (map[string][]byte, error) {
+	defer rows.Close()
+	found := map[string][]byte{}
+	for rows.Next() {
+		var k, v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		if v == nil {
+			v = []byte{} // an empty value is not a missing one
+		}
+		found[string(k)] = v
+	}
+	return found, rows.Err()
+}
+
+// keep records what a getMany read of keys in bk: found's, and the others
+// as missing.
+func (t *tx) keep(bk bucketKey, keys [][]byte, found map[string][]byte) {
+	for _, k := range keys {
+		key := entryKey{bk.tbl, bk.sub, string(k)}
+		v := found[key.k] // nil: missing
+		// A view keeps them itself as well: the cache moves on with the
+		// next commit, long before the view has read them all.
+		if !t.d.cache.putRead(t.clock, bk, key.k, v) || !t.writable {
+			t.reads[key] = v
 		}
 	}
 }
