@@ -207,7 +207,7 @@ func New(store *storage.Store, opts Options) *Engine {
 	}
 	e.health = health.New(store, health.Options{Suppliers: opts.Suppliers, Sources: opts.Sources,
 		BreakerProbe: opts.BreakerProbe, Adaptive: opts.Routing == config.RoutingAdaptive, Now: opts.Now,
-		Log: e.log, Write: e.healthWrite, MarkedUp: e.requeueWaiting})
+		Log: e.log, Write: e.healthWrite, MarkedUp: e.requeueWaiting, Publish: e.member.Publish})
 	e.requests = newRequestPool()
 	e.runCtx = context.Background()
 	e.timers = newTimers(opts.Now, e.wakeUp)

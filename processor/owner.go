@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cardflow/processor/health"
 	"context"
 	"time"
 
@@ -37,6 +38,7 @@ func (e *Engine) subscribe() {
 	e.member.Subscribe(topicHint, e.hint)
 	e.member.Subscribe(topicStock, e.stockArrived)
 	e.member.Subscribe(topicRequeue, func(string) { e.requeueWaiting() })
+	e.member.Subscribe(health.TopicSupplier, e.health.Heard)
 }
 
 // takeoverEvery is how often the leader looks for departed processes.

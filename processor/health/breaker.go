@@ -3,6 +3,8 @@ package health
 import (
 	"cmp"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -25,9 +27,30 @@ var errNoAnswer = errors.New("no definite answer")
 // breakers holds one circuit breaker per remote supplier. A definite answer
 // (even a refusal) is a working supplier; only unknown outcomes count as
 // failures.
+//
+// Processes sharing a store tell each other (TopicSupplier) when one of
+// their breakers opens or closes: the others avoid the supplier too, so
+// that the process that saw it fail sends the one probe and the rest do
+// not each spend breakerFailures orders finding the outage for
+// themselves. What another process said lasts until it says the supplier
+// answers again, or, should it die meanwhile, two probe intervals.
 type breakers struct {
-	m map[string]*gobreaker.CircuitBreaker[suppliers.Result]
+	m       map[string]*gobreaker.CircuitBreaker[suppliers.Result]
+	probes  map[string]time.Duration
+	now     func() time.Time
+	publish func(topic, payload string) // nil: no other process
+
+	// mu guards what breakers keep beside gobreaker's own state, which
+	// heard must not ask for: a nudge may come back to this process while
+	// gobreaker holds its lock to report a change.
+	mu     sync.Mutex
+	shared map[string]time.Time // supplier → until when another process has it marked down
+	closed map[string]bool      // this process's breakers that are closed
 }
+
+// TopicSupplier is the cluster topic on which processes tell each other a
+// supplier's breaker opened ("down:NAME") or closed ("up:NAME").
+const TopicSupplier = "supplier"
 
 // breakerSettings are one supplier's breaker settings.
 type breakerSettings struct {
@@ -35,26 +58,80 @@ type breakerSettings struct {
 	probe    time.Duration
 }
 
-func newBreakers(settings map[string]breakerSettings, onChange func(name string, down bool)) *breakers {
-	b := &breakers{m: make(map[string]*gobreaker.CircuitBreaker[suppliers.Result], len(settings))}
+func newBreakers(settings map[string]breakerSettings, now func() time.Time, publish func(topic, payload string),
+	onChange func(name string, down bool)) *breakers {
+	b := &breakers{m: make(map[string]*gobreaker.CircuitBreaker[suppliers.Result], len(settings)),
+		probes: map[string]time.Duration{}, now: now, publish: publish, shared: map[string]time.Time{}, closed: map[string]bool{}}
 	for name, st := range settings {
+		b.closed[name] = true
 		failures := uint32(cmp.Or(st.failures, breakerFailures))
+		b.probes[name] = cmp.Or(st.probe, breakerProbe)
 		b.m[name] = gobreaker.NewCircuitBreaker[suppliers.Result](gobreaker.Settings{
 			Name:        name,
 			MaxRequests: 1,
-			Timeout:     cmp.Or(st.probe, breakerProbe),
+			Timeout:     b.probes[name],
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
 			OnStateChange: func(name string, from, to gobreaker.State) {
+				b.mu.Lock()
+				b.closed[name] = to == gobreaker.StateClosed
+				b.mu.Unlock()
 				switch {
-				case to == gobreaker.StateOpen && from == gobreaker.StateClosed:
-					onChange(name, true)
+				case to == gobreaker.StateOpen:
+					// A failed probe tells the others again: their hold
+					// lasts two probe intervals from now.
+					b.tell("down", name)
+					if from == gobreaker.StateClosed {
+						onChange(name, true)
+					}
 				case to == gobreaker.StateClosed:
+					b.tell("up", name)
 					onChange(name, false)
 				}
 			},
 		})
 	}
 	return b
+}
+
+// tell has the other processes hear that a breaker opened or closed.
+func (b *breakers) tell(what, name string) {
+	if b.publish != nil {
+		b.publish(TopicSupplier, what+":"+name)
+	}
+}
+
+// heard takes what a process said on TopicSupplier. It reports the
+// supplier another process found answering again, "" for anything else.
+// While this process's own breaker is open or probing, it goes by that:
+// its own words come back to it too, and must not hold up its probe.
+func (b *breakers) heard(payload string) (up string) {
+	what, name, _ := strings.Cut(payload, ":")
+	if b.m[name] == nil {
+		return "" // not a remote supplier of this configuration
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch what {
+	case "down":
+		if b.closed[name] {
+			b.shared[name] = b.now().Add(2 * b.probes[name])
+		}
+	case "up":
+		if _, held := b.shared[name]; held {
+			delete(b.shared, name)
+			return name
+		}
+	}
+	return ""
+}
+
+// heldElsewhere reports whether another process has the supplier marked
+// down now; it matters while this process's own breaker is closed.
+func (b *breakers) heldElsewhere(name string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	until, ok := b.shared[name]
+	return ok && b.now().Before(until)
 }
 
 // call runs one supplier request through the supplier's breaker. When the
@@ -83,7 +160,16 @@ func (b *breakers) call(name string, req func() suppliers.Result) (res suppliers
 // up again.
 func (b *breakers) down(name string) bool {
 	cb := b.m[name]
-	return cb != nil && cb.State() == gobreaker.StateOpen
+	if cb == nil {
+		return false
+	}
+	switch cb.State() {
+	case gobreaker.StateOpen:
+		return true
+	case gobreaker.StateClosed:
+		return b.heldElsewhere(name)
+	}
+	return false // half-open: this process probes
 }
 
 // markedDown reports whether a supplier is marked down: from the
@@ -93,14 +179,17 @@ func (b *breakers) down(name string) bool {
 // read as a working supplier while its alert is still raised.
 func (b *breakers) markedDown(name string) bool {
 	cb := b.m[name]
-	return cb != nil && cb.State() != gobreaker.StateClosed
+	return cb != nil && (cb.State() != gobreaker.StateClosed || b.heldElsewhere(name))
 }
 
 // state names a supplier's breaker state for operators.
 func (b *breakers) state(name string) string {
 	cb := b.m[name]
-	if cb == nil {
+	switch {
+	case cb == nil:
 		return "n/a"
+	case cb.State() == gobreaker.StateClosed && b.heldElsewhere(name):
+		return gobreaker.StateOpen.String() // another process's breaker: marked down all the same
 	}
 	return cb.State().String()
 }
@@ -109,6 +198,15 @@ func (b *breakers) state(name string) string {
 // breaker refuses, the request is not sent (sent is false).
 func (h *Health) Call(supplier string, req func() suppliers.Result) (res suppliers.Result, sent bool) {
 	return h.breakers.call(supplier, req)
+}
+
+// Heard takes what another process said about a supplier's breaker
+// (TopicSupplier): orders waiting for a supplier it found answering again
+// look again.
+func (h *Health) Heard(payload string) {
+	if up := h.breakers.heard(payload); up != "" && h.markedUp != nil {
+		go h.markedUp() // the nudge may come from inside a breaker's lock
+	}
 }
 
 // Down reports whether new orders should avoid a supplier now (see

@@ -43,6 +43,10 @@ type Options struct {
 	// MarkedUp is called when a supplier answers again after it was
 	// marked down: orders waiting for it look again.
 	MarkedUp func()
+	// Publish, if set, tells the other processes sharing the store when a
+	// supplier's breaker opens or closes (TopicSupplier); what they say
+	// reaches Heard.
+	Publish func(topic, payload string)
 }
 
 // Health is the state of every remote supplier.
@@ -84,7 +88,7 @@ func New(store *storage.Store, opts Options) *Health {
 			remote[s.Name], h.probes[s.Name] = st, st.probe
 		}
 	}
-	h.breakers = newBreakers(remote, h.changed)
+	h.breakers = newBreakers(remote, opts.Now, opts.Publish, h.changed)
 	return h
 }
 
