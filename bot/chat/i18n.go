@@ -219,6 +219,7 @@ var catalogue = map[string][2]string{
 	"alert_inbound_parked":  {"⚠️ %s 的一条消息（%s）处理失败，已搁置不再重试；详情见 /audit 与服务日志。", "⚠️ A %s event (%s) could not be handled and was set aside; see /audit and the service log."},
 	"alert_inbound_ok":      {"✅ %s 消息处理已恢复正常。", "✅ %s events are handled again."},
 	"alert_storage_lost":    {"⚠️ 数据库自 %s 起无法连接：期间新订单返回 503，处理暂停。", "⚠️ The database could not be reached from %s: new orders were answered 503 and work waited."},
+	"storage_away_live":     {"⚠️ 进程 %s 自 %s 起无法连接数据库：新订单返回 503，处理暂停，恢复后自动继续。这条消息未经数据库直接发出，恢复后会另有告警说明中断多久。", "⚠️ Process %s cannot reach the database since %s: new orders are answered 503 and work waits; it resumes by itself. This message bypassed the database; an alert saying how long the outage lasted follows once it answers."},
 	"alert_storage_ok":      {"✅ 数据库已恢复（中断 %s），处理已继续。", "✅ The database answers again (lost for %s); work goes on."},
 	"alert_generic_ok":      {"✅ 已恢复：%s", "✅ Resolved: %s"},
 	// Rule limits: a test's partial result, one test at a time, a rule switched off for its cost.

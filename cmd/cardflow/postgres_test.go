@@ -5,10 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"cardflow/bot/chat"
+	"cardflow/bot/telegram/tgfake"
 	"cardflow/internal/pgtest"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
@@ -91,6 +95,56 @@ func TestServeOnPostgresAnswers503WhileItsDatabaseIsAwayAndResumesAfter(t *testi
 	testkit.Poll(10*time.Second, 50*time.Millisecond, func() bool { return strings.Count(p.logs(), `"alert":"storage_unavailable:`) >= 2 })
 	if logs := p.logs(); !strings.Contains(logs, `"alert":"storage_unavailable:`) || !strings.Contains(logs, `"resolved":true`) {
 		t.Errorf("no storage_unavailable alert raised and resolved:\n%s", lastLines(logs, 20))
+	}
+	p.interrupt(t)
+}
+
+// TestOperatorsHearOfALostDatabaseWhileItIsAway runs the real binary on
+// PostgreSQL through a proxy, with a Telegram group (a fake Bot API), and
+// cuts the database off: within the grace and a little more, the group
+// gets a notice sent straight through Telegram (nothing can be stored),
+// naming the process. When the database is back the stored alert follows,
+// saying how long the outage lasted.
+func TestOperatorsHearOfALostDatabaseWhileItIsAway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	fake := tgfake.New(tgToken)
+	defer fake.Close()
+	proxy := pgtest.NewProxy(t, pgtest.URL(t))
+	s := postgresService(t, proxy.URL(), telegramSection(fake, "100ms"))
+	p := s.start(t)
+	said := func(text string) bool {
+		return slices.ContainsFunc(fake.Messages(tgGroup), func(m tgfake.Message) bool { return strings.Contains(m.Text, text) })
+	}
+
+	proxy.Cut()
+	cut := time.Now()
+	testkit.Poll(30*time.Second, 100*time.Millisecond, func() bool { return said("无法连接数据库") })
+	if !said("无法连接数据库") {
+		t.Fatalf("no notice in the group %v after the database went away:\n%s", time.Since(cut).Round(time.Second), lastLines(p.logs(), 20))
+	}
+	if took := time.Since(cut); took < 9*time.Second {
+		t.Errorf("the notice came %v after the cut, before the grace: a blip would page the operators", took.Round(time.Millisecond))
+	}
+	host, _ := os.Hostname()
+	if shown := chat.Untrusted(host).String() + ":"; !said(shown) {
+		t.Errorf("the notice does not name the process (%spid): %+v", shown, fake.Messages(tgGroup))
+	}
+
+	proxy.Restore()
+	testkit.Poll(30*time.Second, 100*time.Millisecond, func() bool { return said("数据库已恢复") })
+	if !said("数据库已恢复") {
+		t.Errorf("no alert in the group that the database answers again:\n%s", lastLines(p.logs(), 20))
+	}
+	notices := 0
+	for _, m := range fake.Messages(tgGroup) {
+		if strings.Contains(m.Text, "无法连接数据库") {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("%d notices of one outage, want 1", notices)
 	}
 	p.interrupt(t)
 }

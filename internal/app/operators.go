@@ -58,6 +58,7 @@ type OperatorLayer struct {
 	dests    []Destination
 	notifier *pager.Notifier
 	daily    *daily.Schedule
+	outage   *outage // nil: a bbolt store, which cannot go away
 	senders  []*pager.Sender
 	runners  []func(context.Context) error // the adapters' loops the leader runs
 	shared   []func(context.Context) error // those every process runs: webhook updates
@@ -174,6 +175,10 @@ func (l *OperatorLayer) Wire() {
 			s.Kick()
 		}
 	})
+	if l.cfg.Storage.Postgres() && len(l.dests) > 0 {
+		l.outage = newOutage(l.dests, l.cfg.Bot.Language, l.loc, l.app.log)
+		l.app.store.OnAvailable(l.outage.changed)
+	}
 }
 
 // queued tells the senders, wherever they run, that a message was queued.
@@ -190,9 +195,13 @@ func (l *OperatorLayer) look() time.Duration {
 }
 
 // Run starts, until ctx ends, the handling of webhook updates on this
-// process, and, while this process leads, the senders, the repeat timer,
-// the daily report and the adapters' loops.
+// process, the notice of a lost database (outage.go), and, while this
+// process leads, the senders, the repeat timer, the daily report and the
+// adapters' loops.
 func (l *OperatorLayer) Run(ctx context.Context) {
+	if l.outage != nil {
+		l.outage.run(ctx)
+	}
 	for _, run := range l.shared {
 		l.wg.Go(func() { l.runChannel(ctx, run) })
 	}
