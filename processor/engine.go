@@ -470,7 +470,15 @@ func (e *Engine) commitIntake(intake *storage.Order, fn func(tx *storage.Tx, c *
 	var c effects
 	err := e.store.UpdateIntake(intake, func(tx *storage.Tx) error {
 		c = effects{now: e.now(), tx: tx, mailing: e.mailing, node: e.node} // fn may run again: start clean each time
-		return fn(tx, &c)
+		if err := fn(tx, &c); err != nil {
+			return err
+		}
+		for _, ev := range c.events {
+			if ev.Kind == outbox.KindCallback || ev.Kind == outbox.KindMail {
+				ev.Written = tx.Written(ev.OrderID) // the outbox renders it without reading it back
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

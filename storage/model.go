@@ -272,6 +272,12 @@ type Event struct {
 	// Owner is the process that carries the event out when several share a
 	// PostgreSQL store; "" on a bbolt file (see Order.Owner).
 	Owner string `json:"owner,omitempty"`
+
+	// Written is, in memory only, the record of the event's order as the
+	// write that stored the event left it: the first attempt to deliver the
+	// event reads the order from it rather than from the store. Nil once
+	// the event was tried, and for an event read back from the store.
+	Written OrderRecord `json:"-"`
 }
 
 // Alert is what an operator should hear about. The operator layer renders it

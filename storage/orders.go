@@ -59,9 +59,14 @@ func (t *Tx) CreateOrder(o *Order) error {
 // PutOrder writes an order and moves it between the open-order index entries
 // when its status changed since it was read.
 func (t *Tx) PutOrder(o *Order) error {
-	if err := t.appending(bucketOrders).Put(u64(o.ID), encodeOrder(nil, o)); err != nil {
+	rec := OrderRecord(encodeOrder(nil, o))
+	if err := t.appending(bucketOrders).Put(u64(o.ID), rec); err != nil {
 		return fmt.Errorf("write order %d: %w", o.ID, err)
 	}
+	if t.written == nil {
+		t.written = map[uint64]OrderRecord{}
+	}
+	t.written[o.ID] = rec
 	if o.stored != o.Status {
 		open := t.tx.Bucket(bucketOpen)
 		if o.stored != "" && o.stored.open() {
@@ -186,3 +191,22 @@ func openKey(s Status, id uint64) []byte {
 	binary.BigEndian.PutUint64(k[1:], id)
 	return k
 }
+
+// OrderRecord is an order's record as a write stored it. Nothing changes
+// it once written: it may be read after its transaction, from any
+// goroutine.
+type OrderRecord []byte
+
+// Order decodes the record.
+func (r OrderRecord) Order() (*Order, error) {
+	o := new(Order)
+	if err := decodeOrder(r, o); err != nil {
+		return nil, fmt.Errorf("decode order record: %w", err)
+	}
+	o.stored = o.Status
+	return o, nil
+}
+
+// Written is the record of order id as this transaction last wrote it, nil
+// if it did not write the order.
+func (t *Tx) Written(id uint64) OrderRecord { return t.written[id] }

@@ -19,6 +19,9 @@ type Tx struct {
 	// once per commit (see stats.go).
 	stats    map[StatKey]int64
 	statSets map[StatKey]int64
+	// written holds the records of the orders this transaction wrote, the
+	// last of each (Written).
+	written map[uint64]OrderRecord
 }
 
 // Vault returns the store's vault.

@@ -50,20 +50,9 @@ func (cb *callbacks) Deliver(ctx context.Context, ev *storage.Event) error {
 	if !ok {
 		return fmt.Errorf("storefront %q is not configured", ev.Target)
 	}
-	var (
-		o     *storage.Order
-		claim *storage.Claim
-	)
-	err := cb.store.View(func(tx *storage.Tx) error {
-		var err error
-		if o, err = tx.Order(ev.OrderID); err != nil || ev.ClaimID == 0 {
-			return err
-		}
-		claim, err = tx.Claims().Get(ev.ClaimID)
-		return err
-	})
+	o, claim, err := readOrder(cb.store, ev)
 	if err != nil {
-		return fmt.Errorf("read order or claim: %w", err)
+		return err
 	}
 	v, err := view.Of(o, view.Snapshot{Status: ev.Status, Reason: ev.Reason, UpdatedAt: ev.UpdatedAt,
 		DeliveredAt: ev.DeliveredAt, CardSet: ev.CardSet}, cb.store.Vault())

@@ -59,20 +59,7 @@ func (m *Mail) Deliver(ctx context.Context, ev *storage.Event) error {
 	if !ok {
 		return nil // the storefront no longer mails (config changed): nothing to send
 	}
-	var o *storage.Order
-	var cl *storage.Claim
-	err := m.store.View(func(tx *storage.Tx) error {
-		var err error
-		if o, err = tx.Order(ev.OrderID); err != nil {
-			return fmt.Errorf("read order: %w", err)
-		}
-		if ev.ClaimID != 0 {
-			if cl, err = tx.Claims().Get(ev.ClaimID); err != nil {
-				return fmt.Errorf("read claim %d: %w", ev.ClaimID, err)
-			}
-		}
-		return nil
-	})
+	o, cl, err := readOrder(m.store, ev)
 	if err != nil {
 		return err
 	}

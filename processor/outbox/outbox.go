@@ -560,6 +560,9 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		err = h.Deliver(sendCtx, ev)
 		cancel()
 	}
+	d.mu.Lock()
+	ev.Written = nil // tried: a later attempt reads the order as it is then, and memory does not keep it
+	d.mu.Unlock()
 	if ctx.Err() != nil && err != nil {
 		d.release(l) // shutting down: the event stays in the store as it was
 		return
