@@ -39,13 +39,10 @@ func (s *Store) update(batch []*writeReq, fn func(kv.Tx) error) error {
 
 // lookAhead reads the lookups of writes that joined a batch after its
 // transaction began, on an engine whose reads are round trips, in one round
-// trip per bucket.
+// trip.
 func (t *Tx) lookAhead(joined []*writeReq) {
-	if _, ok := t.tx.Bucket(bucketExt).(kv.Prefetcher); !ok || len(joined) == 0 {
-		return
-	}
-	for _, r := range t.store.lookups(joined) {
-		kv.Prefetch(t.tx.Bucket(r.Bucket), func() [][]byte { return r.Keys })
+	if r, ok := t.tx.(kv.ReadAhead); ok && len(joined) > 0 {
+		r.ReadAhead(t.store.lookups(joined))
 	}
 }
 

@@ -97,6 +97,12 @@ type ReadingUpdater interface {
 	UpdateReading(reads []Read, fn func(Tx) error) error
 }
 
+// ReadAhead is a transaction whose reads are round trips to a server
+// (pgkv): it reads the keys of several top-level buckets in one.
+type ReadAhead interface {
+	ReadAhead(reads []Read)
+}
+
 // Prefetch has b read ahead the keys keys lists, if b is a Prefetcher
 // (keys is called only then: on bbolt nothing is gathered). A nil bucket
 // is fine.

@@ -64,7 +64,7 @@ func (b *bucket) NextSequence() (uint64, error) {
 
 // Prefetch reads keys in as few round trips as it can, for the Gets that
 // follow (kv.Prefetcher).
-func (b *bucket) Prefetch(keys [][]byte) { b.t.prefetch(b, keys) }
+func (b *bucket) Prefetch(keys [][]byte) { b.t.prefetch(ahead{b, keys}) }
 
 // SetSequence sets the bucket's sequence number; it reaches the database
 // with the transaction's other writes.

@@ -120,6 +120,7 @@ var (
 	_ kv.Cursor = (*cursor)(nil)
 
 	_ kv.ReadingUpdater = (*DB)(nil)
+	_ kv.ReadAhead      = (*tx)(nil)
 )
 
 // DB is an open PostgreSQL store.

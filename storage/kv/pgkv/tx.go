@@ -247,14 +247,12 @@ func (t *tx) get(b *bucket, k []byte) []byte {
 // prefetchChunk bounds the keys one query of prefetch asks for.
 const prefetchChunk = 1000
 
-// prefetch reads the keys that get would send a query for, a chunk per
-// round trip, into the transaction's reads (missing ones as nil).
-func (t *tx) prefetch(b *bucket, keys [][]byte) {
+// wanted is what prefetch asks for: the keys of b that get would send a
+// query for. A view keeps what the cache knows as well: the cache moves on
+// with the next commit.
+func (t *tx) wanted(b *bucket, keys [][]byte) [][]byte {
 	var want [][]byte
 	for _, k := range keys {
-		if t.err != nil {
-			return
-		}
 		if len(k) == 0 {
 			continue
 		}
@@ -267,31 +265,79 @@ func (t *tx) prefetch(b *bucket, keys [][]byte) {
 		}
 		if v, ok := t.d.cache.get(t.clock, b.key(), key.k); ok {
 			if !t.writable {
-				t.reads[key] = v // the cache moves on with the next commit
+				t.reads[key] = v
 			}
 			continue
 		}
 		want = append(want, k)
 	}
-	for len(want) > 0 && t.err == nil && len(t.reads) < maxCached {
-		chunk := want[:min(len(want), prefetchChunk)]
-		want = want[len(chunk):]
-		found, err := func() (map[string][]byte, error) {
-			t.d.reads.Add(1)
-			ctx, cancel := t.ctx()
-			defer cancel()
-			rows, err := t.conn.Query(ctx, b.tbl.getMany, b.subB, chunk)
-			if err != nil {
-				return nil, err
+	return want
+}
+
+// ahead is keys of one bucket to prefetch.
+type ahead struct {
+	b    *bucket
+	keys [][]byte
+}
+
+// prefetch reads, in one round trip, the keys of each bucket that get
+// would send a query for, a chunk of them per statement, into the
+// transaction's reads (missing ones as nil); no more than the transaction
+// keeps (maxCached).
+func (t *tx) prefetch(items ...ahead) {
+	if t.err != nil {
+		return
+	}
+	batch := &pgx.Batch{}
+	var fetch []fetched
+	room := maxCached - len(t.reads)
+	for _, it := range items {
+		for chunk := range slices.Chunk(t.wanted(it.b, it.keys), prefetchChunk) {
+			if room <= 0 {
+				break
 			}
-			return scanFound(rows)
-		}()
+			room -= len(chunk)
+			fetch = append(fetch, fetched{bk: it.b.key(), keys: chunk})
+			batch.Queue(it.b.tbl.getMany, it.b.subB, chunk)
+		}
+	}
+	if len(fetch) == 0 {
+		return
+	}
+	t.d.reads.Add(1)
+	ctx, cancel := t.ctx()
+	defer cancel()
+	br := t.conn.SendBatch(ctx, batch)
+	for i := range fetch {
+		rows, err := br.Query()
+		if err == nil {
+			fetch[i].found, err = scanFound(rows)
+		}
 		if err != nil {
-			t.fail("read "+b.tbl.name, err)
+			br.Close()
+			t.fail("prefetch", err)
 			return
 		}
-		t.keep(b.key(), chunk, found)
 	}
+	if err := br.Close(); err != nil {
+		t.fail("prefetch", err)
+		return
+	}
+	for _, f := range fetch {
+		t.keep(f.bk, f.keys, f.found)
+	}
+}
+
+// ReadAhead reads the keys reads names, of top-level buckets, in one round
+// trip (kv.ReadAhead).
+func (t *tx) ReadAhead(reads []kv.Read) {
+	var items []ahead
+	for _, r := range reads {
+		if b := t.bucket(r.Bucket); b != nil && len(r.Keys) > 0 {
+			items = append(items, ahead{b, r.Keys})
+		}
+	}
+	t.prefetch(items...)
 }
 
 // scanFound reads the rows of a getMany: the keys found, with their values.
