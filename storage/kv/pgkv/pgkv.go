@@ -52,7 +52,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -321,7 +320,7 @@ const (
 // beginUpdate begins an update on conn: takes the writer lock, reads the
 // clock, brings the cache up to it, and reads the keys reads names, in one
 // round trip.
-func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Read) (clock, []fetched, error) {
+func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Read) (clock, fetches, error) {
 	var c clock
 	since, catchUp := d.cache.since()
 	b := &pgx.Batch{}
@@ -331,16 +330,11 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Rea
 	if catchUp {
 		b.Queue(readChanges, since, maxCatchUp)
 	}
-	var fetch []fetched
+	var fetch fetches
 	d.mu.Lock()
 	for _, r := range reads {
-		tb := d.tables[string(r.Bucket)]
-		if tb == nil {
-			continue
-		}
-		for keys := range slices.Chunk(r.Keys, prefetchChunk) {
-			fetch = append(fetch, fetched{bk: bucketKey{tbl: tb}, keys: keys})
-			b.Queue(tb.getMany, []byte{}, keys)
+		if tb := d.tables[string(r.Bucket)]; tb != nil {
+			fetch.queue(b, bucketKey{tbl: tb}, []byte{}, r.Keys)
 		}
 	}
 	d.mu.Unlock()
@@ -361,14 +355,8 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Rea
 			return c, nil, err
 		}
 	}
-	for i := range fetch {
-		rows, err := br.Query()
-		if err == nil {
-			fetch[i].found, err = scanFound(rows)
-		}
-		if err != nil {
-			return c, nil, err
-		}
+	if err := fetch.scan(br); err != nil {
+		return c, nil, err
 	}
 	if err := br.Close(); err != nil {
 		return c, nil, err
@@ -378,13 +366,6 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Rea
 	}
 	d.cache.begin(c, changes)
 	return c, fetch, nil
-}
-
-// fetched is what the round trip that began an update read of one bucket.
-type fetched struct {
-	bk    bucketKey
-	keys  [][]byte
-	found map[string][]byte
 }
 
 // scanChanges reads the answer to readChanges. A row whose arrays differ
@@ -450,7 +431,7 @@ func (d *DB) begin(writable bool, reads []kv.Read) (*tx, error) {
 			return nil, d.wrap("connect", err)
 		}
 		var c clock
-		var fetch []fetched
+		var fetch fetches
 		if writable {
 			c, fetch, err = d.beginUpdate(ctx, conn, reads)
 		} else {

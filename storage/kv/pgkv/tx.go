@@ -289,17 +289,13 @@ func (t *tx) prefetch(items ...ahead) {
 		return
 	}
 	batch := &pgx.Batch{}
-	var fetch []fetched
+	var fetch fetches
 	room := maxCached - len(t.reads)
 	for _, it := range items {
-		for chunk := range slices.Chunk(t.wanted(it.b, it.keys), prefetchChunk) {
-			if room <= 0 {
-				break
-			}
-			room -= len(chunk)
-			fetch = append(fetch, fetched{bk: it.b.key(), keys: chunk})
-			batch.Queue(it.b.tbl.getMany, it.b.subB, chunk)
-		}
+		want := t.wanted(it.b, it.keys)
+		want = want[:min(len(want), max(room, 0))]
+		room -= len(want)
+		fetch.queue(batch, it.b.key(), it.b.subB, want)
 	}
 	if len(fetch) == 0 {
 		return
@@ -308,24 +304,51 @@ func (t *tx) prefetch(items ...ahead) {
 	ctx, cancel := t.ctx()
 	defer cancel()
 	br := t.conn.SendBatch(ctx, batch)
-	for i := range fetch {
-		rows, err := br.Query()
-		if err == nil {
-			fetch[i].found, err = scanFound(rows)
-		}
-		if err != nil {
-			br.Close()
-			t.fail("prefetch", err)
-			return
-		}
+	err := fetch.scan(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
 	}
-	if err := br.Close(); err != nil {
+	if err != nil {
 		t.fail("prefetch", err)
 		return
 	}
 	for _, f := range fetch {
 		t.keep(f.bk, f.keys, f.found)
 	}
+}
+
+// fetched is what one getMany read: of keys in bk, those found, with
+// their values.
+type fetched struct {
+	bk    bucketKey
+	keys  [][]byte
+	found map[string][]byte
+}
+
+// fetches are getMany statements queued in one batch.
+type fetches []fetched
+
+// queue queues the getMany statements of keys of bk (its sub as sub), a
+// chunk of keys each.
+func (fs *fetches) queue(batch *pgx.Batch, bk bucketKey, sub []byte, keys [][]byte) {
+	for chunk := range slices.Chunk(keys, prefetchChunk) {
+		*fs = append(*fs, fetched{bk: bk, keys: chunk})
+		batch.Queue(bk.tbl.getMany, sub, chunk)
+	}
+}
+
+// scan reads the answers to the statements queue queued, in order.
+func (fs fetches) scan(br pgx.BatchResults) error {
+	for i := range fs {
+		rows, err := br.Query()
+		if err == nil {
+			fs[i].found, err = scanFound(rows)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReadAhead reads the keys reads names, of top-level buckets, in one round
