@@ -115,6 +115,21 @@ func (l *leads) leader() string {
 	return l.running[0]
 }
 
+// backAsFollower waits until leader sees no departed member (m, cut off
+// or terminated, is alive again as itself), and fails the test if m then
+// leads beside it or two ever led at once.
+func (l *leads) backAsFollower(t *testing.T, leader, m Member, what string) {
+	t.Helper()
+	testkit.Eventually(t, what+" alive again", func() bool {
+		departed, err := leader.Departed(context.Background())
+		return err == nil && len(departed) == 0
+	})
+	if m.IsLeader() {
+		t.Errorf("%s leads again beside the new leader", what)
+	}
+	l.overlapped(t)
+}
+
 // overlapped fails the test if two functions ever ran at once.
 func (l *leads) overlapped(t *testing.T) {
 	t.Helper()
@@ -264,14 +279,7 @@ func TestATerminatedLeaderStopsLeadingAndAnotherLeadsWithinTenSeconds(t *testing
 	next := l.awaitLeader(t, 10*time.Second, others(old, a, b, c)...)
 	t.Logf("%s led %v after %s's connection was terminated", next.ID(), time.Since(killed).Round(time.Millisecond), old.ID())
 	// The old leader comes back as itself, and follows.
-	testkit.Eventually(t, "the terminated member alive again", func() bool {
-		departed, err := next.Departed(context.Background())
-		return err == nil && len(departed) == 0
-	})
-	if old.IsLeader() {
-		t.Error("the terminated member leads again beside the new leader")
-	}
-	l.overlapped(t)
+	l.backAsFollower(t, next, old, "the terminated member")
 }
 
 func TestAMemberCutOffStopsLeadingWithinThreeSecondsAndNeverOverlapsANewLeader(t *testing.T) {
@@ -297,14 +305,7 @@ func TestAMemberCutOffStopsLeadingWithinThreeSecondsAndNeverOverlapsANewLeader(t
 	l.overlapped(t)
 
 	proxy.Restore()
-	testkit.Eventually(t, "the cut-off member back", func() bool {
-		departed, err := next.Departed(context.Background())
-		return err == nil && len(departed) == 0
-	})
-	if a.IsLeader() {
-		t.Error("the member that was cut off leads beside the new leader")
-	}
-	l.overlapped(t)
+	l.backAsFollower(t, next, a, "the cut-off member")
 }
 
 // TestAMemberThatClosesInItsGraceLeavesTheNextOneTheSameGrace: the member

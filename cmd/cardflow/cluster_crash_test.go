@@ -54,19 +54,11 @@ func TestThreeProcessesOnOneDatabaseLoseNothingWhenKilled(t *testing.T) {
 		t.Skip("drives the real binary")
 	}
 	url := pgtest.URL(t)
-	first, gw := newFuluService(t, "", fmt.Sprintf(`
-[[products]]
-sku = "fl-card"
-name = "福禄测试卡"
-max_quantity = 5
-batch_size = 2
-  [[products.sources]]
-  supplier = "fulu"
-  item = "10000587"
+	first, gw := newFuluService(t, "", fuluCard+`
 [storage]
 backend = "postgres"
 dsn_env = "CARDFLOW_TEST_DSN"
-`), fulufake.Options{SuccessAfter: 100 * time.Millisecond})
+`, fulufake.Options{SuccessAfter: 100 * time.Millisecond})
 	first.env = append(first.env, "CARDFLOW_TEST_DSN="+url)
 	gw.SetRates(fulufake.Rates{LostAnswer: 0.04, EarlyCallback: 0.05, DuplicateCallback: 0.1})
 	svcs := []*service{first, first.sibling(t), first.sibling(t)}

@@ -27,16 +27,7 @@ func TestSupplierPurchasesSurviveKillsAndLostAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the real binary")
 	}
-	s, gw := newFuluService(t, "", `
-[[products]]
-sku = "fl-card"
-name = "福禄测试卡"
-max_quantity = 5
-batch_size = 2
-  [[products.sources]]
-  supplier = "fulu"
-  item = "10000587"
-`, fulufake.Options{SuccessAfter: 100 * time.Millisecond})
+	s, gw := newFuluService(t, "", fuluCard, fulufake.Options{SuccessAfter: 100 * time.Millisecond})
 	gw.SetRates(fulufake.Rates{LostAnswer: 0.06, Code4009Created: 0.03, Code4009NotCreated: 0.03,
 		Code5000Created: 0.03, Code5000NotCreated: 0.03, EarlyCallback: 0.05, DuplicateCallback: 0.1,
 		BadSign: 0.01, Garbled: 0.01, Slow: 0.01, SlowDelay: 1500 * time.Millisecond})

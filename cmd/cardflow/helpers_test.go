@@ -211,6 +211,19 @@ type fuluGateway struct {
 	inFlight atomic.Int64 // requests being answered right now
 }
 
+// fuluCard is one Fulu card product, bought two at a time, that the crash
+// tests order.
+const fuluCard = `
+[[products]]
+sku = "fl-card"
+name = "福禄测试卡"
+max_quantity = 5
+batch_size = 2
+  [[products.sources]]
+  supplier = "fulu"
+  item = "10000587"
+`
+
 // newFuluService is a service that buys from a fake Fulu gateway (timeout
 // 1 s, grace 3 s, breaker probe 1 s). processing goes into [processing]
 // (it may be empty); products are appended after the supplier. The

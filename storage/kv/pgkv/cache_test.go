@@ -146,10 +146,7 @@ func TestTwoHandlesWritingInTurnEachSeeTheOthersWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, read := range []struct {
-			name string
-			run  func(func(kv.Tx) error) error
-		}{{"Update", other.Update}, {"View", other.View}} {
+		for _, read := range readers(other) {
 			err := read.run(func(tx kv.Tx) error {
 				b := tx.Bucket(items)
 				for i := range 60 {
@@ -371,10 +368,7 @@ func TestARolledBackUpdateLeavesNoneOfItsWritesInTheCache(t *testing.T) {
 	if !errors.Is(err, errRollback) {
 		t.Fatalf("Update = %v, want its own error", err)
 	}
-	for _, read := range []struct {
-		name string
-		run  func(func(kv.Tx) error) error
-	}{{"Update", db.Update}, {"View", db.View}} {
+	for _, read := range readers(db) {
 		err := read.run(func(tx kv.Tx) error {
 			b := tx.Bucket(items)
 			for _, k := range []string{"k00", "k01", "k20", "k49", "new"} {
@@ -524,10 +518,7 @@ func TestASmallCacheShedsEntriesAndStillAnswersRight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, read := range []struct {
-			name string
-			run  func(func(kv.Tx) error) error
-		}{{"Update", db.Update}, {"View", db.View}} {
+		for _, read := range readers(db) {
 			err := read.run(func(tx kv.Tx) error {
 				b := tx.Bucket(items)
 				for pass := range 2 {
@@ -621,3 +612,12 @@ func TestTwoHandlesAgreeWithAModelUnderRandomUpdatesViewsAndRollbacks(t *testing
 		stored(t, dbs[1], committed, fmt.Sprint("seed ", seed))
 	}
 }
+
+// reader is one way to read a DB: an Update or a View.
+type reader struct {
+	name string
+	run  func(func(kv.Tx) error) error
+}
+
+// readers are both ways to read db, which the cache serves alike.
+func readers(db *DB) []reader { return []reader{{"Update", db.Update}, {"View", db.View}} }
