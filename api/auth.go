@@ -6,12 +6,22 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"cardflow/internal/signing"
 )
 
 // maxBody is the storefront API's body limit (docs/api.md).
 const maxBody = 64 << 10
+
+// startGrace is how long before its start a server still takes a request's
+// timestamp. A storefront signs, then connects: one that signed just before
+// a restart and reached the new process just after it (its goroutine
+// descheduled for the new process's start, on a busy machine) was refused
+// with a 401 it cannot tell from a wrong secret, though nothing had seen
+// its signature. What the grace lets in is a replay of a request answered
+// in the old process's last two seconds.
+const startGrace = 2 * time.Second
 
 type replayGuard = signing.Guard
 
@@ -44,15 +54,14 @@ func (s *Server) signed(next signedHandler) http.Handler {
 		if err == nil && (id == "" || sig == "") {
 			err = signing.ErrMissing
 		}
-		if err == nil && ts < s.started {
+		if err == nil && ts < s.signedSince {
 			// The replay guard is in memory and starts empty: a request
 			// signed before this process started may have been answered,
 			// keys and all, by the one before it. Refusing those costs a
-			// storefront whose clock is d behind at most d of 401s after a
-			// start (its fresh signatures carry its clock's time), and
-			// nothing once the server has run for a window, when the
-			// window itself refuses them. Timestamps are whole seconds: a
-			// request signed within the second of the start is let in.
+			// storefront whose clock is d behind at most d-startGrace of
+			// 401s after a start (its fresh signatures carry its clock's
+			// time), and nothing once the server has run for a window,
+			// when the window itself refuses them.
 			err = signing.ErrBeforeStart
 		}
 		secret, known := s.storefronts[id]

@@ -77,7 +77,7 @@ type Server struct {
 	protocols   map[string]string
 	adminToken  []byte
 	now         func() time.Time
-	started     int64 // unix seconds; see signed
+	signedSince int64 // unix seconds: the oldest timestamp let in; see signed
 	log         zerolog.Logger
 	replays     *replayGuard
 	routes      *routes.Table
@@ -98,7 +98,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		engine: opts.Orders, bindings: opts.Bindings, storefronts: opts.Storefronts, protocols: opts.Protocols, adminToken: []byte(opts.AdminToken),
-		now: opts.Now, started: opts.Now().Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
+		now: opts.Now, signedSince: opts.Now().Add(-startGrace).Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,
 	}
