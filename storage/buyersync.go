@@ -17,11 +17,19 @@ import (
 // writer lock, so every record numbered at or below the bucket's sequence
 // when a read begins is committed and visible to it; the process's own
 // records since the last look are known (own) and skipped.
+//
+// A look knows how many records are new (the sequence moved from seen to
+// top) but not where they are: the log is in time order, and a record is
+// stamped with its transaction's clock, a little before it commits, on a
+// process whose clock differs. So it walks the log back from its newest
+// record and stops once it has met every new number. It used to read
+// forward over a window of buyerSyncSlack every second, ten times each
+// record, which at 2,000 orders/s was a fifth of what two processes read.
 const (
 	buyerSyncEvery = time.Second
 	// buyerSyncSlack is how far before the newest record the last look saw
-	// the next look starts: a record is stamped with its transaction's
-	// clock, a little before it commits, and processes' clocks differ.
+	// a walk goes back at most: a record that was never found (deleted,
+	// or stamped earlier than that) stops being looked for there.
 	buyerSyncSlack = 10 * time.Second
 )
 
@@ -90,19 +98,24 @@ func (s *Store) syncBuyers() error {
 		if top <= seen {
 			return nil
 		}
-		first := tx.Bucket(bucketFirstSeen)
-		c := log.Cursor()
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, uint64(from))); k != nil; k, v = c.Next() {
+		c := log.Cursor()
+		met := uint64(0)
+		for k, v := c.Last(); k != nil && met < top-seen; k, v = c.Prev() {
 			if len(k) != 16 {
 				continue
+			}
+			at := int64(binary.BigEndian.Uint64(k))
+			if at < from {
+				break
 			}
 			seq := binary.BigEndian.Uint64(k[8:])
 			if seq <= seen || seq > top {
 				continue
 			}
-			newest = max(newest, int64(binary.BigEndian.Uint64(k)))
+			met++
+			newest = max(newest, at)
 			if _, mine := b.own[seq]; mine {
 				continue
 			}
@@ -112,7 +125,7 @@ func (s *Store) syncBuyers() error {
 			}
 			records = append(records, r)
 		}
-		markFresh(first, records)
+		markFresh(tx.Bucket(bucketFirstSeen), records)
 		return nil
 	})
 	if err != nil || top <= seen {

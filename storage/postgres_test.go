@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"cardflow/card"
 	"cardflow/internal/pgtest"
 	"cardflow/internal/testkit"
+	"cardflow/storage/kv/pgkv"
 )
 
 // TestPostgresStockTableHoldsCiphertextOnly: what an operator with a SQL
@@ -162,5 +164,66 @@ func TestPostgresProcessesSeeEachOthersBuyers(t *testing.T) {
 		if got := orders(s); got != 5 {
 			t.Errorf("process %s counts %d orders, want 5", name, got)
 		}
+	}
+}
+
+// TestABuyerLookWalksBackOnlyOverWhatIsNew: process b has seen 3,000 of
+// process a's buyer records, stamped over the last 3 s. Then a commits five
+// more, one stamped 100 ms before the newest record b saw (as a
+// transaction that waited for the writer lock stamps its own). b's next
+// look walks the log back from the newest record until it has met the five:
+// a page or two, where it used to read the whole 10 s window again (13
+// pages of up to 256). Every new record is counted, the late one too.
+func TestABuyerLookWalksBackOnlyOverWhatIsNew(t *testing.T) {
+	url := pgtest.URL(t)
+	open := func() *Store {
+		s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	now := time.Now()
+	must(t, a.Update(func(tx *Tx) error {
+		for i := range 3000 {
+			at := now.Add(time.Duration(i-3000) * time.Millisecond)
+			if err := tx.RecordBuyerOrder([]string{fmt.Sprintf("ip:198.51.%d.%d", i/250, i%250)}, at, 100); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, b.syncBuyers())
+	late, prompt := []string{"contact:late@example.com"}, []string{"contact:prompt@example.com"}
+	must(t, a.Update(func(tx *Tx) error {
+		if err := tx.RecordBuyerOrder(late, now.Add(-100*time.Millisecond), 100); err != nil {
+			return err
+		}
+		for i := range 4 {
+			if err := tx.RecordBuyerOrder(prompt, now.Add(time.Duration(i)*time.Millisecond), 100); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	db := b.db.(*pgkv.DB)
+	before := db.ReadTrips()
+	must(t, b.syncBuyers())
+	// b's watch may look once meanwhile; two looks read 4 pages at most.
+	if n := db.ReadTrips() - before; n > 4 {
+		t.Errorf("a look at 5 new buyer records made %d round trips to read, want at most 4", n)
+	}
+	orders := func(ids []string) int {
+		var f Features
+		_ = b.View(func(tx *Tx) error { f = tx.BuyerFeatures(ids, now.Add(time.Second)); return nil })
+		return f.Orders1h
+	}
+	if got := orders(late); got != 1 {
+		t.Errorf("b counts %d orders of the late record's buyer, want 1", got)
+	}
+	if got := orders(prompt); got != 4 {
+		t.Errorf("b counts %d orders of the other buyer, want 4", got)
 	}
 }
