@@ -83,8 +83,15 @@ func (s *Server) signed(next signedHandler) http.Handler {
 			return
 		}
 		_, err = signing.Check(secret, now, stamp, sig, r.Method, signedTarget(r), body)
+		var key uint64
 		if err == nil {
-			err = s.replays.Seen(now, ts, sig)
+			key, err = signing.Key(sig)
+		}
+		if err == nil {
+			err = s.replays.SeenKey(now, ts, key)
+		}
+		if err == nil && s.share != nil {
+			s.share.seen(ts, key)
 		}
 		if err != nil {
 			writeError(w, http.StatusUnauthorized, codeUnauthorized, authMessage(err), "")

@@ -67,6 +67,9 @@ type Options struct {
 	Operators []string
 	// Bindings issues their codes.
 	Bindings Bindings
+	// Peers, if set, are the other processes on the same database: each
+	// refuses a replay of a signature another one saw.
+	Peers Peers
 }
 
 // Server holds the handlers of the listeners.
@@ -80,6 +83,7 @@ type Server struct {
 	signedSince int64 // unix seconds: the oldest timestamp let in; see signed
 	log         zerolog.Logger
 	replays     *replayGuard
+	share       *replayShare // nil: no peers
 	routes      *routes.Table
 	metrics     *prometheus.Registry
 	http        *httpMetrics
@@ -101,6 +105,9 @@ func New(opts Options) *Server {
 		now: opts.Now, signedSince: opts.Now().Add(-startGrace).Unix(), log: opts.Log.With().Str("component", "api").Logger(), replays: newReplayGuard(),
 		metrics: opts.Metrics, http: newHTTPMetrics(registerer(opts.Metrics)),
 		operators: operators,
+	}
+	if opts.Peers != nil {
+		s.share = newReplayShare(opts.Peers, s.replays, opts.Now, s.log)
 	}
 	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

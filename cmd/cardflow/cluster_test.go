@@ -17,6 +17,7 @@ import (
 
 	"cardflow/bot/telegram/tgfake"
 	"cardflow/internal/pgtest"
+	"cardflow/internal/signing"
 	"cardflow/internal/storefront"
 	"cardflow/internal/testkit"
 )
@@ -175,4 +176,56 @@ telegram_id = %d
 		t.Error("the bot token appears in the log")
 	}
 	other.proc.interrupt(t)
+}
+
+// TestTwoServesOnOneDatabaseRefuseEachOthersReplays runs two real binaries
+// on one database. Signed requests answered by the first are replayed,
+// headers and all, to the second, one after another: once the first's
+// signatures have reached the second (a notification, some tens of
+// milliseconds), a replay is refused with 401. Before processes shared
+// their signatures, every replay was answered.
+func TestTwoServesOnOneDatabaseRefuseEachOthersReplays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the real binary")
+	}
+	db := pgtest.URL(t)
+	first, second := postgresService(t, db, ""), postgresService(t, db, "")
+	first.start(t)
+	second.start(t)
+	// get sends a GET of order ext, signed now or with the headers given,
+	// and returns the status.
+	get := func(svc *service, ext string, h http.Header) (int, http.Header) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+svc.apiAddr+"/v1/orders?external_id="+ext, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			signing.Apply(req, "shop1", []byte(testShopSecret), time.Now(), nil)
+		} else {
+			req.Header = h
+		}
+		sent := req.Header.Clone()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		return res.StatusCode, sent
+	}
+	answered := 0
+	for i := range 20 {
+		ext := fmt.Sprintf("RP-%d", i) // no such order: a signed request all the same
+		code, sent := get(first, ext, nil)
+		if code != http.StatusNotFound {
+			t.Fatalf("request %d to the first process: %d, want 404", i, code)
+		}
+		<-time.After(100 * time.Millisecond)
+		if code, _ := get(second, ext, sent); code == http.StatusUnauthorized {
+			t.Logf("replay %d refused by the second process (%d answered before it)", i, answered)
+			return
+		}
+		answered++
+	}
+	t.Fatalf("all %d replays to the second process were answered", answered)
 }

@@ -169,8 +169,12 @@ func New(cfg *config.Config, master []byte, log zerolog.Logger, opts Options) (*
 		names[i] = op.Name
 	}
 	binds := bind.New(store, nil)
+	var peers api.Peers // one process alone has nobody to tell its signatures
+	if cfg.Storage.Postgres() {
+		peers = member
+	}
 	srv := api.New(api.Options{Orders: engine, Storefronts: secrets, Protocols: protocols, AdminToken: cfg.Admin.Token.Reveal(), Log: log,
-		Metrics: reg, Operators: names, Bindings: binds})
+		Metrics: reg, Operators: names, Bindings: binds, Peers: peers})
 	for _, n := range notify {
 		if err := srv.MountNotify(n); err != nil {
 			closeAll()

@@ -141,11 +141,41 @@ func NewGuard() *Guard { return &Guard{gens: make(map[int64]map[uint64]struct{})
 // a one in ten million chance, and costs a storefront one retry), in half
 // the memory of 16.
 func (g *Guard) Seen(now time.Time, timestamp int64, signature string) error {
+	key, err := Key(signature)
+	if err != nil {
+		return err
+	}
+	return g.SeenKey(now, timestamp, key)
+}
+
+// Key is what the guard remembers of a signature: its first 8 bytes.
+func Key(signature string) (uint64, error) {
 	var prefix [8]byte
 	if _, err := hex.Decode(prefix[:], []byte(signature[:min(len(signature), 16)])); err != nil {
-		return ErrSignature
+		return 0, ErrSignature
 	}
-	key := binary.LittleEndian.Uint64(prefix[:])
+	return binary.LittleEndian.Uint64(prefix[:]), nil
+}
+
+// SeenKey is Seen for a signature's Key.
+func (g *Guard) SeenKey(now time.Time, timestamp int64, key uint64) error {
+	return g.record(now, timestamp, key, true)
+}
+
+// Note records a signature's Key that another receiver of the same
+// storefronts saw, so that a replay of it here is refused too. Keys whose
+// timestamp is outside the window around now are not kept: the window
+// refuses those requests anyway.
+func (g *Guard) Note(now time.Time, timestamp int64, key uint64) {
+	if d := now.Unix() - timestamp; d > int64(Window/time.Second) || d < -int64(Window/time.Second) {
+		return
+	}
+	_ = g.record(now, timestamp, key, false)
+}
+
+// record keeps key in the generation its timestamp expires in, after
+// checking the generations for it if check is set.
+func (g *Guard) record(now time.Time, timestamp int64, key uint64, check bool) error {
 	expiry := (timestamp + int64(Window/time.Second)) / 60
 	nowMin := now.Unix() / 60
 	g.mu.Lock()
@@ -155,9 +185,11 @@ func (g *Guard) Seen(now time.Time, timestamp int64, signature string) error {
 			delete(g.gens, m)
 		}
 	}
-	for _, gen := range g.gens {
-		if _, ok := gen[key]; ok {
-			return ErrReplay
+	if check {
+		for _, gen := range g.gens {
+			if _, ok := gen[key]; ok {
+				return ErrReplay
+			}
 		}
 	}
 	gen := g.gens[expiry]
