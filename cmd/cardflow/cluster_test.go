@@ -214,7 +214,7 @@ func TestTwoServesOnOneDatabaseRefuseEachOthersReplays(t *testing.T) {
 		return res.StatusCode, sent
 	}
 	answered := 0
-	for i := range 20 {
+	for i := range 50 {
 		ext := fmt.Sprintf("RP-%d", i) // no such order: a signed request all the same
 		code, sent := get(first, ext, nil)
 		if code != http.StatusNotFound {
