@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -290,6 +291,12 @@ func TestAHandleCatchesUpWithAnothersCommitsAndKeepsTheRestOfItsCache(t *testing
 	}
 }
 
+// TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork commits
+// by hand, each time with a changelog record pgkv did not make, a new
+// value of a key the cache holds: a table index past the names, a record
+// cut short inside a name, a name count larger than the record, and an
+// unknown kind of change. Each record is left out; the cache, finding a
+// commit missing, starts afresh, and the next Update reads the new value.
 func TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork(t *testing.T) {
 	url := pgtest.URL(t)
 	db := openDB(t, url, Options{})
@@ -299,24 +306,31 @@ func TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork(t *testing.T)
 	if got := get(t, db, "a"); got != "1" {
 		t.Fatalf("a = %q", got)
 	}
-	// A commit made by hand, listing arrays of different lengths: two
-	// tables, one key.
-	exec(t, url, `BEGIN;
-		UPDATE items SET v = '2' WHERE k = 'a';
-		UPDATE kv_clock SET n = n + 1, writer = 1;
-		INSERT INTO kv_changes SELECT n, '{items,items}', '{""}', '{a}', '{NULL}', '{f}' FROM kv_clock;
-		COMMIT`)
-	err := db.Update(func(tx kv.Tx) error {
-		if got := string(tx.Bucket(items).Get([]byte("a"))); got != "2" {
-			t.Errorf("a = %q after the commit by hand, want 2", got)
+	for i, rec := range []string{
+		"010569746" + "56d73" + "05000161" + "00", // items, then table 5 of 1
+		"0105697465",                    // "ite" of a 5-byte name
+		"ffffffff0f",                    // 4,294,967,295 names
+		"01056974656d7300000161" + "07", // kind 7
+	} {
+		v := strconv.Itoa(2 + 2*i)
+		exec(t, url, `BEGIN;
+			UPDATE items SET v = '`+v+`' WHERE k = 'a';
+			UPDATE kv_clock SET n = n + 1, writer = 1;
+			INSERT INTO kv_changelog SELECT n, decode('`+rec+`', 'hex') FROM kv_clock;
+			COMMIT`)
+		next := strconv.Itoa(3 + 2*i)
+		err := db.Update(func(tx kv.Tx) error {
+			if got := string(tx.Bucket(items).Get([]byte("a"))); got != v {
+				t.Errorf("record %s: a = %q after the commit by hand, want %s", rec, got, v)
+			}
+			return tx.Bucket(items).Put([]byte("a"), []byte(next))
+		})
+		if err != nil {
+			t.Fatalf("Update after record %s: %v", rec, err)
 		}
-		return tx.Bucket(items).Put([]byte("a"), []byte("3"))
-	})
-	if err != nil {
-		t.Fatalf("Update after a malformed change: %v", err)
-	}
-	if got := get(t, db, "a"); got != "3" {
-		t.Errorf("a = %q, want 3", got)
+		if got := get(t, db, "a"); got != next {
+			t.Errorf("a = %q, want %s", got, next)
+		}
 	}
 }
 

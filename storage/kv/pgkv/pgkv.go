@@ -302,7 +302,7 @@ var (
 	// readChanges lists the changes committed after count $1, if there are
 	// at most $2 to catch up with; none otherwise, and the cache starts
 	// afresh.
-	readChanges = `SELECT n, tbl, sub, k, v, del FROM kv_changes
+	readChanges = `SELECT n, rec FROM kv_changelog
 		WHERE n > $1 AND (SELECT n FROM kv_clock) - $1 <= $2 ORDER BY n`
 	openView = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; " + readClock
 )
@@ -368,8 +368,8 @@ func (d *DB) beginUpdate(ctx context.Context, conn *pgxpool.Conn, reads []kv.Rea
 	return c, fetch, nil
 }
 
-// scanChanges reads the answer to readChanges. A row whose arrays differ
-// in length is left out.
+// scanChanges reads the answer to readChanges. A record that does not
+// parse is left out.
 func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
 	rows, err := br.Query()
 	if err != nil {
@@ -378,28 +378,18 @@ func (d *DB) scanChanges(br pgx.BatchResults) ([]change, error) {
 	defer rows.Close()
 	var out []change
 	var n int64
-	var tbl []string
-	var sub, k, v [][]byte
-	var del []bool
+	var rec []byte
 	for rows.Next() {
-		if err := rows.Scan(&n, &tbl, &sub, &k, &v, &del); err != nil {
+		if err := rows.Scan(&n, &rec); err != nil {
 			return nil, err
 		}
-		if len(sub) != len(tbl) || len(k) != len(tbl) || len(v) != len(tbl) || len(del) != len(tbl) {
+		keys, err := d.readRecord(rec)
+		if err != nil {
 			// Not made by pgkv: left out, the gap makes the cache start
 			// afresh.
 			continue
 		}
-		ch := change{n: n, keys: make([]changed, 0, len(tbl))}
-		d.mu.Lock()
-		for i, name := range tbl {
-			// A table this DB never used has nothing in its cache.
-			if tb := d.tables[name]; tb != nil {
-				ch.keys = append(ch.keys, changed{bk: bucketKey{tb, string(sub[i])}, k: string(k[i]), v: v[i], del: del[i]})
-			}
-		}
-		d.mu.Unlock()
-		out = append(out, ch)
+		out = append(out, change{n: n, keys: keys})
 	}
 	return out, rows.Err()
 }

@@ -545,36 +545,14 @@ func (t *tx) flush() error {
 const tickClock = `INSERT INTO kv_clock (n, writer) VALUES (1, $1)
 	ON CONFLICT (one) DO UPDATE SET n = kv_clock.n + 1, writer = excluded.writer RETURNING n`
 
-// recordChanges keeps the keys a commit wrote, under the count its tick
-// left.
-const recordChanges = `INSERT INTO kv_changes (n, tbl, sub, k, v, del) SELECT n, $1, $2, $3, $4, $5 FROM kv_clock`
+// recordChanges keeps the keys a commit wrote (changeRecord), under the
+// count its tick left.
+const recordChanges = `INSERT INTO kv_changelog (n, rec) SELECT n, $1 FROM kv_clock`
 
 // smallValue is the largest value a change carries, so that another
 // process's cache takes it instead of reading it again: counters, levels,
 // index entries.
 const smallValue = 64
-
-// changes lists the keys the transaction wrote, as recordChanges takes
-// them: tables, nested buckets, keys (empty for a sequence number), small
-// values (nil for others) and whether each was deleted.
-func (t *tx) changes() []any {
-	n := len(t.writes) + len(t.seqs)
-	tbl, sub, k, v, del := make([]string, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([][]byte, 0, n), make([]bool, 0, n)
-	for key, w := range t.writes {
-		var small []byte
-		if w.v != nil && len(w.v) <= smallValue {
-			small = w.v
-		}
-		tbl, sub, k, v, del = append(tbl, key.tbl.name), append(sub, []byte(key.sub)), append(k, []byte(key.k)), append(v, small), append(del, w.v == nil)
-	}
-	for bk, s := range t.seqs {
-		if s.changed {
-			tbl, sub, k, del = append(tbl, bk.tbl.name), append(sub, []byte(bk.sub)), append(k, []byte{}), append(del, false)
-			v = append(v, binary.BigEndian.AppendUint64(nil, s.n))
-		}
-	}
-	return []any{tbl, sub, k, v, del}
-}
 
 // commit sends the buffered writes, the clock's tick, the list of changes,
 // a commit marker and COMMIT in one round trip. A commit whose answer was lost with the
@@ -590,12 +568,12 @@ func (t *tx) commit() error {
 	tick := batch.Len()
 	batch.Queue(tickClock, t.d.id)
 	if len(t.writes)+len(t.seqs) <= maxChanged {
-		batch.Queue(recordChanges, t.changes()...)
+		batch.Queue(recordChanges, t.changeRecord())
 	}
 	batch.Queue("INSERT INTO kv_commits (id) VALUES ($1)", marker)
 	if t.d.commits.Add(1)%pruneEvery == 0 {
 		batch.Queue("DELETE FROM kv_commits WHERE id < $1", markerTime(time.Now().Add(-markerKeep)))
-		batch.Queue("DELETE FROM kv_changes WHERE n <= (SELECT n FROM kv_clock) - $1", changesKeep)
+		batch.Queue("DELETE FROM kv_changelog WHERE n <= (SELECT n FROM kv_clock) - $1", changesKeep)
 	}
 	batch.Queue("COMMIT")
 	ctx, cancel := t.ctx()
