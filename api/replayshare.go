@@ -33,7 +33,7 @@ const topicSigned = "api.signed"
 // that reaches another process before its nudge does (about shareDelay
 // and one notification later) is not refused there.
 const (
-	shareDelay = 20 * time.Millisecond
+	shareDelay = 50 * time.Millisecond
 	shareMax   = 240
 )
 

@@ -181,8 +181,8 @@ telegram_id = %d
 // TestTwoServesOnOneDatabaseRefuseEachOthersReplays runs two real binaries
 // on one database. Signed requests answered by the first are replayed,
 // headers and all, to the second, one after another: once the first's
-// signatures have reached the second (a notification, some tens of
-// milliseconds), a replay is refused with 401. Before processes shared
+// signatures have reached the second (a notification, about a tenth of a
+// second), a replay is refused with 401. Before processes shared
 // their signatures, every replay was answered.
 func TestTwoServesOnOneDatabaseRefuseEachOthersReplays(t *testing.T) {
 	if testing.Short() {

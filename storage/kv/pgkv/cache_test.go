@@ -294,8 +294,8 @@ func TestAHandleCatchesUpWithAnothersCommitsAndKeepsTheRestOfItsCache(t *testing
 // TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork commits
 // by hand, each time with a changelog record pgkv did not make, a new
 // value of a key the cache holds: a table index past the names, a record
-// cut short inside a name, a name count larger than the record, and an
-// unknown kind of change. Each record is left out; the cache, finding a
+// cut short inside a name, a name count larger than the record, an
+// unknown kind of change, and a key count more or less than the keys. Each record is left out; the cache, finding a
 // commit missing, starts afresh, and the next Update reads the new value.
 func TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork(t *testing.T) {
 	url := pgtest.URL(t)
@@ -307,10 +307,12 @@ func TestAMalformedChangeMakesACacheStartAfreshAndUpdatesStillWork(t *testing.T)
 		t.Fatalf("a = %q", got)
 	}
 	for i, rec := range []string{
-		"010569746" + "56d73" + "05000161" + "00", // items, then table 5 of 1
-		"0105697465",                    // "ite" of a 5-byte name
-		"ffffffff0f",                    // 4,294,967,295 names
-		"01056974656d7300000161" + "07", // kind 7
+		"01056974656d7301" + "05000161" + "00", // items, then table 5 of 1
+		"0105697465",                           // "ite" of a 5-byte name
+		"ffffffff0f",                           // 4,294,967,295 names
+		"01056974656d7301" + "00000161" + "07", // kind 7
+		"01056974656d7302" + "00000161" + "00", // two keys said, one there
+		"01056974656d7300" + "00000161" + "00", // no key said, one there
 	} {
 		v := strconv.Itoa(2 + 2*i)
 		exec(t, url, `BEGIN;

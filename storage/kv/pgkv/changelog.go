@@ -12,8 +12,8 @@ import (
 // function call each: half a millisecond for a commit of 25 orders, inside
 // the writer lock, on each side.
 //
-// The record: the number of table names, each name (length, bytes); then
-// per key written, the index of its table's name, its nested bucket and key
+// The record: the number of table names, each name (length, bytes), the
+// number of keys; then per key written, the index of its table's name, its nested bucket and key
 // (length, bytes each; an empty key stands for the bucket's sequence
 // number), and one of putUnknown, putSmall (then the value, length and
 // bytes) or deleted. Lengths and indexes are uvarints.
@@ -41,8 +41,11 @@ func (t *tx) changeRecord() []byte {
 		}
 		return i
 	}
-	var body []byte
+	n := len(t.writes) + len(t.seqs)
+	body := make([]byte, 0, 48*n) // a key of the usual size and its small value
+	keys := 0
 	for key, w := range t.writes {
+		keys++
 		body = binary.AppendUvarint(body, index(key.tbl.name))
 		body = appendBytes(appendBytes(body, key.sub), key.k)
 		switch {
@@ -57,16 +60,18 @@ func (t *tx) changeRecord() []byte {
 	var seq [8]byte
 	for bk, s := range t.seqs {
 		if s.changed {
+			keys++
 			body = binary.AppendUvarint(body, index(bk.tbl.name))
 			body = appendBytes(appendBytes(body, bk.sub), "")
 			binary.BigEndian.PutUint64(seq[:], s.n)
 			body = appendBytes(append(body, putSmall), string(seq[:]))
 		}
 	}
-	rec := binary.AppendUvarint(make([]byte, 0, len(body)+16*len(order)), uint64(len(order)))
+	rec := binary.AppendUvarint(make([]byte, 0, len(body)+16*len(order)+8), uint64(len(order)))
 	for _, name := range order {
 		rec = appendBytes(rec, name)
 	}
+	rec = binary.AppendUvarint(rec, uint64(keys))
 	return append(rec, body...)
 }
 
@@ -88,7 +93,11 @@ func (d *DB) readRecord(rec []byte) ([]changed, error) {
 		tables[i] = d.tables[string(r.bytes())]
 	}
 	d.mu.Unlock()
-	var keys []changed
+	count := r.uvarint()
+	if r.err != nil || count > uint64(len(r.b)) { // a key takes 4 bytes at least
+		return nil, errRecord
+	}
+	keys := make([]changed, 0, count)
 	for r.err == nil && len(r.b) > 0 {
 		i := r.uvarint()
 		sub, k := r.bytes(), r.bytes()
@@ -105,10 +114,17 @@ func (d *DB) readRecord(rec []byte) ([]changed, error) {
 		if r.err != nil || i >= n {
 			return nil, errRecord
 		}
+		if count == 0 {
+			return nil, errRecord // more keys than the record said
+		}
+		count--
 		if tables[i] != nil {
 			c.bk = bucketKey{tables[i], string(sub)}
 			keys = append(keys, c)
 		}
+	}
+	if r.err == nil && count != 0 {
+		return nil, errRecord // fewer
 	}
 	return keys, r.err
 }
