@@ -15,7 +15,7 @@ import (
 // clock reads what the cache records, and a transaction uses it only then:
 //   - An Update finds the clock, under the writer lock, where the cache
 //     has it (this handle wrote last) and uses it; or a few commits on, and
-//     brings it up to date with their changes (kv_changes: deletions and
+//     brings it up to date with their changes (kv_changelog: deletions and
 //     small values are applied, other keys put are forgotten); or else
 //     empties it and starts it at the clock's reading. What it reads from the database goes in as
 //     it is read, its writes at its commit with the clock's new reading.

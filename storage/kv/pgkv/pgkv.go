@@ -22,7 +22,7 @@
 // nothing), sequence numbers. The cache is true while the write clock reads
 // what it recorded, and used only then: by Updates, and by a View whose
 // snapshot shows that clock. Each commit also lists the keys it wrote
-// (kv_changes), so that an Update of another process brings its cache up
+// (kv_changelog), so that an Update of another process brings its cache up
 // to date with a few commits it missed rather than starting afresh.
 // Options.CacheBytes bounds it.
 //
