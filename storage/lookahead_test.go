@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"cardflow/internal/pgtest"
-	"cardflow/internal/testkit"
 	"cardflow/storage/kv/pgkv"
 )
 
@@ -21,11 +19,7 @@ import (
 // are read in the round trip that takes the lock, and every write still
 // finds what is there.
 func TestABatchOfIntakesReadsItsLookupsAsItTakesTheLock(t *testing.T) {
-	s, err := OpenPostgres(context.Background(), pgtest.URL(t), testkit.MasterKey(), PostgresOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPostgres(t, pgtest.URL(t))
 	now := time.Now()
 	intake := func(i int) *Order {
 		return &Order{Storefront: "shop1", ExternalID: fmt.Sprintf("T%d", i), SKU: "qb-10", Quantity: 1,
@@ -79,11 +73,7 @@ func TestABatchOfIntakesReadsItsLookupsAsItTakesTheLock(t *testing.T) {
 // each under the writer lock (the prune of the buyer log after it reads a
 // page: two in all), and writes every one.
 func TestFlushingFirstSightingsLooksThemUpTogether(t *testing.T) {
-	s, err := OpenPostgres(context.Background(), pgtest.URL(t), testkit.MasterKey(), PostgresOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPostgres(t, pgtest.URL(t))
 	now := time.Now()
 	must(t, s.Update(func(tx *Tx) error {
 		for i := range 2500 {

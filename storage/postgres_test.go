@@ -125,21 +125,25 @@ func TestPostgresStoreIsSharedByTwoOpens(t *testing.T) {
 	}
 }
 
+// openPostgres opens a store on the database url, as one process among
+// those sharing it, closed when the test ends.
+func openPostgres(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // TestPostgresProcessesSeeEachOthersBuyers: a buyer's orders spread over
 // two processes count together in each one's buyer history within a few
 // seconds (a burst rule must see the burst wherever its orders land), and
 // a process's own orders are not counted twice.
 func TestPostgresProcessesSeeEachOthersBuyers(t *testing.T) {
 	url := pgtest.URL(t)
-	open := func() *Store {
-		s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	a, b := open(), open()
+	a, b := openPostgres(t, url), openPostgres(t, url)
 	ids := []string{"contact:burst@example.com"}
 	now := time.Now()
 	for i := range 3 {
@@ -176,15 +180,7 @@ func TestPostgresProcessesSeeEachOthersBuyers(t *testing.T) {
 // round trips in all). Every new record is counted, the late one too.
 func TestABuyerLookWalksBackOnlyOverWhatIsNew(t *testing.T) {
 	url := pgtest.URL(t)
-	open := func() *Store {
-		s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	a, b := open(), open()
+	a, b := openPostgres(t, url), openPostgres(t, url)
 	now := time.Now()
 	must(t, a.Update(func(tx *Tx) error {
 		for i := range 3000 {
