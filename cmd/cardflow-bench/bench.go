@@ -21,6 +21,7 @@ import (
 	"cardflow/internal/adminclient"
 	"cardflow/internal/demo"
 	"cardflow/internal/loadgen"
+	"cardflow/internal/loopback"
 	"cardflow/internal/outbound"
 	"cardflow/internal/storefront"
 	"cardflow/mail/smtpfake"
@@ -334,7 +335,7 @@ func runBench(ctx context.Context, o benchOptions) (benchReport, error) {
 	secret, token := randomHex(24), randomHex(24)
 	apis := make([]string, max(o.processes, 1))
 	for i := range apis {
-		api, err := freeLoopback()
+		api, err := loopback.FreeAddr()
 		if err != nil {
 			return rep, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"cardflow/internal/adminclient"
 	"cardflow/internal/demo"
+	"cardflow/internal/loopback"
 )
 
 var (
@@ -189,11 +190,11 @@ func TestBenchAgainstARunningService(t *testing.T) {
 		t.Skip("drives the real binary")
 	}
 	ctx := context.Background()
-	api, err := freeLoopback()
+	api, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	callbacks, err := freeLoopback()
+	callbacks, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"cardflow/internal/loopback"
 	"cardflow/internal/outbound"
 	"cardflow/suppliers/fulu/fulufake"
 )
@@ -144,7 +145,7 @@ type serviceSpec struct {
 // startBenchService starts one `cardflow serve` of spec whose storefront
 // listener is api; name names its config file in spec.dir.
 func startBenchService(ctx context.Context, spec serviceSpec, name, api string) (*benchService, error) {
-	admin, err := freeLoopback()
+	admin, err := loopback.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -266,16 +267,6 @@ func procStatusKB(pid int, field string) int64 {
 		}
 	}
 	return 0
-}
-
-// freeLoopback returns a loopback address that is free right now.
-func freeLoopback() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func randomHex(n int) string {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"cardflow/internal/loopback"
 	"cardflow/internal/testkit"
 )
 
@@ -43,15 +44,14 @@ func cardflowBinary(t *testing.T) string {
 	return binPath
 }
 
-// freeAddr returns a loopback address nobody listens on right now.
+// freeAddr returns a loopback address nobody listens on right now and no
+// other freeAddr of this test binary returned.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	return addr
 }
 
