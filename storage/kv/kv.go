@@ -14,6 +14,12 @@
 //   - A value returned by Get or a cursor is valid until the transaction ends
 //     and must not be modified.
 //   - A missing key reads as nil; an empty value is not nil.
+//   - Only Update writes the buckets. An engine may rely on that: pgkv's
+//     caches learn of other processes' writes from what each Update
+//     records at its commit, so a table written any other way (SQL beside
+//     the engine, another program) leaves them believing what is no longer
+//     there. Work beside the buckets (claims, leases) keeps to tables of its
+//     own.
 package kv
 
 import "errors"
