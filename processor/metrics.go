@@ -58,7 +58,7 @@ func newMetrics(e *Engine, reg prometheus.Registerer) *metrics {
 				_ = e.store.View(func(tx *storage.Tx) error { n = tx.LastOrderID(); return nil })
 				return float64(n)
 			}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_store_bytes", Help: "Size of the database file (PostgreSQL: of the database)."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_store_bytes", Help: "Size of the database file (PostgreSQL: of the database, asked at most every 10 s)."},
 			func() float64 { return float64(e.store.Size()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cardflow_store_available", Help: "1 while the store's database answers, 0 while it does not."},
 			func() float64 {

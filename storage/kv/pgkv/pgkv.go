@@ -146,6 +146,13 @@ type DB struct {
 	background sync.WaitGroup // ANALYZEs under way (analyze.go)
 	closed     bool           // Close began: no more of them
 
+	// size is Size's last answer, asked at sizeAt; sizeMu lets one
+	// caller at a time ask the server. now is time.Now but in tests.
+	sizeMu sync.Mutex
+	size   int64
+	sizeAt time.Time
+	now    func() time.Time
+
 	// breakCommit, set by tests, stands in for sending a commit's batch
 	// (send) on its connection: it may break the connection before or after
 	// sending it.
@@ -200,7 +207,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	d := &DB{pool: pool, timeout: timeout, maxConns: cfg.MaxConns, tables: map[string]*table{},
-		id: rand.Int64N(math.MaxInt64) + 1, writing: make(chan struct{}, 1)}
+		id: rand.Int64N(math.MaxInt64) + 1, writing: make(chan struct{}, 1), now: time.Now}
 	if opts.CacheBytes >= 0 {
 		d.cache = newCache(cmp.Or(opts.CacheBytes, defaultCacheBytes))
 	}
@@ -231,15 +238,28 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Size is the database's size on disk in bytes, 0 if the database cannot
-// be asked within a couple of seconds (it is a gauge, not a decision).
+// sizeEvery is how long Size answers what it last learned. The server
+// finds a database's size by looking at every file of it, a few
+// milliseconds each time, and a gauge scraped every few seconds by each
+// process need not cost that every time.
+const sizeEvery = 10 * time.Second
+
+// Size is the database's size on disk in bytes, as learned in the last
+// sizeEvery; 0 if the database cannot be asked within a couple of seconds
+// (it is a gauge, not a decision).
 func (d *DB) Size() int64 {
+	d.sizeMu.Lock()
+	defer d.sizeMu.Unlock()
+	if now := d.now(); !d.sizeAt.IsZero() && now.Sub(d.sizeAt) < sizeEvery {
+		return d.size
+	}
 	ctx, cancel := context.WithTimeout(d.ctx, 2*time.Second)
 	defer cancel()
 	var n int64
 	if err := d.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
 		return 0
 	}
+	d.size, d.sizeAt = n, d.now()
 	return n
 }
 
