@@ -35,42 +35,43 @@ const schemaVersion = 2
 var (
 	bucketMeta         = []byte("meta")
 	bucketOrders       = []byte("orders")
-	bucketExt          = []byte("ext")         // storefront \x00 external_id → order id
-	bucketOpen         = []byte("open")        // status code + order id → nothing
-	bucketStock        = []byte("stock")       // sku → (seq → fingerprint || box)
-	bucketLevels       = []byte("levels")      // sku → count
-	bucketFingerprints = []byte("prints")      // fingerprint → where the card is
-	bucketOutbox       = []byte("outbox")      // seq → Event
-	bucketAudit        = []byte("audit")       // seq → AuditEntry
-	bucketAlerts       = []byte("alerts")      // open alert key → nothing
-	bucketBuyerLog     = []byte("buyerlog")    // time + seq → an order or refund and its buyer identities
-	bucketFirstSeen    = []byte("firstseen")   // keyed hash of a buyer identity → first seen
-	bucketRules        = []byte("rules")       // rule name → rule set from chat
-	bucketHits         = []byte("hits")        // rule name \x00 day → matches
-	bucketChat         = []byte("chat")        // dest \x00 seq → a chat message waiting to go out
-	bucketAlertState   = []byte("alertstate")  // alert key → how it stands on chats
-	bucketSilences     = []byte("silences")    // key prefix → muted until
-	bucketStats        = []byte("stats")       // slot + metric + label → counter (stats.go)
-	bucketBindCodes    = []byte("bindcodes")   // keyed hmac(code) → operator, expiry (bindings.go)
-	bucketBindings     = []byte("bindings")    // platform identity → operator name
-	bucketInbound      = []byte("inbound")     // seq → a chat platform's event, stored before it is acknowledged
-	bucketInboundSeen  = []byte("inboundseen") // event id → when it arrived (repeats are dropped)
-	bucketParked       = []byte("parked")      // seq → an inbound event whose handling failed too often (inbound.go)
-	bucketBalances     = []byte("balances")    // storefront → its prepaid balance in fen (balances.go)
-	bucketLedger       = []byte("ledger")      // seq → a change of a storefront's balance
-	bucketHeld         = []byte("claims")      // order id → until when its synchronous shop may claim it (held.go)
-	bucketClaimRecs    = []byte("aftersale")   // claim id → an after-sale claim (claims.go)
-	bucketClaimOrder   = []byte("claimorder")  // order id + claim id → nothing
-	bucketClaimExt     = []byte("claimext")    // storefront \x00 claim_id → claim id
-	bucketClaimOpen    = []byte("claimopen")   // claim id → nothing, while the claim is open
-	bucketClaimBuyer   = []byte("claimbuyer")  // keyed hash of a buyer identity + claim id → nothing
-	bucketStockBatch   = []byte("stockbatch")  // own-stock import batches and their upheld claims (batches.go)
+	bucketExt          = []byte("ext")          // storefront \x00 external_id → order id
+	bucketOpen         = []byte("open")         // status code + order id → nothing
+	bucketStock        = []byte("stock")        // sku → (seq → fingerprint || box)
+	bucketLevels       = []byte("levels")       // sku → count
+	bucketFingerprints = []byte("prints")       // fingerprint → where the card is
+	bucketOutbox       = []byte("outbox")       // seq → Event
+	bucketAudit        = []byte("audit")        // seq → AuditEntry
+	bucketAlerts       = []byte("alerts")       // open alert key → nothing
+	bucketBuyerLog     = []byte("buyerlog")     // time + seq → an order or refund and its buyer identities
+	bucketFirstSeen    = []byte("firstseen")    // keyed hash of a buyer identity → first seen
+	bucketRules        = []byte("rules")        // rule name → rule set from chat
+	bucketHits         = []byte("hits")         // rule name \x00 day → matches
+	bucketChat         = []byte("chat")         // dest \x00 seq → a chat message waiting to go out
+	bucketAlertState   = []byte("alertstate")   // alert key → how it stands on chats
+	bucketSilences     = []byte("silences")     // key prefix → muted until
+	bucketStats        = []byte("stats")        // slot + metric + label → counter (stats.go)
+	bucketBindCodes    = []byte("bindcodes")    // keyed hmac(code) → operator, expiry (bindings.go)
+	bucketBindings     = []byte("bindings")     // platform identity → operator name
+	bucketInbound      = []byte("inbound")      // seq → a chat platform's event, stored before it is acknowledged
+	bucketInboundSeen  = []byte("inboundseen")  // event id → when it arrived (repeats are dropped)
+	bucketParked       = []byte("parked")       // seq → an inbound event whose handling failed too often (inbound.go)
+	bucketBalances     = []byte("balances")     // storefront → its prepaid balance in fen (balances.go)
+	bucketLedger       = []byte("ledger")       // seq → a change of a storefront's balance
+	bucketHeld         = []byte("claims")       // order id → until when its synchronous shop may claim it (held.go)
+	bucketClaimRecs    = []byte("aftersale")    // claim id → an after-sale claim (claims.go)
+	bucketClaimOrder   = []byte("claimorder")   // order id + claim id → nothing
+	bucketClaimExt     = []byte("claimext")     // storefront \x00 claim_id → claim id
+	bucketClaimOpen    = []byte("claimopen")    // claim id → nothing, while the claim is open
+	bucketClaimBuyer   = []byte("claimbuyer")   // keyed hash of a buyer identity + claim id → nothing
+	bucketStockBatch   = []byte("stockbatch")   // own-stock import batches and their upheld claims (batches.go)
+	bucketReplyWindows = []byte("replywindows") // chat → the handle a bot may reply to, until when, replies taken (replywindows.go)
 	allBuckets         = [][]byte{bucketMeta, bucketOrders, bucketExt, bucketOpen, bucketStock, bucketLevels, bucketFingerprints,
 		bucketOutbox, bucketAudit, bucketAlerts, bucketBuyerLog, bucketFirstSeen, bucketRules, bucketHits,
 		bucketChat, bucketAlertState, bucketSilences, bucketStats, bucketBindCodes, bucketBindings,
 		bucketInbound, bucketInboundSeen, bucketParked, bucketBalances, bucketLedger, bucketHeld,
 		bucketClaimRecs, bucketClaimOrder, bucketClaimExt, bucketClaimOpen, bucketClaimBuyer,
-		bucketStockBatch}
+		bucketStockBatch, bucketReplyWindows}
 	keySchema   = []byte("schema")
 	keyCheck    = []byte("master_check")
 	keyInstance = []byte("instance")

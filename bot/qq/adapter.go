@@ -159,6 +159,9 @@ func (a *Adapter) kick(chatID string) {
 
 // take reserves the next reply on a chat's window.
 func (a *Adapter) take(chatID string) (msgID, eventID string, seq uint32, ok bool) {
+	if a.configured[chatID] {
+		return a.takeStored(chatID)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	w := a.windows[chatID]
@@ -169,8 +172,13 @@ func (a *Adapter) take(chatID string) (msgID, eventID string, seq uint32, ok boo
 	return w.msgID, w.eventID, w.used, true
 }
 
-// spend marks a chat's window used up (QQ said so).
-func (a *Adapter) spend(chatID string) {
+// spend marks a chat's window, the handle msgID or eventID, used up (QQ
+// said so).
+func (a *Adapter) spend(chatID, msgID, eventID string) {
+	if a.configured[chatID] {
+		a.spendStored(chatID, msgID, eventID)
+		return
+	}
 	a.mu.Lock()
 	if w := a.windows[chatID]; w != nil {
 		w.used = repliesPerMsg
@@ -206,7 +214,7 @@ func (a *Adapter) Send(chatID string, r chat.Reply) (string, error) {
 		case code == codeDuplicateSeq:
 			return "", nil // an earlier try with this seq went out (its answer was lost)
 		case code == codeReplyLimit || code == codeHandleUnknown || code == codeHandleExpired:
-			a.spend(chatID)
+			a.spend(chatID, msgID, eventID)
 		case code == codeMarkdownRefused || code == codeKeyboardRefused:
 			a.degrade(code)
 		default:
@@ -325,9 +333,7 @@ func (a *Adapter) act(ctx context.Context, body []byte) error {
 // openReply answers an inbound message first (the operator is waiting for
 // it), then lets the chat's sender use what is left of the window.
 func (a *Adapter) openReply(chatID string, w *window, answer func()) {
-	a.mu.Lock()
-	a.setWindow(chatID, w)
-	a.mu.Unlock()
+	a.openWindow(chatID, w)
 	answer()
 	a.kick(chatID)
 }

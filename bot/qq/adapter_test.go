@@ -131,6 +131,21 @@ func (h *harness) order() {
 	}
 }
 
+// spendWindow marks a configured group's stored window used up, as QQ's
+// "reply limit" answer does.
+func (h *harness) spendWindow(chatID string) {
+	h.t.Helper()
+	var w storage.ReplyWindow
+	if err := h.engine.Store().View(func(tx *storage.Tx) error {
+		var err error
+		w, _, err = tx.ReplyWindows().Get(chatID)
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.ad.spend(chatID, w.MsgID, w.EventID)
+}
+
 func (h *harness) saw(sub string) bool {
 	for _, m := range h.fake.Messages(testGroup) {
 		if strings.Contains(m.Content+m.Markdown, sub) {
@@ -148,7 +163,7 @@ func (h *harness) saw(sub string) bool {
 // window for the rest.
 func TestPromptsWaitForAWindowAndComeAsDigests(t *testing.T) {
 	h := newHarness(t, nil)
-	h.ad.spend("group:" + testGroup) // the bind's window: used up
+	h.spendWindow("group:" + testGroup) // the bind's window: used up
 	before := len(h.fake.Messages(testGroup))
 	posts := "/v2/groups/" + testGroup + "/messages"
 	tried := h.fake.Calls(posts)
@@ -209,7 +224,7 @@ func queued(h *harness) int {
 // messages gets prompts at once, without anyone speaking.
 func TestActivePushWhereTheGroupAllowsIt(t *testing.T) {
 	h := newHarness(t, func(f *qqfake.Server) { f.AllowActive(testGroup) })
-	h.ad.spend("group:" + testGroup)
+	h.spendWindow("group:" + testGroup)
 	h.order()
 	testkit.Eventually(h.t, "an active prompt", func() bool {
 		for _, m := range h.fake.Messages(testGroup) {

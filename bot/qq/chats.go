@@ -2,13 +2,14 @@ package qq
 
 import "time"
 
-// What the adapter remembers per chat is bounded. A reply window is
-// useless once expired or used up, and a push refusal once it lapsed:
-// both are forgotten then (sweep, every minute). Anyone can write to the
-// bot, so beyond maxChats remembered chats the least useful are evicted —
-// the window closest to expiry, the refusal closest to lapsing — and never
-// a configured group's. The kicks map holds only what OnWindow registers:
-// one entry per configured group, bounded by the config.
+// What the adapter remembers per chat in memory is bounded (the configured
+// groups' windows are in the store: windows.go). A reply window is useless
+// once expired or used up, and a push refusal once it lapsed: both are
+// forgotten then (sweep, every minute). Anyone can write to the bot, so
+// beyond maxChats remembered chats the least useful are evicted — the
+// window closest to expiry, the refusal closest to lapsing — and never a
+// configured group's refusal. The kicks map holds only what OnWindow
+// registers: one entry per configured group, bounded by the config.
 
 // maxChats bounds the chats with a remembered window, and those with a
 // remembered push refusal.

@@ -40,6 +40,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 				if _, err := tx.Inbound().Forget(a.now(), 10000); err != nil {
 					return err
 				}
+				if _, err := tx.ReplyWindows().Sweep(a.now(), repliesPerMsg); err != nil {
+					return err
+				}
 				_, err := tx.Inbound().PurgeParked(a.now())
 				return err
 			})
@@ -97,9 +100,7 @@ func (a *Adapter) handleStored(ctx context.Context, seq uint64, body []byte) boo
 		ev, in := a.describe(body)
 		a.handler.Failed(in, operator.OutcomeFailed, fmt.Sprintf("handling began %d times without finishing", maxAttempts))
 		if ev.window != nil { // the sender may still be waiting: answer in the event's own window
-			a.mu.Lock()
-			a.setWindow(ev.chat, ev.window)
-			a.mu.Unlock()
+			a.openWindow(ev.chat, ev.window)
 			a.replyInternal(ev.chat)
 		}
 		return a.setAside(seq, ev.typ, "the process stopped while handling it")

@@ -67,7 +67,7 @@ func (h *harness) audited(outcome string) []storage.AuditEntry {
 // only an image (no content at all) is ignored too.
 func TestEmptyQQMentionOpensTheWindowAndIsNotFatal(t *testing.T) {
 	h := newHarness(t, nil)
-	h.ad.spend("group:" + testGroup) // the bind's window: used up
+	h.spendWindow("group:" + testGroup) // the bind's window: used up
 	h.order()
 	testkit.Eventually(h.t, "a prompt queued", func() bool { return queued(h) > 0 })
 
