@@ -62,9 +62,16 @@ func (view ReplyWindowTx) put(chat string, w ReplyWindow) error {
 }
 
 // Open makes w chat's window, in place of the one before: a newer
-// message is the one to reply to. The caller bounds the chats it keeps
-// windows of here (QQ: the configured groups).
-func (view ReplyWindowTx) Open(chat string, w ReplyWindow) error { return view.put(chat, w) }
+// message is the one to reply to. The same handle opened again (its event
+// handled again after a crash) keeps the replies taken on it, so that no
+// number is given twice. The caller bounds the chats it keeps windows of
+// here (QQ: the configured groups).
+func (view ReplyWindowTx) Open(chat string, w ReplyWindow) error {
+	if old, ok, err := view.Get(chat); err == nil && ok && old.same(w) {
+		w.Used = max(w.Used, old.Used)
+	}
+	return view.put(chat, w)
+}
 
 // Take takes the next reply on chat's window: the window with Used
 // counting this reply, whose number it is. False if the chat has no

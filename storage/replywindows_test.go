@@ -9,10 +9,11 @@ import (
 )
 
 // TestAReplyWindowNumbersItsRepliesOnceEach: a group's window opened at 9:00
-// for five minutes gives replies 1 to 5 and then none; a window opened on a
-// newer message replaces it and starts again at 1; marking the old handle
-// spent leaves the new one alone; at expiry it gives none, and the sweep
-// deletes it. A record that is not JSON ("{garbled") is an error naming
+// for five minutes gives replies 1 to 5 and then none, even when the same
+// message opens it again (its event handled again after a crash); a window
+// opened on a newer message replaces it and starts again at 1; marking the
+// old handle spent leaves the new one alone; at expiry it gives none, and
+// the sweep deletes it. A record that is not JSON ("{garbled") is an error naming
 // the chat, gives no reply, is deleted by the sweep, and Open writes over
 // it.
 func TestAReplyWindowNumbersItsRepliesOnceEach(t *testing.T) {
@@ -60,6 +61,10 @@ func TestAReplyWindowNumbersItsRepliesOnceEach(t *testing.T) {
 	}
 	if _, ok, _ := take(at); ok {
 		t.Fatal("a sixth reply was given")
+	}
+	open(first) // its event handled again after a crash: no reply left still
+	if _, ok, _ := take(at); ok {
+		t.Fatal("the same message opened again gave a reply numbered before")
 	}
 
 	open(ReplyWindow{EventID: "e2", Expires: at.Add(6 * time.Minute)})
