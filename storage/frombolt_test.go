@@ -235,15 +235,7 @@ func postgresTarget(t *testing.T) copyTarget {
 		copy: func(path string, opts CopyOptions) (CopyReport, error) {
 			return CopyFromBolt(context.Background(), path, url, testkit.MasterKey(), opts)
 		},
-		open: func(t *testing.T) *Store {
-			t.Helper()
-			s, err := OpenPostgres(context.Background(), url, testkit.MasterKey(), PostgresOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		},
+		open: func(t *testing.T) *Store { return openPostgres(t, url) },
 	}
 }
 

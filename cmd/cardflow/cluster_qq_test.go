@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,26 +27,7 @@ func TestAQQGroupsWindowSurvivesTheLeadersDeath(t *testing.T) {
 	db := pgtest.URL(t)
 	fake := qqfake.New(qqAppID, qqSecret)
 	defer fake.Close()
-	config := fmt.Sprintf(`
-[[rules]]
-name = "large-order"
-when = "order.amount > 500"
-action = "review"
-
-[qq]
-app_id = %q
-secret = %q
-api_url = %q
-token_url = %q
-groups = [%q]
-
-[alerts]
-group_wait = "0s"
-
-[[operators]]
-name = "alice"
-role = "operator"
-`, qqAppID, qqSecret, fake.URL(), fake.URL(), qqGroup)
+	config := qqConfig(fake)
 	leaderSvc, otherSvc := postgresService(t, db, config), postgresService(t, db, config)
 	leader := leaderSvc.start(t) // alone: it leads at once
 	other := otherSvc.start(t)

@@ -38,26 +38,7 @@ func TestQQOperatorApprovesAHeldOrderFromAGroup(t *testing.T) {
 	}
 	fake := qqfake.New(qqAppID, qqSecret)
 	defer fake.Close()
-	s := newService(t, fmt.Sprintf(`
-[[rules]]
-name = "large-order"
-when = "order.amount > 500"
-action = "review"
-
-[qq]
-app_id = %q
-secret = %q
-api_url = %q
-token_url = %q
-groups = [%q]
-
-[alerts]
-group_wait = "0s"
-
-[[operators]]
-name = "alice"
-role = "operator"
-`, qqAppID, qqSecret, fake.URL(), fake.URL(), qqGroup))
+	s := newService(t, qqConfig(fake))
 	p := s.start(t)
 	fake.SetWebhook("http://" + s.apiAddr + "/qq/webhook")
 	ctx := context.Background()
@@ -134,6 +115,31 @@ role = "operator"
 		t.Error("the QQ secret appears in the service's log")
 	}
 	p.interrupt(t)
+}
+
+// qqConfig is a service that holds orders over ¥500 for review and speaks
+// to operators in one QQ group through fake, with alice as an operator.
+func qqConfig(fake *qqfake.Server) string {
+	return fmt.Sprintf(`
+[[rules]]
+name = "large-order"
+when = "order.amount > 500"
+action = "review"
+
+[qq]
+app_id = %q
+secret = %q
+api_url = %q
+token_url = %q
+groups = [%q]
+
+[alerts]
+group_wait = "0s"
+
+[[operators]]
+name = "alice"
+role = "operator"
+`, qqAppID, qqSecret, fake.URL(), fake.URL(), qqGroup)
 }
 
 // bindCode asks the admin API for a one-time bind code.
