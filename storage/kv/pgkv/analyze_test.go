@@ -9,6 +9,8 @@ import (
 
 	"cardflow/internal/pgtest"
 	"cardflow/storage/kv"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestAYoungTableIsAnalyzedWhenItsWritesReachTheMark writes 999 keys to a
@@ -18,21 +20,7 @@ import (
 func TestAYoungTableIsAnalyzedWhenItsWritesReachTheMark(t *testing.T) {
 	url := pgtest.URL(t)
 	db := openDB(t, url, Options{})
-	put := func(from, to int) {
-		t.Helper()
-		err := db.Update(func(tx kv.Tx) error {
-			b := tx.Bucket(items)
-			for i := from; i < to; i++ {
-				if err := b.Put(fmt.Appendf(nil, "k%05d", i), []byte("v")); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(from, to int) { t.Helper(); putKeys(t, db, "k", from, to) }
 	analyzed := func() bool {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -62,6 +50,111 @@ func TestAYoungTableIsAnalyzedWhenItsWritesReachTheMark(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
+	}
+}
+
+// TestTwoProcessesAnalyzeATableOnce: two DBs on one database (two
+// processes) write their shares of a young table, 999 keys each, and then
+// one more each: both reach their mark, and the table is analyzed once
+// (pg_stat_user_tables.analyze_count, which autovacuum does not count).
+// Without the staleness check the second DB analyzed it again.
+func TestTwoProcessesAnalyzeATableOnce(t *testing.T) {
+	url := pgtest.URL(t)
+	one, two := openDB(t, url, Options{}), openDB(t, url, Options{})
+	putKeys(t, one, "one", 0, analyzeAt-1)
+	putKeys(t, two, "two", 0, analyzeAt-1)
+	putKeys(t, one, "one", analyzeAt-1, analyzeAt)
+	waitAnalyzed(t, one, 1)
+	putKeys(t, two, "two", analyzeAt-1, analyzeAt)
+	two.background.Wait() // its ANALYZE, if it started one
+	if n := analyzeCount(t, url); n != 1 {
+		t.Fatalf("items analyzed %d times, want once", n)
+	}
+}
+
+// TestATableAnotherProcessAnalyzesIsLeftToIt: while another session holds
+// the table's analyze lock (a process analyzing it), a DB that reaches its
+// mark does not wait for it or analyze the table again.
+func TestATableAnotherProcessAnalyzesIsLeftToIt(t *testing.T) {
+	url := pgtest.URL(t)
+	db := openDB(t, url, Options{})
+	putKeys(t, db, "k", 0, 1) // the table exists
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	other, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bool
+	if err := other.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1, 'items'::regclass::oid::int)", AnalyzeLock).Scan(&got); err != nil || !got {
+		t.Fatalf("taking the analyze lock: %v, %v", got, err)
+	}
+	putKeys(t, db, "k", 1, analyzeAt)
+	db.background.Wait() // the ANALYZE it may have started
+	if n := analyzeCount(t, url); n != 0 {
+		t.Fatalf("items analyzed %d times while another held its lock, want 0", n)
+	}
+}
+
+// putKeys writes keys prefix<from>..prefix<to-1> to items in one Update.
+func putKeys(t *testing.T, db *DB, prefix string, from, to int) {
+	t.Helper()
+	err := db.Update(func(tx kv.Tx) error {
+		b := tx.Bucket(items)
+		for i := from; i < to; i++ {
+			if err := b.Put(fmt.Appendf(nil, "%s%05d", prefix, i), []byte("v")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// analyzeCount is how many times items was analyzed other than by
+// autovacuum, asked on a connection of its own.
+func analyzeCount(t *testing.T, url string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitAnalyzed waits up to 10 s for items' analyze count to reach n.
+func waitAnalyzed(t *testing.T, db *DB, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var got int64
+		err := db.Pool().QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&got)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("items analyzed %d times after 10 s, want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
