@@ -100,10 +100,11 @@ func (s *Store) watch(ping func(context.Context) error) {
 	}()
 }
 
-// stopWatch ends the watch, if one runs.
+// stopWatch ends the watch, if one runs. Not safe for concurrent use.
 func (s *Store) stopWatch() {
 	if s.avail.stop != nil {
 		close(s.avail.stop)
 		<-s.avail.done
+		s.avail.stop = nil
 	}
 }

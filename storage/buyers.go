@@ -456,18 +456,23 @@ func (s *Store) loadBuyerRange(from, to, ordersFrom, flushed int64) (*buyerIndex
 				if bounded && len(k) == 16 && binary.BigEndian.Uint64(k[8:]) > upTo {
 					continue // another process's, committed while this one loads: syncBuyers reads it
 				}
-				r.ids = r.ids[:0] // the index copies what it keeps: reuse the record
-				if err := decodeLogRecord(v, &r); err != nil {
+				// The index copies what it keeps: the record is reused.
+				flagged, err := decodeLogRecord(v, &r)
+				if err != nil {
 					continue // a damaged record only weakens the history; skip it
 				}
-				if r.at > flushed {
-					// Past the last flush, the firstseen bucket says which
-					// sightings are first: looked up together below.
+				switch {
+				case r.at <= flushed:
+					// Its first sightings are in the bucket already.
+					r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
+					clear(r.fresh)
+				case !flagged:
+					// Past the last flush, written by a version that did
+					// not flag first sightings: the firstseen bucket says
+					// which are, looked up together below.
 					tail = append(tail, logRecord{at: r.at, refund: r.refund, amount: r.amount, ids: slices.Clone(r.ids)})
 					continue
 				}
-				r.fresh = slices.Grow(r.fresh[:0], len(r.ids))[:len(r.ids)]
-				clear(r.fresh)
 				idx.add(&r)
 			}
 			markFresh(first, tail)
@@ -608,14 +613,40 @@ func (t *Tx) pruneBuyerLog(cutoff time.Time, limit int) error {
 	return nil
 }
 
+// A log record is its time (varint), its kind, its amount (varint) and its
+// identities, identitySize bytes each. The kinds 'o' (order) and 'r'
+// (refund) are records of versions before first-sighting flags; 'O' and
+// 'R' carry, between the amount and the identities, a uvarint whose bit i
+// says whether identity i was seen there for the first time, as the
+// writer's transaction found it. Another process reading the record then
+// need not look each identity up in the firstseen bucket to know (that
+// was a read of three keys per order for every process but the writer).
+// A record with more than maxFlagged identities is written without flags.
+const maxFlagged = 64
+
 func encodeLogRecord(r *logRecord) []byte {
+	flagged := len(r.fresh) == len(r.ids) && len(r.ids) <= maxFlagged
 	b := binary.AppendVarint(nil, r.at)
-	if r.refund {
+	switch {
+	case r.refund && flagged:
+		b = append(b, 'R')
+	case r.refund:
 		b = append(b, 'r')
-	} else {
+	case flagged:
+		b = append(b, 'O')
+	default:
 		b = append(b, 'o')
 	}
 	b = binary.AppendVarint(b, r.amount)
+	if flagged {
+		var mask uint64
+		for i, fresh := range r.fresh {
+			if fresh {
+				mask |= 1 << i
+			}
+		}
+		b = binary.AppendUvarint(b, mask)
+	}
 	for _, id := range r.ids {
 		b = append(b, id[:]...)
 	}
@@ -626,25 +657,51 @@ func encodeLogRecord(r *logRecord) []byte {
 // byte, without decoding the rest.
 func isRefundRecord(b []byte) bool {
 	_, n := binary.Varint(b)
-	return n > 0 && len(b) > n && b[n] == 'r'
+	return n > 0 && len(b) > n && (b[n] == 'r' || b[n] == 'R')
 }
 
-func decodeLogRecord(b []byte, r *logRecord) error {
+// decodeLogRecord decodes b into r, reusing r's slices. flagged tells
+// whether the record said which identities were first seen: then r.fresh
+// says it, else r.fresh is empty (and shorter than r.ids, if the record has
+// identities: see markFresh).
+func decodeLogRecord(b []byte, r *logRecord) (flagged bool, err error) {
 	at, n := binary.Varint(b)
 	if n <= 0 || len(b) < n+1 {
-		return errCorrupt
+		return false, errCorrupt
 	}
-	r.at, r.refund = at, b[n] == 'r'
+	kind := b[n]
+	switch kind {
+	case 'o', 'r':
+	case 'O', 'R':
+		flagged = true
+	default:
+		return false, errCorrupt
+	}
+	r.at, r.refund = at, kind == 'r' || kind == 'R'
 	b = b[n+1:]
 	amount, n := binary.Varint(b)
-	if n <= 0 || (len(b)-n)%identitySize != 0 {
-		return errCorrupt
+	if n <= 0 {
+		return false, errCorrupt
 	}
-	r.amount = amount
-	for b = b[n:]; len(b) > 0; b = b[identitySize:] {
+	r.amount, b = amount, b[n:]
+	var mask uint64
+	if flagged {
+		if mask, n = binary.Uvarint(b); n <= 0 {
+			return false, errCorrupt
+		}
+		b = b[n:]
+	}
+	if len(b)%identitySize != 0 || (flagged && len(b)/identitySize > maxFlagged) {
+		return false, errCorrupt
+	}
+	r.ids, r.fresh = r.ids[:0], r.fresh[:0]
+	for ; len(b) > 0; b = b[identitySize:] {
 		var id identity
 		copy(id[:], b)
 		r.ids = append(r.ids, id)
+		if flagged {
+			r.fresh = append(r.fresh, mask&(1<<(len(r.ids)-1)) != 0)
+		}
 	}
-	return nil
+	return flagged, nil
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -328,5 +329,119 @@ func TestFlushBuyersPrunesEveryRecordPastTheKeep(t *testing.T) {
 	}))
 	if left != 1 {
 		t.Errorf("%d buyer log records left after pruning, want today's 1", left)
+	}
+}
+
+// TestBuyerLogRecordsSayWhichIdentitiesWereNew: a record keeps the flags
+// its writer found, byte for byte, and a reader tells them from a record
+// of the version before, which has none. Inputs: an order with three
+// identities (the second new), a refund with none new, a record of 65
+// identities (written without flags), the two kinds of the version before,
+// and damaged records: an unknown kind, a mask cut short, a stray byte
+// after the identities, flags for more than 64 identities.
+func TestBuyerLogRecordsSayWhichIdentitiesWereNew(t *testing.T) {
+	ids := func(n int) []identity {
+		out := make([]identity, n)
+		for i := range out {
+			out[i][0] = byte(i + 1)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name        string
+		in          logRecord
+		wantFlagged bool
+	}{
+		{"order", logRecord{at: 1764979200, amount: 1234, ids: ids(3), fresh: []bool{false, true, false}}, true},
+		{"refund", logRecord{at: 1764979201, refund: true, ids: ids(1), fresh: []bool{false}}, true},
+		{"65 identities", logRecord{at: 5, amount: 1, ids: ids(65), fresh: make([]bool, 65)}, false},
+		{"order of the version before", logRecord{at: 7, amount: 99, ids: ids(2)}, false},
+		{"refund of the version before", logRecord{at: 8, refund: true, ids: ids(2)}, false},
+	} {
+		b := encodeLogRecord(&tc.in)
+		got := logRecord{ids: ids(9), fresh: make([]bool, 9)} // leftovers a reused record holds
+		flagged, err := decodeLogRecord(b, &got)
+		if err != nil || flagged != tc.wantFlagged {
+			t.Fatalf("%s: flagged %v, err %v; want flagged %v", tc.name, flagged, err, tc.wantFlagged)
+		}
+		if got.at != tc.in.at || got.refund != tc.in.refund || got.amount != tc.in.amount || fmt.Sprint(got.ids) != fmt.Sprint(tc.in.ids) {
+			t.Errorf("%s: decoded %+v, want %+v", tc.name, got, tc.in)
+		}
+		if isRefundRecord(b) != tc.in.refund {
+			t.Errorf("%s: isRefundRecord = %v", tc.name, !tc.in.refund)
+		}
+		wantFresh := tc.in.fresh
+		if !flagged {
+			wantFresh = nil
+		}
+		if fmt.Sprint(got.fresh) != fmt.Sprint(wantFresh) || (!flagged && len(got.fresh) == len(got.ids)) {
+			t.Errorf("%s: fresh %v, want %v", tc.name, got.fresh, wantFresh)
+		}
+	}
+	good := encodeLogRecord(&logRecord{at: 1, amount: 2, ids: ids(1), fresh: []bool{true}})
+	tooMany := encodeLogRecord(&logRecord{at: 1, amount: 2, ids: ids(65)}) // the version before's kind…
+	tooMany[1] = 'O'                                                       // …called flagged, mask missing
+	for name, b := range map[string][]byte{
+		"unknown kind":     append(append([]byte{}, good[:1]...), append([]byte{'x'}, good[2:]...)...),
+		"mask cut short":   good[:3],
+		"a stray byte":     append(append([]byte{}, good...), 0),
+		"flags for 65 ids": tooMany,
+		"empty":            nil,
+	} {
+		var r logRecord
+		if _, err := decodeLogRecord(b, &r); !errors.Is(err, errCorrupt) {
+			t.Errorf("%s: err %v, want errCorrupt", name, err)
+		}
+	}
+}
+
+// TestBuyerHistoryOfTheVersionBeforeStillLoads: log records written by the
+// version before first-sighting flags, past the last flush, are loaded
+// with their first sightings looked up in the firstseen bucket: a buyer
+// whose first sighting was flushed keeps it, one never flushed is new.
+func TestBuyerHistoryOfTheVersionBeforeStillLoads(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, testkit.MasterKey(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	old, fresh := []string{"contact:old@example.com"}, []string{"contact:new@example.com"}
+	must(t, s.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(old, at.Add(-72*time.Hour), 100) }))
+	must(t, s.FlushBuyers(at.Add(-71*time.Hour)))
+	putOldRecord := func(ids []string, when time.Time) {
+		t.Helper()
+		must(t, s.Update(func(tx *Tx) error {
+			r := logRecord{at: when.Unix(), amount: 100}
+			for _, v := range ids {
+				r.ids = append(r.ids, s.identity(v))
+			}
+			b := tx.appending(bucketBuyerLog)
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			return b.Put(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(when.UnixNano())), seq), encodeLogRecord(&r))
+		}))
+	}
+	putOldRecord(old, at)
+	putOldRecord(fresh, at.Add(time.Minute))
+	<-s.buyersReady // a crash: no snapshot written, the log is read
+	s.w.stop()
+	must(t, s.db.Close())
+	if s, err = Open(dir, testkit.MasterKey(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	features := func(ids []string) Features {
+		var f Features
+		_ = s.View(func(tx *Tx) error { f = tx.BuyerFeatures(ids, at.Add(2*time.Minute)); return nil })
+		return f
+	}
+	if f := features(old); f.FirstSeenDays != 3 || f.Orders24h != 1 {
+		t.Errorf("the returning buyer: %+v, want first seen 3 days ago and 1 order in 24 h", f)
+	}
+	if f := features(fresh); f.FirstSeenDays != 0 || f.Orders1h != 1 {
+		t.Errorf("the new buyer: %+v, want first seen today and 1 order in the hour", f)
 	}
 }

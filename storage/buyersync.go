@@ -120,7 +120,7 @@ func (s *Store) syncBuyers() error {
 				continue
 			}
 			var r logRecord
-			if err := decodeLogRecord(v, &r); err != nil {
+			if _, err := decodeLogRecord(v, &r); err != nil {
 				continue // a damaged record only weakens the history
 			}
 			records = append(records, r)

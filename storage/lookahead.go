@@ -46,13 +46,18 @@ func (t *Tx) lookAhead(joined []*writeReq) {
 	}
 }
 
-// markFresh sets, for each record, which of its identities the firstseen
-// bucket does not have: on PostgreSQL in one round trip for them all
-// rather than one per identity.
+// markFresh sets, for each record that does not say it (one written by a
+// version before first-sighting flags: its fresh is shorter than its ids),
+// which of its identities the firstseen bucket does not have: on
+// PostgreSQL in one round trip for them all rather than one per identity.
 func markFresh(first kv.Bucket, records []logRecord) {
+	unflagged := func(r *logRecord) bool { return len(r.fresh) != len(r.ids) }
 	kv.Prefetch(first, func() [][]byte {
 		var keys [][]byte
 		for i := range records {
+			if !unflagged(&records[i]) {
+				continue
+			}
 			for j := range records[i].ids {
 				keys = append(keys, records[i].ids[j][:])
 			}
@@ -61,6 +66,9 @@ func markFresh(first kv.Bucket, records []logRecord) {
 	})
 	for i := range records {
 		r := &records[i]
+		if !unflagged(r) {
+			continue
+		}
 		r.fresh = make([]bool, len(r.ids))
 		for j, id := range r.ids {
 			r.fresh[j] = first.Get(id[:]) == nil

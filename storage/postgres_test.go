@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -223,5 +224,77 @@ func TestABuyerLookWalksBackOnlyOverWhatIsNew(t *testing.T) {
 	}
 	if got := orders(prompt); got != 4 {
 		t.Errorf("b counts %d orders of the other buyer, want 4", got)
+	}
+}
+
+// TestAnotherProcesssBuyerRecordsSayWhoIsNew: process a logs 300 orders,
+// 299 of buyers never seen and one of a buyer a flushed three days before.
+// Process b's look at them reads no first sightings: the records say which
+// buyers were new, as a found them. 300 records of the version before,
+// without that, cost the same look one more read round trip, for the
+// firstseen bucket. Either way b's rules see what a's see.
+func TestAnotherProcesssBuyerRecordsSayWhoIsNew(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openPostgres(t, url), openPostgres(t, url)
+	<-b.buyersReady
+	b.stopWatch() // only the test's looks
+	now := time.Now()
+	old := []string{"contact:old@example.com"}
+	must(t, a.Update(func(tx *Tx) error { return tx.RecordBuyerOrder(old, now.Add(-72*time.Hour), 100) }))
+	must(t, a.FlushBuyers(now))
+	must(t, b.syncBuyers())
+	log := func(name string, flagged bool) {
+		t.Helper()
+		must(t, a.Update(func(tx *Tx) error {
+			for i := range 300 {
+				ids := []string{fmt.Sprintf("ip:%s.%d", name, i)}
+				if i == 0 {
+					ids = old
+				}
+				if flagged {
+					if err := tx.RecordBuyerOrder(ids, now, 100); err != nil {
+						return err
+					}
+					continue
+				}
+				r := logRecord{at: now.Unix(), amount: 100, ids: []identity{a.identity(ids[0])}} // no fresh: written unflagged
+				bl := tx.appending(bucketBuyerLog)
+				seq, err := bl.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := bl.Put(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())), seq), encodeLogRecord(&r)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	db := b.db.(*pgkv.DB)
+	look := func() uint64 {
+		t.Helper()
+		before := db.ReadTrips()
+		must(t, b.syncBuyers())
+		return db.ReadTrips() - before
+	}
+	features := func(id string) Features {
+		var f Features
+		_ = b.View(func(tx *Tx) error { f = tx.BuyerFeatures([]string{id}, now.Add(time.Second)); return nil })
+		return f
+	}
+	log("10.1.0", true)
+	flagged := look()
+	log("10.2.0", false)
+	unflagged := look()
+	if unflagged != flagged+1 {
+		t.Errorf("a look at 300 flagged records made %d read round trips, at 300 of the version before %d; want one less", flagged, unflagged)
+	}
+	if f := features(old[0]); f.FirstSeenDays != 3 || f.Orders1h != 2 {
+		t.Errorf("b sees the returning buyer as %+v, want first seen 3 days ago and 2 orders in the hour", f)
+	}
+	for _, id := range []string{"ip:10.1.0.7", "ip:10.2.0.7"} {
+		if f := features(id); f.FirstSeenDays != 0 || f.Orders1h != 1 {
+			t.Errorf("b sees the new buyer %s as %+v, want first seen now and 1 order", id, f)
+		}
 	}
 }
