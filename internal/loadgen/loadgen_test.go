@@ -85,3 +85,42 @@ func TestARunCountsEveryAnswerAndEveryDeliveryWhateverTheProtocol(t *testing.T) 
 		t.Fatalf("Sent called %d times", n)
 	}
 }
+
+// TestARunAtARateKeepsItsSchedule: 400 orders at 1,000 a second on one
+// connection, every 20th answered after 15 ms and the rest at once. The
+// run is due to end after 400 ms; a late order must not push back the
+// ones after it, which go at once until the run is on time again. The
+// ticker this used dropped the ticks that fell during each slow answer,
+// and the run took 720 ms, past the 600 allowed here (half the
+// schedule again, for a busy machine's late wake-ups). No order goes
+// before its time.
+func TestARunAtARateKeepsItsSchedule(t *testing.T) {
+	const orders, rate = 400, 1000.0
+	var mu sync.Mutex
+	sentAt := make([]time.Duration, orders+1)
+	begin := time.Now()
+	res := Run(context.Background(), Options{
+		Orders: orders, Concurrency: 1, Rate: rate,
+		Place: func(_ context.Context, n int64) (string, error) {
+			mu.Lock()
+			sentAt[n] = time.Since(begin)
+			mu.Unlock()
+			if n%20 == 10 {
+				time.Sleep(15 * time.Millisecond)
+			}
+			return fmt.Sprint(n), nil
+		},
+	}, 0)
+	if res.Accepted != orders {
+		t.Fatalf("accepted %d of %d", res.Accepted, orders)
+	}
+	for n := int64(1); n <= orders; n++ {
+		// begin here is taken a little before the run's own.
+		if due := due(n, rate); sentAt[n] < due-time.Millisecond {
+			t.Fatalf("order %d sent at %v, before its time %v", n, sentAt[n], due)
+		}
+	}
+	if schedule := due(orders, rate); res.IntakeDuration > schedule*150/100 {
+		t.Errorf("the run took %v, its schedule %v: it fell behind", res.IntakeDuration, schedule)
+	}
+}
