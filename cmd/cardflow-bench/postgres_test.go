@@ -322,3 +322,42 @@ func scanLinesOrReturns(data []byte, atEOF bool) (int, []byte, error) {
 	}
 	return 0, nil, nil
 }
+
+// TestSeveralProcessesAtARateAreJudgedByWhatTheyKeepUpWith: at a rate,
+// both runs were sent the orders on one schedule, so the processes are
+// not slower than one if they delivered as many a second once the run was
+// under way (Steady), whatever their slower tail did to delivered/s. Inputs:
+// two processes at 0.99 of one's steady deliveries (meets), at 0.90
+// (misses, though their delivered/s matched), and a server that does not
+// flush its commits (no verdict). As fast as possible the verdict stays on
+// accepted and delivered a second.
+func TestSeveralProcessesAtARateAreJudgedByWhatTheyKeepUpWith(t *testing.T) {
+	durable := pgSettings{version: "15", fsync: "on", synchronousCommit: "on"}
+	report := func(store string, delivered, steady float64) benchReport {
+		r := benchReport{store: store}
+		r.Accepted, r.Delivered, r.Steady = 20000, 20000, steady
+		r.IntakeDuration = 10 * time.Second
+		r.DeliveredDuration = time.Duration(float64(r.Delivered) / delivered * float64(time.Second))
+		return r
+	}
+	for _, c := range []struct {
+		name     string
+		rate     float64
+		two      benchReport
+		settings pgSettings
+		want     string
+	}{
+		{"keeps up", 2000, report("postgres ×2", 1950, 1980), durable, `of one process: accepted 1\.00, delivered 0\.98, steady 0\.99 \(not slower than one: meets\)$`},
+		{"falls behind", 2000, report("postgres ×2", 1990, 1800), durable, `steady 0\.90 \(not slower than one: misses\)$`},
+		{"not durable", 2000, report("postgres ×2", 1990, 1800), pgSettings{version: "15", fsync: "off", synchronousCommit: "on"}, `steady 0\.90 \(not durable: no verdict\)$`},
+		{"as fast as possible", 0, report("postgres ×2", 1900, 1980), durable, `delivered 0\.95 \(not slower than one: misses\)$`},
+	} {
+		var out strings.Builder
+		reports := []benchReport{report("bbolt", 4000, 4000), report("postgres ×1", 1990, 2000), c.two}
+		printStorageSummary(&out, reports, benchOptions{rate: c.rate, processes: 2}, c.settings)
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if got := lines[len(lines)-1]; !regexp.MustCompile(c.want).MatchString(got) {
+			t.Errorf("%s: the two processes' line\n%s\nlacks %s", c.name, got, c.want)
+		}
+	}
+}

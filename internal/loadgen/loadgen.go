@@ -86,6 +86,12 @@ type Result struct {
 	DeliveredDuration  time.Duration // first send to last delivered callback
 	EndToEnd           Latencies
 	DeliveryIncomplete bool
+	// Steady is the orders delivered a second from a fifth of the intake's
+	// time to its end: what the service keeps up with once the run is under
+	// way, neither its first orders (no backlog yet) nor the tail after the
+	// last order (the slowest deliveries, which DeliveredDuration waits
+	// for) counted. At a rate it keeps up with, it is that rate.
+	Steady float64
 }
 
 // Latencies summarises a latency sample.
@@ -126,6 +132,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 		mu        sync.Mutex
 		started   = make(map[string]time.Time, o.Orders) // key → send time
 		e2e       = make([]time.Duration, 0, o.Orders)
+		delivAt   = make([]time.Duration, 0, o.Orders) // since begin
 		lastDeliv time.Time
 		intake    = make([][]time.Duration, o.Concurrency)
 		accepted  atomic.Int64
@@ -141,6 +148,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 			mu.Lock()
 			if t0, ok := started[key]; ok {
 				e2e = append(e2e, now.Sub(t0))
+				delivAt = append(delivAt, now.Sub(begin))
 				delete(started, key)
 				lastDeliv = now
 			}
@@ -183,6 +191,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 					} else { // the callback beat the answer
 						now := time.Now()
 						e2e = append(e2e, now.Sub(t0))
+						delivAt = append(delivAt, now.Sub(begin))
 						if now.After(lastDeliv) {
 							lastDeliv = now
 						}
@@ -217,6 +226,7 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 		mu.Lock()
 		res.Delivered = len(e2e)
 		res.EndToEnd = Summarise(slices.Clone(e2e))
+		res.Steady = steady(delivAt, res.IntakeDuration)
 		if !lastDeliv.IsZero() {
 			res.DeliveredDuration = lastDeliv.Sub(begin)
 		}
@@ -225,6 +235,19 @@ func Run(ctx context.Context, o Options, deliverWait time.Duration) Result {
 	}
 	stopProgress()
 	return res
+}
+
+// steady counts the deliveries made from a fifth of intake to its end, a
+// second.
+func steady(deliveredAt []time.Duration, intake time.Duration) float64 {
+	from := intake / 5
+	n := 0
+	for _, at := range deliveredAt {
+		if at >= from && at <= intake {
+			n++
+		}
+	}
+	return perSecond(n, intake-from)
 }
 
 // due is when order n of a run at rate orders a second is to be sent,

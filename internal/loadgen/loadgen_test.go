@@ -84,6 +84,36 @@ func TestARunCountsEveryAnswerAndEveryDeliveryWhateverTheProtocol(t *testing.T) 
 	if n := sentCalls.Load(); n != 1 {
 		t.Fatalf("Sent called %d times", n)
 	}
+	if res.Steady <= 0 {
+		t.Fatalf("steady %v deliveries a second, for deliveries made during the intake", res.Steady)
+	}
+}
+
+// TestSteadyIsWhatTheServiceKeepsUpWith: over a 10 s intake, a service that
+// keeps up with 1,000 orders a second delivers 1,000 a second from the 2nd
+// second on, whatever the first and last deliveries took; one that falls
+// behind (500 a second, its backlog delivered after the intake) counts
+// 500. The deliveries before 2 s and after 10 s are not counted.
+func TestSteadyIsWhatTheServiceKeepsUpWith(t *testing.T) {
+	const intake = 10 * time.Second
+	at := func(rate float64, from, to time.Duration) []time.Duration {
+		var out []time.Duration
+		for d := from; d < to; d += time.Duration(float64(time.Second) / rate) {
+			out = append(out, d)
+		}
+		return out
+	}
+	keepsUp := append(at(1000, 0, intake), at(50, intake, intake+2*time.Second)...) // a slow tail
+	if got := steady(keepsUp, intake); got < 999 || got > 1001 {
+		t.Errorf("keeping up with 1,000 a second: steady %.1f", got)
+	}
+	behind := append(at(2000, 0, time.Second), at(500, time.Second, 3*intake)...) // quick at first
+	if got := steady(behind, intake); got < 499 || got > 501 {
+		t.Errorf("falling behind at 500 a second: steady %.1f", got)
+	}
+	if got := steady(nil, intake); got != 0 {
+		t.Errorf("no deliveries: steady %.1f", got)
+	}
 }
 
 // TestARunAtARateKeepsItsSchedule: 400 orders at 1,000 a second on one
