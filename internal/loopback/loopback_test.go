@@ -2,6 +2,7 @@ package loopback
 
 import (
 	"net"
+	"strconv"
 	"testing"
 )
 
@@ -27,5 +28,25 @@ func TestFreeAddrNeverReturnsTheSameAddressTwice(t *testing.T) {
 			t.Fatalf("%s is not free: %v", addr, err)
 		}
 		_ = ln.Close()
+	}
+}
+
+// The addresses are below the kernel's ephemeral range, which outgoing
+// connections draw their local ports from: a connection opened between
+// FreeAddr and the listen cannot take one.
+func TestFreeAddrsAreBelowTheEphemeralRange(t *testing.T) {
+	from := ephemeralFrom()
+	if from-firstPort < minRange {
+		t.Skipf("the ephemeral range starts at %d: ports come from the kernel", from)
+	}
+	for range 200 {
+		addr, err := FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, _ := net.SplitHostPort(addr)
+		if port, _ := strconv.Atoi(p); port < firstPort || port >= from {
+			t.Fatalf("%s is outside [%d, %d)", addr, firstPort, from)
+		}
 	}
 }
