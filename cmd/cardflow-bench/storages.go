@@ -17,8 +17,9 @@ const (
 	targetPgDelivered = 1000                  // orders a second delivered, one process
 	targetPgP99       = 50 * time.Millisecond // intake p99 at 500 orders a second
 	targetPgP99Rate   = 500
-	// steadyTolerance is how far below one process's steady delivered/s
-	// several processes at the same rate may come and still be not slower.
+	// steadyTolerance is the share of one process's steady delivered/s that
+	// several processes sent the same orders on the same schedule must reach
+	// to be not slower.
 	steadyTolerance = 0.98
 )
 
