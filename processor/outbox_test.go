@@ -2,6 +2,9 @@ package processor
 
 import (
 	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,4 +219,65 @@ func TestOutboxHoldsAtMostItsCapInMemory(t *testing.T) {
 	if maxSeen < memCap/2 {
 		t.Errorf("at most %d events in memory: the cap was never reached, the test proved little", maxSeen)
 	}
+}
+
+// TestAnAnswerWaitingForItsCommitHoldsNoSend: 100 orders' callbacks, the
+// storefront holding each until let go; the first 64 (the callbacks'
+// sends at once) reach it. Then the store's writer is held, so that no
+// answer can be recorded, and the storefront lets them go: the other 36
+// are sent while the 64 answers wait. When every answer held its send
+// until its commit, the 36 waited for the writer: under load, callbacks
+// went out 64 a commit, seconds behind the orders.
+func TestAnAnswerWaitingForItsCommitHoldsNoSend(t *testing.T) {
+	f := newFixture(t, nil)
+	gate := &gatedReceiver{open: make(chan struct{}), next: f.receiver}
+	f.cbServer.Config.Handler = gate
+	f.importCards("qb-10", "AW", 100)
+	var ids []uint64
+	for i := range 100 {
+		ids = append(ids, f.submit(fmt.Sprintf("AW-%03d", i), "qb-10", 1, 1000).ID)
+	}
+	var opened sync.Once
+	openGate := func() { opened.Do(func() { close(gate.open) }) }
+	t.Cleanup(openGate) // a failed check must not leave sends hanging for the engine's stop
+	testkit.Eventually(t, "64 callbacks at the storefront", func() bool { return gate.seen.Load() == 64 })
+	held, release := make(chan struct{}), make(chan struct{})
+	var released sync.Once
+	releaseWriter := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(releaseWriter)
+	writer := make(chan error, 1)
+	go func() {
+		writer <- f.store.Update(func(*storage.Tx) error { close(held); <-release; return nil })
+	}()
+	<-held
+	openGate()
+	sentAll := testkit.Poll(10*time.Second, 10*time.Millisecond, func() bool { return gate.seen.Load() == 100 })
+	releaseWriter()
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	if !sentAll {
+		t.Fatalf("%d of 100 callbacks sent in 10 s while the writer was held", gate.seen.Load())
+	}
+	for _, id := range ids {
+		f.waitCallbacks(id, CallbackDelivered)
+	}
+	f.waitOutboxEmpty()
+	if n := gate.seen.Load(); n != 100 {
+		t.Errorf("the storefront was called %d times for 100 callbacks", n)
+	}
+}
+
+// gatedReceiver counts the callbacks that reach it and holds each until
+// open is closed.
+type gatedReceiver struct {
+	seen atomic.Int32
+	open chan struct{}
+	next http.Handler
+}
+
+func (g *gatedReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.seen.Add(1)
+	<-g.open
+	g.next.ServeHTTP(w, r)
 }

@@ -51,8 +51,10 @@ func (d *Outbox) dispatch(ctx context.Context) {
 				return
 			}
 			wg.Go(func() {
-				defer d.done(next.cls)
-				d.send(ctx, next)
+				var once sync.Once
+				free := func() { once.Do(func() { d.done(next.cls) }) }
+				defer free()
+				d.send(ctx, next, free)
 			})
 			continue
 		}
@@ -104,8 +106,15 @@ func (d *Outbox) release(l *lane) {
 	d.mu.Unlock()
 }
 
-// send delivers a lane's head event and records the result durably.
-func (d *Outbox) send(ctx context.Context, l *lane) {
+// send delivers a lane's head event and records the result durably. It
+// calls free once the receiver has answered: the class's limit is on
+// sends, and the record of the answer waits for a commit, which under load
+// takes longer than the send. Holding the send through it let at most 64
+// callbacks go out in a commit's time: when orders came faster than the
+// service could take them, the storefronts heard of deliveries seconds
+// late. The lane stays busy until the answer is recorded, so its next
+// event waits.
+func (d *Outbox) send(ctx context.Context, l *lane, free func()) {
 	d.mu.Lock()
 	ev := l.events[0]
 	d.mu.Unlock()
@@ -118,6 +127,7 @@ func (d *Outbox) send(ctx context.Context, l *lane) {
 		err = h.Deliver(sendCtx, ev)
 		cancel()
 	}
+	free()
 	d.mu.Lock()
 	ev.Written = nil // tried: a later attempt reads the order as it is then, and memory does not keep it
 	d.mu.Unlock()
