@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cardflow/internal/pgtest"
+	"cardflow/internal/testkit"
 	"cardflow/storage/kv"
 
 	"github.com/jackc/pgx/v5"
@@ -67,7 +68,7 @@ func TestTwoProcessesAnalyzeATableOnce(t *testing.T) {
 	waitAnalyzed(t, one, 1)
 	putKeys(t, two, "two", analyzeAt-1, analyzeAt)
 	two.background.Wait() // its ANALYZE, if it started one
-	if n := analyzeCount(t, url); n != 1 {
+	if n := analyzeCount(t, two); n != 1 {
 		t.Fatalf("items analyzed %d times, want once", n)
 	}
 }
@@ -96,7 +97,7 @@ func TestATableAnotherProcessAnalyzesIsLeftToIt(t *testing.T) {
 	}
 	putKeys(t, db, "k", 1, analyzeAt)
 	db.background.Wait() // the ANALYZE it may have started
-	if n := analyzeCount(t, url); n != 0 {
+	if n := analyzeCount(t, db); n != 0 {
 		t.Fatalf("items analyzed %d times while another held its lock, want 0", n)
 	}
 }
@@ -119,18 +120,13 @@ func putKeys(t *testing.T, db *DB, prefix string, from, to int) {
 }
 
 // analyzeCount is how many times items was analyzed other than by
-// autovacuum, asked on a connection of its own.
-func analyzeCount(t *testing.T, url string) int64 {
+// autovacuum, asked through db's pool.
+func analyzeCount(t *testing.T, db *DB) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var n int64
-	if err := conn.QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&n); err != nil {
+	if err := db.Pool().QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -139,22 +135,8 @@ func analyzeCount(t *testing.T, url string) int64 {
 // waitAnalyzed waits up to 10 s for items' analyze count to reach n.
 func waitAnalyzed(t *testing.T, db *DB, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var got int64
-		err := db.Pool().QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&got)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("items analyzed %d times after 10 s, want %d", got, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testkit.Poll(10*time.Second, 20*time.Millisecond, func() bool { return analyzeCount(t, db) >= n }) {
+		t.Fatalf("items analyzed %d times after 10 s, want %d", analyzeCount(t, db), n)
 	}
 }
 
